@@ -1,0 +1,27 @@
+# Two commands on a fresh machine with Python 3.11 and make:
+#   make demo   set up, then build and run the example spec
+#   make test   set up, then run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/seed_walkthrough.py
+
+test: $(STAMP)
+	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest -q
+
+bench: $(STAMP)
+	TF_CPP_MIN_LOG_LEVEL=3 $(PY) benchmarks/bench_copy.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info
