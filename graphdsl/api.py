@@ -1,0 +1,190 @@
+"""The Python API of the copier: ``copy_variable_to_graph``, ``copy_to_graph`` and ``get_copied``.
+
+Names and positional order follow the blog post graphdsl grew from, so its walkthrough runs as
+written; the options it lacked are keyword-only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from tensorflow.python.framework.tensor import Tensor
+from tensorflow.python.framework import ops
+
+from .copier import Copier, ModeRule, mode_rule
+from .errors import CopyError, NotCopiedError, did_you_mean
+from .registry import is_variable, registry_of
+
+
+def copy_variable_to_graph(
+    org_instance,
+    to_graph: ops.Graph,
+    namespace: str,
+    copied_variables: dict | None = None,
+    *,
+    mode: str = "init",
+    session=None,
+):
+    """Copies the variable ``org_instance`` into ``to_graph`` under ``namespace``.
+
+    ``mode="init"`` copies its initializer, so initializing the target draws a fresh value;
+    ``mode="value"`` makes its current value (read through ``session``) the copy's initial value.
+    The copy is a ``tf.Variable`` of the target, in the same variable collections as the original.
+    ``copied_variables``, if given, gets the entry ``{copy.name: copy}``. Returns the copy.
+    """
+    if not is_variable(org_instance):
+        raise CopyError(f"{org_instance!r} is not a Variable", hint="use copy_to_graph for ops and tensors")
+    copier = _copier(org_instance.graph, to_graph, namespace, mode_rule(mode), session, None, None,
+                     copied_variables)
+    copier.copy([org_instance.op.name])
+    return copier.record.find(org_instance)
+
+
+def copy_to_graph(
+    org_instance,
+    to_graph: ops.Graph,
+    copied_variables: dict | str | None = None,
+    namespace: str = "",
+    *,
+    variables: str | Mapping[str, str] | ModeRule = "init",
+    session=None,
+    replacements: Mapping | None = None,
+    stop_at: Iterable | None = None,
+):
+    """Copies ``org_instance`` and everything it needs into ``to_graph`` under ``namespace``.
+
+    ``org_instance`` is an Operation, Tensor or Variable of the source graph, or a list of them
+    (copied in one pass); the copy (or list of copies) is returned. Inputs, control inputs,
+    variables read, functions called and placeholders follow; elements already copied into this
+    namespace are reused, so copying twice adds nothing.
+
+    - ``variables``: how variables reached are copied: "init", "value", a mapping from glob
+      patterns on variable names to modes (last match wins), or a function of the name.
+    - ``session``: the source's session, to read values for mode "value".
+    - ``replacements``: ``{source_tensor: target_tensor}`` wires the copy to tensors already in the
+      target instead of copying what produces them (control inputs follow).
+    - ``stop_at``: source tensors where the walk stops; a placeholder of the same dtype and shape
+      takes each one's place (find it with ``get_copied``).
+    - ``copied_variables``: variables copied so far, by name in the target, as the seed's API kept
+      them; entries are honoured and new copies are added. A string in this position is taken as
+      the namespace (the seed's feeding example passes it there).
+    """
+    copied_variables, namespace = _seed_positional(copied_variables, namespace)
+    elements = list(org_instance) if isinstance(org_instance, (list, tuple)) else [org_instance]
+    if not elements:
+        return []
+    source = _graph_of(elements[0])
+    for element in elements[1:]:
+        if _graph_of(element) is not source:
+            raise CopyError("copy_to_graph copies from one source graph per call; "
+                            f"{element!r} is in another graph than {elements[0]!r}")
+    copier = _copier(source, to_graph, namespace, mode_rule(variables), session, replacements,
+                     stop_at, copied_variables)
+    copier.copy([_op_name(e) for e in elements if not _is_replaced_or_stopped(copier, e)])
+    copies = [_result(copier, e) for e in elements]
+    return copies if isinstance(org_instance, (list, tuple)) else copies[0]
+
+
+def get_copied(original, graph: ops.Graph, copied_variables: dict | str | None = None,
+               namespace: str = ""):
+    """The copy of ``original`` (an Operation, Tensor or Variable) in ``graph`` under ``namespace``.
+
+    A Variable gives the copied Variable. Raises :class:`~graphdsl.errors.NotCopiedError`, naming
+    what was not found and what is close, when there is no such copy.
+    """
+    copied_variables, namespace = _seed_positional(copied_variables, namespace)
+    namespace = namespace.strip("/")
+    prefix = namespace + "/" if namespace else ""
+    if is_variable(original) and copied_variables:
+        found = copied_variables.get(prefix + original.op.name + ":0")
+        if found is not None:
+            return found
+    registry = registry_of(graph)
+    record = registry.record(_graph_of(original), namespace)
+    if record is not None:
+        found = record.find(original)
+        if found is not None:
+            return found
+    elif not registry.namespace_known(namespace):
+        found = _by_name(graph, prefix, original)  # a graph copied in another process, then loaded
+        if found is not None:
+            return found
+    known = record.names() if record is not None else []
+    raise NotCopiedError(
+        f"no copy of '{_name(original)}' in namespace '{namespace}' of the target graph",
+        hint=did_you_mean(_name(original), known)
+        or ("nothing from this source graph was copied into that namespace" if record is None
+            else "what was copied does not need it; copy it with copy_to_graph (what it shares "
+            "with earlier copies is reused)"),
+    )
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _copier(source, target, namespace, modes, session, replacements, stop_at, copied_variables):
+    if not isinstance(target, ops.Graph):
+        raise CopyError(f"the target must be a tf.Graph, not {target!r}")
+    if not isinstance(namespace, str):
+        raise CopyError(f"the namespace must be a string, not {namespace!r}")
+    if target.finalized:
+        raise CopyError("the target graph is finalized; no op can be added to it")
+    return Copier(source, target, namespace, modes=modes, session=session,
+                  replacements=replacements, stop_at=stop_at, copied_variables=copied_variables)
+
+
+def _seed_positional(copied_variables, namespace):
+    if isinstance(copied_variables, str):
+        if namespace:
+            raise CopyError("namespace given twice: as the third argument and as namespace=")
+        return None, copied_variables
+    return copied_variables, namespace
+
+
+def _graph_of(element) -> ops.Graph:
+    graph = getattr(element, "graph", None)
+    if graph is None:
+        raise CopyError(f"could not copy {element!r}: expected an Operation, Tensor or Variable "
+                        "of a graph")
+    return graph
+
+
+def _op_name(element) -> str:
+    if isinstance(element, ops.Operation):
+        return element.name
+    return element.op.name
+
+
+def _is_replaced_or_stopped(copier: Copier, element) -> bool:
+    return isinstance(element, Tensor) and (
+        element.name in copier.replacements or element.name in copier.stop_at)
+
+
+def _result(copier: Copier, element):
+    if isinstance(element, Tensor) and element.name in copier.replacements:
+        return copier.replacements[element.name]
+    found = copier.record.find(element)
+    if found is None:
+        raise CopyError(f"could not copy {element!r}")
+    return found
+
+
+def _by_name(graph: ops.Graph, prefix: str, original) -> Any:
+    if is_variable(original):
+        wanted = prefix + original.op.name
+        for var in graph.get_collection(ops.GraphKeys.GLOBAL_VARIABLES):
+            if var.op.name == wanted:
+                return var
+        return None
+    try:
+        return graph.as_graph_element(prefix + _name(original), allow_tensor=True,
+                                      allow_operation=True)
+    except (KeyError, ValueError):
+        return None
+
+
+def _name(original) -> str:
+    name = getattr(original, "name", None)
+    if name is None:
+        raise CopyError(f"{original!r} is not an element of a graph")
+    return name

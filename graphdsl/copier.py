@@ -1,0 +1,387 @@
+"""The recursive copier: copy top elements of a source graph, and everything they need, into a target.
+
+One call does four things:
+
+1. **walk** the source's GraphDef from the top elements through data inputs, control inputs and
+   the variables reached (with their initializers or current values), stopping at elements the
+   target already holds a copy of, at replaced tensors and at ``stop_at`` tensors;
+2. **rewrite** the few nodes that need it: state names (``shared_name``) so that copies never share
+   state with the original or with each other, colocation lists, value-mode initializers,
+   placeholders where the walk stopped, and function names that clash in the target;
+3. **import** the resulting GraphDef with the namespace as prefix (see :mod:`.tfimport`);
+4. **record** what is the copy of what (see :mod:`.registry`), rebuild the copied variables as
+   real ``tf.Variable`` objects of the target, and fill the target's collections.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
+
+from tensorflow.core.framework import attr_value_pb2, graph_pb2, node_def_pb2, variable_pb2
+from tensorflow.python.framework.tensor import Tensor
+from tensorflow.python.framework import dtypes, errors, ops, tensor_util
+
+from . import functions, tfimport
+from .errors import CopyError, NameClashError
+from .registry import CopyRecord, Registry, registry_of
+from .source_index import VARIABLE_COLLECTIONS, VARIABLE_OPS, SourceIndex, index_of
+from .variables import VariableCopies
+
+ModeRule = Callable[[str], str]
+MODES = ("init", "value")
+
+
+def mode_rule(variables: str | Mapping[str, str] | ModeRule) -> ModeRule:
+    """Turns the ``variables`` argument into a function from a variable's op name to its mode.
+
+    Accepted: "init" or "value" for all variables; a mapping from glob patterns on the variable's
+    op name to a mode (the last matching pattern wins; "*" sets the default, which is "init"); or a
+    function of the name.
+    """
+    if isinstance(variables, str):
+        _check_mode(variables, "variables")
+        return lambda _name: variables
+    if isinstance(variables, Mapping):
+        rules = list(variables.items())
+        for pattern, mode in rules:
+            _check_mode(mode, f"variables[{pattern!r}]")
+
+        def by_pattern(name: str) -> str:
+            chosen = "init"
+            for pattern, mode in rules:
+                if fnmatch.fnmatchcase(name, pattern):
+                    chosen = mode
+            return chosen
+
+        return by_pattern
+    if callable(variables):
+        def checked(name: str) -> str:
+            mode = variables(name)
+            _check_mode(mode, f"the mode chosen for variable '{name}'")
+            return mode
+
+        return checked
+    raise CopyError(f"variables must be 'init', 'value', a mapping or a function, not {variables!r}")
+
+
+def _check_mode(mode: Any, what: str) -> None:
+    if mode not in MODES:
+        raise CopyError(f"{what} is {mode!r}", hint="a variable mode is 'init' or 'value'")
+
+
+def tensor_name(name: str) -> str:
+    """'x' -> 'x:0'; 'x:1' stays."""
+    return name if ":" in name else name + ":0"
+
+
+@dataclass
+class Walk:
+    """What one copy call will import."""
+
+    needed: dict[str, None] = field(default_factory=dict)  # source op names, in walk order
+    stopped: dict[str, str] = field(default_factory=dict)  # stopped tensor -> placeholder node
+    variables: dict[str, str] = field(default_factory=dict)  # variable op name -> mode
+
+
+class Copier:
+    """Copies elements of one source graph into one namespace of a target graph."""
+
+    def __init__(
+        self,
+        source: ops.Graph,
+        target: ops.Graph,
+        namespace: str,
+        *,
+        modes: ModeRule,
+        session=None,
+        replacements: Mapping | None = None,
+        stop_at: Iterable | None = None,
+        copied_variables: dict | None = None,
+    ) -> None:
+        self.source = source
+        self.target = target
+        self.namespace = namespace.strip("/")
+        self.prefix = self.namespace + "/" if self.namespace else ""
+        self.modes = modes
+        self.session = session
+        self.copied_variables = copied_variables
+        self.index: SourceIndex = index_of(source)
+        self.registry: Registry = registry_of(target)
+        self.record: CopyRecord = self.registry.record(source, self.namespace, create=True)
+        self.replacements = self._replacements(replacements or {})
+        self.stop_at = {self._source_tensor_name(t, "stop_at") for t in stop_at or ()}
+        self.vars = VariableCopies(self)
+
+    # -- arguments -------------------------------------------------------------------------------
+
+    def _source_tensor_name(self, element, what: str) -> str:
+        if isinstance(element, str):
+            name = tensor_name(element)
+        elif isinstance(element, Tensor) or hasattr(element, "graph") and hasattr(element, "op"):
+            if element.graph is not self.source:
+                raise CopyError(f"{what}: tensor '{element.name}' is not in the source graph")
+            name = element.name
+        else:
+            raise CopyError(f"{what}: expected a source tensor or its name, got {element!r}")
+        if name.partition(":")[0] not in self.index.nodes:
+            raise CopyError(
+                f"{what}: the source graph has no tensor '{name}'",
+                hint=_close(name.partition(":")[0], self.index.nodes),
+            )
+        return name
+
+    def _replacements(self, replacements: Mapping) -> dict[str, Any]:
+        result = {}
+        for original, replacement in replacements.items():
+            name = self._source_tensor_name(original, "replacements")
+            if hasattr(replacement, "handle") and not isinstance(replacement, Tensor):
+                replacement = replacement.handle  # a Variable stands for its handle
+            if not isinstance(replacement, Tensor) or replacement.graph is not self.target:
+                raise CopyError(
+                    f"replacement for '{name}' must be a tensor of the target graph, "
+                    f"got {replacement!r}"
+                )
+            check_compatible(self.source.get_tensor_by_name(name), replacement)
+            result[name] = replacement
+        if self.copied_variables:
+            for var_name in self.index.variables:
+                given = self.copied_variables.get(self.prefix + var_name + ":0")
+                if given is not None and var_name not in self.record.variables:
+                    result.setdefault(var_name + ":0", given.op.outputs[0])
+        return result
+
+    # -- the walk ---------------------------------------------------------------------------------
+
+    def walk(self, roots: Iterable[str]) -> Walk:
+        """Finds every source op the roots need that the target does not hold a copy of yet."""
+        walk = Walk()
+        nodes, record = self.index.nodes, self.record
+        stack = list(roots)[::-1]
+        while stack:
+            name = stack.pop()
+            if name in walk.needed or name in record.ops:
+                continue
+            node = nodes[name]
+            walk.needed[name] = None
+            owner = self.index.initializer_owner(name)
+            if owner is not None and self.modes(owner) == "value":
+                stack.append(owner)  # replaced by an initializer that assigns the current value
+                continue
+            if node.op in VARIABLE_OPS:
+                mode = self.modes(name)
+                walk.variables[name] = mode
+                stack.extend(self.vars.extra_roots(name, mode))
+            for inp in reversed(node.input):
+                if inp.startswith("^"):
+                    dep = inp[1:]
+                    if dep not in self.stopped_ops and dep not in self.replaced_ops:
+                        stack.append(dep)
+                    continue
+                tensor = tensor_name(inp)
+                if tensor in self.replacements or tensor in record.tensors:
+                    continue
+                if tensor in self.stop_at and tensor.partition(":")[0] not in record.ops:
+                    walk.stopped.setdefault(tensor, "")
+                    continue
+                stack.append(tensor.partition(":")[0])
+        return walk
+
+    @property
+    def stopped_ops(self) -> set[str]:
+        return {t.partition(":")[0] for t in self.stop_at}
+
+    @property
+    def replaced_ops(self) -> set[str]:
+        return {t.partition(":")[0] for t in self.replacements}
+
+    # -- the copy --------------------------------------------------------------------------------
+
+    def copy(self, roots: list[str]) -> None:
+        """Copies ``roots`` (source op names) and everything they need."""
+        walk = self.walk(roots)
+        if not walk.needed and not walk.stopped:
+            return
+        stopped_ops = self.stopped_ops
+        conflict = [n for n in walk.needed if n in stopped_ops]
+        if conflict:
+            name = conflict[0]
+            raise CopyError(
+                f"op '{name}' is needed by the copy, but the walk was told to stop at its output",
+                hint=f"stop at every output of '{name}' the copy reaches, or do not stop there",
+            )
+        sub = graph_pb2.GraphDef()
+        sub.versions.CopyFrom(self.index.graph_def.versions)
+        placeholders = self._placeholders(walk, sub)
+        self._copy_nodes(walk, sub, placeholders)
+        values = self.vars.read_values(walk)
+        self.vars.add_initializers(walk, sub, values)
+        functions.attach_library(
+            sub, functions.needed_functions(sub.node, self.index), self.index, self.target, self.registry
+        )
+        self._check_names(sub, walk)
+        new_ops = self._import(sub, walk)
+        self._record(walk, sub, new_ops, placeholders)
+        self.vars.make_variables(walk)
+        self._fill_collections()
+
+    def _placeholders(self, walk: Walk, sub: graph_pb2.GraphDef) -> dict[str, str]:
+        """A placeholder of the same dtype and shape for each tensor where the walk stopped."""
+        made = {}
+        for tensor in walk.stopped:
+            op_name, _, index = tensor.partition(":")
+            name = op_name if index == "0" else f"{op_name}_output_{index}"
+            if index != "0" and name in self.index.nodes:
+                raise CopyError(
+                    f"cannot name the placeholder for stopped tensor '{tensor}': the source "
+                    f"graph already has an op '{name}'"
+                )
+            original = self.source.get_tensor_by_name(tensor)
+            node = sub.node.add(name=name, op="Placeholder")
+            node.attr["dtype"].type = original.dtype.as_datatype_enum
+            node.attr["shape"].shape.CopyFrom(original.shape.as_proto())
+            made[tensor] = name
+        return made
+
+    def _copy_nodes(self, walk: Walk, sub: graph_pb2.GraphDef, placeholders: dict[str, str]) -> None:
+        nodes = self.index.nodes
+        keep = walk.needed.keys() | self.record.ops.keys()
+        skip_inits = self.vars.replaced_initializers(walk)
+        renamed_inputs = {t: p + ":0" for t, p in placeholders.items() if not t.endswith(":0")}
+        for name in walk.needed:
+            if name in skip_inits:
+                continue
+            node = sub.node.add()
+            node.CopyFrom(nodes[name])
+            if renamed_inputs:
+                for i, inp in enumerate(node.input):
+                    if tensor_name(inp) in renamed_inputs:
+                        node.input[i] = renamed_inputs[tensor_name(inp)]
+            if "shared_name" in node.attr and node.attr["shared_name"].s:
+                node.attr["shared_name"].s = (self.prefix + node.attr["shared_name"].s.decode()).encode()
+            if "_class" in node.attr:
+                _fix_colocation(node, keep)
+
+    def _check_names(self, sub: graph_pb2.GraphDef, walk: Walk) -> None:
+        lookup = self.target._nodes_by_name  # pylint: disable=protected-access
+        for node in sub.node:
+            full = self.prefix + node.name
+            if full in lookup:
+                raise NameClashError(
+                    f"the target graph already has an operation '{full}' that is not the copy "
+                    f"of '{node.name}' from this source",
+                    hint="copy into another namespace, or remove or rename the existing operation",
+                )
+
+    def _import(self, sub: graph_pb2.GraphDef, walk: Walk) -> list[ops.Operation]:
+        input_map: dict[str, Any] = {}
+        control_map: dict[str, ops.Operation] = {}
+        record = self.record
+        imported = {n.name for n in sub.node}
+        for node in sub.node:
+            for inp in node.input:
+                if inp.startswith("^"):
+                    dep = inp[1:]
+                    if dep in imported or dep in control_map:
+                        continue
+                    target_op = self._existing_op(dep)
+                    if target_op is not None:
+                        control_map[dep] = target_op
+                    continue
+                tensor = tensor_name(inp)
+                op_name = tensor.partition(":")[0]
+                if op_name in imported or tensor in input_map:
+                    continue
+                input_map[tensor] = self._existing_tensor(tensor)
+        # Control inputs on ops that were neither copied nor replaced (stopped ops) are dropped.
+        for node in sub.node:
+            kept = [i for i in node.input if not i.startswith("^") or i[1:] in imported or i[1:] in control_map]
+            if len(kept) != len(node.input):
+                del node.input[:]
+                node.input.extend(kept)
+        try:
+            new_ops = tfimport.import_nodes(self.target, sub, self.namespace, input_map, control_map)
+        except ValueError as e:
+            raise CopyError(f"TensorFlow refused the copy into namespace '{self.namespace}': {e}") from e
+        functions.register_python_functions(self.target, sub.library)
+        if self.namespace:
+            self.target._names_in_use.setdefault(self.namespace.lower(), 1)  # pylint: disable=protected-access
+        return new_ops
+
+    def _existing_tensor(self, tensor: str):
+        if tensor in self.replacements:
+            return self.replacements[tensor]
+        if tensor in self.record.tensors:
+            return self.record.tensors[tensor]
+        op_name, _, index = tensor.partition(":")
+        return self.record.ops[op_name].outputs[int(index)]
+
+    def _existing_op(self, op_name: str) -> ops.Operation | None:
+        if op_name in self.record.ops:
+            return self.record.ops[op_name]
+        for tensor, replacement in self.replacements.items():
+            if tensor.partition(":")[0] == op_name:
+                return replacement.op
+        return None
+
+    def _record(self, walk: Walk, sub, new_ops: list[ops.Operation], placeholders: dict[str, str]) -> None:
+        record = self.record
+        by_name = {node.name: op for node, op in zip(sub.node, new_ops)}
+        for name in walk.needed:
+            if name in by_name:
+                record.ops[name] = by_name[name]
+        for tensor, name in placeholders.items():
+            record.tensors[tensor] = by_name[name].outputs[0]
+            record.placeholders.add(by_name[name].name)
+        for tensor, replacement in self.replacements.items():
+            record.tensors.setdefault(tensor, replacement)
+
+    def _fill_collections(self) -> None:
+        """Adds the copies of collection members to ``namespace/collection`` in the target."""
+        record = self.record
+        for key in self.source.get_all_collection_keys():
+            if key in VARIABLE_COLLECTIONS:
+                continue
+            target_key = self.prefix + key
+            for i, item in enumerate(self.source.get_collection(key)):
+                if (key, i) in record.collected:
+                    continue
+                copy = record.find(item)
+                if copy is not None:
+                    self.target.add_to_collection(target_key, copy)
+                    record.collected.add((key, i))
+
+
+def check_compatible(original, replacement) -> None:
+    """Raises CopyError unless ``replacement`` can stand where ``original`` stood."""
+    if original.dtype.base_dtype != replacement.dtype.base_dtype:
+        raise CopyError(
+            f"cannot wire '{replacement.name}' ({replacement.dtype.name}) in place of "
+            f"'{original.name}' ({original.dtype.name}): the dtypes differ",
+            hint="wire a tensor of the same dtype, or cast it first",
+        )
+    if not original.shape.is_compatible_with(replacement.shape):
+        raise CopyError(
+            f"cannot wire '{replacement.name}' (shape {replacement.shape}) in place of "
+            f"'{original.name}' (shape {original.shape}): the shapes are incompatible",
+            hint="wire a tensor whose shape matches, or reshape it first",
+        )
+
+
+def _fix_colocation(node: node_def_pb2.NodeDef, keep) -> None:
+    entries = node.attr["_class"].list.s
+    kept = [s for s in entries if not s.startswith(b"loc:@") or s[5:].decode() in keep]
+    if len(kept) == len(entries):
+        return
+    if kept:
+        del entries[:]
+        entries.extend(kept)
+    else:
+        del node.attr["_class"]
+
+
+def _close(name: str, names) -> str | None:
+    from .errors import did_you_mean
+
+    return did_you_mean(name, names)

@@ -1,0 +1,158 @@
+"""Function libraries: which functions a copy needs, and names that clash in the target.
+
+Graphs saved by separate processes often hold different functions under one name
+(``__inference_call_123``). A function whose name the target already uses for a different
+definition is renamed, and every reference to it in the copied nodes and functions follows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Iterable, Iterator
+
+from tensorflow.core.framework import attr_value_pb2, function_pb2, graph_pb2, node_def_pb2
+from tensorflow.python.framework import function as function_lib
+from tensorflow.python.framework import ops
+
+from .registry import Registry
+from .source_index import SourceIndex
+
+
+def _attr_functions(attr: attr_value_pb2.AttrValue) -> Iterator[attr_value_pb2.NameAttrList]:
+    kind = attr.WhichOneof("value")
+    if kind == "func":
+        yield attr.func
+        yield from (f for a in attr.func.attr.values() for f in _attr_functions(a))
+    elif kind == "list":
+        for func in attr.list.func:
+            yield func
+            yield from (f for a in func.attr.values() for f in _attr_functions(a))
+
+
+def _node_functions(node: node_def_pb2.NodeDef, library: dict) -> Iterator[str]:
+    if node.op in library:
+        yield node.op
+    for attr in node.attr.values():
+        for func in _attr_functions(attr):
+            yield func.name
+
+
+def needed_functions(nodes: Iterable[node_def_pb2.NodeDef], index: SourceIndex) -> list[str]:
+    """Names of the library functions ``nodes`` call, directly or through other functions."""
+    library = index.functions
+    pending = [name for node in nodes for name in _node_functions(node, library)]
+    seen: dict[str, None] = {}
+    while pending:
+        name = pending.pop()
+        if name in seen or name not in library:
+            continue
+        seen[name] = None
+        fdef = library[name]
+        pending.extend(n for node in fdef.node_def for n in _node_functions(node, library))
+        pending.extend(
+            f.name for attr in fdef.attr.values() for f in _attr_functions(attr)
+        )
+        if name in index.gradients:
+            pending.append(index.gradients[name])
+    return list(seen)
+
+
+def _fingerprint(fdef: function_pb2.FunctionDef) -> bytes:
+    return fdef.SerializeToString(deterministic=True)
+
+
+def _existing_definition(graph: ops.Graph, registry: Registry, name: str) -> bytes | None:
+    if name in registry.functions:
+        return registry.functions[name]
+    func = graph._functions.get(name)  # pylint: disable=protected-access
+    if func is None:
+        return None
+    definition = getattr(func, "definition", None)
+    return _fingerprint(definition) if definition is not None else b"<unknown>"
+
+
+def attach_library(
+    sub: graph_pb2.GraphDef,
+    names: list[str],
+    index: SourceIndex,
+    graph: ops.Graph,
+    registry: Registry,
+) -> None:
+    """Puts the functions ``names`` into ``sub.library``, renamed where the target clashes.
+
+    Functions the target already holds with the same definition are not sent again.
+    """
+    if not names:
+        return
+    fdefs = {name: _copy(index.functions[name]) for name in names}
+    renames: dict[str, str] = {}
+    while True:  # renaming one function changes its callers' definitions: repeat to a fixed point
+        fresh = {}
+        for name, fdef in fdefs.items():
+            if name in renames:
+                continue
+            existing = _existing_definition(graph, registry, name)
+            if existing is not None and existing != _fingerprint(fdef):
+                fresh[name] = _free_name(name, fdef, graph, registry)
+        if not fresh:
+            break
+        renames.update(fresh)
+        _rename_references(sub.node, fdefs.values(), fresh)
+
+    for old, fdef in fdefs.items():
+        new = renames.get(old, old)
+        fdef.signature.name = new
+        definition = _fingerprint(fdef)
+        if registry.functions.get(new) == definition or (
+            old not in renames and _existing_definition(graph, registry, new) == definition
+        ):
+            continue
+        sub.library.function.append(fdef)
+        registry.functions[new] = definition
+        if old in index.gradients:
+            grad = index.gradients[old]
+            sub.library.gradient.add(function_name=new, gradient_func=renames.get(grad, grad))
+
+
+def register_python_functions(graph: ops.Graph, library: function_pb2.FunctionDefLibrary) -> None:
+    """Makes the imported functions known to the target's Python side, as import_graph_def does.
+
+    Gradients through function-call ops look functions up there.
+    """
+    if library.function:
+        for func in function_lib.from_library(library):
+            func.add_to_graph(graph)
+
+
+def _free_name(name: str, fdef, graph: ops.Graph, registry: Registry) -> str:
+    digest = hashlib.sha1(_fingerprint(fdef)).hexdigest()[:10]
+    candidate, n = f"{name}_{digest}", 1
+    while _existing_definition(graph, registry, candidate) not in (None, _fingerprint(fdef)):
+        candidate, n = f"{name}_{digest}_{n}", n + 1
+    return candidate
+
+
+def _rename_references(nodes, fdefs, renames: dict[str, str]) -> None:
+    def fix_node(node: node_def_pb2.NodeDef) -> None:
+        if node.op in renames:
+            node.op = renames[node.op]
+        for attr in node.attr.values():
+            for func in _attr_functions(attr):
+                if func.name in renames:
+                    func.name = renames[func.name]
+
+    for node in nodes:
+        fix_node(node)
+    for fdef in fdefs:
+        for node in fdef.node_def:
+            fix_node(node)
+        for attr in fdef.attr.values():
+            for func in _attr_functions(attr):
+                if func.name in renames:
+                    func.name = renames[func.name]
+
+
+def _copy(fdef: function_pb2.FunctionDef) -> function_pb2.FunctionDef:
+    clone = function_pb2.FunctionDef()
+    clone.CopyFrom(fdef)
+    return clone

@@ -1,0 +1,103 @@
+"""Which element of a target graph is the copy of which original.
+
+Every target graph gets one :class:`Registry`; it holds a :class:`CopyRecord` per
+(source graph, namespace) pair. The copier consults it to reuse earlier copies instead of
+duplicating them and to tell a copy from an unrelated element that happens to carry the same
+name; ``get_copied`` consults it to answer lookups, including the ones a name cannot answer
+(replaced inputs, placeholders put where a walk stopped).
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+from tensorflow.python.framework.tensor import Tensor
+from tensorflow.python.framework import ops
+
+
+@dataclass
+class CopyRecord:
+    """The copies made from one source graph into one namespace of a target graph."""
+
+    namespace: str
+    ops: dict[str, ops.Operation] = field(default_factory=dict)  # original op name -> copy
+    tensors: dict[str, Any] = field(default_factory=dict)  # original tensor name -> target tensor
+    variables: dict[str, Any] = field(default_factory=dict)  # original variable op name -> Variable
+    placeholders: set[str] = field(default_factory=set)  # target op names made where walks stopped
+    collected: set[tuple[str, int]] = field(default_factory=set)  # (collection, index) added
+
+    def find(self, original) -> Any:
+        """The copy of ``original`` (Operation, Tensor or Variable of the source), or None."""
+        if isinstance(original, ops.Operation):
+            return self.ops.get(original.name)
+        if isinstance(original, Tensor):
+            found = self.tensors.get(original.name)
+            if found is None and original.op.name in self.ops:
+                found = self.ops[original.op.name].outputs[original.value_index]
+            return found
+        if is_variable(original):
+            return self.variables.get(original.op.name)
+        return None
+
+    def names(self) -> list[str]:
+        """Every original name this record can answer for, for "did you mean" hints."""
+        return [*self.ops, *self.tensors]
+
+
+class Registry:
+    """All copy records of one target graph."""
+
+    def __init__(self) -> None:
+        self._records: dict[tuple[int, str], CopyRecord] = {}
+        self._sources: dict[int, weakref.ref] = {}
+        self.functions: dict[str, bytes] = {}  # function name in the target -> definition bytes
+
+    def record(self, source: ops.Graph, namespace: str, create: bool = False) -> CopyRecord | None:
+        """The record for (``source``, ``namespace``); a new empty one when ``create``."""
+        key = (id(source), namespace)
+        record = self._records.get(key)
+        if record is not None and self._sources[id(source)]() is source:
+            return record
+        if not create:
+            return None
+        record = CopyRecord(namespace)
+        self._records[key] = record
+        self._sources[id(source)] = weakref.ref(source, self._forget(id(source)))
+        return record
+
+    def _forget(self, source_id: int):
+        def forget(_ref: weakref.ref) -> None:
+            for key in [k for k in self._records if k[0] == source_id]:
+                del self._records[key]
+            self._sources.pop(source_id, None)
+
+        return forget
+
+    def namespace_known(self, namespace: str) -> bool:
+        """True when some copy went into ``namespace`` of this target."""
+        return any(ns == namespace for _, ns in self._records)
+
+    def records_in(self, namespace: str) -> list[CopyRecord]:
+        return [r for (_, ns), r in self._records.items() if ns == namespace]
+
+
+def is_variable(element) -> bool:
+    """True for a tf.Variable (resource or ref) without importing the variable classes."""
+    return (
+        hasattr(element, "initializer")
+        and hasattr(element, "op")
+        and not isinstance(element, (Tensor, ops.Operation))
+    )
+
+
+_registries: "weakref.WeakKeyDictionary[ops.Graph, Registry]" = weakref.WeakKeyDictionary()
+
+
+def registry_of(graph: ops.Graph) -> Registry:
+    """The registry of target ``graph``, made on first use."""
+    registry = _registries.get(graph)
+    if registry is None:
+        registry = _registries[graph] = Registry()
+    return registry

@@ -1,0 +1,197 @@
+"""How the copier copies variables, in its two modes.
+
+- **init**: the variable's initializer (and the subgraph that computes its initial value) is
+  copied, so running the target's initializers draws values afresh as the source would.
+- **value**: the variable's current value is read once through the source's session and becomes
+  the initial value of the copy (a constant), so initializing the target restores the trained
+  weights.
+
+Either way the copy is rebuilt as a real ``tf.Variable`` of the target, through the same
+``VariableDef`` protocol a MetaGraph import uses, and put into the target's variable collections.
+Variables the source has no ``VariableDef`` for (graphs loaded from a TF2 SavedModel keep none)
+can only be value-copied; they get a synthesized initializer and read op.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tensorflow.core.framework import graph_pb2, variable_pb2
+from tensorflow.python.framework.tensor import Tensor
+from tensorflow.python.framework import errors, ops, tensor_util
+
+from .errors import CopyError
+
+if TYPE_CHECKING:
+    from .copier import Copier, Walk
+
+_RESOURCE_OPS = ("VarHandleOp", "_VarHandlesOp")
+
+
+class VariableCopies:
+    """The variable side of one :class:`~graphdsl.copier.Copier`."""
+
+    def __init__(self, copier: "Copier") -> None:
+        self.copier = copier
+        self.index = copier.index
+        self._synth: dict[str, tuple[str, str, str]] = {}  # var -> (value, assign, read) node names
+
+    # -- what the source says ----------------------------------------------------------------------
+
+    @property
+    def defs(self) -> dict[str, variable_pb2.VariableDef]:
+        return self.index.variable_defs
+
+    def extra_roots(self, name: str, mode: str) -> list[str]:
+        """Source ops a copied variable needs besides itself, in ``mode``."""
+        vdef = self.defs.get(name)
+        if vdef is None:
+            if mode == "init":
+                raise CopyError(
+                    f"variable '{name}' has no initializer in the source graph (a graph loaded "
+                    "from a TF2 SavedModel or a bare GraphDef keeps none), so it cannot be "
+                    "copied in mode 'init'",
+                    hint="copy it in mode 'value', with the session that holds its value",
+                )
+            return []
+        roots = [_op(vdef.snapshot_name)] if vdef.snapshot_name else []
+        if mode == "init":
+            roots.append(_op(vdef.initializer_name))
+        return roots
+
+    def replaced_initializers(self, walk: "Walk") -> set[str]:
+        """Source initializer ops that value mode replaces with one of its own."""
+        return {
+            _op(self.defs[name].initializer_name)
+            for name, mode in walk.variables.items()
+            if mode == "value" and name in self.defs
+        }
+
+    # -- value mode ----------------------------------------------------------------------------------
+
+    def read_values(self, walk: "Walk") -> dict[str, Any]:
+        """The current value of each value-mode variable of ``walk``, read in one session run."""
+        names = [n for n, mode in walk.variables.items() if mode == "value"]
+        if not names:
+            return {}
+        session = self.copier.session
+        if session is None:
+            raise CopyError(
+                f"variable '{names[0]}' is copied in mode 'value', but no session was given to "
+                "read its value from",
+                hint="pass session= (the session holding the source's values), or use mode 'init'",
+            )
+        if session.graph is not self.copier.source:
+            raise CopyError(
+                "the session given to read variable values runs another graph than the source",
+                hint="pass the session of the source graph",
+            )
+        reads = [self._read_tensor(name) for name in names]
+        try:
+            values = session.run(reads)
+        except errors.FailedPreconditionError as e:
+            raise CopyError(
+                f"a variable copied in mode 'value' has no value in the session: {e.message}",
+                hint="initialize the source's variables or restore its checkpoint first, "
+                "or copy them in mode 'init'",
+            ) from None
+        return dict(zip(names, values))
+
+    def _read_tensor(self, name: str) -> Tensor:
+        source = self.copier.source
+        vdef = self.defs.get(name)
+        if vdef is not None and vdef.snapshot_name:
+            return source.get_tensor_by_name(vdef.snapshot_name)
+        for consumer in self.index.consumers(name):
+            op = source.get_operation_by_name(consumer)
+            if op.type in ("ReadVariableOp", "Identity") and op.inputs[0].op.name == name:
+                return op.outputs[0]
+        raise CopyError(
+            f"cannot read the value of variable '{name}': the source graph has no op reading it",
+            hint="copy it in mode 'init', or load the source with its read ops",
+        )
+
+    def add_initializers(self, walk: "Walk", sub: graph_pb2.GraphDef, values: dict[str, Any]) -> None:
+        """Adds, for each value-mode variable, a constant and an op assigning it to the variable."""
+        for name, value in values.items():
+            node = self.index.nodes[name]
+            vdef = self.defs.get(name)
+            value_name = self._free(f"{name}/copied_value")
+            assign_name = _op(vdef.initializer_name) if vdef else self._free(f"{name}/copied_assign")
+            const = sub.node.add(name=value_name, op="Const")
+            const.attr["dtype"].type = node.attr["dtype"].type
+            const.attr["value"].tensor.CopyFrom(tensor_util.make_tensor_proto(value))
+            if node.op in _RESOURCE_OPS:
+                assign = sub.node.add(name=assign_name, op="AssignVariableOp", input=[name, value_name])
+                assign.attr["dtype"].type = node.attr["dtype"].type
+            else:
+                assign = sub.node.add(name=assign_name, op="Assign", input=[name, value_name])
+                assign.attr["T"].type = node.attr["dtype"].type
+                assign.attr["validate_shape"].b = True
+                assign.attr["use_locking"].b = True
+            read_name = ""
+            if vdef is None:
+                read_name = self._free(f"{name}/copied_read")
+                read = sub.node.add(name=read_name, input=[name])
+                if node.op in _RESOURCE_OPS:
+                    read.op = "ReadVariableOp"
+                    read.attr["dtype"].type = node.attr["dtype"].type
+                else:
+                    read.op = "Identity"
+                    read.attr["T"].type = node.attr["dtype"].type
+            self._synth[name] = (value_name, assign_name, read_name)
+
+    def _free(self, name: str) -> str:
+        candidate, n = name, 1
+        while candidate in self.index.nodes:
+            candidate, n = f"{name}_{n}", n + 1
+        return candidate
+
+    # -- the copies as Variables -----------------------------------------------------------------------
+
+    def make_variables(self, walk: "Walk") -> None:
+        """Rebuilds each copied variable as a tf.Variable of the target and records it."""
+        copier = self.copier
+        record, target, prefix = copier.record, copier.target, copier.prefix
+        for name, mode in walk.variables.items():
+            if name in record.variables:
+                continue
+            vdef = self._target_def(name, mode)
+            with target.as_default():
+                var = _from_proto(vdef, import_scope=copier.namespace or None)
+            record.variables[name] = var
+            for key in self._collections(name):
+                target.add_to_collection(key, var)
+            if copier.copied_variables is not None:
+                copier.copied_variables[prefix + name + ":0"] = var
+
+    def _target_def(self, name: str, mode: str) -> variable_pb2.VariableDef:
+        vdef = variable_pb2.VariableDef()
+        original = self.defs.get(name)
+        if original is not None:
+            vdef.CopyFrom(original)
+        else:
+            vdef.variable_name = name + ":0"
+            vdef.trainable = True
+            vdef.is_resource = self.index.nodes[name].op in _RESOURCE_OPS
+        if mode == "value":
+            value_name, assign_name, read_name = self._synth[name]
+            vdef.initial_value_name = value_name + ":0"
+            vdef.initializer_name = assign_name
+            if read_name:
+                vdef.snapshot_name = read_name + ":0"
+        return vdef
+
+    def _collections(self, name: str) -> list[str]:
+        if name not in self.index.variables:
+            return [ops.GraphKeys.GLOBAL_VARIABLES, ops.GraphKeys.TRAINABLE_VARIABLES]
+        return self.index.variable_collections(name)
+
+
+def _from_proto(vdef: variable_pb2.VariableDef, import_scope: str | None):
+    """A tf.Variable over ops already in the default graph, as a MetaGraph import makes it."""
+    return ops.get_from_proto_function(ops.GraphKeys.GLOBAL_VARIABLES)(vdef, import_scope=import_scope)
+
+
+def _op(name: str) -> str:
+    return name.partition(":")[0]
