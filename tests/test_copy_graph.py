@@ -1,0 +1,201 @@
+"""The recursive copy: what follows a top node, reuse, names, collections, devices, lookups."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from graphdsl import copy_to_graph, get_copied
+from graphdsl.errors import CopyError, GraphDslError, NameClashError, NotCopiedError
+
+tf1 = tf.compat.v1
+
+
+def _small_graph():
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf1.placeholder(tf.float32, [None, 3], name="x")
+        with tf.name_scope("block"):
+            scale = tf.constant([1.0, 2.0, 3.0], name="scale")
+            side = tf.identity(x, name="side")
+            with tf.control_dependencies([side]):
+                out = tf.reduce_sum(x * scale, axis=1, name="out")
+    return graph, x, side, out
+
+
+def _run(tensor, feeds):
+    with tf1.Session(graph=tensor.graph) as sess:
+        return sess.run(tensor, feeds)
+
+
+def test_copying_a_tensor_brings_inputs_control_inputs_and_placeholders():
+    graph, x, side, out = _small_graph()
+    target = tf.Graph()
+    out1 = copy_to_graph(out, target, namespace="N")
+    names = {op.name for op in target.get_operations()}
+    assert {"N/x", "N/block/scale", "N/block/side", "N/block/out"} <= names
+    for op in graph.get_operations():
+        copy = target.get_operation_by_name("N/" + op.name)
+        assert [c.name for c in copy.control_inputs] == ["N/" + c.name for c in op.control_inputs]
+    assert any(op.control_inputs for op in target.get_operations())
+    x1 = get_copied(x, target, namespace="N")
+    feed = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_allclose(_run(out1, {x1: feed}), _run(out, {x: feed}))
+
+
+def test_copying_twice_adds_nothing_and_returns_the_same_copy():
+    graph, x, side, out = _small_graph()
+    target = tf.Graph()
+    first = copy_to_graph(out, target, namespace="N")
+    count = len(target.get_operations())
+    second = copy_to_graph(out, target, namespace="N")
+    again = copy_to_graph(out.op, target, namespace="N")
+    assert second is first and again is first.op
+    assert len(target.get_operations()) == count
+
+
+def test_a_later_copy_reuses_what_an_earlier_one_brought():
+    graph, x, side, out = _small_graph()
+    with graph.as_default():
+        other = tf.add(side, 1.0, name="other")
+    target = tf.Graph()
+    copy_to_graph(out, target, namespace="N")
+    count = len(target.get_operations())
+    other1 = copy_to_graph(other, target, namespace="N")
+    assert len(target.get_operations()) == count + 2  # "other" and its constant
+    assert other1.op.inputs[0] is get_copied(side, target, namespace="N")
+
+
+def test_a_list_of_tops_is_copied_in_one_pass():
+    graph, x, side, out = _small_graph()
+    target = tf.Graph()
+    side1, out1 = copy_to_graph([side, out], target, namespace="N")
+    assert side1.name == "N/block/side:0" and out1.name == "N/block/out:0"
+
+
+def test_a_30000_op_chain_copies_without_hitting_the_recursion_limit():
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf1.placeholder(tf.float32, [], name="x")
+        y = x
+        for _ in range(15000):
+            y = y + 1.0
+    assert len(graph.get_operations()) > 30000
+    target = tf.Graph()
+    y1 = copy_to_graph(y, target, namespace="chain")
+    assert len(target.get_operations()) == len(graph.get_operations())
+    x1 = get_copied(x, target, namespace="chain")
+    assert _run(y1, {x1: 2.0}) == 15002.0
+
+
+def test_copying_into_the_root_namespace_keeps_names():
+    graph, x, side, out = _small_graph()
+    target = tf.Graph()
+    out1 = copy_to_graph(out, target)
+    assert out1.name == "block/out:0"
+    assert get_copied(x, target).name == "x:0"
+
+
+def test_collections_become_namespaced_in_the_target():
+    graph, x, side, out = _small_graph()
+    with graph.as_default():
+        tf1.add_to_collection("outputs", out)
+        tf1.add_to_collection("outputs", side)
+        tf1.add_to_collection("unrelated", tf.constant(0.0, name="lonely"))
+    target = tf.Graph()
+    copy_to_graph(out, target, namespace="N")
+    assert [t.name for t in target.get_collection("N/outputs")] == ["N/block/out:0", "N/block/side:0"]
+    assert target.get_collection("N/unrelated") == []
+    copy_to_graph(out, target, namespace="N")
+    assert len(target.get_collection("N/outputs")) == 2  # not added twice
+
+
+def test_device_fields_are_kept():
+    graph = tf.Graph()
+    with graph.as_default():
+        with tf.device("/device:CPU:0"):
+            a = tf.constant(1.0, name="a")
+        b = tf.identity(a, name="b")
+    target = tf.Graph()
+    copy_to_graph(b, target, namespace="N")
+    assert target.get_operation_by_name("N/a").device == "/device:CPU:0"
+    assert target.get_operation_by_name("N/b").device == ""
+
+
+def test_colocation_points_at_the_copies():
+    graph = tf.Graph()
+    with graph.as_default():
+        a = tf.constant(1.0, name="a")
+        with tf1.colocate_with(a.op):
+            b = tf.identity(a, name="b")
+    assert b.op.get_attr("_class") == [b"loc:@a"]
+    target = tf.Graph()
+    copy_to_graph(b, target, namespace="N")
+    assert target.get_operation_by_name("N/b").get_attr("_class") == [b"loc:@N/a"]
+
+
+def test_an_unrelated_element_with_the_needed_name_is_an_error():
+    graph, x, side, out = _small_graph()
+    target = tf.Graph()
+    with target.as_default():
+        tf.constant(0.0, name="N/x")
+    with pytest.raises(NameClashError) as info:
+        copy_to_graph(out, target, namespace="N")
+    assert "'N/x'" in str(info.value) and "another namespace" in str(info.value)
+    assert isinstance(info.value, GraphDslError)
+
+
+def test_two_sources_into_one_namespace_clash_instead_of_merging():
+    first, *_ , out_a = _small_graph()
+    second, *_, out_b = _small_graph()
+    target = tf.Graph()
+    copy_to_graph(out_a, target, namespace="N")
+    with pytest.raises(NameClashError, match="not the copy of"):
+        copy_to_graph(out_b, target, namespace="N")
+
+
+def test_a_failed_copy_adds_nothing():
+    graph, x, side, out = _small_graph()
+    target = tf.Graph()
+    with target.as_default():
+        tf.constant(0.0, name="N/block/out")
+    with pytest.raises(NameClashError):
+        copy_to_graph(out, target, namespace="N")
+    assert [op.name for op in target.get_operations()] == ["N/block/out"]
+
+
+def test_get_copied_finds_ops_tensors_and_says_what_is_close():
+    graph, x, side, out = _small_graph()
+    with graph.as_default():
+        never = tf.identity(out, name="block/outs")
+    target = tf.Graph()
+    copy_to_graph(out, target, namespace="N")
+    assert get_copied(out.op, target, namespace="N").name == "N/block/out"
+    assert get_copied(out, target, namespace="N").name == "N/block/out:0"
+    with pytest.raises(NotCopiedError) as info:
+        get_copied(never, target, namespace="N")
+    message = str(info.value)
+    assert "no copy of 'block/outs:0' in namespace 'N'" in message
+    assert "did you mean 'block/out" in message
+    with pytest.raises(NotCopiedError, match="nothing from this source graph"):
+        get_copied(out, target, namespace="Elsewhere")
+
+
+def test_get_copied_finds_copies_by_name_in_a_graph_loaded_from_a_file(tmp_path):
+    graph, x, side, out = _small_graph()
+    target = tf.Graph()
+    copy_to_graph(out, target, namespace="N")
+    reloaded = tf.Graph()
+    with reloaded.as_default():
+        tf1.import_graph_def(target.as_graph_def(), name="")
+    assert get_copied(out, reloaded, namespace="N").name == "N/block/out:0"
+
+
+def test_bad_arguments_are_clear_errors():
+    graph, x, side, out = _small_graph()
+    with pytest.raises(CopyError, match="must be a tf.Graph"):
+        copy_to_graph(out, "not a graph", namespace="N")
+    with pytest.raises(CopyError, match="variables is 'fresh'"):
+        copy_to_graph(out, tf.Graph(), namespace="N", variables="fresh")
+    other, *_ = _small_graph()
+    with pytest.raises(CopyError, match="one source graph per call"):
+        copy_to_graph([out, other.get_tensor_by_name("x:0")], tf.Graph(), namespace="N")
