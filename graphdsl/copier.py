@@ -30,6 +30,7 @@ from .source_index import VARIABLE_COLLECTIONS, VARIABLE_OPS, SourceIndex, index
 from .variables import VariableCopies
 
 ModeRule = Callable[[str], str]
+_FRAME_OPS = frozenset({"Enter", "RefEnter"})
 MODES = ("init", "value")
 
 
@@ -262,6 +263,9 @@ class Copier:
                 node.attr["shared_name"].s = (self.prefix + node.attr["shared_name"].s.decode()).encode()
             if "_class" in node.attr:
                 _fix_colocation(node, keep)
+            if node.op in _FRAME_OPS and self.prefix:
+                # Each v1 while loop runs in a frame named after it; copies need frames of their own.
+                node.attr["frame_name"].s = (self.prefix + node.attr["frame_name"].s.decode()).encode()
 
     def _check_names(self, sub: graph_pb2.GraphDef, walk: Walk) -> None:
         lookup = self.target._nodes_by_name  # pylint: disable=protected-access

@@ -120,8 +120,9 @@ def register_python_functions(graph: ops.Graph, library: function_pb2.FunctionDe
     Gradients through function-call ops look functions up there.
     """
     if library.function:
-        for func in function_lib.from_library(library):
-            func.add_to_graph(graph)
+        with graph.as_default():  # outside it, add_to_graph adds to the eager context instead
+            for func in function_lib.from_library(library):
+                func.add_to_graph(graph)
 
 
 def _free_name(name: str, fdef, graph: ops.Graph, registry: Registry) -> str:
