@@ -408,7 +408,10 @@ def _at(span: Span) -> str:
 
 def _leaf(node: object) -> str:
     value = getattr(node, "name", None) if isinstance(node, (Name, Ident)) else node.value  # type: ignore[attr-defined]
-    text = _quote(value) if isinstance(value, str) else repr(value)
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    else:
+        text = _quote(value) if isinstance(value, str) else repr(value)
     return f"{type(node).__name__} {text} {_at(node.span)}"  # type: ignore[attr-defined]
 
 
@@ -422,7 +425,7 @@ def _dump(node: object, depth: int, label: str, lines: list[str]) -> None:
     if isinstance(node, _LEAVES):
         lines.append(pad + _leaf(node))
     elif isinstance(node, tuple):
-        lines.append(pad + ("[]" if not node else ""))
+        lines.append((pad + ("[]" if not node else "")).rstrip())
         for item in node:
             _dump(item, depth + 1, "- ", lines)
     elif dataclasses.is_dataclass(node):

@@ -36,6 +36,7 @@ EXPORT_SETTINGS = {"savedmodel": ("tags",), "metagraph": (), "graphdef": ("outpu
 SIGNATURE_SETTINGS = ("inputs", "outputs")
 
 _GLOB_CHARS = set("*?[")
+_EXAMPLES = {"checkpoint": "models/lin.ckpt", "signature": "serving_default"}
 
 
 def check(spec: ast.Spec) -> ast.Spec:
@@ -130,7 +131,7 @@ class _Checker:
         for option in source.options:
             key = option.key.name
             if key in seen:
-                _fail(f"duplicate option '{key}'", option.key.span, self._first_at(seen[key], key))
+                _fail(f"duplicate option '{key}'", option.key.span, self._first_at(seen[key], key, column=True))
             seen[key] = option
             if allowed is None:
                 self.check_literal(option.value, f"builder argument '{key}'")
@@ -144,7 +145,7 @@ class _Checker:
             elif key == "tags":
                 self.check_strings(option.value, "option 'tags'", 'tags = ["serve"]')
             else:
-                self.check_string(option.value, f"option '{key}'")
+                self.check_string(option.value, f"option '{key}'", f'{key} = "{_EXAMPLES[key]}"')
         self.sources[name.name] = source
 
     def check_source_path(self, source: ast.Source) -> None:
@@ -184,13 +185,6 @@ class _Checker:
         namespace, source = copy.namespace, copy.source
         if source.name not in self.sources:
             self.unknown_source(source)
-        if namespace.name in self.aliases:
-            let = self.aliases[namespace.name]
-            _fail(
-                f"namespace '{namespace.name}' has the name of an alias",
-                namespace.span,
-                f"the alias is defined at line {let.span.line}; rename one of them",
-            )
         earlier = self.namespaces.get(namespace.name)
         if earlier is not None and earlier.source.name != source.name:
             _fail(
@@ -270,14 +264,15 @@ class _Checker:
         if key == "variables":
             self.check_mode(setting.value)
             return
-        names = self.check_strings(setting.value, f"'{key}'", f'{key} = ["name:0"]', single=True)
+        example = 'take = ["encoder/out"]' if key == "take" else 'stop_at = ["input:0"]'
+        names = self.check_strings(setting.value, f"'{key}'", example, single=True)
         if key == "take" and not names:
             _fail("empty take list", setting.value.span, "name at least one element to copy")
         for name in names:
             if key == "take":
                 self.check_element(name, "element name", glob=True)
             else:
-                self.check_element(name, "stop_at tensor", tensor=True)
+                self.check_element(name, "stop_at entry", tensor=True)
 
     def check_mode(self, value: ast.Value) -> None:
         if isinstance(value, ast.Name) and value.name in VARIABLE_MODES:
@@ -510,21 +505,23 @@ class _Checker:
         kind = "a string or a list of strings" if single else "a list of strings"
         _fail(f"{what} must be {kind}, not {_describe(bad)}", bad.span, f"e.g. {example}")
 
-    def check_string(self, value: ast.Value, what: str) -> None:
+    def check_string(self, value: ast.Value, what: str, example: str) -> None:
         if not isinstance(value, ast.Str):
-            _fail(f"{what} must be a string, not {_describe(value)}", value.span)
+            _fail(f"{what} must be a string, not {_describe(value)}", value.span, f"e.g. {example}")
 
     def check_map_keys(self, value: ast.Map, what: str) -> None:
         seen: dict[str, ast.MapEntry] = {}
         for entry in value.entries:
             if entry.key.value in seen:
-                _fail(f"duplicate {what} '{entry.key.value}'", entry.key.span, self._first_at(seen[entry.key.value]))
+                _fail(f"duplicate {what} '{entry.key.value}'", entry.key.span, self._first_at(seen[entry.key.value], column=True))
             seen[entry.key.value] = entry
 
     @staticmethod
-    def _first_at(node: object, name: str | None = None) -> str:
-        line = node.span.line  # type: ignore[attr-defined]
-        return f"the first '{name}' is at line {line}" if name else f"the first is at line {line}"
+    def _first_at(node: object, name: str | None = None, column: bool = False) -> str:
+        """Where the first of two duplicates is; with the column for things that share a line."""
+        span: Span = node.span  # type: ignore[attr-defined]
+        where = f"line {span.line}, column {span.column}" if column else f"line {span.line}"
+        return f"the first '{name}' is at {where}" if name else f"the first is at {where}"
 
 
 def _describe(value: ast.Value) -> str:

@@ -314,6 +314,8 @@ def _hint(token: Token, expected: set[str], tracker: _Tracker, offset: int) -> s
         close = did_you_mean(str(previous), _LABELLED)
         if close:
             return f"{close[:-1]} instead of '{previous}'?"
+    if previous is not None and previous.type == "_VARIABLE" and token.type == "_EQUAL":
+        return 'for the default mode write variables = MODE; variable "PATTERN" = MODE sets matching ones'
     # An unclosed bracket explains an error only where the text runs on past it: at the end of
     # the file, or at a keyword that starts the next statement.
     still_open = tracker.open_brackets(offset)
