@@ -1,0 +1,72 @@
+"""`graphdsl check`: exit codes, messages, and no TensorFlow on the way."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from graphdsl.cli import EXIT_NO_INPUT, EXIT_OK, EXIT_SPEC_ERROR, EXIT_USAGE, main
+
+REPO = Path(__file__).resolve().parents[1]
+OK = "tests/data/ok/full.gcomp"
+BAD = "tests/data/bad/copy_unknown_source.gcomp"
+
+
+@pytest.fixture(autouse=True)
+def _at_repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+
+
+def test_a_good_spec_prints_ok_and_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", OK]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert out == f"{OK}: ok (4 sources, 4 copies into 3 namespaces, 3 aliases, 3 exports)\n"
+
+
+def test_a_bad_spec_prints_the_rendered_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", BAD]) == EXIT_SPEC_ERROR
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (REPO / BAD).with_suffix(".err").read_text()
+
+
+def test_a_syntax_error_is_a_spec_error_too(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "tests/data/bad/syntax_missing_equal.gcomp"]) == EXIT_SPEC_ERROR
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "no/such.gcomp"]) == EXIT_NO_INPUT
+    assert capsys.readouterr().err == "error: cannot read no/such.gcomp: No such file or directory\n"
+
+
+@pytest.mark.parametrize("argv", [[], ["chek", OK], ["check"], ["check", OK, "extra"]])
+def test_usage_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == EXIT_USAGE
+    assert "usage: graphdsl" in capsys.readouterr().err
+
+
+def test_help_exits_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == EXIT_OK
+    assert "check" in capsys.readouterr().out
+
+
+def test_python_m_graphdsl_check_runs_without_tensorflow() -> None:
+    # Run in a fresh interpreter: the test session itself may have imported TensorFlow already.
+    code = (
+        "import sys\n"
+        "import graphdsl, graphdsl.parser, graphdsl.ast, graphdsl.check, graphdsl.spec, graphdsl.cli\n"
+        "from graphdsl.cli import main\n"
+        f"assert main(['check', {OK!r}]) == 0\n"
+        "assert 'tensorflow' not in sys.modules, 'the front end imported tensorflow'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "graphdsl", "check", BAD], cwd=REPO, capture_output=True, text=True
+    )
+    assert (result.returncode, result.stdout) == (EXIT_SPEC_ERROR, "")
+    assert result.stderr == (REPO / BAD).with_suffix(".err").read_text()

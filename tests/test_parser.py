@@ -1,0 +1,163 @@
+"""Stage 1: text to AST (graphdsl.parser, graphdsl.ast). Syntax errors are also in tests/data/bad."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import logging
+from pathlib import Path
+
+import pytest
+from lark import Lark, Token, Tree, logger
+
+from graphdsl import ast, parser
+from graphdsl.errors import Span, SpecSyntaxError
+from graphdsl.parser import parse
+
+HEAD = 'graphdsl 1\nsource s = graphdef("s.pb")\n'
+
+
+def _value(text: str) -> ast.Value:
+    """The value of `take = TEXT` in a one-copy spec."""
+    spec = parse(HEAD + f"copy A from s {{ take = {text} }}\n")
+    return spec.copies[0].entries[0].value
+
+
+def _walk(node: object):
+    yield node
+    if isinstance(node, tuple):
+        for item in node:
+            yield from _walk(item)
+    elif dataclasses.is_dataclass(node):
+        for field in dataclasses.fields(node):
+            yield from _walk(getattr(node, field.name))
+
+
+def test_grammar_has_no_lalr_conflict(caplog: pytest.LogCaptureFixture) -> None:
+    # lark resolves a shift/reduce conflict as a shift and only logs it; strict mode would raise,
+    # but needs the optional `interegular` package. The log tells the same without it.
+    logger.setLevel(logging.DEBUG)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="lark"):
+            Lark(parser._grammar_text(), parser="lalr", debug=True)
+    finally:
+        logger.setLevel(logging.WARNING)
+    assert "conflict" not in caplog.text.lower()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("interegular") is None, reason="strict mode needs interegular")
+def test_grammar_builds_in_strict_mode() -> None:
+    Lark(parser._grammar_text(), parser="lalr", strict=True)
+
+
+def test_grammar_loads_from_the_source_tree_when_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.resources
+
+    def missing(name: str):
+        raise ModuleNotFoundError(name)
+
+    monkeypatch.setattr(importlib.resources, "files", missing)
+    assert "start:" in parser._grammar_text()
+
+
+def test_values() -> None:
+    assert _value('"a\\"b\\\\c\\nd\\te"') == ast.Str('a"b\\c\nd\te', _value('"a\\"b\\\\c\\nd\\te"').span)
+    assert _value("42").value == 42 and isinstance(_value("42"), ast.Int)
+    assert _value("-7").value == -7
+    assert _value("-1.5e-3").value == -0.0015 and isinstance(_value("-1.5e-3"), ast.Float)
+    assert _value("2E3").value == 2000.0
+    assert _value(".5").value == 0.5
+    assert _value("true").value is True and _value("false").value is False
+    assert isinstance(_value("init"), ast.Name) and _value("init").name == "init"
+
+
+def test_lists_and_maps() -> None:
+    items = _value('["a", 1, [], {},]').items
+    assert [type(i).__name__ for i in items] == ["Str", "Int", "List", "Map"]
+    # Map entries: bare or quoted keys, commas optional (also across lines), trailing comma allowed.
+    entries = _value('{ a: 1 "b c": 2\n d: 3, }').entries
+    assert [(e.key.value, e.value.value) for e in entries] == [("a", 1), ("b c", 2), ("d", 3)]
+
+
+def test_references() -> None:
+    ref = _value('Enc["encoder/out:0"]')
+    assert isinstance(ref, ast.Ref)
+    assert (ref.namespace.name, ref.element.value) == ("Enc", "encoder/out:0")
+
+
+def test_keywords_are_contextual() -> None:
+    spec = parse(
+        'graphdsl 1\nsource copy = graphdef("s.pb")\ncopy take from copy { take = "x" }\n'
+        'let inputs = take["x:0"]\n'
+    )
+    assert spec.sources[0].name.name == "copy"
+    assert spec.copies[0].namespace.name == "take"
+    assert spec.lets[0].name.name == "inputs"
+
+
+def test_comments_and_newlines_are_whitespace() -> None:
+    one_line = parse('graphdsl 1 source s = graphdef("s.pb") copy A from s { take = "x" }')
+    spread = parse('# head\ngraphdsl\n1\nsource s =\n graphdef(\n"s.pb"  # path\n)\ncopy A from s {\ntake\n=\n"x"\n}\n')
+    assert ast.dump(one_line).count("\n") == ast.dump(spread).count("\n")
+    assert spread.copies[0].take[0].value == "x"
+
+
+def test_spans_are_one_based_and_end_exclusive() -> None:
+    spec = parse(HEAD + 'copy A from s {\n  take = "x"\n}\n', path="p.gcomp")
+    copy = spec.copies[0]
+    assert copy.span == Span("p.gcomp", 3, 1, 5, 2)
+    assert copy.namespace.span == Span("p.gcomp", 3, 6, 3, 7)
+    assert copy.entries[0].value.span == Span("p.gcomp", 4, 10, 4, 13)
+
+
+def test_no_lark_object_survives_the_transformer() -> None:
+    spec = parser.parse_file(Path(__file__).parent / "data" / "ok" / "full.gcomp")
+    assert not [n for n in _walk(spec) if isinstance(n, (Tree, Token))]
+    assert all(dataclasses.is_dataclass(n) and n.__dataclass_params__.frozen
+               for n in _walk(spec) if dataclasses.is_dataclass(n))
+
+
+def test_copy_accessors() -> None:
+    spec = parse(
+        HEAD + 'copy A from s { take = "a" }\n'
+        'copy B from s {\n  take = ["x", "y/*"]\n  variables = value\n  variable "y/*" = init\n'
+        '  variable "y/keep" = value\n  stop_at = "in:0"\n  bind "in2:0" = A["a:0"]\n}\n'
+    )
+    a, b = spec.copies
+    assert (a.take[0].value, a.default_mode, a.overrides, a.stop_at, a.binds) == ("a", "init", (), (), ())
+    assert [t.value for t in b.take] == ["x", "y/*"]
+    assert b.default_mode == "value"
+    assert [(o.pattern.value, o.mode) for o in b.overrides] == [("y/*", "init"), ("y/keep", "value")]
+    assert (b.mode_for("x/w"), b.mode_for("y/w"), b.mode_for("y/keep")) == ("value", "init", "value")
+    assert [s.value for s in b.stop_at] == ["in:0"]
+    assert [(x.input.value, x.value.namespace.name) for x in b.binds] == [("in2:0", "A")]
+
+
+def test_export_accessors_and_resolve() -> None:
+    spec = parse(
+        HEAD + 'copy A from s { take = "a" }\nlet a = A["a:0"]\nlet b = a\n'
+        'export savedmodel "m" { signature s { outputs = { y: b } } }\n'
+        'export metagraph "g"\nexport graphdef "f.pb" { outputs = [a, A["c:0"]] }\n'
+    )
+    saved, meta, frozen = spec.exports
+    assert saved.tags == ("serve",) and saved.has_body and not meta.has_body
+    (signature,) = saved.signatures
+    assert signature.inputs is None and signature.outputs.get("y").name == "b"
+    assert spec.resolve(signature.outputs.get("y")).element.value == "a:0"
+    assert [spec.resolve(v).element.value for v in frozen.outputs] == ["a:0", "c:0"]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("graphdsl 1\nsourc s = x()", "unexpected name 'sourc'"),
+        ("graphdsl 1\ncopy A from s {", "unexpected end of file; expected 'bind', 'variable', '}' or a name"),
+        ('graphdsl 1\nlet a = "x\n', "unterminated string"),
+    ],
+)
+def test_syntax_errors_say_what_was_found_and_expected(text: str, message: str) -> None:
+    with pytest.raises(SpecSyntaxError) as info:
+        parse(text, "t.gcomp")
+    assert message in info.value.message
+    assert info.value.span.path == "t.gcomp"
+    assert info.value.source == text  # so that render() draws the line
