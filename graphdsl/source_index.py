@@ -10,7 +10,7 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass, field
 
-from tensorflow.core.framework import graph_pb2, node_def_pb2
+from tensorflow.core.framework import graph_pb2, node_def_pb2, variable_pb2
 from tensorflow.python.framework import ops
 
 # Op types that own variable state.
@@ -47,12 +47,43 @@ class SourceIndex:
         """The VariableDef of every variable that has one, by variable op name."""
         if self._defs is None:
             with self.graph.as_default():
-                self._defs = {
+                defs = {
                     name: var.to_proto()
                     for name, var in self.variables.items()
                     if hasattr(var, "to_proto")
                 }
+            for node in self.graph_def.node:
+                if node.op in VARIABLE_OPS and node.name not in defs:
+                    inferred = self._infer_def(node)
+                    if inferred is not None:
+                        defs[node.name] = inferred
+            self._defs = defs
         return self._defs
+
+    def _infer_def(self, node: node_def_pb2.NodeDef) -> variable_pb2.VariableDef | None:
+        """A VariableDef for a variable outside any collection (a graph loaded from a GraphDef).
+
+        TensorFlow names a variable's initializer "<name>/Assign" and its read op
+        "<name>/Read/ReadVariableOp" (resource) or "<name>/read" (ref); without them, None.
+        """
+        name = node.name
+        assign = self.nodes.get(name + "/Assign")
+        if assign is None or assign.op not in ("Assign", "AssignVariableOp"):
+            return None
+        if len(assign.input) < 2 or assign.input[0] != name:
+            return None
+        vdef = variable_pb2.VariableDef(
+            variable_name=name + ":0",
+            initializer_name=assign.name,
+            initial_value_name=_tensor(assign.input[1]),
+            trainable=True,
+            is_resource=node.op != "VariableV2" and node.op != "Variable",
+        )
+        for read in (name + "/Read/ReadVariableOp", name + "/read"):
+            if read in self.nodes and self.nodes[read].input[:1] == [name]:
+                vdef.snapshot_name = read + ":0"
+                break
+        return vdef
 
     def initializer_owner(self, op_name: str) -> str | None:
         """The variable whose initializer op is ``op_name``, if any."""
@@ -86,6 +117,10 @@ class SourceIndex:
                         table.setdefault(name.partition(":")[0], []).append(node.name)
             self._consumers = table
         return self._consumers.get(op_name, [])
+
+
+def _tensor(name: str) -> str:
+    return name if ":" in name else name + ":0"
 
 
 _cache: "weakref.WeakKeyDictionary[ops.Graph, SourceIndex]" = weakref.WeakKeyDictionary()
