@@ -1,0 +1,473 @@
+"""Load a source graph into a ``tf.Graph`` of its own, with a session holding its variables' values.
+
+One entry point, :func:`load_source`, for the four kinds a spec can name:
+
+``graphdef``
+    A ``.pb`` (binary) or ``.pbtxt`` (text) GraphDef. No variable values, so no session.
+``metagraph``
+    A ``.meta`` MetaGraphDef (binary, or text if the content is text), imported with
+    ``tf.compat.v1.train.import_meta_graph``. With the option ``checkpoint`` (a checkpoint prefix, or
+    a directory whose ``checkpoint`` file names the latest one) the variables are restored into a
+    session; without it there are no values to hold, so no session.
+``savedmodel``
+    A SavedModel directory (TF1 or TF2), loaded with ``tf.compat.v1.saved_model.loader.load`` into a
+    fresh graph and session. Options ``tags`` (default ``["serve"]``) and ``signature`` (default
+    ``"serving_default"``); the signature's inputs and outputs (key -> tensor name) are recorded in
+    :attr:`LoadedSource.signature`.
+``python``
+    ``"file.py:function"``: the file is imported by path and ``function(**options)`` is called inside
+    a fresh default graph. It returns a ``tf.Graph``, a ``(tf.Graph, Session)`` pair or a ``Session``.
+
+Sources are read only: nothing is written next to them (a Python builder is imported without
+writing ``__pycache__``).
+
+What a TF2 SavedModel looks like once loaded in graph mode (checked on TF 2.21; a SavedModel written
+by ``tf.saved_model.save`` of a ``tf.Module`` with ``tf.function`` signatures):
+
+- Each variable is a ``VarHandleOp`` (resource variable) at the top level of the graph, named after the
+  variable's ``name`` argument, *not* its object path: two variables both named ``"w"`` in different
+  sub-modules become ``w`` and ``w_1``. ``shared_name`` equals the op name, ``container`` is empty.
+  Each has a ``<name>/Read/ReadVariableOp`` beside it.
+- No collection lists them: ``GLOBAL_VARIABLES`` and ``TRAINABLE_VARIABLES`` are empty and the
+  MetaGraph carries no ``VariableDef`` (the only collection is ``saved_model_main_op``, a ``NoOp``).
+  So there is no initializer op: a copier can only copy them by value.
+- The loader restores them: right after :func:`load_source` every variable is initialized in the
+  session with the saved value (the restore runs the MetaGraph's ``saver_def``, whose
+  ``restore_op_name`` is a ``StatefulPartitionedCall`` of ``__inference__traced_restore_N``).
+- Each signature is one ``StatefulPartitionedCall`` op taking the signature's ``Placeholder`` inputs
+  (named ``<signature>_<key>``, e.g. ``serving_default_x``) followed by every variable handle it
+  captures. The calls are numbered ``StatefulPartitionedCall``, ``StatefulPartitionedCall_1``, ...
+  in an order that depends on how the model was saved (not the signature names' order), and the
+  save and restore calls come last: take tensor names from :attr:`LoadedSource.signature`, never
+  guess them. Output tensors are ``StatefulPartitionedCall_K:i``.
+- The function library holds, per signature, ``__inference_signature_wrapper_<fn>_N`` (which is a
+  ``StatefulPartitionedCall`` of the traced body ``__inference_<fn>_M``, whose nodes do the work:
+  ``ReadVariableOp`` of its resource arguments, ``MatMul``, ...), plus ``__inference__traced_save_N``
+  and ``__inference__traced_restore_N``. The graph's own ops are only the handles, reads, placeholders,
+  the calls, a ``saver_filename`` placeholder, a ``Const`` and a ``NoOp``: the computation lives
+  entirely inside the functions.
+- ``MetaGraphDef.signature_def`` also lists ``__saved_model_init_op`` (not a real signature; it is
+  left out of the names offered when a signature is unknown).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import tensorflow as tf
+from google.protobuf import message, text_format
+from tensorflow.core.framework import graph_pb2
+from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
+
+from .errors import SourceError, did_you_mean
+from .tfmessages import reason
+
+KINDS = ("graphdef", "metagraph", "savedmodel", "python")
+
+_VARIABLE_OPS = frozenset({"VarHandleOp", "_VarHandlesOp", "VariableV2", "Variable"})
+
+
+@dataclass
+class LoadedSource:
+    """A source graph, loaded.
+
+    ``session`` holds the variables' values (None when there are no values to hold);
+    ``signature`` is ``{"inputs": {key: tensor name}, "outputs": {key: tensor name}}`` for a
+    SavedModel, else None.
+    """
+
+    kind: str
+    path: Path
+    graph: tf.Graph
+    session: tf.compat.v1.Session | None = None
+    signature: dict[str, dict[str, str]] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        """Closes the session, if any. The graph stays usable for reading."""
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+    def __enter__(self) -> "LoadedSource":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def load_source(kind: str, path: str | Path, options: dict[str, Any] | None, base_dir: Path) -> LoadedSource:
+    """Loads the source ``path`` (relative to ``base_dir``) of the given ``kind`` with ``options``.
+
+    Raises :class:`SourceError` naming the path and what would fix it when the file is missing, has
+    the wrong extension, cannot be parsed or imported, or a Python builder fails.
+    """
+    loader = _LOADERS.get(kind)
+    if loader is None:
+        raise SourceError(
+            f"unknown source kind '{kind}'",
+            hint=did_you_mean(kind, KINDS) or f"use one of: {', '.join(KINDS)}",
+        )
+    options = dict(options or {})
+    if kind != "python":
+        _check_options(kind, path, options, _OPTIONS[kind])
+    return loader(path, options, Path(base_dir))
+
+
+# -- graphdef --------------------------------------------------------------------------------------
+
+
+def _load_graphdef(path: str | Path, options: dict[str, Any], base_dir: Path) -> LoadedSource:
+    file = _existing_file(_resolve(path, base_dir), "graphdef", (".pb", ".pbtxt"))
+    graph_def = _parse(file, graph_pb2.GraphDef, text=file.suffix == ".pbtxt")
+    graph = tf.Graph()
+    with graph.as_default():
+        try:
+            tf.graph_util.import_graph_def(graph_def, name="")
+        except (ValueError, tf.errors.OpError) as e:
+            raise SourceError(
+                f"{file}: the GraphDef does not import: {reason(e)}",
+                hint="regenerate the file with tf.io.write_graph from a working graph",
+            ) from e
+    return LoadedSource("graphdef", file, graph)
+
+
+# -- metagraph -------------------------------------------------------------------------------------
+
+
+def _load_metagraph(path: str | Path, options: dict[str, Any], base_dir: Path) -> LoadedSource:
+    file = _existing_file(_resolve(path, base_dir), "metagraph", (".meta",))
+    meta = _parse_binary_or_text(file, meta_graph_pb2.MetaGraphDef)
+    checkpoint = options.get("checkpoint")
+    prefix = _checkpoint_prefix(file, checkpoint, base_dir) if checkpoint is not None else None
+    graph = tf.Graph()
+    with graph.as_default():
+        try:
+            saver = tf.compat.v1.train.import_meta_graph(meta, clear_devices=True)
+        except (ValueError, KeyError, tf.errors.OpError) as e:
+            raise SourceError(
+                f"{file}: the MetaGraph does not import: {reason(e)}",
+                hint="regenerate the file with tf.compat.v1.train.export_meta_graph",
+            ) from e
+    if prefix is None:
+        return LoadedSource("metagraph", file, graph, options=options)
+    if saver is None:
+        raise SourceError(
+            f"{file}: a checkpoint was given but the MetaGraph has no variables to restore",
+            hint="drop the 'checkpoint' option",
+        )
+    session = tf.compat.v1.Session(graph=graph)
+    try:
+        with graph.as_default():  # outside a graph, Saver.restore would run eagerly
+            saver.restore(session, str(prefix))
+    except (ValueError, tf.errors.OpError) as e:
+        session.close()
+        raise SourceError(
+            f"{file}: checkpoint '{prefix}' does not restore into this MetaGraph: {reason(e)}",
+            hint="give the checkpoint written together with this .meta file",
+        ) from e
+    return LoadedSource("metagraph", file, graph, session, options=options)
+
+
+def _checkpoint_prefix(meta_file: Path, checkpoint: Any, base_dir: Path) -> Path:
+    if not isinstance(checkpoint, (str, Path)):
+        raise SourceError(
+            f"{meta_file}: option 'checkpoint' must be a path, not {checkpoint!r}",
+            hint='write checkpoint: "model.ckpt" (the prefix of model.ckpt.index)',
+        )
+    prefix = _resolve(checkpoint, base_dir)
+    if prefix.is_dir():
+        latest = tf.train.latest_checkpoint(str(prefix))
+        if latest is None:
+            raise SourceError(
+                f"{meta_file}: checkpoint directory '{prefix}' names no checkpoint",
+                hint="give the checkpoint's prefix, e.g. 'model.ckpt' for model.ckpt.index",
+            )
+        return Path(latest)
+    if not Path(f"{prefix}.index").is_file():
+        raise SourceError(
+            f"{meta_file}: checkpoint '{prefix}' not found (no file '{prefix}.index')",
+            hint="give the checkpoint's prefix, e.g. 'model.ckpt' for model.ckpt.index",
+        )
+    return prefix
+
+
+# -- savedmodel ------------------------------------------------------------------------------------
+
+
+def _load_savedmodel(path: str | Path, options: dict[str, Any], base_dir: Path) -> LoadedSource:
+    directory = _resolve(path, base_dir)
+    _check_savedmodel_dir(directory)
+    tags = _string_list(directory, "tags", options.get("tags", ["serve"]))
+    signature_name = options.get("signature", "serving_default")
+    meta = _find_metagraph(directory, tags)
+    signature = _find_signature(directory, meta, signature_name)
+
+    graph = tf.Graph()
+    session = tf.compat.v1.Session(graph=graph)
+    try:
+        with graph.as_default():
+            tf.compat.v1.saved_model.loader.load(session, tags, str(directory))
+    except (ValueError, RuntimeError, OSError, tf.errors.OpError) as e:
+        session.close()
+        raise SourceError(
+            f"{directory}: the SavedModel does not load: {reason(e)}",
+            hint="check that the directory holds a complete SavedModel (saved_model.pb and variables/)",
+        ) from e
+    loaded = LoadedSource("savedmodel", directory, graph, session, signature, options)
+    if not _has_variables(graph):
+        loaded.close()
+    return loaded
+
+
+def _check_savedmodel_dir(directory: Path) -> None:
+    if directory.is_file():
+        raise SourceError(
+            f"{directory}: a SavedModel source is a directory, not a file",
+            hint=f"name the directory '{directory.parent}'" if directory.name.startswith("saved_model.")
+            else "use kind 'graphdef' or 'metagraph' for a single file",
+        )
+    if not directory.is_dir():
+        raise SourceError(f"{directory}: no such SavedModel directory", hint="check the path")
+    if not any((directory / n).is_file() for n in ("saved_model.pb", "saved_model.pbtxt")):
+        raise SourceError(
+            f"{directory}: not a SavedModel directory (no saved_model.pb in it)",
+            hint="name the directory written by tf.saved_model.save or SavedModelBuilder",
+        )
+
+
+def _find_metagraph(directory: Path, tags: list[str]) -> meta_graph_pb2.MetaGraphDef:
+    binary = directory / "saved_model.pb"
+    if binary.is_file():
+        saved = _parse(binary, saved_model_pb2.SavedModel, text=False)
+    else:
+        saved = _parse(directory / "saved_model.pbtxt", saved_model_pb2.SavedModel, text=True)
+    for meta in saved.meta_graphs:
+        if set(meta.meta_info_def.tags) == set(tags):
+            return meta
+    found = [sorted(m.meta_info_def.tags) for m in saved.meta_graphs]
+    raise SourceError(
+        f"{directory}: the SavedModel has no MetaGraph tagged {sorted(tags)}",
+        hint=f"set option 'tags' to one of: {', '.join(map(str, found))}",
+    )
+
+
+def _find_signature(directory: Path, meta: meta_graph_pb2.MetaGraphDef, name: Any) -> dict[str, dict[str, str]]:
+    known = sorted(k for k in meta.signature_def if not k.startswith("__"))
+    if name not in meta.signature_def or not isinstance(name, str) or name.startswith("__"):
+        listing = ", ".join(f"'{k}'" for k in known) or "none"
+        hint = did_you_mean(str(name), known, "signature")
+        raise SourceError(
+            f"{directory}: the SavedModel has no signature '{name}' (it has: {listing})",
+            hint=hint or "set option 'signature' to one of the signatures it has",
+        )
+    sig = meta.signature_def[name]
+    return {
+        "inputs": {k: v.name for k, v in sorted(sig.inputs.items())},
+        "outputs": {k: v.name for k, v in sorted(sig.outputs.items())},
+    }
+
+
+# -- python ----------------------------------------------------------------------------------------
+
+_module_ids = itertools.count()
+
+
+def _load_python(path: str | Path, options: dict[str, Any], base_dir: Path) -> LoadedSource:
+    file_part, sep, function_name = str(path).rpartition(":")
+    if not sep or not file_part or not function_name.isidentifier():
+        raise SourceError(
+            f"python source '{path}' does not name a function",
+            hint="write it as 'file.py:function'",
+        )
+    file = _existing_file(_resolve(file_part, base_dir), "python", (".py",))
+    where = f"{file}:{function_name}"
+    module = _import_file(file)
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        names = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
+        raise SourceError(
+            f"{file}: defines no function '{function_name}'",
+            hint=did_you_mean(function_name, names, "function") or "define it, or name another function",
+        )
+    result = _call_builder(where, file, function, options)
+    graph, session = _graph_and_session(where, result)
+    return LoadedSource("python", file, graph, session, options=options)
+
+
+def _import_file(file: Path) -> Any:
+    """Imports ``file`` under a fresh module name, with its directory on ``sys.path`` only meanwhile."""
+    name = f"_graphdsl_source_{next(_module_ids)}_{file.stem}"
+    spec = importlib.util.spec_from_file_location(name, file)
+    assert spec is not None and spec.loader is not None  # a .py path always yields a spec
+    module = importlib.util.module_from_spec(spec)
+    with _imported_from(file.parent):
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as e:
+            raise SourceError(
+                f"{file}: importing the file failed: {type(e).__name__}: {e}",
+                hint="fix the error in the builder file",
+            ) from e
+        finally:
+            del sys.modules[name]
+    return module
+
+
+def _call_builder(where: str, file: Path, function: Callable[..., Any], options: dict[str, Any]) -> Any:
+    graph = tf.Graph()
+    with _imported_from(file.parent), graph.as_default():
+        try:
+            return function(**options)
+        except Exception as e:
+            raise SourceError(
+                f"{where}: the builder raised {type(e).__name__}: {e}",
+                hint="fix the builder, or the options the spec passes to it",
+            ) from e
+
+
+def _graph_and_session(where: str, result: Any) -> tuple[tf.Graph, tf.compat.v1.Session | None]:
+    if isinstance(result, tf.Graph):
+        return result, None
+    if isinstance(result, tf.compat.v1.Session):
+        return result.graph, result
+    if (
+        isinstance(result, tuple)
+        and len(result) == 2
+        and isinstance(result[0], tf.Graph)
+        and isinstance(result[1], tf.compat.v1.Session)
+    ):
+        if result[1].graph is not result[0]:
+            raise SourceError(
+                f"{where}: the builder returned a session of another graph",
+                hint="return (graph, tf.compat.v1.Session(graph=graph))",
+            )
+        return result
+    raise SourceError(
+        f"{where}: the builder returned {_describe(result)}",
+        hint="return a tf.Graph, a (tf.Graph, tf.compat.v1.Session) pair, or a Session",
+    )
+
+
+class _imported_from:
+    """Puts a directory first on ``sys.path`` and turns off bytecode writing, for a ``with`` block."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = str(directory)
+
+    def __enter__(self) -> None:
+        self.saved_flag = sys.dont_write_bytecode
+        sys.dont_write_bytecode = True
+        sys.path.insert(0, self.directory)
+
+    def __exit__(self, *exc: object) -> None:
+        sys.dont_write_bytecode = self.saved_flag
+        try:
+            sys.path.remove(self.directory)
+        except ValueError:  # the builder removed it itself
+            pass
+
+
+# -- shared helpers --------------------------------------------------------------------------------
+
+_LOADERS = {
+    "graphdef": _load_graphdef,
+    "metagraph": _load_metagraph,
+    "savedmodel": _load_savedmodel,
+    "python": _load_python,
+}
+_OPTIONS = {"graphdef": (), "metagraph": ("checkpoint",), "savedmodel": ("tags", "signature")}
+
+
+def _check_options(kind: str, path: str | Path, options: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    for name in options:
+        if name not in allowed:
+            hint = did_you_mean(name, allowed, "option")
+            known = f"it takes {', '.join(allowed)}" if allowed else "it takes none"
+            raise SourceError(
+                f"{path}: unknown option '{name}' for a {kind} source ({known})",
+                hint=hint or "remove the option",
+            )
+
+
+def _resolve(path: str | Path, base_dir: Path) -> Path:
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else base_dir / path
+
+
+def _existing_file(file: Path, kind: str, suffixes: tuple[str, ...]) -> Path:
+    if not file.exists():
+        raise SourceError(f"{file}: no such file", hint="check the path (relative paths start at the spec's directory)")
+    if file.is_dir():
+        hint = "use kind 'savedmodel' for a SavedModel directory" if (file / "saved_model.pb").exists() \
+            else f"name a {' or '.join(suffixes)} file"
+        raise SourceError(f"{file}: is a directory, not a {kind} file", hint=hint)
+    if file.suffix not in suffixes:
+        raise SourceError(
+            f"{file}: a {kind} source must be a {' or '.join(suffixes)} file",
+            hint=_kind_for_suffix(file.suffix) or f"rename the file or use the kind that fits '{file.suffix}'",
+        )
+    return file
+
+
+def _kind_for_suffix(suffix: str) -> str | None:
+    kind = {".pb": "graphdef", ".pbtxt": "graphdef", ".meta": "metagraph", ".py": "python"}.get(suffix)
+    return f"a '{suffix}' file is loaded with kind '{kind}'" if kind else None
+
+
+def _parse(file: Path, proto_type: type, text: bool) -> Any:
+    proto = proto_type()
+    try:
+        data = file.read_bytes()
+        if text:
+            text_format.Parse(data.decode("utf-8"), proto)
+        else:
+            proto.ParseFromString(data)
+    except OSError as e:
+        raise SourceError(f"{file}: cannot be read: {e.strerror}", hint="check the file's permissions") from e
+    except (message.DecodeError, text_format.ParseError, UnicodeDecodeError) as e:
+        form = "text" if text else "binary"
+        raise SourceError(
+            f"{file}: not a {form} {proto_type.__name__} ({reason(e)})",
+            hint="the file is corrupt or of another kind; "
+            + ("'.pbtxt' files must be text, '.pb' files binary" if proto_type is graph_pb2.GraphDef
+               else "regenerate it"),
+        ) from e
+    return proto
+
+
+def _parse_binary_or_text(file: Path, proto_type: type) -> Any:
+    try:
+        return _parse(file, proto_type, text=False)
+    except SourceError as binary_error:
+        try:
+            return _parse(file, proto_type, text=True)
+        except SourceError:
+            raise binary_error from binary_error.__cause__
+
+
+def _string_list(where: Path, option: str, value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise SourceError(f"{where}: option '{option}' must be a list of strings, not {value!r}",
+                      hint='write tags: ["serve"]')
+
+
+def _has_variables(graph: tf.Graph) -> bool:
+    return any(op.type in _VARIABLE_OPS for op in graph.get_operations())
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, tuple):
+        return f"a tuple of {len(value)} ({', '.join(type(v).__name__ for v in value)})"
+    return f"a {type(value).__name__}"
