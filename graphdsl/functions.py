@@ -40,6 +40,8 @@ def _node_functions(node: node_def_pb2.NodeDef, library: dict) -> Iterator[str]:
 def needed_functions(nodes: Iterable[node_def_pb2.NodeDef], index: SourceIndex) -> list[str]:
     """Names of the library functions ``nodes`` call, directly or through other functions."""
     library = index.functions
+    if not library:
+        return []
     pending = [name for node in nodes for name in _node_functions(node, library)]
     seen: dict[str, None] = {}
     while pending:

@@ -101,9 +101,9 @@ class SourceIndex:
             table: dict[str, list[str]] = {}
             for key in VARIABLE_COLLECTIONS:
                 for var in self.graph.get_collection(key):
-                    op = getattr(var, "op", None)
-                    if op is not None and key not in table.setdefault(op.name, []):
-                        table[op.name].append(key)
+                    name = _op_name(var)
+                    if name is not None and key not in table.setdefault(name, []):
+                        table[name].append(key)
             self._memberships = table
         return self._memberships.get(op_name, [])
 
@@ -150,7 +150,15 @@ def _variables(graph: ops.Graph) -> dict:
     found = {}
     for key in VARIABLE_COLLECTIONS:
         for var in graph.get_collection(key):
-            op = getattr(var, "op", None)
-            if op is not None and op.graph is graph:
-                found.setdefault(op.name, var)
+            name = _op_name(var)
+            if name is not None and var.graph is graph:
+                found.setdefault(name, var)
     return found
+
+
+def _op_name(var) -> str | None:
+    """The op name of a collection entry that is a variable (``ResourceVariable.op`` is slow)."""
+    name = getattr(var, "name", None)
+    if not isinstance(name, str) or not hasattr(var, "initializer"):
+        return None
+    return name.rpartition(":")[0]

@@ -82,7 +82,7 @@ def _wrap(graph: ops.Graph, c_ops: Sequence) -> list[ops.Operation]:
         else:
             original_device = op.device
             graph._create_op_helper(op, compute_device=False)
-            if graph._device_function_stack.peek_objs():
+            if graph._device_function_stack:
                 op._set_device("")
                 with graph.device(original_device):
                     graph._apply_device_functions(op)
@@ -107,5 +107,5 @@ def _target_is_plain(graph: ops.Graph) -> bool:
         or graph._control_dependencies_stack
         or graph._colocation_stack
         or graph._container
-        or graph._device_function_stack.peek_objs()
+        or graph._device_function_stack
     )

@@ -1,0 +1,408 @@
+"""Write a built graph out as TensorFlow artifacts: SavedModel, MetaGraph + checkpoint, frozen GraphDef.
+
+Each export takes the target ``tf.Graph`` and the ``tf.compat.v1.Session`` holding its variables'
+values (initialized or restored), and raises :class:`ExportError` naming the output path and the
+graph element when it cannot write. Exports that save variables (SavedModel, MetaGraph) add
+TensorFlow's save/restore ops (``save/...``) to the graph, as ``tf.compat.v1.train.Saver`` always does.
+
+A whole build writes through :class:`OutputDir`, which makes "a failed build leaves earlier outputs
+intact" hold::
+
+    with OutputDir("out") as out:
+        export_savedmodel(graph, session, out.path("model"), {"serving_default": (inputs, outputs)})
+        export_metagraph(graph, session, out.staging, "model")
+        export_graphdef(graph, session, out.path("frozen.pb"), [y])
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import Iterable, Mapping, Sequence, Union
+
+import tensorflow as tf
+from google.protobuf import text_format
+from tensorflow.core.framework import graph_pb2
+
+from .errors import ExportError
+from .tfmessages import reason
+
+Signature = tuple[Mapping[str, tf.Tensor], Mapping[str, tf.Tensor]]
+Output = Union[tf.Tensor, tf.Operation, str]
+
+_VARIABLE_OPS = frozenset({"VarHandleOp", "_VarHandlesOp", "VariableV2", "Variable"})
+_UNINITIALIZED_HINT = "initialize the target's variables (or copy them in mode 'value') before exporting"
+
+
+# -- SavedModel ------------------------------------------------------------------------------------
+
+
+def export_savedmodel(
+    graph: tf.Graph,
+    session: tf.compat.v1.Session,
+    out_path: str | Path,
+    signatures: Mapping[str, Signature],
+    tags: Sequence[str] = ("serve",),
+) -> Path:
+    """Writes a SavedModel with one predict signature per entry of ``signatures``.
+
+    ``signatures`` maps a signature name to ``(inputs, outputs)``, each a dict from key to a tensor of
+    ``graph``. The result loads with ``tf.saved_model.load(path).signatures[name](**inputs)`` in TF2 and
+    with ``tf.compat.v1.saved_model.loader.load`` in graph mode. ``out_path`` must not exist yet.
+    Returns ``out_path``.
+    """
+    out = Path(out_path)
+    _check_session(graph, session, out)
+    _check_saved_variables(graph, out)
+    if out.exists():
+        raise ExportError(f"{out}: already exists; a SavedModel is written into a new directory",
+                          hint="remove it, or export through OutputDir, which replaces it atomically")
+    if not signatures:
+        raise ExportError(f"{out}: no signature to export", hint="give at least one signature")
+    with graph.as_default():
+        signature_defs = {name: _signature_def(out, graph, name, io) for name, io in signatures.items()}
+        init_ops = graph.get_collection(tf.compat.v1.GraphKeys.TABLE_INITIALIZERS)
+        if graph.get_collection(tf.compat.v1.GraphKeys.LOCAL_VARIABLES):
+            init_ops.append(tf.compat.v1.local_variables_initializer())
+        main_op = tf.group(*init_ops, name="graphdsl_main_op") if init_ops else None
+        try:
+            builder = tf.compat.v1.saved_model.Builder(str(out))
+            builder.add_meta_graph_and_variables(
+                session, list(tags), signature_def_map=signature_defs, main_op=main_op,
+                strip_default_attrs=True,
+            )
+            builder.save()
+        except (ValueError, TypeError, AssertionError, OSError, tf.errors.OpError) as e:
+            shutil.rmtree(out, ignore_errors=True)
+            raise _export_error(out, "the SavedModel", e) from e
+    return out
+
+
+def _signature_def(out: Path, graph: tf.Graph, name: str, io: Signature) -> tf.compat.v1.SignatureDef:
+    try:
+        inputs, outputs = io
+    except (TypeError, ValueError):
+        raise ExportError(f"{out}: signature '{name}' must be a pair (inputs, outputs) of dicts",
+                          hint="write {name: ({'x': x}, {'y': y})}") from None
+    if not outputs:
+        raise ExportError(f"{out}: signature '{name}' has no outputs", hint="give it at least one output")
+    infos = {}
+    for side, tensors in (("input", inputs), ("output", outputs)):
+        infos[side] = {}
+        for key, tensor in dict(tensors).items():
+            if not isinstance(tensor, tf.Tensor) or tensor.graph is not graph:
+                raise ExportError(
+                    f"{out}: {side} '{key}' of signature '{name}' is {_describe(tensor)}, "
+                    "not a tensor of the exported graph",
+                    hint="give tensors of the graph being exported",
+                )
+            infos[side][key] = tf.compat.v1.saved_model.build_tensor_info(tensor)
+    return tf.compat.v1.saved_model.build_signature_def(
+        infos["input"], infos["output"], tf.saved_model.PREDICT_METHOD_NAME
+    )
+
+
+# -- MetaGraph + checkpoint ------------------------------------------------------------------------
+
+
+def export_metagraph(
+    graph: tf.Graph, session: tf.compat.v1.Session | None, out_dir: str | Path, name: str
+) -> list[Path]:
+    """Writes ``NAME.meta`` and, when the graph has global variables, checkpoint ``NAME.ckpt``.
+
+    Reload with ``saver = tf.compat.v1.train.import_meta_graph("NAME.meta")`` and
+    ``saver.restore(session, "NAME.ckpt")``. ``session`` may be None for a graph without variables.
+    Returns the files written.
+    """
+    directory = Path(out_dir)
+    meta = directory / f"{name}.meta"
+    prefix = directory / f"{name}.ckpt"
+    if not name or "/" in name or os.sep in name:
+        raise ExportError(f"{directory}: '{name}' is not a file name", hint="give a plain name like 'model'")
+    _check_saved_variables(graph, meta)
+    variables = graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES)
+    if variables:
+        _check_session(graph, session, prefix)
+    before = set(directory.iterdir()) if directory.is_dir() else set()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with graph.as_default():
+            saver_def = None
+            if variables:
+                saver = tf.compat.v1.train.Saver(var_list=variables, save_relative_paths=True)
+                saver.save(session, str(prefix), write_meta_graph=False, write_state=False)
+                saver_def = saver.saver_def
+            tf.compat.v1.train.export_meta_graph(str(meta), graph=graph, saver_def=saver_def)
+    except (ValueError, TypeError, OSError, tf.errors.OpError) as e:
+        for path in set(directory.iterdir()) - before if directory.is_dir() else ():
+            path.unlink()
+        raise _export_error(prefix if variables else meta, "the MetaGraph", e) from e
+    return [meta, *sorted(directory.glob(f"{name}.ckpt.*"))] if variables else [meta]
+
+
+# -- frozen GraphDef -------------------------------------------------------------------------------
+
+
+def export_graphdef(
+    graph: tf.Graph,
+    session: tf.compat.v1.Session | None,
+    out_path: str | Path,
+    outputs: Iterable[Output],
+) -> Path:
+    """Writes a frozen GraphDef: variables folded into constants, pruned to what ``outputs`` need.
+
+    ``outputs`` are tensors, operations or op names of ``graph``. The file is binary for ``.pb`` and
+    text for ``.pbtxt``. Resource variables, also those captured by functions, are folded too.
+    ``session`` may be None when no variable is needed. Returns ``out_path``.
+    """
+    out = Path(out_path)
+    if out.suffix not in (".pb", ".pbtxt"):
+        raise ExportError(f"{out}: a GraphDef is written to a '.pb' (binary) or '.pbtxt' (text) file",
+                          hint="change the output's extension")
+    names = _output_names(out, graph, outputs)
+    graph_def = graph.as_graph_def()
+    if any(node.op in _VARIABLE_OPS for node in graph_def.node):
+        _check_session(graph, session, out)
+    try:
+        with graph.as_default():
+            frozen = tf.compat.v1.graph_util.convert_variables_to_constants(session, graph_def, names) \
+                if session is not None else tf.compat.v1.graph_util.extract_sub_graph(graph_def, names)
+    except (ValueError, TypeError, AssertionError, RuntimeError, tf.errors.OpError) as e:
+        raise _export_error(out, "the frozen GraphDef", e) from e
+    _prune_library(frozen)
+    if out.suffix == ".pbtxt":
+        data = text_format.MessageToString(frozen).encode("utf-8")
+    else:
+        data = frozen.SerializeToString()
+    try:
+        _write_atomically(out, data)
+    except OSError as e:
+        raise ExportError(f"{out}: cannot write the frozen GraphDef: {e.strerror}",
+                          hint="check that the output location is writable") from e
+    return out
+
+
+def _output_names(out: Path, graph: tf.Graph, outputs: Iterable[Output]) -> list[str]:
+    names = []
+    for output in outputs:
+        if isinstance(output, (tf.Tensor, tf.Operation)):
+            if output.graph is not graph:
+                raise ExportError(f"{out}: output '{output.name}' belongs to another graph",
+                                  hint="give tensors or operations of the graph being exported")
+            names.append(output.op.name if isinstance(output, tf.Tensor) else output.name)
+        elif isinstance(output, str):
+            op_name = output.split(":")[0]
+            try:
+                graph.get_operation_by_name(op_name)
+            except KeyError:
+                raise ExportError(f"{out}: the graph has no operation '{op_name}'",
+                                  hint="name an operation of the graph being exported") from None
+            names.append(op_name)
+        else:
+            raise ExportError(f"{out}: output {_describe(output)} is not a tensor or an operation",
+                              hint="give tensors, operations or op names")
+    if not names:
+        raise ExportError(f"{out}: no outputs to freeze", hint="give the tensors the frozen graph must compute")
+    return list(dict.fromkeys(names))
+
+
+def _prune_library(graph_def: graph_pb2.GraphDef) -> None:
+    """Drops the functions no node calls, directly or through other functions (e.g. save/restore)."""
+    library = {f.signature.name: f for f in graph_def.library.function}
+    if not library:
+        return
+    reached: set[str] = set()
+    pending = [n for node in graph_def.node for n in _called(node, library)]
+    while pending:
+        name = pending.pop()
+        if name not in reached:
+            reached.add(name)
+            pending.extend(n for node in library[name].node_def for n in _called(node, library))
+    kept = [library[name] for name in library if name in reached]
+    gradients = [g for g in graph_def.library.gradient if g.function_name in reached]
+    del graph_def.library.function[:]
+    graph_def.library.function.extend(kept)
+    del graph_def.library.gradient[:]
+    graph_def.library.gradient.extend(gradients)
+
+
+def _called(node, library: Mapping[str, object]) -> list[str]:
+    names = [node.op] if node.op in library else []
+    for value in node.attr.values():
+        if value.HasField("func"):
+            names.append(value.func.name)
+        names.extend(f.name for f in value.list.func)
+    return [n for n in names if n in library]
+
+
+# -- atomic output directory -----------------------------------------------------------------------
+
+MANIFEST = ".graphdsl-outputs"
+
+
+class OutputDir:
+    """Stages a build's outputs beside ``path`` and puts them in place only if all exports succeed.
+
+    Exports write into :attr:`staging`, a fresh sibling directory of ``path`` (so on the same file
+    system). Leaving the ``with`` block normally commits; leaving it with an exception discards the
+    staging directory and ``path`` is left exactly as it was.
+
+    Guarantee:
+
+    - If any export fails, nothing in ``path`` has been touched: not a byte, not a timestamp.
+    - On commit, every top-level item the build wrote (``model/``, ``model.meta``, ...) replaces the
+      item of the same name in ``path``, and the items the previous build wrote but this one did not
+      are removed; the list lives in ``path/.graphdsl-outputs``. Anything else in ``path`` (files a
+      user put there) is left alone, so pointing a build at a shared directory is safe.
+    - Each item is swapped by ``rename`` on one file system, so no item is ever seen half-written.
+      The swap of several items is not one atomic step; if it fails midway (say, a permission error),
+      the items already swapped are put back before :class:`ExportError` is raised. Only a crash of
+      the process during the swap can leave the old items in a ``.NAME.graphdsl-old-*`` sibling
+      directory (and new ones in ``.NAME.graphdsl-new-*``), from where they can be moved back by hand.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.target = Path(path)
+        self._staging: Path | None = None
+        self._claimed: set[str] = set()
+
+    @property
+    def staging(self) -> Path:
+        """The directory exports write into while the build runs."""
+        if self._staging is None:
+            raise ExportError(f"{self.target}: the output directory is not open",
+                              hint="use it as 'with OutputDir(path) as out:'")
+        return self._staging
+
+    def path(self, name: str) -> Path:
+        """The staging path for the top-level output item ``name`` (a file or directory name)."""
+        if not name or name in (".", "..", MANIFEST) or Path(name).name != name:
+            raise ExportError(f"{self.target}: '{name}' is not a plain output name",
+                              hint="name an item directly inside the output directory, like 'model.pb'")
+        if name in self._claimed:
+            raise ExportError(f"{self.target / name}: written twice in one build",
+                              hint="give each export its own output name")
+        self._claimed.add(name)
+        return self.staging / name
+
+    def __enter__(self) -> "OutputDir":
+        if self.target.exists() and not self.target.is_dir():
+            raise ExportError(f"{self.target}: exists and is not a directory",
+                              hint="choose another output directory, or remove the file")
+        try:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            self._staging = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.graphdsl-new-",
+                                                  dir=self.target.parent))
+        except OSError as e:
+            raise ExportError(f"{self.target}: cannot create a staging directory beside it: {e.strerror}",
+                              hint="check that the parent directory is writable") from e
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+    def abort(self) -> None:
+        """Discards everything written so far; ``path`` is untouched."""
+        if self._staging is not None:
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging = None
+
+    def commit(self) -> list[Path]:
+        """Puts the staged items in place (see the class docstring); returns their final paths."""
+        staging = self.staging
+        new_items = sorted(p.name for p in staging.iterdir() if p.name != MANIFEST)
+        self.target.mkdir(exist_ok=True)
+        stale = [n for n in self._previous_items() if n not in new_items]
+        replaced = [n for n in [*new_items, *stale] if os.path.lexists(self.target / n)]
+        backup = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.graphdsl-old-", dir=self.target.parent))
+        moved_aside: list[str] = []
+        moved_in: list[str] = []
+        try:
+            for name in replaced:
+                os.rename(self.target / name, backup / name)
+                moved_aside.append(name)
+            for name in new_items:
+                os.rename(staging / name, self.target / name)
+                moved_in.append(name)
+            _write_atomically(self.target / MANIFEST, "".join(f"{n}\n" for n in new_items).encode())
+        except OSError as e:
+            for name in reversed(moved_in):
+                os.rename(self.target / name, staging / name)
+            for name in reversed(moved_aside):
+                os.rename(backup / name, self.target / name)
+            shutil.rmtree(backup, ignore_errors=True)
+            self.abort()
+            raise ExportError(f"{self.target}: cannot put the outputs in place: {e}; "
+                              "the previous outputs were restored",
+                              hint="check the output directory's permissions") from e
+        shutil.rmtree(backup, ignore_errors=True)
+        self.abort()
+        return [self.target / n for n in new_items]
+
+    def _previous_items(self) -> list[str]:
+        manifest = self.target / MANIFEST
+        if not manifest.is_file():
+            return []
+        names = manifest.read_text(encoding="utf-8").splitlines()
+        # only plain names: a hand-edited manifest must not make a build delete outside the directory
+        return [n for n in names if n and n not in (".", "..", MANIFEST) and Path(n).name == n]
+
+
+# -- shared helpers --------------------------------------------------------------------------------
+
+
+def _check_session(graph: tf.Graph, session: tf.compat.v1.Session | None, out: Path) -> None:
+    if session is None:
+        raise ExportError(f"{out}: the graph has variables but no session holds their values",
+                          hint="pass the session in which the variables were initialized")
+    if session.graph is not graph:
+        raise ExportError(f"{out}: the session given runs another graph than the one exported",
+                          hint="pass the session created for the exported graph")
+
+
+def _check_saved_variables(graph: tf.Graph, out: Path) -> None:
+    """Every variable op must be in a variable collection, or its value would silently not be saved."""
+    known = {v.op.name for key in (tf.compat.v1.GraphKeys.GLOBAL_VARIABLES,
+                                   tf.compat.v1.GraphKeys.LOCAL_VARIABLES)
+             for v in graph.get_collection(key)}
+    for op in graph.get_operations():
+        if op.type in _VARIABLE_OPS and op.name not in known:
+            raise ExportError(
+                f"{out}: variable '{op.name}' ({op.type}) is in no variable collection, so its value "
+                "would not be saved",
+                hint="copy it as a variable (it then joins GLOBAL_VARIABLES), or export a frozen GraphDef",
+            )
+
+
+def _export_error(out: Path, what: str, error: BaseException) -> ExportError:
+    if isinstance(error, tf.errors.FailedPreconditionError):
+        element = getattr(error.op, "name", None) if getattr(error, "op", None) is not None else None
+        where = f" (at '{element}')" if element else ""
+        return ExportError(f"{out}: cannot write {what}: {reason(error)}{where}", hint=_UNINITIALIZED_HINT)
+    return ExportError(f"{out}: cannot write {what}: {reason(error)}",
+                       hint="check that the output location is writable and the graph is complete")
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _describe(value: object) -> str:
+    name = getattr(value, "name", None)
+    return f"'{name}' ({type(value).__name__})" if isinstance(name, str) else f"a {type(value).__name__}"
