@@ -17,6 +17,7 @@ intact" hold::
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -383,11 +384,17 @@ def _check_saved_variables(graph: tf.Graph, out: Path) -> None:
 
 def _export_error(out: Path, what: str, error: BaseException) -> ExportError:
     if isinstance(error, tf.errors.FailedPreconditionError):
-        element = getattr(error.op, "name", None) if getattr(error, "op", None) is not None else None
-        where = f" (at '{element}')" if element else ""
-        return ExportError(f"{out}: cannot write {what}: {reason(error)}{where}", hint=_UNINITIALIZED_HINT)
+        match = _UNINITIALIZED.search(getattr(error, "message", ""))
+        if match:
+            return ExportError(f"{out}: cannot write {what}: variable '{match.group(1)}' has no value "
+                               "in the session (it is not initialized)", hint=_UNINITIALIZED_HINT)
+        return ExportError(f"{out}: cannot write {what}: {reason(error)}", hint=_UNINITIALIZED_HINT)
     return ExportError(f"{out}: cannot write {what}: {reason(error)}",
                        hint="check that the output location is writable and the graph is complete")
+
+
+# "Could not find variable w." (resource variables), "uninitialized value w" (ref variables)
+_UNINITIALIZED = re.compile(r"(?:Could not find variable|uninitialized value) ([^\s.]+(?:\.[^\s.]+)*)")
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
