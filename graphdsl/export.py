@@ -3,7 +3,9 @@
 Each export takes the target ``tf.Graph`` and the ``tf.compat.v1.Session`` holding its variables'
 values (initialized or restored), and raises :class:`ExportError` naming the output path and the
 graph element when it cannot write. Exports that save variables (SavedModel, MetaGraph) add
-TensorFlow's save/restore ops (``save/...``) to the graph, as ``tf.compat.v1.train.Saver`` always does.
+TensorFlow's save/restore ops (``save/...``) to the graph, as ``tf.compat.v1.train.Saver`` always does;
+freezing adds a ``<variable>/graphdsl_freeze_read`` op for a resource variable the graph reads only
+inside functions. Exports never change a variable's value.
 
 A whole build writes through :class:`OutputDir`, which makes "a failed build leaves earlier outputs
 intact" hold::
@@ -28,7 +30,7 @@ import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow.core.framework import graph_pb2
 
-from .errors import ExportError
+from .errors import ExportError, GraphDslError
 from .tfmessages import reason
 
 Signature = tuple[Mapping[str, tf.Tensor], Mapping[str, tf.Tensor]]
@@ -169,8 +171,11 @@ def export_graphdef(
         _check_session(graph, session, out)
     try:
         with graph.as_default():
-            frozen = tf.compat.v1.graph_util.convert_variables_to_constants(session, graph_def, names) \
-                if session is not None else tf.compat.v1.graph_util.extract_sub_graph(graph_def, names)
+            if session is None:
+                frozen = tf.compat.v1.graph_util.extract_sub_graph(graph_def, names)
+            else:
+                reader = _ReadingSession(session, _resource_reads(graph, graph_def))
+                frozen = tf.compat.v1.graph_util.convert_variables_to_constants(reader, graph_def, names)
     except (ValueError, TypeError, AssertionError, RuntimeError, tf.errors.OpError) as e:
         raise _export_error(out, "the frozen GraphDef", e) from e
     _prune_library(frozen)
@@ -208,6 +213,51 @@ def _output_names(out: Path, graph: tf.Graph, outputs: Iterable[Output]) -> list
     if not names:
         raise ExportError(f"{out}: no outputs to freeze", hint="give the tensors the frozen graph must compute")
     return list(dict.fromkeys(names))
+
+
+class _ReadingSession:
+    """The session as the freezer sees it, with a read op for every resource variable.
+
+    TensorFlow's freezer reads resource variable ``v`` by fetching ``v/Read/ReadVariableOp:0``, which
+    only variables built by ``tf.Variable`` have; copied variables are read by other ops. This maps
+    each such fetch to a read that exists. Every other call goes to the real session.
+    """
+
+    def __init__(self, session: tf.compat.v1.Session, aliases: Mapping[str, tf.Tensor]) -> None:
+        self._session = session
+        self._aliases = aliases
+
+    def run(self, fetches, *args, **kwargs):
+        if isinstance(fetches, list):
+            fetches = [self._aliases.get(f, f) if isinstance(f, str) else f for f in fetches]
+        return self._session.run(fetches, *args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._session, name)
+
+
+def _resource_reads(graph: tf.Graph, graph_def: graph_pb2.GraphDef) -> dict[str, tf.Tensor]:
+    """``{"v/Read/ReadVariableOp:0": a tensor reading v}`` for each handle lacking that read op."""
+    aliases = {}
+    for node in graph_def.node:
+        if node.op != "VarHandleOp":
+            continue
+        expected = f"{node.name}/Read/ReadVariableOp"
+        try:
+            graph.get_operation_by_name(expected)
+            continue
+        except KeyError:
+            pass
+        handle = graph.get_operation_by_name(node.name).outputs[0]
+        # a read with no control inputs runs nothing else (a read after an assign would assign)
+        reads = [op for op in handle.consumers() if op.type == "ReadVariableOp" and not op.control_inputs]
+        if reads:
+            aliases[f"{expected}:0"] = reads[0].outputs[0]
+        else:
+            with graph.control_dependencies(None), graph.name_scope(None):
+                aliases[f"{expected}:0"] = tf.raw_ops.ReadVariableOp(
+                    resource=handle, dtype=node.attr["dtype"].type, name=f"{node.name}/graphdsl_freeze_read")
+    return aliases
 
 
 def _prune_library(graph_def: graph_pb2.GraphDef) -> None:
@@ -306,8 +356,13 @@ class OutputDir:
                  tb: TracebackType | None) -> None:
         if exc_type is None:
             self.commit()
-        else:
-            self.abort()
+            return
+        staging = self._staging
+        self.abort()
+        if isinstance(exc, GraphDslError) and staging is not None:
+            # name the output where the user will look for it, not the staging directory
+            exc.message = exc.message.replace(str(staging), str(self.target))
+            exc.args = (exc.message,)
 
     def abort(self) -> None:
         """Discards everything written so far; ``path`` is untouched."""

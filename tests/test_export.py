@@ -142,6 +142,31 @@ def test_frozen_graphdef(tmp_path, name):
         np.testing.assert_allclose(session.run("y:0", {"x:0": X}), model.run())
 
 
+@pytest.mark.parametrize("read", ["top-level", "in-function"])
+def test_freeze_resource_variable_without_standard_read(tmp_path, read):
+    """Copied variables lack the 'v/Read/ReadVariableOp' that TensorFlow's freezer fetches."""
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None], name="x")
+        handle = tf.raw_ops.VarHandleOp(dtype=tf.float32, shape=[], shared_name="v", name="v")
+        assign = tf.raw_ops.AssignVariableOp(resource=handle, value=4.0, name="v/assign")
+        if read == "top-level":
+            y = tf.identity(x * tf.raw_ops.ReadVariableOp(resource=handle, dtype=tf.float32, name="v/mine"),
+                            name="y")
+        else:
+            times = tf.function(lambda x: x * tf.raw_ops.ReadVariableOp(resource=handle, dtype=tf.float32))
+            y = tf.identity(times(x), name="y")
+    session = tf.compat.v1.Session(graph=graph)
+    session.run(assign)
+    export_graphdef(graph, session, tmp_path / "f.pb", [y])
+    added = [op.name for op in graph.get_operations() if "graphdsl_freeze_read" in op.name]
+    assert added == ([] if read == "top-level" else ["v/graphdsl_freeze_read"])
+    frozen = load_source("graphdef", "f.pb", {}, tmp_path)
+    assert "VarHandleOp" not in {op.type for op in frozen.graph.get_operations()}
+    with tf.compat.v1.Session(graph=frozen.graph) as s:
+        np.testing.assert_allclose(s.run("y:0", {"x:0": [1.0, 2.0]}), [4.0, 8.0])
+
+
 def test_frozen_graphdef_errors(tmp_path):
     model = linear_graph()
     with pytest.raises(ExportError, match=r"frozen\.onnx: a GraphDef is written to a '\.pb'"):
@@ -175,8 +200,9 @@ def test_failed_build_leaves_previous_outputs_intact(tmp_path):
     before = snapshot(out)
     assert {"model", "frozen.pb", MANIFEST, "notes.txt"} <= set(before)
 
-    with pytest.raises(ExportError, match="no operation 'no_such_op'"):
+    with pytest.raises(ExportError, match="no operation 'no_such_op'") as info:
         build(out, model, fail_second=True)
+    assert info.value.message.startswith(f"{out / 'frozen.pb'}:")  # not the staging directory
     assert snapshot(out) == before
     assert sorted(os.listdir(tmp_path)) == ["out"]  # no staging directory left behind
 
