@@ -8,7 +8,7 @@ One entry point, :func:`load_source`, for the four kinds a spec can name:
     A ``.meta`` MetaGraphDef (binary, or text if the content is text), imported with
     ``tf.compat.v1.train.import_meta_graph``. With the option ``checkpoint`` (a checkpoint prefix, or
     a directory whose ``checkpoint`` file names the latest one) the variables are restored into a
-    session; without it there are no values to hold, so no session.
+    session; without it there are no values to hold, so no session. Device placements are cleared.
 ``savedmodel``
     A SavedModel directory (TF1 or TF2), loaded with ``tf.compat.v1.saved_model.loader.load`` into a
     fresh graph and session. Options ``tags`` (default ``["serve"]``) and ``signature`` (default
@@ -259,7 +259,7 @@ def _find_metagraph(directory: Path, tags: list[str]) -> meta_graph_pb2.MetaGrap
 
 def _find_signature(directory: Path, meta: meta_graph_pb2.MetaGraphDef, name: Any) -> dict[str, dict[str, str]]:
     known = sorted(k for k in meta.signature_def if not k.startswith("__"))
-    if name not in meta.signature_def or not isinstance(name, str) or name.startswith("__"):
+    if not isinstance(name, str) or name.startswith("__") or name not in meta.signature_def:
         listing = ", ".join(f"'{k}'" for k in known) or "none"
         hint = did_you_mean(str(name), known, "signature")
         raise SourceError(
