@@ -85,9 +85,90 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
+def _add_plan(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "plan",
+        help="show what a build will copy, bind and export",
+        description="Load the sources of SPEC and compose it in memory; print, per namespace, the "
+        "ops and variables copied (with each variable's mode), every binding and export.",
+    )
+    parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
+    parser.set_defaults(run=_run_plan)
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    from graphdsl.build import compose
+    from graphdsl.plan import render
+
+    with compose(Path(args.spec)) as composition:
+        print(render(composition))
+    return EXIT_OK
+
+
+def _add_build(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "build",
+        help="compose a spec and write its exports",
+        description="Compose SPEC and write its exports into OUTDIR. All or nothing: if any export "
+        "fails, OUTDIR is left as it was.",
+    )
+    parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
+    parser.add_argument("-o", "--out", metavar="OUTDIR", required=True, help="output directory")
+    parser.set_defaults(run=_run_build)
+
+
+def _run_build(args: argparse.Namespace) -> int:
+    from graphdsl.build import build
+
+    for path in build(Path(args.spec), args.out):
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _add_run(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run a built graph (or a spec) on inputs given on the command line",
+        description="Run the fetches of a build's output directory or of a spec composed in memory. "
+        "NAME is a signature input/output key, an alias, a reference like 'Head[\"logits:0\"]' "
+        "(specs) or a tensor, op or variable name; VALUE is a YAML literal such as [[1.0, 2.0]].",
+    )
+    parser.add_argument("target", metavar="OUTDIR_OR_SPEC", help="a build's output directory or a .gcomp file")
+    parser.add_argument("--feed", action="append", default=[], metavar="NAME=VALUE", help="an input value")
+    parser.add_argument("--fetch", action="append", required=True, metavar="NAME", help="what to compute")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="run the fetches N times and print the last results (to train)")
+    parser.add_argument("--signature", default="serving_default", help="SavedModel signature for names")
+    parser.add_argument("--export", metavar="NAME", help="which export of OUTDIR to run (default: the first)")
+    parser.set_defaults(run=_run_run)
+
+
+def _run_run(args: argparse.Namespace) -> int:
+    from graphdsl.run import format_result, open_runnable
+
+    feeds = {}
+    for item in args.feed:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            print(f"graphdsl run: error: --feed takes NAME=VALUE, got '{item}'", file=sys.stderr)
+            return EXIT_USAGE
+        feeds[name] = value
+    runnable = open_runnable(args.target, signature=args.signature, export=args.export)
+    try:
+        results = runnable.run(feeds, args.fetch, repeat=args.repeat)
+    finally:
+        runnable.close()
+    for name, value in zip(args.fetch, results):
+        print(format_result(name, value))
+    return EXIT_OK
+
+
 # Every subcommand, in the order `graphdsl --help` lists them. Add new ones here.
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_check,
+    _add_plan,
+    _add_build,
+    _add_run,
 ]
 
 
