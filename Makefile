@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+GRAPHDSL := TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m graphdsl
 
 .PHONY: demo test bench clean
 
@@ -15,7 +16,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) examples/seed_walkthrough.py
+	$(GRAPHDSL) check specs/linear.gcomp
+	$(GRAPHDSL) plan specs/linear.gcomp
+	$(GRAPHDSL) build specs/linear.gcomp -o out/linear
+	$(GRAPHDSL) run out/linear --fetch train --fetch W --fetch b --repeat 201
 
 test: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest -q
