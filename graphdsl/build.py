@@ -83,7 +83,10 @@ class Composition:
                 self.sources[name] = load_source(
                     statement.kind.name, statement.path.value, options, self._base_dir)
             except GraphDslError as e:
-                raise self._fail(e.message, statement.path.span, e.hint) from e
+                # The caret shows the path as written; the message need not repeat it resolved.
+                written = statement.path.value
+                message = e.message.replace(str(self._base_dir / written), written)
+                raise self._fail(message, statement.path.span, e.hint) from e
         return self.sources[name]
 
     @property
@@ -187,9 +190,12 @@ class Composition:
         try:
             return get_copied(original, self.graph, namespace=namespace)
         except CopyError as e:
+            close = did_you_mean(ref.element.value, registry_of(self.graph).record(
+                source.graph, namespace).names())
             raise self._fail(f"{ref.element.value!r} of source '{source_name}' was not copied "
                              f"into namespace '{namespace}'", ref.element.span,
-                             (e.hint or "") + "; or add it to 'take'") from e
+                             close or f"add it to the 'take' of a copy into {namespace} (what it "
+                             "shares with what was copied is reused)") from e
 
     def _as_tensor(self, element, value: ast.Value):
         if is_variable(element):

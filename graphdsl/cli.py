@@ -16,6 +16,7 @@ from typing import Callable, NoReturn, Sequence
 
 from graphdsl.ast import Spec
 from graphdsl.errors import GraphDslError, SpecError, SpecSyntaxError
+from graphdsl.quiet import import_tensorflow
 
 EXIT_OK = 0
 EXIT_FAILURE = 1  # a GraphDslError that is not about the spec text (a source, the build ...)
@@ -97,6 +98,7 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_plan(args: argparse.Namespace) -> int:
+    import_tensorflow()
     from graphdsl.build import compose
     from graphdsl.plan import render
 
@@ -118,6 +120,7 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_build(args: argparse.Namespace) -> int:
+    import_tensorflow()
     from graphdsl.build import build
 
     for path in build(Path(args.spec), args.out):
@@ -144,6 +147,7 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_run(args: argparse.Namespace) -> int:
+    import_tensorflow()
     from graphdsl.run import format_result, open_runnable
 
     feeds = {}

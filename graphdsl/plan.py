@@ -57,6 +57,6 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     out = []
     for n, row in enumerate(rows):
-        cells = [cell.rjust(w) if i >= 3 and n else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))]
+        cells = [cell.rjust(w) if i == 3 and n else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))]
         out.append("  ".join(cells).rstrip())
     return out

@@ -1,0 +1,167 @@
+"""The interpreter: composing specs, build-time errors pointing at the spec, plan, build and run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import yaml
+
+from graphdsl.build import BUILD_MANIFEST, build, compose
+from graphdsl.errors import BuildError, GraphDslError
+from graphdsl.plan import render
+from graphdsl.run import RunError, open_runnable
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "tests" / "data"
+UPDATE = os.environ.get("GRAPHDSL_UPDATE_GOLDEN") == "1"
+BAD = sorted((DATA / "build_bad").glob("*.gcomp"))
+
+tf1 = tf.compat.v1
+
+ASSEMBLY = """graphdsl 1
+source enc  = python("{builders}/pieces.py:encoder", trained = true)
+source head = python("{builders}/pieces.py:head")
+copy Enc from enc {{
+    take = "out"
+    variables = value
+}}
+copy Head from head {{
+    take = "logits"
+    bind "features:0" = Enc["out:0"]
+}}
+let x      = Enc["x:0"]
+let logits = Head["logits:0"]
+let W      = Enc["W"]
+export savedmodel "model" {{
+    signature serving_default {{
+        inputs  = {{ x: x }}
+        outputs = {{ logits: logits }}
+    }}
+}}
+export metagraph "graph"
+export graphdef "frozen.pb" {{ outputs = [logits] }}
+"""
+
+
+@pytest.fixture
+def spec_file(tmp_path: Path) -> Path:
+    path = tmp_path / "assembly.gcomp"
+    path.write_text(ASSEMBLY.format(builders=(DATA / "builders").as_posix()))
+    return path
+
+
+def _compare(golden: Path, actual: str) -> None:
+    if UPDATE:
+        golden.write_text(actual, encoding="utf-8")
+    assert golden.exists(), f"no golden {golden.name}; run with GRAPHDSL_UPDATE_GOLDEN=1 and review it"
+    assert actual == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
+def test_build_errors_point_at_the_spec(path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(REPO)
+    with pytest.raises(BuildError) as info:
+        compose(path.relative_to(REPO).as_posix())
+    _compare(path.with_suffix(".err"), info.value.render() + "\n")
+
+
+def test_every_build_golden_has_its_spec() -> None:
+    assert sorted(p.stem for p in (DATA / "build_bad").glob("*.err")) == [p.stem for p in BAD]
+
+
+def test_a_composition_wires_value_copies_into_init_copies(spec_file: Path) -> None:
+    with compose(spec_file) as composition:
+        x, logits = composition.tensor("x"), composition.tensor("logits")
+        assert logits.name == "Head/logits:0"
+        assert composition.tensor('Head["logits:0"]') is logits
+        assert composition.tensor("Head/logits:0") is logits
+        feature_input = composition.graph.get_operation_by_name("Head/MatMul").inputs[0]
+        assert feature_input is composition.tensor('Enc["out:0"]')
+        # W was doubled in the source's session: value mode carries that; the head's bias is fresh.
+        result = composition.session.run(logits, {x: [[1.0, 0.0]]})
+        np.testing.assert_allclose(result, [[2.0 + 4.0 + 0.5]])
+        np.testing.assert_allclose(composition.session.run(composition.tensor("W")),
+                                   [[2.0, 4.0], [6.0, 8.0]])
+
+
+def test_plan_lists_namespaces_variables_bindings_and_exports(spec_file: Path) -> None:
+    with compose(spec_file) as composition:
+        text = render(composition)
+    lines = text.splitlines()
+    assert lines[0] == f"plan for {spec_file}"
+    assert "namespace  source  kind    ops  variables" in lines
+    assert any(line.split() == ["Enc", "enc", "python", "5", "1", "(1", "value)"] for line in lines)
+    assert any(line.split() == ["Head", "head", "python", "8", "1", "(1", "init)"] for line in lines)
+    assert "  bind features:0 <- Enc/out:0" in lines
+    assert "    serving_default out logits = Head/logits:0" in lines
+    assert "  graphdef    frozen.pb" in lines
+
+
+def test_build_writes_every_export_and_a_manifest(spec_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    paths = build(spec_file, out)
+    assert [p.name for p in paths] == ["model", "graph", "frozen.pb"]
+    manifest = yaml.safe_load((out / BUILD_MANIFEST).read_text())
+    assert manifest["aliases"]["logits"] == {"kind": "tensor", "name": "Head/logits:0"}
+    assert manifest["aliases"]["W"] == {"kind": "variable", "name": "Enc/W"}
+    served = tf.saved_model.load(str(out / "model")).signatures["serving_default"]
+    result = served(x=tf.constant([[1.0, 0.0]]))["logits"].numpy()
+    np.testing.assert_allclose(result, [[6.5]])
+
+
+@pytest.mark.parametrize("export", ["model", "graph", "frozen.pb"])
+def test_run_a_build_by_alias_and_signature_key(spec_file: Path, tmp_path: Path, export) -> None:
+    out = tmp_path / "out"
+    build(spec_file, out)
+    runnable = open_runnable(out, export=export)
+    try:
+        (result,) = runnable.run({"x": "[[1.0, 0.0]]"}, ["logits"])
+        np.testing.assert_allclose(result, [[6.5]])
+    finally:
+        runnable.close()
+
+
+def test_run_a_spec_with_references_and_repeats(spec_file: Path) -> None:
+    runnable = open_runnable(spec_file)
+    try:
+        result, W = runnable.run({'Enc["x:0"]': "[[0, 1]]"}, ["logits", "W"], repeat=3)
+        np.testing.assert_allclose(result, [[14.5]])
+        np.testing.assert_allclose(W, [[2.0, 4.0], [6.0, 8.0]])
+    finally:
+        runnable.close()
+
+
+def test_run_says_what_names_exist_and_checks_values(spec_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build(spec_file, out)
+    runnable = open_runnable(out)
+    try:
+        with pytest.raises(RunError, match="did you mean 'logits'"):
+            runnable.run({"x": "[[1.0, 0.0]]"}, ["logit"])
+        with pytest.raises(RunError, match=r"shape \[3\] does not fit"):
+            runnable.run({"x": "[1, 2, 3]"}, ["logits"])
+        with pytest.raises(RunError, match="not a float32 value"):
+            runnable.run({"x": "[[a, b]]"}, ["logits"])
+        with pytest.raises(RunError, match="feed every placeholder"):
+            runnable.run({}, ["logits"])
+    finally:
+        runnable.close()
+
+
+def test_a_failed_build_leaves_earlier_outputs_and_the_sources_intact(spec_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build(spec_file, out)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    sources_before = {p: p.read_bytes() for p in (DATA / "builders").rglob("*") if p.is_file()}
+    broken = spec_file.read_text().replace('"frozen.pb"', '"frozen.txt"')
+    spec_file.write_text(broken)
+    with pytest.raises(BuildError, match="'.pb' \\(binary\\) or '.pbtxt'") as info:
+        build(spec_file, out)
+    assert info.value.span.line == 22
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert {p: p.read_bytes() for p in (DATA / "builders").rglob("*") if p.is_file()} == sources_before

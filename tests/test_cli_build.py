@@ -1,0 +1,67 @@
+"""`graphdsl plan`, `build` and `run` as a user runs them: output, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from graphdsl.cli import EXIT_FAILURE, EXIT_OK, EXIT_SPEC_ERROR, EXIT_USAGE
+
+REPO = Path(__file__).resolve().parents[1]
+BUILDERS = (REPO / "tests" / "data" / "builders").as_posix()
+
+SPEC = f"""graphdsl 1
+source enc = python("{BUILDERS}/pieces.py:encoder")
+copy Enc from enc {{ take = "out" }}
+let x   = Enc["x:0"]
+let out = Enc["out:0"]
+export metagraph "graph"
+"""
+
+
+def graphdsl(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, "-m", "graphdsl", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_plan_build_and_run_a_spec(tmp_path: Path) -> None:
+    spec = tmp_path / "enc.gcomp"
+    spec.write_text(SPEC)
+    plan = graphdsl("plan", str(spec))
+    assert plan.returncode == EXIT_OK, plan.stderr
+    assert "Enc        enc     python    7  1 (1 init)" in plan.stdout
+    out = tmp_path / "out"
+    built = graphdsl("build", str(spec), "-o", str(out))
+    assert built.returncode == EXIT_OK, built.stderr
+    assert built.stdout.splitlines() == [f"wrote {out / 'graph'}"]
+    ran = graphdsl("run", str(out), "--feed", "x=[[1, 1]]", "--fetch", "out")
+    assert ran.returncode == EXIT_OK, ran.stderr
+    assert ran.stdout.strip() == "out = [[4. 6.]]"
+
+
+def test_a_build_error_is_rendered_without_a_traceback() -> None:
+    result = graphdsl("build", "tests/data/build_bad/take_unknown_op.gcomp", "-o", "unused-out")
+    assert result.returncode == EXIT_FAILURE
+    expected = (REPO / "tests/data/build_bad/take_unknown_op.err").read_text()
+    assert result.stderr == expected
+    assert not (REPO / "unused-out").exists()
+
+
+def test_a_spec_error_stops_before_loading_anything() -> None:
+    result = graphdsl("build", "tests/data/bad/alias_below.gcomp", "-o", "unused-out")
+    assert result.returncode == EXIT_SPEC_ERROR
+    assert result.stderr == (REPO / "tests/data/bad/alias_below.err").read_text()
+
+
+def test_run_reports_bad_names_and_bad_command_lines(tmp_path: Path) -> None:
+    spec = tmp_path / "enc.gcomp"
+    spec.write_text(SPEC)
+    unknown = graphdsl("run", str(spec), "--feed", "x=[[1, 1]]", "--fetch", "outt")
+    assert unknown.returncode == EXIT_FAILURE
+    assert "no alias or element 'outt'" in unknown.stderr and "did you mean 'out'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+    usage = graphdsl("run", str(spec), "--feed", "x", "--fetch", "out")
+    assert usage.returncode == EXIT_USAGE and "NAME=VALUE" in usage.stderr
