@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import logging
 from pathlib import Path
 
@@ -43,11 +42,6 @@ def test_grammar_has_no_lalr_conflict(caplog: pytest.LogCaptureFixture) -> None:
     finally:
         logger.setLevel(logging.WARNING)
     assert "conflict" not in caplog.text.lower()
-
-
-@pytest.mark.skipif(importlib.util.find_spec("interegular") is None, reason="strict mode needs interegular")
-def test_grammar_builds_in_strict_mode() -> None:
-    Lark(parser._grammar_text(), parser="lalr", strict=True)
 
 
 def test_grammar_loads_from_the_source_tree_when_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
