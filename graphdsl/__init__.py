@@ -14,6 +14,11 @@ _LAZY = {
     "copy_variable_to_graph": "graphdsl.api",
     "copy_to_graph": "graphdsl.api",
     "get_copied": "graphdsl.api",
+    "load_spec": "graphdsl.spec",
+    "compose": "graphdsl.build",
+    "build": "graphdsl.build",
+    "Composition": "graphdsl.build",
+    "GraphDslError": "graphdsl.errors",
 }
 
 __all__ = [*_LAZY, "__version__"]

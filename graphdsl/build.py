@@ -205,18 +205,24 @@ class Composition:
                              _span(value), "name one of its outputs, like 'op:0'")
         return element
 
+    def copy_of(self, namespace: str, element: str):
+        """The copy in ``namespace`` of the source element called ``element`` ("x:0" or "op")."""
+        if namespace not in self.namespaces:
+            raise GraphDslError(f"no copy went into a namespace '{namespace}'",
+                                hint=did_you_mean(namespace, list(self.namespaces)))
+        span = Span("<api>", 0, 0, 0, 0)
+        try:
+            return self.resolve(ast.Ref(ast.Ident(namespace, span), ast.Str(element, span), span))
+        except BuildError as e:  # its span would point into the spec, where this name is not
+            raise GraphDslError(e.message, hint=e.hint) from None
+
     def tensor(self, name: str):
         """An element of the target by alias, reference text (``Head["logits:0"]``) or target name."""
         if name in self.aliases:
             return self.aliases[name]
         match = _REFERENCE.fullmatch(name)
         if match:
-            namespace, element = match.groups()
-            if namespace not in self.namespaces:
-                raise GraphDslError(f"no copy went into a namespace '{namespace}'",
-                                    hint=did_you_mean(namespace, list(self.namespaces)))
-            span = Span("<command line>", 1, 1, 1, len(name) + 1)
-            return self.resolve(ast.Ref(ast.Ident(namespace, span), ast.Str(element, span), span))
+            return self.copy_of(*match.groups())
         try:
             return self.graph.as_graph_element(name, allow_tensor=True, allow_operation=True)
         except (KeyError, ValueError) as e:
