@@ -18,7 +18,8 @@ def _dense(name: str, x: tf.Tensor, units: int, seed: int, activation=None) -> t
     with tf1.variable_scope(name):
         w = tf1.get_variable("w", [int(x.shape[-1]), units],
                              initializer=tf1.glorot_uniform_initializer(seed=seed))
-        b = tf1.get_variable("b", [units], initializer=tf1.random_uniform_initializer(-0.1, 0.1, seed=seed + 1))
+        b = tf1.get_variable("b", [units],
+                             initializer=tf1.random_uniform_initializer(-0.1, 0.1, seed=seed + 1))
         y = tf.matmul(x, w) + b
         return tf.identity(activation(y) if activation else y, name="out")
 
