@@ -343,3 +343,8 @@ def test_crossover_child_combines_the_parents_subtrees(specs: Path, built) -> No
     names = {op.name for op in composition.graph.get_operations()}
     assert {"Left/a", "Right/d", "Child/out", "Left/x"} <= names
     assert not names & {"Left/b", "Left/y", "Right/c", "Right/y", "Right/x", "Child/left", "Child/right"}
+
+
+def test_the_readme_shows_the_linear_spec_as_it_is() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "```gcomp\n" + (SPECS / "linear.gcomp").read_text(encoding="utf-8") + "```" in readme
