@@ -113,6 +113,8 @@ class Copier:
         self.record: CopyRecord = self.registry.record(source, self.namespace, create=True)
         self.replacements = self._replacements(replacements or {})
         self.stop_at = {self._source_tensor_name(t, "stop_at") for t in stop_at or ()}
+        self.stopped_ops = {t.partition(":")[0] for t in self.stop_at}
+        self.replaced_ops = {t.partition(":")[0] for t in self.replacements}
         self.vars = VariableCopies(self)
 
     # -- arguments -------------------------------------------------------------------------------
@@ -189,14 +191,6 @@ class Copier:
                 stack.append(tensor.partition(":")[0])
         return walk
 
-    @property
-    def stopped_ops(self) -> set[str]:
-        return {t.partition(":")[0] for t in self.stop_at}
-
-    @property
-    def replaced_ops(self) -> set[str]:
-        return {t.partition(":")[0] for t in self.replacements}
-
     # -- the copy --------------------------------------------------------------------------------
 
     def copy(self, roots: list[str]) -> None:
@@ -221,7 +215,7 @@ class Copier:
         functions.attach_library(
             sub, functions.needed_functions(sub.node, self.index), self.index, self.target, self.registry
         )
-        self._check_names(sub, walk)
+        self._check_names(sub)
         new_ops = self._import(sub, walk)
         self._record(walk, sub, new_ops, placeholders)
         self.vars.make_variables(walk)
@@ -267,7 +261,7 @@ class Copier:
                 # Each v1 while loop runs in a frame named after it; copies need frames of their own.
                 node.attr["frame_name"].s = (self.prefix + node.attr["frame_name"].s.decode()).encode()
 
-    def _check_names(self, sub: graph_pb2.GraphDef, walk: Walk) -> None:
+    def _check_names(self, sub: graph_pb2.GraphDef) -> None:
         lookup = self.target._nodes_by_name  # pylint: disable=protected-access
         for node in sub.node:
             full = self.prefix + node.name
@@ -335,6 +329,9 @@ class Copier:
         for name in walk.needed:
             if name in by_name:
                 record.ops[name] = by_name[name]
+        # A value-mode initializer stands in for the source's initializer of the same name.
+        for name in self.vars.replaced_initializers(walk):
+            record.ops[name] = by_name[name]
         for tensor, name in placeholders.items():
             record.tensors[tensor] = by_name[name].outputs[0]
             record.placeholders.add(by_name[name].name)

@@ -171,3 +171,15 @@ def test_value_mode_with_uninitialized_variables_is_a_clear_error():
     with tf1.Session(graph=graph) as sess:
         with pytest.raises(CopyError, match="has no value in the session"):
             copy_to_graph(y, tf.Graph(), namespace="N", variables="value", session=sess)
+
+
+def test_a_later_copy_reaching_a_value_copied_variables_initializer_reuses_it():
+    (graph, x, W, b, steps, y, step), sess = _trained(True)
+    with graph.as_default():
+        init = tf1.global_variables_initializer()
+    target = tf.Graph()
+    copy_to_graph(y, target, namespace="N", variables="value", session=sess)
+    init1 = copy_to_graph(init, target, namespace="N", variables="value", session=sess)
+    with tf1.Session(graph=target) as s:
+        s.run(init1)  # the copied init op runs the value initializers
+        np.testing.assert_allclose(s.run(get_copied(W, target, namespace="N")), sess.run(W))
