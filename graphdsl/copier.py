@@ -19,9 +19,9 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
-from tensorflow.core.framework import attr_value_pb2, graph_pb2, node_def_pb2, variable_pb2
+from tensorflow.core.framework import graph_pb2, node_def_pb2
 from tensorflow.python.framework.tensor import Tensor
-from tensorflow.python.framework import dtypes, errors, ops, tensor_util
+from tensorflow.python.framework import ops
 
 from . import functions, tfimport
 from .errors import CopyError, NameClashError
@@ -275,7 +275,6 @@ class Copier:
     def _import(self, sub: graph_pb2.GraphDef, walk: Walk) -> list[ops.Operation]:
         input_map: dict[str, Any] = {}
         control_map: dict[str, ops.Operation] = {}
-        record = self.record
         imported = {n.name for n in sub.node}
         for node in sub.node:
             for inp in node.input:

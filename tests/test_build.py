@@ -11,7 +11,7 @@ import tensorflow as tf
 import yaml
 
 from graphdsl.build import BUILD_MANIFEST, build, compose
-from graphdsl.errors import BuildError, GraphDslError
+from graphdsl.errors import BuildError
 from graphdsl.plan import render
 from graphdsl.run import RunError, open_runnable
 
@@ -94,7 +94,7 @@ def test_plan_lists_namespaces_variables_bindings_and_exports(spec_file: Path) -
     lines = text.splitlines()
     assert lines[0] == f"plan for {spec_file}"
     assert "namespace  source  kind    ops  variables" in lines
-    assert any(line.split() == ["Enc", "enc", "python", "5", "1", "(1", "value)"] for line in lines)
+    assert any(line.split() == ["Enc", "enc", "python", "6", "1", "(1", "value)"] for line in lines)
     assert any(line.split() == ["Head", "head", "python", "8", "1", "(1", "init)"] for line in lines)
     assert "  bind features:0 <- Enc/out:0" in lines
     assert "    serving_default out logits = Head/logits:0" in lines

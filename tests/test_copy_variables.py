@@ -48,7 +48,7 @@ def test_init_mode_draws_values_afresh_as_the_source_would(kind):
     initial_W = sess.run(W)  # the source's first draw
     sess.run(step)
     target = tf.Graph()
-    y1 = copy_to_graph(y, target, namespace="N", variables="init")
+    copy_to_graph(y, target, namespace="N", variables="init")
     W1 = get_copied(W, target, namespace="N")
     with tf1.Session(graph=target) as s, target.as_default():
         s.run(tf1.global_variables_initializer())

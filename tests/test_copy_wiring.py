@@ -101,7 +101,7 @@ def test_stopping_at_a_tensor_the_copy_needs_otherwise_is_an_error():
 def test_names_are_accepted_for_replacements_and_stop_at():
     graph, features, hidden, logits = _head()
     target = tf.Graph()
-    logits1 = copy_to_graph(logits, target, namespace="Head", stop_at=["hidden:0"])
+    copy_to_graph(logits, target, namespace="Head", stop_at=["hidden:0"])
     assert get_copied(hidden, target, namespace="Head").op.type == "Placeholder"
     with pytest.raises(CopyError, match="no tensor 'hiden:0'") as info:
         copy_to_graph(logits, tf.Graph(), namespace="Head", stop_at=["hiden"])
