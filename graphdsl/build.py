@@ -353,6 +353,13 @@ def _describe(value: ast.Value) -> str:
     return repr(value)
 
 
+def _export_entry(export: ast.Export) -> dict:
+    entry = {"kind": export.kind.name, "path": export.path.value}
+    if export.kind.name == "savedmodel":
+        entry["tags"] = list(export.tags)
+    return entry
+
+
 def _write_manifest(composition: Composition, path: Path) -> None:
     """``graphdsl-build.yaml``: what was built from what, and the aliases by target name."""
     import yaml
@@ -366,7 +373,7 @@ def _write_manifest(composition: Composition, path: Path) -> None:
     manifest = {
         "spec": composition.spec.path,
         "namespaces": {ns: src for ns, src in composition.namespaces.items()},
-        "exports": [{"kind": e.kind.name, "path": e.path.value} for e in composition.spec.exports],
+        "exports": [_export_entry(e) for e in composition.spec.exports],
         "aliases": aliases,
     }
     path.write_text(yaml.safe_dump(manifest, sort_keys=False))

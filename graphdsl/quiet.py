@@ -1,4 +1,4 @@
-"""Import TensorFlow without its start-up notices on stderr, for the command line.
+"""Import TensorFlow without its start-up notices and deprecation warnings, for the command line.
 
 TensorFlow 2.21 writes absl and oneDNN notices to file descriptor 2 while it loads, whatever
 ``TF_CPP_MIN_LOG_LEVEL`` says; at a terminal they bury graphdsl's own messages. The command line
@@ -22,8 +22,13 @@ def import_tensorflow() -> None:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
             try:
-                import tensorflow  # noqa: F401
+                import tensorflow as tf
             finally:
                 os.dup2(saved, 2)
     finally:
         os.close(saved)
+    # The TF1 APIs graph mode needs warn of their deprecation on every use; not the user's concern.
+    from tensorflow.python.util import deprecation
+
+    deprecation._PRINT_DEPRECATION_WARNINGS = False  # pylint: disable=protected-access
+    tf.get_logger().setLevel("ERROR")

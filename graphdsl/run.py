@@ -101,21 +101,32 @@ def _open_outdir(path: Path, signature: str, export: str | None) -> Runnable:
     manifest = yaml.safe_load(manifest_file.read_text()) if manifest_file.exists() else {}
     exports = manifest.get("exports") or _guess_exports(path)
     if export is not None:
+        known = [e["path"] for e in exports]
         exports = [e for e in exports if e["path"] == export]
         if not exports:
-            raise RunError(f"{path}: no export named '{export}'")
-    runnable_kinds = ("savedmodel", "metagraph", "graphdef")
-    chosen = next((e for kind in runnable_kinds for e in exports if e["kind"] == kind), None)
-    if chosen is None:
+            raise RunError(f"{path}: no export named '{export}'",
+                           hint=did_you_mean(export, known) or f"exports: {', '.join(known)}")
+    if not exports:
         raise RunError(f"{path}: holds no export graphdsl can run",
                        hint="build the spec with -o into this directory first")
+    chosen = exports[0]  # the first export of the spec
     graph = tf.Graph()
     session = tf1.Session(graph=graph)
     names = {name: alias["name"] for name, alias in (manifest.get("aliases") or {}).items()}
-    item = path / chosen["path"]
+    try:
+        _load_export(graph, session, path / chosen["path"], chosen, signature, names)
+    except (OSError, RuntimeError, ValueError, tf.errors.OpError) as e:
+        session.close()
+        raise RunError(f"{path / chosen['path']}: cannot load this {chosen['kind']} export: "
+                       f"{reason(e)}", hint="rebuild it with 'graphdsl build'") from None
+    return Runnable(graph, session, names)
+
+
+def _load_export(graph: tf.Graph, session: tf1.Session, item: Path, chosen: dict, signature: str,
+                 names: dict[str, str]) -> None:
     with graph.as_default():
         if chosen["kind"] == "savedmodel":
-            meta = tf1.saved_model.loader.load(session, ["serve"], str(item))
+            meta = tf1.saved_model.loader.load(session, chosen.get("tags", ["serve"]), str(item))
             if signature in meta.signature_def:
                 sig = meta.signature_def[signature]
                 names.update({k: v.name for k, v in sig.inputs.items()})
@@ -134,7 +145,6 @@ def _open_outdir(path: Path, signature: str, export: str | None) -> Runnable:
             else:
                 graph_def.ParseFromString(data)
             tf1.import_graph_def(graph_def, name="")
-    return Runnable(graph, session, names)
 
 
 def _guess_exports(path: Path) -> list[dict[str, str]]:

@@ -165,3 +165,19 @@ def test_a_failed_build_leaves_earlier_outputs_and_the_sources_intact(spec_file:
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
     assert {p: p.read_bytes() for p in (DATA / "builders").rglob("*") if p.is_file()} == sources_before
+
+
+def test_run_loads_a_savedmodel_with_the_tags_it_was_built_with(spec_file: Path, tmp_path: Path) -> None:
+    spec_file.write_text(spec_file.read_text().replace(
+        'export savedmodel "model" {', 'export savedmodel "model" {\n    tags = ["train"]'))
+    out = tmp_path / "out"
+    build(spec_file, out)
+    runnable = open_runnable(out)
+    try:
+        (result,) = runnable.run({"x": "[[1.0, 0.0]]"}, ["logits"])
+        np.testing.assert_allclose(result, [[6.5]])
+    finally:
+        runnable.close()
+    with pytest.raises(RunError, match="no export named 'modle'") as info:
+        open_runnable(out, export="modle")
+    assert "did you mean 'model'" in str(info.value)
