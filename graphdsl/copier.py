@@ -168,6 +168,7 @@ class Copier:
                 continue
             node = nodes[name]
             walk.needed[name] = None
+            stack.extend(self.index.loop_members(name))
             owner = self.index.initializer_owner(name)
             if owner is not None and self.modes(owner) == "value":
                 stack.append(owner)  # replaced by an initializer that assigns the current value
@@ -338,7 +339,13 @@ class Copier:
             record.tensors.setdefault(tensor, replacement)
 
     def _fill_collections(self) -> None:
-        """Adds the copies of collection members to ``namespace/collection`` in the target."""
+        """Adds the copies of collection members to ``namespace/collection`` in the target.
+
+        Ops, tensors and variables map to their copies. Other members with a proto form (the
+        control flow v1 contexts) are rebuilt from it under the namespace, as a MetaGraph import
+        does, once every element they list was copied; that also gives the copied ops their
+        context, which ``tf.gradients`` through a v1 loop needs.
+        """
         record = self.record
         for key in self.source.get_all_collection_keys():
             if key in VARIABLE_COLLECTIONS:
@@ -348,9 +355,26 @@ class Copier:
                 if (key, i) in record.collected:
                     continue
                 copy = record.find(item)
+                if copy is None and not isinstance(item, (ops.Operation, Tensor)):
+                    copy = self._rebuild_from_proto(key, item)
                 if copy is not None:
                     self.target.add_to_collection(target_key, copy)
                     record.collected.add((key, i))
+
+    def _rebuild_from_proto(self, key: str, item):
+        to_proto = ops.get_to_proto_function(key)
+        from_proto = ops.get_from_proto_function(key)
+        if to_proto is None or from_proto is None:
+            return None
+        with self.source.as_default():
+            proto = to_proto(item)
+        values = getattr(proto, "values_def", None)
+        if proto is None or values is None or not values.values:
+            return None
+        if any(v.partition(":")[0] not in self.record.ops for v in values.values):
+            return None  # only part of it was copied
+        with self.target.as_default():
+            return from_proto(proto, import_scope=self.namespace or None)
 
 
 def check_compatible(original, replacement) -> None:

@@ -41,6 +41,25 @@ class SourceIndex:
     _defs: dict | None = field(default=None, repr=False)
     _owners: dict[str, str] | None = field(default=None, repr=False)
     _memberships: dict[str, list[str]] | None = field(default=None, repr=False)
+    _loops: dict[str, list[str]] | None = field(default=None, repr=False)
+
+    def loop_members(self, op_name: str) -> list[str]:
+        """Every op of the control flow v1 loop ``op_name`` belongs to (empty if none).
+
+        A v1 loop is copied whole: its frame, and tf.gradients through it, need all of its ops.
+        """
+        if self._loops is None:
+            table: dict[str, list[str]] = {}
+            to_proto = ops.get_to_proto_function(ops.GraphKeys.WHILE_CONTEXT)
+            with self.graph.as_default():
+                for context in self.graph.get_collection(ops.GraphKeys.WHILE_CONTEXT):
+                    proto = to_proto(context)
+                    members = sorted({v.partition(":")[0] for v in proto.values_def.values}
+                                     - {v.partition(":")[0] for v in proto.values_def.external_values})
+                    for member in members:
+                        table.setdefault(member, members)
+            self._loops = table
+        return self._loops.get(op_name, [])
 
     @property
     def variable_defs(self) -> dict:

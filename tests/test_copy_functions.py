@@ -131,3 +131,21 @@ def test_control_flow_v1_frames_are_copied(control_flow_v1):
     x2 = get_copied(x, target, namespace="M")
     with tf1.Session(graph=target) as s:
         np.testing.assert_allclose(s.run([out1, out2], {x1: 3.0, x2: 1.5}), [81.0, -5.0625])
+
+
+def test_gradients_through_a_copied_v1_loop_and_cond(control_flow_v1):
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf1.placeholder(tf.float32, [], name="x")
+        looped = tf1.while_loop(lambda i, acc: i < 4, lambda i, acc: (i + 1, acc * x),
+                                [tf.constant(0), tf.constant(1.0)])[1]
+        out = tf1.cond(x > 0.0, lambda: looped, lambda: -looped)
+    target = tf.Graph()
+    out1 = copy_to_graph(out, target, namespace="N")
+    x1 = get_copied(x, target, namespace="N")
+    assert len(target.get_collection("N/" + tf1.GraphKeys.WHILE_CONTEXT)) == 1
+    with target.as_default():
+        (grad,) = tf.gradients(out1, [x1])
+    with tf1.Session(graph=target) as s:
+        assert s.run(grad, {x1: 2.0}) == 32.0  # d/dx x^4
+        assert s.run(grad, {x1: -1.0}) == 4.0  # d/dx -x^4
