@@ -170,17 +170,27 @@ def _result(copier: Copier, element):
 
 
 def _by_name(graph: ops.Graph, prefix: str, original) -> Any:
+    """The element named like the copy of ``original``, if it is of the same kind.
+
+    For target graphs copied into by another process (loaded from a file), where no record says
+    what is a copy of what. An element of another op type or dtype is not a copy, whatever its name.
+    """
     if is_variable(original):
         wanted = prefix + original.op.name
         for var in graph.get_collection(ops.GraphKeys.GLOBAL_VARIABLES):
-            if var.op.name == wanted:
+            if var.op.name == wanted and var.dtype == original.dtype:
                 return var
         return None
     try:
-        return graph.as_graph_element(prefix + _name(original), allow_tensor=True,
-                                      allow_operation=True)
+        found = graph.as_graph_element(prefix + _name(original), allow_tensor=True,
+                                       allow_operation=True)
     except (KeyError, ValueError):
         return None
+    if isinstance(original, Tensor):
+        same = found.op.type == original.op.type and found.dtype == original.dtype
+    else:
+        same = found.type == original.type
+    return found if same else None
 
 
 def _name(original) -> str:

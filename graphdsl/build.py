@@ -190,8 +190,8 @@ class Composition:
         try:
             return get_copied(original, self.graph, namespace=namespace)
         except CopyError as e:
-            close = did_you_mean(ref.element.value, registry_of(self.graph).record(
-                source.graph, namespace).names())
+            record = registry_of(self.graph).record(source.graph, namespace)
+            close = did_you_mean(ref.element.value, record.names() if record else [])
             raise self._fail(f"{ref.element.value!r} of source '{source_name}' was not copied "
                              f"into namespace '{namespace}'", ref.element.span,
                              close or f"add it to the 'take' of a copy into {namespace} (what it "

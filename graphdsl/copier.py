@@ -79,11 +79,14 @@ def tensor_name(name: str) -> str:
 
 @dataclass
 class Walk:
-    """What one copy call will import."""
+    """What one copy call will import, and where it meets what the target already holds."""
 
     needed: dict[str, None] = field(default_factory=dict)  # source op names, in walk order
-    stopped: dict[str, str] = field(default_factory=dict)  # stopped tensor -> placeholder node
+    stopped: dict[str, None] = field(default_factory=dict)  # tensors where the walk stopped
     variables: dict[str, str] = field(default_factory=dict)  # variable op name -> mode
+    boundary: set[str] = field(default_factory=set)  # inputs that map to tensors of the target
+    controls: set[str] = field(default_factory=set)  # control inputs that map to ops of the target
+    cut_controls: set[str] = field(default_factory=set)  # needed ops with a control input stopped
 
 
 class Copier:
@@ -110,7 +113,9 @@ class Copier:
         self.copied_variables = copied_variables
         self.index: SourceIndex = index_of(source)
         self.registry: Registry = registry_of(target)
-        self.record: CopyRecord = self.registry.record(source, self.namespace, create=True)
+        # A new record joins the registry only once a copy succeeded: a failed copy leaves no trace.
+        self.record: CopyRecord = (self.registry.record(source, self.namespace)
+                                   or CopyRecord(self.namespace))
         self.replacements = self._replacements(replacements or {})
         self.stop_at = {self._source_tensor_name(t, "stop_at") for t in stop_at or ()}
         self.stopped_ops = {t.partition(":")[0] for t in self.stop_at}
@@ -158,38 +163,54 @@ class Copier:
     # -- the walk ---------------------------------------------------------------------------------
 
     def walk(self, roots: Iterable[str]) -> Walk:
-        """Finds every source op the roots need that the target does not hold a copy of yet."""
+        """Finds every source op the roots need that the target does not hold a copy of yet.
+
+        Each input of each needed op is looked at once, here: the walk also collects the inputs
+        that the import maps to elements already in the target. This loop runs once per input of
+        the whole copy, so it keeps its lookups local.
+        """
         walk = Walk()
-        nodes, record = self.index.nodes, self.record
-        stack = list(roots)[::-1]
+        needed, boundary, controls = walk.needed, walk.boundary, walk.controls
+        nodes, loops = self.index.nodes, self.index.loops
+        copied, overridden = self.record.ops, self.record.tensors
+        replacements, stop_at = self.replacements, self.stop_at
+        stopped_ops, replaced_ops = self.stopped_ops, self.replaced_ops
+        owner_of, variable_ops = self.index.initializer_owner, VARIABLE_OPS
+        stack = [r for r in reversed(list(roots)) if r not in copied]
         while stack:
             name = stack.pop()
-            if name in walk.needed or name in record.ops:
+            if name in needed:
                 continue
             node = nodes[name]
-            walk.needed[name] = None
-            stack.extend(self.index.loop_members(name))
-            owner = self.index.initializer_owner(name)
+            needed[name] = None
+            if loops and name in loops:
+                stack.extend(m for m in loops[name] if m not in copied)
+            owner = owner_of(name)
             if owner is not None and self.modes(owner) == "value":
-                stack.append(owner)  # replaced by an initializer that assigns the current value
+                if owner not in copied:
+                    stack.append(owner)  # replaced by an initializer assigning the current value
                 continue
-            if node.op in VARIABLE_OPS:
-                mode = self.modes(name)
-                walk.variables[name] = mode
-                stack.extend(self.vars.extra_roots(name, mode))
-            for inp in reversed(node.input):
-                if inp.startswith("^"):
+            if node.op in variable_ops:
+                mode = walk.variables[name] = self.modes(name)
+                stack.extend(r for r in self.vars.extra_roots(name, mode) if r not in copied)
+            for inp in node.input:
+                if inp[0] == "^":
                     dep = inp[1:]
-                    if dep not in self.stopped_ops and dep not in self.replaced_ops:
+                    if dep in copied or dep in replaced_ops:
+                        controls.add(dep)
+                    elif dep in stopped_ops:
+                        walk.cut_controls.add(name)
+                    else:
                         stack.append(dep)
                     continue
-                tensor = tensor_name(inp)
-                if tensor in self.replacements or tensor in record.tensors:
-                    continue
-                if tensor in self.stop_at and tensor.partition(":")[0] not in record.ops:
-                    walk.stopped.setdefault(tensor, "")
-                    continue
-                stack.append(tensor.partition(":")[0])
+                op_name, colon, _ = inp.partition(":")
+                tensor = inp if colon else inp + ":0"
+                if tensor in replacements or tensor in overridden or op_name in copied:
+                    boundary.add(tensor)
+                elif tensor in stop_at:
+                    walk.stopped[tensor] = None
+                else:
+                    stack.append(op_name)
         return walk
 
     # -- the copy --------------------------------------------------------------------------------
@@ -213,11 +234,13 @@ class Copier:
         self._copy_nodes(walk, sub, placeholders)
         values = self.vars.read_values(walk)
         self.vars.add_initializers(walk, sub, values)
-        functions.attach_library(
+        added = functions.attach_library(
             sub, functions.needed_functions(sub.node, self.index), self.index, self.target, self.registry
         )
         self._check_names(sub)
         new_ops = self._import(sub, walk)
+        self.registry.functions.update(added)
+        self.registry.add(self.source, self.record)
         self._record(walk, sub, new_ops, placeholders)
         self.vars.make_variables(walk)
         self._fill_collections()
@@ -254,6 +277,10 @@ class Copier:
                 for i, inp in enumerate(node.input):
                     if tensor_name(inp) in renamed_inputs:
                         node.input[i] = renamed_inputs[tensor_name(inp)]
+            if name in walk.cut_controls:  # a placeholder has no side effect to wait for
+                kept = [i for i in node.input if i[1:] not in self.stopped_ops or i[0] != "^"]
+                del node.input[:]
+                node.input.extend(kept)
             if "shared_name" in node.attr and node.attr["shared_name"].s:
                 node.attr["shared_name"].s = (self.prefix + node.attr["shared_name"].s.decode()).encode()
             if "_class" in node.attr:
@@ -274,30 +301,8 @@ class Copier:
                 )
 
     def _import(self, sub: graph_pb2.GraphDef, walk: Walk) -> list[ops.Operation]:
-        input_map: dict[str, Any] = {}
-        control_map: dict[str, ops.Operation] = {}
-        imported = {n.name for n in sub.node}
-        for node in sub.node:
-            for inp in node.input:
-                if inp.startswith("^"):
-                    dep = inp[1:]
-                    if dep in imported or dep in control_map:
-                        continue
-                    target_op = self._existing_op(dep)
-                    if target_op is not None:
-                        control_map[dep] = target_op
-                    continue
-                tensor = tensor_name(inp)
-                op_name = tensor.partition(":")[0]
-                if op_name in imported or tensor in input_map:
-                    continue
-                input_map[tensor] = self._existing_tensor(tensor)
-        # Control inputs on ops that were neither copied nor replaced (stopped ops) are dropped.
-        for node in sub.node:
-            kept = [i for i in node.input if not i.startswith("^") or i[1:] in imported or i[1:] in control_map]
-            if len(kept) != len(node.input):
-                del node.input[:]
-                node.input.extend(kept)
+        input_map = {tensor: self._existing_tensor(tensor) for tensor in walk.boundary}
+        control_map = {name: self._existing_op(name) for name in walk.controls}
         try:
             new_ops = tfimport.import_nodes(self.target, sub, self.namespace, input_map, control_map)
         except ValueError as e:
@@ -315,13 +320,10 @@ class Copier:
         op_name, _, index = tensor.partition(":")
         return self.record.ops[op_name].outputs[int(index)]
 
-    def _existing_op(self, op_name: str) -> ops.Operation | None:
+    def _existing_op(self, op_name: str) -> ops.Operation:
         if op_name in self.record.ops:
             return self.record.ops[op_name]
-        for tensor, replacement in self.replacements.items():
-            if tensor.partition(":")[0] == op_name:
-                return replacement.op
-        return None
+        return next(r.op for t, r in self.replacements.items() if t.partition(":")[0] == op_name)
 
     def _record(self, walk: Walk, sub, new_ops: list[ops.Operation], placeholders: dict[str, str]) -> None:
         record = self.record

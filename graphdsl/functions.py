@@ -79,13 +79,15 @@ def attach_library(
     index: SourceIndex,
     graph: ops.Graph,
     registry: Registry,
-) -> None:
+) -> dict[str, bytes]:
     """Puts the functions ``names`` into ``sub.library``, renamed where the target clashes.
 
-    Functions the target already holds with the same definition are not sent again.
+    Functions the target already holds with the same definition are not sent again. Returns the
+    functions added, name -> definition, for the registry to keep once the import succeeded.
     """
+    added: dict[str, bytes] = {}
     if not names:
-        return
+        return added
     fdefs = {name: _copy(index.functions[name]) for name in names}
     renames: dict[str, str] = {}
     while True:  # renaming one function changes its callers' definitions: repeat to a fixed point
@@ -110,10 +112,11 @@ def attach_library(
         ):
             continue
         sub.library.function.append(fdef)
-        registry.functions[new] = definition
+        added[new] = definition
         if old in index.gradients:
             grad = index.gradients[old]
             sub.library.gradient.add(function_name=new, gradient_func=renames.get(grad, grad))
+    return added
 
 
 def register_python_functions(graph: ops.Graph, library: function_pb2.FunctionDefLibrary) -> None:

@@ -54,18 +54,18 @@ class Registry:
         self._sources: dict[int, weakref.ref] = {}
         self.functions: dict[str, bytes] = {}  # function name in the target -> definition bytes
 
-    def record(self, source: ops.Graph, namespace: str, create: bool = False) -> CopyRecord | None:
-        """The record for (``source``, ``namespace``); a new empty one when ``create``."""
-        key = (id(source), namespace)
-        record = self._records.get(key)
+    def record(self, source: ops.Graph, namespace: str) -> CopyRecord | None:
+        """The record for (``source``, ``namespace``), or None if nothing was copied there yet."""
+        record = self._records.get((id(source), namespace))
         if record is not None and self._sources[id(source)]() is source:
             return record
-        if not create:
-            return None
-        record = CopyRecord(namespace)
-        self._records[key] = record
-        self._sources[id(source)] = weakref.ref(source, self._forget(id(source)))
-        return record
+        return None
+
+    def add(self, source: ops.Graph, record: CopyRecord) -> None:
+        """Keeps ``record`` as the record of (``source``, ``record.namespace``)."""
+        self._records[(id(source), record.namespace)] = record
+        if id(source) not in self._sources:
+            self._sources[id(source)] = weakref.ref(source, self._forget(id(source)))
 
     def _forget(self, source_id: int):
         def forget(_ref: weakref.ref) -> None:

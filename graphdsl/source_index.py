@@ -42,9 +42,17 @@ class SourceIndex:
     _owners: dict[str, str] | None = field(default=None, repr=False)
     _memberships: dict[str, list[str]] | None = field(default=None, repr=False)
     _loops: dict[str, list[str]] | None = field(default=None, repr=False)
+    _positions: dict[str, int] | None = field(default=None, repr=False)
 
-    def loop_members(self, op_name: str) -> list[str]:
-        """Every op of the control flow v1 loop ``op_name`` belongs to (empty if none).
+    def position(self, op_name: str) -> int:
+        """Where ``op_name`` stands in the source graph (creation order)."""
+        if self._positions is None:
+            self._positions = {node.name: i for i, node in enumerate(self.graph_def.node)}
+        return self._positions[op_name]
+
+    @property
+    def loops(self) -> dict[str, list[str]]:
+        """For each op of a control flow v1 loop, every op of that loop.
 
         A v1 loop is copied whole: its frame, and tf.gradients through it, need all of its ops.
         """
@@ -59,7 +67,7 @@ class SourceIndex:
                     for member in members:
                         table.setdefault(member, members)
             self._loops = table
-        return self._loops.get(op_name, [])
+        return self._loops
 
     @property
     def variable_defs(self) -> dict:

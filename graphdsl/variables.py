@@ -153,7 +153,9 @@ class VariableCopies:
         """Rebuilds each copied variable as a tf.Variable of the target and records it."""
         copier = self.copier
         record, target, prefix = copier.record, copier.target, copier.prefix
-        for name, mode in walk.variables.items():
+        position = self.index.position
+        for name in sorted(walk.variables, key=position):  # the source's order, not the walk's
+            mode = walk.variables[name]
             if name in record.variables:
                 continue
             vdef = self._target_def(name, mode)

@@ -161,6 +161,8 @@ def test_a_failed_copy_adds_nothing():
     with pytest.raises(NameClashError):
         copy_to_graph(out, target, namespace="N")
     assert [op.name for op in target.get_operations()] == ["N/block/out"]
+    with pytest.raises(NotCopiedError, match="nothing from this source graph"):
+        get_copied(out, target, namespace="N")
 
 
 def test_get_copied_finds_ops_tensors_and_says_what_is_close():
