@@ -26,11 +26,10 @@ from tensorflow.python.framework import ops
 from . import functions, tfimport
 from .errors import CopyError, NameClashError
 from .registry import CopyRecord, Registry, registry_of
-from .source_index import VARIABLE_COLLECTIONS, VARIABLE_OPS, SourceIndex, index_of
+from .source_index import FRAME_OPS, VARIABLE_COLLECTIONS, VARIABLE_OPS, SourceIndex, index_of
 from .variables import VariableCopies
 
 ModeRule = Callable[[str], str]
-_FRAME_OPS = frozenset({"Enter", "RefEnter"})
 MODES = ("init", "value")
 
 
@@ -87,6 +86,7 @@ class Walk:
     boundary: set[str] = field(default_factory=set)  # inputs that map to tensors of the target
     controls: set[str] = field(default_factory=set)  # control inputs that map to ops of the target
     cut_controls: set[str] = field(default_factory=set)  # needed ops with a control input stopped
+    rewired: set[str] = field(default_factory=set)  # needed ops reading a stopped tensor
 
 
 class Copier:
@@ -209,6 +209,7 @@ class Copier:
                     boundary.add(tensor)
                 elif tensor in stop_at:
                     walk.stopped[tensor] = None
+                    walk.rewired.add(name)
                 else:
                     stack.append(op_name)
         return walk
@@ -264,32 +265,40 @@ class Copier:
         return made
 
     def _copy_nodes(self, walk: Walk, sub: graph_pb2.GraphDef, placeholders: dict[str, str]) -> None:
-        nodes = self.index.nodes
+        """Copies the needed NodeDefs into ``sub``; rewrites only the few that need it."""
+        skip = self.vars.replaced_initializers(walk)
+        names = [n for n in walk.needed if n not in skip] if skip else list(walk.needed)
+        nodes, offset = self.index.nodes, len(sub.node)
+        sub.node.extend(nodes[n] for n in names)  # one C-level copy per node
+        touched = self.index.rewritable | walk.rewired | walk.cut_controls
+        if not touched:
+            return
         keep = walk.needed.keys() | self.record.ops.keys()
-        skip_inits = self.vars.replaced_initializers(walk)
         renamed_inputs = {t: p + ":0" for t, p in placeholders.items() if not t.endswith(":0")}
-        for name in walk.needed:
-            if name in skip_inits:
-                continue
-            node = sub.node.add()
-            node.CopyFrom(nodes[name])
-            if renamed_inputs:
-                for i, inp in enumerate(node.input):
-                    if tensor_name(inp) in renamed_inputs:
-                        node.input[i] = renamed_inputs[tensor_name(inp)]
-            if name in walk.cut_controls:  # a placeholder has no side effect to wait for
-                kept = [i for i in node.input if i[1:] not in self.stopped_ops or i[0] != "^"]
-                del node.input[:]
-                node.input.extend(kept)
-            if "shared_name" in node.attr and node.attr["shared_name"].s:
-                node.attr["shared_name"].s = (self.prefix + node.attr["shared_name"].s.decode()).encode()
-            if "_class" in node.attr:
-                _fix_colocation(node, keep)
-            if node.op in _FRAME_OPS and self.prefix:
-                # Each v1 while loop runs in a frame named after it; copies need frames of their own.
-                node.attr["frame_name"].s = (self.prefix + node.attr["frame_name"].s.decode()).encode()
+        for i, name in enumerate(names):
+            if name in touched:
+                self._rewrite(sub.node[offset + i], walk, keep, renamed_inputs)
+
+    def _rewrite(self, node: node_def_pb2.NodeDef, walk: Walk, keep, renamed_inputs: dict) -> None:
+        if node.name in walk.rewired:
+            for i, inp in enumerate(node.input):
+                if tensor_name(inp) in renamed_inputs:
+                    node.input[i] = renamed_inputs[tensor_name(inp)]
+        if node.name in walk.cut_controls:  # a placeholder has no side effect to wait for
+            kept = [i for i in node.input if i[0] != "^" or i[1:] not in self.stopped_ops]
+            del node.input[:]
+            node.input.extend(kept)
+        if "shared_name" in node.attr and node.attr["shared_name"].s:
+            node.attr["shared_name"].s = (self.prefix + node.attr["shared_name"].s.decode()).encode()
+        if "_class" in node.attr:
+            _fix_colocation(node, keep)
+        if node.op in FRAME_OPS and self.prefix:
+            # Each v1 while loop runs in a frame named after it; copies need frames of their own.
+            node.attr["frame_name"].s = (self.prefix + node.attr["frame_name"].s.decode()).encode()
 
     def _check_names(self, sub: graph_pb2.GraphDef) -> None:
+        if self.target.version == 0:
+            return  # an empty target holds nothing to clash with
         lookup = self.target._nodes_by_name  # pylint: disable=protected-access
         for node in sub.node:
             full = self.prefix + node.name

@@ -16,6 +16,9 @@ from tensorflow.python.framework import ops
 # Op types that own variable state.
 VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable", "_VarHandlesOp"})
 
+# Op types that name a control flow v1 frame.
+FRAME_OPS = frozenset({"Enter", "RefEnter"})
+
 # Collections that hold variables and keep their names in the target (the seed's rule):
 # anything else copied into namespace N goes into collection "N/<name>".
 VARIABLE_COLLECTIONS = (
@@ -42,13 +45,23 @@ class SourceIndex:
     _owners: dict[str, str] | None = field(default=None, repr=False)
     _memberships: dict[str, list[str]] | None = field(default=None, repr=False)
     _loops: dict[str, list[str]] | None = field(default=None, repr=False)
-    _positions: dict[str, int] | None = field(default=None, repr=False)
+    _rewritable: frozenset[str] | None = field(default=None, repr=False)
 
-    def position(self, op_name: str) -> int:
-        """Where ``op_name`` stands in the source graph (creation order)."""
-        if self._positions is None:
-            self._positions = {node.name: i for i, node in enumerate(self.graph_def.node)}
-        return self._positions[op_name]
+    @property
+    def rewritable(self) -> frozenset[str]:
+        """Ops whose copies need a rewrite: state names, colocation lists, v1 frame names."""
+        if self._rewritable is None:
+            self._rewritable = frozenset(
+                node.name for node in self.graph_def.node
+                if "_class" in node.attr or node.op in FRAME_OPS
+                or ("shared_name" in node.attr and node.attr["shared_name"].s)
+            )
+        return self._rewritable
+
+    def in_graph_order(self, names) -> list[str]:
+        """``names`` (op names of the source) in the order the source created them."""
+        wanted = set(names)
+        return [node.name for node in self.graph_def.node if node.name in wanted]
 
     @property
     def loops(self) -> dict[str, list[str]]:

@@ -153,8 +153,7 @@ class VariableCopies:
         """Rebuilds each copied variable as a tf.Variable of the target and records it."""
         copier = self.copier
         record, target, prefix = copier.record, copier.target, copier.prefix
-        position = self.index.position
-        for name in sorted(walk.variables, key=position):  # the source's order, not the walk's
+        for name in self.index.in_graph_order(walk.variables):  # the source's order, not the walk's
             mode = walk.variables[name]
             if name in record.variables:
                 continue
