@@ -270,10 +270,16 @@ class Copier:
         names = [n for n in walk.needed if n not in skip] if skip else list(walk.needed)
         nodes, offset = self.index.nodes, len(sub.node)
         sub.node.extend(nodes[n] for n in names)  # one C-level copy per node
-        touched = self.index.rewritable | walk.rewired | walk.cut_controls
+        keep = walk.needed.keys() | self.record.ops.keys()
+        # The importer prefixes colocation lists itself; only entries naming an op the target
+        # will not hold need a rewrite.
+        colocations = self.index.colocations
+        touched = self.index.renamed | walk.rewired | walk.cut_controls | {
+            name for name in names
+            if name in colocations and not all(c in keep for c in colocations[name])
+        }
         if not touched:
             return
-        keep = walk.needed.keys() | self.record.ops.keys()
         renamed_inputs = {t: p + ":0" for t, p in placeholders.items() if not t.endswith(":0")}
         for i, name in enumerate(names):
             if name in touched:
@@ -290,7 +296,7 @@ class Copier:
             node.input.extend(kept)
         if "shared_name" in node.attr and node.attr["shared_name"].s:
             node.attr["shared_name"].s = (self.prefix + node.attr["shared_name"].s.decode()).encode()
-        if "_class" in node.attr:
+        if node.name in self.index.colocations:
             _fix_colocation(node, keep)
         if node.op in FRAME_OPS and self.prefix:
             # Each v1 while loop runs in a frame named after it; copies need frames of their own.

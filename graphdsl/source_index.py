@@ -45,18 +45,33 @@ class SourceIndex:
     _owners: dict[str, str] | None = field(default=None, repr=False)
     _memberships: dict[str, list[str]] | None = field(default=None, repr=False)
     _loops: dict[str, list[str]] | None = field(default=None, repr=False)
-    _rewritable: frozenset[str] | None = field(default=None, repr=False)
+    _renamed: frozenset[str] | None = field(default=None, repr=False)
+    _colocations: dict[str, tuple[str, ...]] | None = field(default=None, repr=False)
 
     @property
-    def rewritable(self) -> frozenset[str]:
-        """Ops whose copies need a rewrite: state names, colocation lists, v1 frame names."""
-        if self._rewritable is None:
-            self._rewritable = frozenset(
-                node.name for node in self.graph_def.node
-                if "_class" in node.attr or node.op in FRAME_OPS
-                or ("shared_name" in node.attr and node.attr["shared_name"].s)
-            )
-        return self._rewritable
+    def renamed(self) -> frozenset[str]:
+        """Ops whose copies always need a rewrite: a state name (``shared_name``) or a v1 frame."""
+        if self._renamed is None:
+            self._scan_attrs()
+        return self._renamed
+
+    @property
+    def colocations(self) -> dict[str, tuple[str, ...]]:
+        """For each op with colocation constraints, the ops it is colocated with."""
+        if self._colocations is None:
+            self._scan_attrs()
+        return self._colocations
+
+    def _scan_attrs(self) -> None:
+        renamed, colocations = [], {}
+        for node in self.graph_def.node:
+            attr = node.attr
+            if node.op in FRAME_OPS or ("shared_name" in attr and attr["shared_name"].s):
+                renamed.append(node.name)
+            if "_class" in attr:
+                colocations[node.name] = tuple(
+                    s[5:].decode() for s in attr["_class"].list.s if s.startswith(b"loc:@"))
+        self._renamed, self._colocations = frozenset(renamed), colocations
 
     def in_graph_order(self, names) -> list[str]:
         """``names`` (op names of the source) in the order the source created them."""
