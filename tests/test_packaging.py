@@ -1,0 +1,30 @@
+"""A non-editable install works: the wheel carries the grammar, and `graphdsl check` runs from it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_the_wheel_installs_and_checks_a_spec(tmp_path: Path) -> None:
+    wheels, target = tmp_path / "wheels", tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(REPO)],
+                   check=True, cwd=tmp_path, capture_output=True)
+    (wheel,) = wheels.glob("graphdsl-*.whl")
+    subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True,
+                   capture_output=True)
+    assert (target / "graphdsl" / "grammar" / "graphdsl.lark").is_file()
+    env = dict(os.environ, PYTHONPATH=str(target))
+    where = subprocess.run([sys.executable, "-c", "import graphdsl; print(graphdsl.__file__)"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    assert where.stdout.strip().startswith(str(target))
+    spec = REPO / "specs" / "linear.gcomp"
+    checked = subprocess.run([sys.executable, "-m", "graphdsl", "check", str(spec)], cwd=tmp_path,
+                             env=env, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.startswith(f"{spec}: ok")
