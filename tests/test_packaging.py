@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_the_wheel_installs_and_checks_a_spec(tmp_path: Path) -> None:
-    wheels, target = tmp_path / "wheels", tmp_path / "site"
+    wheels, target, tree = tmp_path / "wheels", tmp_path / "site", tmp_path / "tree"
+    tree.mkdir()  # a build writes beside its sources: build a copy, never the checkout
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, tree / name)
+    for name in ("graphdsl", "grammar"):
+        shutil.copytree(REPO / name, tree / name, ignore=shutil.ignore_patterns("__pycache__"))
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(REPO)],
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(tree)],
                    check=True, cwd=tmp_path, capture_output=True)
     (wheel,) = wheels.glob("graphdsl-*.whl")
     subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True,
