@@ -16,3 +16,28 @@ def test_readme_python_blocks_run(monkeypatch) -> None:
     namespace: dict = {"__name__": "readme"}
     for number, code in enumerate(blocks, 1):
         exec(compile(code, f"README.md python block {number}", "exec"), namespace)
+
+
+def test_readme_command_lines_are_valid(capsys) -> None:
+    """Every `graphdsl ...` line of a ```sh block parses with the real CLI, and its spec exists."""
+    import shlex
+
+    from graphdsl.cli import _build_parser
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    lines = [
+        line.split("#")[0].strip()
+        for block in re.findall(r"^```sh\n(.*?)^```", text, re.S | re.M)
+        for line in block.splitlines()
+        if line.strip().startswith("graphdsl ")
+    ]
+    assert len(lines) >= 8
+    parser = _build_parser()
+    for line in lines:
+        words = shlex.split(line)[1:]
+        if "SPEC" in words or "OUTDIR_OR_SPEC" in words:
+            continue  # the synopsis, with placeholders
+        args = parser.parse_args(words)
+        spec = getattr(args, "spec", None) or getattr(args, "target", "")
+        if spec.endswith(".gcomp"):
+            assert (REPO / spec).is_file(), f"README names a missing spec: {line}"
