@@ -13,7 +13,7 @@ from tensorflow.python.framework import ops
 
 from .copier import Copier, ModeRule, mode_rule
 from .errors import CopyError, NotCopiedError, did_you_mean
-from .registry import is_variable, registry_of
+from .registry import is_variable, registry_of, variable_named
 
 
 def copy_variable_to_graph(
@@ -176,11 +176,8 @@ def _by_name(graph: ops.Graph, prefix: str, original) -> Any:
     what is a copy of what. An element of another op type or dtype is not a copy, whatever its name.
     """
     if is_variable(original):
-        wanted = prefix + original.op.name
-        for var in graph.get_collection(ops.GraphKeys.GLOBAL_VARIABLES):
-            if var.op.name == wanted and var.dtype == original.dtype:
-                return var
-        return None
+        found = variable_named(graph, prefix + original.name.rpartition(":")[0])
+        return found if found is not None and found.dtype == original.dtype else None
     try:
         found = graph.as_graph_element(prefix + _name(original), allow_tensor=True,
                                        allow_operation=True)

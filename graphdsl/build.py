@@ -23,7 +23,7 @@ from .api import copy_to_graph, get_copied
 from .copier import check_compatible
 from .errors import BuildError, CopyError, GraphDslError, Span, did_you_mean
 from .export import OutputDir, export_graphdef, export_metagraph, export_savedmodel
-from .registry import is_variable, registry_of
+from .registry import is_variable, registry_of, variable_named
 from .sources import LoadedSource, load_source
 from .spec import load_spec
 
@@ -184,7 +184,7 @@ class Composition:
         source = self.sources[source_name]
         original = self._source_element(source, source_name, ref.element)
         if isinstance(original, tf.Operation):
-            variable = _variable_of(source.graph, original)
+            variable = variable_named(source.graph, original.name)
             if variable is not None:
                 original = variable
         try:
@@ -202,7 +202,7 @@ class Composition:
             return element.handle if hasattr(element, "handle") else element.op.outputs[0]
         if isinstance(element, tf.Operation):
             raise self._fail(f"{_describe(value)} names an op; a tensor is needed here",
-                             _span(value), "name one of its outputs, like 'op:0'")
+                             value.span, "name one of its outputs, like 'op:0'")
         return element
 
     def copy_of(self, namespace: str, element: str):
@@ -332,17 +332,6 @@ def _literal(value: ast.Value) -> Any:
     if isinstance(value, ast.Name):
         return value.name
     raise TypeError(f"not a literal: {value!r}")
-
-
-def _variable_of(graph: tf.Graph, op: tf.Operation):
-    for var in graph.get_collection(tf1.GraphKeys.GLOBAL_VARIABLES):
-        if var.name == op.name + ":0":
-            return var
-    return None
-
-
-def _span(value: ast.Value):
-    return value.span
 
 
 def _describe(value: ast.Value) -> str:

@@ -26,7 +26,8 @@ from tensorflow.python.framework import ops
 from . import functions, tfimport
 from .errors import CopyError, NameClashError
 from .registry import CopyRecord, Registry, registry_of
-from .source_index import FRAME_OPS, VARIABLE_COLLECTIONS, VARIABLE_OPS, SourceIndex, index_of
+from .source_index import (
+    FRAME_OPS, VARIABLE_COLLECTIONS, VARIABLE_OPS, SourceIndex, index_of, tensor_name)
 from .variables import VariableCopies
 
 ModeRule = Callable[[str], str]
@@ -69,11 +70,6 @@ def mode_rule(variables: str | Mapping[str, str] | ModeRule) -> ModeRule:
 def _check_mode(mode: Any, what: str) -> None:
     if mode not in MODES:
         raise CopyError(f"{what} is {mode!r}", hint="a variable mode is 'init' or 'value'")
-
-
-def tensor_name(name: str) -> str:
-    """'x' -> 'x:0'; 'x:1' stays."""
-    return name if ":" in name else name + ":0"
 
 
 @dataclass

@@ -92,6 +92,15 @@ def is_variable(element) -> bool:
     )
 
 
+def variable_named(graph: ops.Graph, op_name: str):
+    """The variable of ``graph``'s GLOBAL_VARIABLES whose op is ``op_name``, or None."""
+    wanted = op_name + ":0"
+    for var in graph.get_collection(ops.GraphKeys.GLOBAL_VARIABLES):
+        if var.name == wanted:  # ``var.op`` is slow on resource variables
+            return var
+    return None
+
+
 _registries: "weakref.WeakKeyDictionary[ops.Graph, Registry]" = weakref.WeakKeyDictionary()
 
 

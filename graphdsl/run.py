@@ -17,6 +17,7 @@ import tensorflow as tf
 import yaml
 
 from .errors import GraphDslError, did_you_mean
+from .registry import variable_named
 from .tfmessages import reason
 
 tf1 = tf.compat.v1
@@ -42,7 +43,7 @@ class Runnable:
             name = self.names[name]
         elif self.lookup is not None:
             return self.lookup(name)
-        variable = _variable(self.graph, name)
+        variable = variable_named(self.graph, name.partition(":")[0])
         if variable is not None:
             return variable
         try:
@@ -157,13 +158,6 @@ def _guess_exports(path: Path) -> list[dict[str, str]]:
         elif item.suffix in (".pb", ".pbtxt"):
             found.append({"kind": "graphdef", "path": item.name})
     return found
-
-
-def _variable(graph: tf.Graph, name: str):
-    for var in graph.get_collection(tf1.GraphKeys.GLOBAL_VARIABLES):
-        if var.op.name == name or var.name == name:
-            return var
-    return None
 
 
 def _value(name: str, text: str, tensor: tf.Tensor) -> np.ndarray:

@@ -130,7 +130,7 @@ class SourceIndex:
         vdef = variable_pb2.VariableDef(
             variable_name=name + ":0",
             initializer_name=assign.name,
-            initial_value_name=_tensor(assign.input[1]),
+            initial_value_name=tensor_name(assign.input[1]),
             trainable=True,
             is_resource=node.op != "VariableV2" and node.op != "Variable",
         )
@@ -174,7 +174,8 @@ class SourceIndex:
         return self._consumers.get(op_name, [])
 
 
-def _tensor(name: str) -> str:
+def tensor_name(name: str) -> str:
+    """'x' -> 'x:0'; 'x:1' stays."""
     return name if ":" in name else name + ":0"
 
 

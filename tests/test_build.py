@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +14,10 @@ from graphdsl.errors import BuildError
 from graphdsl.plan import render
 from graphdsl.run import RunError, open_runnable
 
+from golden import compare  # tests/golden.py
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
-UPDATE = os.environ.get("GRAPHDSL_UPDATE_GOLDEN") == "1"
 BAD = sorted((DATA / "build_bad").glob("*.gcomp"))
 
 tf1 = tf.compat.v1
@@ -54,19 +54,12 @@ def spec_file(tmp_path: Path) -> Path:
     return path
 
 
-def _compare(golden: Path, actual: str) -> None:
-    if UPDATE:
-        golden.write_text(actual, encoding="utf-8")
-    assert golden.exists(), f"no golden {golden.name}; run with GRAPHDSL_UPDATE_GOLDEN=1 and review it"
-    assert actual == golden.read_text(encoding="utf-8")
-
-
 @pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
 def test_build_errors_point_at_the_spec(path: Path, monkeypatch) -> None:
     monkeypatch.chdir(REPO)
     with pytest.raises(BuildError) as info:
         compose(path.relative_to(REPO).as_posix())
-    _compare(path.with_suffix(".err"), info.value.render() + "\n")
+    compare(path.with_suffix(".err"), info.value.render() + "\n")
 
 
 def test_every_build_golden_has_its_spec() -> None:

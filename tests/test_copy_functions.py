@@ -111,13 +111,19 @@ def control_flow_v1():
         tf1.enable_control_flow_v2()
 
 
-def test_control_flow_v1_frames_are_copied(control_flow_v1):
+def _v1_power(threshold):
+    """out = x^4 if x > threshold else -x^4, with a v1 while loop and a v1 cond."""
     graph = tf.Graph()
     with graph.as_default():
         x = tf1.placeholder(tf.float32, [], name="x")
         looped = tf1.while_loop(lambda i, acc: i < 4, lambda i, acc: (i + 1, acc * x),
                                 [tf.constant(0), tf.constant(1.0)])[1]
-        out = tf1.cond(x > 2.0, lambda: looped, lambda: -looped)
+        out = tf1.cond(x > threshold, lambda: looped, lambda: -looped)
+    return graph, x, out
+
+
+def test_control_flow_v1_frames_are_copied(control_flow_v1):
+    graph, x, out = _v1_power(2.0)
     assert {"Enter", "Exit", "NextIteration", "Merge", "Switch"} <= {
         op.type for op in graph.get_operations()}
     target = tf.Graph()
@@ -134,12 +140,7 @@ def test_control_flow_v1_frames_are_copied(control_flow_v1):
 
 
 def test_gradients_through_a_copied_v1_loop_and_cond(control_flow_v1):
-    graph = tf.Graph()
-    with graph.as_default():
-        x = tf1.placeholder(tf.float32, [], name="x")
-        looped = tf1.while_loop(lambda i, acc: i < 4, lambda i, acc: (i + 1, acc * x),
-                                [tf.constant(0), tf.constant(1.0)])[1]
-        out = tf1.cond(x > 0.0, lambda: looped, lambda: -looped)
+    graph, x, out = _v1_power(0.0)
     target = tf.Graph()
     out1 = copy_to_graph(out, target, namespace="N")
     x1 = get_copied(x, target, namespace="N")

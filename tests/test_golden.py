@@ -6,7 +6,6 @@ golden is only as good as its review.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -16,9 +15,10 @@ from graphdsl.check import check
 from graphdsl.errors import GraphDslError, SpecError, SpecSyntaxError
 from graphdsl.parser import parse
 
+from golden import compare  # tests/golden.py
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
-UPDATE = os.environ.get("GRAPHDSL_UPDATE_GOLDEN") == "1"
 
 OK = sorted((DATA / "ok").glob("*.gcomp"))
 BAD = sorted((DATA / "bad").glob("*.gcomp"))
@@ -29,16 +29,9 @@ def _load(path: Path):
     return check(parse(path.read_text(encoding="utf-8"), path.relative_to(REPO).as_posix()))
 
 
-def _compare(golden: Path, actual: str) -> None:
-    if UPDATE:
-        golden.write_text(actual, encoding="utf-8")
-    assert golden.exists(), f"no golden {golden.name}; run with GRAPHDSL_UPDATE_GOLDEN=1 and review it"
-    assert actual == golden.read_text(encoding="utf-8")
-
-
 @pytest.mark.parametrize("path", OK, ids=lambda p: p.stem)
 def test_good_spec_matches_its_ast_dump(path: Path) -> None:
-    _compare(path.with_suffix(".ast.txt"), dump(_load(path)))
+    compare(path.with_suffix(".ast.txt"), dump(_load(path)))
 
 
 @pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
@@ -48,7 +41,7 @@ def test_bad_spec_gives_its_exact_error(path: Path) -> None:
     # syntax_* files break the grammar; the others parse and fail the checks.
     expected = SpecSyntaxError if path.stem.startswith("syntax_") else SpecError
     assert type(info.value) is expected
-    _compare(path.with_suffix(".err"), info.value.render() + "\n")
+    compare(path.with_suffix(".err"), info.value.render() + "\n")
 
 
 def test_every_golden_has_its_spec() -> None:
