@@ -147,6 +147,8 @@ class Composition:
 
     def _source_element(self, source: LoadedSource, source_name: str, item: ast.Str):
         text = item.value
+        if text.startswith("@"):
+            return self._signature_tensor(source, source_name, item)
         op_name, _, index = text.partition(":")
         try:
             op = source.graph.get_operation_by_name(op_name)
@@ -161,6 +163,24 @@ class Composition:
                              f"{len(op.outputs)} output(s), so there is no '{text}'", item.span,
                              f"use an index below {len(op.outputs)}" if op.outputs else None)
         return op.outputs[int(index)]
+
+    def _signature_tensor(self, source: LoadedSource, source_name: str, item: ast.Str):
+        """``"@key"``: the tensor of input or output ``key`` of a savedmodel source's signature."""
+        key = item.value[1:]
+        if source.signature is None:
+            raise self._fail(f"source '{source_name}' has no signature, so no '@{key}'", item.span,
+                             "signature keys name tensors of savedmodel sources; name the tensor itself")
+        found = {name for part in ("inputs", "outputs")
+                 for k, name in source.signature[part].items() if k == key}
+        if not found:
+            keys = [*source.signature["inputs"], *source.signature["outputs"]]
+            raise self._fail(f"the signature of source '{source_name}' has no input or output "
+                             f"'{key}'", item.span,
+                             did_you_mean(key, keys) or f"its keys: {', '.join(sorted(keys))}")
+        if len(found) > 1:
+            raise self._fail(f"'{key}' is both an input and an output of the signature of source "
+                             f"'{source_name}'", item.span, f"name the tensor: one of {sorted(found)}")
+        return source.graph.get_tensor_by_name(found.pop())
 
     def _source_tensor(self, source: LoadedSource, copy: ast.Copy, item: ast.Str):
         element = self._source_element(source, copy.source.name, item)

@@ -292,6 +292,11 @@ class _Checker:
         text = name.value
         if not text:
             _fail(f"empty {what}", name.span)
+        if text.startswith("@"):  # a signature key of a savedmodel source: a tensor
+            if len(text) == 1 or ":" in text or _GLOB_CHARS & set(text):
+                _fail(f"malformed signature key '{text}'", name.span,
+                      "write '@' and an input or output key of the source's signature, e.g. '@x'")
+            return
         if not glob and _GLOB_CHARS & set(text):
             _fail(f"{what} '{text}' is a pattern", name.span, "name one element here; patterns are for take")
         if ":" in text:
