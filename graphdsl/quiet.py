@@ -15,7 +15,7 @@ def import_tensorflow() -> None:
     """Imports TensorFlow with stderr silenced at the descriptor level during the import."""
     if "tensorflow" in sys.modules:
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # graphdsl reports failures itself
     sys.stderr.flush()
     saved = os.dup(2)
     try:
