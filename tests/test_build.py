@@ -10,7 +10,7 @@ import tensorflow as tf
 import yaml
 
 from graphdsl.build import BUILD_MANIFEST, build, compose
-from graphdsl.errors import BuildError
+from graphdsl.errors import BuildError, GraphDslError
 from graphdsl.plan import render
 from graphdsl.run import RunError, open_runnable
 
@@ -174,3 +174,14 @@ def test_run_loads_a_savedmodel_with_the_tags_it_was_built_with(spec_file: Path,
     with pytest.raises(RunError, match="no export named 'modle'") as info:
         open_runnable(out, export="modle")
     assert "did you mean 'model'" in str(info.value)
+
+
+def test_a_spec_given_as_text_resolves_sources_from_the_working_directory(monkeypatch) -> None:
+    monkeypatch.chdir(DATA)
+    text = 'graphdsl 1\nsource enc = python("builders/pieces.py:encoder")\ncopy Enc from enc { take = "out" }\n'
+    with compose(text) as composition:
+        assert composition.spec.path == "<string>"
+        assert composition.copy_of("Enc", "out:0").name == "Enc/out:0"
+        with pytest.raises(GraphDslError, match="no copy went into a namespace 'Enx'") as info:
+            composition.copy_of("Enx", "out:0")
+        assert "did you mean 'Enc'" in str(info.value)
