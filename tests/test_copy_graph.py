@@ -201,3 +201,20 @@ def test_bad_arguments_are_clear_errors():
     other, *_ = _small_graph()
     with pytest.raises(CopyError, match="one source graph per call"):
         copy_to_graph([out, other.get_tensor_by_name("x:0")], tf.Graph(), namespace="N")
+
+
+def test_the_targets_device_and_control_dependency_scopes_apply_to_the_copy():
+    graph, x, side, out = _small_graph()
+    target = tf.Graph()
+    with target.as_default():
+        gate = tf.no_op(name="gate")
+        with tf.device("/device:CPU:0"), tf.control_dependencies([gate]):
+            out1 = copy_to_graph(out, target, namespace="N")
+    copied = [op for op in target.get_operations() if op.name.startswith("N/")]
+    assert copied and all(op.device == "/device:CPU:0" for op in copied)
+    # As with import_graph_def, the copied ops wait for the scope's control dependencies.
+    assert gate in target.get_operation_by_name("N/x").control_inputs
+    assert gate in target.get_operation_by_name("N/block/out").control_inputs
+    x1 = get_copied(x, target, namespace="N")
+    feed = np.ones((1, 3), np.float32)
+    np.testing.assert_allclose(_run(out1, {x1: feed}), _run(out, {x: feed}))
