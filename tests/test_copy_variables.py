@@ -183,3 +183,23 @@ def test_a_later_copy_reaching_a_value_copied_variables_initializer_reuses_it():
     with tf1.Session(graph=target) as s:
         s.run(init1)  # the copied init op runs the value initializers
         np.testing.assert_allclose(s.run(get_copied(W, target, namespace="N")), sess.run(W))
+
+
+def test_an_adam_training_op_brings_its_slot_variables_and_trains_the_copy():
+    graph, x, W, b, steps, y, step = _model(True)
+    with graph.as_default():
+        loss = tf.reduce_mean(tf.square(y - 1.0))
+        train = tf1.train.AdamOptimizer(0.1).minimize(loss)
+    target = tf.Graph()
+    train1 = copy_to_graph(train, target, namespace="N")
+    loss1 = copy_to_graph(loss, target, namespace="N")
+    names = {v.op.name for v in target.get_collection(tf1.GraphKeys.GLOBAL_VARIABLES)}
+    assert {"N/W/Adam", "N/W/Adam_1", "N/beta1_power", "N/beta2_power"} <= names
+    x1 = get_copied(x, target, namespace="N")
+    feed = {x1: np.ones((4, 2), np.float32)}
+    with tf1.Session(graph=target) as s, target.as_default():
+        s.run(tf1.global_variables_initializer())
+        before = s.run(loss1, feed)
+        for _ in range(50):
+            s.run(train1, feed)
+        assert s.run(loss1, feed) < before / 100
