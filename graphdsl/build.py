@@ -64,6 +64,7 @@ class Composition:
         self.namespaces: dict[str, str] = {}  # namespace -> source name
         self.aliases: dict[str, Any] = {}  # alias -> copied element
         self._session: tf1.Session | None = None
+        self._reads: dict[str, tf.Tensor] = {}  # variable op name -> the read op made for it
 
     # -- the build -------------------------------------------------------------------------------
 
@@ -105,7 +106,7 @@ class Composition:
         for bind in copy.binds:
             original = self._source_tensor(source, copy, bind.input)
             wired = self.resolve(bind.value)
-            wired = self._as_tensor(wired, bind.value)
+            wired = self._as_tensor(wired, bind.value, resource=original.dtype == tf.resource)
             try:
                 check_compatible(original, wired)
             except CopyError as e:
@@ -217,9 +218,20 @@ class Composition:
                              close or f"add it to the 'take' of a copy into {namespace} (what it "
                              "shares with what was copied is reused)") from e
 
-    def _as_tensor(self, element, value: ast.Value):
+    def _as_tensor(self, element, value: ast.Value, resource: bool = False):
+        """The tensor a referenced element stands for where a tensor is needed.
+
+        A variable stands for its value (one read op, made once), or for its handle where a
+        ``resource`` is wanted (a bind onto a resource input).
+        """
         if is_variable(element):
-            return element.handle if hasattr(element, "handle") else element.op.outputs[0]
+            if resource:
+                return element.handle if hasattr(element, "handle") else element.op.outputs[0]
+            name = element.op.name
+            if name not in self._reads:
+                with self.graph.as_default():
+                    self._reads[name] = tf.identity(element, name=name + "/value")
+            return self._reads[name]
         if isinstance(element, tf.Operation):
             raise self._fail(f"{_describe(value)} names an op; a tensor is needed here",
                              value.span, "name one of its outputs, like 'op:0'")

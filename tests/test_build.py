@@ -185,3 +185,14 @@ def test_a_spec_given_as_text_resolves_sources_from_the_working_directory(monkey
         with pytest.raises(GraphDslError, match="no copy went into a namespace 'Enx'") as info:
             composition.copy_of("Enx", "out:0")
         assert "did you mean 'Enc'" in str(info.value)
+
+
+def test_a_variable_named_where_a_tensor_is_needed_stands_for_its_value(spec_file: Path, tmp_path: Path) -> None:
+    spec_file.write_text(spec_file.read_text().replace(
+        "outputs = {{ logits: logits }}".replace("{{", "{").replace("}}", "}"),
+        "outputs = { logits: logits, W: W }"))
+    out = tmp_path / "out"
+    build(spec_file, out)
+    served = tf.saved_model.load(str(out / "model")).signatures["serving_default"]
+    result = served(x=tf.constant([[1.0, 0.0]]))
+    np.testing.assert_allclose(result["W"].numpy(), [[2.0, 4.0], [6.0, 8.0]])
