@@ -143,6 +143,8 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
                         help="run the fetches N times and print the last results (to train)")
     parser.add_argument("--signature", default="serving_default", help="SavedModel signature for names")
     parser.add_argument("--export", metavar="NAME", help="which export of OUTDIR to run (default: the first)")
+    parser.add_argument("--tags", metavar="TAG,...", help="SavedModel tags to load (default: those it "
+                        "was built with, else serve)")
     parser.set_defaults(run=_run_run)
 
 
@@ -157,7 +159,8 @@ def _run_run(args: argparse.Namespace) -> int:
             print(f"graphdsl run: error: --feed takes NAME=VALUE, got '{item}'", file=sys.stderr)
             return EXIT_USAGE
         feeds[name] = value
-    runnable = open_runnable(args.target, signature=args.signature, export=args.export)
+    tags = args.tags.split(",") if args.tags else None
+    runnable = open_runnable(args.target, signature=args.signature, export=args.export, tags=tags)
     try:
         results = runnable.run(feeds, args.fetch, repeat=args.repeat)
     finally:

@@ -80,7 +80,7 @@ class Runnable:
 
 
 def open_runnable(target: str | os.PathLike, signature: str = "serving_default",
-                  export: str | None = None) -> Runnable:
+                  export: str | None = None, tags: list[str] | None = None) -> Runnable:
     """A :class:`Runnable` for a spec file (composed in memory) or a build's output directory."""
     path = Path(target)
     if path.is_file() and path.suffix == ".gcomp":
@@ -92,10 +92,10 @@ def open_runnable(target: str | os.PathLike, signature: str = "serving_default",
     if not path.is_dir():
         raise RunError(f"{path}: neither a .gcomp spec nor a build's output directory",
                        hint="give a spec file or the directory 'graphdsl build -o' wrote")
-    return _open_outdir(path, signature, export)
+    return _open_outdir(path, signature, export, tags)
 
 
-def _open_outdir(path: Path, signature: str, export: str | None) -> Runnable:
+def _open_outdir(path: Path, signature: str, export: str | None, tags: list[str] | None) -> Runnable:
     from .build import BUILD_MANIFEST
 
     manifest_file = path / BUILD_MANIFEST
@@ -110,7 +110,9 @@ def _open_outdir(path: Path, signature: str, export: str | None) -> Runnable:
     if not exports:
         raise RunError(f"{path}: holds no export graphdsl can run",
                        hint="build the spec with -o into this directory first")
-    chosen = exports[0]  # the first export of the spec
+    chosen = dict(exports[0])  # the first export of the spec
+    if tags is not None:
+        chosen["tags"] = tags
     graph = tf.Graph()
     session = tf1.Session(graph=graph)
     names = {name: alias["name"] for name, alias in (manifest.get("aliases") or {}).items()}

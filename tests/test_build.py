@@ -174,6 +174,14 @@ def test_run_loads_a_savedmodel_with_the_tags_it_was_built_with(spec_file: Path,
     with pytest.raises(RunError, match="no export named 'modle'") as info:
         open_runnable(out, export="modle")
     assert "did you mean 'model'" in str(info.value)
+    (out / BUILD_MANIFEST).unlink()  # as a SavedModel not built by graphdsl: tags must be given
+    with pytest.raises(RunError, match="cannot load this savedmodel export"):
+        open_runnable(out, export="model")
+    runnable = open_runnable(out, export="model", tags=["train"])
+    try:
+        np.testing.assert_allclose(runnable.run({"x": "[[1.0, 0.0]]"}, ["logits"])[0], [[6.5]])
+    finally:
+        runnable.close()
 
 
 def test_a_spec_given_as_text_resolves_sources_from_the_working_directory(monkeypatch) -> None:
