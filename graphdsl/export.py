@@ -31,12 +31,13 @@ from google.protobuf import text_format
 from tensorflow.core.framework import graph_pb2
 
 from .errors import ExportError, GraphDslError
+from .functions import reachable_functions
+from .source_index import VARIABLE_OPS
 from .tfmessages import reason
 
 Signature = tuple[Mapping[str, tf.Tensor], Mapping[str, tf.Tensor]]
 Output = Union[tf.Tensor, tf.Operation, str]
 
-_VARIABLE_OPS = frozenset({"VarHandleOp", "_VarHandlesOp", "VariableV2", "Variable"})
 _UNINITIALIZED_HINT = "initialize the target's variables (or copy them in mode 'value') before exporting"
 
 
@@ -167,7 +168,7 @@ def export_graphdef(
                           hint="change the output's extension")
     names = _output_names(out, graph, outputs)
     graph_def = graph.as_graph_def()
-    if any(node.op in _VARIABLE_OPS for node in graph_def.node):
+    if any(node.op in VARIABLE_OPS for node in graph_def.node):
         _check_session(graph, session, out)
     try:
         with graph.as_default():
@@ -263,30 +264,14 @@ def _resource_reads(graph: tf.Graph, graph_def: graph_pb2.GraphDef) -> dict[str,
 def _prune_library(graph_def: graph_pb2.GraphDef) -> None:
     """Drops the functions no node calls, directly or through other functions (e.g. save/restore)."""
     library = {f.signature.name: f for f in graph_def.library.function}
-    if not library:
-        return
-    reached: set[str] = set()
-    pending = [n for node in graph_def.node for n in _called(node, library)]
-    while pending:
-        name = pending.pop()
-        if name not in reached:
-            reached.add(name)
-            pending.extend(n for node in library[name].node_def for n in _called(node, library))
+    gradients = {g.function_name: g.gradient_func for g in graph_def.library.gradient}
+    reached = set(reachable_functions(graph_def.node, library, gradients))
     kept = [library[name] for name in library if name in reached]
-    gradients = [g for g in graph_def.library.gradient if g.function_name in reached]
+    kept_gradients = [g for g in graph_def.library.gradient if g.function_name in reached]
     del graph_def.library.function[:]
     graph_def.library.function.extend(kept)
     del graph_def.library.gradient[:]
-    graph_def.library.gradient.extend(gradients)
-
-
-def _called(node, library: Mapping[str, object]) -> list[str]:
-    names = [node.op] if node.op in library else []
-    for value in node.attr.values():
-        if value.HasField("func"):
-            names.append(value.func.name)
-        names.extend(f.name for f in value.list.func)
-    return [n for n in names if n in library]
+    graph_def.library.gradient.extend(kept_gradients)
 
 
 # -- atomic output directory -----------------------------------------------------------------------
@@ -429,7 +414,7 @@ def _check_saved_variables(graph: tf.Graph, out: Path) -> None:
                                    tf.compat.v1.GraphKeys.LOCAL_VARIABLES)
              for v in graph.get_collection(key)}
     for op in graph.get_operations():
-        if op.type in _VARIABLE_OPS and op.name not in known:
+        if op.type in VARIABLE_OPS and op.name not in known:
             raise ExportError(
                 f"{out}: variable '{op.name}' ({op.type}) is in no variable collection, so its value "
                 "would not be saved",

@@ -38,8 +38,17 @@ def _node_functions(node: node_def_pb2.NodeDef, library: dict) -> Iterator[str]:
 
 
 def needed_functions(nodes: Iterable[node_def_pb2.NodeDef], index: SourceIndex) -> list[str]:
-    """Names of the library functions ``nodes`` call, directly or through other functions."""
-    library = index.functions
+    """Names of the source's library functions ``nodes`` call, directly or through other functions."""
+    return reachable_functions(nodes, index.functions, index.gradients)
+
+
+def reachable_functions(nodes: Iterable[node_def_pb2.NodeDef], library: dict,
+                        gradients: dict[str, str]) -> list[str]:
+    """Names of the functions of ``library`` (name -> FunctionDef) that ``nodes`` call.
+
+    Follows calls through function bodies, function-valued attributes (also nested ones), and
+    each reached function's gradient function (``gradients``: name -> gradient name).
+    """
     if not library:
         return []
     pending = [name for node in nodes for name in _node_functions(node, library)]
@@ -54,8 +63,8 @@ def needed_functions(nodes: Iterable[node_def_pb2.NodeDef], index: SourceIndex) 
         pending.extend(
             f.name for attr in fdef.attr.values() for f in _attr_functions(attr)
         )
-        if name in index.gradients:
-            pending.append(index.gradients[name])
+        if name in gradients:
+            pending.append(gradients[name])
     return list(seen)
 
 

@@ -65,11 +65,11 @@ from tensorflow.core.framework import graph_pb2
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
 from .errors import SourceError, did_you_mean
+from .source_index import VARIABLE_OPS
 from .tfmessages import reason
 
 KINDS = ("graphdef", "metagraph", "savedmodel", "python")
 
-_VARIABLE_OPS = frozenset({"VarHandleOp", "_VarHandlesOp", "VariableV2", "Variable"})
 
 
 @dataclass
@@ -462,7 +462,7 @@ def _string_list(where: Path, option: str, value: Any) -> list[str]:
 
 
 def _has_variables(graph: tf.Graph) -> bool:
-    return any(op.type in _VARIABLE_OPS for op in graph.get_operations())
+    return any(op.type in VARIABLE_OPS for op in graph.get_operations())
 
 
 def _describe(value: Any) -> str:
