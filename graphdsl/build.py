@@ -23,7 +23,7 @@ from .api import copy_to_graph, get_copied
 from .copier import check_compatible
 from .errors import BuildError, CopyError, GraphDslError, Span, did_you_mean
 from .export import OutputDir, export_graphdef, export_metagraph, export_savedmodel
-from .registry import is_variable, registry_of, variable_named
+from .registry import is_variable, registry_of, variable_named, variable_tensor
 from .sources import LoadedSource, load_source
 from .spec import load_spec
 
@@ -226,7 +226,7 @@ class Composition:
         """
         if is_variable(element):
             if resource:
-                return element.handle if hasattr(element, "handle") else element.op.outputs[0]
+                return variable_tensor(element)
             name = element.op.name
             if name not in self._reads:
                 with self.graph.as_default():

@@ -25,7 +25,7 @@ from tensorflow.python.framework import ops
 
 from . import functions, tfimport
 from .errors import CopyError, NameClashError
-from .registry import CopyRecord, Registry, registry_of
+from .registry import CopyRecord, Registry, is_variable, registry_of, variable_tensor
 from .source_index import (
     FRAME_OPS, VARIABLE_COLLECTIONS, VARIABLE_OPS, SourceIndex, index_of, tensor_name)
 from .variables import VariableCopies
@@ -140,8 +140,8 @@ class Copier:
         result = {}
         for original, replacement in replacements.items():
             name = self._source_tensor_name(original, "replacements")
-            if hasattr(replacement, "handle") and not isinstance(replacement, Tensor):
-                replacement = replacement.handle  # a Variable stands for its handle
+            if is_variable(replacement):
+                replacement = variable_tensor(replacement)
             if not isinstance(replacement, Tensor) or replacement.graph is not self.target:
                 raise CopyError(
                     f"replacement for '{name}' must be a tensor of the target graph, "
@@ -153,7 +153,7 @@ class Copier:
             for var_name in self.index.variables:
                 given = self.copied_variables.get(self.prefix + var_name + ":0")
                 if given is not None and var_name not in self.record.variables:
-                    result.setdefault(var_name + ":0", given.op.outputs[0])
+                    result.setdefault(var_name + ":0", variable_tensor(given))
         return result
 
     # -- the walk ---------------------------------------------------------------------------------

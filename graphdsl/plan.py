@@ -49,8 +49,10 @@ def render(composition: "Composition") -> str:
 
 
 def _name(element) -> str:
+    from .registry import is_variable  # TensorFlow is loaded by now: a plan follows a build
+
     name = getattr(element, "name", repr(element))
-    return f"{name} (variable)" if hasattr(element, "initializer") and hasattr(element, "op") else name
+    return f"{name} (variable)" if is_variable(element) else name
 
 
 def _table(rows: list[tuple[str, ...]]) -> list[str]:

@@ -92,6 +92,11 @@ def is_variable(element) -> bool:
     )
 
 
+def variable_tensor(var) -> Tensor:
+    """The tensor that is a variable in its graph: a resource variable's handle, a ref variable's ref."""
+    return var.handle if hasattr(var, "handle") else var.op.outputs[0]
+
+
 def variable_named(graph: ops.Graph, op_name: str):
     """The variable of ``graph``'s GLOBAL_VARIABLES whose op is ``op_name``, or None."""
     wanted = op_name + ":0"
