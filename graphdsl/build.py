@@ -65,6 +65,7 @@ class Composition:
         self.aliases: dict[str, Any] = {}  # alias -> copied element
         self._session: tf1.Session | None = None
         self._reads: dict[str, tf.Tensor] = {}  # variable op name -> the read op made for it
+        self._exported: list = []  # per export: its signatures' or outputs' tensors
 
     # -- the build -------------------------------------------------------------------------------
 
@@ -73,8 +74,8 @@ class Composition:
             self._copy(copy)
         for let in self.spec.lets:
             self.aliases[let.name.name] = self.resolve(let.value)
-        for export in self.spec.exports:
-            self._export_elements(export)  # so that a bad reference fails the build, not the save
+        # Resolved now, so that a bad reference fails the build rather than the save.
+        self._exported = [self._export_elements(export) for export in self.spec.exports]
 
     def _source(self, name: str) -> LoadedSource:
         if name not in self.sources:
@@ -294,17 +295,16 @@ class Composition:
         """Writes every export of the spec into ``outdir``, all or nothing, with a manifest."""
         session = self.session
         with OutputDir(outdir) as out:
-            for export in self.spec.exports:
+            for export, elements in zip(self.spec.exports, self._exported):
                 try:
-                    self._save_one(export, out, session)
+                    self._save_one(export, elements, out, session)
                 except GraphDslError as e:
                     raise self._fail(e.message, export.span, e.hint) from e
             _write_manifest(self, out.path(BUILD_MANIFEST))
         return [Path(outdir) / e.path.value for e in self.spec.exports]
 
-    def _save_one(self, export: ast.Export, out: OutputDir, session) -> None:
+    def _save_one(self, export: ast.Export, elements, out: OutputDir, session) -> None:
         kind, name = export.kind.name, export.path.value
-        elements = self._export_elements(export)
         if kind == "savedmodel":
             export_savedmodel(self.graph, session, out.path(name), elements, tags=export.tags)
         elif kind == "metagraph":
