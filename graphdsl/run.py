@@ -60,7 +60,8 @@ class Runnable:
         for name, text in feeds.items():
             tensor = self.element(name)
             if not isinstance(tensor, tf.Tensor):
-                raise RunError(f"cannot feed '{name}': it is not a tensor")
+                raise RunError(f"cannot feed '{name}': it is not a tensor",
+                               hint="feed a placeholder or another tensor, by name or alias")
             feed_dict[tensor] = _value(name, text, tensor)
         targets = [self.element(name) for name in fetches]
         results: list[Any] = []
@@ -68,8 +69,10 @@ class Runnable:
             for _ in range(max(repeat, 1)):
                 results = self.session.run(targets, feed_dict)
         except tf.errors.OpError as e:
-            raise RunError(f"running the graph failed: {reason(e)}",
-                           hint="feed every placeholder the fetches need") from None
+            message = reason(e)
+            hint = ("feed every placeholder the fetches need" if "placeholder" in message
+                    else "check the fed values and what the fetches need")
+            raise RunError(f"running the graph failed: {message}", hint=hint) from None
         return results
 
     def close(self) -> None:

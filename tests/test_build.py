@@ -141,6 +141,9 @@ def test_run_says_what_names_exist_and_checks_values(spec_file: Path, tmp_path: 
             runnable.run({"x": "[[a, b]]"}, ["logits"])
         with pytest.raises(RunError, match="feed every placeholder"):
             runnable.run({}, ["logits"])
+        with pytest.raises(RunError, match="cannot feed 'Head/logits': it is not a tensor") as info:
+            runnable.run({"Head/logits": "1"}, ["logits"])
+        assert "feed a placeholder" in str(info.value)
     finally:
         runnable.close()
 
