@@ -1,12 +1,26 @@
 """graphdsl: compose TensorFlow graphs from parts of other graphs.
 
 ``import graphdsl`` stays light: the copier's functions import TensorFlow on first use, so the
-parser and checker (``graphdsl check``) never pay for it.
+parser and checker (``graphdsl check``) never pay for it. Every public error class is importable
+from here, rooted at :class:`GraphDslError`.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from graphdsl.errors import (
+    BuildError,
+    CopyError,
+    ExportError,
+    GraphDslError,
+    NameClashError,
+    NotCopiedError,
+    RunError,
+    SourceError,
+    SpecError,
+    SpecSyntaxError,
+)
 
 __version__ = "0.1.0"
 
@@ -14,14 +28,27 @@ _LAZY = {
     "copy_variable_to_graph": "graphdsl.api",
     "copy_to_graph": "graphdsl.api",
     "get_copied": "graphdsl.api",
-    "load_spec": "graphdsl.spec",
-    "compose": "graphdsl.build",
-    "build": "graphdsl.build",
-    "Composition": "graphdsl.build",
-    "GraphDslError": "graphdsl.errors",
+    "load_spec": "graphdsl.lang.load",
+    "load_spec_text": "graphdsl.lang.load",
+    "compose": "graphdsl.assemble.compose",
+    "build": "graphdsl.assemble.compose",
+    "Composition": "graphdsl.assemble.compose",
 }
 
-__all__ = [*_LAZY, "__version__"]
+__all__ = [
+    *_LAZY,
+    "BuildError",
+    "CopyError",
+    "ExportError",
+    "GraphDslError",
+    "NameClashError",
+    "NotCopiedError",
+    "RunError",
+    "SourceError",
+    "SpecError",
+    "SpecSyntaxError",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:

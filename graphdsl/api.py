@@ -11,9 +11,9 @@ from typing import Any, Iterable, Mapping
 from tensorflow.python.framework.tensor import Tensor
 from tensorflow.python.framework import ops
 
-from .copier import Copier, ModeRule, mode_rule
-from .errors import CopyError, NotCopiedError, did_you_mean
-from .registry import is_variable, registry_of, variable_named
+from graphdsl.tf.copier import Copier, ModeRule, mode_rule
+from graphdsl.errors import CopyError, NotCopiedError, did_you_mean
+from graphdsl.tf.registry import is_variable, registry_of, variable_named
 
 
 def copy_variable_to_graph(

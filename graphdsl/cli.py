@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 from typing import Callable, NoReturn, Sequence
 
-from graphdsl.ast import Spec
+from graphdsl.lang.syntax import Spec
 from graphdsl.errors import GraphDslError, SpecError, SpecSyntaxError
-from graphdsl.quiet import import_tensorflow
+from graphdsl.tf.quiet import import_tensorflow
 
 EXIT_OK = 0
 EXIT_FAILURE = 1  # a GraphDslError that is not about the spec text (a source, the build ...)
@@ -64,7 +64,7 @@ def _add_check(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from graphdsl.spec import load_spec  # no TensorFlow behind this
+    from graphdsl.lang.load import load_spec  # no TensorFlow behind this
 
     spec = load_spec(Path(args.spec))
     print(f"{args.spec}: ok ({_summary(spec)})")
@@ -99,8 +99,8 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> None:
 
 def _run_plan(args: argparse.Namespace) -> int:
     import_tensorflow()
-    from graphdsl.build import compose
-    from graphdsl.plan import render
+    from graphdsl.assemble.compose import compose
+    from graphdsl.assemble.plan import render
 
     with compose(Path(args.spec)) as composition:
         print(render(composition))
@@ -121,7 +121,7 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
 
 def _run_build(args: argparse.Namespace) -> int:
     import_tensorflow()
-    from graphdsl.build import build
+    from graphdsl.assemble.compose import build
 
     for path in build(Path(args.spec), args.out):
         print(f"wrote {path}")

@@ -115,6 +115,10 @@ class ExportError(GraphDslError):
     """An export could not be written."""
 
 
+class RunError(GraphDslError):
+    """A name or value given to ``graphdsl run`` does not fit the graph being run."""
+
+
 class CopyError(GraphDslError):
     """The copier was asked for something it cannot do; the message names the graph element."""
 

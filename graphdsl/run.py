@@ -16,15 +16,11 @@ import numpy as np
 import tensorflow as tf
 import yaml
 
-from .errors import GraphDslError, did_you_mean
-from .registry import variable_named
-from .tfmessages import reason
+from graphdsl.errors import RunError, did_you_mean
+from graphdsl.tf.registry import variable_named
+from graphdsl.tf.messages import reason
 
 tf1 = tf.compat.v1
-
-
-class RunError(GraphDslError):
-    """A name or value on the command line does not fit the graph being run."""
 
 
 @dataclass
@@ -87,7 +83,7 @@ def open_runnable(target: str | os.PathLike, signature: str = "serving_default",
     """A :class:`Runnable` for a spec file (composed in memory) or a build's output directory."""
     path = Path(target)
     if path.is_file() and path.suffix == ".gcomp":
-        from .build import compose
+        from graphdsl.assemble.compose import compose
 
         composition = compose(path)
         return Runnable(composition.graph, composition.session, lookup=composition.tensor,
@@ -99,7 +95,7 @@ def open_runnable(target: str | os.PathLike, signature: str = "serving_default",
 
 
 def _open_outdir(path: Path, signature: str, export: str | None, tags: list[str] | None) -> Runnable:
-    from .build import BUILD_MANIFEST
+    from graphdsl.assemble.compose import BUILD_MANIFEST
 
     manifest_file = path / BUILD_MANIFEST
     manifest = yaml.safe_load(manifest_file.read_text()) if manifest_file.exists() else {}

@@ -9,10 +9,11 @@ import pytest
 import tensorflow as tf
 import yaml
 
-from graphdsl.build import BUILD_MANIFEST, build, compose
+from graphdsl.assemble.compose import BUILD_MANIFEST, build, compose
 from graphdsl.errors import BuildError, GraphDslError
-from graphdsl.plan import render
-from graphdsl.run import RunError, open_runnable
+from graphdsl.assemble.plan import render
+from graphdsl.errors import RunError
+from graphdsl.run import open_runnable
 
 from golden import compare  # tests/golden.py
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from graphdsl.check import check
+from graphdsl.lang.check import check
 from graphdsl.errors import SpecError
-from graphdsl.parser import parse
-from graphdsl.spec import load_spec
+from graphdsl.lang.parser import parse
+from graphdsl.lang.load import load_spec
 
 HEAD = 'graphdsl 1\nsource enc = graphdef("enc.pb")\nsource head = graphdef("head.pb")\n'
 

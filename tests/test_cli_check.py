@@ -58,7 +58,7 @@ def test_python_m_graphdsl_check_runs_without_tensorflow() -> None:
     # Run in a fresh interpreter: the test session itself may have imported TensorFlow already.
     code = (
         "import sys\n"
-        "import graphdsl, graphdsl.parser, graphdsl.ast, graphdsl.check, graphdsl.spec, graphdsl.cli\n"
+        "import graphdsl, graphdsl.lang.parser, graphdsl.lang.syntax, graphdsl.lang.check, graphdsl.lang.load, graphdsl.cli\n"
         "from graphdsl.cli import main\n"
         f"assert main(['check', {OK!r}]) == 0\n"
         "assert 'tensorflow' not in sys.modules, 'the front end imported tensorflow'\n"

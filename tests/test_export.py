@@ -10,8 +10,8 @@ import pytest
 import tensorflow as tf
 
 from graphdsl.errors import ExportError
-from graphdsl.export import MANIFEST, OutputDir, export_graphdef, export_metagraph, export_savedmodel
-from graphdsl.sources import load_source
+from graphdsl.assemble.export import MANIFEST, OutputDir, export_graphdef, export_metagraph, export_savedmodel
+from graphdsl.tf.sources import load_source
 from models import X, Y, constant_graph, linear_graph, save_tf2_savedmodel
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from graphdsl.ast import dump
-from graphdsl.check import check
+from graphdsl.lang.syntax import dump
+from graphdsl.lang.check import check
 from graphdsl.errors import GraphDslError, SpecError, SpecSyntaxError
-from graphdsl.parser import parse
+from graphdsl.lang.parser import parse
 
 from golden import compare  # tests/golden.py
 

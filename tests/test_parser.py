@@ -1,4 +1,4 @@
-"""Stage 1: text to AST (graphdsl.parser, graphdsl.ast). Syntax errors are also in tests/data/bad."""
+"""Stage 1: text to AST (graphdsl.lang.parser, graphdsl.lang.syntax). Syntax errors are also in tests/data/bad."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ from pathlib import Path
 import pytest
 from lark import Lark, Token, Tree, logger
 
-from graphdsl import ast, parser
+from graphdsl.lang import syntax
+
+from graphdsl.lang import parser
 from graphdsl.errors import Span, SpecSyntaxError
-from graphdsl.parser import parse
+from graphdsl.lang.parser import parse
 
 HEAD = 'graphdsl 1\nsource s = graphdef("s.pb")\n'
 
 
-def _value(text: str) -> ast.Value:
+def _value(text: str) -> syntax.Value:
     """The value of `take = TEXT` in a one-copy spec."""
     spec = parse(HEAD + f"copy A from s {{ take = {text} }}\n")
     return spec.copies[0].entries[0].value
@@ -55,14 +57,14 @@ def test_grammar_loads_from_the_source_tree_when_not_installed(monkeypatch: pyte
 
 
 def test_values() -> None:
-    assert _value('"a\\"b\\\\c\\nd\\te"') == ast.Str('a"b\\c\nd\te', _value('"a\\"b\\\\c\\nd\\te"').span)
-    assert _value("42").value == 42 and isinstance(_value("42"), ast.Int)
+    assert _value('"a\\"b\\\\c\\nd\\te"') == syntax.Str('a"b\\c\nd\te', _value('"a\\"b\\\\c\\nd\\te"').span)
+    assert _value("42").value == 42 and isinstance(_value("42"), syntax.Int)
     assert _value("-7").value == -7
-    assert _value("-1.5e-3").value == -0.0015 and isinstance(_value("-1.5e-3"), ast.Float)
+    assert _value("-1.5e-3").value == -0.0015 and isinstance(_value("-1.5e-3"), syntax.Float)
     assert _value("2E3").value == 2000.0
     assert _value(".5").value == 0.5
     assert _value("true").value is True and _value("false").value is False
-    assert isinstance(_value("init"), ast.Name) and _value("init").name == "init"
+    assert isinstance(_value("init"), syntax.Name) and _value("init").name == "init"
 
 
 def test_lists_and_maps() -> None:
@@ -75,7 +77,7 @@ def test_lists_and_maps() -> None:
 
 def test_references() -> None:
     ref = _value('Enc["encoder/out:0"]')
-    assert isinstance(ref, ast.Ref)
+    assert isinstance(ref, syntax.Ref)
     assert (ref.namespace.name, ref.element.value) == ("Enc", "encoder/out:0")
 
 
@@ -92,7 +94,7 @@ def test_keywords_are_contextual() -> None:
 def test_comments_and_newlines_are_whitespace() -> None:
     one_line = parse('graphdsl 1 source s = graphdef("s.pb") copy A from s { take = "x" }')
     spread = parse('# head\ngraphdsl\n1\nsource s =\n graphdef(\n"s.pb"  # path\n)\ncopy A from s {\ntake\n=\n"x"\n}\n')
-    assert ast.dump(one_line).count("\n") == ast.dump(spread).count("\n")
+    assert syntax.dump(one_line).count("\n") == syntax.dump(spread).count("\n")
     assert spread.copies[0].take[0].value == "x"
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from graphdsl.check import check
-from graphdsl.parser import parse
+from graphdsl.lang.check import check
+from graphdsl.lang.parser import parse
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCKS = re.findall(r"^```gcomp\n(.*?)^```", README.read_text(encoding="utf-8"), re.M | re.S)

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from graphdsl.errors import SourceError
-from graphdsl.sources import LoadedSource, load_source
+from graphdsl.tf.sources import LoadedSource, load_source
 from models import X, Y, save_graphdef, save_metagraph, save_tf1_savedmodel, save_tf2_savedmodel
 
 

@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from graphdsl.build import compose
-from graphdsl.spec import load_spec
+from graphdsl.assemble.compose import compose
+from graphdsl.lang.load import load_spec
 
 tf1 = tf.compat.v1
 

@@ -64,9 +64,9 @@ from google.protobuf import message, text_format
 from tensorflow.core.framework import graph_pb2
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
-from .errors import SourceError, did_you_mean
-from .source_index import VARIABLE_OPS
-from .tfmessages import reason
+from graphdsl.errors import SourceError, did_you_mean
+from graphdsl.tf.index import VARIABLE_OPS
+from graphdsl.tf.messages import reason
 
 KINDS = ("graphdef", "metagraph", "savedmodel", "python")
 

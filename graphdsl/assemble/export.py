@@ -30,10 +30,10 @@ import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow.core.framework import graph_pb2
 
-from .errors import ExportError, GraphDslError
-from .functions import reachable_functions
-from .source_index import VARIABLE_OPS
-from .tfmessages import reason
+from graphdsl.errors import ExportError, GraphDslError
+from graphdsl.tf.functions import reachable_functions
+from graphdsl.tf.index import VARIABLE_OPS
+from graphdsl.tf.messages import reason
 
 Signature = tuple[Mapping[str, tf.Tensor], Mapping[str, tf.Tensor]]
 Output = Union[tf.Tensor, tf.Operation, str]

@@ -8,7 +8,7 @@ One call does four things:
 2. **rewrite** the few nodes that need it: state names (``shared_name``) so that copies never share
    state with the original or with each other, colocation lists, value-mode initializers,
    placeholders where the walk stopped, and function names that clash in the target;
-3. **import** the resulting GraphDef with the namespace as prefix (see :mod:`.tfimport`);
+3. **import** the resulting GraphDef with the namespace as prefix (see :mod:`.internals`);
 4. **record** what is the copy of what (see :mod:`.registry`), rebuild the copied variables as
    real ``tf.Variable`` objects of the target, and fill the target's collections.
 """
@@ -23,12 +23,14 @@ from tensorflow.core.framework import graph_pb2, node_def_pb2
 from tensorflow.python.framework.tensor import Tensor
 from tensorflow.python.framework import ops
 
-from . import functions, tfimport
-from .errors import CopyError, NameClashError
-from .registry import CopyRecord, Registry, is_variable, registry_of, variable_tensor
-from .source_index import (
+from graphdsl.tf import functions
+
+from graphdsl.tf import internals
+from graphdsl.errors import CopyError, NameClashError
+from graphdsl.tf.registry import CopyRecord, Registry, is_variable, registry_of, variable_tensor
+from graphdsl.tf.index import (
     FRAME_OPS, VARIABLE_COLLECTIONS, VARIABLE_OPS, SourceIndex, index_of, tensor_name)
-from .variables import VariableCopies
+from graphdsl.tf.variables import VariableCopies
 
 ModeRule = Callable[[str], str]
 MODES = ("init", "value")
@@ -315,7 +317,7 @@ class Copier:
         input_map = {tensor: self._existing_tensor(tensor) for tensor in walk.boundary}
         control_map = {name: self._existing_op(name) for name in walk.controls}
         try:
-            new_ops = tfimport.import_nodes(self.target, sub, self.namespace, input_map, control_map)
+            new_ops = internals.import_nodes(self.target, sub, self.namespace, input_map, control_map)
         except ValueError as e:
             raise CopyError(f"TensorFlow refused the copy into namespace '{self.namespace}': {e}") from e
         functions.register_python_functions(self.target, sub.library)
@@ -419,6 +421,6 @@ def _fix_colocation(node: node_def_pb2.NodeDef, keep) -> None:
 
 
 def _close(name: str, names) -> str | None:
-    from .errors import did_you_mean
+    from graphdsl.errors import did_you_mean
 
     return did_you_mean(name, names)

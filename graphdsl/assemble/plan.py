@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .build import Composition
+    from graphdsl.assemble.compose import Composition
 
 
 def render(composition: "Composition") -> str:
@@ -49,7 +49,7 @@ def render(composition: "Composition") -> str:
 
 
 def _name(element) -> str:
-    from .registry import is_variable  # TensorFlow is loaded by now: a plan follows a build
+    from graphdsl.tf.registry import is_variable  # TensorFlow is loaded by now: a plan follows a build
 
     name = getattr(element, "name", repr(element))
     return f"{name} (variable)" if is_variable(element) else name

@@ -13,7 +13,7 @@ import posixpath
 import re
 from typing import Iterable, NoReturn
 
-from graphdsl import ast
+from graphdsl.lang import syntax
 from graphdsl.errors import Span, SpecError, did_you_mean
 
 SUPPORTED_VERSIONS = (1,)
@@ -39,7 +39,7 @@ _GLOB_CHARS = set("*?[")
 _EXAMPLES = {"checkpoint": "models/lin.ckpt", "signature": "serving_default"}
 
 
-def check(spec: ast.Spec) -> ast.Spec:
+def check(spec: syntax.Spec) -> syntax.Spec:
     """Check a parsed spec; return it unchanged, or raise the first SpecError in source order."""
     try:
         _Checker(spec).run()
@@ -52,8 +52,8 @@ def _fail(message: str, span: Span, hint: str | None = None) -> NoReturn:
     raise SpecError(message, span, hint)
 
 
-def _first_by_name(nodes: Iterable[tuple[str, ast.Statement]]) -> dict[str, ast.Statement]:
-    found: dict[str, ast.Statement] = {}
+def _first_by_name(nodes: Iterable[tuple[str, syntax.Statement]]) -> dict[str, syntax.Statement]:
+    found: dict[str, syntax.Statement] = {}
     for name, node in nodes:
         found.setdefault(name, node)
     return found
@@ -62,12 +62,12 @@ def _first_by_name(nodes: Iterable[tuple[str, ast.Statement]]) -> dict[str, ast.
 class _Checker:
     """One walk over the statements; the dicts hold what is defined above the current one."""
 
-    def __init__(self, spec: ast.Spec) -> None:
+    def __init__(self, spec: syntax.Spec) -> None:
         self.spec = spec
-        self.sources: dict[str, ast.Source] = {}
-        self.namespaces: dict[str, ast.Copy] = {}  # the first copy into each namespace
-        self.aliases: dict[str, ast.Let] = {}
-        self.export_paths: dict[str, ast.Export] = {}
+        self.sources: dict[str, syntax.Source] = {}
+        self.namespaces: dict[str, syntax.Copy] = {}  # the first copy into each namespace
+        self.aliases: dict[str, syntax.Let] = {}
+        self.export_paths: dict[str, syntax.Export] = {}
         # Everything defined anywhere, to tell "defined below" from "unknown".
         self.all_sources = _first_by_name((s.name.name, s) for s in spec.sources)
         self.all_namespaces = _first_by_name((c.namespace.name, c) for c in spec.copies)
@@ -76,13 +76,13 @@ class _Checker:
     def run(self) -> None:
         version = self.check_version()
         for statement in self.spec.statements:
-            if isinstance(statement, ast.Source):
+            if isinstance(statement, syntax.Source):
                 self.check_source(statement)
-            elif isinstance(statement, ast.Copy):
+            elif isinstance(statement, syntax.Copy):
                 self.check_copy(statement)
-            elif isinstance(statement, ast.Let):
+            elif isinstance(statement, syntax.Let):
                 self.check_let(statement)
-            elif isinstance(statement, ast.Export):
+            elif isinstance(statement, syntax.Export):
                 self.check_export(statement)
         if not self.namespaces:
             _fail(
@@ -93,9 +93,9 @@ class _Checker:
 
     # Version ----------------------------------------------------------------------------------
 
-    def check_version(self) -> ast.Version:
+    def check_version(self) -> syntax.Version:
         statements = self.spec.statements
-        versions = [s for s in statements if isinstance(s, ast.Version)]
+        versions = [s for s in statements if isinstance(s, syntax.Version)]
         if not versions:
             span = statements[0].span if statements else Span(self.spec.path, 1, 1, 1, 1)
             _fail("missing version line", span, "begin the spec with the line: graphdsl 1")
@@ -115,7 +115,7 @@ class _Checker:
 
     # Sources ----------------------------------------------------------------------------------
 
-    def check_source(self, source: ast.Source) -> None:
+    def check_source(self, source: syntax.Source) -> None:
         name, kind = source.name, source.kind
         if name.name in self.sources:
             _fail(f"duplicate source '{name.name}'", name.span, self._first_at(self.sources[name.name], name.name))
@@ -127,7 +127,7 @@ class _Checker:
             )
         self.check_source_path(source)
         allowed = SOURCE_OPTIONS[kind.name]
-        seen: dict[str, ast.Setting] = {}
+        seen: dict[str, syntax.Setting] = {}
         for option in source.options:
             key = option.key.name
             if key in seen:
@@ -148,7 +148,7 @@ class _Checker:
                 self.check_string(option.value, f"option '{key}'", f'{key} = "{_EXAMPLES[key]}"')
         self.sources[name.name] = source
 
-    def check_source_path(self, source: ast.Source) -> None:
+    def check_source_path(self, source: syntax.Source) -> None:
         path, kind = source.path, source.kind.name
         if not path.value:
             _fail("empty source path", path.span, "the path is relative to the spec file")
@@ -166,22 +166,22 @@ class _Checker:
                 'e.g. "builders/linear.py:build": the function builds the graph',
             )
 
-    def check_literal(self, value: ast.Value, what: str) -> None:
-        if isinstance(value, ast.List):
+    def check_literal(self, value: syntax.Value, what: str) -> None:
+        if isinstance(value, syntax.List):
             for item in value.items:
                 self.check_literal(item, what)
-        elif isinstance(value, ast.Map):
+        elif isinstance(value, syntax.Map):
             self.check_map_keys(value, "key")
             for entry in value.entries:
                 self.check_literal(entry.value, what)
-        elif isinstance(value, ast.Name):
+        elif isinstance(value, syntax.Name):
             _fail(f"{what} must be a literal", value.span, f'write "{value.name}" in quotes for a string')
-        elif isinstance(value, ast.Ref):
+        elif isinstance(value, syntax.Ref):
             _fail(f"{what} must be a literal", value.span, "a builder runs before any copy: it cannot take a reference")
 
     # Copies -----------------------------------------------------------------------------------
 
-    def check_copy(self, copy: ast.Copy) -> None:
+    def check_copy(self, copy: syntax.Copy) -> None:
         namespace, source = copy.namespace, copy.source
         if source.name not in self.sources:
             self.unknown_source(source)
@@ -193,7 +193,7 @@ class _Checker:
                 f"a namespace takes from one source; copy '{source.name}' into another namespace",
             )
         self.check_copy_entries(copy)
-        if not any(isinstance(e, ast.Setting) and e.key.name == "take" for e in copy.entries):
+        if not any(isinstance(e, syntax.Setting) and e.key.name == "take" for e in copy.entries):
             _fail(
                 f"copy into '{namespace.name}' has no take",
                 copy.span,
@@ -201,7 +201,7 @@ class _Checker:
             )
         self.namespaces.setdefault(namespace.name, copy)
 
-    def unknown_source(self, source: ast.Ident) -> NoReturn:
+    def unknown_source(self, source: syntax.Ident) -> NoReturn:
         later = self.all_sources.get(source.name)
         if later is not None:
             _fail(
@@ -217,14 +217,14 @@ class _Checker:
             did_you_mean(source.name, self.all_sources) or "define it first: source NAME = KIND(\"PATH\")",
         )
 
-    def check_copy_entries(self, copy: ast.Copy) -> None:
-        settings: dict[str, ast.Setting] = {}
-        patterns: dict[str, ast.VariableOverride] = {}
-        inputs: dict[str, ast.Bind] = {}
+    def check_copy_entries(self, copy: syntax.Copy) -> None:
+        settings: dict[str, syntax.Setting] = {}
+        patterns: dict[str, syntax.VariableOverride] = {}
+        inputs: dict[str, syntax.Bind] = {}
         for entry in copy.entries:
-            if isinstance(entry, ast.Setting):
+            if isinstance(entry, syntax.Setting):
                 self.check_copy_setting(entry, settings)
-            elif isinstance(entry, ast.VariableOverride):
+            elif isinstance(entry, syntax.VariableOverride):
                 pattern = entry.pattern
                 if not pattern.value:
                     _fail("empty variable pattern", pattern.span, 'a pattern is a glob on variable op names, e.g. "dense/*"')
@@ -249,7 +249,7 @@ class _Checker:
                         "bind to an element of another namespace, or take the element in this copy",
                     )
 
-    def check_copy_setting(self, setting: ast.Setting, seen: dict[str, ast.Setting]) -> None:
+    def check_copy_setting(self, setting: syntax.Setting, seen: dict[str, syntax.Setting]) -> None:
         key = setting.key.name
         if key not in COPY_SETTINGS:
             _fail(
@@ -274,12 +274,12 @@ class _Checker:
             else:
                 self.check_element(name, "stop_at entry", tensor=True)
 
-    def check_mode(self, value: ast.Value) -> None:
-        if isinstance(value, ast.Name) and value.name in VARIABLE_MODES:
+    def check_mode(self, value: syntax.Value) -> None:
+        if isinstance(value, syntax.Name) and value.name in VARIABLE_MODES:
             return
-        if isinstance(value, ast.Str) and value.value in VARIABLE_MODES:
+        if isinstance(value, syntax.Str) and value.value in VARIABLE_MODES:
             _fail("a variable mode is a bare word", value.span, f"write {value.value} without quotes")
-        if isinstance(value, ast.Name):
+        if isinstance(value, syntax.Name):
             _fail(
                 f"unknown variable mode '{value.name}'",
                 value.span,
@@ -287,7 +287,7 @@ class _Checker:
             )
         _fail(f"a variable mode must be init or value, not {_describe(value)}", value.span)
 
-    def check_element(self, name: ast.Str, what: str, glob: bool = False, tensor: bool = False) -> None:
+    def check_element(self, name: syntax.Str, what: str, glob: bool = False, tensor: bool = False) -> None:
         """An op name, or a tensor name OP:INDEX; globs only where ``glob``, tensors only if ``tensor``."""
         text = name.value
         if not text:
@@ -308,13 +308,13 @@ class _Checker:
 
     # References -------------------------------------------------------------------------------
 
-    def check_reference(self, value: ast.Value, what: str) -> ast.Ref:
+    def check_reference(self, value: syntax.Value, what: str) -> syntax.Ref:
         """Check that ``value`` is a reference or alias to an element copied above; return the Ref."""
-        if isinstance(value, ast.Ref):
+        if isinstance(value, syntax.Ref):
             self.check_namespace(value.namespace)
             self.check_element(value.element, "referenced element")
             return value
-        if isinstance(value, ast.Name):
+        if isinstance(value, syntax.Name):
             self.check_alias_use(value)
             return self.spec.resolve(value)
         _fail(
@@ -323,7 +323,7 @@ class _Checker:
             'write NAMESPACE["element"] or an alias defined with let',
         )
 
-    def check_namespace(self, namespace: ast.Ident) -> None:
+    def check_namespace(self, namespace: syntax.Ident) -> None:
         name = namespace.name
         if name in self.namespaces:
             return
@@ -348,7 +348,7 @@ class _Checker:
             did_you_mean(name, self.all_namespaces) or "a namespace is defined by a copy statement",
         )
 
-    def check_alias_use(self, value: ast.Name) -> None:
+    def check_alias_use(self, value: syntax.Name) -> None:
         name = value.name
         if name in self.aliases:
             return
@@ -372,7 +372,7 @@ class _Checker:
 
     # Names ------------------------------------------------------------------------------------
 
-    def check_let(self, let: ast.Let) -> None:
+    def check_let(self, let: syntax.Let) -> None:
         name = let.name
         if name.name in ("true", "false"):
             _fail(f"'{name.name}' cannot name an alias", name.span, "it is a boolean value; choose another name")
@@ -390,7 +390,7 @@ class _Checker:
 
     # Exports ----------------------------------------------------------------------------------
 
-    def check_export(self, export: ast.Export) -> None:
+    def check_export(self, export: syntax.Export) -> None:
         kind = export.kind.name
         if kind not in EXPORT_SETTINGS:
             _fail(
@@ -413,7 +413,7 @@ class _Checker:
                 "say what the frozen graph keeps: outputs = [REF, ...]",
             )
 
-    def check_export_path(self, export: ast.Export) -> None:
+    def check_export_path(self, export: syntax.Export) -> None:
         path = export.path
         if not path.value:
             _fail("empty export path", path.span, "the path is relative to the build's output directory")
@@ -428,15 +428,15 @@ class _Checker:
             _fail(f"duplicate export path '{path.value}'", path.span, self._first_at(self.export_paths[normal]))
         self.export_paths[normal] = export
 
-    def check_export_body(self, export: ast.Export) -> None:
+    def check_export_body(self, export: syntax.Export) -> None:
         kind = export.kind.name
         allowed = EXPORT_SETTINGS[kind]
         # Settings and signatures are kept apart in the AST; check them in source order.
         entries = sorted((*export.settings, *export.signatures), key=lambda e: (e.span.line, e.span.column))
-        seen: dict[str, ast.Setting] = {}
-        names: dict[str, ast.Signature] = {}
+        seen: dict[str, syntax.Setting] = {}
+        names: dict[str, syntax.Signature] = {}
         for entry in entries:
-            if isinstance(entry, ast.Signature):
+            if isinstance(entry, syntax.Signature):
                 if kind != "savedmodel":
                     _fail(f"a {kind} export takes no signature", entry.span, "signatures belong to savedmodel exports")
                 if entry.name.value in names:
@@ -459,12 +459,12 @@ class _Checker:
             if key == "tags":
                 self.check_strings(entry.value, "'tags'", 'tags = ["serve"]')
             else:  # outputs of a graphdef
-                items = entry.value.items if isinstance(entry.value, ast.List) else (entry.value,)
+                items = entry.value.items if isinstance(entry.value, syntax.List) else (entry.value,)
                 for item in items:
                     self.check_reference(item, "a graphdef output")
 
-    def check_signature(self, signature: ast.Signature) -> None:
-        seen: dict[str, ast.Setting] = {}
+    def check_signature(self, signature: syntax.Signature) -> None:
+        seen: dict[str, syntax.Setting] = {}
         for setting in signature.settings:
             key = setting.key.name
             if key not in SIGNATURE_SETTINGS:
@@ -476,7 +476,7 @@ class _Checker:
             if key in seen:
                 _fail(f"duplicate '{key}' in this signature", setting.key.span, self._first_at(seen[key]))
             seen[key] = setting
-            if not isinstance(setting.value, ast.Map):
+            if not isinstance(setting.value, syntax.Map):
                 _fail(
                     f"'{key}' must be a map, not {_describe(setting.value)}",
                     setting.value.span,
@@ -497,25 +497,25 @@ class _Checker:
     # Shared helpers ---------------------------------------------------------------------------
 
     def check_strings(
-        self, value: ast.Value, what: str, example: str, single: bool = False
-    ) -> tuple[ast.Str, ...]:
+        self, value: syntax.Value, what: str, example: str, single: bool = False
+    ) -> tuple[syntax.Str, ...]:
         """A list of strings (or, if ``single``, one string); return the strings."""
-        if single and isinstance(value, ast.Str):
+        if single and isinstance(value, syntax.Str):
             return (value,)
-        if isinstance(value, ast.List) and all(isinstance(v, ast.Str) for v in value.items):
+        if isinstance(value, syntax.List) and all(isinstance(v, syntax.Str) for v in value.items):
             return value.items  # type: ignore[return-value]
         bad = value
-        if isinstance(value, ast.List):
-            bad = next(v for v in value.items if not isinstance(v, ast.Str))
+        if isinstance(value, syntax.List):
+            bad = next(v for v in value.items if not isinstance(v, syntax.Str))
         kind = "a string or a list of strings" if single else "a list of strings"
         _fail(f"{what} must be {kind}, not {_describe(bad)}", bad.span, f"e.g. {example}")
 
-    def check_string(self, value: ast.Value, what: str, example: str) -> None:
-        if not isinstance(value, ast.Str):
+    def check_string(self, value: syntax.Value, what: str, example: str) -> None:
+        if not isinstance(value, syntax.Str):
             _fail(f"{what} must be a string, not {_describe(value)}", value.span, f"e.g. {example}")
 
-    def check_map_keys(self, value: ast.Map, what: str) -> None:
-        seen: dict[str, ast.MapEntry] = {}
+    def check_map_keys(self, value: syntax.Map, what: str) -> None:
+        seen: dict[str, syntax.MapEntry] = {}
         for entry in value.entries:
             if entry.key.value in seen:
                 _fail(f"duplicate {what} '{entry.key.value}'", entry.key.span, self._first_at(seen[entry.key.value], column=True))
@@ -529,18 +529,18 @@ class _Checker:
         return f"the first '{name}' is at {where}" if name else f"the first is at {where}"
 
 
-def _describe(value: ast.Value) -> str:
+def _describe(value: syntax.Value) -> str:
     """A value in words, for messages: "a string", "the name 'x'", "a list" ..."""
-    if isinstance(value, ast.Str):
+    if isinstance(value, syntax.Str):
         return f'the string "{value.value}"'
-    if isinstance(value, (ast.Int, ast.Float)):
+    if isinstance(value, (syntax.Int, syntax.Float)):
         return f"the number {value.value}"
-    if isinstance(value, ast.Bool):
+    if isinstance(value, syntax.Bool):
         return "true" if value.value else "false"
-    if isinstance(value, ast.Name):
+    if isinstance(value, syntax.Name):
         return f"the name '{value.name}'"
-    if isinstance(value, ast.Ref):
+    if isinstance(value, syntax.Ref):
         return "a reference"
-    if isinstance(value, ast.List):
+    if isinstance(value, syntax.List):
         return "a list"
     return "a map"

@@ -18,14 +18,14 @@ from typing import Any
 
 import tensorflow as tf
 
-from . import ast
-from .api import copy_to_graph, get_copied
-from .copier import check_compatible
-from .errors import BuildError, CopyError, GraphDslError, Span, did_you_mean
-from .export import OutputDir, export_graphdef, export_metagraph, export_savedmodel
-from .registry import is_variable, registry_of, variable_named, variable_tensor
-from .sources import LoadedSource, load_source
-from .spec import load_spec
+from graphdsl.lang import syntax
+from graphdsl.api import copy_to_graph, get_copied
+from graphdsl.tf.copier import check_compatible
+from graphdsl.errors import BuildError, CopyError, GraphDslError, Span, did_you_mean
+from graphdsl.assemble.export import OutputDir, export_graphdef, export_metagraph, export_savedmodel
+from graphdsl.tf.registry import is_variable, registry_of, variable_named, variable_tensor
+from graphdsl.tf.sources import LoadedSource, load_source
+from graphdsl.lang.load import load_spec
 
 tf1 = tf.compat.v1
 
@@ -38,7 +38,7 @@ _REFERENCE = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\["([^"]*)"\]')
 class CopyReport:
     """What one ``copy`` statement added to the target."""
 
-    statement: ast.Copy
+    statement: syntax.Copy
     ops: int = 0
     variables: list[tuple[str, str]] = field(default_factory=list)  # (copied variable, mode)
     binds: list[tuple[str, str]] = field(default_factory=list)  # (source input, target tensor)
@@ -56,7 +56,7 @@ class CopyReport:
 class Composition:
     """The result of running a spec: the target graph, its session, and lookups by name."""
 
-    def __init__(self, spec: ast.Spec) -> None:
+    def __init__(self, spec: syntax.Spec) -> None:
         self.spec = spec
         self.graph = tf.Graph()
         self.sources: dict[str, LoadedSource] = {}
@@ -96,7 +96,7 @@ class Composition:
         path = self.spec.path
         return Path(path).resolve().parent if os.path.exists(path) else Path.cwd()
 
-    def _copy(self, copy: ast.Copy) -> None:
+    def _copy(self, copy: syntax.Copy) -> None:
         source = self._source(copy.source.name)
         namespace = copy.namespace.name
         self.namespaces[namespace] = copy.source.name
@@ -135,7 +135,7 @@ class Composition:
         report.stops = [record.tensors[t.name].name for t in stop_at]
         self.reports.append(report)
 
-    def _take(self, source: LoadedSource, copy: ast.Copy, item: ast.Str) -> list:
+    def _take(self, source: LoadedSource, copy: syntax.Copy, item: syntax.Str) -> list:
         text = item.value
         if _GLOB & set(text):
             names = [op.name for op in source.graph.get_operations()]
@@ -147,7 +147,7 @@ class Composition:
             return matched
         return [self._source_element(source, copy.source.name, item)]
 
-    def _source_element(self, source: LoadedSource, source_name: str, item: ast.Str):
+    def _source_element(self, source: LoadedSource, source_name: str, item: syntax.Str):
         text = item.value
         if text.startswith("@"):
             return self._signature_tensor(source, source_name, item)
@@ -166,7 +166,7 @@ class Composition:
                              f"use an index below {len(op.outputs)}" if op.outputs else None)
         return op.outputs[int(index)]
 
-    def _signature_tensor(self, source: LoadedSource, source_name: str, item: ast.Str):
+    def _signature_tensor(self, source: LoadedSource, source_name: str, item: syntax.Str):
         """``"@key"``: the tensor of input or output ``key`` of a savedmodel source's signature."""
         key = item.value[1:]
         if source.signature is None:
@@ -184,7 +184,7 @@ class Composition:
                              f"'{source_name}'", item.span, f"name the tensor: one of {sorted(found)}")
         return source.graph.get_tensor_by_name(found.pop())
 
-    def _source_tensor(self, source: LoadedSource, copy: ast.Copy, item: ast.Str):
+    def _source_tensor(self, source: LoadedSource, copy: syntax.Copy, item: syntax.Str):
         element = self._source_element(source, copy.source.name, item)
         if isinstance(element, tf.Operation):
             raise self._fail(f"{item.value!r} names an op; a tensor is needed here", item.span,
@@ -193,12 +193,12 @@ class Composition:
 
     # -- names -----------------------------------------------------------------------------------
 
-    def resolve(self, value: ast.Value):
+    def resolve(self, value: syntax.Value):
         """The copied element a reference or alias denotes: a Tensor, Operation or Variable.
 
         A reference to a variable's op name (``Enc["dense/kernel"]``) gives the copied Variable.
         """
-        if isinstance(value, ast.Name) and value.name in self.aliases:
+        if isinstance(value, syntax.Name) and value.name in self.aliases:
             return self.aliases[value.name]
         ref = self.spec.resolve(value)
         namespace = ref.namespace.name
@@ -219,7 +219,7 @@ class Composition:
                              close or f"add it to the 'take' of a copy into {namespace} (what it "
                              "shares with what was copied is reused)") from e
 
-    def _as_tensor(self, element, value: ast.Value, resource: bool = False):
+    def _as_tensor(self, element, value: syntax.Value, resource: bool = False):
         """The tensor a referenced element stands for where a tensor is needed.
 
         A variable stands for its value (one read op, made once), or for its handle where a
@@ -245,7 +245,7 @@ class Composition:
                                 hint=did_you_mean(namespace, list(self.namespaces)))
         span = Span("<api>", 0, 0, 0, 0)
         try:
-            return self.resolve(ast.Ref(ast.Ident(namespace, span), ast.Str(element, span), span))
+            return self.resolve(syntax.Ref(syntax.Ident(namespace, span), syntax.Str(element, span), span))
         except BuildError as e:  # its span would point into the spec, where this name is not
             raise GraphDslError(e.message, hint=e.hint) from None
 
@@ -276,7 +276,7 @@ class Composition:
             self._session.run(init)
         return self._session
 
-    def _export_elements(self, export: ast.Export):
+    def _export_elements(self, export: syntax.Export):
         kind = export.kind.name
         if kind == "savedmodel":
             signatures = {}
@@ -303,7 +303,7 @@ class Composition:
             _write_manifest(self, out.path(BUILD_MANIFEST))
         return [Path(outdir) / e.path.value for e in self.spec.exports]
 
-    def _save_one(self, export: ast.Export, elements, out: OutputDir, session) -> None:
+    def _save_one(self, export: syntax.Export, elements, out: OutputDir, session) -> None:
         kind, name = export.kind.name, export.path.value
         if kind == "savedmodel":
             export_savedmodel(self.graph, session, out.path(name), elements, tags=export.tags)
@@ -331,9 +331,9 @@ class Composition:
         return BuildError(message, span=span, hint=hint, source=self.spec.text)
 
 
-def compose(spec: str | os.PathLike | ast.Spec) -> Composition:
-    """Runs a spec (a path, spec text, or a checked :class:`~graphdsl.ast.Spec`) into a Composition."""
-    if not isinstance(spec, ast.Spec):
+def compose(spec: str | os.PathLike | syntax.Spec) -> Composition:
+    """Runs a spec (a path, spec text, or a checked :class:`~graphdsl.lang.syntax.Spec`) into a Composition."""
+    if not isinstance(spec, syntax.Spec):
         spec = load_spec(spec)
     composition = Composition(spec)
     try:
@@ -344,7 +344,7 @@ def compose(spec: str | os.PathLike | ast.Spec) -> Composition:
     return composition
 
 
-def build(spec: str | os.PathLike | ast.Spec, outdir: str | os.PathLike) -> list[Path]:
+def build(spec: str | os.PathLike | syntax.Spec, outdir: str | os.PathLike) -> list[Path]:
     """Composes ``spec`` and writes its exports into ``outdir``; returns the paths written."""
     with compose(spec) as composition:
         return composition.save(outdir)
@@ -353,28 +353,28 @@ def build(spec: str | os.PathLike | ast.Spec, outdir: str | os.PathLike) -> list
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def _literal(value: ast.Value) -> Any:
+def _literal(value: syntax.Value) -> Any:
     """The Python value of a literal option value."""
-    if isinstance(value, (ast.Str, ast.Int, ast.Float, ast.Bool)):
+    if isinstance(value, (syntax.Str, syntax.Int, syntax.Float, syntax.Bool)):
         return value.value
-    if isinstance(value, ast.List):
+    if isinstance(value, syntax.List):
         return [_literal(v) for v in value.items]
-    if isinstance(value, ast.Map):
+    if isinstance(value, syntax.Map):
         return {e.key.value: _literal(e.value) for e in value.entries}
-    if isinstance(value, ast.Name):
+    if isinstance(value, syntax.Name):
         return value.name
     raise TypeError(f"not a literal: {value!r}")
 
 
-def _describe(value: ast.Value) -> str:
-    if isinstance(value, ast.Ref):
+def _describe(value: syntax.Value) -> str:
+    if isinstance(value, syntax.Ref):
         return f'{value.namespace.name}["{value.element.value}"]'
-    if isinstance(value, ast.Name):
+    if isinstance(value, syntax.Name):
         return f"'{value.name}'"
     return repr(value)
 
 
-def _export_entry(export: ast.Export) -> dict:
+def _export_entry(export: syntax.Export) -> dict:
     entry = {"kind": export.kind.name, "path": export.path.value}
     if export.kind.name == "savedmodel":
         entry["tags"] = list(export.tags)

@@ -14,8 +14,8 @@ from tensorflow.core.framework import attr_value_pb2, function_pb2, graph_pb2, n
 from tensorflow.python.framework import function as function_lib
 from tensorflow.python.framework import ops
 
-from .registry import Registry
-from .source_index import SourceIndex
+from graphdsl.tf.registry import Registry
+from graphdsl.tf.index import SourceIndex
 
 
 def _attr_functions(attr: attr_value_pb2.AttrValue) -> Iterator[attr_value_pb2.NameAttrList]:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import os
 
-from graphdsl.ast import Spec
-from graphdsl.check import check
-from graphdsl.parser import parse, parse_file
+from graphdsl.lang.syntax import Spec
+from graphdsl.lang.check import check
+from graphdsl.lang.parser import parse, parse_file
 
 __all__ = ["Spec", "check", "load_spec", "parse", "parse_file"]
 

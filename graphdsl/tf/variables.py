@@ -20,10 +20,10 @@ from tensorflow.core.framework import graph_pb2, variable_pb2
 from tensorflow.python.framework.tensor import Tensor
 from tensorflow.python.framework import errors, ops, tensor_util
 
-from .errors import CopyError
+from graphdsl.errors import CopyError
 
 if TYPE_CHECKING:
-    from .copier import Copier, Walk
+    from graphdsl.tf.copier import Copier, Walk
 
 _RESOURCE_OPS = ("VarHandleOp", "_VarHandlesOp")
 

@@ -1,4 +1,4 @@
-"""Stage 1: spec text to the typed syntax tree of :mod:`graphdsl.ast`.
+"""Stage 1: spec text to the typed syntax tree of :mod:`graphdsl.lang.syntax`.
 
 Lark parses the text with ``grammar/graphdsl.lark`` (LALR, contextual lexer); :class:`_ToAst` only
 restructures the Lark tree into dataclasses. A text that does not follow the grammar raises
@@ -18,13 +18,13 @@ from pathlib import Path
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from graphdsl import ast
+from graphdsl.lang import syntax
 from graphdsl.errors import Span, SpecSyntaxError, did_you_mean
 
 _GRAMMAR_FILE = "graphdsl.lark"
 
 
-def parse(text: str, path: str = "<string>") -> ast.Spec:
+def parse(text: str, path: str = "<string>") -> syntax.Spec:
     """Parse spec text; ``path`` names it in error messages. Raises SpecSyntaxError."""
     tracker = _Tracker()
     interactive = _lark().parse_interactive(text)
@@ -38,7 +38,7 @@ def parse(text: str, path: str = "<string>") -> ast.Spec:
     return _ToAst(path, text).transform(tree)
 
 
-def parse_file(path: str | os.PathLike[str]) -> ast.Spec:
+def parse_file(path: str | os.PathLike[str]) -> syntax.Spec:
     """Read and parse a spec file; errors name the file by ``path`` as given."""
     text = Path(path).read_text(encoding="utf-8")
     return parse(text, os.fspath(path))
@@ -57,7 +57,7 @@ def _grammar_text() -> str:
 
         return files("graphdsl.grammar").joinpath(_GRAMMAR_FILE).read_text(encoding="utf-8")
     except (ModuleNotFoundError, FileNotFoundError):
-        return (Path(__file__).parents[1] / "grammar" / _GRAMMAR_FILE).read_text(encoding="utf-8")
+        return (Path(__file__).parents[2] / "grammar" / _GRAMMAR_FILE).read_text(encoding="utf-8")
 
 
 @functools.cache
@@ -81,7 +81,7 @@ _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
 
 class _ToAst(Transformer):
-    """Restructures the Lark tree into :mod:`graphdsl.ast` nodes; never raises user errors."""
+    """Restructures the Lark tree into :mod:`graphdsl.lang.syntax` nodes; never raises user errors."""
 
     def __init__(self, path: str, text: str) -> None:
         super().__init__()
@@ -97,118 +97,118 @@ class _ToAst(Transformer):
 
     # Terminals --------------------------------------------------------------------------------
 
-    def NAME(self, token: Token) -> ast.Ident:
-        return ast.Ident(str(token), self._span(token))
+    def NAME(self, token: Token) -> syntax.Ident:
+        return syntax.Ident(str(token), self._span(token))
 
-    def STRING(self, token: Token) -> ast.Str:
+    def STRING(self, token: Token) -> syntax.Str:
         value = re.sub(r"\\(.)", lambda m: _ESCAPES[m.group(1)], token[1:-1])
-        return ast.Str(value, self._span(token))
+        return syntax.Str(value, self._span(token))
 
-    def INT(self, token: Token) -> ast.Int:
-        return ast.Int(int(token), self._span(token))
+    def INT(self, token: Token) -> syntax.Int:
+        return syntax.Int(int(token), self._span(token))
 
-    def FLOAT(self, token: Token) -> ast.Float:
-        return ast.Float(float(token), self._span(token))
+    def FLOAT(self, token: Token) -> syntax.Float:
+        return syntax.Float(float(token), self._span(token))
 
-    def TRUE(self, token: Token) -> ast.Bool:
-        return ast.Bool(True, self._span(token))
+    def TRUE(self, token: Token) -> syntax.Bool:
+        return syntax.Bool(True, self._span(token))
 
-    def FALSE(self, token: Token) -> ast.Bool:
-        return ast.Bool(False, self._span(token))
+    def FALSE(self, token: Token) -> syntax.Bool:
+        return syntax.Bool(False, self._span(token))
 
     # Values -----------------------------------------------------------------------------------
 
     @v_args(meta=True)
-    def name(self, meta, children) -> ast.Name:
+    def name(self, meta, children) -> syntax.Name:
         (ident,) = children
-        return ast.Name(ident.name, ident.span)
+        return syntax.Name(ident.name, ident.span)
 
     @v_args(meta=True)
-    def ref(self, meta, children) -> ast.Ref:
+    def ref(self, meta, children) -> syntax.Ref:
         namespace, element = children
-        return ast.Ref(namespace, element, self._span(meta))
+        return syntax.Ref(namespace, element, self._span(meta))
 
     @v_args(meta=True)
-    def list(self, meta, children) -> ast.List:
-        return ast.List(tuple(children), self._span(meta))
+    def list(self, meta, children) -> syntax.List:
+        return syntax.List(tuple(children), self._span(meta))
 
     @v_args(meta=True)
-    def map(self, meta, children) -> ast.Map:
-        return ast.Map(tuple(children), self._span(meta))
+    def map(self, meta, children) -> syntax.Map:
+        return syntax.Map(tuple(children), self._span(meta))
 
     @v_args(meta=True)
-    def map_entry(self, meta, children) -> ast.MapEntry:
+    def map_entry(self, meta, children) -> syntax.MapEntry:
         key, value = children
-        return ast.MapEntry(key, value, self._span(meta))
+        return syntax.MapEntry(key, value, self._span(meta))
 
-    def label(self, children) -> ast.Str:
+    def label(self, children) -> syntax.Str:
         (item,) = children
-        return item if isinstance(item, ast.Str) else ast.Str(item.name, item.span)
+        return item if isinstance(item, syntax.Str) else syntax.Str(item.name, item.span)
 
     # Statements and their pieces ----------------------------------------------------------------
 
     @v_args(meta=True)
-    def setting(self, meta, children) -> ast.Setting:
+    def setting(self, meta, children) -> syntax.Setting:
         key, value = children
-        return ast.Setting(key, value, self._span(meta))
+        return syntax.Setting(key, value, self._span(meta))
 
     @v_args(meta=True)
-    def variable_override(self, meta, children) -> ast.VariableOverride:
+    def variable_override(self, meta, children) -> syntax.VariableOverride:
         pattern, value = children
-        return ast.VariableOverride(pattern, value, self._span(meta))
+        return syntax.VariableOverride(pattern, value, self._span(meta))
 
     @v_args(meta=True)
-    def bind(self, meta, children) -> ast.Bind:
+    def bind(self, meta, children) -> syntax.Bind:
         input_name, value = children
-        return ast.Bind(input_name, value, self._span(meta))
+        return syntax.Bind(input_name, value, self._span(meta))
 
     @v_args(meta=True)
-    def version(self, meta, children) -> ast.Version:
+    def version(self, meta, children) -> syntax.Version:
         (number,) = children
-        return ast.Version(number, self._span(meta))
+        return syntax.Version(number, self._span(meta))
 
     @v_args(meta=True)
-    def source(self, meta, children) -> ast.Source:
+    def source(self, meta, children) -> syntax.Source:
         name, kind, path, *options = children
-        return ast.Source(name, kind, path, tuple(options), self._span(meta))
+        return syntax.Source(name, kind, path, tuple(options), self._span(meta))
 
     @v_args(meta=True)
-    def copy(self, meta, children) -> ast.Copy:
+    def copy(self, meta, children) -> syntax.Copy:
         namespace, source, *entries = children
-        return ast.Copy(namespace, source, tuple(entries), self._span(meta))
+        return syntax.Copy(namespace, source, tuple(entries), self._span(meta))
 
     @v_args(meta=True)
-    def let(self, meta, children) -> ast.Let:
+    def let(self, meta, children) -> syntax.Let:
         name, value = children
-        return ast.Let(name, value, self._span(meta))
+        return syntax.Let(name, value, self._span(meta))
 
     @v_args(meta=True)
-    def signature(self, meta, children) -> ast.Signature:
+    def signature(self, meta, children) -> syntax.Signature:
         name, *settings = children
-        return ast.Signature(name, tuple(settings), self._span(meta))
+        return syntax.Signature(name, tuple(settings), self._span(meta))
 
     def export_body(self, children) -> _Body:
         return _Body(children)
 
     @v_args(meta=True)
-    def export(self, meta, children) -> ast.Export:
+    def export(self, meta, children) -> syntax.Export:
         kind, path, *rest = children
         body = rest[0] if rest else _Body([])
-        settings = tuple(c for c in body.entries if isinstance(c, ast.Setting))
-        signatures = tuple(c for c in body.entries if isinstance(c, ast.Signature))
-        return ast.Export(kind, path, settings, signatures, bool(rest), self._span(meta))
+        settings = tuple(c for c in body.entries if isinstance(c, syntax.Setting))
+        signatures = tuple(c for c in body.entries if isinstance(c, syntax.Signature))
+        return syntax.Export(kind, path, settings, signatures, bool(rest), self._span(meta))
 
     @v_args(meta=True)
-    def start(self, meta, children) -> ast.Spec:
+    def start(self, meta, children) -> syntax.Spec:
         end_line = self._text.count("\n") + 1
         end_column = len(self._text) - self._text.rfind("\n")
         span = Span(self._path, 1, 1, end_line, end_column)
-        return ast.Spec(self._path, self._text, tuple(children), span)
+        return syntax.Spec(self._path, self._text, tuple(children), span)
 
 
 @dataclass
 class _Body:
-    """An export body on its way into :class:`ast.Export`."""
+    """An export body on its way into :class:`syntax.Export`."""
 
     entries: list[object]
 

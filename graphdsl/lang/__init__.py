@@ -1,0 +1,1 @@
+"""The language half: grammar, syntax tree, parser, schema and checks. Never imports TensorFlow."""

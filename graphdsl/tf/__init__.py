@@ -1,0 +1,1 @@
+"""The graph half: loading sources, the recursive copier and its parts, TensorFlow's internals."""
