@@ -17,6 +17,7 @@ import tensorflow as tf
 import yaml
 
 from graphdsl.errors import RunError, did_you_mean
+from graphdsl.lang import schema
 from graphdsl.tf.registry import variable_named
 from graphdsl.tf.messages import reason
 
@@ -128,7 +129,7 @@ def _load_export(graph: tf.Graph, session: tf1.Session, item: Path, chosen: dict
                  names: dict[str, str]) -> None:
     with graph.as_default():
         if chosen["kind"] == "savedmodel":
-            meta = tf1.saved_model.loader.load(session, chosen.get("tags", ["serve"]), str(item))
+            meta = tf1.saved_model.loader.load(session, chosen.get("tags", list(schema.DEFAULT_TAGS)), str(item))
             if signature in meta.signature_def:
                 sig = meta.signature_def[signature]
                 names.update({k: v.name for k, v in sig.inputs.items()})

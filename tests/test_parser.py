@@ -11,7 +11,7 @@ from lark import Lark, Token, Tree, logger
 
 from graphdsl.lang import syntax
 
-from graphdsl.lang import parser
+from graphdsl.lang import grammar, parser
 from graphdsl.errors import Span, SpecSyntaxError
 from graphdsl.lang.parser import parse
 
@@ -40,7 +40,7 @@ def test_grammar_has_no_lalr_conflict(caplog: pytest.LogCaptureFixture) -> None:
     logger.setLevel(logging.DEBUG)
     try:
         with caplog.at_level(logging.DEBUG, logger="lark"):
-            Lark(parser._grammar_text(), parser="lalr", debug=True)
+            Lark(grammar.text(), parser="lalr", debug=True)
     finally:
         logger.setLevel(logging.WARNING)
     assert "conflict" not in caplog.text.lower()
@@ -53,7 +53,7 @@ def test_grammar_loads_from_the_source_tree_when_not_installed(monkeypatch: pyte
         raise ModuleNotFoundError(name)
 
     monkeypatch.setattr(importlib.resources, "files", missing)
-    assert "start:" in parser._grammar_text()
+    assert "start:" in grammar.text()
 
 
 def test_values() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from graphdsl.lang import syntax
+from graphdsl.lang import schema, syntax
 from graphdsl.api import copy_to_graph, get_copied
 from graphdsl.tf.copier import check_compatible
 from graphdsl.errors import BuildError, CopyError, GraphDslError, Span, did_you_mean
@@ -30,7 +30,7 @@ from graphdsl.lang.load import load_spec
 tf1 = tf.compat.v1
 
 BUILD_MANIFEST = "graphdsl-build.yaml"
-_GLOB = set("*?[")
+_GLOB = schema.GLOB_CHARS
 _REFERENCE = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\["([^"]*)"\]')
 
 

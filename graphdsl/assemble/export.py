@@ -31,6 +31,7 @@ from google.protobuf import text_format
 from tensorflow.core.framework import graph_pb2
 
 from graphdsl.errors import ExportError, GraphDslError
+from graphdsl.lang import schema
 from graphdsl.tf.functions import reachable_functions
 from graphdsl.tf.index import VARIABLE_OPS
 from graphdsl.tf.messages import reason
@@ -49,7 +50,7 @@ def export_savedmodel(
     session: tf.compat.v1.Session,
     out_path: str | Path,
     signatures: Mapping[str, Signature],
-    tags: Sequence[str] = ("serve",),
+    tags: Sequence[str] = schema.DEFAULT_TAGS,
 ) -> Path:
     """Writes a SavedModel with one predict signature per entry of ``signatures``.
 

@@ -10,33 +10,26 @@ misspelled ``tak = ...`` is reported as such rather than as a missing ``take``.
 from __future__ import annotations
 
 import posixpath
-import re
 from typing import Iterable, NoReturn
 
-from graphdsl.lang import syntax
+from graphdsl.lang import schema, syntax
 from graphdsl.errors import Span, SpecError, did_you_mean
 
-SUPPORTED_VERSIONS = (1,)
-
-# Source kind -> the options it takes (None: any key, passed to the builder as a keyword argument).
+# The schema's facts, in the shapes this checker reads them.
 SOURCE_OPTIONS: dict[str, tuple[str, ...] | None] = {
-    "graphdef": (),
-    "metagraph": ("checkpoint",),
-    "savedmodel": ("tags", "signature"),
-    "python": None,
+    kind.name: None if kind.options is None else kind.option_names for kind in schema.SOURCE_KINDS.values()
 }
-SOURCE_SUFFIXES = {"graphdef": (".pb", ".pbtxt"), "metagraph": (".meta",)}
-PYTHON_PATH = re.compile(r"^(?P<file>.+\.py):(?P<function>[A-Za-z_][A-Za-z0-9_]*)$")
+SOURCE_SUFFIXES = {k.name: k.suffixes for k in schema.SOURCE_KINDS.values() if k.path_pattern is None}
+PYTHON_PATH = schema.SOURCE_KINDS["python"].path_pattern
+assert PYTHON_PATH is not None
 
-COPY_SETTINGS = ("take", "variables", "stop_at")
-VARIABLE_MODES = ("init", "value")
+COPY_SETTINGS = tuple(e.key for e in schema.COPY_ENTRIES)
+VARIABLE_MODES = schema.VARIABLE_MODES
+EXPORT_SETTINGS = {k.name: k.entry_names for k in schema.EXPORT_KINDS.values()}
+SIGNATURE_SETTINGS = tuple(e.key for e in schema.SIGNATURE_ENTRIES)
+SUPPORTED_VERSIONS = schema.SUPPORTED_VERSIONS
 
-# Export kind -> the `key = value` entries its body takes; only savedmodel takes signatures.
-EXPORT_SETTINGS = {"savedmodel": ("tags",), "metagraph": (), "graphdef": ("outputs",)}
-SIGNATURE_SETTINGS = ("inputs", "outputs")
-
-_GLOB_CHARS = set("*?[")
-_EXAMPLES = {"checkpoint": "models/lin.ckpt", "signature": "serving_default"}
+_GLOB_CHARS = schema.GLOB_CHARS
 
 
 def check(spec: syntax.Spec) -> syntax.Spec:
@@ -145,7 +138,8 @@ class _Checker:
             elif key == "tags":
                 self.check_strings(option.value, "option 'tags'", 'tags = ["serve"]')
             else:
-                self.check_string(option.value, f"option '{key}'", f'{key} = "{_EXAMPLES[key]}"')
+                entry = schema.SOURCE_KINDS[kind.name].option(key)
+                self.check_string(option.value, f"option '{key}'", entry.example if entry else key)
         self.sources[name.name] = source
 
     def check_source_path(self, source: syntax.Source) -> None:

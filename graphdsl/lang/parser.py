@@ -9,25 +9,21 @@ is still open, and "did you mean" for a misspelled keyword. Meaning is checked l
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from graphdsl.lang import syntax
+from graphdsl.lang import grammar, syntax
 from graphdsl.errors import Span, SpecSyntaxError, did_you_mean
-
-_GRAMMAR_FILE = "graphdsl.lark"
-
 
 def parse(text: str, path: str = "<string>") -> syntax.Spec:
     """Parse spec text; ``path`` names it in error messages. Raises SpecSyntaxError."""
     tracker = _Tracker()
-    interactive = _lark().parse_interactive(text)
+    interactive = grammar.load().parse_interactive(text)
     try:
         for token in interactive.iter_parse():
             tracker.tokens.append(token)
@@ -42,35 +38,6 @@ def parse_file(path: str | os.PathLike[str]) -> syntax.Spec:
     """Read and parse a spec file; errors name the file by ``path`` as given."""
     text = Path(path).read_text(encoding="utf-8")
     return parse(text, os.fspath(path))
-
-
-# ---------------------------------------------------------------------------------------------
-# The grammar, loaded once
-# ---------------------------------------------------------------------------------------------
-
-
-def _grammar_text() -> str:
-    # Installed, the grammar is package data of graphdsl.grammar; in a source tree that was not
-    # installed it is the top-level grammar/ folder.
-    try:
-        from importlib.resources import files
-
-        return files("graphdsl.grammar").joinpath(_GRAMMAR_FILE).read_text(encoding="utf-8")
-    except (ModuleNotFoundError, FileNotFoundError):
-        return (Path(__file__).parents[2] / "grammar" / _GRAMMAR_FILE).read_text(encoding="utf-8")
-
-
-@functools.cache
-def _lark() -> Lark:
-    # strict=True would need the optional `interegular` package at run time; tests/test_parser.py
-    # instead asserts that the LALR tables have no conflict.
-    return Lark(
-        _grammar_text(),
-        parser="lalr",
-        lexer="contextual",
-        propagate_positions=True,
-        maybe_placeholders=False,
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,44 +184,6 @@ class _Body:
 # Syntax errors
 # ---------------------------------------------------------------------------------------------
 
-# Terminal names in the user's words: keywords and punctuation quoted as written.
-_TOKEN_WORDS = {
-    "_GRAPHDSL": "'graphdsl'",
-    "_SOURCE": "'source'",
-    "_COPY": "'copy'",
-    "_FROM": "'from'",
-    "_LET": "'let'",
-    "_EXPORT": "'export'",
-    "_VARIABLE": "'variable'",
-    "_BIND": "'bind'",
-    "_SIGNATURE": "'signature'",
-    "TRUE": "'true'",
-    "FALSE": "'false'",
-    "_EQUAL": "'='",
-    "_COLON": "':'",
-    "_COMMA": "','",
-    "_LPAR": "'('",
-    "_RPAR": "')'",
-    "_LBRACE": "'{'",
-    "_RBRACE": "'}'",
-    "_LBRACK": "'['",
-    "_RBRACK": "']'",
-    "NAME": "a name",
-    "STRING": "a string",
-    "INT": "an integer",
-    "FLOAT": "a number",
-    "$END": "the end of the file",
-}
-_KEYWORDS = {k: w.strip("'") for k, w in _TOKEN_WORDS.items() if w.strip("'").isalpha()}
-# Where any value may stand, the parser accepts all of these; the message then says "a value".
-_VALUE_START = {"STRING", "INT", "FLOAT", "_LBRACK", "_LBRACE", "NAME"}
-# Keywords that put a label before '=': misspelled, they read as a setting's key.
-_LABELLED = ("variable", "bind", "signature")
-_STATEMENT_KEYWORDS = {"_GRAPHDSL", "_SOURCE", "_COPY", "_LET", "_EXPORT"}
-_OPENERS = {"_LPAR": "_RPAR", "_LBRACE": "_RBRACE", "_LBRACK": "_RBRACK"}
-_CLOSERS = set(_OPENERS.values())
-
-
 @dataclass
 class _Tracker:
     """The tokens read so far, to tell what came just before an error and which brackets are open."""
@@ -270,9 +199,9 @@ class _Tracker:
     def open_brackets(self, offset: int) -> list[Token]:
         stack: list[Token] = []
         for token in self.before(offset):
-            if token.type in _OPENERS:
+            if token.type in grammar.words().openers:
                 stack.append(token)
-            elif token.type in _CLOSERS and stack:
+            elif token.type in grammar.words().closers and stack:
                 stack.pop()
         return stack
 
@@ -289,7 +218,7 @@ def _syntax_error(exc: UnexpectedInput, text: str, path: str, tracker: _Tracker)
 
 def _unexpected_token(exc: UnexpectedToken, path: str, tracker: _Tracker) -> SpecSyntaxError:
     token = exc.token
-    expected = {name for name in tracker.accepts if name in _TOKEN_WORDS}
+    expected = {name for name in tracker.accepts if name in grammar.words().quoted}
     if token.type == "$END":
         last = tracker.tokens[-1] if tracker.tokens else None
         line, column = (last.end_line, last.end_column) if last else (1, 1)
@@ -304,14 +233,16 @@ def _unexpected_token(exc: UnexpectedToken, path: str, tracker: _Tracker) -> Spe
 
 def _hint(token: Token, expected: set[str], tracker: _Tracker, offset: int) -> str | None:
     if token.type == "NAME":
-        keywords = [_KEYWORDS[name] for name in expected if name in _KEYWORDS]
+        keyword_terminals = grammar.words().keyword_terminals
+        keywords = [keyword_terminals[name] for name in expected if name in keyword_terminals]
         hint = did_you_mean(str(token), keywords)
         if hint:
             return hint
     before = tracker.before(offset)
     previous = before[-1] if before else None
     if previous is not None and previous.type == "NAME" and "_EQUAL" in expected:
-        close = did_you_mean(str(previous), _LABELLED)
+        # A keyword that puts a label before '=' reads, misspelled, as a setting's key.
+        close = did_you_mean(str(previous), grammar.words().entry_keywords)
         if close:
             return f"{close[:-1]} instead of '{previous}'?"
     if previous is not None and previous.type == "_VARIABLE" and token.type == "_EQUAL":
@@ -319,7 +250,7 @@ def _hint(token: Token, expected: set[str], tracker: _Tracker, offset: int) -> s
     # An unclosed bracket explains an error only where the text runs on past it: at the end of
     # the file, or at a keyword that starts the next statement.
     still_open = tracker.open_brackets(offset)
-    if still_open and (token.type == "$END" or token.type in _STATEMENT_KEYWORDS):
+    if still_open and (token.type == "$END" or token.type in grammar.words().statement_start):
         bracket = still_open[-1]
         return f"the '{bracket}' opened at line {bracket.line}, column {bracket.column} is still open"
     return None
@@ -349,7 +280,7 @@ def _unexpected_character(
         return SpecSyntaxError(
             "unexpected character \"'\"", span, "strings are written in double quotes: \"like this\""
         )
-    expected = {name for name in tracker.accepts if name in _TOKEN_WORDS}
+    expected = {name for name in tracker.accepts if name in grammar.words().quoted}
     message = f"unexpected character {char!r}"
     if expected:
         message += f"; expected {_expected_words(expected)}"
@@ -369,9 +300,10 @@ def _describe(token: Token) -> str:
 
 
 def _expected_words(expected: set[str]) -> str:
-    if _VALUE_START <= expected:
-        expected = (expected - _VALUE_START - {"TRUE", "FALSE"}) | {"<value>"}
-    words = sorted(_TOKEN_WORDS.get(name, "a value") for name in expected)
+    known = grammar.words()
+    if known.value_start <= expected:
+        expected = (expected - known.value_start) | {"<value>"}
+    words = sorted(known.quoted.get(name, "a value") for name in expected)
     # Quoted keywords and marks first, then descriptions, and the end of the file last.
     words.sort(key=lambda w: (not w.startswith("'"), w == "the end of the file"))
     if not words:

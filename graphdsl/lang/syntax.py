@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from graphdsl.errors import Span
+from graphdsl.lang import schema
 
 # ---------------------------------------------------------------------------------------------
 # Values
@@ -227,7 +228,7 @@ class Copy:
     def default_mode(self) -> str:
         """The mode of variables no override matches: ``"init"`` (the default) or ``"value"``."""
         value = _setting(self._settings, "variables")
-        return "init" if value is None else _mode(value)
+        return schema.DEFAULT_MODE if value is None else _mode(value)
 
     @property
     def overrides(self) -> tuple[VariableOverride, ...]:
@@ -287,7 +288,7 @@ class Export:
     def tags(self) -> tuple[str, ...]:
         """The SavedModel tags; ``("serve",)`` unless given."""
         value = _setting(self.settings, "tags")
-        return ("serve",) if value is None else tuple(s.value for s in _strings(value))
+        return schema.DEFAULT_TAGS if value is None else tuple(s.value for s in _strings(value))
 
     @property
     def outputs(self) -> tuple[Value, ...]:

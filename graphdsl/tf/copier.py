@@ -27,13 +27,14 @@ from graphdsl.tf import functions
 
 from graphdsl.tf import internals
 from graphdsl.errors import CopyError, NameClashError
+from graphdsl.lang import schema
 from graphdsl.tf.registry import CopyRecord, Registry, is_variable, registry_of, variable_tensor
 from graphdsl.tf.index import (
     FRAME_OPS, VARIABLE_COLLECTIONS, VARIABLE_OPS, SourceIndex, index_of, tensor_name)
 from graphdsl.tf.variables import VariableCopies
 
 ModeRule = Callable[[str], str]
-MODES = ("init", "value")
+MODES = schema.VARIABLE_MODES
 
 
 def mode_rule(variables: str | Mapping[str, str] | ModeRule) -> ModeRule:
@@ -52,7 +53,7 @@ def mode_rule(variables: str | Mapping[str, str] | ModeRule) -> ModeRule:
             _check_mode(mode, f"variables[{pattern!r}]")
 
         def by_pattern(name: str) -> str:
-            chosen = "init"
+            chosen = schema.DEFAULT_MODE
             for pattern, mode in rules:
                 if fnmatch.fnmatchcase(name, pattern):
                     chosen = mode

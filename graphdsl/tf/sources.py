@@ -65,10 +65,11 @@ from tensorflow.core.framework import graph_pb2
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
 from graphdsl.errors import SourceError, did_you_mean
+from graphdsl.lang import schema
 from graphdsl.tf.index import VARIABLE_OPS
 from graphdsl.tf.messages import reason
 
-KINDS = ("graphdef", "metagraph", "savedmodel", "python")
+KINDS = tuple(schema.SOURCE_KINDS)
 
 
 
@@ -123,7 +124,7 @@ def load_source(kind: str, path: str | Path, options: dict[str, Any] | None, bas
 
 
 def _load_graphdef(path: str | Path, options: dict[str, Any], base_dir: Path) -> LoadedSource:
-    file = _existing_file(_resolve(path, base_dir), "graphdef", (".pb", ".pbtxt"))
+    file = _existing_file(_resolve(path, base_dir), "graphdef", schema.SOURCE_KINDS["graphdef"].suffixes)
     graph_def = _parse(file, graph_pb2.GraphDef, text=file.suffix == ".pbtxt")
     graph = tf.Graph()
     with graph.as_default():
@@ -141,7 +142,7 @@ def _load_graphdef(path: str | Path, options: dict[str, Any], base_dir: Path) ->
 
 
 def _load_metagraph(path: str | Path, options: dict[str, Any], base_dir: Path) -> LoadedSource:
-    file = _existing_file(_resolve(path, base_dir), "metagraph", (".meta",))
+    file = _existing_file(_resolve(path, base_dir), "metagraph", schema.SOURCE_KINDS["metagraph"].suffixes)
     meta = _parse_binary_or_text(file, meta_graph_pb2.MetaGraphDef)
     checkpoint = options.get("checkpoint")
     prefix = _checkpoint_prefix(file, checkpoint, base_dir) if checkpoint is not None else None
@@ -203,8 +204,8 @@ def _checkpoint_prefix(meta_file: Path, checkpoint: Any, base_dir: Path) -> Path
 def _load_savedmodel(path: str | Path, options: dict[str, Any], base_dir: Path) -> LoadedSource:
     directory = _resolve(path, base_dir)
     _check_savedmodel_dir(directory)
-    tags = _string_list(directory, "tags", options.get("tags", ["serve"]))
-    signature_name = options.get("signature", "serving_default")
+    tags = _string_list(directory, "tags", options.get("tags", list(schema.DEFAULT_TAGS)))
+    signature_name = options.get("signature", schema.DEFAULT_SIGNATURE)
     meta = _find_metagraph(directory, tags)
     signature = _find_signature(directory, meta, signature_name)
 
@@ -382,7 +383,7 @@ _LOADERS = {
     "savedmodel": _load_savedmodel,
     "python": _load_python,
 }
-_OPTIONS = {"graphdef": (), "metagraph": ("checkpoint",), "savedmodel": ("tags", "signature")}
+_OPTIONS = {k.name: k.option_names for k in schema.SOURCE_KINDS.values() if k.options is not None}
 
 
 def _check_options(kind: str, path: str | Path, options: dict[str, Any], allowed: tuple[str, ...]) -> None:
@@ -417,7 +418,7 @@ def _existing_file(file: Path, kind: str, suffixes: tuple[str, ...]) -> Path:
 
 
 def _kind_for_suffix(suffix: str) -> str | None:
-    kind = {".pb": "graphdef", ".pbtxt": "graphdef", ".meta": "metagraph", ".py": "python"}.get(suffix)
+    kind = schema.kind_for_suffix(suffix)
     return f"a '{suffix}' file is loaded with kind '{kind}'" if kind else None
 
 
