@@ -9,7 +9,8 @@ import pytest
 import tensorflow as tf
 import yaml
 
-from graphdsl.assemble.compose import BUILD_MANIFEST, build, compose
+from graphdsl.assemble.compose import build, compose
+from graphdsl.assemble.manifest import BUILD_MANIFEST
 from graphdsl.errors import BuildError, GraphDslError
 from graphdsl.assemble.plan import render
 from graphdsl.errors import RunError
@@ -208,3 +209,36 @@ def test_a_variable_named_where_a_tensor_is_needed_stands_for_its_value(spec_fil
     served = tf.saved_model.load(str(out / "model")).signatures["serving_default"]
     result = served(x=tf.constant([[1.0, 0.0]]))
     np.testing.assert_allclose(result["W"].numpy(), [[2.0, 4.0], [6.0, 8.0]])
+
+
+def test_a_let_sees_the_copies_made_above_it_only(tmp_path: Path) -> None:
+    """Statements run top to bottom: a reference resolves against the copies above it."""
+    spec = tmp_path / "order.gcomp"
+    spec.write_text(f'graphdsl 1\nsource enc = python("{(DATA / "builders").as_posix()}/pieces.py:encoder")\n'
+                    'copy Enc from enc { take = "unused" }\n'
+                    'let out = Enc["out:0"]\n'
+                    'copy Enc from enc { take = "out" }\n')
+    with pytest.raises(BuildError, match="'out:0' of source 'enc' was not copied into namespace 'Enc'") as info:
+        compose(spec)
+    assert (info.value.span.line, info.value.span.column) == (4, 15)  # the element named
+    spec.write_text(spec.read_text().replace('let out = Enc["out:0"]\ncopy Enc from enc { take = "out" }\n',
+                                             'copy Enc from enc { take = "out" }\nlet out = Enc["out:0"]\n'))
+    with compose(spec) as composition:
+        assert composition.tensor("out").name == "Enc/out:0"
+
+
+def test_the_api_and_run_answer_to_the_same_names(spec_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build(spec_file, out)
+    names = ["logits", 'Head["logits:0"]', "Head/logits:0", "Head/logits", "W", "Enc/W"]
+    with compose(spec_file) as composition:
+        composed = [composition.tensor(n).name for n in names]
+    assert composed == ["Head/logits:0"] * 3 + ["Head/logits"] + ["Enc/W:0"] * 2
+    runnable = open_runnable(out, export="graph")
+    try:
+        built = [runnable.element(n).name for n in names if "[" not in n]
+        assert built == ["Head/logits:0"] * 2 + ["Head/logits"] + ["Enc/W:0"] * 2
+        with pytest.raises(RunError, match="references name the copies of a spec"):
+            runnable.element('Head["logits:0"]')
+    finally:
+        runnable.close()

@@ -63,7 +63,7 @@ def test_run_reports_bad_names_and_bad_command_lines(tmp_path: Path) -> None:
     spec.write_text(SPEC)
     unknown = graphdsl("run", str(spec), "--feed", "x=[[1, 1]]", "--fetch", "outt")
     assert unknown.returncode == EXIT_FAILURE
-    assert "no alias or element 'outt'" in unknown.stderr and "did you mean 'out'" in unknown.stderr
+    assert "no input, output, alias or element named 'outt'" in unknown.stderr and "did you mean 'out'" in unknown.stderr
     assert "Traceback" not in unknown.stderr
     usage = graphdsl("run", str(spec), "--feed", "x", "--fetch", "out")
     assert usage.returncode == EXIT_USAGE and "NAME=VALUE" in usage.stderr

@@ -10,7 +10,9 @@ import pytest
 import tensorflow as tf
 
 from graphdsl.errors import ExportError
-from graphdsl.assemble.export import MANIFEST, OutputDir, export_graphdef, export_metagraph, export_savedmodel
+from graphdsl.assemble.export import export_graphdef, export_metagraph, export_savedmodel
+from graphdsl.assemble.manifest import OUTPUTS_LIST as MANIFEST
+from graphdsl.assemble.outdir import OutputDir
 from graphdsl.tf.sources import load_source
 from models import X, Y, constant_graph, linear_graph, save_tf2_savedmodel
 
@@ -187,9 +189,9 @@ def test_frozen_graphdef_errors(tmp_path):
 def build(out: Path, model, fail_second: bool = False, frozen_name: str = "frozen.pb") -> None:
     with OutputDir(out) as outputs:
         export_savedmodel(model.graph, model.session, outputs.path("model"),
-                          {"serving_default": ({"x": model.x}, {"y": model.y})})
+                          {"serving_default": ({"x": model.x}, {"y": model.y})}, label=outputs.label("model"))
         export_graphdef(model.graph, model.session, outputs.path(frozen_name),
-                        ["no_such_op" if fail_second else model.y])
+                        ["no_such_op" if fail_second else model.y], label=outputs.label(frozen_name))
 
 
 def test_failed_build_leaves_previous_outputs_intact(tmp_path):

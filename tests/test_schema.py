@@ -63,14 +63,12 @@ def test_source_kinds_options_and_defaults() -> None:
 
 
 def test_the_graph_half_reads_the_schema() -> None:
-    import importlib
-
-    compose = importlib.import_module("graphdsl.assemble.compose")  # the package re-exports a function
+    from graphdsl.assemble import resolve
     from graphdsl.tf import copier, sources
 
     assert sources.KINDS == tuple(schema.SOURCE_KINDS)
     assert copier.MODES is schema.VARIABLE_MODES
-    assert compose._GLOB is schema.GLOB_CHARS
+    assert resolve._GLOB is schema.GLOB_CHARS
 
 
 def test_the_schema_imports_neither_tensorflow_nor_lark() -> None:

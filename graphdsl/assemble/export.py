@@ -7,13 +7,14 @@ TensorFlow's save/restore ops (``save/...``) to the graph, as ``tf.compat.v1.tra
 freezing adds a ``<variable>/graphdsl_freeze_read`` op for a resource variable the graph reads only
 inside functions. Exports never change a variable's value.
 
-A whole build writes through :class:`OutputDir`, which makes "a failed build leaves earlier outputs
-intact" hold::
+A whole build writes through :class:`~graphdsl.assemble.outdir.OutputDir`, which makes "a failed
+build leaves earlier outputs intact" hold; each export's ``label`` is then the path its output will
+have once in place, which is what its messages name::
 
     with OutputDir("out") as out:
-        export_savedmodel(graph, session, out.path("model"), {"serving_default": (inputs, outputs)})
-        export_metagraph(graph, session, out.staging, "model")
-        export_graphdef(graph, session, out.path("frozen.pb"), [y])
+        export_savedmodel(graph, session, out.path("model"), {"serving_default": (inputs, outputs)},
+                          label=out.label("model"))
+        export_graphdef(graph, session, out.path("frozen.pb"), [y], label=out.label("frozen.pb"))
 """
 
 from __future__ import annotations
@@ -21,16 +22,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
-from types import TracebackType
 from typing import Iterable, Mapping, Sequence, Union
 
 import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow.core.framework import graph_pb2
 
-from graphdsl.errors import ExportError, GraphDslError
+from graphdsl.assemble.files import write_atomically
+from graphdsl.errors import ExportError
 from graphdsl.lang import schema
 from graphdsl.tf.functions import reachable_functions
 from graphdsl.tf.index import VARIABLE_OPS
@@ -51,18 +51,21 @@ def export_savedmodel(
     out_path: str | Path,
     signatures: Mapping[str, Signature],
     tags: Sequence[str] = schema.DEFAULT_TAGS,
+    *,
+    label: str | Path | None = None,
 ) -> Path:
     """Writes a SavedModel with one predict signature per entry of ``signatures``.
 
     ``signatures`` maps a signature name to ``(inputs, outputs)``, each a dict from key to a tensor of
     ``graph``. The result loads with ``tf.saved_model.load(path).signatures[name](**inputs)`` in TF2 and
     with ``tf.compat.v1.saved_model.loader.load`` in graph mode. ``out_path`` must not exist yet.
-    Returns ``out_path``.
+    Messages name ``label`` (default: ``out_path``). Returns ``out_path``.
     """
-    out = Path(out_path)
+    path = Path(out_path)
+    out = Path(label) if label is not None else path
     _check_session(graph, session, out)
     _check_saved_variables(graph, out)
-    if out.exists():
+    if path.exists():
         raise ExportError(f"{out}: already exists; a SavedModel is written into a new directory",
                           hint="remove it, or export through OutputDir, which replaces it atomically")
     if not signatures:
@@ -74,16 +77,16 @@ def export_savedmodel(
             init_ops.append(tf.compat.v1.local_variables_initializer())
         main_op = tf.group(*init_ops, name="graphdsl_main_op") if init_ops else None
         try:
-            builder = tf.compat.v1.saved_model.Builder(str(out))
+            builder = tf.compat.v1.saved_model.Builder(str(path))
             builder.add_meta_graph_and_variables(
                 session, list(tags), signature_def_map=signature_defs, main_op=main_op,
                 strip_default_attrs=True,
             )
             builder.save()
         except (ValueError, TypeError, AssertionError, OSError, tf.errors.OpError) as e:
-            shutil.rmtree(out, ignore_errors=True)
+            shutil.rmtree(path, ignore_errors=True)
             raise _export_error(out, "the SavedModel", e) from e
-    return out
+    return path
 
 
 def _signature_def(out: Path, graph: tf.Graph, name: str, io: Signature) -> tf.compat.v1.SignatureDef:
@@ -114,23 +117,25 @@ def _signature_def(out: Path, graph: tf.Graph, name: str, io: Signature) -> tf.c
 
 
 def export_metagraph(
-    graph: tf.Graph, session: tf.compat.v1.Session | None, out_dir: str | Path, name: str
+    graph: tf.Graph, session: tf.compat.v1.Session | None, out_dir: str | Path, name: str, *,
+    label: str | Path | None = None,
 ) -> list[Path]:
     """Writes ``NAME.meta`` and, when the graph has global variables, checkpoint ``NAME.ckpt``.
 
     Reload with ``saver = tf.compat.v1.train.import_meta_graph("NAME.meta")`` and
     ``saver.restore(session, "NAME.ckpt")``. ``session`` may be None for a graph without variables.
-    Returns the files written.
+    Messages name the files in directory ``label`` (default: ``out_dir``). Returns the files written.
     """
     directory = Path(out_dir)
+    shown = Path(label) if label is not None else directory
     meta = directory / f"{name}.meta"
     prefix = directory / f"{name}.ckpt"
-    if not name or "/" in name or os.sep in name:
-        raise ExportError(f"{directory}: '{name}' is not a file name", hint="give a plain name like 'model'")
-    _check_saved_variables(graph, meta)
+    if not name or "/" in name or os.sep in name or name in (".", ".."):
+        raise ExportError(f"{shown}: '{name}' is not a file name", hint="give a plain name like 'model'")
+    _check_saved_variables(graph, shown / meta.name)
     variables = graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES)
     if variables:
-        _check_session(graph, session, prefix)
+        _check_session(graph, session, shown / prefix.name)
     before = set(directory.iterdir()) if directory.is_dir() else set()
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -143,8 +148,8 @@ def export_metagraph(
             tf.compat.v1.train.export_meta_graph(str(meta), graph=graph, saver_def=saver_def)
     except (ValueError, TypeError, OSError, tf.errors.OpError) as e:
         for path in set(directory.iterdir()) - before if directory.is_dir() else ():
-            path.unlink()
-        raise _export_error(prefix if variables else meta, "the MetaGraph", e) from e
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        raise _export_error(shown / (prefix if variables else meta).name, "the MetaGraph", e) from e
     return [meta, *sorted(directory.glob(f"{name}.ckpt.*"))] if variables else [meta]
 
 
@@ -156,14 +161,18 @@ def export_graphdef(
     session: tf.compat.v1.Session | None,
     out_path: str | Path,
     outputs: Iterable[Output],
+    *,
+    label: str | Path | None = None,
 ) -> Path:
     """Writes a frozen GraphDef: variables folded into constants, pruned to what ``outputs`` need.
 
     ``outputs`` are tensors, operations or op names of ``graph``. The file is binary for ``.pb`` and
     text for ``.pbtxt``. Resource variables, also those captured by functions, are folded too.
-    ``session`` may be None when no variable is needed. Returns ``out_path``.
+    ``session`` may be None when no variable is needed. Messages name ``label`` (default:
+    ``out_path``). Returns ``out_path``.
     """
-    out = Path(out_path)
+    path = Path(out_path)
+    out = Path(label) if label is not None else path
     if out.suffix not in (".pb", ".pbtxt"):
         raise ExportError(f"{out}: a GraphDef is written to a '.pb' (binary) or '.pbtxt' (text) file",
                           hint="change the output's extension")
@@ -186,11 +195,21 @@ def export_graphdef(
     else:
         data = frozen.SerializeToString()
     try:
-        _write_atomically(out, data)
+        write_atomically(path, data)
     except OSError as e:
         raise ExportError(f"{out}: cannot write the frozen GraphDef: {e.strerror}",
                           hint="check that the output location is writable") from e
-    return out
+    return path
+
+
+def items_of(kind: str, name: str) -> list[str]:
+    """The names of the items an export of ``kind`` called ``name`` puts in its directory.
+
+    A metagraph's checkpoint files are listed as TensorFlow writes them with one shard.
+    """
+    if kind == "metagraph":
+        return [f"{name}.meta", f"{name}.ckpt.index", f"{name}.ckpt.data-00000-of-00001"]
+    return [name]
 
 
 def _output_names(out: Path, graph: tf.Graph, outputs: Iterable[Output]) -> list[str]:
@@ -275,128 +294,6 @@ def _prune_library(graph_def: graph_pb2.GraphDef) -> None:
     graph_def.library.gradient.extend(kept_gradients)
 
 
-# -- atomic output directory -----------------------------------------------------------------------
-
-MANIFEST = ".graphdsl-outputs"
-
-
-class OutputDir:
-    """Stages a build's outputs beside ``path`` and puts them in place only if all exports succeed.
-
-    Exports write into :attr:`staging`, a fresh sibling directory of ``path`` (so on the same file
-    system). Leaving the ``with`` block normally commits; leaving it with an exception discards the
-    staging directory and ``path`` is left exactly as it was.
-
-    Guarantee:
-
-    - If any export fails, nothing in ``path`` has been touched: not a byte, not a timestamp.
-    - On commit, every top-level item the build wrote (``model/``, ``model.meta``, ...) replaces the
-      item of the same name in ``path``, and the items the previous build wrote but this one did not
-      are removed; the list lives in ``path/.graphdsl-outputs``. Anything else in ``path`` (files a
-      user put there) is left alone, so pointing a build at a shared directory is safe.
-    - Each item is swapped by ``rename`` on one file system, so no item is ever seen half-written.
-      The swap of several items is not one atomic step; if it fails midway (say, a permission error),
-      the items already swapped are put back before :class:`ExportError` is raised. Only a crash of
-      the process during the swap can leave the old items in a ``.NAME.graphdsl-old-*`` sibling
-      directory (and new ones in ``.NAME.graphdsl-new-*``), from where they can be moved back by hand.
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        self.target = Path(path)
-        self._staging: Path | None = None
-        self._claimed: set[str] = set()
-
-    @property
-    def staging(self) -> Path:
-        """The directory exports write into while the build runs."""
-        if self._staging is None:
-            raise ExportError(f"{self.target}: the output directory is not open",
-                              hint="use it as 'with OutputDir(path) as out:'")
-        return self._staging
-
-    def path(self, name: str) -> Path:
-        """The staging path for the top-level output item ``name`` (a file or directory name)."""
-        if not name or name in (".", "..", MANIFEST) or Path(name).name != name:
-            raise ExportError(f"{self.target}: '{name}' is not a plain output name",
-                              hint="name an item directly inside the output directory, like 'model.pb'")
-        if name in self._claimed:
-            raise ExportError(f"{self.target / name}: written twice in one build",
-                              hint="give each export its own output name")
-        self._claimed.add(name)
-        return self.staging / name
-
-    def __enter__(self) -> "OutputDir":
-        if self.target.exists() and not self.target.is_dir():
-            raise ExportError(f"{self.target}: exists and is not a directory",
-                              hint="choose another output directory, or remove the file")
-        try:
-            self.target.parent.mkdir(parents=True, exist_ok=True)
-            self._staging = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.graphdsl-new-",
-                                                  dir=self.target.parent))
-        except OSError as e:
-            raise ExportError(f"{self.target}: cannot create a staging directory beside it: {e.strerror}",
-                              hint="check that the parent directory is writable") from e
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if exc_type is None:
-            self.commit()
-            return
-        staging = self._staging
-        self.abort()
-        if isinstance(exc, GraphDslError) and staging is not None:
-            # name the output where the user will look for it, not the staging directory
-            exc.message = exc.message.replace(str(staging), str(self.target))
-            exc.args = (exc.message,)
-
-    def abort(self) -> None:
-        """Discards everything written so far; ``path`` is untouched."""
-        if self._staging is not None:
-            shutil.rmtree(self._staging, ignore_errors=True)
-            self._staging = None
-
-    def commit(self) -> list[Path]:
-        """Puts the staged items in place (see the class docstring); returns their final paths."""
-        staging = self.staging
-        new_items = sorted(p.name for p in staging.iterdir() if p.name != MANIFEST)
-        self.target.mkdir(exist_ok=True)
-        stale = [n for n in self._previous_items() if n not in new_items]
-        replaced = [n for n in [*new_items, *stale] if os.path.lexists(self.target / n)]
-        backup = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.graphdsl-old-", dir=self.target.parent))
-        moved_aside: list[str] = []
-        moved_in: list[str] = []
-        try:
-            for name in replaced:
-                os.rename(self.target / name, backup / name)
-                moved_aside.append(name)
-            for name in new_items:
-                os.rename(staging / name, self.target / name)
-                moved_in.append(name)
-            _write_atomically(self.target / MANIFEST, "".join(f"{n}\n" for n in new_items).encode())
-        except OSError as e:
-            for name in reversed(moved_in):
-                os.rename(self.target / name, staging / name)
-            for name in reversed(moved_aside):
-                os.rename(backup / name, self.target / name)
-            shutil.rmtree(backup, ignore_errors=True)
-            self.abort()
-            raise ExportError(f"{self.target}: cannot put the outputs in place: {e}; "
-                              "the previous outputs were restored",
-                              hint="check the output directory's permissions") from e
-        shutil.rmtree(backup, ignore_errors=True)
-        self.abort()
-        return [self.target / n for n in new_items]
-
-    def _previous_items(self) -> list[str]:
-        manifest = self.target / MANIFEST
-        if not manifest.is_file():
-            return []
-        names = manifest.read_text(encoding="utf-8").splitlines()
-        # only plain names: a hand-edited manifest must not make a build delete outside the directory
-        return [n for n in names if n and n not in (".", "..", MANIFEST) and Path(n).name == n]
-
-
 # -- shared helpers --------------------------------------------------------------------------------
 
 
@@ -436,19 +333,6 @@ def _export_error(out: Path, what: str, error: BaseException) -> ExportError:
 
 # "Could not find variable w." (resource variables), "uninitialized value w" (ref variables)
 _UNINITIALIZED = re.compile(r"(?:Could not find variable|uninitialized value) ([^\s.]+(?:\.[^\s.]+)*)")
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _describe(value: object) -> str:
