@@ -60,7 +60,8 @@ def _run_inspect(args: argparse.Namespace) -> int:
     tags = args.tags.split(",") if args.tags else None
     result = inspect(args.source, checkpoint=args.checkpoint, tags=tags, args=builder_args,
                      export=args.export, depth=args.depth, match=args.match, op=args.op)
-    print(json.dumps(result, indent=2) if args.json else render(result))
+    # default=str: a builder argument may be a YAML value JSON has no type for (a date).
+    print(json.dumps(result, indent=2, default=str) if args.json else render(result))
     return EXIT_OK
 
 
@@ -94,7 +95,7 @@ def _run_graph(args: argparse.Namespace) -> int:
     from graphdsl.tools.view import to_dot
 
     target = Path(args.target)
-    with progress.task(f"reading {target}"):
+    with progress.task(f"{'reading' if target.is_dir() else 'composing'} {target}"):
         view, close = _view(target, args.export)
     try:
         if args.out is not None:
