@@ -170,12 +170,26 @@ def _run_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_inspect(subparsers: argparse._SubParsersAction) -> None:
+    from graphdsl.tools.commands import add_inspect  # no TensorFlow behind this
+
+    add_inspect(subparsers)
+
+
+def _add_graph(subparsers: argparse._SubParsersAction) -> None:
+    from graphdsl.tools.commands import add_graph  # no TensorFlow behind this
+
+    add_graph(subparsers)
+
+
 # Every subcommand, in the order `graphdsl --help` lists them. Add new ones here.
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_check,
     _add_plan,
     _add_build,
     _add_run,
+    _add_inspect,
+    _add_graph,
 ]
 
 
