@@ -135,7 +135,7 @@ class Composition:
         report.stops = [record.tensors[t.name].name for t in stop_at]
         self.reports.append(report)
 
-    def _take(self, source: LoadedSource, copy: syntax.Copy, item: syntax.Str) -> list:
+    def _take(self, source: LoadedSource, copy: syntax.Copy, item: syntax.String) -> list:
         text = item.value
         if _GLOB & set(text):
             names = [op.name for op in source.graph.get_operations()]
@@ -147,7 +147,7 @@ class Composition:
             return matched
         return [self._source_element(source, copy.source.name, item)]
 
-    def _source_element(self, source: LoadedSource, source_name: str, item: syntax.Str):
+    def _source_element(self, source: LoadedSource, source_name: str, item: syntax.String):
         text = item.value
         if text.startswith("@"):
             return self._signature_tensor(source, source_name, item)
@@ -166,7 +166,7 @@ class Composition:
                              f"use an index below {len(op.outputs)}" if op.outputs else None)
         return op.outputs[int(index)]
 
-    def _signature_tensor(self, source: LoadedSource, source_name: str, item: syntax.Str):
+    def _signature_tensor(self, source: LoadedSource, source_name: str, item: syntax.String):
         """``"@key"``: the tensor of input or output ``key`` of a savedmodel source's signature."""
         key = item.value[1:]
         if source.signature is None:
@@ -184,7 +184,7 @@ class Composition:
                              f"'{source_name}'", item.span, f"name the tensor: one of {sorted(found)}")
         return source.graph.get_tensor_by_name(found.pop())
 
-    def _source_tensor(self, source: LoadedSource, copy: syntax.Copy, item: syntax.Str):
+    def _source_tensor(self, source: LoadedSource, copy: syntax.Copy, item: syntax.String):
         element = self._source_element(source, copy.source.name, item)
         if isinstance(element, tf.Operation):
             raise self._fail(f"{item.value!r} names an op; a tensor is needed here", item.span,
@@ -198,7 +198,7 @@ class Composition:
 
         A reference to a variable's op name (``Enc["dense/kernel"]``) gives the copied Variable.
         """
-        if isinstance(value, syntax.Name) and value.name in self.aliases:
+        if isinstance(value, syntax.Word) and value.name in self.aliases:
             return self.aliases[value.name]
         ref = self.spec.resolve(value)
         namespace = ref.namespace.name
@@ -245,7 +245,7 @@ class Composition:
                                 hint=did_you_mean(namespace, list(self.namespaces)))
         span = Span("<api>", 0, 0, 0, 0)
         try:
-            return self.resolve(syntax.Ref(syntax.Ident(namespace, span), syntax.Str(element, span), span))
+            return self.resolve(syntax.Ref(syntax.Ident(namespace, span), syntax.String(element, span), span))
         except BuildError as e:  # its span would point into the spec, where this name is not
             raise GraphDslError(e.message, hint=e.hint) from None
 
@@ -355,13 +355,13 @@ def build(spec: str | os.PathLike | syntax.Spec, outdir: str | os.PathLike) -> l
 
 def _literal(value: syntax.Value) -> Any:
     """The Python value of a literal option value."""
-    if isinstance(value, (syntax.Str, syntax.Int, syntax.Float, syntax.Bool)):
+    if isinstance(value, (syntax.String, syntax.Int, syntax.Float, syntax.Bool)):
         return value.value
-    if isinstance(value, syntax.List):
+    if isinstance(value, syntax.ListValue):
         return [_literal(v) for v in value.items]
-    if isinstance(value, syntax.Map):
+    if isinstance(value, syntax.MapValue):
         return {e.key.value: _literal(e.value) for e in value.entries}
-    if isinstance(value, syntax.Name):
+    if isinstance(value, syntax.Word):
         return value.name
     raise TypeError(f"not a literal: {value!r}")
 
@@ -369,7 +369,7 @@ def _literal(value: syntax.Value) -> Any:
 def _describe(value: syntax.Value) -> str:
     if isinstance(value, syntax.Ref):
         return f'{value.namespace.name}["{value.element.value}"]'
-    if isinstance(value, syntax.Name):
+    if isinstance(value, syntax.Word):
         return f"'{value.name}'"
     return repr(value)
 
