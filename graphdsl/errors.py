@@ -15,19 +15,80 @@ This module imports nothing heavy: the parser and checker use it without TensorF
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+import unicodedata
 from typing import Iterable
 
 
-@dataclass(frozen=True)
-class Span:
-    """A region of a spec file: 1-based line and column, end exclusive."""
+def normalize_newlines(text: str) -> str:
+    """``text`` with every line break as ``\\n``: ``\\r\\n`` and a lone ``\\r`` become ``\\n``.
 
-    path: str
-    line: int
-    column: int
-    end_line: int
-    end_column: int
+    This is the one idea of a line graphdsl has: the lexer counts lines at ``\\n`` and error
+    messages draw the lines split at ``\\n``. Other characters that some tools take for line
+    breaks (form feed, vertical tab, U+0085, U+2028 ...) are characters within a line.
+    """
+    if "\r" not in text:
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+class SourceFile:
+    """The text of one spec file as the parser read it: what every :class:`Span` points into.
+
+    ``included_from`` is where another file pulled this one in, if any: error messages then name
+    that place too. Two files are the same only if they are the same object.
+    """
+
+    __slots__ = ("path", "text", "included_from", "_lines")
+
+    def __init__(self, path: str, text: str, included_from: "Span | None" = None) -> None:
+        self.path = path
+        self.text = normalize_newlines(text)
+        self.included_from = included_from
+        self._lines: list[str] | None = None
+
+    def line(self, number: int) -> str | None:
+        """Line ``number`` (1-based) without its line break, or None past the end."""
+        if self._lines is None:
+            self._lines = self.text.split("\n")
+        if 1 <= number <= len(self._lines):
+            return self._lines[number - 1]
+        return None
+
+    def __repr__(self) -> str:
+        return f"SourceFile({self.path!r})"
+
+
+class Span:
+    """A region of a spec file: 1-based line and column, end exclusive.
+
+    ``file`` is the :class:`SourceFile` the span points into (None for spans made up by code);
+    it takes no part in comparisons, so a span equals another at the same place of the same path.
+    """
+
+    __slots__ = ("path", "line", "column", "end_line", "end_column", "file")
+
+    def __init__(
+        self, path: str, line: int, column: int, end_line: int, end_column: int,
+        file: SourceFile | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.column = column
+        self.end_line = end_line
+        self.end_column = end_column
+        self.file = file
+
+    def _key(self) -> tuple[str, int, int, int, int]:
+        return (self.path, self.line, self.column, self.end_line, self.end_column)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Span) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return "Span({!r}, {}, {}, {}, {})".format(*self._key())
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}"
@@ -37,7 +98,8 @@ class GraphDslError(Exception):
     """Root of every error graphdsl raises on purpose; catch this one.
 
     ``message`` says what is wrong, ``span`` where (for spec errors), ``hint`` what would fix it.
-    ``source`` is the spec text, used to draw the offending line with a caret.
+    The line drawn under the message comes from the span's file; ``source`` (the spec text) is
+    only needed for a span made without a file.
     """
 
     kind = "error"
@@ -56,43 +118,95 @@ class GraphDslError(Exception):
         self.source = source
 
     def with_source(self, source: str) -> "GraphDslError":
-        """Attach the spec text (if not attached yet) so that :meth:`render` can draw the line."""
+        """Attach the spec text (if not attached yet) for a span that does not know its file."""
         if self.source is None:
             self.source = source
         return self
 
     def render(self) -> str:
-        """The full, multi-line message: location, source line with caret, and hint."""
+        """The full, multi-line message: location, source line with caret, and hint.
+
+        Characters a terminal would act on (escape sequences, other control characters) are
+        shown escaped, so that a spec cannot write to the terminal through an error message.
+        """
         if self.span is None:
-            lines = [f"{self.kind}: {self.message}"]
+            lines = [f"{self.kind}: {_printable(self.message)}"]
         else:
-            lines = [f"{self.span}: {self.kind}: {self.message}"]
-            lines.extend(_draw_caret(self.span, self.source))
+            lines = [f"{self.span}: {self.kind}: {_printable(self.message)}"]
+            lines.extend(_draw_caret(self.span, self._line(self.span)))
+            lines.extend(_included_from(self.span))
         if self.hint:
-            lines.append(f"  help: {self.hint}")
+            lines.append(f"  help: {_printable(self.hint)}")
         return "\n".join(lines)
+
+    def _line(self, span: Span) -> str | None:
+        if span.file is not None:
+            return span.file.line(span.line)
+        if self.source is not None:
+            return SourceFile(span.path, self.source).line(span.line)
+        return None
 
     def __str__(self) -> str:
         return self.render()
 
 
-def _draw_caret(span: Span, source: str | None) -> list[str]:
-    if source is None:
+# A drawn line shows at most this many characters, around the caret.
+_SHOWN = 100
+# Control characters are drawn as their Unicode "control picture" (form feed as U+240C ...).
+_PICTURES = {code: chr(0x2400 + code) for code in range(0x20)} | {0x7F: "\u2421"}
+
+
+def _printable(text: str) -> str:
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() or c in "\n\t" else c.encode("unicode_escape").decode("ascii") for c in text
+    )
+
+
+def _cell(char: str) -> tuple[str, int]:
+    """How a character is drawn, and how many terminal columns it takes."""
+    if char == "\t":
+        return " ", 1  # the lexer counts a tab as one column
+    if not char.isprintable():
+        return _PICTURES.get(ord(char), "\ufffd"), 1
+    if unicodedata.combining(char):
+        return char, 0
+    return char, 2 if unicodedata.east_asian_width(char) in "WF" else 1
+
+
+def _draw_caret(span: Span, text: str | None) -> list[str]:
+    if text is None:
         return []
-    text_lines = source.splitlines()
-    if not 1 <= span.line <= len(text_lines):
-        return []
-    text = text_lines[span.line - 1].rstrip("\n").expandtabs(1)
-    gutter = " " * len(str(span.line))
     start = max(span.column, 1)
     if span.end_line == span.line and span.end_column > start:
         width = span.end_column - start
     else:
         width = max(len(text) - start + 1, 1)
+    # A very long line is cut to a window around the caret.
+    left = max(0, min(start - 1 - _SHOWN // 4, len(text) - _SHOWN))
+    right = left + _SHOWN
+    cells = [_cell(c) for c in text[left:right]]
+    before = cells[: start - 1 - left]
+    under = cells[start - 1 - left : start - 1 - left + width]
+    prefix = "..." if left > 0 else ""
+    suffix = "..." if right < len(text) else ""
+    pad = len(prefix) + sum(w for _, w in before)
+    carets = sum(w for _, w in under) + max(0, min(width, right - start + 1) - len(under))
+    gutter = " " * len(str(span.line))
     return [
-        f"    {span.line} | {text}",
-        f"    {gutter} | {' ' * (start - 1)}{'^' * width}",
+        f"    {span.line} | {prefix}{''.join(c for c, _ in cells)}{suffix}",
+        f"    {gutter} | {' ' * pad}{'^' * max(carets, 1)}",
     ]
+
+
+def _included_from(span: Span) -> list[str]:
+    lines: list[str] = []
+    file = span.file
+    while file is not None and file.included_from is not None:
+        lines.append(f"  included from {file.included_from}")
+        file = file.included_from.file
+    return lines
 
 
 class SpecSyntaxError(GraphDslError):

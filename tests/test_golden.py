@@ -13,7 +13,7 @@ import pytest
 from graphdsl.lang.syntax import dump
 from graphdsl.lang.check import check
 from graphdsl.errors import GraphDslError, SpecError, SpecSyntaxError
-from graphdsl.lang.parser import parse
+from graphdsl.lang.parser import decode, parse_source
 
 from golden import compare  # tests/golden.py
 
@@ -26,7 +26,7 @@ BAD = sorted((DATA / "bad").glob("*.gcomp"))
 
 def _load(path: Path):
     # Errors name the file as it lies in the repository, as `graphdsl check` run from its root does.
-    return check(parse(path.read_text(encoding="utf-8"), path.relative_to(REPO).as_posix()))
+    return check(parse_source(decode(path.read_bytes(), path.relative_to(REPO).as_posix())))
 
 
 @pytest.mark.parametrize("path", OK, ids=lambda p: p.stem)

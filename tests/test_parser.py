@@ -12,7 +12,7 @@ from lark import Lark, Token, Tree, logger
 from graphdsl.lang import syntax
 
 from graphdsl.lang import grammar, parser
-from graphdsl.errors import Span, SpecSyntaxError
+from graphdsl.errors import SourceFile, Span, SpecError, SpecSyntaxError
 from graphdsl.lang.parser import parse
 
 HEAD = 'graphdsl 1\nsource s = graphdef("s.pb")\n'
@@ -57,19 +57,19 @@ def test_grammar_loads_from_the_source_tree_when_not_installed(monkeypatch: pyte
 
 
 def test_values() -> None:
-    assert _value('"a\\"b\\\\c\\nd\\te"') == syntax.Str('a"b\\c\nd\te', _value('"a\\"b\\\\c\\nd\\te"').span)
+    assert _value('"a\\"b\\\\c\\nd\\te"') == syntax.String('a"b\\c\nd\te', _value('"a\\"b\\\\c\\nd\\te"').span)
     assert _value("42").value == 42 and isinstance(_value("42"), syntax.Int)
     assert _value("-7").value == -7
     assert _value("-1.5e-3").value == -0.0015 and isinstance(_value("-1.5e-3"), syntax.Float)
     assert _value("2E3").value == 2000.0
     assert _value(".5").value == 0.5
     assert _value("true").value is True and _value("false").value is False
-    assert isinstance(_value("init"), syntax.Name) and _value("init").name == "init"
+    assert isinstance(_value("init"), syntax.Word) and _value("init").name == "init"
 
 
 def test_lists_and_maps() -> None:
     items = _value('["a", 1, [], {},]').items
-    assert [type(i).__name__ for i in items] == ["Str", "Int", "List", "Map"]
+    assert [type(i).__name__ for i in items] == ["String", "Int", "ListValue", "MapValue"]
     # Map entries: bare or quoted keys, commas optional (also across lines), trailing comma allowed.
     entries = _value('{ a: 1 "b c": 2\n d: 3, }').entries
     assert [(e.key.value, e.value.value) for e in entries] == [("a", 1), ("b c", 2), ("d", 3)]
@@ -94,8 +94,100 @@ def test_keywords_are_contextual() -> None:
 def test_comments_and_newlines_are_whitespace() -> None:
     one_line = parse('graphdsl 1 source s = graphdef("s.pb") copy A from s { take = "x" }')
     spread = parse('# head\ngraphdsl\n1\nsource s =\n graphdef(\n"s.pb"  # path\n)\ncopy A from s {\ntake\n=\n"x"\n}\n')
-    assert syntax.dump(one_line).count("\n") == syntax.dump(spread).count("\n")
+    assert _shape(one_line) == _shape(spread)
     assert spread.copies[0].take[0].value == "x"
+
+
+def _shape(node: syntax.Node) -> list[tuple[str, object]]:
+    """The node types and leaf values of a tree, in source order (no spans, no comments)."""
+    leaf = getattr(node, "value", getattr(node, "name", None))
+    shape = [(type(node).__name__, None if isinstance(leaf, syntax.Node) else leaf)]
+    for child in node.children():
+        shape.extend(_shape(child))
+    return shape
+
+
+def test_comments_are_kept_on_the_nodes_they_lead_trail_or_end() -> None:
+    spec = parse(
+        "# about the version\ngraphdsl 1\n"
+        'source s = graphdef("s.pb")  # a "#" in a string starts no comment: "#x"\n'
+        'copy A from s {\n  take = ["#1", "x"]  # the take\n  # end of the copy\n}\n# end of file\n'
+    )
+    version, source, copy = spec.statements
+    assert [c.text for c in version.comments.leading] == ["# about the version"]
+    assert source.comments.trailing.text == '# a "#" in a string starts no comment: "#x"'
+    assert copy.entries[0].value.items[0].value == "#1"
+    assert copy.entries[0].comments.trailing.text == "# the take"
+    assert [c.text for c in copy.comments.end] == ["# end of the copy"]
+    assert [c.text for c in spec.comments.end] == ["# end of file"]
+    assert spec.comments.end[0].span == Span("<string>", 8, 1, 8, 14)
+
+
+def test_comments_take_no_part_in_equality() -> None:
+    assert parse(HEAD + 'copy A from s { take = "x" }').statements == parse(
+        HEAD + 'copy A from s { take = "x" }  # b').statements
+
+
+def test_a_comment_after_a_thousand_statements_is_attached_in_linear_time() -> None:
+    # Every statement trails a comment: attaching must not scan all nodes per comment.
+    text = HEAD + "".join(f'copy A{i} from s {{ take = "x" }}  # c{i}\n' for i in range(3000))
+    spec = parse(text)
+    assert spec.copies[-1].comments.trailing.text == "# c2999"
+
+
+def test_nodes_have_children_in_source_order_and_a_visitor() -> None:
+    spec = parse(HEAD + 'copy A from s { take = "x" bind "i:0" = B["y:0"] variables = init }\n')
+    copy = spec.copies[0]
+    assert [type(c).__name__ for c in copy.children()] == ["Ident", "Ident", "Setting", "Bind", "Setting"]
+
+    class Strings(syntax.NodeVisitor):
+        def __init__(self) -> None:
+            self.found: list[str] = []
+
+        def visit_String(self, node: syntax.String) -> None:
+            self.found.append(node.value)
+
+    visitor = Strings()
+    visitor.visit(spec)
+    assert visitor.found == ["s.pb", "x", "i:0", "y:0"]
+
+
+def test_export_entries_keep_their_order() -> None:
+    spec = parse(HEAD + 'copy A from s { take = "x" }\n'
+                 'export savedmodel "m" { signature a { outputs = { y: A["x:0"] } } tags = ["t"] }\n')
+    export = spec.exports[0]
+    assert [type(e).__name__ for e in export.entries] == ["Signature", "Setting"]
+    assert export.tags == ("t",) and [s.name.value for s in export.signatures] == ["a"]
+
+
+def test_spans_name_their_file_and_errors_draw_from_it() -> None:
+    spec = parse(HEAD + 'copy A from s { take = "x" }\n', "one.gcomp")
+    other = parse(HEAD + 'copy B from s {\n  take = "y"\n}\n', "two.gcomp")
+    take = other.copies[0].entries[0]
+    assert take.span.file is other.file and spec.copies[0].span.file is spec.file
+    error = SpecError("made up", take.span)  # no source text given: the span knows its file
+    assert error.render() == 'two.gcomp:4:3: error: made up\n    4 |   take = "y"\n      |   ^^^^^^^^^^'
+
+
+def test_an_error_in_an_included_file_names_where_it_was_included() -> None:
+    main = SourceFile("main.gcomp", 'graphdsl 1\ninclude "part.gcomp"\n')
+    part = SourceFile("part.gcomp", "let x = y\n", included_from=Span("main.gcomp", 2, 9, 2, 21, main))
+    error = SpecError("unknown alias 'y'", Span("part.gcomp", 1, 9, 1, 10, part))
+    assert error.render() == (
+        "part.gcomp:1:9: error: unknown alias 'y'\n"
+        "    1 | let x = y\n"
+        "      |         ^\n"
+        "  included from main.gcomp:2:9"
+    )
+
+
+def test_the_syntax_tree_has_no_class_named_like_a_builtin_or_typing_name() -> None:
+    import builtins
+    import typing
+
+    classes = {name for name, value in vars(syntax).items()
+               if isinstance(value, type) and value.__module__ == syntax.__name__}
+    assert not classes & (set(dir(builtins)) | set(dir(typing)) | {"Str", "Name", "Map"})
 
 
 def test_spans_are_one_based_and_end_exclusive() -> None:
@@ -138,8 +230,9 @@ def test_export_accessors_and_resolve() -> None:
     saved, meta, frozen = spec.exports
     assert saved.tags == ("serve",) and saved.has_body and not meta.has_body
     (signature,) = saved.signatures
-    assert signature.inputs is None and signature.outputs.get("y").name == "b"
-    assert spec.resolve(signature.outputs.get("y")).element.value == "a:0"
+    (output,) = signature.outputs.entries
+    assert signature.inputs is None and output.value.name == "b"
+    assert spec.resolve(output.value).element.value == "a:0"
     assert [spec.resolve(v).element.value for v in frozen.outputs] == ["a:0", "c:0"]
 
 
@@ -156,4 +249,4 @@ def test_syntax_errors_say_what_was_found_and_expected(text: str, message: str) 
         parse(text, "t.gcomp")
     assert message in info.value.message
     assert info.value.span.path == "t.gcomp"
-    assert info.value.source == text  # so that render() draws the line
+    assert info.value.span.file.text == text  # so that render() draws the line

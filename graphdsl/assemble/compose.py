@@ -249,12 +249,12 @@ def build(spec: str | os.PathLike | syntax.Spec, outdir: str | os.PathLike) -> l
 
 def _literal(value: syntax.Value) -> Any:
     """The Python value of a literal option value."""
-    if isinstance(value, (syntax.Str, syntax.Int, syntax.Float, syntax.Bool)):
+    if isinstance(value, (syntax.String, syntax.Int, syntax.Float, syntax.Bool)):
         return value.value
-    if isinstance(value, syntax.List):
+    if isinstance(value, syntax.ListValue):
         return [_literal(v) for v in value.items]
-    if isinstance(value, syntax.Map):
+    if isinstance(value, syntax.MapValue):
         return {e.key.value: _literal(e.value) for e in value.entries}
-    if isinstance(value, syntax.Name):
+    if isinstance(value, syntax.Word):
         return value.name
     raise TypeError(f"not a literal: {value!r}")

@@ -58,7 +58,7 @@ class Resolver:
 
     # -- names in a source graph -------------------------------------------------------------------
 
-    def take(self, source_name: str, item: syntax.Str) -> list[Element]:
+    def take(self, source_name: str, item: syntax.String) -> list[Element]:
         """The source elements a ``take`` item names: one, or every op a glob matches."""
         text = item.value
         if not _GLOB & set(text):
@@ -93,7 +93,7 @@ class Resolver:
                              f"use an index below {len(op.outputs)}" if op.outputs else None)
         return op.outputs[int(index)]
 
-    def source_tensor(self, source_name: str, item: syntax.Str) -> tf.Tensor:
+    def source_tensor(self, source_name: str, item: syntax.String) -> tf.Tensor:
         """Like :meth:`source_element`, for places that need a tensor (``stop_at``, ``bind``)."""
         element = self.source_element(source_name, item.value, item.span)
         if isinstance(element, tf.Operation):
@@ -126,7 +126,7 @@ class Resolver:
 
         Statements run in order, so an alias a value names is defined (the checker saw to that).
         """
-        if isinstance(value, syntax.Name):
+        if isinstance(value, syntax.Word):
             return self._alias(value.name)
         if isinstance(value, syntax.Ref):
             return self.copy_of(value.namespace.name, value.element.value, value.element.span)
@@ -247,7 +247,7 @@ def signature_keys(signatures: Mapping[str, Any], name: str) -> dict[str, str]:
 def _describe(value: syntax.Value) -> str:
     if isinstance(value, syntax.Ref):
         return f'{value.namespace.name}["{value.element.value}"]'
-    if isinstance(value, syntax.Name):
+    if isinstance(value, syntax.Word):
         return f"'{value.name}'"
     return repr(value)
 

@@ -34,10 +34,7 @@ _GLOB_CHARS = schema.GLOB_CHARS
 
 def check(spec: syntax.Spec) -> syntax.Spec:
     """Check a parsed spec; return it unchanged, or raise the first SpecError in source order."""
-    try:
-        _Checker(spec).run()
-    except SpecError as error:
-        raise error.with_source(spec.text)
+    _Checker(spec).run()
     return spec
 
 
@@ -161,14 +158,14 @@ class _Checker:
             )
 
     def check_literal(self, value: syntax.Value, what: str) -> None:
-        if isinstance(value, syntax.List):
+        if isinstance(value, syntax.ListValue):
             for item in value.items:
                 self.check_literal(item, what)
-        elif isinstance(value, syntax.Map):
+        elif isinstance(value, syntax.MapValue):
             self.check_map_keys(value, "key")
             for entry in value.entries:
                 self.check_literal(entry.value, what)
-        elif isinstance(value, syntax.Name):
+        elif isinstance(value, syntax.Word):
             _fail(f"{what} must be a literal", value.span, f'write "{value.name}" in quotes for a string')
         elif isinstance(value, syntax.Ref):
             _fail(f"{what} must be a literal", value.span, "a builder runs before any copy: it cannot take a reference")
@@ -269,11 +266,11 @@ class _Checker:
                 self.check_element(name, "stop_at entry", tensor=True)
 
     def check_mode(self, value: syntax.Value) -> None:
-        if isinstance(value, syntax.Name) and value.name in VARIABLE_MODES:
+        if isinstance(value, syntax.Word) and value.name in VARIABLE_MODES:
             return
-        if isinstance(value, syntax.Str) and value.value in VARIABLE_MODES:
+        if isinstance(value, syntax.String) and value.value in VARIABLE_MODES:
             _fail("a variable mode is a bare word", value.span, f"write {value.value} without quotes")
-        if isinstance(value, syntax.Name):
+        if isinstance(value, syntax.Word):
             _fail(
                 f"unknown variable mode '{value.name}'",
                 value.span,
@@ -281,7 +278,7 @@ class _Checker:
             )
         _fail(f"a variable mode must be init or value, not {_describe(value)}", value.span)
 
-    def check_element(self, name: syntax.Str, what: str, glob: bool = False, tensor: bool = False) -> None:
+    def check_element(self, name: syntax.String, what: str, glob: bool = False, tensor: bool = False) -> None:
         """An op name, or a tensor name OP:INDEX; globs only where ``glob``, tensors only if ``tensor``."""
         text = name.value
         if not text:
@@ -308,7 +305,7 @@ class _Checker:
             self.check_namespace(value.namespace)
             self.check_element(value.element, "referenced element")
             return value
-        if isinstance(value, syntax.Name):
+        if isinstance(value, syntax.Word):
             self.check_alias_use(value)
             return self.spec.resolve(value)
         _fail(
@@ -342,7 +339,7 @@ class _Checker:
             did_you_mean(name, self.all_namespaces) or "a namespace is defined by a copy statement",
         )
 
-    def check_alias_use(self, value: syntax.Name) -> None:
+    def check_alias_use(self, value: syntax.Word) -> None:
         name = value.name
         if name in self.aliases:
             return
@@ -425,8 +422,7 @@ class _Checker:
     def check_export_body(self, export: syntax.Export) -> None:
         kind = export.kind.name
         allowed = EXPORT_SETTINGS[kind]
-        # Settings and signatures are kept apart in the AST; check them in source order.
-        entries = sorted((*export.settings, *export.signatures), key=lambda e: (e.span.line, e.span.column))
+        entries = export.entries
         seen: dict[str, syntax.Setting] = {}
         names: dict[str, syntax.Signature] = {}
         for entry in entries:
@@ -453,13 +449,13 @@ class _Checker:
             if key == "tags":
                 self.check_strings(entry.value, "'tags'", 'tags = ["serve"]')
             else:  # outputs of a graphdef
-                items = entry.value.items if isinstance(entry.value, syntax.List) else (entry.value,)
+                items = entry.value.items if isinstance(entry.value, syntax.ListValue) else (entry.value,)
                 for item in items:
                     self.check_reference(item, "a graphdef output")
 
     def check_signature(self, signature: syntax.Signature) -> None:
         seen: dict[str, syntax.Setting] = {}
-        for setting in signature.settings:
+        for setting in signature.entries:
             key = setting.key.name
             if key not in SIGNATURE_SETTINGS:
                 _fail(
@@ -470,7 +466,7 @@ class _Checker:
             if key in seen:
                 _fail(f"duplicate '{key}' in this signature", setting.key.span, self._first_at(seen[key]))
             seen[key] = setting
-            if not isinstance(setting.value, syntax.Map):
+            if not isinstance(setting.value, syntax.MapValue):
                 _fail(
                     f"'{key}' must be a map, not {_describe(setting.value)}",
                     setting.value.span,
@@ -492,23 +488,23 @@ class _Checker:
 
     def check_strings(
         self, value: syntax.Value, what: str, example: str, single: bool = False
-    ) -> tuple[syntax.Str, ...]:
+    ) -> tuple[syntax.String, ...]:
         """A list of strings (or, if ``single``, one string); return the strings."""
-        if single and isinstance(value, syntax.Str):
+        if single and isinstance(value, syntax.String):
             return (value,)
-        if isinstance(value, syntax.List) and all(isinstance(v, syntax.Str) for v in value.items):
+        if isinstance(value, syntax.ListValue) and all(isinstance(v, syntax.String) for v in value.items):
             return value.items  # type: ignore[return-value]
         bad = value
-        if isinstance(value, syntax.List):
-            bad = next(v for v in value.items if not isinstance(v, syntax.Str))
+        if isinstance(value, syntax.ListValue):
+            bad = next(v for v in value.items if not isinstance(v, syntax.String))
         kind = "a string or a list of strings" if single else "a list of strings"
         _fail(f"{what} must be {kind}, not {_describe(bad)}", bad.span, f"e.g. {example}")
 
     def check_string(self, value: syntax.Value, what: str, example: str) -> None:
-        if not isinstance(value, syntax.Str):
+        if not isinstance(value, syntax.String):
             _fail(f"{what} must be a string, not {_describe(value)}", value.span, f"e.g. {example}")
 
-    def check_map_keys(self, value: syntax.Map, what: str) -> None:
+    def check_map_keys(self, value: syntax.MapValue, what: str) -> None:
         seen: dict[str, syntax.MapEntry] = {}
         for entry in value.entries:
             if entry.key.value in seen:
@@ -525,16 +521,16 @@ class _Checker:
 
 def _describe(value: syntax.Value) -> str:
     """A value in words, for messages: "a string", "the name 'x'", "a list" ..."""
-    if isinstance(value, syntax.Str):
+    if isinstance(value, syntax.String):
         return f'the string "{value.value}"'
     if isinstance(value, (syntax.Int, syntax.Float)):
         return f"the number {value.value}"
     if isinstance(value, syntax.Bool):
         return "true" if value.value else "false"
-    if isinstance(value, syntax.Name):
+    if isinstance(value, syntax.Word):
         return f"the name '{value.name}'"
     if isinstance(value, syntax.Ref):
         return "a reference"
-    if isinstance(value, syntax.List):
+    if isinstance(value, syntax.ListValue):
         return "a list"
     return "a map"

@@ -1,6 +1,6 @@
 """The front end in one call: read, parse and check a spec (no TensorFlow).
 
-``load_spec`` = :func:`graphdsl.parser.parse` (or ``parse_file``) + :func:`graphdsl.check.check`.
+``load_spec`` = :func:`graphdsl.lang.parser.parse_file` + :func:`graphdsl.lang.check.check`.
 """
 
 from __future__ import annotations

@@ -1,10 +1,14 @@
 """The typed syntax tree of a .gcomp spec.
 
-:func:`graphdsl.parser.parse` builds these frozen dataclasses; nothing after the parser sees a
-``lark.Tree``. Every node has a :class:`~graphdsl.errors.Span`. The tree keeps what the user wrote
-(entries in order, duplicates included) so that :func:`graphdsl.check.check` can point at mistakes;
-the convenience properties (``Copy.take``, ``Copy.binds``, ``Spec.resolve`` ...) give later stages
-the meaning, and assume a spec that passed the checks.
+:func:`graphdsl.lang.parser.parse` builds these frozen dataclasses; nothing after the parser sees a
+``lark.Tree``. Every node has a :class:`~graphdsl.errors.Span` that names its file (a
+:class:`~graphdsl.errors.SourceFile`), so an error can point into any file a spec is made of.
+
+The tree keeps what the user wrote, in order: statements, body entries (duplicates included) and
+comments (attached to the node they precede or follow, see :class:`Comments`), so that the checker
+can point at mistakes and a formatter can write the spec back. :meth:`Node.children` and
+:class:`NodeVisitor` walk it. The convenience properties (``Copy.take``, ``Export.signatures``,
+``Spec.resolve`` ...) give later stages the meaning, and assume a spec that passed the checks.
 
 :func:`dump` renders a tree as stable, indented text (the golden files in ``tests/data/ok``).
 """
@@ -13,11 +17,104 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-from dataclasses import dataclass
-from typing import Union
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Union
 
-from graphdsl.errors import Span
+from graphdsl.errors import SourceFile, Span
 from graphdsl.lang import schema
+
+# ---------------------------------------------------------------------------------------------
+# Comments and the base of every node
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A ``# ...`` comment; ``text`` starts with '#' and runs to the end of its line."""
+
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Comments:
+    """The comments that belong to a node.
+
+    ``leading``: on the lines just above the node (after the previous node of the same body);
+    ``trailing``: on the node's last line, after it; ``end``: in a body (or the file) after its last
+    entry, before the closing bracket (or the end of the file).
+    """
+
+    leading: tuple[Comment, ...] = ()
+    trailing: Comment | None = None
+    end: tuple[Comment, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.leading or self.trailing or self.end)
+
+
+NO_COMMENTS = Comments()
+
+# Fields that are not children: where a node is, and what is said about it.
+_NOT_CHILDREN = frozenset({"span", "comments", "file"})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+@dataclass(frozen=True)
+class Node:
+    """Base of every syntax node: a ``span`` (declared by each node, last of its fields) and its comments."""
+
+    if TYPE_CHECKING:  # each node declares its span as its last positional field
+        span: Span
+    comments: Comments = field(default=NO_COMMENTS, compare=False, repr=False, kw_only=True)
+
+    def children(self) -> Iterator[Node]:
+        """The nodes directly under this one, in source order."""
+        names = _CHILD_FIELDS.get(type(self))
+        if names is None:
+            names = tuple(f.name for f in dataclasses.fields(self) if f.name not in _NOT_CHILDREN)
+            _CHILD_FIELDS[type(self)] = names
+        for name in names:
+            value = getattr(self, name)
+            if isinstance(value, Node):
+                yield value
+            elif isinstance(value, tuple):
+                yield from (item for item in value if isinstance(item, Node))
+
+
+class NodeVisitor:
+    """Walks a tree: :meth:`visit` calls ``visit_<ClassName>(node)``, or :meth:`generic_visit`.
+
+    ``generic_visit`` visits the children; a ``visit_X`` method decides itself whether to go on
+    into its node's children (call ``self.generic_visit(node)``).
+    """
+
+    _methods: ClassVar[dict[type, str]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._methods = {}
+
+    def visit(self, node: Node) -> Any:
+        """Visit ``node`` with its ``visit_<ClassName>`` method, else :meth:`generic_visit`."""
+        kind = type(node)
+        name = self._methods.get(kind)
+        if name is None:
+            name = f"visit_{kind.__name__}"
+            if not hasattr(self, name):
+                name = "generic_visit"
+            self._methods[kind] = name
+        method: Callable[[Node], Any] = getattr(self, name)
+        return method(node)
+
+    def generic_visit(self, node: Node) -> None:
+        """Visit every child of ``node`` in source order."""
+        for child in node.children():
+            self.visit(child)
+
+
+NodeVisitor._methods = {}
 
 # ---------------------------------------------------------------------------------------------
 # Values
@@ -25,7 +122,7 @@ from graphdsl.lang import schema
 
 
 @dataclass(frozen=True)
-class Str:
+class String(Node):
     """A string literal, escapes decoded; also a quoted label (signature name, map key)."""
 
     value: str
@@ -33,7 +130,7 @@ class Str:
 
 
 @dataclass(frozen=True)
-class Int:
+class Int(Node):
     """An integer literal."""
 
     value: int
@@ -41,7 +138,7 @@ class Int:
 
 
 @dataclass(frozen=True)
-class Float:
+class Float(Node):
     """A floating-point literal."""
 
     value: float
@@ -49,7 +146,7 @@ class Float:
 
 
 @dataclass(frozen=True)
-class Bool:
+class Bool(Node):
     """``true`` or ``false``."""
 
     value: bool
@@ -57,10 +154,10 @@ class Bool:
 
 
 @dataclass(frozen=True)
-class Name:
+class Word(Node):
     """A bare identifier used as a value: an alias (``logits``) or a mode (``init``, ``value``).
 
-    Which one it is depends on where it stands; :mod:`graphdsl.check` decides.
+    Which one it is depends on where it stands; the checker decides.
     """
 
     name: str
@@ -68,59 +165,7 @@ class Name:
 
 
 @dataclass(frozen=True)
-class Ref:
-    """``NAMESPACE["element"]``: the copy, in ``namespace``, of the source element ``element``.
-
-    ``element`` is an op name (``"encoder/out"``) or a tensor name (``"encoder/out:0"``) as it is
-    called in the source graph.
-    """
-
-    namespace: Ident
-    element: Str
-    span: Span
-
-
-@dataclass(frozen=True)
-class List:
-    """``[a, b, ...]``."""
-
-    items: tuple[Value, ...]
-    span: Span
-
-
-@dataclass(frozen=True)
-class MapEntry:
-    """``key: value`` inside a map; a bare key is stored as a :class:`Str` too."""
-
-    key: Str
-    value: Value
-    span: Span
-
-
-@dataclass(frozen=True)
-class Map:
-    """``{ key: value, ... }``; entries in source order, duplicates kept (the checker rejects them)."""
-
-    entries: tuple[MapEntry, ...]
-    span: Span
-
-    def get(self, key: str) -> Value | None:
-        """The value of ``key``, or None."""
-        for entry in self.entries:
-            if entry.key.value == key:
-                return entry.value
-        return None
-
-
-Value = Union[Str, Int, Float, Bool, Name, Ref, List, Map]
-
-# ---------------------------------------------------------------------------------------------
-# Pieces of statements
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Ident:
+class Ident(Node):
     """An identifier in a naming position: a source, namespace, alias, kind or key name."""
 
     name: str
@@ -128,7 +173,52 @@ class Ident:
 
 
 @dataclass(frozen=True)
-class Setting:
+class Ref(Node):
+    """``NAMESPACE["element"]``: the copy, in ``namespace``, of the source element ``element``.
+
+    ``element`` is an op name (``"encoder/out"``) or a tensor name (``"encoder/out:0"``) as it is
+    called in the source graph.
+    """
+
+    namespace: Ident
+    element: String
+    span: Span
+
+
+@dataclass(frozen=True)
+class ListValue(Node):
+    """``[a, b, ...]``."""
+
+    items: tuple[Value, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class MapEntry(Node):
+    """``key: value`` inside a map; a bare key is stored as a :class:`String` too."""
+
+    key: String
+    value: Value
+    span: Span
+
+
+@dataclass(frozen=True)
+class MapValue(Node):
+    """``{ key: value, ... }``; entries in source order, duplicates kept (the checker rejects them)."""
+
+    entries: tuple[MapEntry, ...]
+    span: Span
+
+
+Value = Union[String, Int, Float, Bool, Word, Ref, ListValue, MapValue]
+
+# ---------------------------------------------------------------------------------------------
+# Pieces of statements
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting(Node):
     """``key = value``: a source option, a copy or export entry, a signature entry."""
 
     key: Ident
@@ -137,10 +227,10 @@ class Setting:
 
 
 @dataclass(frozen=True)
-class VariableOverride:
+class VariableOverride(Node):
     """``variable "PATTERN" = MODE``: the mode for variables whose op name matches the glob."""
 
-    pattern: Str
+    pattern: String
     value: Value
     span: Span
 
@@ -151,31 +241,31 @@ class VariableOverride:
 
 
 @dataclass(frozen=True)
-class Bind:
+class Bind(Node):
     """``bind "INPUT:0" = REF``: the copied piece's input tensor becomes an existing copy."""
 
-    input: Str
+    input: String
     value: Value
     span: Span
 
 
 @dataclass(frozen=True)
-class Signature:
+class Signature(Node):
     """``signature NAME { inputs = {...}  outputs = {...} }`` in a savedmodel export."""
 
-    name: Str
-    settings: tuple[Setting, ...]
+    name: String
+    entries: tuple[Setting, ...]
     span: Span
 
     @property
-    def inputs(self) -> Map | None:
+    def inputs(self) -> MapValue | None:
         """The ``inputs`` map, or None when the signature takes no input."""
-        return _setting_map(self.settings, "inputs")
+        return _setting_map(self.entries, "inputs")
 
     @property
-    def outputs(self) -> Map | None:
+    def outputs(self) -> MapValue | None:
         """The ``outputs`` map (never None on a checked spec)."""
-        return _setting_map(self.settings, "outputs")
+        return _setting_map(self.entries, "outputs")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,7 +274,7 @@ class Signature:
 
 
 @dataclass(frozen=True)
-class Version:
+class Version(Node):
     """``graphdsl 1``: the language version; must be the first statement."""
 
     number: Int
@@ -192,22 +282,18 @@ class Version:
 
 
 @dataclass(frozen=True)
-class Source:
+class Source(Node):
     """``source NAME = KIND("PATH", key = value, ...)``; PATH is relative to the spec file."""
 
     name: Ident
     kind: Ident
-    path: Str
+    path: String
     options: tuple[Setting, ...]
     span: Span
 
-    def option(self, key: str) -> Value | None:
-        """The value of option ``key``, or None."""
-        return _setting(self.options, key)
-
 
 @dataclass(frozen=True)
-class Copy:
+class Copy(Node):
     """``copy NAMESPACE from SOURCE { ... }``: copy part of a source graph into a namespace.
 
     ``entries`` holds the body in source order: :class:`Setting` (``take``, ``variables``,
@@ -220,14 +306,14 @@ class Copy:
     span: Span
 
     @property
-    def take(self) -> tuple[Str, ...]:
+    def take(self) -> tuple[String, ...]:
         """What to copy: op names, tensor names or globs; a single string becomes one item."""
-        return _strings(_setting(self._settings, "take"))
+        return _strings(_setting(self.entries, "take"))
 
     @property
     def default_mode(self) -> str:
         """The mode of variables no override matches: ``"init"`` (the default) or ``"value"``."""
-        value = _setting(self._settings, "variables")
+        value = _setting(self.entries, "variables")
         return schema.DEFAULT_MODE if value is None else _mode(value)
 
     @property
@@ -244,25 +330,21 @@ class Copy:
         return mode
 
     @property
-    def stop_at(self) -> tuple[Str, ...]:
+    def stop_at(self) -> tuple[String, ...]:
         """Tensors where the walk stops; each becomes a placeholder."""
-        return _strings(_setting(self._settings, "stop_at"))
+        return _strings(_setting(self.entries, "stop_at"))
 
     @property
     def binds(self) -> tuple[Bind, ...]:
         """Inputs of the copied piece wired to earlier copies, in source order."""
         return tuple(e for e in self.entries if isinstance(e, Bind))
 
-    @property
-    def _settings(self) -> tuple[Setting, ...]:
-        return tuple(e for e in self.entries if isinstance(e, Setting))
-
 
 CopyEntry = Union[Setting, VariableOverride, Bind]
 
 
 @dataclass(frozen=True)
-class Let:
+class Let(Node):
     """``let ALIAS = REF``: a name for a copied element."""
 
     name: Ident
@@ -271,89 +353,131 @@ class Let:
 
 
 @dataclass(frozen=True)
-class Export:
+class Export(Node):
     """``export KIND "PATH" { ... }``; PATH is relative to the build's output directory.
 
+    ``entries`` holds the body in source order: :class:`Setting` and :class:`Signature`.
     ``has_body`` tells ``export metagraph "g"`` from ``export metagraph "g" { }``.
     """
 
     kind: Ident
-    path: Str
-    settings: tuple[Setting, ...]
-    signatures: tuple[Signature, ...]
+    path: String
+    entries: tuple[ExportEntry, ...]
     has_body: bool
     span: Span
 
     @property
+    def signatures(self) -> tuple[Signature, ...]:
+        """The signatures (of a savedmodel export), in source order."""
+        return tuple(e for e in self.entries if isinstance(e, Signature))
+
+    @property
     def tags(self) -> tuple[str, ...]:
         """The SavedModel tags; ``("serve",)`` unless given."""
-        value = _setting(self.settings, "tags")
+        value = _setting(self.entries, "tags")
         return schema.DEFAULT_TAGS if value is None else tuple(s.value for s in _strings(value))
 
     @property
     def outputs(self) -> tuple[Value, ...]:
         """A graphdef export's ``outputs``: references or aliases (use :meth:`Spec.resolve`)."""
-        value = _setting(self.settings, "outputs")
+        value = _setting(self.entries, "outputs")
         if value is None:
             return ()
-        return value.items if isinstance(value, List) else (value,)
+        return value.items if isinstance(value, ListValue) else (value,)
 
 
+ExportEntry = Union[Setting, Signature]
 Statement = Union[Version, Source, Copy, Let, Export]
 
 
 @dataclass(frozen=True)
-class Spec:
-    """A whole spec: its statements in source order, plus the file's path and text."""
+class Spec(Node):
+    """A whole spec: its statements in source order, and the file they were read from.
 
-    path: str
-    text: str
+    ``comments.end`` holds the comments after the last statement.
+    """
+
+    file: SourceFile
     statements: tuple[Statement, ...]
     span: Span
 
     @property
-    def version(self) -> Version | None:
-        """The version statement, or None when there is none."""
-        return next((s for s in self.statements if isinstance(s, Version)), None)
+    def path(self) -> str:
+        """The spec's path as given to the parser (``"<string>"`` for text)."""
+        return self.file.path
 
     @property
+    def text(self) -> str:
+        """The spec's text (line breaks as ``\\n``)."""
+        return self.file.text
+
+    @cached_property
     def sources(self) -> tuple[Source, ...]:
         """``source`` statements in order."""
         return tuple(s for s in self.statements if isinstance(s, Source))
 
-    @property
+    @cached_property
     def copies(self) -> tuple[Copy, ...]:
         """``copy`` statements in order; this is the order the build runs them in."""
         return tuple(s for s in self.statements if isinstance(s, Copy))
 
-    @property
+    @cached_property
     def lets(self) -> tuple[Let, ...]:
         """``let`` statements in order."""
         return tuple(s for s in self.statements if isinstance(s, Let))
 
-    @property
+    @cached_property
     def exports(self) -> tuple[Export, ...]:
         """``export`` statements in order."""
         return tuple(s for s in self.statements if isinstance(s, Export))
 
     def source(self, name: str) -> Source | None:
         """The source called ``name``, or None."""
-        return next((s for s in self.sources if s.name.name == name), None)
+        return self._sources_by_name.get(name)
 
     def resolve(self, value: Value) -> Ref:
-        """The reference a value stands for, following aliases (on a checked spec)."""
-        seen: set[str] = set()
-        while isinstance(value, Name):
-            if value.name in seen:
-                raise ValueError(f"alias cycle through {value.name!r}")
-            seen.add(value.name)
-            let = next((s for s in self.lets if s.name.name == value.name), None)
-            if let is None:
-                raise KeyError(value.name)
-            value = let.value
-        if not isinstance(value, Ref):
+        """The reference a value stands for, following aliases (on a checked spec).
+
+        Each alias is followed once and remembered, so resolving every alias of a chain of any
+        length costs time linear in the chain.
+        """
+        if isinstance(value, Ref):
+            return value
+        if not isinstance(value, Word):
             raise TypeError(f"not a reference: {value!r}")
-        return value
+        resolved = self._resolved
+        chain: list[str] = []
+        current: Value = value
+        while isinstance(current, Word):
+            name = current.name
+            known = resolved.get(name)
+            if known is not None:
+                current = known
+                break
+            if name in chain:
+                raise ValueError(f"alias cycle through {name!r}")
+            chain.append(name)
+            let = self._lets_by_name.get(name)
+            if let is None:
+                raise KeyError(name)
+            current = let.value
+        if not isinstance(current, Ref):
+            raise TypeError(f"not a reference: {current!r}")
+        for name in chain:
+            resolved[name] = current
+        return current
+
+    @cached_property
+    def _sources_by_name(self) -> dict[str, Source]:
+        return _first_by_name((s.name.name, s) for s in self.sources)
+
+    @cached_property
+    def _lets_by_name(self) -> dict[str, Let]:
+        return _first_by_name((s.name.name, s) for s in self.lets)
+
+    @cached_property
+    def _resolved(self) -> dict[str, Ref]:
+        return {}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,42 +485,50 @@ class Spec:
 # ---------------------------------------------------------------------------------------------
 
 
-def _setting(settings: tuple[Setting, ...], key: str) -> Value | None:
-    for setting in settings:
-        if setting.key.name == key:
-            return setting.value
+def _first_by_name(pairs: Iterator[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name, node in pairs:
+        found.setdefault(name, node)
+    return found
+
+
+def _setting(entries: tuple[Node, ...], key: str) -> Value | None:
+    for entry in entries:
+        if isinstance(entry, Setting) and entry.key.name == key:
+            return entry.value
     return None
 
 
-def _setting_map(settings: tuple[Setting, ...], key: str) -> Map | None:
-    value = _setting(settings, key)
-    return value if isinstance(value, Map) else None
+def _setting_map(entries: tuple[Node, ...], key: str) -> MapValue | None:
+    value = _setting(entries, key)
+    return value if isinstance(value, MapValue) else None
 
 
-def _strings(value: Value | None) -> tuple[Str, ...]:
+def _strings(value: Value | None) -> tuple[String, ...]:
     if value is None:
         return ()
-    if isinstance(value, List):
-        return tuple(v for v in value.items if isinstance(v, Str))
-    return (value,) if isinstance(value, Str) else ()
+    if isinstance(value, ListValue):
+        return tuple(v for v in value.items if isinstance(v, String))
+    return (value,) if isinstance(value, String) else ()
 
 
 def _mode(value: Value) -> str:
-    return value.name if isinstance(value, Name) else "init"
+    return value.name if isinstance(value, Word) else schema.DEFAULT_MODE
 
 
 # ---------------------------------------------------------------------------------------------
 # Dump: a stable, readable rendering for golden files
 # ---------------------------------------------------------------------------------------------
 
-_LEAVES = (Str, Int, Float, Bool, Name, Ident)
+_LEAVES = (String, Int, Float, Bool, Word, Ident)
 
 
-def dump(node: object) -> str:
+def dump(node: Node) -> str:
     """Render a node and everything under it as indented text, one node or field per line.
 
-    Leaves print inline (``Str "x" @3:5-3:8``); spans print as ``@line:col-line:col``; the spec's
-    own path and text are left out so that the dump does not depend on where the file lies.
+    Leaves print inline (``String "x" @3:5-3:8``); spans print as ``@line:col-line:col``; comments
+    print under the node they belong to; the spec's file is left out so that the dump does not
+    depend on where the file lies.
     """
     lines: list[str] = []
     _dump(node, 0, "", lines)
@@ -407,13 +539,13 @@ def _at(span: Span) -> str:
     return f"@{span.line}:{span.column}-{span.end_line}:{span.end_column}"
 
 
-def _leaf(node: object) -> str:
-    value = getattr(node, "name", None) if isinstance(node, (Name, Ident)) else node.value  # type: ignore[attr-defined]
+def _leaf(node: Node) -> str:
+    value = node.name if isinstance(node, (Word, Ident)) else node.value  # type: ignore[attr-defined]
     if isinstance(value, bool):
         text = "true" if value else "false"
     else:
         text = _quote(value) if isinstance(value, str) else repr(value)
-    return f"{type(node).__name__} {text} {_at(node.span)}"  # type: ignore[attr-defined]
+    return f"{type(node).__name__} {text} {_at(node.span)}"
 
 
 def _quote(text: str) -> str:
@@ -421,19 +553,38 @@ def _quote(text: str) -> str:
     return f'"{escaped}"'
 
 
+def _comment(comment: Comment) -> str:
+    return f"Comment {_quote(comment.text)} {_at(comment.span)}"
+
+
+def _dump_comments(comments: Comments, depth: int, lines: list[str]) -> None:
+    if not comments:
+        return
+    pad = "  " * depth
+    lines.append(pad + "comments:")
+    for label, items in (("leading", comments.leading), ("end", comments.end)):
+        if items:
+            lines.append(f"{pad}  {label}:")
+            lines.extend(f"{pad}    - {_comment(c)}" for c in items)
+        if label == "leading" and comments.trailing is not None:
+            lines.append(f"{pad}  trailing: {_comment(comments.trailing)}")
+
+
 def _dump(node: object, depth: int, label: str, lines: list[str]) -> None:
     pad = "  " * depth + label
     if isinstance(node, _LEAVES):
         lines.append(pad + _leaf(node))
+        if node.comments:
+            _dump_comments(node.comments, depth + 1, lines)
     elif isinstance(node, tuple):
         lines.append((pad + ("[]" if not node else "")).rstrip())
         for item in node:
             _dump(item, depth + 1, "- ", lines)
-    elif dataclasses.is_dataclass(node):
-        lines.append(f"{pad}{type(node).__name__} {_at(node.span)}")  # type: ignore[attr-defined]
-        for field in dataclasses.fields(node):
-            if field.name == "span" or (isinstance(node, Spec) and field.name in ("path", "text")):
-                continue
-            _dump(getattr(node, field.name), depth + 1, f"{field.name}: ", lines)
+    elif isinstance(node, Node):
+        lines.append(f"{pad}{type(node).__name__} {_at(node.span)}")
+        _dump_comments(node.comments, depth + 1, lines)
+        for f in dataclasses.fields(node):
+            if f.name not in _NOT_CHILDREN:
+                _dump(getattr(node, f.name), depth + 1, f"{f.name}: ", lines)
     else:
         lines.append(pad + repr(node))

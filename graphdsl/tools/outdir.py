@@ -18,7 +18,7 @@ from google.protobuf import message, text_format
 from tensorflow.core.framework import graph_pb2
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
-from graphdsl.assemble.compose import BUILD_MANIFEST
+from graphdsl.assemble.manifest import BUILD_MANIFEST
 from graphdsl.errors import GraphDslError, SourceError, did_you_mean
 
 
