@@ -18,6 +18,7 @@ import yaml
 from google.protobuf import message, text_format
 
 from graphdsl.assemble.manifest import BuildManifest, ExportEntry, read_manifest
+from graphdsl.assemble.outdir import settle, state
 from graphdsl.assemble.resolve import Resolver, signature_keys
 from graphdsl.errors import RunError, did_you_mean
 from graphdsl.tf.messages import reason
@@ -89,6 +90,22 @@ def open_runnable(target: str | os.PathLike, signature: str = "serving_default",
 
 
 def _open_outdir(path: Path, signature: str, export: str | None, tags: list[str] | None) -> Runnable:
+    """Opens a build's output; once more if a build committed into it while it was being read."""
+    settle(path)  # a build that crashed mid-swap is finished first
+    before = state(path)
+    runnable = _open_export(path, signature, export, tags)
+    if state(path) == before:
+        return runnable
+    runnable.close()
+    before = state(path)
+    runnable = _open_export(path, signature, export, tags)
+    if state(path) != before:
+        runnable.close()
+        raise RunError(f"{path} is being built by another process", hint="run it again once that build is done")
+    return runnable
+
+
+def _open_export(path: Path, signature: str, export: str | None, tags: list[str] | None) -> Runnable:
     manifest = read_manifest(path)
     exports = list(manifest.exports) if manifest is not None and manifest.exports else _guess_exports(path)
     if export is not None:
