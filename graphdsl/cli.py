@@ -23,6 +23,7 @@ EXIT_FAILURE = 1  # a GraphDslError that is not about the spec text (a source, t
 EXIT_SPEC_ERROR = 2  # the spec does not parse or does not check
 EXIT_NO_INPUT = 66  # the spec file cannot be read (sysexits EX_NOINPUT)
 EXIT_USAGE = 64  # bad command line (sysexits EX_USAGE); argparse's own 2 would read as a spec error
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a process ended by SIGINT
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = error.filename if error.filename is not None else ""
         print(f"error: cannot read {name}: {error.strerror or error}", file=sys.stderr)
         return EXIT_NO_INPUT
+    except KeyboardInterrupt as interrupt:
+        where = f" {interrupt}" if str(interrupt) else ""
+        print(f"error: interrupted{where}", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,7 +99,23 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> None:
         "ops and variables copied (with each variable's mode), every binding and export.",
     )
     parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
+    _add_builder_timeout(parser)
     parser.set_defaults(run=_run_plan)
+
+
+def _add_builder_timeout(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--builder-timeout", type=_seconds, default=None, metavar="SECONDS",
+                        help="how long each Python builder may take (default: 600; 0: no limit)")
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: '{text}'") from None
+    if not seconds >= 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"not a number of seconds: '{text}' (0 sets no limit)")
+    return seconds
 
 
 def _run_plan(args: argparse.Namespace) -> int:
@@ -102,7 +123,7 @@ def _run_plan(args: argparse.Namespace) -> int:
     from graphdsl.assemble.compose import compose
     from graphdsl.assemble.plan import render
 
-    with compose(Path(args.spec)) as composition:
+    with compose(Path(args.spec), builder_timeout=args.builder_timeout) as composition:
         print(render(composition))
     return EXIT_OK
 
@@ -116,6 +137,7 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
     parser.add_argument("-o", "--out", metavar="OUTDIR", required=True, help="output directory")
+    _add_builder_timeout(parser)
     parser.set_defaults(run=_run_build)
 
 
@@ -123,7 +145,7 @@ def _run_build(args: argparse.Namespace) -> int:
     import_tensorflow()
     from graphdsl.assemble.compose import build
 
-    for path in build(Path(args.spec), args.out):
+    for path in build(Path(args.spec), args.out, builder_timeout=args.builder_timeout):
         print(f"wrote {path}")
     return EXIT_OK
 
@@ -145,6 +167,7 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--export", metavar="NAME", help="which export of OUTDIR to run (default: the first)")
     parser.add_argument("--tags", metavar="TAG,...", help="SavedModel tags to load (default: those it "
                         "was built with, else serve)")
+    _add_builder_timeout(parser)
     parser.set_defaults(run=_run_run)
 
 
@@ -160,7 +183,8 @@ def _run_run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         feeds[name] = value
     tags = args.tags.split(",") if args.tags else None
-    runnable = open_runnable(args.target, signature=args.signature, export=args.export, tags=tags)
+    runnable = open_runnable(args.target, signature=args.signature, export=args.export, tags=tags,
+                             builder_timeout=args.builder_timeout)
     try:
         results = runnable.run(feeds, args.fetch, repeat=args.repeat)
     finally:

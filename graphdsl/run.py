@@ -75,13 +75,14 @@ class Runnable:
 
 
 def open_runnable(target: str | os.PathLike, signature: str = "serving_default",
-                  export: str | None = None, tags: list[str] | None = None) -> Runnable:
+                  export: str | None = None, tags: list[str] | None = None, *,
+                  builder_timeout: float | None = None) -> Runnable:
     """A :class:`Runnable` for a spec file (composed in memory) or a build's output directory."""
     path = Path(target)
     if path.is_file() and path.suffix == ".gcomp":
         from graphdsl.assemble.compose import compose
 
-        composition = compose(path)
+        composition = compose(path, builder_timeout=builder_timeout)
         return Runnable(composition.names, composition.session, closer=composition.close)
     if not path.is_dir():
         raise RunError(f"{path}: neither a .gcomp spec nor a build's output directory",
