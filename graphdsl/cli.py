@@ -153,44 +153,75 @@ def _run_build(args: argparse.Namespace) -> int:
 def _add_run(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "run",
-        help="run a built graph (or a spec) on inputs given on the command line",
+        help="run a built graph (or a spec) on inputs given on the command line or in files",
         description="Run the fetches of a build's output directory or of a spec composed in memory. "
         "NAME is a signature input/output key, an alias, a reference like 'Head[\"logits:0\"]' "
-        "(specs) or a tensor, op or variable name; VALUE is a YAML literal such as [[1.0, 2.0]].",
+        "(specs) or a tensor, op or variable name; VALUE is a YAML literal such as [[1.0, 2.0]], "
+        "or @FILE.npy (or @FILE.npz) to read it from a file.",
     )
     parser.add_argument("target", metavar="OUTDIR_OR_SPEC", help="a build's output directory or a .gcomp file")
-    parser.add_argument("--feed", action="append", default=[], metavar="NAME=VALUE", help="an input value")
+    parser.add_argument("--feed", action="append", default=[], metavar="NAME=VALUE",
+                        help="an input: NAME=YAML, NAME=@FILE.npy, NAME=@FILE.npz, or @FILE.npz for "
+                        "every array of the archive, by key")
     parser.add_argument("--fetch", action="append", required=True, metavar="NAME", help="what to compute")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="run the fetches N times and print the last results (to train)")
-    parser.add_argument("--signature", default="serving_default", help="SavedModel signature for names")
-    parser.add_argument("--export", metavar="NAME", help="which export of OUTDIR to run (default: the first)")
+    parser.add_argument("--signature", default=None, help="the SavedModel signature whose keys are "
+                        "names (default: serving_default, else the first)")
+    parser.add_argument("--export", metavar="NAME", help="which export of OUTDIR to run (default: the "
+                        "first); for a spec, whose signature keys to use")
     parser.add_argument("--tags", metavar="TAG,...", help="SavedModel tags to load (default: those it "
                         "was built with, else serve)")
+    parser.add_argument("--precision", type=_precision, default=6, metavar="DIGITS|full",
+                        help="digits printed after the point (default 6); full prints every digit "
+                        "and every element")
+    parser.add_argument("--save", metavar="DIR|FILE.npz", help="also write the fetched values: one "
+                        "NAME.npy per fetch into DIR, or one archive keyed by fetch name")
+    parser.add_argument("--save-variables", metavar="DIR", help="after the runs, write the graph with "
+                        "the values its variables hold (trained) into DIR, as a new output directory")
     _add_builder_timeout(parser)
     parser.set_defaults(run=_run_run)
 
 
+def _precision(text: str) -> int | None:
+    if text == "full":
+        return None
+    if text.isdigit():
+        return int(text)
+    raise argparse.ArgumentTypeError(f"not a number of digits or 'full': '{text}'")
+
+
 def _run_run(args: argparse.Namespace) -> int:
     import_tensorflow()
-    from graphdsl.run import format_result, open_runnable
+    from graphdsl.run import open_runnable
+    from graphdsl.values import format_result, read_array, read_arrays, save_values
 
     feeds = {}
     for item in args.feed:
         name, sep, value = item.partition("=")
-        if not sep or not name:
-            print(f"graphdsl run: error: --feed takes NAME=VALUE, got '{item}'", file=sys.stderr)
+        if item.startswith("@"):
+            feeds.update(read_arrays(item[1:]))
+        elif not sep or not name:
+            print(f"graphdsl run: error: --feed takes NAME=VALUE, NAME=@FILE or @FILE.npz, got '{item}'",
+                  file=sys.stderr)
             return EXIT_USAGE
-        feeds[name] = value
+        else:
+            feeds[name] = read_array(name, value[1:]) if value.startswith("@") else value
     tags = args.tags.split(",") if args.tags else None
     runnable = open_runnable(args.target, signature=args.signature, export=args.export, tags=tags,
                              builder_timeout=args.builder_timeout)
     try:
         results = runnable.run(feeds, args.fetch, repeat=args.repeat)
+        for name, value in zip(args.fetch, results):
+            print(format_result(name, value, precision=args.precision))
+        if args.save:
+            for path in save_values(args.save, zip(args.fetch, results)):
+                print(f"wrote {path}")
+        if args.save_variables:
+            for path in runnable.save_variables(args.save_variables):
+                print(f"wrote {path}")
     finally:
         runnable.close()
-    for name, value in zip(args.fetch, results):
-        print(format_result(name, value))
     return EXIT_OK
 
 

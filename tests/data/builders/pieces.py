@@ -73,3 +73,11 @@ def fed_initial_value():
     v = tf1.Variable(initial, name="v", use_resource=True)
     tf.multiply(v, 2.0, name="out")
     return graph
+
+
+def images():
+    """mean: the mean of each image of a batch of 64x64 RGB images."""
+    graph = tf1.get_default_graph()
+    batch = tf1.placeholder(tf.float32, [None, 64, 64, 3], name="images")
+    tf.reduce_mean(batch, axis=[1, 2, 3], name="mean")
+    return graph
