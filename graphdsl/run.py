@@ -42,7 +42,7 @@ class Runnable:
     """
 
     names: Resolver
-    session: tf1.Session
+    session: tf.compat.v1.Session
     closer: Callable[[], None] | None = None
     writer: Callable[[Path], list[Path]] | None = None
 
@@ -232,7 +232,7 @@ def _open_export(path: Path, signature: str | None, export: str | None, tags: li
 Signatures = dict[str, tuple[dict[str, str], dict[str, str]]]  # name -> (inputs, outputs): key -> tensor
 
 
-def _load_export(graph: tf.Graph, session: tf1.Session, item: Path, chosen: ExportEntry) -> Signatures:
+def _load_export(graph: tf.Graph, session: tf.compat.v1.Session, item: Path, chosen: ExportEntry) -> Signatures:
     """Loads the export into ``graph`` and ``session``; returns a SavedModel's signatures."""
     with graph.as_default():
         if chosen.kind == "savedmodel":
@@ -254,7 +254,7 @@ def _load_export(graph: tf.Graph, session: tf1.Session, item: Path, chosen: Expo
         return {}
 
 
-def _export_again(graph: tf.Graph, session: tf1.Session, source: Path, chosen: ExportEntry,
+def _export_again(graph: tf.Graph, session: tf.compat.v1.Session, source: Path, chosen: ExportEntry,
                   signatures: Signatures, manifest: BuildManifest | None, outdir: Path) -> list[Path]:
     """Writes the export that was run, with the values the session holds now, into ``outdir``."""
     if chosen.kind == "graphdef":
@@ -266,8 +266,11 @@ def _export_again(graph: tf.Graph, session: tf1.Session, source: Path, chosen: E
     name = chosen.path
     with OutputDir(outdir) as out:
         if chosen.kind == "savedmodel":
-            tensors = {sig: tuple({k: graph.get_tensor_by_name(t) for k, t in side.items()} for side in io)
-                       for sig, io in signatures.items()}
+            def tensors_of(side: dict[str, str]) -> dict[str, tf.Tensor]:
+                return {k: graph.get_tensor_by_name(t) for k, t in side.items()}
+
+            tensors = {sig: (tensors_of(inputs), tensors_of(outputs))
+                       for sig, (inputs, outputs) in signatures.items()}
             export_savedmodel(graph, session, out.path(name), tensors, tags=chosen.tags or ("serve",),
                               label=out.label(name))
         else:

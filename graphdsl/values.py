@@ -107,7 +107,7 @@ def save_values(path: str | Path, results: Iterable[tuple[str, Any]]) -> list[Pa
     try:
         if target.suffix == ".npz":
             buffer = io.BytesIO()
-            np.savez(buffer, **arrays)
+            np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub reads a key as allow_pickle
             write_atomically(target, buffer.getvalue())
             return [target]
         files: dict[str, str] = {}

@@ -18,7 +18,6 @@ from graphdsl.assemble.compose import build, compose
 from graphdsl.assemble.manifest import BUILD_MANIFEST
 from graphdsl.cli import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, main
 from graphdsl.errors import BuildError, GraphDslError
-from graphdsl.run import open_runnable
 
 REPO = Path(__file__).resolve().parents[1]
 BUILDERS = (REPO / "tests" / "data" / "builders").as_posix()
@@ -103,7 +102,8 @@ DAMAGES = {
     "manifest export outside": (lambda o: (o / BUILD_MANIFEST).write_text(
         "exports:\n- {kind: graphdef, path: ../../etc/passwd}\n"), r"is not the name of an item in the directory"),
     "manifest alias not a mapping": (lambda o: (o / BUILD_MANIFEST).write_text(
-        "exports:\n- {kind: metagraph, path: graph}\naliases:\n  out: 5\n"), r"alias 'out' must be a mapping, not a int"),
+        "exports:\n- {kind: metagraph, path: graph}\naliases:\n  out: 5\n"),
+        r"alias 'out' must be a mapping, not a int"),
     "manifest of a future format": (lambda o: (o / BUILD_MANIFEST).write_text("format: 2\n"),
                                     r"format 2 is not one this graphdsl reads"),
     "manifest not text": (lambda o: (o / BUILD_MANIFEST).write_bytes(b"\xff\xfe\x00"), r"cannot be read"),

@@ -57,7 +57,7 @@ class Composition:
         self.names = Resolver(self.graph, spec)
         self.reports: list[CopyReport] = []
         self.exported: list[Any] = []  # per export: its signatures' or outputs' tensors
-        self._session: tf1.Session | None = None
+        self._session: tf.compat.v1.Session | None = None
 
     @property
     def sources(self) -> dict[str, LoadedSource]:
@@ -133,6 +133,7 @@ class Composition:
         except CopyError as e:
             raise self._fail(e.message, copy.span, e.hint) from e
         record = registry_of(self.graph).record(source.graph, namespace)
+        assert record is not None  # the copy succeeded, so it made (or extended) the record
         report.ops = len(record.ops) - before_ops
         added = {name: var for name, var in record.variables.items() if name not in before_vars}
         report.variables = [(var.op.name, copy.mode_for(name)) for name, var in added.items()]
@@ -233,7 +234,7 @@ class Composition:
     # -- the session and the exports ----------------------------------------------------------------
 
     @property
-    def session(self) -> tf1.Session:
+    def session(self) -> tf.compat.v1.Session:
         """A session on the composed graph with every variable initialized."""
         if self._session is None:
             with self.graph.as_default():

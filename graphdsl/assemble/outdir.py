@@ -60,7 +60,7 @@ class OutputDir:
       on ``path`` finishes the swap.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.target = Path(path)
         self._staging: Path | None = None
         self._claimed: set[str] = set()
@@ -201,7 +201,13 @@ def recover(target: Path) -> None:
                               f"left it mid-swap, and finishing the swap failed: {e}",
                               hint="check the output directory's permissions, then run graphdsl again") from e
     for leftover in _leftovers(real):
-        shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink()
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            try:
+                leftover.unlink()
+            except OSError:  # garbage that stays is harmless; a reader may not be allowed to write
+                pass
 
 
 def settle(target: Path) -> None:

@@ -196,7 +196,7 @@ class Resolver:
             return self._alias(name)
         match = _REFERENCE.fullmatch(name)
         if match:
-            return self.copy_of(*match.groups())
+            return self.copy_of(match.group(1), match.group(2))
         found = self._by_name(name)
         if found is not None:
             return found

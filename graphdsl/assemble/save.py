@@ -9,6 +9,7 @@ left as it was.
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,12 +41,8 @@ def check_export_names(spec: syntax.Spec) -> None:
     """
     owners: dict[str, syntax.Export] = {}
     for export in spec.exports:
-        kind, name, span = export.kind.name, export.path.value, export.path.span
-
-        def fail(message: str, hint: str) -> BuildError:
-            return BuildError(f"export path {_shown(name)} {message}", span=span, hint=hint,
-                              source=spec.text)
-
+        kind, name = export.kind.name, export.path.value
+        fail = partial(_name_error, spec, export)
         control = next((c for c in name if ord(c) < 32 or ord(c) == 127), None)
         if control is not None:
             raise fail(f"holds a control character ({control!r})", "name outputs with printable characters")
@@ -69,6 +66,11 @@ def check_export_names(spec: syntax.Spec) -> None:
                 raise fail(f"writes '{item}', which the {other.kind.name} export on line "
                            f"{other.span.line} writes too", "give each export its own name")
             owners[item] = export
+
+
+def _name_error(spec: syntax.Spec, export: syntax.Export, message: str, hint: str) -> BuildError:
+    return BuildError(f"export path {_shown(export.path.value)} {message}", span=export.path.span,
+                      hint=hint, source=spec.text)
 
 
 def _shown(name: str) -> str:
@@ -119,9 +121,10 @@ def _check_sources_kept(composition: "Composition", outdir: Path) -> None:
                                  f"which source '{name}' was read from", span=export.path.span,
                                  hint="build into another directory, or name the export otherwise",
                                  source=spec.text)
+            statement = spec.source(name)
             raise BuildError(f"the previous build into {outdir} wrote '{item}', which this build would "
                              f"remove, but source '{name}' was read from it",
-                             span=spec.source(name).path.span if spec.source(name) else None,
+                             span=statement.path.span if statement is not None else None,
                              hint="build into another directory, or copy the source out of it first",
                              source=spec.text)
 
