@@ -23,6 +23,7 @@ EXIT_FAILURE = 1  # a GraphDslError that is not about the spec text (a source, t
 EXIT_SPEC_ERROR = 2  # the spec does not parse or does not check
 EXIT_NO_INPUT = 66  # the spec file cannot be read (sysexits EX_NOINPUT)
 EXIT_USAGE = 64  # bad command line (sysexits EX_USAGE); argparse's own 2 would read as a spec error
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a process ended by SIGINT
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = error.filename if error.filename is not None else ""
         print(f"error: cannot read {name}: {error.strerror or error}", file=sys.stderr)
         return EXIT_NO_INPUT
+    except KeyboardInterrupt as interrupt:
+        where = f" {interrupt}" if str(interrupt) else ""
+        print(f"error: interrupted{where}", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,7 +99,23 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> None:
         "ops and variables copied (with each variable's mode), every binding and export.",
     )
     parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
+    _add_builder_timeout(parser)
     parser.set_defaults(run=_run_plan)
+
+
+def _add_builder_timeout(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--builder-timeout", type=_seconds, default=None, metavar="SECONDS",
+                        help="how long each Python builder may take (default: 600; 0: no limit)")
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: '{text}'") from None
+    if not seconds >= 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"not a number of seconds: '{text}' (0 sets no limit)")
+    return seconds
 
 
 def _run_plan(args: argparse.Namespace) -> int:
@@ -102,7 +123,7 @@ def _run_plan(args: argparse.Namespace) -> int:
     from graphdsl.assemble.compose import compose
     from graphdsl.assemble.plan import render
 
-    with compose(Path(args.spec)) as composition:
+    with compose(Path(args.spec), builder_timeout=args.builder_timeout) as composition:
         print(render(composition))
     return EXIT_OK
 
@@ -116,6 +137,7 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
     parser.add_argument("-o", "--out", metavar="OUTDIR", required=True, help="output directory")
+    _add_builder_timeout(parser)
     parser.set_defaults(run=_run_build)
 
 
@@ -123,7 +145,7 @@ def _run_build(args: argparse.Namespace) -> int:
     import_tensorflow()
     from graphdsl.assemble.compose import build
 
-    for path in build(Path(args.spec), args.out):
+    for path in build(Path(args.spec), args.out, builder_timeout=args.builder_timeout):
         print(f"wrote {path}")
     return EXIT_OK
 
@@ -131,42 +153,75 @@ def _run_build(args: argparse.Namespace) -> int:
 def _add_run(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "run",
-        help="run a built graph (or a spec) on inputs given on the command line",
+        help="run a built graph (or a spec) on inputs given on the command line or in files",
         description="Run the fetches of a build's output directory or of a spec composed in memory. "
         "NAME is a signature input/output key, an alias, a reference like 'Head[\"logits:0\"]' "
-        "(specs) or a tensor, op or variable name; VALUE is a YAML literal such as [[1.0, 2.0]].",
+        "(specs) or a tensor, op or variable name; VALUE is a YAML literal such as [[1.0, 2.0]], "
+        "or @FILE.npy (or @FILE.npz) to read it from a file.",
     )
     parser.add_argument("target", metavar="OUTDIR_OR_SPEC", help="a build's output directory or a .gcomp file")
-    parser.add_argument("--feed", action="append", default=[], metavar="NAME=VALUE", help="an input value")
+    parser.add_argument("--feed", action="append", default=[], metavar="NAME=VALUE",
+                        help="an input: NAME=YAML, NAME=@FILE.npy, NAME=@FILE.npz, or @FILE.npz for "
+                        "every array of the archive, by key")
     parser.add_argument("--fetch", action="append", required=True, metavar="NAME", help="what to compute")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="run the fetches N times and print the last results (to train)")
-    parser.add_argument("--signature", default="serving_default", help="SavedModel signature for names")
-    parser.add_argument("--export", metavar="NAME", help="which export of OUTDIR to run (default: the first)")
+    parser.add_argument("--signature", default=None, help="the SavedModel signature whose keys are "
+                        "names (default: serving_default, else the first)")
+    parser.add_argument("--export", metavar="NAME", help="which export of OUTDIR to run (default: the "
+                        "first); for a spec, whose signature keys to use")
     parser.add_argument("--tags", metavar="TAG,...", help="SavedModel tags to load (default: those it "
                         "was built with, else serve)")
+    parser.add_argument("--precision", type=_precision, default=6, metavar="DIGITS|full",
+                        help="digits printed after the point (default 6); full prints every digit "
+                        "and every element")
+    parser.add_argument("--save", metavar="DIR|FILE.npz", help="also write the fetched values: one "
+                        "NAME.npy per fetch into DIR, or one archive keyed by fetch name")
+    parser.add_argument("--save-variables", metavar="DIR", help="after the runs, write the graph with "
+                        "the values its variables hold (trained) into DIR, as a new output directory")
+    _add_builder_timeout(parser)
     parser.set_defaults(run=_run_run)
+
+
+def _precision(text: str) -> int | None:
+    if text == "full":
+        return None
+    if text.isdigit():
+        return int(text)
+    raise argparse.ArgumentTypeError(f"not a number of digits or 'full': '{text}'")
 
 
 def _run_run(args: argparse.Namespace) -> int:
     import_tensorflow()
-    from graphdsl.run import format_result, open_runnable
+    from graphdsl.run import open_runnable
+    from graphdsl.values import format_result, read_array, read_arrays, save_values
 
     feeds = {}
     for item in args.feed:
         name, sep, value = item.partition("=")
-        if not sep or not name:
-            print(f"graphdsl run: error: --feed takes NAME=VALUE, got '{item}'", file=sys.stderr)
+        if item.startswith("@"):
+            feeds.update(read_arrays(item[1:]))
+        elif not sep or not name:
+            print(f"graphdsl run: error: --feed takes NAME=VALUE, NAME=@FILE or @FILE.npz, got '{item}'",
+                  file=sys.stderr)
             return EXIT_USAGE
-        feeds[name] = value
+        else:
+            feeds[name] = read_array(name, value[1:]) if value.startswith("@") else value
     tags = args.tags.split(",") if args.tags else None
-    runnable = open_runnable(args.target, signature=args.signature, export=args.export, tags=tags)
+    runnable = open_runnable(args.target, signature=args.signature, export=args.export, tags=tags,
+                             builder_timeout=args.builder_timeout)
     try:
         results = runnable.run(feeds, args.fetch, repeat=args.repeat)
+        for name, value in zip(args.fetch, results):
+            print(format_result(name, value, precision=args.precision))
+        if args.save:
+            for path in save_values(args.save, zip(args.fetch, results)):
+                print(f"wrote {path}")
+        if args.save_variables:
+            for path in runnable.save_variables(args.save_variables):
+                print(f"wrote {path}")
     finally:
         runnable.close()
-    for name, value in zip(args.fetch, results):
-        print(format_result(name, value))
     return EXIT_OK
 
 

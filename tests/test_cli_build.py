@@ -67,3 +67,44 @@ def test_run_reports_bad_names_and_bad_command_lines(tmp_path: Path) -> None:
     assert "Traceback" not in unknown.stderr
     usage = graphdsl("run", str(spec), "--feed", "x", "--fetch", "out")
     assert usage.returncode == EXIT_USAGE and "NAME=VALUE" in usage.stderr
+
+
+# `graphdsl build` whose process dies at its second rename, that is while it swaps its outputs in.
+KILLED_MID_SWAP = """import os, sys
+from graphdsl.cli import main
+rename, renames = os.rename, []
+def dying_rename(src, dst):
+    renames.append(src)
+    if len(renames) == 2:
+        os._exit(86)
+    return rename(src, dst)
+os.rename = dying_rename
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_build_killed_mid_swap_is_finished_by_the_next_command(tmp_path: Path) -> None:
+    from graphdsl.assemble.compose import build
+    from graphdsl.assemble.manifest import read_outputs
+    from graphdsl.run import open_runnable
+
+    spec = tmp_path / "enc.gcomp"
+    spec.write_text(SPEC.replace('export metagraph "graph"', 'export metagraph "old"'))
+    out = tmp_path / "out"
+    build(spec, out)
+    spec.write_text(SPEC)
+    killed = subprocess.run([sys.executable, "-c", KILLED_MID_SWAP, "build", str(spec), "-o", str(out)],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert killed.returncode == 86, killed.stderr
+    assert (out / ".graphdsl-journal").exists()  # half swapped: the old build is partly moved aside
+    runnable = open_runnable(out)  # what `graphdsl run` does first: finish the swap
+    try:
+        assert runnable.run({"x": "[[1, 1]]"}, ["out"])[0].tolist() == [[4.0, 6.0]]
+    finally:
+        runnable.close()
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".graphdsl-outputs", "graph.ckpt.data-00000-of-00001", "graph.ckpt.index", "graph.meta",
+        "graphdsl-build.yaml"]
+    assert read_outputs(out) == ["graph.ckpt.data-00000-of-00001", "graph.ckpt.index", "graph.meta",
+                                 "graphdsl-build.yaml"]
+    assert sorted(os.listdir(tmp_path)) == ["enc.gcomp", "out"]

@@ -20,12 +20,13 @@ import tensorflow as tf
 
 from graphdsl.api import copy_to_graph
 from graphdsl.assemble.resolve import Element, Resolver
+from graphdsl.assemble.save import check_export_names, save
 from graphdsl.errors import BuildError, CopyError, GraphDslError
 from graphdsl.lang import syntax
 from graphdsl.lang.load import load_spec
 from graphdsl.tf.copier import check_compatible
 from graphdsl.tf.messages import reason
-from graphdsl.tf.registry import registry_of
+from graphdsl.tf.registry import CopyRecord, registry_of
 from graphdsl.tf.sources import LoadedSource, load_source
 
 tf1 = tf.compat.v1
@@ -49,13 +50,14 @@ class CopyReport:
 class Composition:
     """The result of running a spec: the target graph, its session, and lookups by name."""
 
-    def __init__(self, spec: syntax.Spec) -> None:
+    def __init__(self, spec: syntax.Spec, builder_timeout: float | None = None) -> None:
         self.spec = spec
+        self.builder_timeout = builder_timeout
         self.graph = tf.Graph()
         self.names = Resolver(self.graph, spec)
         self.reports: list[CopyReport] = []
         self.exported: list[Any] = []  # per export: its signatures' or outputs' tensors
-        self._session: tf1.Session | None = None
+        self._session: tf.compat.v1.Session | None = None
 
     @property
     def sources(self) -> dict[str, LoadedSource]:
@@ -80,6 +82,7 @@ class Composition:
                 self._copy(statement)
             elif isinstance(statement, syntax.Let):
                 self.aliases[statement.name.name] = self.names.value(statement.value)
+        check_export_names(self.spec)
         self.exported = [self._export_elements(export) for export in self.spec.exports]
 
     def _source(self, name: str) -> LoadedSource:
@@ -89,7 +92,8 @@ class Composition:
             options = {o.key.name: _literal(o.value) for o in statement.options}
             try:
                 self.sources[name] = load_source(
-                    statement.kind.name, statement.path.value, options, self._base_dir)
+                    statement.kind.name, statement.path.value, options, self._base_dir,
+                    builder_timeout=self.builder_timeout)
             except GraphDslError as e:
                 raise self._fail(e.message, statement.path.span, e.hint) from e
         return self.sources[name]
@@ -129,11 +133,55 @@ class Composition:
         except CopyError as e:
             raise self._fail(e.message, copy.span, e.hint) from e
         record = registry_of(self.graph).record(source.graph, namespace)
+        assert record is not None  # the copy succeeded, so it made (or extended) the record
         report.ops = len(record.ops) - before_ops
-        report.variables = [(var.op.name, copy.mode_for(name))
-                            for name, var in record.variables.items() if name not in before_vars]
-        report.stops = [record.tensors[t.name].name for t in stop_at]
+        added = {name: var for name, var in record.variables.items() if name not in before_vars}
+        report.variables = [(var.op.name, copy.mode_for(name)) for name, var in added.items()]
+        stops = {item: self._stop(copy, item, tensor, record) for item, tensor in zip(copy.stop_at, stop_at)}
+        report.stops = [placeholder.name for placeholder in stops.values()]
+        self._check_initializers(copy, added, stops)
         self.reports.append(report)
+
+    def _stop(self, copy: syntax.Copy, item: syntax.Str, tensor: tf.Tensor, record: CopyRecord) -> tf.Tensor:
+        """The placeholder the walk put at ``stop_at`` entry ``item``; an error if it never got there."""
+        placeholder = record.tensors.get(tensor.name)
+        if placeholder is not None and placeholder.op.name in record.placeholders:
+            return placeholder
+        namespace = copy.namespace.name
+        if tensor.op.name in record.ops:
+            raise self._fail(f"stop_at {item.value!r}: the walk does not stop there, because op "
+                             f"'{tensor.op.name}' is copied into '{namespace}' whole (by an earlier "
+                             "copy, or for another of its outputs)", item.span,
+                             "remove it from stop_at, or stop where the copies first meet it")
+        raise self._fail(f"stop_at {item.value!r}: the walk never reaches it (nothing the copy takes "
+                         "reads it)", item.span, "remove it from stop_at, or take what reads it")
+
+    def _check_initializers(self, copy: syntax.Copy, added: dict[str, Any],
+                            stops: dict[syntax.Str, tf.Tensor]) -> None:
+        """Refuses a variable copied in mode 'init' whose initializer reads a placeholder.
+
+        Initializing the composition (and every export's loader) runs the initializers with
+        nothing fed, so such a variable could never get a value. Usually a ``stop_at`` cut its
+        initial value off; sometimes the source itself fed it at initialization.
+        """
+        clean: set[str] = set()  # ops known to reach no placeholder
+        for name, variable in added.items():
+            if copy.mode_for(name) != "init":
+                continue
+            placeholder = _placeholder_read_by(variable.initializer, clean)
+            if placeholder is None:
+                continue
+            stop = next((item for item, made in stops.items() if made.op is placeholder), None)
+            if stop is not None:
+                raise self._fail(
+                    f"stop_at {stop.value!r}: variable '{name}' is initialized from it, and the "
+                    "placeholder put there cannot be fed when the variables are initialized",
+                    stop.span, f"copy '{name}' with its value (variable \"{name}\" = value), or stop "
+                    "the walk where its initializer does not need it")
+            raise self._fail(
+                f"variable '{name}' is initialized from placeholder '{placeholder.name}', which "
+                "cannot be fed when the variables are initialized", copy.span,
+                f"copy '{name}' with its value (variable \"{name}\" = value) from a source that holds it")
 
     def _modes(self, copy: syntax.Copy, source: LoadedSource) -> Callable[[str], str]:
         """The copy's variable modes; a source without values refuses mode 'value' at this copy."""
@@ -186,7 +234,7 @@ class Composition:
     # -- the session and the exports ----------------------------------------------------------------
 
     @property
-    def session(self) -> tf1.Session:
+    def session(self) -> tf.compat.v1.Session:
         """A session on the composed graph with every variable initialized."""
         if self._session is None:
             with self.graph.as_default():
@@ -206,8 +254,6 @@ class Composition:
 
     def save(self, outdir: str | os.PathLike) -> list[Path]:
         """Writes every export of the spec into ``outdir``, all or nothing, with a manifest."""
-        from graphdsl.assemble.save import save
-
         return save(self, outdir)
 
     def close(self) -> None:
@@ -228,11 +274,15 @@ class Composition:
         return BuildError(message, span=span, hint=hint, source=self.spec.text)
 
 
-def compose(spec: str | os.PathLike | syntax.Spec) -> Composition:
-    """Runs a spec (a path, spec text, or a checked :class:`~graphdsl.lang.syntax.Spec`) into a Composition."""
+def compose(spec: str | os.PathLike | syntax.Spec, *, builder_timeout: float | None = None) -> Composition:
+    """Runs a spec (a path, spec text, or a checked :class:`~graphdsl.lang.syntax.Spec`) into a Composition.
+
+    ``builder_timeout`` bounds each Python builder, in seconds (default
+    :data:`graphdsl.tf.sources.BUILDER_TIMEOUT`, 600; 0: no limit).
+    """
     if not isinstance(spec, syntax.Spec):
         spec = load_spec(spec)
-    composition = Composition(spec)
+    composition = Composition(spec, builder_timeout)
     try:
         composition._run()
     except BaseException:
@@ -241,10 +291,30 @@ def compose(spec: str | os.PathLike | syntax.Spec) -> Composition:
     return composition
 
 
-def build(spec: str | os.PathLike | syntax.Spec, outdir: str | os.PathLike) -> list[Path]:
+def build(spec: str | os.PathLike | syntax.Spec, outdir: str | os.PathLike, *,
+          builder_timeout: float | None = None) -> list[Path]:
     """Composes ``spec`` and writes its exports into ``outdir``; returns the paths written."""
-    with compose(spec) as composition:
+    with compose(spec, builder_timeout=builder_timeout) as composition:
         return composition.save(outdir)
+
+
+def _placeholder_read_by(op: tf.Operation, clean: set[str]) -> tf.Operation | None:
+    """A placeholder ``op`` depends on through inputs and control inputs, or None.
+
+    ``clean`` holds ops already known to depend on none; the walk adds those it clears.
+    """
+    stack, seen = [op], set()
+    while stack:
+        current = stack.pop()
+        if current.name in seen or current.name in clean:
+            continue
+        seen.add(current.name)
+        if current.type in ("Placeholder", "PlaceholderV2"):
+            return current
+        stack.extend(t.op for t in current.inputs)
+        stack.extend(current.control_inputs)
+    clean.update(seen)
+    return None
 
 
 def _literal(value: syntax.Value) -> Any:

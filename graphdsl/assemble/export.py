@@ -97,7 +97,7 @@ def _signature_def(out: Path, graph: tf.Graph, name: str, io: Signature) -> tf.c
                           hint="write {name: ({'x': x}, {'y': y})}") from None
     if not outputs:
         raise ExportError(f"{out}: signature '{name}' has no outputs", hint="give it at least one output")
-    infos = {}
+    infos: dict[str, dict[str, tf.compat.v1.TensorInfo]] = {}
     for side, tensors in (("input", inputs), ("output", outputs)):
         infos[side] = {}
         for key, tensor in dict(tensors).items():

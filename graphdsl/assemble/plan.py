@@ -6,7 +6,7 @@ every placeholder made where a walk stopped; then the aliases and the exports.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
     from graphdsl.assemble.compose import Composition
@@ -22,7 +22,9 @@ def render(composition: "Composition") -> str:
         variables = [v for r in reports for v in r.variables]
         modes = sorted({mode for _, mode in variables})
         counts = ", ".join(f"{sum(m == mode for _, m in variables)} {mode}" for mode in modes)
-        rows.append((namespace, source_name, spec.source(source_name).kind.name,
+        statement = spec.source(source_name)
+        kind = statement.kind.name if statement is not None else "?"
+        rows.append((namespace, source_name, kind,
                      str(sum(r.ops for r in reports)), f"{len(variables)}" + (f" ({counts})" if counts else "")))
     lines.extend(_table(rows))
     for report in composition.reports:
@@ -55,7 +57,7 @@ def _name(element) -> str:
     return f"{name} (variable)" if is_variable(element) else name
 
 
-def _table(rows: list[tuple[str, ...]]) -> list[str]:
+def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     out = []
     for n, row in enumerate(rows):

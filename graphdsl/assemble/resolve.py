@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Any, Mapping
+from typing import Any
 
 import tensorflow as tf
 
@@ -196,7 +196,7 @@ class Resolver:
             return self._alias(name)
         match = _REFERENCE.fullmatch(name)
         if match:
-            return self.copy_of(*match.groups())
+            return self.copy_of(match.group(1), match.group(2))
         found = self._by_name(name)
         if found is not None:
             return found
@@ -232,16 +232,6 @@ class Resolver:
         if span is None or self.spec is None:
             return self.error(message, hint=hint)
         return BuildError(message, span=span, hint=hint, source=self.spec.text)
-
-
-def signature_keys(signatures: Mapping[str, Any], name: str) -> dict[str, str]:
-    """``{key: tensor name}`` of signature ``name``'s inputs and outputs (an output wins a tie)."""
-    signature = signatures.get(name)
-    if signature is None:
-        return {}
-    keys = {k: v.name for k, v in signature.inputs.items()}
-    keys.update({k: v.name for k, v in signature.outputs.items()})
-    return keys
 
 
 def _describe(value: syntax.Value) -> str:

@@ -9,21 +9,72 @@ left as it was.
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import tensorflow as tf
 
-from graphdsl.assemble.export import export_graphdef, export_metagraph, export_savedmodel
+from graphdsl.assemble.export import export_graphdef, export_metagraph, export_savedmodel, items_of
 from graphdsl.assemble.manifest import (
-    BUILD_MANIFEST, AliasEntry, BuildManifest, ExportEntry, write_manifest)
+    BUILD_MANIFEST, AliasEntry, BuildManifest, ExportEntry, read_outputs, write_manifest)
 from graphdsl.assemble.outdir import OutputDir
-from graphdsl.errors import BuildError, GraphDslError
+from graphdsl.errors import BuildError, ExportError, GraphDslError
 from graphdsl.lang import syntax
 from graphdsl.tf.registry import is_variable
 
 if TYPE_CHECKING:
     from graphdsl.assemble.compose import Composition
+
+# The longest export names that fit, in bytes: file systems hold names of at most 255 bytes, and
+# TensorFlow's checkpoint writer adds up to 54 bytes to a metagraph's name for its temporary files
+# (found by writing each kind under ever longer names, TensorFlow 2.21 on ext4).
+_NAME_MAX = {"savedmodel": 255, "graphdef": 255, "metagraph": 201}
+
+
+def check_export_names(spec: syntax.Spec) -> None:
+    """Refuses, at its path in the spec, an export whose name OUTDIR cannot hold as its own item.
+
+    Each export writes items directly inside OUTDIR (a metagraph ``NAME`` writes ``NAME.meta`` and
+    its checkpoint files): their names must be printable, not hidden (graphdsl's own files are), not
+    the build manifest's, short enough for the file system, and written by one export only.
+    """
+    owners: dict[str, syntax.Export] = {}
+    for export in spec.exports:
+        kind, name = export.kind.name, export.path.value
+        fail = partial(_name_error, spec, export)
+        control = next((c for c in name if ord(c) < 32 or ord(c) == 127), None)
+        if control is not None:
+            raise fail(f"holds a control character ({control!r})", "name outputs with printable characters")
+        if "/" in name:
+            raise fail("names an item inside a subdirectory; exports are written directly inside the "
+                       "output directory", "name the item itself, like 'model.pb'")
+        items = items_of(kind, name)
+        if name.startswith("."):
+            raise fail(f"would write a hidden item ('{items[0]}'); graphdsl keeps its own files "
+                       "under hidden names", "give it a name that does not start with '.', like 'model'")
+        if BUILD_MANIFEST in items:
+            raise fail("is the name of the build manifest, which every build writes into the output "
+                       "directory", "name the export otherwise")
+        size = len(name.encode("utf-8"))
+        if size > _NAME_MAX[kind]:
+            raise fail(f"is too long for a {kind} export ({size} bytes; at most {_NAME_MAX[kind]})",
+                       "shorten it")
+        for item in items:
+            other = owners.get(item)
+            if other is not None:
+                raise fail(f"writes '{item}', which the {other.kind.name} export on line "
+                           f"{other.span.line} writes too", "give each export its own name")
+            owners[item] = export
+
+
+def _name_error(spec: syntax.Spec, export: syntax.Export, message: str, hint: str) -> BuildError:
+    return BuildError(f"export path {_shown(export.path.value)} {message}", span=export.path.span,
+                      hint=hint, source=spec.text)
+
+
+def _shown(name: str) -> str:
+    return repr(name if len(name) <= 60 else name[:40] + "...")
 
 
 def save(composition: "Composition", outdir: str | os.PathLike) -> list[Path]:
@@ -32,6 +83,7 @@ def save(composition: "Composition", outdir: str | os.PathLike) -> list[Path]:
     Returns the exports' paths, in the spec's order.
     """
     spec = composition.spec
+    _check_sources_kept(composition, Path(outdir))
     session = composition.session
     with OutputDir(outdir) as out:
         for export, elements in zip(spec.exports, composition.exported):
@@ -39,8 +91,42 @@ def save(composition: "Composition", outdir: str | os.PathLike) -> list[Path]:
                 _save_one(composition.graph, session, export, elements, out)
             except GraphDslError as e:
                 raise BuildError(e.message, span=export.span, hint=e.hint, source=spec.text) from e
-        write_manifest(out.path(BUILD_MANIFEST), manifest_of(composition))
+        try:
+            write_manifest(out.path(BUILD_MANIFEST), manifest_of(composition))
+        except OSError as e:
+            raise ExportError(f"{out.label(BUILD_MANIFEST)}: cannot write the build manifest: "
+                              f"{e.strerror}", hint="check that the output location is writable") from e
     return [Path(outdir) / e.path.value for e in spec.exports]
+
+
+def _check_sources_kept(composition: "Composition", outdir: Path) -> None:
+    """Refuses a build that would replace or remove a file one of its sources was read from.
+
+    A build replaces the items its exports name and removes those the previous build into
+    ``outdir`` wrote and this one does not; when ``outdir`` also holds sources (builds chained
+    through one directory), neither may hit one.
+    """
+    spec = composition.spec
+    real = Path(os.path.realpath(outdir))
+    sources = {name: Path(os.path.realpath(source.path)) for name, source in composition.sources.items()}
+    owned = {item: export for export in spec.exports for item in items_of(export.kind.name, export.path.value)}
+    for item in [*owned, *(n for n in read_outputs(real) if n not in owned)]:
+        path = real / item
+        for name, source in sources.items():
+            if source != path and path not in source.parents:
+                continue
+            export = owned.get(item)
+            if export is not None:
+                raise BuildError(f"export path '{export.path.value}' would replace '{outdir / item}', "
+                                 f"which source '{name}' was read from", span=export.path.span,
+                                 hint="build into another directory, or name the export otherwise",
+                                 source=spec.text)
+            statement = spec.source(name)
+            raise BuildError(f"the previous build into {outdir} wrote '{item}', which this build would "
+                             f"remove, but source '{name}' was read from it",
+                             span=statement.path.span if statement is not None else None,
+                             hint="build into another directory, or copy the source out of it first",
+                             source=spec.text)
 
 
 def _save_one(graph: tf.Graph, session: tf.compat.v1.Session, export: syntax.Export, elements: Any,

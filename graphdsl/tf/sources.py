@@ -54,7 +54,11 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import os
+import signal
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -102,11 +106,13 @@ class LoadedSource:
         self.close()
 
 
-def load_source(kind: str, path: str | Path, options: dict[str, Any] | None, base_dir: Path) -> LoadedSource:
+def load_source(kind: str, path: str | Path, options: dict[str, Any] | None, base_dir: Path, *,
+                builder_timeout: float | None = None) -> LoadedSource:
     """Loads the source ``path`` (relative to ``base_dir``) of the given ``kind`` with ``options``.
 
     Raises :class:`SourceError` naming the path and what would fix it when the file is missing, has
-    the wrong extension, cannot be parsed or imported, or a Python builder fails.
+    the wrong extension, cannot be parsed or imported, or a Python builder fails, exits or takes
+    longer than ``builder_timeout`` seconds (default :data:`BUILDER_TIMEOUT`; 0: no limit).
     """
     loader = _LOADERS.get(kind)
     if loader is None:
@@ -115,8 +121,10 @@ def load_source(kind: str, path: str | Path, options: dict[str, Any] | None, bas
             hint=did_you_mean(kind, KINDS) or f"use one of: {', '.join(KINDS)}",
         )
     options = dict(options or {})
-    if kind != "python":
-        _check_options(kind, path, options, _OPTIONS[kind])
+    if kind == "python":
+        timeout = BUILDER_TIMEOUT if builder_timeout is None else builder_timeout
+        return _load_python(path, options, Path(base_dir), timeout)
+    _check_options(kind, path, options, _OPTIONS[kind])
     return loader(path, options, Path(base_dir))
 
 
@@ -278,8 +286,19 @@ def _find_signature(directory: Path, meta: meta_graph_pb2.MetaGraphDef, name: An
 
 _module_ids = itertools.count()
 
+BUILDER_TIMEOUT = 600.0
+"""Seconds a Python builder may take (importing its file and calling it), unless told otherwise.
 
-def _load_python(path: str | Path, options: dict[str, Any], base_dir: Path) -> LoadedSource:
+Generous, as a builder may train a small model; ``None`` or ``0`` sets no limit."""
+
+
+class _BuilderTimeout(BaseException):
+    """Raised into a builder that overran its time; a BaseException, so ``except Exception`` in the
+    builder does not swallow it."""
+
+
+def _load_python(path: str | Path, options: dict[str, Any], base_dir: Path,
+                 timeout: float | None = BUILDER_TIMEOUT) -> LoadedSource:
     file_part, sep, function_name = str(path).rpartition(":")
     if not sep or not file_part or not function_name.isidentifier():
         raise SourceError(
@@ -288,15 +307,24 @@ def _load_python(path: str | Path, options: dict[str, Any], base_dir: Path) -> L
         )
     file = _existing_file(_resolve(file_part, base_dir), "python", (".py",))
     where = f"{file}:{function_name}"
-    module = _import_file(file)
-    function = getattr(module, function_name, None)
-    if not callable(function):
-        names = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
+    # One deadline for the import and the call: either may run the builder's code for ever.
+    try:
+        with _time_limit(timeout):
+            module = _import_file(file)
+            function = getattr(module, function_name, None)
+            if not callable(function):
+                names = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
+                raise SourceError(
+                    f"{file}: defines no function '{function_name}'",
+                    hint=did_you_mean(function_name, names, "function") or "define it, or name another function",
+                )
+            result = _call_builder(where, file, function, options)
+    except _BuilderTimeout:
         raise SourceError(
-            f"{file}: defines no function '{function_name}'",
-            hint=did_you_mean(function_name, names, "function") or "define it, or name another function",
-        )
-    result = _call_builder(where, file, function, options)
+            f"{where}: the builder did not return within {timeout:g} s",
+            hint="make it return sooner, or give it more time with --builder-timeout SECONDS "
+            "(0: no limit)",
+        ) from None
     graph, session = _graph_and_session(where, result)
     return LoadedSource("python", file, graph, session, options=options)
 
@@ -304,7 +332,7 @@ def _load_python(path: str | Path, options: dict[str, Any], base_dir: Path) -> L
 def _import_file(file: Path) -> Any:
     """Imports ``file`` under a fresh module name, with its directory on ``sys.path`` only meanwhile."""
     name = f"_graphdsl_source_{next(_module_ids)}_{file.stem}"
-    spec = importlib.util.spec_from_file_location(name, file)
+    spec = importlib.util.spec_from_file_location(name, file.resolve())
     assert spec is not None and spec.loader is not None  # a .py path always yields a spec
     module = importlib.util.module_from_spec(spec)
     with _imported_from(file.parent):
@@ -316,6 +344,11 @@ def _import_file(file: Path) -> Any:
                 f"{file}: importing the file failed: {type(e).__name__}: {e}",
                 hint="fix the error in the builder file",
             ) from e
+        except SystemExit as e:
+            raise SourceError(f"{file}: importing the file called {_exit_call(e)}",
+                              hint=_EXIT_HINT) from None
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(f"while importing the builder file {file}") from None
         finally:
             del sys.modules[name]
     return module
@@ -331,6 +364,52 @@ def _call_builder(where: str, file: Path, function: Callable[..., Any], options:
                 f"{where}: the builder raised {type(e).__name__}: {e}",
                 hint="fix the builder, or the options the spec passes to it",
             ) from e
+        except SystemExit as e:  # a builder's exit must not end graphdsl (exit 0 would fake success)
+            raise SourceError(f"{where}: the builder called {_exit_call(e)}", hint=_EXIT_HINT) from None
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(f"while running the builder {where}") from None
+
+
+_EXIT_HINT = "a builder returns its graph; to fail, it raises an exception that says why"
+
+
+def _exit_call(exit_: SystemExit) -> str:
+    return "sys.exit()" if exit_.code is None else f"sys.exit({exit_.code!r})"
+
+
+class _time_limit:
+    """Raises :class:`_BuilderTimeout` into the ``with`` block after ``seconds``.
+
+    It relies on ``SIGALRM``, so it works in the main thread of a POSIX process; elsewhere the block
+    runs without a limit. A builder blocked inside one TensorFlow op is interrupted once that op
+    returns. A timer the caller had set gets back what is left of it.
+    """
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.active = bool(seconds) and seconds > 0 and hasattr(signal, "setitimer") \
+            and threading.current_thread() is threading.main_thread()
+
+    def __enter__(self) -> None:
+        if not self.active:
+            return
+        self.previous = signal.signal(signal.SIGALRM, _expire)
+        self.started = time.monotonic()
+        self.outer = signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.active:
+            return
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.previous)
+        remaining, interval = self.outer
+        if remaining > 0:
+            left = remaining - (time.monotonic() - self.started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001), interval)
+
+
+def _expire(signum: int, frame: Any) -> None:
+    raise _BuilderTimeout()
 
 
 def _graph_and_session(where: str, result: Any) -> tuple[tf.Graph, tf.compat.v1.Session | None]:
@@ -357,18 +436,22 @@ def _graph_and_session(where: str, result: Any) -> tuple[tf.Graph, tf.compat.v1.
 
 
 class _imported_from:
-    """Puts a directory first on ``sys.path`` and turns off bytecode writing, for a ``with`` block."""
+    """For a ``with`` block: a directory first on ``sys.path``, no bytecode written, and the working
+    directory put back afterwards (a builder that changes it must not move the sources after it)."""
 
     def __init__(self, directory: Path) -> None:
-        self.directory = str(directory)
+        self.directory = str(directory.resolve())
 
     def __enter__(self) -> None:
         self.saved_flag = sys.dont_write_bytecode
+        self.saved_cwd = os.getcwd()
         sys.dont_write_bytecode = True
         sys.path.insert(0, self.directory)
 
     def __exit__(self, *exc: object) -> None:
         sys.dont_write_bytecode = self.saved_flag
+        if os.getcwd() != self.saved_cwd:
+            os.chdir(self.saved_cwd)
         try:
             sys.path.remove(self.directory)
         except ValueError:  # the builder removed it itself

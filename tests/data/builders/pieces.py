@@ -35,3 +35,49 @@ def head():
 
 def failing():
     raise ValueError("the builder could not find its training data")
+
+
+def scaled():
+    """y = x * w where w starts at mean(x) * [1, 1]: w's initial value depends on the input x."""
+    graph = tf1.get_default_graph()
+    x = tf1.placeholder(tf.float32, [2], name="x")
+    scale = tf.reduce_mean(tf.abs(x) + 1.0, name="scale")
+    w = tf1.get_variable("w", initializer=tf.ones([2]) * scale, use_resource=True)
+    tf.multiply(x, w, name="y")
+    return graph
+
+
+def exits(code=0):
+    """A builder that ends the process instead of returning a graph."""
+    import sys
+
+    sys.exit(code)
+
+
+def interrupted():
+    raise KeyboardInterrupt
+
+
+def forever(step=0.05):
+    """A builder that never returns."""
+    import time
+
+    while True:
+        time.sleep(step)
+
+
+def fed_initial_value():
+    """out = 2 v, where v's initial value is fed through placeholder 'initial' at initialization."""
+    graph = tf1.get_default_graph()
+    initial = tf1.placeholder(tf.float32, [2], name="initial")
+    v = tf1.Variable(initial, name="v", use_resource=True)
+    tf.multiply(v, 2.0, name="out")
+    return graph
+
+
+def images():
+    """mean: the mean of each image of a batch of 64x64 RGB images."""
+    graph = tf1.get_default_graph()
+    batch = tf1.placeholder(tf.float32, [None, 64, 64, 3], name="images")
+    tf.reduce_mean(batch, axis=[1, 2, 3], name="mean")
+    return graph
