@@ -29,7 +29,8 @@ from graphdsl.tf import internals
 from graphdsl.errors import CopyError, NameClashError
 from graphdsl.tf.registry import CopyRecord, Registry, is_variable, registry_of, variable_tensor
 from graphdsl.tf.index import (
-    FRAME_OPS, VARIABLE_COLLECTIONS, VARIABLE_OPS, SourceIndex, index_of, tensor_name)
+    CONTEXT_COLLECTIONS, FRAME_OPS, VARIABLE_COLLECTIONS, VARIABLE_OPS, SourceIndex, index_of,
+    tensor_name)
 from graphdsl.tf.variables import VariableCopies
 
 ModeRule = Callable[[str], str]
@@ -359,13 +360,14 @@ class Copier:
         Ops, tensors and variables map to their copies. Other members with a proto form (the
         control flow v1 contexts) are rebuilt from it under the namespace, as a MetaGraph import
         does, once every element they list was copied; that also gives the copied ops their
-        context, which ``tf.gradients`` through a v1 loop needs.
+        context, which ``tf.gradients`` through a v1 loop needs. The contexts go into the target's
+        own context collections, where exporters write them as protos that loaders rebuild.
         """
         record = self.record
         for key in self.source.get_all_collection_keys():
             if key in VARIABLE_COLLECTIONS:
                 continue
-            target_key = self.prefix + key
+            target_key = key if key in CONTEXT_COLLECTIONS else self.prefix + key
             for i, item in enumerate(self.source.get_collection(key)):
                 if (key, i) in record.collected:
                     continue

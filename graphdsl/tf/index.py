@@ -28,6 +28,11 @@ VARIABLE_COLLECTIONS = (
     ops.GraphKeys.MODEL_VARIABLES,
 )
 
+# Collections of control flow v1 contexts: TensorFlow's MetaGraph import rebuilds their members from
+# protos only under these names (and gives each copied op its context from them), so copies of the
+# contexts keep these names too; the names of the ops they list carry the namespace.
+CONTEXT_COLLECTIONS = (ops.GraphKeys.COND_CONTEXT, ops.GraphKeys.WHILE_CONTEXT)
+
 
 @dataclass
 class SourceIndex:
