@@ -28,10 +28,16 @@ VARIABLE_COLLECTIONS = (
     ops.GraphKeys.MODEL_VARIABLES,
 )
 
-# Collections of control flow v1 contexts: TensorFlow's MetaGraph import rebuilds their members from
-# protos only under these names (and gives each copied op its context from them), so copies of the
-# contexts keep these names too; the names of the ops they list carry the namespace.
-CONTEXT_COLLECTIONS = (ops.GraphKeys.COND_CONTEXT, ops.GraphKeys.WHILE_CONTEXT)
+# Collections that keep their names in the target, because TensorFlow reads them by name: a MetaGraph
+# import rebuilds control flow v1 contexts from protos only under their own names (and gives each op
+# its context from them); ``tables_initializer()`` and SavedModel exports read the table initializers
+# and asset paths there. The names of the ops they list carry the namespace.
+GRAPH_COLLECTIONS = (
+    ops.GraphKeys.COND_CONTEXT,
+    ops.GraphKeys.WHILE_CONTEXT,
+    ops.GraphKeys.TABLE_INITIALIZERS,
+    ops.GraphKeys.ASSET_FILEPATHS,
+)
 
 
 @dataclass

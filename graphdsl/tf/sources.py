@@ -65,6 +65,7 @@ from tensorflow.core.framework import graph_pb2
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
 from graphdsl.errors import SourceError, did_you_mean
+from graphdsl.tf import tables
 from graphdsl.tf.index import VARIABLE_OPS
 from graphdsl.tf.messages import reason
 
@@ -219,6 +220,7 @@ def _load_savedmodel(path: str | Path, options: dict[str, Any], base_dir: Path) 
             f"{directory}: the SavedModel does not load: {reason(e)}",
             hint="check that the directory holds a complete SavedModel (saved_model.pb and variables/)",
         ) from e
+    tables.declare_savedmodel(graph, meta, directory)
     loaded = LoadedSource("savedmodel", directory, graph, session, signature, options)
     if not _has_variables(graph):
         loaded.close()
