@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from graphdsl.lang import syntax
 from graphdsl.api import copy_to_graph, get_copied
+from graphdsl.tf import effects
 from graphdsl.tf.copier import check_compatible
 from graphdsl.errors import BuildError, CopyError, GraphDslError, Span, did_you_mean
 from graphdsl.assemble.export import OutputDir, export_graphdef, export_metagraph, export_savedmodel
@@ -272,6 +273,7 @@ class Composition:
                 init = tf.group(tf1.global_variables_initializer(),
                                 tf1.local_variables_initializer(), tf1.tables_initializer(),
                                 name="graphdsl_init")
+            effects.check_target_runs(self.graph, [init])
             self._session = tf1.Session(graph=self.graph)
             self._session.run(init)
         return self._session

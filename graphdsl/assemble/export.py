@@ -33,7 +33,7 @@ from google.protobuf import text_format
 from tensorflow.core.framework import graph_pb2
 
 from graphdsl.errors import ExportError, GraphDslError
-from graphdsl.tf import tables
+from graphdsl.tf import effects, tables
 from graphdsl.tf.functions import reachable_functions
 from graphdsl.tf.index import VARIABLE_OPS
 from graphdsl.tf.messages import reason
@@ -260,6 +260,9 @@ class _ReadingSession:
     def run(self, fetches, *args, **kwargs):
         if isinstance(fetches, list):
             fetches = [self._aliases.get(f, f) if isinstance(f, str) else f for f in fetches]
+            graph = self._session.graph
+            effects.check_target_runs(graph, [graph.as_graph_element(f).op for f in fetches],
+                                      "reading the variables to freeze them")
             # A scalar string comes back as bytes, which the freezer cannot fold: give it an array.
             return [np.asarray(v, dtype=object) if isinstance(v, bytes) else v
                     for v in self._session.run(fetches, *args, **kwargs)]

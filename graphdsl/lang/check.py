@@ -20,11 +20,12 @@ SUPPORTED_VERSIONS = (1,)
 
 # Source kind -> the options it takes (None: any key, passed to the builder as a keyword argument).
 SOURCE_OPTIONS: dict[str, tuple[str, ...] | None] = {
-    "graphdef": (),
-    "metagraph": ("checkpoint",),
-    "savedmodel": ("tags", "signature"),
+    "graphdef": ("allow_side_effects",),
+    "metagraph": ("checkpoint", "allow_side_effects"),
+    "savedmodel": ("tags", "signature", "allow_side_effects"),
     "python": None,
 }
+FLAG_OPTIONS = ("allow_side_effects",)  # options that are true or false
 SOURCE_SUFFIXES = {"graphdef": (".pb", ".pbtxt"), "metagraph": (".meta",)}
 PYTHON_PATH = re.compile(r"^(?P<file>.+\.py):(?P<function>[A-Za-z_][A-Za-z0-9_]*)$")
 
@@ -144,6 +145,9 @@ class _Checker:
                 )
             elif key == "tags":
                 self.check_strings(option.value, "option 'tags'", 'tags = ["serve"]')
+            elif key in FLAG_OPTIONS:
+                if not isinstance(option.value, syntax.Bool):
+                    _fail(f"option '{key}' must be true or false", option.value.span, f"write {key} = true")
             else:
                 self.check_string(option.value, f"option '{key}'", f'{key} = "{_EXAMPLES[key]}"')
         self.sources[name.name] = source

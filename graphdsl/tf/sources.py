@@ -65,7 +65,7 @@ from tensorflow.core.framework import graph_pb2
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
 from graphdsl.errors import SourceError, did_you_mean
-from graphdsl.tf import tables
+from graphdsl.tf import effects, tables
 from graphdsl.tf.index import VARIABLE_OPS
 from graphdsl.tf.messages import reason
 
@@ -117,7 +117,11 @@ def load_source(kind: str, path: str | Path, options: dict[str, Any] | None, bas
     options = dict(options or {})
     if kind != "python":
         _check_options(kind, path, options, _OPTIONS[kind])
-    return loader(path, options, Path(base_dir))
+        _check_flag(path, options, "allow_side_effects")
+    loaded = loader(path, options, Path(base_dir))
+    if kind != "python" and not options.get("allow_side_effects"):
+        effects.guard(loaded.graph, f"source '{path}'")
+    return loaded
 
 
 # -- graphdef --------------------------------------------------------------------------------------
@@ -162,6 +166,8 @@ def _load_metagraph(path: str | Path, options: dict[str, Any], base_dir: Path) -
             f"{file}: a checkpoint was given but the MetaGraph has no variables to restore",
             hint="drop the 'checkpoint' option",
         )
+    if not options.get("allow_side_effects"):
+        _refuse_effect(file, "restoring its variables", effects.meta_effect(meta, [saver.saver_def.restore_op_name]))
     session = tf.compat.v1.Session(graph=graph)
     try:
         with graph.as_default():  # outside a graph, Saver.restore would run eagerly
@@ -208,6 +214,10 @@ def _load_savedmodel(path: str | Path, options: dict[str, Any], base_dir: Path) 
     signature_name = options.get("signature", "serving_default")
     meta = _find_metagraph(directory, tags)
     signature = _find_signature(directory, meta, signature_name)
+    if not options.get("allow_side_effects"):
+        _refuse_effect(directory, "restoring its variables",
+                       effects.meta_effect(meta, [meta.saver_def.restore_op_name]))
+        _refuse_effect(directory, "its main op", effects.meta_effect(meta, effects.main_op_names(meta)))
 
     graph = tf.Graph()
     session = tf.compat.v1.Session(graph=graph)
@@ -384,7 +394,23 @@ _LOADERS = {
     "savedmodel": _load_savedmodel,
     "python": _load_python,
 }
-_OPTIONS = {"graphdef": (), "metagraph": ("checkpoint",), "savedmodel": ("tags", "signature")}
+_OPTIONS = {
+    "graphdef": ("allow_side_effects",),
+    "metagraph": ("checkpoint", "allow_side_effects"),
+    "savedmodel": ("tags", "signature", "allow_side_effects"),
+}
+
+
+def _check_flag(path: str | Path, options: dict[str, Any], name: str) -> None:
+    if name in options and not isinstance(options[name], bool):
+        raise SourceError(f"{path}: option '{name}' must be true or false, not {options[name]!r}",
+                          hint=f"write {name} = true")
+
+
+def _refuse_effect(where: Path, what: str, found: str | None) -> None:
+    if found is not None:
+        raise SourceError(f"{where}: {what} would run {found}, which acts outside the session",
+                          hint=effects.HINT)
 
 
 def _check_options(kind: str, path: str | Path, options: dict[str, Any], allowed: tuple[str, ...]) -> None:

@@ -21,6 +21,7 @@ from tensorflow.python.framework.tensor import Tensor
 from tensorflow.python.framework import errors, ops, tensor_util
 
 from graphdsl.errors import CopyError
+from graphdsl.tf import effects
 
 if TYPE_CHECKING:
     from graphdsl.tf.copier import Copier, Walk
@@ -87,6 +88,7 @@ class VariableCopies:
                 hint="pass the session of the source graph",
             )
         reads = [self._read_tensor(name) for name in names]
+        self._check_reads(reads)
         try:
             values = session.run(reads)
         except errors.FailedPreconditionError as e:
@@ -96,6 +98,17 @@ class VariableCopies:
                 "or copy them in mode 'init'",
             ) from None
         return dict(zip(names, values))
+
+    def _check_reads(self, reads: list[Tensor]) -> None:
+        """Refuses to read values through ops that act outside the session, in a guarded source."""
+        label = effects.guarded(self.copier.source)
+        if label is None:
+            return
+        for read in reads:
+            found = effects.first_effect(self.index.nodes, self.index.functions, [read.name])
+            if found is not None:
+                raise CopyError(f"reading the value of '{read.name}' of {label} would run {found}, "
+                                "which acts outside the session", hint=effects.HINT)
 
     def _read_tensor(self, name: str) -> Tensor:
         source = self.copier.source
