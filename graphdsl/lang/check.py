@@ -22,10 +22,10 @@ SUPPORTED_VERSIONS = (1,)
 SOURCE_OPTIONS: dict[str, tuple[str, ...] | None] = {
     "graphdef": ("allow_side_effects",),
     "metagraph": ("checkpoint", "allow_side_effects"),
-    "savedmodel": ("tags", "signature", "allow_side_effects"),
+    "savedmodel": ("tags", "signature", "allow_side_effects", "inline"),
     "python": None,
 }
-FLAG_OPTIONS = ("allow_side_effects",)  # options that are true or false
+FLAG_OPTIONS = ("allow_side_effects", "inline")  # options that are true or false
 SOURCE_SUFFIXES = {"graphdef": (".pb", ".pbtxt"), "metagraph": (".meta",)}
 PYTHON_PATH = re.compile(r"^(?P<file>.+\.py):(?P<function>[A-Za-z_][A-Za-z0-9_]*)$")
 
