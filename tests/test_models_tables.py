@@ -250,3 +250,15 @@ def test_the_api_copies_a_table_with_its_initializer() -> None:
         session.run(tf1.tables_initializer())
         feeds = {get_copied(keys, target, namespace=ns): [b"y", b"x"] for ns in ("P", "Q")}
         assert [v.tolist() for v in session.run(copies, feeds)] == [[8, 7], [8, 7]]
+
+
+def test_plan_reports_an_asset_path_variable_as_copied_by_init(tmp_path: Path) -> None:
+    save_keras(tmp_path / "keras", tmp_path)
+    spec = tmp_path / "spec.gcomp"
+    spec.write_text('graphdsl 1\nsource m = savedmodel("keras")\n'
+                    'copy K from m { take = "@ids" variables = value }\n')
+    with graphdsl.compose(spec) as composition:
+        modes = {composition.graph.get_operation_by_name(name).get_attr("dtype"): mode
+                 for name, mode in composition.reports[0].variables}
+    # the asset path's value is a location, set afresh by each loader; the embeddings keep theirs
+    assert modes == {tf.string: "init", tf.float32: "value"}

@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from graphdsl.lang import syntax
 from graphdsl.api import copy_to_graph, get_copied
-from graphdsl.tf import effects
+from graphdsl.tf import effects, tables
 from graphdsl.tf.copier import check_compatible
 from graphdsl.errors import BuildError, CopyError, GraphDslError, Span, did_you_mean
 from graphdsl.assemble.export import OutputDir, export_graphdef, export_metagraph, export_savedmodel
@@ -131,7 +131,8 @@ class Composition:
             raise self._fail(message, copy.span, hint) from e
         record = registry_of(self.graph).record(source.graph, namespace)
         report.ops = len(record.ops) - before_ops
-        report.variables = [(var.op.name, copy.mode_for(name))
+        mode_of = tables.copy_modes(source.graph, copy.mode_for)  # as the copier chose them
+        report.variables = [(var.op.name, mode_of(name))
                             for name, var in record.variables.items() if name not in before_vars]
         report.stops = [record.tensors[t.name].name for t in stop_at]
         self.reports.append(report)

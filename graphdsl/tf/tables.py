@@ -29,7 +29,7 @@ from tensorflow.core.framework import graph_pb2, node_def_pb2, types_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
 from tensorflow.python.framework import dtypes, ops, tensor_util
 
-from graphdsl.tf.index import VARIABLE_OPS, SourceIndex
+from graphdsl.tf.index import VARIABLE_OPS, SourceIndex, index_of
 
 # Collections whose members run to initialize a graph: TensorFlow's own and the SavedModel's main op.
 INIT_COLLECTIONS = (ops.GraphKeys.TABLE_INITIALIZERS, "saved_model_main_op", "legacy_init_op")
@@ -145,6 +145,11 @@ def forced_modes(modes: Callable[[str], str], tables: Tables) -> Callable[[str],
         return modes
     asset_variables = tables.asset_variables
     return lambda name: "init" if name in asset_variables else modes(name)
+
+
+def copy_modes(source: ops.Graph, modes: Callable[[str], str]) -> Callable[[str], str]:
+    """The modes a copy from ``source`` gives its variables when asked for ``modes``."""
+    return forced_modes(modes, tables_of(index_of(source)))
 
 
 def rewrite_assets(sub: graph_pb2.GraphDef, needed: Iterable[str], tables: Tables) -> None:
