@@ -6,6 +6,7 @@ original computes, and keep the loops' contexts so that ``tf.gradients`` works i
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from pathlib import Path
 
@@ -55,14 +56,17 @@ export metagraph "graph"
 INPUTS = [np.array([[1.0, 1.0]], np.float32), np.array([[-1.0, -2.0], [0.5, 0.0]], np.float32)]
 
 
-@pytest.fixture
-def built(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """One build, loaded by each test in its own way."""
+    tmp_path = tmp_path_factory.mktemp("cf")
     (tmp_path / "cf.py").write_text(BUILDER)
     (tmp_path / "cf.gcomp").write_text(SPEC)
     graphdsl.build(tmp_path / "cf.gcomp", tmp_path / "out")
     return tmp_path
 
 
+@functools.lru_cache(maxsize=None)
 def _original(tmp_path: Path) -> list[np.ndarray]:
     spec = importlib.util.spec_from_file_location("cf_builder", tmp_path / "cf.py")
     module = importlib.util.module_from_spec(spec)
