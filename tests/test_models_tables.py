@@ -118,13 +118,14 @@ def run_metagraph(directory: Path, feeds: dict[str, object], fetches: list[str])
 
 
 def run_frozen(path: Path, feeds: dict[str, object], fetches: list[str]) -> list[np.ndarray]:
-    """Runs tensors of a frozen GraphDef after its ``init_all_tables`` op."""
+    """Runs tensors of a frozen GraphDef after its ``init_all_tables`` op, if it has one."""
     graph_def = tf1.GraphDef()
     graph_def.ParseFromString(path.read_bytes())
     graph = tf.Graph()
     with graph.as_default(), tf1.Session(graph=graph) as session:
         tf1.import_graph_def(graph_def, name="")
-        session.run("init_all_tables")
+        if any(node.name == "init_all_tables" for node in graph_def.node):
+            session.run("init_all_tables")
         return session.run(fetches, feeds)
 
 
@@ -262,3 +263,37 @@ def test_plan_reports_an_asset_path_variable_as_copied_by_init(tmp_path: Path) -
                  for name, mode in composition.reports[0].variables}
     # the asset path's value is a location, set afresh by each loader; the embeddings keep theirs
     assert modes == {tf.string: "init", tf.float32: "value"}
+
+
+class _Counts(tf.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = tf.lookup.experimental.MutableHashTable(tf.string, tf.int64, -1)
+        self.table.insert(tf.constant(["a", "b"]), tf.constant([5, 6], tf.int64))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="s")])
+    def __call__(self, s):
+        return {"v": self.table.lookup(s)}
+
+
+@pytest.mark.parametrize("mode, want", [("value", [6, 5, -1]), ("init", [-1, -1, -1])])
+def test_a_mutable_table_carries_its_contents_in_mode_value(tmp_path: Path, mode: str, want) -> None:
+    module = _Counts()
+    tf.saved_model.save(module, str(tmp_path / "counts"), signatures={"serving_default": module.__call__})
+    words = np.array([b"b", b"a", b"z"])
+    (expected,) = run_savedmodel(tmp_path / "counts", {"s": words}, ["v"])
+    out = build(tmp_path, 'source m = savedmodel("counts")',
+                f'copy T from m {{ take = "@v" variables = {mode} }}',
+                EXPORTS.format(inputs='s: T["@s"]', outputs='v: T["@v"]', frozen='T["@v"]'))
+    if mode == "value":
+        np.testing.assert_array_equal(expected, want)  # what the original holds, carried over
+    for got in (run_savedmodel(out / "model", {"s": words}, ["v"]),
+                run_frozen(out / "frozen.pb", {"T/serving_default_s:0": words}, [f"{_call(out)}:0"])):
+        np.testing.assert_array_equal(got[0], want)
+
+
+def _call(out: Path) -> str:
+    graph = tf.Graph()
+    with graph.as_default(), tf1.Session(graph=graph) as session:
+        sig = tf1.saved_model.loader.load(session, ["serve"], str(out / "model")).signature_def
+    return sig["serving_default"].outputs["v"].name.partition(":")[0]

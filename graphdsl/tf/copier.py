@@ -239,6 +239,8 @@ class Copier:
         tables.rewrite_assets(sub, walk.needed, self.tables)
         values = self.vars.read_values(walk)
         self.vars.add_initializers(walk, sub, values)
+        contents = tables.add_contents(sub, walk.needed, self.index, self.tables, self.modes,
+                                       self.session, self.vars.free)
         added = functions.attach_library(
             sub, functions.needed_functions(sub.node, self.index), self.index, self.target, self.registry
         )
@@ -250,6 +252,7 @@ class Copier:
         self.vars.make_variables(walk)
         self._fill_collections()
         tables.collect(self.target, self.record.ops, walk.needed, self.tables)
+        tables.collect_contents(self.target, self.prefix, contents)
 
     def _placeholders(self, walk: Walk, sub: graph_pb2.GraphDef) -> dict[str, str]:
         """A placeholder of the same dtype and shape for each tensor where the walk stopped."""

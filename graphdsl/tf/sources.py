@@ -281,7 +281,7 @@ def _load_savedmodel(path: str | Path, options: dict[str, Any], base_dir: Path) 
     chosen = None if signature_name == "*" else signature_name
     loaded = LoadedSource("savedmodel", directory, graph, session, signatures.get(chosen), options,
                           signatures, chosen)
-    if not _has_variables(graph):
+    if not _has_state(graph):
         loaded.close()
     return loaded
 
@@ -539,8 +539,9 @@ def _string_list(where: Path, option: str, value: Any) -> list[str]:
                       hint='write tags: ["serve"]')
 
 
-def _has_variables(graph: tf.Graph) -> bool:
-    return any(op.type in VARIABLE_OPS for op in graph.get_operations())
+def _has_state(graph: tf.Graph) -> bool:
+    """Whether the session holds values a copy in mode 'value' may read: variables or mutable tables."""
+    return any(op.type in VARIABLE_OPS or op.type in tables.MUTABLE_TABLE_OPS for op in graph.get_operations())
 
 
 def _describe(value: Any) -> str:

@@ -28,7 +28,10 @@ from typing import Callable, Iterable, Mapping
 from tensorflow.core.framework import graph_pb2, node_def_pb2, types_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
 from tensorflow.python.framework import dtypes, ops, tensor_util
+from tensorflow.python.ops import gen_lookup_ops
 
+from graphdsl.errors import CopyError
+from graphdsl.tf import effects
 from graphdsl.tf.index import VARIABLE_OPS, SourceIndex, index_of
 
 # Collections whose members run to initialize a graph: TensorFlow's own and the SavedModel's main op.
@@ -239,3 +242,72 @@ def add_init_all_tables(graph_def: graph_pb2.GraphDef, initializers: list[str]) 
     if any(node.name == INIT_ALL_TABLES for node in graph_def.node):
         raise ValueError(f"the graph already has an op named '{INIT_ALL_TABLES}'")
     graph_def.node.add(name=INIT_ALL_TABLES, op="NoOp", input=[f"^{name}" for name in initializers])
+
+
+# Tables filled by the program rather than by an initializer; a SavedModel restores their contents.
+MUTABLE_TABLE_OPS = frozenset({
+    "MutableHashTable", "MutableHashTableV2", "MutableHashTableOfTensors",
+    "MutableHashTableOfTensorsV2", "MutableDenseHashTable", "MutableDenseHashTableV2",
+})
+_exports: "weakref.WeakKeyDictionary[ops.Graph, dict[str, tuple]]" = weakref.WeakKeyDictionary()
+
+
+def add_contents(sub: graph_pb2.GraphDef, needed: Iterable[str], index: SourceIndex, tables: Tables,
+                 modes: Callable[[str], str], session, free: Callable[[str], str]) -> list[str]:
+    """Gives each mutable table copied in mode ``value`` an initializer importing its contents.
+
+    A mutable table has no initializer: its contents come from the program, or from a SavedModel's
+    checkpoint. In mode ``value`` (as for a variable) the copy starts with what the source's table
+    holds in ``session``; in mode ``init`` it starts empty, as the source's did. Returns the names
+    (in ``sub``) of the import ops added, for :func:`collect_contents`.
+    """
+    wanted = [name for name in needed if index.nodes[name].op in MUTABLE_TABLE_OPS
+              and name not in tables.initializers and modes(name) == "value"]
+    if not wanted:
+        return []
+    if session is None:
+        raise CopyError(f"table '{wanted[0]}' is copied in mode 'value', but no session was given to "
+                        "read its contents from", hint="pass session=, or copy it in mode 'init' (empty)")
+    label = effects.guarded(index.graph)
+    found = label and effects.first_effect(index.nodes, index.functions, wanted)
+    if found:
+        raise CopyError(f"reading the contents of table {', '.join(wanted)} of {label} would run "
+                        f"{found}, which acts outside the session", hint=effects.HINT)
+    contents = session.run([_export_of(index.graph, name) for name in wanted])
+    added = []
+    for name, (keys, values) in zip(wanted, contents):
+        node = index.nodes[name]
+        key_dtype, value_dtype = node.attr["key_dtype"].type, node.attr["value_dtype"].type
+        key_const = _const(sub, free(f"{name}/copied_keys"), keys, key_dtype)
+        value_const = _const(sub, free(f"{name}/copied_values"), values, value_dtype)
+        load = sub.node.add(name=free(f"{name}/copied_contents"), op="LookupTableImportV2",
+                            input=[name, key_const, value_const])
+        load.attr["Tin"].type, load.attr["Tout"].type = key_dtype, value_dtype
+        added.append(load.name)
+    return added
+
+
+def collect_contents(target: ops.Graph, prefix: str, added: list[str]) -> None:
+    """Puts the imported contents' ops (see :func:`add_contents`) among the table initializers."""
+    for name in added:
+        _add_once(target, ops.GraphKeys.TABLE_INITIALIZERS, target.get_operation_by_name(prefix + name))
+
+
+def _export_of(graph: ops.Graph, table: str) -> tuple:
+    """An op exporting ``table``'s contents, made once in the source graph (nothing else reads it)."""
+    made = _exports.setdefault(graph, {})
+    if table not in made:
+        handle = graph.get_operation_by_name(table).outputs[0]
+        node = handle.op.node_def
+        with graph.as_default(), ops.name_scope(None), ops.control_dependencies(None):
+            made[table] = tuple(gen_lookup_ops.lookup_table_export_v2(
+                handle, node.attr["key_dtype"].type, node.attr["value_dtype"].type,
+                name=f"{table}/graphdsl_export"))
+    return made[table]
+
+
+def _const(sub: graph_pb2.GraphDef, name: str, value, dtype: int) -> str:
+    node = sub.node.add(name=name, op="Const")
+    node.attr["dtype"].type = dtype
+    node.attr["value"].tensor.CopyFrom(tensor_util.make_tensor_proto(value, dtype=dtype))
+    return name

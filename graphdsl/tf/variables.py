@@ -129,8 +129,8 @@ class VariableCopies:
         for name, value in values.items():
             node = self.index.nodes[name]
             vdef = self.defs.get(name)
-            value_name = self._free(f"{name}/copied_value")
-            assign_name = _op(vdef.initializer_name) if vdef else self._free(f"{name}/copied_assign")
+            value_name = self.free(f"{name}/copied_value")
+            assign_name = _op(vdef.initializer_name) if vdef else self.free(f"{name}/copied_assign")
             const = sub.node.add(name=value_name, op="Const")
             const.attr["dtype"].type = node.attr["dtype"].type
             const.attr["value"].tensor.CopyFrom(tensor_util.make_tensor_proto(value))
@@ -144,7 +144,7 @@ class VariableCopies:
                 assign.attr["use_locking"].b = True
             read_name = ""
             if vdef is None:
-                read_name = self._free(f"{name}/copied_read")
+                read_name = self.free(f"{name}/copied_read")
                 read = sub.node.add(name=read_name, input=[name])
                 if node.op in _RESOURCE_OPS:
                     read.op = "ReadVariableOp"
@@ -154,7 +154,8 @@ class VariableCopies:
                     read.attr["T"].type = node.attr["dtype"].type
             self._synth[name] = (value_name, assign_name, read_name)
 
-    def _free(self, name: str) -> str:
+    def free(self, name: str) -> str:
+        """``name``, or ``name_N``, so that it names no op of the source."""
         candidate, n = name, 1
         while candidate in self.index.nodes:
             candidate, n = f"{name}_{n}", n + 1
