@@ -297,3 +297,19 @@ def _call(out: Path) -> str:
     with graph.as_default(), tf1.Session(graph=graph) as session:
         sig = tf1.saved_model.loader.load(session, ["serve"], str(out / "model")).signature_def
     return sig["serving_default"].outputs["v"].name.partition(":")[0]
+
+
+def test_an_asset_path_variable_is_not_trainable(tmp_path: Path) -> None:
+    """Training a composed text model must not try to train the string holding a vocabulary's path."""
+    save_keras(tmp_path / "keras", tmp_path)
+    spec = tmp_path / "spec.gcomp"
+    spec.write_text('graphdsl 1\nsource m = savedmodel("keras", inline = true)\n'
+                    'copy K from m { take = "@features" variables = value }\n')
+    with graphdsl.compose(spec) as composition:
+        graph = composition.graph
+        trainable = graph.get_collection(tf1.GraphKeys.TRAINABLE_VARIABLES)
+        assert trainable and all(v.dtype.base_dtype == tf.float32 for v in trainable)
+        assert any(v.dtype.base_dtype == tf.string for v in graph.get_collection(tf1.GraphKeys.GLOBAL_VARIABLES))
+        with graph.as_default():  # a training step over the copy builds
+            loss = tf.reduce_sum(composition.copy_of("K", "@features"))
+            tf1.train.GradientDescentOptimizer(0.1).minimize(loss)

@@ -22,6 +22,7 @@ from tensorflow.python.framework import errors, ops, tensor_util
 
 from graphdsl.errors import CopyError
 from graphdsl.tf import effects
+from graphdsl.tf.index import is_trainable_dtype
 
 if TYPE_CHECKING:
     from graphdsl.tf.copier import Copier, Walk
@@ -187,7 +188,7 @@ class VariableCopies:
             vdef.CopyFrom(original)
         else:
             vdef.variable_name = name + ":0"
-            vdef.trainable = True
+            vdef.trainable = is_trainable_dtype(self.index.nodes[name].attr["dtype"].type)
             vdef.is_resource = self.index.nodes[name].op in _RESOURCE_OPS
         if mode == "value":
             value_name, assign_name, read_name = self._synth[name]
@@ -198,7 +199,9 @@ class VariableCopies:
         return vdef
 
     def _collections(self, name: str) -> list[str]:
-        if name not in self.index.variables:
+        if name not in self.index.variables:  # in no collection of the source (TF2, GraphDef)
+            if not is_trainable_dtype(self.index.nodes[name].attr["dtype"].type):
+                return [ops.GraphKeys.GLOBAL_VARIABLES]
             return [ops.GraphKeys.GLOBAL_VARIABLES, ops.GraphKeys.TRAINABLE_VARIABLES]
         return self.index.variable_collections(name)
 
