@@ -244,6 +244,8 @@ def _load_export(graph: tf.Graph, session: tf.compat.v1.Session, item: Path, cho
             saver = tf1.train.import_meta_graph(str(item) + ".meta")
             if saver is not None and Path(str(item) + ".ckpt.index").exists():
                 saver.restore(session, str(item) + ".ckpt")
+            if graph.get_collection(tf1.GraphKeys.TABLE_INITIALIZERS):
+                session.run(tf1.tables_initializer())
             return {}
         graph_def = tf1.GraphDef()
         data = item.read_bytes()
@@ -252,6 +254,8 @@ def _load_export(graph: tf.Graph, session: tf.compat.v1.Session, item: Path, cho
         else:
             graph_def.ParseFromString(data)
         tf1.import_graph_def(graph_def, name="")
+        if any(node.name == "init_all_tables" for node in graph_def.node):
+            session.run("init_all_tables")  # what a frozen graph's tables need, see export
         return {}
 
 

@@ -144,7 +144,7 @@ def test_gradients_through_a_copied_v1_loop_and_cond(control_flow_v1):
     target = tf.Graph()
     out1 = copy_to_graph(out, target, namespace="N")
     x1 = get_copied(x, target, namespace="N")
-    assert len(target.get_collection("N/" + tf1.GraphKeys.WHILE_CONTEXT)) == 1
+    assert len(target.get_collection(tf1.GraphKeys.WHILE_CONTEXT)) == 1
     with target.as_default():
         (grad,) = tf.gradients(out1, [x1])
     with tf1.Session(graph=target) as s:

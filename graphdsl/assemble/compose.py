@@ -23,6 +23,7 @@ from graphdsl.assemble.resolve import Element, Resolver
 from graphdsl.assemble.save import check_export_names, save
 from graphdsl.errors import BuildError, CopyError, GraphDslError
 from graphdsl.lang import syntax
+from graphdsl.tf import effects, tables
 from graphdsl.lang.load import load_spec
 from graphdsl.tf.copier import check_compatible
 from graphdsl.tf.messages import reason
@@ -136,7 +137,8 @@ class Composition:
         assert record is not None  # the copy succeeded, so it made (or extended) the record
         report.ops = len(record.ops) - before_ops
         added = {name: var for name, var in record.variables.items() if name not in before_vars}
-        report.variables = [(var.op.name, copy.mode_for(name)) for name, var in added.items()]
+        mode_of = tables.copy_modes(source.graph, copy.mode_for)  # as the copier chose them
+        report.variables = [(var.op.name, mode_of(name)) for name, var in added.items()]
         stops = {item: self._stop(copy, item, tensor, record) for item, tensor in zip(copy.stop_at, stop_at)}
         report.stops = [placeholder.name for placeholder in stops.values()]
         self._check_initializers(copy, added, stops)
@@ -241,6 +243,7 @@ class Composition:
                 init = tf.group(tf1.global_variables_initializer(),
                                 tf1.local_variables_initializer(), tf1.tables_initializer(),
                                 name="graphdsl_init")
+            effects.check_target_runs(self.graph, [init])
             session = tf1.Session(graph=self.graph)
             try:
                 session.run(init)

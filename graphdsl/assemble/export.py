@@ -19,12 +19,14 @@ have once in place, which is what its messages name::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence, Union
+from typing import Iterable, Iterator, Mapping, Sequence, Union
 
+import numpy as np
 import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow.core.framework import graph_pb2
@@ -32,6 +34,7 @@ from tensorflow.core.framework import graph_pb2
 from graphdsl.assemble.files import write_atomically
 from graphdsl.errors import ExportError
 from graphdsl.lang import schema
+from graphdsl.tf import effects, tables
 from graphdsl.tf.functions import reachable_functions
 from graphdsl.tf.index import VARIABLE_OPS
 from graphdsl.tf.messages import reason
@@ -76,17 +79,37 @@ def export_savedmodel(
         if graph.get_collection(tf.compat.v1.GraphKeys.LOCAL_VARIABLES):
             init_ops.append(tf.compat.v1.local_variables_initializer())
         main_op = tf.group(*init_ops, name="graphdsl_main_op") if init_ops else None
+        assets = graph.get_collection(tf.compat.v1.GraphKeys.ASSET_FILEPATHS)
         try:
-            builder = tf.compat.v1.saved_model.Builder(str(path))
-            builder.add_meta_graph_and_variables(
-                session, list(tags), signature_def_map=signature_defs, main_op=main_op,
-                strip_default_attrs=True,
-            )
-            builder.save()
+            with _collections_kept(graph, _BUILDER_COLLECTIONS):
+                builder = tf.compat.v1.saved_model.Builder(str(path))
+                builder.add_meta_graph_and_variables(
+                    session, list(tags), signature_def_map=signature_defs, main_op=main_op,
+                    assets_collection=assets or None, strip_default_attrs=True,
+                )
+                builder.save()
         except (ValueError, TypeError, AssertionError, OSError, tf.errors.OpError) as e:
             shutil.rmtree(path, ignore_errors=True)
             raise _export_error(out, "the SavedModel", e) from e
     return path
+
+
+# The SavedModel builder records the main op and the asset files in these collections of the graph
+# it saves; a second SavedModel export of the same graph must not find the first one's there.
+_BUILDER_COLLECTIONS = ("saved_model_main_op", "legacy_init_op", "saved_model_assets")
+
+
+@contextlib.contextmanager
+def _collections_kept(graph: tf.Graph, keys: Sequence[str]) -> Iterator[None]:
+    """Puts the collections ``keys`` of ``graph`` back as they were when the block ends."""
+    saved = {key: list(graph.get_collection(key)) for key in keys}
+    try:
+        yield
+    finally:
+        for key, items in saved.items():
+            graph.clear_collection(key)
+            for item in items:
+                graph.add_to_collection(key, item)
 
 
 def _signature_def(out: Path, graph: tf.Graph, name: str, io: Signature) -> tf.compat.v1.SignatureDef:
@@ -181,12 +204,18 @@ def export_graphdef(
     if any(node.op in VARIABLE_OPS for node in graph_def.node):
         _check_session(graph, session, out)
     try:
+        needed = [n.name for n in tf.compat.v1.graph_util.extract_sub_graph(graph_def, names).node]
+        initializers = tables.initializers_needed(graph, needed)
         with graph.as_default():
             if session is None:
-                frozen = tf.compat.v1.graph_util.extract_sub_graph(graph_def, names)
+                frozen = tf.compat.v1.graph_util.extract_sub_graph(graph_def, names + initializers)
             else:
                 reader = _ReadingSession(session, _resource_reads(graph, graph_def))
-                frozen = tf.compat.v1.graph_util.convert_variables_to_constants(reader, graph_def, names)
+                frozen = tf.compat.v1.graph_util.convert_variables_to_constants(
+                    reader, graph_def, names + initializers)
+        if initializers:
+            _drop_frozen_assigns(frozen)
+            tables.add_init_all_tables(frozen, initializers)
     except (ValueError, TypeError, AssertionError, RuntimeError, tf.errors.OpError) as e:
         raise _export_error(out, "the frozen GraphDef", e) from e
     _prune_library(frozen)
@@ -251,6 +280,12 @@ class _ReadingSession:
     def run(self, fetches, *args, **kwargs):
         if isinstance(fetches, list):
             fetches = [self._aliases.get(f, f) if isinstance(f, str) else f for f in fetches]
+            graph = self._session.graph
+            effects.check_target_runs(graph, [graph.as_graph_element(f).op for f in fetches],
+                                      "reading the variables to freeze them")
+            # A scalar string comes back as bytes, which the freezer cannot fold: give it an array.
+            return [np.asarray(v, dtype=object) if isinstance(v, bytes) else v
+                    for v in self._session.run(fetches, *args, **kwargs)]
         return self._session.run(fetches, *args, **kwargs)
 
     def __getattr__(self, name: str):
@@ -279,6 +314,33 @@ def _resource_reads(graph: tf.Graph, graph_def: graph_pb2.GraphDef) -> dict[str,
                 aliases[f"{expected}:0"] = tf.raw_ops.ReadVariableOp(
                     resource=handle, dtype=node.attr["dtype"].type, name=f"{node.name}/graphdsl_freeze_read")
     return aliases
+
+
+_ASSIGN_OPS = ("AssignVariableOp", "Assign")
+
+
+def _drop_frozen_assigns(graph_def: graph_pb2.GraphDef) -> None:
+    """Removes assignments to variables the freezer turned into constants.
+
+    A table initializer kept in a frozen graph may wait for a variable's assignment (a TF2
+    SavedModel assigns its asset paths to variables before filling its tables); once the variable
+    is a constant, that assignment does not import, and its value is already in the constant.
+    """
+    consts = {node.name for node in graph_def.node if node.op == "Const"}
+    read = {i.partition(":")[0] for node in graph_def.node for i in node.input if not i.startswith("^")}
+    dropped = {node.name for node in graph_def.node
+               if node.op in _ASSIGN_OPS and node.input and node.input[0].partition(":")[0] in consts
+               and node.name not in read}
+    if not dropped:
+        return
+    kept = [node for node in graph_def.node if node.name not in dropped]
+    for node in kept:
+        if any(i[1:] in dropped for i in node.input if i.startswith("^")):
+            inputs = [i for i in node.input if not (i.startswith("^") and i[1:] in dropped)]
+            del node.input[:]
+            node.input.extend(inputs)
+    del graph_def.node[:]
+    graph_def.node.extend(kept)
 
 
 def _prune_library(graph_def: graph_pb2.GraphDef) -> None:

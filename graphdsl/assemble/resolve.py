@@ -104,20 +104,10 @@ class Resolver:
     def _signature_tensor(self, source: LoadedSource, source_name: str, key: str,
                           span: Span | None) -> tf.Tensor:
         """``"@key"``: the tensor of input or output ``key`` of a savedmodel source's signature."""
-        if source.signature is None:
-            raise self._fail(f"source '{source_name}' has no signature, so no '@{key}'", span,
-                             "signature keys name tensors of savedmodel sources; name the tensor itself")
-        found = {name for part in ("inputs", "outputs")
-                 for k, name in source.signature[part].items() if k == key}
-        if not found:
-            keys = [*source.signature["inputs"], *source.signature["outputs"]]
-            raise self._fail(f"the signature of source '{source_name}' has no input or output "
-                             f"'{key}'", span,
-                             did_you_mean(key, keys) or f"its keys: {', '.join(sorted(keys))}")
-        if len(found) > 1:
-            raise self._fail(f"'{key}' is both an input and an output of the signature of source "
-                             f"'{source_name}'", span, f"name the tensor: one of {sorted(found)}")
-        return source.graph.get_tensor_by_name(found.pop())
+        try:
+            return source.graph.get_tensor_by_name(source.signature_tensor(source_name, key))
+        except GraphDslError as e:
+            raise self._fail(e.message, span, e.hint) from None
 
     # -- the spec's values -------------------------------------------------------------------------
 

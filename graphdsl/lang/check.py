@@ -136,7 +136,11 @@ class _Checker:
                 self.check_strings(option.value, "option 'tags'", 'tags = ["serve"]')
             else:
                 entry = schema.SOURCE_KINDS[kind.name].option(key)
-                self.check_string(option.value, f"option '{key}'", entry.example if entry else key)
+                if entry is not None and entry.type is schema.ValueType.BOOL:
+                    if not isinstance(option.value, syntax.Bool):
+                        _fail(f"option '{key}' must be true or false", option.value.span, f"write {entry.example}")
+                else:
+                    self.check_string(option.value, f"option '{key}'", entry.example if entry else key)
         self.sources[name.name] = source
 
     def check_source_path(self, source: syntax.Source) -> None:

@@ -48,6 +48,7 @@ class ValueType(enum.Enum):
     MODE = "a variable mode"
     REFERENCES = "a reference or alias, or a list of them"
     REFERENCE_MAP = "a map from names to references or aliases"
+    BOOL = "true or false"
     LITERAL = "any literal: string, number, boolean, list or map"
 
 
@@ -127,14 +128,17 @@ class Labelled:
 # ---------------------------------------------------------------------------------------------
 
 _TAGS = Entry("tags", ValueType.STRING_LIST, 'tags = ["serve"]', default=DEFAULT_TAGS)
+# Loading, restoring and initializing run only ops whose effects stay in the session, unless the
+# spec trusts the source (python builders are code the spec names, so they are trusted).
+_SIDE_EFFECTS = Entry("allow_side_effects", ValueType.BOOL, "allow_side_effects = true", default=False)
 
 SOURCE_KINDS: dict[str, SourceKind] = {
     kind.name: kind
     for kind in (
-        SourceKind("graphdef", (), suffixes=(".pb", ".pbtxt")),
+        SourceKind("graphdef", (_SIDE_EFFECTS,), suffixes=(".pb", ".pbtxt")),
         SourceKind(
             "metagraph",
-            (Entry("checkpoint", ValueType.STRING, 'checkpoint = "models/lin.ckpt"'),),
+            (Entry("checkpoint", ValueType.STRING, 'checkpoint = "models/lin.ckpt"'), _SIDE_EFFECTS),
             suffixes=(".meta",),
         ),
         SourceKind(
@@ -143,6 +147,9 @@ SOURCE_KINDS: dict[str, SourceKind] = {
                 _TAGS,
                 Entry("signature", ValueType.STRING, 'signature = "serving_default"',
                       default=DEFAULT_SIGNATURE),
+                _SIDE_EFFECTS,
+                # Inline the signatures' function calls, so every op inside can be named.
+                Entry("inline", ValueType.BOOL, "inline = true", default=False),
             ),
         ),
         # FILE.py:FUNCTION; the function builds the graph, the options are its keyword arguments.

@@ -23,14 +23,15 @@ from tensorflow.core.framework import graph_pb2, node_def_pb2
 from tensorflow.python.framework.tensor import Tensor
 from tensorflow.python.framework import ops
 
-from graphdsl.tf import functions
+from graphdsl.tf import functions, tables
 
 from graphdsl.tf import internals
 from graphdsl.errors import CopyError, NameClashError
 from graphdsl.lang import schema
 from graphdsl.tf.registry import CopyRecord, Registry, is_variable, registry_of, variable_tensor
 from graphdsl.tf.index import (
-    FRAME_OPS, VARIABLE_COLLECTIONS, VARIABLE_OPS, SourceIndex, index_of, tensor_name)
+    FRAME_OPS, GRAPH_COLLECTIONS, VARIABLE_COLLECTIONS, VARIABLE_OPS, SourceIndex, index_of,
+    tensor_name)
 from graphdsl.tf.variables import VariableCopies
 
 ModeRule = Callable[[str], str]
@@ -107,10 +108,11 @@ class Copier:
         self.target = target
         self.namespace = namespace.strip("/")
         self.prefix = self.namespace + "/" if self.namespace else ""
-        self.modes = modes
         self.session = session
         self.copied_variables = copied_variables
         self.index: SourceIndex = index_of(source)
+        self.tables = tables.tables_of(self.index)
+        self.modes = tables.forced_modes(modes, self.tables)
         self.registry: Registry = registry_of(target)
         # A new record joins the registry only once a copy succeeded: a failed copy leaves no trace.
         self.record: CopyRecord = (self.registry.record(source, self.namespace)
@@ -175,6 +177,7 @@ class Copier:
         replacements, stop_at = self.replacements, self.stop_at
         stopped_ops, replaced_ops = self.stopped_ops, self.replaced_ops
         owner_of, variable_ops = self.index.initializer_owner, VARIABLE_OPS
+        table_inits = self.tables.initializers
         stack = [r for r in reversed(list(roots)) if r not in copied]
         while stack:
             name = stack.pop()
@@ -184,6 +187,8 @@ class Copier:
             needed[name] = None
             if loops and name in loops:
                 stack.extend(m for m in loops[name] if m not in copied)
+            if table_inits and name in table_inits:  # state that its initializers fill
+                stack.extend(u for u in table_inits[name] if u not in copied)
             owner = owner_of(name)
             if owner is not None and self.modes(owner) == "value":
                 if owner not in copied:
@@ -232,8 +237,11 @@ class Copier:
         sub.versions.CopyFrom(self.index.graph_def.versions)
         placeholders = self._placeholders(walk, sub)
         self._copy_nodes(walk, sub, placeholders)
+        tables.rewrite_assets(sub, walk.needed, self.tables)
         values = self.vars.read_values(walk)
         self.vars.add_initializers(walk, sub, values)
+        contents = tables.add_contents(sub, walk.needed, self.index, self.tables, self.modes,
+                                       self.session, self.vars.free)
         added = functions.attach_library(
             sub, functions.needed_functions(sub.node, self.index), self.index, self.target, self.registry
         )
@@ -244,6 +252,8 @@ class Copier:
         self._record(walk, sub, new_ops, placeholders)
         self.vars.make_variables(walk)
         self._fill_collections()
+        tables.collect(self.target, self.record.ops, walk.needed, self.tables)
+        tables.collect_contents(self.target, self.prefix, contents)
 
     def _placeholders(self, walk: Walk, sub: graph_pb2.GraphDef) -> dict[str, str]:
         """A placeholder of the same dtype and shape for each tensor where the walk stopped."""
@@ -360,13 +370,14 @@ class Copier:
         Ops, tensors and variables map to their copies. Other members with a proto form (the
         control flow v1 contexts) are rebuilt from it under the namespace, as a MetaGraph import
         does, once every element they list was copied; that also gives the copied ops their
-        context, which ``tf.gradients`` through a v1 loop needs.
+        context, which ``tf.gradients`` through a v1 loop needs. The collections TensorFlow reads by
+        name (contexts, table initializers, asset paths) keep their names in the target.
         """
         record = self.record
         for key in self.source.get_all_collection_keys():
             if key in VARIABLE_COLLECTIONS:
                 continue
-            target_key = self.prefix + key
+            target_key = key if key in GRAPH_COLLECTIONS else self.prefix + key
             for i, item in enumerate(self.source.get_collection(key)):
                 if (key, i) in record.collected:
                     continue

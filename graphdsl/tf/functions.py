@@ -37,6 +37,11 @@ def _node_functions(node: node_def_pb2.NodeDef, library: dict) -> Iterator[str]:
             yield func.name
 
 
+def node_functions(node: node_def_pb2.NodeDef, library: dict) -> list[str]:
+    """Names of the functions of ``library`` that ``node`` calls directly: its op or its attributes."""
+    return [name for name in _node_functions(node, library) if name in library]
+
+
 def needed_functions(nodes: Iterable[node_def_pb2.NodeDef], index: SourceIndex) -> list[str]:
     """Names of the source's library functions ``nodes`` call, directly or through other functions."""
     return reachable_functions(nodes, index.functions, index.gradients)

@@ -11,7 +11,7 @@ import weakref
 from dataclasses import dataclass, field
 
 from tensorflow.core.framework import graph_pb2, node_def_pb2, variable_pb2
-from tensorflow.python.framework import ops
+from tensorflow.python.framework import dtypes, ops
 
 # Op types that own variable state.
 VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable", "_VarHandlesOp"})
@@ -26,6 +26,17 @@ VARIABLE_COLLECTIONS = (
     ops.GraphKeys.TRAINABLE_VARIABLES,
     ops.GraphKeys.LOCAL_VARIABLES,
     ops.GraphKeys.MODEL_VARIABLES,
+)
+
+# Collections that keep their names in the target, because TensorFlow reads them by name: a MetaGraph
+# import rebuilds control flow v1 contexts from protos only under their own names (and gives each op
+# its context from them); ``tables_initializer()`` and SavedModel exports read the table initializers
+# and asset paths there. The names of the ops they list carry the namespace.
+GRAPH_COLLECTIONS = (
+    ops.GraphKeys.COND_CONTEXT,
+    ops.GraphKeys.WHILE_CONTEXT,
+    ops.GraphKeys.TABLE_INITIALIZERS,
+    ops.GraphKeys.ASSET_FILEPATHS,
 )
 
 
@@ -131,7 +142,7 @@ class SourceIndex:
             variable_name=name + ":0",
             initializer_name=assign.name,
             initial_value_name=tensor_name(assign.input[1]),
-            trainable=True,
+            trainable=is_trainable_dtype(node.attr["dtype"].type),
             is_resource=node.op != "VariableV2" and node.op != "Variable",
         )
         for read in (name + "/Read/ReadVariableOp", name + "/read"):
@@ -172,6 +183,12 @@ class SourceIndex:
                         table.setdefault(name.partition(":")[0], []).append(node.name)
             self._consumers = table
         return self._consumers.get(op_name, [])
+
+
+def is_trainable_dtype(dtype: int) -> bool:
+    """Whether a variable of this dtype can be trained (a string or integer one cannot)."""
+    base = dtypes.as_dtype(dtype).base_dtype
+    return base.is_floating or base.is_complex
 
 
 def tensor_name(name: str) -> str:

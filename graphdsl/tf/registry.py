@@ -75,6 +75,15 @@ class Registry:
 
         return forget
 
+    def records(self) -> list[tuple[ops.Graph, CopyRecord]]:
+        """Every (source graph, record) pair whose source graph is still alive."""
+        pairs = []
+        for (source_id, _), record in self._records.items():
+            source = self._sources[source_id]()
+            if source is not None:
+                pairs.append((source, record))
+        return pairs
+
     def namespace_known(self, namespace: str) -> bool:
         """True when some copy went into ``namespace`` of this target."""
         return any(ns == namespace for _, ns in self._records)

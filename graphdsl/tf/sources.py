@@ -12,8 +12,10 @@ One entry point, :func:`load_source`, for the four kinds a spec can name:
 ``savedmodel``
     A SavedModel directory (TF1 or TF2), loaded with ``tf.compat.v1.saved_model.loader.load`` into a
     fresh graph and session. Options ``tags`` (default ``["serve"]``) and ``signature`` (default
-    ``"serving_default"``); the signature's inputs and outputs (key -> tensor name) are recorded in
-    :attr:`LoadedSource.signature`.
+    ``"serving_default"``, or ``"*"`` for all of them); the signature's inputs and outputs
+    (key -> tensor name) are recorded in :attr:`LoadedSource.signature`, every offered signature in
+    :attr:`LoadedSource.signatures`. With ``inline = true`` the signatures' function calls are
+    inlined into the graph (see :mod:`.inline`), so the ops inside them can be named.
 ``python``
     ``"file.py:function"``: the file is imported by path and ``function(**options)`` is called inside
     a fresh default graph. It returns a ``tf.Graph``, a ``(tf.Graph, Session)`` pair or a ``Session``.
@@ -70,6 +72,7 @@ from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
 from graphdsl.errors import SourceError, did_you_mean
 from graphdsl.lang import schema
+from graphdsl.tf import effects, inline, tables
 from graphdsl.tf.index import VARIABLE_OPS
 from graphdsl.tf.messages import reason
 
@@ -92,6 +95,32 @@ class LoadedSource:
     session: tf.compat.v1.Session | None = None
     signature: dict[str, dict[str, str]] | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    signatures: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)  # name -> signature
+    signature_name: str | None = None  # the chosen signature's name; None when all are offered
+
+    def signature_tensor(self, source_name: str, key: str) -> str:
+        """The tensor name ``@key`` stands for: input or output ``key`` of the chosen signature, or
+        ``key`` of signature ``SIG`` when written ``SIG/key``. Raises SourceError saying what exists."""
+        if not self.signatures:
+            raise SourceError(f"source '{source_name}' has no signature, so no '@{key}'",
+                              hint="signature keys name tensors of savedmodel sources; name the tensor itself")
+        chosen, slash, rest = key.partition("/")
+        if slash and chosen in self.signatures:
+            return _signature_key(self.signatures[chosen], rest, f"the signature '{chosen}'", source_name)
+        if self.signature_name is not None:
+            return _signature_key(self.signatures[self.signature_name], key, "the signature", source_name)
+        found = {name: sig for name, sig in self.signatures.items()
+                 if key in sig["inputs"] or key in sig["outputs"]}
+        if len(found) == 1:
+            name, sig = found.popitem()
+            return _signature_key(sig, key, f"the signature '{name}'", source_name)
+        written = [f"@{name}/{key}" for name in sorted(found)] or [
+            f"@{name}/{k}" for name, sig in sorted(self.signatures.items())
+            for k in sorted({*sig["inputs"], *sig["outputs"]})]
+        what = "several signatures" if found else "no signature"
+        raise SourceError(f"{what} of source '{source_name}' {'have' if found else 'has'} an input or "
+                          f"output '{key}'", hint=did_you_mean(f"@{key}", written)
+                          or f"write one of: {', '.join(written)}")
 
     def close(self) -> None:
         """Closes the session, if any. The graph stays usable for reading."""
@@ -104,6 +133,18 @@ class LoadedSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _signature_key(signature: dict[str, dict[str, str]], key: str, what: str, source_name: str) -> str:
+    found = {name for part in ("inputs", "outputs") for k, name in signature[part].items() if k == key}
+    if not found:
+        keys = [*signature["inputs"], *signature["outputs"]]
+        raise SourceError(f"{what} of source '{source_name}' has no input or output '{key}'",
+                          hint=did_you_mean(key, keys) or f"its keys: {', '.join(sorted(keys))}")
+    if len(found) > 1:
+        raise SourceError(f"'{key}' is both an input and an output of {what} of source '{source_name}'",
+                          hint=f"name the tensor: one of {sorted(found)}")
+    return found.pop()
 
 
 def load_source(kind: str, path: str | Path, options: dict[str, Any] | None, base_dir: Path, *,
@@ -125,7 +166,12 @@ def load_source(kind: str, path: str | Path, options: dict[str, Any] | None, bas
         timeout = BUILDER_TIMEOUT if builder_timeout is None else builder_timeout
         return _load_python(path, options, Path(base_dir), timeout)
     _check_options(kind, path, options, _OPTIONS[kind])
-    return loader(path, options, Path(base_dir))
+    for flag in _FLAGS:
+        _check_flag(path, options, flag)
+    loaded = loader(path, options, Path(base_dir))
+    if not options.get("allow_side_effects"):
+        effects.guard(loaded.graph, f"source '{path}'")
+    return loaded
 
 
 # -- graphdef --------------------------------------------------------------------------------------
@@ -170,6 +216,8 @@ def _load_metagraph(path: str | Path, options: dict[str, Any], base_dir: Path) -
             f"{file}: a checkpoint was given but the MetaGraph has no variables to restore",
             hint="drop the 'checkpoint' option",
         )
+    if not options.get("allow_side_effects"):
+        _refuse_effect(file, "restoring its variables", effects.meta_effect(meta, [saver.saver_def.restore_op_name]))
     session = tf.compat.v1.Session(graph=graph)
     try:
         with graph.as_default():  # outside a graph, Saver.restore would run eagerly
@@ -215,7 +263,15 @@ def _load_savedmodel(path: str | Path, options: dict[str, Any], base_dir: Path) 
     tags = _string_list(directory, "tags", options.get("tags", list(schema.DEFAULT_TAGS)))
     signature_name = options.get("signature", schema.DEFAULT_SIGNATURE)
     meta = _find_metagraph(directory, tags)
-    signature = _find_signature(directory, meta, signature_name)
+    if signature_name == "*":
+        names = [k for k in sorted(meta.signature_def) if not k.startswith("__")]
+        signatures = {name: _find_signature(directory, meta, name) for name in names}
+    else:
+        signatures = {signature_name: _find_signature(directory, meta, signature_name)}
+    if not options.get("allow_side_effects"):
+        _refuse_effect(directory, "restoring its variables",
+                       effects.meta_effect(meta, [meta.saver_def.restore_op_name]))
+        _refuse_effect(directory, "its main op", effects.meta_effect(meta, effects.main_op_names(meta)))
 
     graph = tf.Graph()
     session = tf.compat.v1.Session(graph=graph)
@@ -228,8 +284,13 @@ def _load_savedmodel(path: str | Path, options: dict[str, Any], base_dir: Path) 
             f"{directory}: the SavedModel does not load: {reason(e)}",
             hint="check that the directory holds a complete SavedModel (saved_model.pb and variables/)",
         ) from e
-    loaded = LoadedSource("savedmodel", directory, graph, session, signature, options)
-    if not _has_variables(graph):
+    tables.declare_savedmodel(graph, meta, directory)
+    if options.get("inline"):
+        signatures = inline.inline_signatures(graph, signatures)
+    chosen = None if signature_name == "*" else signature_name
+    loaded = LoadedSource("savedmodel", directory, graph, session, signatures.get(chosen), options,
+                          signatures, chosen)
+    if not _has_state(graph):
         loaded.close()
     return loaded
 
@@ -467,6 +528,19 @@ _LOADERS = {
     "python": _load_python,
 }
 _OPTIONS = {k.name: k.option_names for k in schema.SOURCE_KINDS.values() if k.options is not None}
+_FLAGS = tuple(sorted({o.key for k in schema.SOURCE_KINDS.values() for o in k.options or () if o.type is schema.ValueType.BOOL}))
+
+
+def _check_flag(path: str | Path, options: dict[str, Any], name: str) -> None:
+    if name in options and not isinstance(options[name], bool):
+        raise SourceError(f"{path}: option '{name}' must be true or false, not {options[name]!r}",
+                          hint=f"write {name} = true")
+
+
+def _refuse_effect(where: Path, what: str, found: str | None) -> None:
+    if found is not None:
+        raise SourceError(f"{where}: {what} would run {found}, which acts outside the session",
+                          hint=effects.HINT)
 
 
 def _check_options(kind: str, path: str | Path, options: dict[str, Any], allowed: tuple[str, ...]) -> None:
@@ -545,8 +619,9 @@ def _string_list(where: Path, option: str, value: Any) -> list[str]:
                       hint='write tags: ["serve"]')
 
 
-def _has_variables(graph: tf.Graph) -> bool:
-    return any(op.type in VARIABLE_OPS for op in graph.get_operations())
+def _has_state(graph: tf.Graph) -> bool:
+    """Whether the session holds values a copy in mode 'value' may read: variables or mutable tables."""
+    return any(op.type in VARIABLE_OPS or op.type in tables.MUTABLE_TABLE_OPS for op in graph.get_operations())
 
 
 def _describe(value: Any) -> str:

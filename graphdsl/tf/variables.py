@@ -21,6 +21,8 @@ from tensorflow.python.framework.tensor import Tensor
 from tensorflow.python.framework import errors, ops, tensor_util
 
 from graphdsl.errors import CopyError
+from graphdsl.tf import effects
+from graphdsl.tf.index import is_trainable_dtype
 
 if TYPE_CHECKING:
     from graphdsl.tf.copier import Copier, Walk
@@ -87,6 +89,7 @@ class VariableCopies:
                 hint="pass the session of the source graph",
             )
         reads = [self._read_tensor(name) for name in names]
+        self._check_reads(reads)
         try:
             values = session.run(reads)
         except errors.FailedPreconditionError as e:
@@ -96,6 +99,17 @@ class VariableCopies:
                 "or copy them in mode 'init'",
             ) from None
         return dict(zip(names, values))
+
+    def _check_reads(self, reads: list[Tensor]) -> None:
+        """Refuses to read values through ops that act outside the session, in a guarded source."""
+        label = effects.guarded(self.copier.source)
+        if label is None:
+            return
+        for read in reads:
+            found = effects.first_effect(self.index.nodes, self.index.functions, [read.name])
+            if found is not None:
+                raise CopyError(f"reading the value of '{read.name}' of {label} would run {found}, "
+                                "which acts outside the session", hint=effects.HINT)
 
     def _read_tensor(self, name: str) -> Tensor:
         source = self.copier.source
@@ -116,8 +130,8 @@ class VariableCopies:
         for name, value in values.items():
             node = self.index.nodes[name]
             vdef = self.defs.get(name)
-            value_name = self._free(f"{name}/copied_value")
-            assign_name = _op(vdef.initializer_name) if vdef else self._free(f"{name}/copied_assign")
+            value_name = self.free(f"{name}/copied_value")
+            assign_name = _op(vdef.initializer_name) if vdef else self.free(f"{name}/copied_assign")
             const = sub.node.add(name=value_name, op="Const")
             const.attr["dtype"].type = node.attr["dtype"].type
             const.attr["value"].tensor.CopyFrom(tensor_util.make_tensor_proto(value))
@@ -131,7 +145,7 @@ class VariableCopies:
                 assign.attr["use_locking"].b = True
             read_name = ""
             if vdef is None:
-                read_name = self._free(f"{name}/copied_read")
+                read_name = self.free(f"{name}/copied_read")
                 read = sub.node.add(name=read_name, input=[name])
                 if node.op in _RESOURCE_OPS:
                     read.op = "ReadVariableOp"
@@ -141,7 +155,8 @@ class VariableCopies:
                     read.attr["T"].type = node.attr["dtype"].type
             self._synth[name] = (value_name, assign_name, read_name)
 
-    def _free(self, name: str) -> str:
+    def free(self, name: str) -> str:
+        """``name``, or ``name_N``, so that it names no op of the source."""
         candidate, n = name, 1
         while candidate in self.index.nodes:
             candidate, n = f"{name}_{n}", n + 1
@@ -173,7 +188,7 @@ class VariableCopies:
             vdef.CopyFrom(original)
         else:
             vdef.variable_name = name + ":0"
-            vdef.trainable = True
+            vdef.trainable = is_trainable_dtype(self.index.nodes[name].attr["dtype"].type)
             vdef.is_resource = self.index.nodes[name].op in _RESOURCE_OPS
         if mode == "value":
             value_name, assign_name, read_name = self._synth[name]
@@ -184,7 +199,9 @@ class VariableCopies:
         return vdef
 
     def _collections(self, name: str) -> list[str]:
-        if name not in self.index.variables:
+        if name not in self.index.variables:  # in no collection of the source (TF2, GraphDef)
+            if not is_trainable_dtype(self.index.nodes[name].attr["dtype"].type):
+                return [ops.GraphKeys.GLOBAL_VARIABLES]
             return [ops.GraphKeys.GLOBAL_VARIABLES, ops.GraphKeys.TRAINABLE_VARIABLES]
         return self.index.variable_collections(name)
 

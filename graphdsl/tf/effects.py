@@ -1,0 +1,190 @@
+"""Source graphs are data: what graphdsl runs of them must not act outside the session.
+
+Loading a source, reading a variable's value and initializing a composed graph run ops of graphs
+that came from files: a SavedModel's restore and main ops, a MetaGraph's restore op, a variable's
+snapshot, an initializer and what it waits for. Before running any of those, graphdsl walks what
+they would run (data and control inputs, and the bodies of the functions called, all of them) and
+refuses ops that act outside the session: writing files, printing, calling Python, talking to a
+debugger. A source whose spec says ``allow_side_effects = true`` is trusted, as are the graphs a
+Python builder returns (the builder is code the spec names).
+
+The test is an allow-list: an op is safe when TensorFlow registers it as stateless (a function of
+its inputs) and it is not one of the few stateless ops that reach outside anyway, or when its type
+is one of the stateful ops listed in :data:`SAFE_STATEFUL`, whose state lives in the session
+(variables, tables, random generators, restoring a checkpoint, function calls whose bodies are
+checked in turn). Any other stateful op, including one this TensorFlow does not know, is refused.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Callable, Iterable, Mapping
+
+from tensorflow.core.framework import function_pb2, node_def_pb2
+from tensorflow.core.protobuf import meta_graph_pb2
+from tensorflow.python.framework import op_def_registry, ops
+
+from graphdsl.errors import BuildError
+from graphdsl.tf.functions import node_functions
+from graphdsl.tf.registry import registry_of
+
+# Stateful op types whose effects stay inside the session.
+SAFE_STATEFUL = frozenset({
+    # variables
+    "VarHandleOp", "_VarHandlesOp", "VariableV2", "Variable", "ReadVariableOp", "_ReadVariablesOp",
+    "AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp", "VarIsInitializedOp",
+    "IsVariableInitialized", "DestroyResourceOp", "ResourceGather", "ResourceGatherNd",
+    # lookup tables
+    "HashTable", "HashTableV2", "MutableHashTable", "MutableHashTableV2",
+    "MutableHashTableOfTensors", "MutableHashTableOfTensorsV2", "MutableDenseHashTable",
+    "MutableDenseHashTableV2", "AnonymousHashTable", "AnonymousMutableHashTable",
+    "AnonymousMutableHashTableOfTensors", "AnonymousMutableDenseHashTable", "InitializeTable",
+    "InitializeTableV2", "InitializeTableFromTextFile", "InitializeTableFromTextFileV2",
+    "LookupTableFind", "LookupTableFindV2", "LookupTableImport", "LookupTableImportV2",
+    "LookupTableInsert", "LookupTableInsertV2", "LookupTableSize", "LookupTableSizeV2",
+    "LookupTableExport", "LookupTableExportV2",
+    # random numbers
+    "RandomUniform", "RandomUniformInt", "RandomStandardNormal", "TruncatedNormal", "RandomShuffle",
+    "RandomGamma", "RandomPoisson", "RandomPoissonV2", "Multinomial", "ParameterizedTruncatedNormal",
+    "StatefulUniform", "StatefulUniformInt", "StatefulUniformFullInt", "StatefulStandardNormal",
+    "StatefulStandardNormalV2", "StatefulTruncatedNormal", "StatefulRandomBinomial", "RngSkip",
+    "RngReadAndSkip",
+    # restoring a checkpoint (reads files, writes none)
+    "RestoreV2", "Restore", "RestoreSlice",
+    # calls and control flow: the bodies are checked too
+    "StatefulPartitionedCall", "PartitionedCall", "If", "While", "Case", "_Arg", "_Retval",
+    # in-session checks and containers
+    "Assert", "CheckNumerics", "CheckNumericsV2", "TensorArrayV3", "TensorArrayWriteV3",
+    "TensorArrayReadV3", "TensorArrayGatherV3", "TensorArrayScatterV3", "TensorArraySizeV3",
+    "TensorArrayCloseV3", "TensorArrayConcatV3", "TensorArraySplitV3", "TensorArrayGradV3",
+    "TensorArrayGradWithShape", "StackV2", "StackPushV2", "StackPopV2", "StackCloseV2",
+})
+
+# Stateless by their registration, yet they reach outside the session: they call back into Python
+# or send tensors to a debugger's URLs.
+_STATELESS_OUTSIDE = frozenset({
+    "PyFuncStateless", "DebugIdentity", "DebugNanCount", "DebugNumericSummary",
+    "DebugNumericSummaryV2", "Copy", "CopyHost",
+})
+
+HINT = ("graphdsl runs only ops without effects outside the session when it loads a source, reads "
+        "values and initializes; if you trust this source, give it the option "
+        "allow_side_effects = true")
+
+_guarded: "weakref.WeakKeyDictionary[ops.Graph, str]" = weakref.WeakKeyDictionary()
+
+
+def guard(graph: ops.Graph, label: str) -> None:
+    """Marks ``graph`` as data from ``label`` (e.g. "source 'models/m'"): what runs of it is checked."""
+    _guarded[graph] = label
+
+
+def guarded(graph: ops.Graph) -> str | None:
+    """The label of a guarded graph, or None for a trusted one."""
+    return _guarded.get(graph)
+
+
+def is_safe(op_type: str) -> bool:
+    """True for an op type that acts only inside the session (see the module docstring)."""
+    if op_type in SAFE_STATEFUL:
+        return True
+    op_def = op_def_registry.get(op_type)
+    return op_def is not None and not op_def.is_stateful and op_type not in _STATELESS_OUTSIDE
+
+
+def first_effect(
+    nodes: Mapping[str, node_def_pb2.NodeDef],
+    library: Mapping[str, function_pb2.FunctionDef],
+    roots: Iterable[str],
+    trusted: Callable[[str], bool] = lambda _name: False,
+) -> str | None:
+    """Describes the first op acting outside the session that running ``roots`` would run, or None.
+
+    Follows data and control inputs among ``nodes`` (a name missing there is not followed) and
+    every function an op calls. An op for which ``trusted(name)`` holds is followed but not judged,
+    and neither are the functions it calls.
+    """
+    checked: dict[str, str | None] = {}  # function name -> what it runs that is unsafe
+    seen: set[str] = set()
+    stack = [r.partition(":")[0].lstrip("^") for r in roots]
+    while stack:
+        name = stack.pop()
+        if name in seen or name not in nodes:
+            continue
+        seen.add(name)
+        node = nodes[name]
+        stack.extend(i.lstrip("^").partition(":")[0] for i in node.input)
+        if trusted(name):
+            continue
+        found = _node_effect(node, library, checked)
+        if found is not None:
+            return f"op '{name}' ({node.op}){found}"
+    return None
+
+
+def _node_effect(node: node_def_pb2.NodeDef, library: Mapping[str, function_pb2.FunctionDef],
+                 checked: dict[str, str | None]) -> str | None:
+    """'' when ``node`` itself is unsafe, ' calls ...' when a function it calls is, else None."""
+    called = list(node_functions(node, library))
+    if node.op not in library and not is_safe(node.op):
+        return ""
+    for function in called:
+        found = _function_effect(function, library, checked)
+        if found is not None:
+            return f", through function '{function}', which runs {found}"
+    return None
+
+
+def _function_effect(name: str, library: Mapping[str, function_pb2.FunctionDef],
+                     checked: dict[str, str | None]) -> str | None:
+    if name in checked:
+        return checked[name]
+    checked[name] = None  # a recursive call is judged by the first visit
+    result = None
+    for node in library[name].node_def:
+        found = _node_effect(node, library, checked)
+        if found is not None:
+            result = f"op '{node.name}' ({node.op}){found}"
+            break
+    checked[name] = result
+    return result
+
+
+def check_target_runs(graph: ops.Graph, roots: Iterable[ops.Operation],
+                      what: str = "initializing the built graph") -> None:
+    """Raises BuildError if running ``roots`` of the built ``graph`` would run an unsafe op copied
+    from a guarded source. Ops graphdsl made and copies of trusted sources are not judged."""
+    untrusted: dict[str, str] = {}
+    for source, record in registry_of(graph).records():
+        label = guarded(source)
+        if label is not None:
+            for op in record.ops.values():
+                untrusted[op.name] = f"copied into namespace '{record.namespace}' from {label}"
+    if not untrusted:
+        return
+    graph_def = graph.as_graph_def()
+    nodes = {node.name: node for node in graph_def.node}
+    library = {f.signature.name: f for f in graph_def.library.function}
+    root_names = [op.name for op in roots]
+    found = first_effect(nodes, library, root_names, trusted=lambda name: name not in untrusted)
+    if found is not None:
+        name = found.split("'")[1]
+        raise BuildError(f"{what} would run {found}, which acts outside the session; it was "
+                         f"{untrusted[name]}", hint=HINT)
+
+
+def meta_effect(meta: meta_graph_pb2.MetaGraphDef, roots: Iterable[str]) -> str | None:
+    """What running ``roots`` (op or tensor names) of a MetaGraphDef would run outside the session."""
+    nodes = {node.name: node for node in meta.graph_def.node}
+    library = {f.signature.name: f for f in meta.graph_def.library.function}
+    return first_effect(nodes, library, [r for r in roots if r])
+
+
+def main_op_names(meta: meta_graph_pb2.MetaGraphDef) -> list[str]:
+    """The ops a SavedModel loader runs after restoring: its main op, legacy init op or init signature."""
+    names = [value for key in ("saved_model_main_op", "legacy_init_op")
+             for value in meta.collection_def[key].node_list.value]
+    init = meta.signature_def.get("__saved_model_init_op")
+    if init is not None:
+        names.extend(info.name for info in init.outputs.values())
+    return names
