@@ -10,6 +10,7 @@ that was not copied) are raised as :class:`~graphdsl.errors.BuildError` pointing
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from graphdsl.lang import syntax
 from graphdsl.api import copy_to_graph, get_copied
 from graphdsl.tf.copier import check_compatible
 from graphdsl.errors import BuildError, CopyError, GraphDslError, Span, did_you_mean
+from graphdsl.assemble.canonical import canonicalize_exports
 from graphdsl.assemble.export import OutputDir, export_graphdef, export_metagraph, export_savedmodel
 from graphdsl.tf.registry import is_variable, registry_of, variable_named, variable_tensor
 from graphdsl.tf.sources import LoadedSource, load_source
@@ -300,6 +302,7 @@ class Composition:
                     self._save_one(export, elements, out, session)
                 except GraphDslError as e:
                     raise self._fail(e.message, export.span, e.hint) from e
+            canonicalize_exports(out.staging, [(e.kind.name, e.path.value) for e in self.spec.exports])
             _write_manifest(self, out.path(BUILD_MANIFEST))
         return [Path(outdir) / e.path.value for e in self.spec.exports]
 
@@ -392,7 +395,8 @@ def _write_manifest(composition: Composition, path: Path) -> None:
         target = element.op.name if kind == "variable" else element.name
         aliases[name] = {"kind": kind, "name": target}
     manifest = {
-        "spec": composition.spec.path,
+        # the spec's content, not its path: a build must not depend on where it was run from
+        "spec_sha256": hashlib.sha256(composition.spec.text.encode("utf-8")).hexdigest(),
         "namespaces": {ns: src for ns, src in composition.namespaces.items()},
         "exports": [_export_entry(e) for e in composition.spec.exports],
         "aliases": aliases,
