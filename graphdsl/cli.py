@@ -116,11 +116,16 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
     parser.add_argument("-o", "--out", metavar="OUTDIR", required=True, help="output directory")
+    parser.add_argument("--locked", action="store_true",
+                        help="refuse to build unless the sources match SPEC.lock; then check the "
+                        "exports against it")
     parser.set_defaults(run=_run_build)
 
 
 def _run_build(args: argparse.Namespace) -> int:
     import_tensorflow()
+    if args.locked:
+        return _run_locked_build(args)
     from graphdsl.assemble.compose import build
 
     for path in build(Path(args.spec), args.out):
@@ -170,12 +175,52 @@ def _run_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _run_locked_build(args: argparse.Namespace) -> int:
+    from graphdsl.assemble.lock import locked_build, lock_path
+
+    paths, differences, notes = locked_build(Path(args.spec), args.out)
+    for path in paths:
+        print(f"wrote {path}")
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if differences:
+        print(f"error: the exports written differ from {lock_path(args.spec)}:", file=sys.stderr)
+        for line in differences:
+            print(f"    {line}", file=sys.stderr)
+        print("  help: if the change is intended (a new TensorFlow, a changed spec), lock again "
+              f"with 'graphdsl lock {args.spec}'", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"the exports match {lock_path(args.spec)}")
+    return EXIT_OK
+
+
+def _add_lock(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "lock",
+        help="write SPEC.lock: the sources' and the exports' content hashes",
+        description="Build SPEC into a temporary directory and write SPEC.lock beside it: each "
+        "source's path, kind, options and file hashes, the versions, and each export's file "
+        "hashes. 'graphdsl build --locked' checks a build against it.",
+    )
+    parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
+    parser.set_defaults(run=_run_lock)
+
+
+def _run_lock(args: argparse.Namespace) -> int:
+    import_tensorflow()
+    from graphdsl.assemble.lock import write_lock
+
+    print(f"wrote {write_lock(Path(args.spec))}")
+    return EXIT_OK
+
+
 # Every subcommand, in the order `graphdsl --help` lists them. Add new ones here.
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_check,
     _add_plan,
     _add_build,
     _add_run,
+    _add_lock,
 ]
 
 

@@ -8,6 +8,9 @@ file of every output directory must be byte-identical.
 from __future__ import annotations
 
 import os
+import re
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -152,3 +155,34 @@ def test_canonical_exports_compute_what_the_source_computes(builds: dict[str, Pa
     with graph.as_default(), tf1.Session(graph=graph) as session:
         tf.graph_util.import_graph_def(frozen, name="")
         np.testing.assert_allclose(session.run("C/z:0", {"C/x:0": x}), x * 1.5 ** 3, rtol=1e-6)
+
+
+# -- the README's commands --------------------------------------------------------------------------
+
+
+def _readme_commands() -> list[tuple[str, str]]:
+    """``(command, expected output)`` of each graphdsl line of the README's Reproducibility section;
+    the expected output is the line's comment."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Reproducibility\n", 1)[1].split("\n## ", 1)[0]
+    commands = []
+    for block in re.findall(r"^```sh\n(.*?)^```", section, re.S | re.M):
+        for line in block.splitlines():
+            command, _, comment = line.partition("#")
+            if command.strip().startswith("graphdsl "):
+                commands.append((command.strip(), comment.strip()))
+    return commands
+
+
+def test_readme_reproducibility_commands_print_what_it_says(tmp_path: Path, monkeypatch, capsys) -> None:
+    from graphdsl.cli import main
+
+    shutil.copytree(REPO / "specs", tmp_path / "specs", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.chdir(tmp_path)
+    commands = _readme_commands()
+    assert len(commands) >= 2
+    for command, expected in commands:
+        code = main(shlex.split(command)[1:])
+        out = capsys.readouterr().out
+        assert code == 0, command
+        assert expected in out, f"{command}: printed {out!r}, the README says {expected!r}"
