@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphdsl.errors import (
+    ArtifactError,
     BuildError,
     CopyError,
     ExportError,
@@ -38,6 +39,7 @@ _LAZY = {
 
 __all__ = [
     *_LAZY,
+    "ArtifactError",
     "BuildError",
     "CopyError",
     "ExportError",

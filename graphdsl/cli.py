@@ -214,6 +214,39 @@ def _run_lock(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_explain(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "explain",
+        help="print how an artifact was made (spec, sources, versions)",
+        description="Print the provenance record a build put into ARTIFACT: the graphdsl and "
+        "TensorFlow versions, the parameters, the sources by content and the spec's text.",
+    )
+    parser.add_argument("artifact", metavar="ARTIFACT", help="a SavedModel directory, a .meta "
+                        "file, a frozen .pb or .pbtxt, or a build's output directory")
+    parser.add_argument("--spec-out", metavar="FILE", help="also write the spec it was built "
+                        "from to FILE (next to the same sources, it builds the same bytes)")
+    parser.set_defaults(run=_run_explain)
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    import_tensorflow()
+    from graphdsl.assemble.provenance import read_provenance, spec_text
+    from graphdsl.errors import ArtifactError
+
+    where, text = read_provenance(args.artifact)
+    print(f"# the provenance of {args.artifact}, from {where}")
+    print(text, end="")
+    if args.spec_out:
+        spec = spec_text(text, where)
+        out = Path(args.spec_out)
+        if out.exists() and (not out.is_file() or out.read_text(encoding="utf-8") != spec):
+            raise ArtifactError(f"{out}: exists and holds something else; not overwritten",
+                                hint="choose another file name, or remove it first")
+        out.write_text(spec, encoding="utf-8")
+        print(f"wrote {out}")
+    return EXIT_OK
+
+
 # Every subcommand, in the order `graphdsl --help` lists them. Add new ones here.
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_check,
@@ -221,6 +254,7 @@ _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_build,
     _add_run,
     _add_lock,
+    _add_explain,
 ]
 
 

@@ -186,3 +186,79 @@ def test_readme_reproducibility_commands_print_what_it_says(tmp_path: Path, monk
         out = capsys.readouterr().out
         assert code == 0, command
         assert expected in out, f"{command}: printed {out!r}, the README says {expected!r}"
+
+
+# -- provenance -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def specs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of specs/, the working directory of the test."""
+    root = tmp_path / "specs"
+    shutil.copytree(REPO / "specs", root, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.chdir(root)
+    return root
+
+
+def test_every_export_kind_carries_how_it_was_made(specs: Path, capsys) -> None:
+    import yaml
+
+    from graphdsl.assemble.provenance import read_provenance
+    from graphdsl.cli import main
+
+    for name in ("linear", "crossover"):
+        assert main(["build", f"{name}.gcomp", "-o", f"out/{name}"]) == 0
+        assert main(["lock", f"{name}.gcomp"]) == 0
+    where = {
+        "out/linear/model": "out/linear/model/assets.extra/graphdsl/provenance.yaml",
+        "out/linear/linear.meta": "out/linear/linear.meta",
+        "out/crossover/child.pb": "out/crossover/child.pb.graphdsl.yaml",
+    }
+    for artifact, expected in where.items():
+        found, text = read_provenance(artifact)
+        assert found == Path(expected)
+        record = yaml.safe_load(text)
+        spec = artifact.split("/")[1]
+        assert record["spec"] == (specs / f"{spec}.gcomp").read_text()
+        assert record["params"] == {}
+        lock = yaml.safe_load((specs / f"{spec}.gcomp.lock").read_text())
+        for key in ("graphdsl", "tensorflow", "sources"):  # the lock's content but its exports
+            assert record[key] == lock[key]
+    # TensorFlow's loaders keep the MetaGraph's record and ignore it
+    graph = tf.Graph()
+    with graph.as_default():
+        tf1.train.import_meta_graph("out/linear/linear.meta")
+    assert graph.get_operation_by_name("CopiedOps/train") is not None
+
+
+@pytest.mark.parametrize("spec, artifact", [("assembly", "out/model"), ("linear", "out"),
+                                            ("crossover", "out/child.pb")])
+def test_the_spec_explain_writes_back_builds_the_same_bytes(specs: Path, capsys, spec: str,
+                                                            artifact: str) -> None:
+    from graphdsl.cli import main
+
+    assert main(["build", f"{spec}.gcomp", "-o", "out"]) == 0
+    capsys.readouterr()
+    assert main(["explain", artifact, "--spec-out", "rebuilt.gcomp"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"# the provenance of {artifact}, from ")
+    assert "spec: |\n  " in printed and printed.endswith("wrote rebuilt.gcomp\n")
+    assert (specs / "rebuilt.gcomp").read_text() == (specs / f"{spec}.gcomp").read_text()
+    assert main(["build", "rebuilt.gcomp", "-o", "again"]) == 0
+    _assert_same_bytes(specs / "out", specs / "again")
+
+
+def test_explain_says_what_carries_no_provenance(specs: Path, capsys) -> None:
+    from graphdsl.cli import main
+
+    assert main(["explain", "models/encoder"]) == 1  # a SavedModel TensorFlow wrote
+    err = capsys.readouterr().err
+    assert "models/encoder: carries no provenance (no assets.extra/graphdsl/provenance.yaml in it)" in err
+    assert "help: only builds of graphdsl record how they were made" in err
+    assert main(["explain", "models/head.meta"]) == 1
+    assert "its meta_info_def holds no graphdsl record" in capsys.readouterr().err
+    assert main(["explain", "nowhere"]) == 1
+    assert "nowhere: no such file or directory" in capsys.readouterr().err
+    assert main(["build", "crossover.gcomp", "-o", "out"]) == 0
+    assert main(["explain", "out/child.pb", "--spec-out", "linear.gcomp"]) == 1
+    assert "linear.gcomp: exists and holds something else; not overwritten" in capsys.readouterr().err

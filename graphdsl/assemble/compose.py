@@ -25,6 +25,7 @@ from graphdsl.tf.copier import check_compatible
 from graphdsl.errors import BuildError, CopyError, GraphDslError, Span, did_you_mean
 from graphdsl.assemble.canonical import canonicalize_exports
 from graphdsl.assemble.export import OutputDir, export_graphdef, export_metagraph, export_savedmodel
+from graphdsl.assemble.provenance import attach_provenance
 from graphdsl.tf.registry import is_variable, registry_of, variable_named, variable_tensor
 from graphdsl.tf.sources import LoadedSource, load_source
 from graphdsl.lang.load import load_spec
@@ -303,6 +304,7 @@ class Composition:
                 except GraphDslError as e:
                     raise self._fail(e.message, export.span, e.hint) from e
             canonicalize_exports(out.staging, [(e.kind.name, e.path.value) for e in self.spec.exports])
+            attach_provenance(self.spec, out)
             _write_manifest(self, out.path(BUILD_MANIFEST))
         return [Path(outdir) / e.path.value for e in self.spec.exports]
 
