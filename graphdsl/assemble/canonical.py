@@ -27,6 +27,7 @@ from typing import Iterable, Iterator
 from google.protobuf import message, text_format
 from tensorflow.core.framework import attr_value_pb2, function_pb2, graph_pb2, node_def_pb2
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
+from tensorflow.python.framework import op_def_registry
 
 _COUNTER = re.compile(r"_\d+(?=_|$)")
 _CUSTOM_GRADIENT = re.compile(r"CustomGradient-\d+")
@@ -58,28 +59,52 @@ def _attr_names(attr: attr_value_pb2.AttrValue, library: dict) -> Iterator[str]:
         yield attr.s.decode("utf-8")  # forward_function_name, backward_function_name
 
 
-def _node_names(node: node_def_pb2.NodeDef, library: dict) -> Iterator[str]:
-    if node.op in library:
-        yield node.op
-    for key in sorted(node.attr):
-        yield from _attr_names(node.attr[key], library)
+class _Scanner:
+    """Which nodes name functions: the calls of a library function, and ops with function attrs.
 
+    A registered op whose definition has no ``func`` or ``list(func)`` attribute names none, so
+    most nodes are passed over by their type alone (a graph holds few types, many nodes).
+    """
 
-def _function_names(fdef: function_pb2.FunctionDef, library: dict,
-                    gradients: dict[str, str]) -> Iterator[str]:
-    for key in sorted(fdef.attr):
-        yield from _attr_names(fdef.attr[key], library)
-    for node in sorted(fdef.node_def, key=lambda n: n.name):
-        yield from _node_names(node, library)
-    if fdef.signature.name in gradients:
-        yield gradients[fdef.signature.name]
+    def __init__(self, library: dict) -> None:
+        self.library = library
+        self._scan: dict[str, bool] = {}
+
+    def _scanned(self, op: str) -> bool:
+        if op not in self._scan:
+            op_def = op_def_registry.get(op)
+            self._scan[op] = op_def is None or any(a.type in ("func", "list(func)") for a in op_def.attr)
+        return self._scan[op]
+
+    def names(self, node: node_def_pb2.NodeDef) -> list[str]:
+        """The functions ``node`` names, in a canonical order (its op, then attributes by key)."""
+        found = [node.op] if node.op in self.library else []
+        if self._scanned(node.op):
+            for key in sorted(node.attr):
+                found.extend(_attr_names(node.attr[key], self.library))
+        return found
+
+    def function_names(self, fdef: function_pb2.FunctionDef, gradients: dict[str, str]) -> list[str]:
+        found = [n for key in sorted(fdef.attr) for n in _attr_names(fdef.attr[key], self.library)]
+        for node in sorted(fdef.node_def, key=lambda n: n.name):
+            found.extend(self.names(node))
+        if fdef.signature.name in gradients:
+            found.append(gradients[fdef.signature.name])
+        return found
 
 
 def canonical_function_names(nodes: Iterable[node_def_pb2.NodeDef],
                              library: function_pb2.FunctionDefLibrary) -> dict[str, str]:
     """``{old name: canonical name}`` for every function of ``library``, walking from ``nodes``."""
+    return _walk(sorted(nodes, key=lambda n: n.name), library)[0]
+
+
+def _walk(nodes: list[node_def_pb2.NodeDef], library: function_pb2.FunctionDefLibrary
+          ) -> tuple[dict[str, str], list[node_def_pb2.NodeDef]]:
+    """The renames, walking from ``nodes`` in their order, and the nodes that name a function."""
     functions = {f.signature.name: f for f in library.function}
     gradients = {g.function_name: g.gradient_func for g in library.gradient}
+    scanner = _Scanner(functions)
     order: dict[str, None] = {}
 
     def visit(names: Iterable[str]) -> None:
@@ -89,9 +114,15 @@ def canonical_function_names(nodes: Iterable[node_def_pb2.NodeDef],
             if name in order or name not in functions:
                 continue
             order[name] = None
-            stack.extend(reversed(list(_function_names(functions[name], functions, gradients))))
+            stack.extend(reversed(scanner.function_names(functions[name], gradients)))
 
-    visit(n for node in sorted(nodes, key=lambda n: n.name) for n in _node_names(node, functions))
+    callers, roots = [], []
+    for node in nodes:
+        names = scanner.names(node)
+        if names:
+            callers.append(node)
+            roots.extend(names)
+    visit(roots)
     # Functions nothing calls: ordered by content, which holds no counter of their own name.
     visit(sorted((f for f in functions if f not in order), key=lambda f: _content_key(functions[f])))
     renames: dict[str, str] = {}
@@ -100,7 +131,7 @@ def canonical_function_names(nodes: Iterable[node_def_pb2.NodeDef],
         stem = function_stem(name)
         renames[name] = f"{stem}_{counts.get(stem, 0)}"
         counts[stem] = counts.get(stem, 0) + 1
-    return renames
+    return renames, callers
 
 
 def _content_key(fdef: function_pb2.FunctionDef) -> tuple[str, bytes]:
@@ -129,43 +160,49 @@ def _rename_attr(key: str, attr: attr_value_pb2.AttrValue, renames: dict[str, st
             attr.s = function_stem(text).encode("utf-8")
 
 
-def _rename_node(node: node_def_pb2.NodeDef, renames: dict[str, str], keys: dict[str, str]) -> None:
+def _rename_node(node: node_def_pb2.NodeDef, renames: dict[str, str]) -> None:
     node.op = renames.get(node.op, node.op)
     for key, attr in node.attr.items():
-        if key == _GRADIENT_OP_TYPE and _CUSTOM_GRADIENT.fullmatch(attr.s.decode("utf-8", "replace")):
-            old = attr.s.decode("utf-8")
-            keys.setdefault(old, f"CustomGradient-{len(keys)}")
-            attr.s = keys[old].encode("utf-8")
-        else:
+        if key != _GRADIENT_OP_TYPE:
             _rename_attr(key, attr, renames)
+
+
+def _renumber_gradient_keys(nodes: Iterable[node_def_pb2.NodeDef], keys: dict[str, str]) -> None:
+    """``CustomGradient-N`` keys come from a process-wide counter: numbered in ``nodes``' order."""
+    for node in nodes:
+        if _GRADIENT_OP_TYPE in node.attr:
+            attr = node.attr[_GRADIENT_OP_TYPE]
+            old = attr.s.decode("utf-8", "replace")
+            if _CUSTOM_GRADIENT.fullmatch(old):
+                keys.setdefault(old, f"CustomGradient-{len(keys)}")
+                attr.s = keys[old].encode("utf-8")
 
 
 def canonicalize_graph_def(graph_def: graph_pb2.GraphDef) -> dict[str, str]:
     """Makes ``graph_def`` canonical in place (see the module docstring); returns the renames."""
-    renames = canonical_function_names(graph_def.node, graph_def.library)
-    nodes = sorted(graph_def.node, key=lambda n: n.name)
-    keys: dict[str, str] = {}  # CustomGradient-N keys, renumbered in node order
-    for node in nodes:
-        _rename_node(node, renames, keys)
-    functions = list(graph_def.library.function)
-    for fdef in functions:
-        fdef.signature.name = renames.get(fdef.signature.name, fdef.signature.name)
-        for key, attr in fdef.attr.items():
-            _rename_attr(key, attr, renames)
-        for node in fdef.node_def:
-            _rename_node(node, renames, keys)
-    gradients = [(renames.get(g.function_name, g.function_name),
-                  renames.get(g.gradient_func, g.gradient_func)) for g in graph_def.library.gradient]
-    # Rebuilt from sorted copies: a repeated message field cannot be sorted in place.
-    nodes = [_clone(n) for n in nodes]
-    functions = sorted((_clone(f) for f in functions), key=lambda f: f.signature.name)
-    del graph_def.node[:]
-    graph_def.node.extend(nodes)
-    del graph_def.library.function[:]
-    graph_def.library.function.extend(functions)
-    del graph_def.library.gradient[:]
-    for name, grad in sorted(gradients):
-        graph_def.library.gradient.add(function_name=name, gradient_func=grad)
+    graph_def.node.sort(key=lambda n: n.name)
+    library = graph_def.library
+    renames: dict[str, str] = {}
+    if library.function:
+        renames, callers = _walk(list(graph_def.node), library)
+        for node in callers:
+            _rename_node(node, renames)
+        for fdef in library.function:
+            fdef.signature.name = renames.get(fdef.signature.name, fdef.signature.name)
+            for key, attr in fdef.attr.items():
+                _rename_attr(key, attr, renames)
+            for node in fdef.node_def:
+                _rename_node(node, renames)
+        gradients = sorted((renames.get(g.function_name, g.function_name),
+                            renames.get(g.gradient_func, g.gradient_func)) for g in library.gradient)
+        library.function.sort(key=lambda f: f.signature.name)
+        del library.gradient[:]
+        for name, grad in gradients:
+            library.gradient.add(function_name=name, gradient_func=grad)
+    keys: dict[str, str] = {}
+    _renumber_gradient_keys(graph_def.node, keys)
+    for fdef in library.function:
+        _renumber_gradient_keys(sorted(fdef.node_def, key=lambda n: n.name), keys)
     return renames
 
 
@@ -195,12 +232,6 @@ def _rename_object_graph(graph, renames: dict[str, str]) -> None:
         elif kind == "bare_concrete_function":
             name = node.bare_concrete_function.concrete_function_name
             node.bare_concrete_function.concrete_function_name = renames.get(name, name)
-
-
-def _clone(proto):
-    clone = type(proto)()
-    clone.CopyFrom(proto)
-    return clone
 
 
 # -- files ------------------------------------------------------------------------------------------
