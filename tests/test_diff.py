@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from graphdsl.cli import main
 
 REPO = Path(__file__).resolve().parents[1]

@@ -76,7 +76,7 @@ def spec_view(path: Path) -> View:
                                               tf.compat.v1.GraphKeys.LOCAL_VARIABLES)
                      for v in graph.get_collection(key)}
         names = sorted(variables)
-        values = dict(zip(names, session.run([variables[n] for n in names]))) if names else {}
+        values = dict(zip(names, session.run([variables[n] for n in names]), strict=True)) if names else {}
         signatures = {}
         export = next((e for e in spec.exports if e.kind.name == "savedmodel"), None)
         for signature in export.signatures if export else ():
@@ -341,11 +341,11 @@ def render(result: dict[str, Any]) -> str:
             continue
         counts = ", ".join(f"{len(part[k])} {k}" for k in ("added", "removed", "changed") if part[k])
         lines.append(f"{section} ({counts}):")
-        added, removed = part["added"], part["removed"]
-        for name in added:
-            lines.append(f"  + {name}" + (f"  {added[name]}" if isinstance(added, dict) and added[name] else ""))
-        for name in removed:
-            lines.append(f"  - {name}" + (f"  {removed[name]}" if isinstance(removed, dict) and removed[name] else ""))
+        for mark, key in (("+", "added"), ("-", "removed")):
+            items = part[key]  # a list of names (namespaces), or names with a description
+            for name in items:
+                described = items[name] if isinstance(items, dict) else ""
+                lines.append(f"  {mark} {name}" + (f"  {described}" if described else ""))
         for name, changes in part["changed"].items():
             lines.append(f"  ~ {name}: {'; '.join(changes)}")
     return "\n".join(lines)

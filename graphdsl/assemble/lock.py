@@ -124,15 +124,20 @@ def _shown(file: Path, written: str, base: Path) -> str:
 def source_entry(statement: syntax.Source, base: Path) -> dict[str, Any]:
     """The lock entry of one source: path as written, kind, options, files and their hashes."""
     kind, path = statement.kind.name, statement.path.value
-    options = {o.key.name: literal(o.value) for o in statement.options}
+    options = _options(statement)
     files = {}
     for file in source_files(kind, path, options, base):
         if not file.is_file():
             raise SourceError(f"{file}: no such file, but source '{statement.name.name}' needs it",
                               hint="check the source's path")
         files[_shown(file, path, base)] = file_hash(file)
-    return {"kind": kind, "path": path, "options": dict(sorted(options.items())),
+    return {"kind": kind, "path": path, "options": options,
             "sha256": combined_hash(files), "files": files}
+
+
+def _options(statement: syntax.Source) -> dict[str, Any]:
+    """A source's options as Python values, by key."""
+    return {o.key.name: literal(o.value) for o in sorted(statement.options, key=lambda o: o.key.name)}
 
 
 def versions() -> dict[str, str]:
@@ -218,9 +223,11 @@ def read_lock(path: Path) -> dict[str, Any]:
     try:
         lock = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise LockError(f"{path}: no lock file", hint=f"write it with 'graphdsl lock {_spec_of(path)}'") from None
+        raise LockError(f"{path}: no lock file",
+                        hint=f"write it with 'graphdsl lock {_spec_of(path)}'") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise LockError(f"{path}: cannot read the lock: {e}", hint="write it again with 'graphdsl lock'") from None
+        raise LockError(f"{path}: cannot read the lock: {e}",
+                        hint="write it again with 'graphdsl lock'") from None
     if not isinstance(lock, dict) or not isinstance(lock.get("sources"), dict) \
             or not isinstance(lock.get("exports"), dict):
         raise LockError(f"{path}: not a graphdsl lock (no 'sources' and 'exports' maps)",
@@ -261,8 +268,8 @@ def check_sources(lock: dict[str, Any], spec: syntax.Spec, path: Path) -> None:
 
 def _source_problems(statement: syntax.Source, entry: dict[str, Any], base: Path) -> list[str]:
     name = statement.name.name
-    now = {"kind": statement.kind.name, "path": statement.path.value,
-           "options": dict(sorted((o.key.name, literal(o.value)) for o in statement.options))}
+    now: dict[str, Any] = {"kind": statement.kind.name, "path": statement.path.value,
+                           "options": _options(statement)}
     changed = [f"source '{name}': its {key} is {now[key]!r}, the lock says {entry.get(key)!r}"
                for key in now if now[key] != entry.get(key)]
     if changed:
