@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from graphdsl.errors import (
+    ArtifactError,
     BuildError,
     CopyError,
     ExportError,
     GraphDslError,
+    LockError,
     NameClashError,
     NotCopiedError,
     RunError,
@@ -37,10 +39,12 @@ _LAZY = {
 
 __all__ = [
     *_LAZY,
+    "ArtifactError",
     "BuildError",
     "CopyError",
     "ExportError",
     "GraphDslError",
+    "LockError",
     "NameClashError",
     "NotCopiedError",
     "RunError",

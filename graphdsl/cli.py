@@ -138,11 +138,16 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
     parser.add_argument("-o", "--out", metavar="OUTDIR", required=True, help="output directory")
     _add_builder_timeout(parser)
+    parser.add_argument("--locked", action="store_true",
+                        help="refuse to build unless the sources match SPEC.lock; then check the "
+                        "exports against it")
     parser.set_defaults(run=_run_build)
 
 
 def _run_build(args: argparse.Namespace) -> int:
     import_tensorflow()
+    if args.locked:
+        return _run_locked_build(args)
     from graphdsl.assemble.compose import build
 
     for path in build(Path(args.spec), args.out, builder_timeout=args.builder_timeout):
@@ -237,6 +242,114 @@ def _add_graph(subparsers: argparse._SubParsersAction) -> None:
     add_graph(subparsers)
 
 
+def _run_locked_build(args: argparse.Namespace) -> int:
+    from graphdsl.assemble.lock import locked_build, lock_path
+
+    paths, differences, notes = locked_build(Path(args.spec), args.out)
+    for path in paths:
+        print(f"wrote {path}")
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if differences:
+        print(f"error: the exports written differ from {lock_path(args.spec)}:", file=sys.stderr)
+        for line in differences:
+            print(f"    {line}", file=sys.stderr)
+        print("  help: if the change is intended (a new TensorFlow, a changed spec), lock again "
+              f"with 'graphdsl lock {args.spec}'", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"the exports match {lock_path(args.spec)}")
+    return EXIT_OK
+
+
+def _add_lock(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "lock",
+        help="write SPEC.lock: the sources' and the exports' content hashes",
+        description="Build SPEC into a temporary directory and write SPEC.lock beside it: each "
+        "source's path, kind, options and file hashes, the versions, and each export's file "
+        "hashes. 'graphdsl build --locked' checks a build against it.",
+    )
+    parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
+    parser.set_defaults(run=_run_lock)
+
+
+def _run_lock(args: argparse.Namespace) -> int:
+    import_tensorflow()
+    from graphdsl.assemble.lock import write_lock
+
+    print(f"wrote {write_lock(Path(args.spec))}")
+    return EXIT_OK
+
+
+def _add_explain(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "explain",
+        help="print how an artifact was made (spec, sources, versions)",
+        description="Print the provenance record a build put into ARTIFACT: the graphdsl and "
+        "TensorFlow versions, the parameters, the sources by content and the spec's text.",
+    )
+    parser.add_argument("artifact", metavar="ARTIFACT", help="a SavedModel directory, a .meta "
+                        "file, a frozen .pb or .pbtxt, or a build's output directory")
+    parser.add_argument("--spec-out", metavar="FILE", help="also write the spec it was built "
+                        "from to FILE (next to the same sources, it builds the same bytes)")
+    parser.set_defaults(run=_run_explain)
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    import_tensorflow()
+    from graphdsl.assemble.provenance import read_provenance, spec_text
+    from graphdsl.errors import ArtifactError
+
+    where, text = read_provenance(args.artifact)
+    print(f"# the provenance of {args.artifact}, from {where}")
+    print(text, end="")
+    if args.spec_out:
+        spec = spec_text(text, where)
+        out = Path(args.spec_out)
+        if out.exists() and (not out.is_file() or out.read_text(encoding="utf-8") != spec):
+            raise ArtifactError(f"{out}: exists and holds something else; not overwritten",
+                                hint="choose another file name, or remove it first")
+        out.write_text(spec, encoding="utf-8")
+        print(f"wrote {out}")
+    return EXIT_OK
+
+
+EXIT_DIFFERENT = 1  # graphdsl diff: the two sides differ (as diff(1) does)
+EXIT_DIFF_TROUBLE = 2  # graphdsl diff: a side could not be read
+
+
+def _add_diff(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "diff",
+        help="show what two specs or built models differ in",
+        description="Compare A and B (each a spec, composed in memory, a build's output directory, "
+        "a SavedModel, a .meta or a frozen GraphDef): namespaces, ops, variables, functions and "
+        "signatures added, removed or changed. Exit 0 when equal, 1 when different, 2 on trouble.",
+    )
+    parser.add_argument("a", metavar="A", help="a .gcomp spec or an artifact")
+    parser.add_argument("b", metavar="B", help="a .gcomp spec or an artifact")
+    parser.add_argument("--json", action="store_true", help="print the differences as JSON")
+    parser.set_defaults(run=_run_diff)
+
+
+def _run_diff(args: argparse.Namespace) -> int:
+    import json
+
+    import_tensorflow()
+    from graphdsl.assemble.diff import compare, render, view_of
+
+    try:
+        result = compare(view_of(args.a), view_of(args.b))
+    except GraphDslError as error:
+        print(error.render(), file=sys.stderr)
+        return EXIT_DIFF_TROUBLE
+    except OSError as error:
+        print(f"error: cannot read {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_DIFF_TROUBLE
+    print(json.dumps(result, indent=2) if args.json else render(result))
+    return EXIT_OK if result["equal"] else EXIT_DIFFERENT
+
+
 # Every subcommand, in the order `graphdsl --help` lists them. Add new ones here.
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_check,
@@ -245,6 +358,9 @@ _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_run,
     _add_inspect,
     _add_graph,
+    _add_lock,
+    _add_explain,
+    _add_diff,
 ]
 
 

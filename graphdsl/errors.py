@@ -233,6 +233,14 @@ class RunError(GraphDslError):
     """A name or value given to ``graphdsl run`` does not fit the graph being run."""
 
 
+class LockError(GraphDslError):
+    """A lock file is missing or unreadable, or the sources or exports differ from what it locked."""
+
+
+class ArtifactError(GraphDslError):
+    """A file or directory given to ``explain`` or ``diff`` is not something graphdsl can read."""
+
+
 class CopyError(GraphDslError):
     """The copier was asked for something it cannot do; the message names the graph element."""
 

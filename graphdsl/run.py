@@ -281,9 +281,9 @@ def _export_again(graph: tf.Graph, session: tf.compat.v1.Session, source: Path, 
         else:
             out.path(name + ".meta")
             export_metagraph(graph, session, out.staging, name, label=out.target)
-        kept = manifest or BuildManifest(spec="")
+        kept = manifest or BuildManifest(spec_sha256="")
         write_manifest(out.path(BUILD_MANIFEST), BuildManifest(
-            spec=kept.spec, namespaces=kept.namespaces, exports=(chosen,), aliases=kept.aliases))
+            spec_sha256=kept.spec_sha256, namespaces=kept.namespaces, exports=(chosen,), aliases=kept.aliases))
     return [outdir / name]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 import os
 import pty
@@ -152,7 +154,8 @@ def test_a_build_output_shows_its_exports_and_aliases(capsys, tmp_path: Path) ->
     assert main(["build", "specs/linear.gcomp", "-o", str(tmp_path / "out")]) == EXIT_OK
     capsys.readouterr()
     result = inspect_json(capsys, str(tmp_path / "out"))
-    assert result["outdir"]["spec"] == "specs/linear.gcomp"
+    spec_sha256 = hashlib.sha256(Path("specs/linear.gcomp").read_bytes()).hexdigest()
+    assert result["outdir"]["spec_sha256"] == spec_sha256
     assert result["outdir"]["aliases"]["train"] == {"kind": "operation", "name": "CopiedOps/train"}
     assert [(g["kind"], g["export"]) for g in result["graphs"]] == [("metagraph", "linear"), ("savedmodel", "model")]
     model = inspect_json(capsys, str(tmp_path / "out"), "--export", "model")["graphs"]

@@ -90,7 +90,7 @@ class Composition:
         if name not in self.sources:
             statement = self.spec.source(name)
             assert statement is not None  # the checker saw to it
-            options = {o.key.name: _literal(o.value) for o in statement.options}
+            options = {o.key.name: syntax.literal(o.value) for o in statement.options}
             try:
                 self.sources[name] = load_source(
                     statement.kind.name, statement.path.value, options, self._base_dir,
@@ -144,7 +144,7 @@ class Composition:
         self._check_initializers(copy, added, stops)
         self.reports.append(report)
 
-    def _stop(self, copy: syntax.Copy, item: syntax.Str, tensor: tf.Tensor, record: CopyRecord) -> tf.Tensor:
+    def _stop(self, copy: syntax.Copy, item: syntax.String, tensor: tf.Tensor, record: CopyRecord) -> tf.Tensor:
         """The placeholder the walk put at ``stop_at`` entry ``item``; an error if it never got there."""
         placeholder = record.tensors.get(tensor.name)
         if placeholder is not None and placeholder.op.name in record.placeholders:
@@ -159,7 +159,7 @@ class Composition:
                          "reads it)", item.span, "remove it from stop_at, or take what reads it")
 
     def _check_initializers(self, copy: syntax.Copy, added: dict[str, Any],
-                            stops: dict[syntax.Str, tf.Tensor]) -> None:
+                            stops: dict[syntax.String, tf.Tensor]) -> None:
         """Refuses a variable copied in mode 'init' whose initializer reads a placeholder.
 
         Initializing the composition (and every export's loader) runs the initializers with
@@ -318,16 +318,3 @@ def _placeholder_read_by(op: tf.Operation, clean: set[str]) -> tf.Operation | No
         stack.extend(current.control_inputs)
     clean.update(seen)
     return None
-
-
-def _literal(value: syntax.Value) -> Any:
-    """The Python value of a literal option value."""
-    if isinstance(value, (syntax.String, syntax.Int, syntax.Float, syntax.Bool)):
-        return value.value
-    if isinstance(value, syntax.ListValue):
-        return [_literal(v) for v in value.items]
-    if isinstance(value, syntax.MapValue):
-        return {e.key.value: _literal(e.value) for e in value.entries}
-    if isinstance(value, syntax.Word):
-        return value.name
-    raise TypeError(f"not a literal: {value!r}")

@@ -1,12 +1,13 @@
 """The two files a build keeps in OUTDIR about itself, each with one writer and one reader.
 
-``graphdsl-build.yaml``, the build manifest, says what was built from what: the spec, its
+``graphdsl-build.yaml``, the build manifest, says what was built from what: the spec (by its
+content's sha256, not its path: a build does not depend on where it ran), its
 namespaces and their sources, the exports (kind, path, SavedModel tags) in the spec's order, and
 each alias with the name of its element in the built graph. ``graphdsl run`` reads it to find the
 exports and to answer to aliases. It is a visible file a user may read, so it is YAML::
 
     format: 1
-    spec: specs/linear.gcomp
+    spec_sha256: 3f1c...
     namespaces: {CopiedOps: linear}
     exports:
     - {kind: metagraph, path: linear}
@@ -59,7 +60,7 @@ class AliasEntry:
 class BuildManifest:
     """The content of ``graphdsl-build.yaml``."""
 
-    spec: str
+    spec_sha256: str
     namespaces: dict[str, str] = field(default_factory=dict)  # namespace -> source name
     exports: tuple[ExportEntry, ...] = ()
     aliases: dict[str, AliasEntry] = field(default_factory=dict)
@@ -84,7 +85,7 @@ def write_manifest(path: Path, manifest: BuildManifest) -> None:
         exports.append(entry)
     data = {
         "format": FORMAT,
-        "spec": manifest.spec,
+        "spec_sha256": manifest.spec_sha256,
         "namespaces": dict(manifest.namespaces),
         "exports": exports,
         "aliases": {name: {"kind": a.kind, "name": a.name} for name, a in manifest.aliases.items()},
@@ -117,9 +118,9 @@ def _manifest(path: Path, data: Any) -> BuildManifest:
     if version != FORMAT:
         raise _corrupt(path, f"format {version!r} is not one this graphdsl reads (it reads {FORMAT})",
                        hint="rebuild the output directory with this graphdsl's 'graphdsl build'")
-    spec = entries.get("spec", "")
-    if not isinstance(spec, str):
-        raise _corrupt(path, f"'spec' must be a path, not {_kind(spec)}")
+    spec_sha256 = entries.get("spec_sha256", "")
+    if not isinstance(spec_sha256, str):
+        raise _corrupt(path, f"'spec_sha256' must be a hex digest, not {_kind(spec_sha256)}")
     namespaces = _mapping(path, entries.get("namespaces") or {}, "'namespaces'")
     for namespace, source in namespaces.items():
         if not isinstance(namespace, str) or not isinstance(source, str):
@@ -129,7 +130,7 @@ def _manifest(path: Path, data: Any) -> BuildManifest:
         raise _corrupt(path, f"'exports' must be a list, not {_kind(exports)}")
     aliases = _mapping(path, entries.get("aliases") or {}, "'aliases'")
     return BuildManifest(
-        spec=spec,
+        spec_sha256=spec_sha256,
         namespaces=dict(namespaces),
         exports=tuple(_export(path, i, e) for i, e in enumerate(exports)),
         aliases={_string(path, name, "an alias name"): _alias(path, name, a) for name, a in aliases.items()},

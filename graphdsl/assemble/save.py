@@ -8,6 +8,7 @@ left as it was.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from functools import partial
 from pathlib import Path
@@ -15,10 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import tensorflow as tf
 
+from graphdsl.assemble.canonical import canonicalize_exports
 from graphdsl.assemble.export import export_graphdef, export_metagraph, export_savedmodel, items_of
 from graphdsl.assemble.manifest import (
     BUILD_MANIFEST, AliasEntry, BuildManifest, ExportEntry, read_outputs, write_manifest)
 from graphdsl.assemble.outdir import OutputDir
+from graphdsl.assemble.provenance import attach_provenance
 from graphdsl.errors import BuildError, ExportError, GraphDslError
 from graphdsl.lang import syntax
 from graphdsl.tf.registry import is_variable
@@ -91,6 +94,8 @@ def save(composition: "Composition", outdir: str | os.PathLike) -> list[Path]:
                 _save_one(composition.graph, session, export, elements, out)
             except GraphDslError as e:
                 raise BuildError(e.message, span=export.span, hint=e.hint, source=spec.text) from e
+        canonicalize_exports(out.staging, [(e.kind.name, e.path.value) for e in spec.exports])
+        attach_provenance(spec, out)
         try:
             write_manifest(out.path(BUILD_MANIFEST), manifest_of(composition))
         except OSError as e:
@@ -155,5 +160,6 @@ def manifest_of(composition: "Composition") -> BuildManifest:
     exports = tuple(ExportEntry(e.kind.name, e.path.value,
                                 tuple(e.tags) if e.kind.name == "savedmodel" else ())
                     for e in composition.spec.exports)
-    return BuildManifest(spec=composition.spec.path, namespaces=dict(composition.namespaces),
+    spec_sha256 = hashlib.sha256(composition.spec.text.encode("utf-8")).hexdigest()
+    return BuildManifest(spec_sha256=spec_sha256, namespaces=dict(composition.namespaces),
                          exports=exports, aliases=aliases)

@@ -485,6 +485,19 @@ class Spec(Node):
 # ---------------------------------------------------------------------------------------------
 
 
+def literal(value: Value) -> Any:
+    """The Python value of a literal (a source option, a builder argument); a bare word is its name."""
+    if isinstance(value, (String, Int, Float, Bool)):
+        return value.value
+    if isinstance(value, ListValue):
+        return [literal(v) for v in value.items]
+    if isinstance(value, MapValue):
+        return {e.key.value: literal(e.value) for e in value.entries}
+    if isinstance(value, Word):
+        return value.name
+    raise TypeError(f"not a literal: {value!r}")
+
+
 def _first_by_name(pairs: Iterator[tuple[str, Any]]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for name, node in pairs:

@@ -10,7 +10,7 @@ def render(result: dict[str, Any]) -> str:
     lines: list[str] = []
     out = result["outdir"]
     if out is not None:
-        lines.append(f"build output {out['path']}" + (f" (spec {out['spec']})" if out["spec"] else ""))
+        lines.append(f"build output {out['path']}" + (f" (spec sha256 {out['spec_sha256'][:12]})" if out["spec_sha256"] else ""))
         for entry in out["exports"]:
             tags = f"  tags {','.join(entry['tags'])}" if entry.get("tags") else ""
             lines.append(f"  export {entry['kind']:<10} {entry['path']}{tags}")

@@ -27,7 +27,7 @@ class BuildOutput:
     """An output directory of ``graphdsl build``, as its manifest describes it."""
 
     path: Path
-    spec: str | None
+    spec_sha256: str | None  # the sha256 of the spec it was built from
     namespaces: dict[str, str]  # namespace -> source name
     exports: list[dict[str, Any]]  # {"kind", "path", "tags"?}, in the spec's order
     aliases: dict[str, dict[str, str]]  # alias -> {"kind", "name"}
@@ -45,7 +45,7 @@ class BuildOutput:
 
     def describe(self) -> dict[str, Any]:
         """The manifest as plain data (the ``outdir`` member of ``graphdsl inspect --json``)."""
-        return {"path": str(self.path), "spec": self.spec, "namespaces": dict(self.namespaces),
+        return {"path": str(self.path), "spec_sha256": self.spec_sha256, "namespaces": dict(self.namespaces),
                 "exports": [dict(e) for e in self.exports], "aliases": dict(self.aliases)}
 
 
@@ -67,7 +67,7 @@ def read_build_output(path: Path) -> BuildOutput:
             isinstance(e, dict) and {"kind", "path"} <= e.keys() for e in exports):
         raise GraphDslError(f"{file}: not a build manifest (no list of exports)",
                             hint="rebuild the directory with 'graphdsl build'")
-    return BuildOutput(path, manifest.get("spec"), dict(manifest.get("namespaces") or {}),
+    return BuildOutput(path, manifest.get("spec_sha256"), dict(manifest.get("namespaces") or {}),
                        exports, dict(manifest.get("aliases") or {}))
 
 

@@ -98,7 +98,7 @@ def view_of_outdir(out: BuildOutput, export: dict) -> View:
     labelled with the tensor that crosses.
     """
     graph_def, signatures = export_graph_def(out, export)
-    view = View(f"{out.path / export['path']}" + (f" (from {out.spec})" if out.spec else ""), graph_def)
+    view = View(f"{out.path / export['path']}" , graph_def)
     view.namespaces = dict(out.namespaces)
     view.sources = {source: "" for source in dict.fromkeys(out.namespaces.values())}
     view.aliases = {name: alias["name"] for name, alias in out.aliases.items()}

@@ -1,0 +1,264 @@
+"""The same spec and sources give the same bytes: in two processes, and twice in one process.
+
+Every example spec in specs/ and ``tests/data/repro/counters.gcomp`` (whose functions TensorFlow
+names with process-wide counters) is built by two separate processes, one of them twice; every
+file of every output directory must be byte-identical.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from graphdsl.assemble.canonical import canonicalize_graph_def, function_stem
+
+tf1 = tf.compat.v1
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "tests" / "data" / "repro"
+SPECS = {p.stem: p for p in [*sorted((REPO / "specs").glob("*.gcomp")), DATA / "counters.gcomp"]}
+
+# Builds each (spec, outdir) pair of argv with the CLI; the first process builds everything twice.
+_BUILDER = """
+import sys
+from graphdsl.cli import main
+pairs = sys.argv[1:]
+for spec, out in zip(pairs[::2], pairs[1::2]):
+    assert main(["build", spec, "-o", out]) == 0, spec
+"""
+
+
+def _build_all(outdirs: list[Path], relative: bool, seed: str) -> None:
+    args = []
+    for outdir in outdirs:
+        for name, spec in SPECS.items():
+            args += [str(spec.relative_to(REPO)) if relative else str(spec), str(outdir / name)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": seed}
+    done = subprocess.run([sys.executable, "-c", _BUILDER, *args], cwd=REPO, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Three builds of every spec: two by one process (spec by absolute path, hash seed 1), one by
+    another (spec by relative path, hash seed 2, its output under another directory name)."""
+    root = tmp_path_factory.mktemp("repro")
+    dirs = {"first": root / "a", "again": root / "b", "other": root / "elsewhere" / "c"}
+    _build_all([dirs["first"], dirs["again"]], relative=False, seed="1")
+    _build_all([dirs["other"]], relative=True, seed="2")
+    return dirs
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes()
+            for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def _assert_same_bytes(a: Path, b: Path) -> None:
+    files_a, files_b = _files(a), _files(b)
+    assert sorted(files_a) == sorted(files_b)
+    differ = [name for name in files_a if files_a[name] != files_b[name]]
+    assert not differ, f"these files differ between {a} and {b}: {differ}"
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_two_processes_build_the_same_bytes(builds: dict[str, Path], name: str) -> None:
+    _assert_same_bytes(builds["first"] / name, builds["other"] / name)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_one_process_builds_the_same_bytes_twice(builds: dict[str, Path], name: str) -> None:
+    _assert_same_bytes(builds["first"] / name, builds["again"] / name)
+
+
+def test_the_builds_cover_every_export_kind(builds: dict[str, Path]) -> None:
+    files = {Path(f).name for name in SPECS for f in _files(builds["first"] / name)}
+    for expected in ("saved_model.pb", "variables.index", "variables.data-00000-of-00001",
+                     "graph.meta", "graph.ckpt.index", "frozen.pb", "frozen.pbtxt", "child.pb",
+                     "graphdsl-build.yaml"):
+        assert expected in files
+
+
+def test_no_output_names_where_it_was_built(builds: dict[str, Path]) -> None:
+    for build in ("first", "other"):  # specs named by absolute and by relative path
+        for name in SPECS:
+            for file, data in _files(builds[build] / name).items():
+                for path in (str(REPO), str(builds[build]), "/tmp/"):
+                    assert path.encode() not in data, f"{name}/{file} holds the path {path}"
+
+
+# -- canonical names and order ----------------------------------------------------------------------
+
+
+def _counters_graph_def() -> tf1.GraphDef:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("counters", DATA / "counters.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.build().as_graph_def()
+
+
+def test_canonical_graph_defs_are_equal_where_tensorflow_counted_on() -> None:
+    first, second = _counters_graph_def(), _counters_graph_def()
+    names = lambda g: sorted(f.signature.name for f in g.library.function)  # noqa: E731
+    assert names(first) != names(second)  # TensorFlow's counters moved on
+    canonicalize_graph_def(first)
+    canonicalize_graph_def(second)
+    assert first.SerializeToString(deterministic=True) == second.SerializeToString(deterministic=True)
+    assert "while_body_0" in names(first)
+    assert [n.name for n in first.node] == sorted(n.name for n in first.node)
+
+
+def test_function_stem_drops_counters_only() -> None:
+    assert function_stem("__inference_scale_122") == "__inference_scale"
+    assert function_stem("while_body_18_grad_71") == "while_body_grad"
+    assert function_stem("__inference___backward_scale_122_133") == "__inference___backward_scale"
+    assert function_stem("while_cond_17_rewritten") == "while_cond_rewritten"
+    assert function_stem("Dense_1a2b") == "Dense_1a2b"
+
+
+def test_canonical_exports_compute_what_the_source_computes(builds: dict[str, Path]) -> None:
+    """The renamed functions still link: the SavedModel serves, the MetaGraph trains, the frozen
+    graph runs, each giving what the source graph gives."""
+    out = builds["first"] / "counters"
+    x = np.array([[1.0, 2.0]], np.float32)
+    expected_y = (x @ np.array([[0.5], [0.25]], np.float32)) * 1.5 ** 3
+    served = tf.saved_model.load(str(out / "model")).signatures["serving_default"]
+    result = served(x=tf.constant(x))
+    np.testing.assert_allclose(result["y"].numpy(), expected_y, rtol=1e-6)
+    np.testing.assert_allclose(result["z"].numpy(), x * 1.5 ** 3, rtol=1e-6)
+
+    graph = tf.Graph()
+    with graph.as_default(), tf1.Session(graph=graph) as session:
+        saver = tf1.train.import_meta_graph(str(out / "graph.meta"))
+        saver.restore(session, str(out / "graph.ckpt"))
+        before = session.run("C/y:0", {"C/x:0": x})
+        session.run("C/train", {"C/x:0": x})  # gradients through the renamed functions
+        after = session.run("C/y:0", {"C/x:0": x})
+    np.testing.assert_allclose(before, expected_y, rtol=1e-6)
+    assert not np.allclose(before, after)
+
+    frozen = tf1.GraphDef()
+    frozen.ParseFromString((out / "frozen.pb").read_bytes())
+    graph = tf.Graph()
+    with graph.as_default(), tf1.Session(graph=graph) as session:
+        tf.graph_util.import_graph_def(frozen, name="")
+        np.testing.assert_allclose(session.run("C/z:0", {"C/x:0": x}), x * 1.5 ** 3, rtol=1e-6)
+
+
+# -- the README's commands --------------------------------------------------------------------------
+
+
+def _readme_commands() -> list[tuple[str, str]]:
+    """``(command, expected output)`` of each graphdsl line of the README's Reproducibility section;
+    the expected output is the line's comment."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Reproducibility\n", 1)[1].split("\n## ", 1)[0]
+    commands = []
+    for block in re.findall(r"^```sh\n(.*?)^```", section, re.S | re.M):
+        for line in block.splitlines():
+            command, _, comment = line.partition("#")
+            if command.strip().startswith("graphdsl "):
+                commands.append((command.strip(), comment.strip()))
+    return commands
+
+
+def test_readme_reproducibility_commands_print_what_it_says(tmp_path: Path, monkeypatch, capsys) -> None:
+    from graphdsl.cli import main
+
+    shutil.copytree(REPO / "specs", tmp_path / "specs", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.chdir(tmp_path)
+    commands = _readme_commands()
+    assert len(commands) >= 2
+    for command, expected in commands:
+        code = main(shlex.split(command)[1:])
+        out = capsys.readouterr().out
+        assert code == 0, command
+        assert expected in out, f"{command}: printed {out!r}, the README says {expected!r}"
+
+
+# -- provenance -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def specs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of specs/, the working directory of the test."""
+    root = tmp_path / "specs"
+    shutil.copytree(REPO / "specs", root, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.chdir(root)
+    return root
+
+
+def test_every_export_kind_carries_how_it_was_made(specs: Path, capsys) -> None:
+    import yaml
+
+    from graphdsl.assemble.provenance import read_provenance
+    from graphdsl.cli import main
+
+    for name in ("linear", "crossover"):
+        assert main(["build", f"{name}.gcomp", "-o", f"out/{name}"]) == 0
+        assert main(["lock", f"{name}.gcomp"]) == 0
+    where = {
+        "out/linear/model": "out/linear/model/assets.extra/graphdsl/provenance.yaml",
+        "out/linear/linear.meta": "out/linear/linear.meta",
+        "out/crossover/child.pb": "out/crossover/child.pb.graphdsl.yaml",
+    }
+    for artifact, expected in where.items():
+        found, text = read_provenance(artifact)
+        assert found == Path(expected)
+        record = yaml.safe_load(text)
+        spec = artifact.split("/")[1]
+        assert record["spec"] == (specs / f"{spec}.gcomp").read_text()
+        assert record["params"] == {}
+        lock = yaml.safe_load((specs / f"{spec}.gcomp.lock").read_text())
+        for key in ("graphdsl", "tensorflow", "sources"):  # the lock's content but its exports
+            assert record[key] == lock[key]
+    # TensorFlow's loaders keep the MetaGraph's record and ignore it
+    graph = tf.Graph()
+    with graph.as_default():
+        tf1.train.import_meta_graph("out/linear/linear.meta")
+    assert graph.get_operation_by_name("CopiedOps/train") is not None
+
+
+@pytest.mark.parametrize("spec, artifact", [("assembly", "out/model"), ("linear", "out"),
+                                            ("crossover", "out/child.pb")])
+def test_the_spec_explain_writes_back_builds_the_same_bytes(specs: Path, capsys, spec: str,
+                                                            artifact: str) -> None:
+    from graphdsl.cli import main
+
+    assert main(["build", f"{spec}.gcomp", "-o", "out"]) == 0
+    capsys.readouterr()
+    assert main(["explain", artifact, "--spec-out", "rebuilt.gcomp"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"# the provenance of {artifact}, from ")
+    assert "spec: |\n  " in printed and printed.endswith("wrote rebuilt.gcomp\n")
+    assert (specs / "rebuilt.gcomp").read_text() == (specs / f"{spec}.gcomp").read_text()
+    assert main(["build", "rebuilt.gcomp", "-o", "again"]) == 0
+    _assert_same_bytes(specs / "out", specs / "again")
+
+
+def test_explain_says_what_carries_no_provenance(specs: Path, capsys) -> None:
+    from graphdsl.cli import main
+
+    assert main(["explain", "models/encoder"]) == 1  # a SavedModel TensorFlow wrote
+    err = capsys.readouterr().err
+    assert "models/encoder: carries no provenance (no assets.extra/graphdsl/provenance.yaml in it)" in err
+    assert "help: only builds of graphdsl record how they were made" in err
+    assert main(["explain", "models/head.meta"]) == 1
+    assert "its meta_info_def holds no graphdsl record" in capsys.readouterr().err
+    assert main(["explain", "nowhere"]) == 1
+    assert "nowhere: no such file or directory" in capsys.readouterr().err
+    assert main(["build", "crossover.gcomp", "-o", "out"]) == 0
+    assert main(["explain", "out/child.pb", "--spec-out", "linear.gcomp"]) == 1
+    assert "linear.gcomp: exists and holds something else; not overwritten" in capsys.readouterr().err
