@@ -43,6 +43,12 @@ def test_every_spec_and_good_golden_formats_stably_to_the_same_tree(path: Path) 
         _formatted_keeps_meaning(text, width)
 
 
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+def test_the_repository_specs_are_formatted(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert fmt.format_text(text, str(path)) == text, f"run: graphdsl fmt {path.relative_to(REPO)}"
+
+
 @pytest.mark.parametrize("path", PAIRS, ids=lambda p: p.stem)
 def test_layout_golden(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
