@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import dataclass
 import subprocess
 import sys
 from pathlib import Path
@@ -119,10 +120,26 @@ def test_a_spec_that_does_not_parse_is_a_syntax_error() -> None:
         fmt.format_text("copy A from {")
 
 
-def test_the_formatter_refuses_to_return_what_changes_a_spec(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fmt, "format_spec", lambda spec, width=100: "graphdsl 2\n")
-    with pytest.raises(GraphDslError, match="would change what the spec says"):
-        fmt.format_text("graphdsl 1\n")
+@pytest.mark.parametrize("bad, says", [("graphdsl 2\n", "would change what the spec says"),
+                                       ("copy {\n", "would give a spec that does not parse")])
+def test_the_formatter_refuses_to_return_what_changes_a_spec(monkeypatch: pytest.MonkeyPatch, bad: str,
+                                                              says: str) -> None:
+    monkeypatch.setattr(fmt, "format_spec", lambda spec, width=100: bad)
+    with pytest.raises(GraphDslError, match=says) as info:
+        fmt.format_text("graphdsl 1\n", "model.gcomp")
+    assert type(info.value) is GraphDslError and "left as it is" in info.value.message
+
+
+def test_a_statement_the_formatter_does_not_know_is_a_clear_error() -> None:
+    @dataclass(frozen=True)
+    class Unknown(syntax.Node):
+        span: Span
+
+    spec = parse("graphdsl 1\n")
+    unknown = Unknown(spec.statements[0].span)
+    with pytest.raises(GraphDslError, match=r"cannot lay out this statement yet \(Unknown\)") as info:
+        fmt.format_spec(syntax.Spec(spec.file, (unknown,), spec.span))  # type: ignore[arg-type]
+    assert info.value.span == unknown.span
 
 
 # -- the command -------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from graphdsl.errors import GraphDslError, SourceFile, Span
+from graphdsl.errors import GraphDslError, SourceFile, Span, SpecSyntaxError
 from graphdsl.lang import syntax
 from graphdsl.lang.parser import parse, parse_source
 
@@ -41,8 +41,9 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 def format_text(text: str, path: str = "<string>", width: int = DEFAULT_WIDTH) -> str:
     """``text`` in the canonical layout; SpecSyntaxError when it does not parse.
 
-    Raises :class:`~graphdsl.errors.GraphDslError` (and returns nothing) should the result not
-    parse back to the same tree or not be stable: a formatter must never change a spec's meaning.
+    Should the result not parse back to the same tree, or not format to itself, it raises a
+    :class:`~graphdsl.errors.GraphDslError` instead of returning it: a formatter must never change
+    what a spec says.
     """
     return format_source(SourceFile(path, text), width)
 
@@ -51,14 +52,20 @@ def format_source(file: SourceFile, width: int = DEFAULT_WIDTH) -> str:
     """The text of ``file`` in the canonical layout, checked as :func:`format_text` says."""
     spec = parse_source(file)
     formatted = format_spec(spec, width)
-    again = parse(formatted, file.path)
+    try:
+        again = parse(formatted, file.path)
+    except SpecSyntaxError:
+        raise _refusal(file, "formatting would give a spec that does not parse") from None
     if meaning(again) != meaning(spec):
-        raise GraphDslError(f"{file.path}: formatting would change what the spec says; it is left as it is",
-                            hint="this is a bug in graphdsl fmt: please report it with the spec")
+        raise _refusal(file, "formatting would change what the spec says")
     if format_spec(again, width) != formatted:
-        raise GraphDslError(f"{file.path}: formatting is not stable on this spec; it is left as it is",
-                            hint="this is a bug in graphdsl fmt: please report it with the spec")
+        raise _refusal(file, "formatting is not stable on this spec")
     return formatted
+
+
+def _refusal(file: SourceFile, what: str) -> GraphDslError:
+    return GraphDslError(f"{file.path}: {what}; it is left as it is",
+                         hint="this is a bug in graphdsl fmt: please report it with the spec")
 
 
 def format_spec(spec: syntax.Spec, width: int = DEFAULT_WIDTH) -> str:
@@ -69,7 +76,7 @@ def format_spec(spec: syntax.Spec, width: int = DEFAULT_WIDTH) -> str:
     return _join(lines)
 
 
-_SPAN = re.compile(r" @\d+:\d+-\d+:\d+")
+_SPAN = re.compile(r" @\d+:\d+-\d+:\d+$", re.M)  # ends every line of a dump that has one
 _COMMENT = re.compile(r'^(\s*(?:- |trailing: )Comment )"(.*)"$')
 _ESCAPED = re.compile(r"\\(.)")
 
@@ -169,7 +176,8 @@ class _Printer:
             return self.setting(node, align, indent)
         if isinstance(node, syntax.Export):
             return self.export(node, indent)
-        raise TypeError(f"graphdsl fmt cannot print a {type(node).__name__}")
+        raise GraphDslError(f"graphdsl fmt cannot lay out this statement yet ({type(node).__name__})", node.span,
+                            hint="leave this spec out of graphdsl fmt for now, and please report it")
 
     def source(self, node: syntax.Source, align: int, indent: int) -> list[_Line]:
         head = f"{_head(node).ljust(align)} = {node.kind.name}("
