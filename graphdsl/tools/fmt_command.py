@@ -119,12 +119,12 @@ def _format_file(path: Path, args: argparse.Namespace, outcome: _Outcome) -> Non
     if new == data:
         outcome.unchanged += 1
         return
-    outcome.reformatted += 1
     if args.check or args.diff:
         _print_diff(data, formatted, name)
         if args.check:
             print(f"would reformat {name}", file=sys.stderr)
             outcome.fail(EXIT_UNFORMATTED)
+        outcome.reformatted += 1
         return
     try:
         write_atomically(path, new)
@@ -132,6 +132,7 @@ def _format_file(path: Path, args: argparse.Namespace, outcome: _Outcome) -> Non
         print(f"error: cannot write {name}: {error.strerror or error}", file=sys.stderr)
         outcome.fail(EXIT_FAILURE)
         return
+    outcome.reformatted += 1
     print(f"reformatted {name}", file=sys.stderr)
 
 
