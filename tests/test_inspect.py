@@ -161,6 +161,19 @@ def test_a_build_output_shows_its_exports_and_aliases(capsys, tmp_path: Path) ->
     assert code == EXIT_FAILURE and "no export named 'modle'" in err and "did you mean 'model'?" in err
 
 
+def test_a_hand_edited_manifest_is_a_clear_error_in_inspect_and_graph(capsys, tmp_path: Path) -> None:
+    """The tools read graphdsl-build.yaml through the build's own validating reader."""
+    assert main(["build", "specs/linear.gcomp", "-o", str(tmp_path / "out")]) == EXIT_OK
+    manifest = tmp_path / "out" / "graphdsl-build.yaml"
+    manifest.write_text(manifest.read_text().replace("aliases:\n", "aliases:\n  broken: 5\n"))
+    capsys.readouterr()
+    for argv in (["inspect", str(tmp_path / "out")], ["graph", str(tmp_path / "out"), "-o", str(tmp_path / "g.dot")]):
+        assert main(argv) == EXIT_FAILURE
+        err = capsys.readouterr().err
+        assert f"{manifest}: not a graphdsl build manifest: alias 'broken' must be a mapping" in err, err
+        assert "Traceback" not in err and not (tmp_path / "g.dot").exists()
+
+
 # -- mistakes ---------------------------------------------------------------------------------------
 
 

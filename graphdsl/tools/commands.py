@@ -112,18 +112,19 @@ def _run_graph(args: argparse.Namespace) -> int:
 
 def _view(target: Path, export: str | None) -> tuple[Any, Any]:
     """The view of a spec or of one export of an OUTDIR, and what closes what it opened."""
-    from graphdsl.tools.outdir import is_build_output, read_build_output
+    from graphdsl.assemble.manifest import BUILD_MANIFEST, read_manifest
+    from graphdsl.tools.outdir import select_exports
     from graphdsl.tools.view import view_of_composition, view_of_outdir
 
     if target.is_dir():
-        if not is_build_output(target):
-            raise GraphDslError(f"{target}: not a build's output directory (no graphdsl-build.yaml)",
+        manifest = read_manifest(target)
+        if manifest is None:
+            raise GraphDslError(f"{target}: not a build's output directory (no {BUILD_MANIFEST})",
                                 hint="give a .gcomp spec, or a directory 'graphdsl build -o' wrote")
-        out = read_build_output(target)
-        chosen = out.select(export)
+        chosen = select_exports(target, manifest, export)
         if not chosen:
             raise GraphDslError(f"{target}: the build wrote no export", hint="add an export to the spec")
-        return view_of_outdir(out, chosen[0]), lambda: None
+        return view_of_outdir(target, manifest, chosen[0]), lambda: None
     if export is not None:
         raise GraphDslError("--export applies to a build's output directory, not to a spec",
                             hint="draw the spec without --export, or the OUTDIR a build wrote")
