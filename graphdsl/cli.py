@@ -17,6 +17,7 @@ from typing import Callable, NoReturn, Sequence
 from graphdsl.lang.syntax import Spec
 from graphdsl.errors import GraphDslError, SpecError, SpecSyntaxError
 from graphdsl.tf.quiet import import_tensorflow
+from graphdsl.tools import jsonout
 
 EXIT_OK = 0
 EXIT_FAILURE = 1  # a GraphDslError that is not about the spec text (a source, the build ...)
@@ -28,24 +29,47 @@ EXIT_USAGE = 64  # bad command line (sysexits EX_USAGE); argparse's own 2 would 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     parser = _build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(words)
     except _UsageExit as exit_:
+        if jsonout.argv_wants_json(words):
+            print(jsonout.dumps(jsonout.usage_failure(exit_.message, hint=f"see '{exit_.prog} --help'")))
         return exit_.code
     except SystemExit as exit_:  # --help and --version
         return int(exit_.code or 0)
-    try:
-        return args.run(args)
-    except (SpecSyntaxError, SpecError) as error:
+    with jsonout.stdout_for_json(args):
+        try:
+            return args.run(args)
+        except (SpecSyntaxError, SpecError) as error:
+            return _failed(args, error, EXIT_SPEC_ERROR)
+        except GraphDslError as error:
+            return _failed(args, error, EXIT_FAILURE)
+        except OSError as error:
+            name = error.filename if error.filename is not None else ""
+            if jsonout.wants_json(args):
+                jsonout.emit(args, jsonout.unreadable_failure(str(name), str(error.strerror or error)))
+            else:
+                print(f"error: cannot read {name}: {error.strerror or error}", file=sys.stderr)
+            return EXIT_NO_INPUT
+
+
+def _failed(args: argparse.Namespace, error: GraphDslError, code: int) -> int:
+    """Reports ``error``: rendered on stderr, or as JSON on stdout; returns ``code``."""
+    if jsonout.wants_json(args):
+        jsonout.emit(args, jsonout.failure([error]))
+    else:
         print(error.render(), file=sys.stderr)
-        return EXIT_SPEC_ERROR
-    except GraphDslError as error:
-        print(error.render(), file=sys.stderr)
-        return EXIT_FAILURE
-    except OSError as error:
-        name = error.filename if error.filename is not None else ""
-        print(f"error: cannot read {name}: {error.strerror or error}", file=sys.stderr)
-        return EXIT_NO_INPUT
+    return code
+
+
+def usage_error(args: argparse.Namespace, command: str, message: str) -> int:
+    """Reports a bad command line that parsed (a value the parser cannot judge); returns EXIT_USAGE."""
+    if jsonout.wants_json(args):
+        jsonout.emit(args, jsonout.usage_failure(message, hint=f"see 'graphdsl {command} --help'"))
+    else:
+        print(f"graphdsl {command}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 # ---------------------------------------------------------------------------------------------
@@ -60,6 +84,7 @@ def _add_check(subparsers: argparse._SubParsersAction) -> None:
         description="Parse and statically check SPEC; print 'SPEC: ok' and a summary, or the first error.",
     )
     parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
+    jsonout.add_format_option(parser)
     parser.set_defaults(run=_run_check)
 
 
@@ -67,7 +92,10 @@ def _run_check(args: argparse.Namespace) -> int:
     from graphdsl.lang.load import load_spec  # no TensorFlow behind this
 
     spec = load_spec(Path(args.spec))
-    print(f"{args.spec}: ok ({_summary(spec)})")
+    if jsonout.wants_json(args):
+        jsonout.emit(args, jsonout.check_report(spec))
+    else:
+        print(f"{args.spec}: ok ({_summary(spec)})")
     return EXIT_OK
 
 
@@ -94,6 +122,7 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> None:
         "ops and variables copied (with each variable's mode), every binding and export.",
     )
     parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
+    jsonout.add_format_option(parser)
     parser.set_defaults(run=_run_plan)
 
 
@@ -103,7 +132,10 @@ def _run_plan(args: argparse.Namespace) -> int:
     from graphdsl.assemble.plan import render
 
     with compose(Path(args.spec)) as composition:
-        print(render(composition))
+        if jsonout.wants_json(args):
+            jsonout.emit(args, jsonout.plan_report(composition))
+        else:
+            print(render(composition))
     return EXIT_OK
 
 
@@ -116,14 +148,20 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
     parser.add_argument("-o", "--out", metavar="OUTDIR", required=True, help="output directory")
+    jsonout.add_format_option(parser)
     parser.set_defaults(run=_run_build)
 
 
 def _run_build(args: argparse.Namespace) -> int:
     import_tensorflow()
-    from graphdsl.assemble.compose import build
+    from graphdsl.assemble.compose import compose
 
-    for path in build(Path(args.spec), args.out):
+    with compose(Path(args.spec)) as composition:
+        written = composition.save(args.out)
+        if jsonout.wants_json(args):
+            jsonout.emit(args, jsonout.build_report(composition, args.out, written))
+            return EXIT_OK
+    for path in written:
         print(f"wrote {path}")
     return EXIT_OK
 
@@ -199,9 +237,11 @@ _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 
 
 class _UsageExit(Exception):
-    def __init__(self, code: int) -> None:
+    def __init__(self, code: int, prog: str, message: str) -> None:
         super().__init__(code)
         self.code = code
+        self.prog = prog
+        self.message = message
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -210,7 +250,7 @@ class _ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         print(f"{self.prog}: error: {message}", file=sys.stderr)
-        raise _UsageExit(EXIT_USAGE)
+        raise _UsageExit(EXIT_USAGE, self.prog, message)
 
 
 def _build_parser() -> argparse.ArgumentParser:
