@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, NoReturn, Sequence
 
 from graphdsl.lang.syntax import Spec
-from graphdsl.errors import GraphDslError, SpecError, SpecSyntaxError
+from graphdsl.errors import GraphDslError, GraphDslWarning, SpecError, SpecSyntaxError
 from graphdsl.tf.quiet import import_tensorflow
 from graphdsl.tools import jsonout
 
@@ -92,11 +92,23 @@ def _run_check(args: argparse.Namespace) -> int:
     from graphdsl.lang.load import load_spec  # no TensorFlow behind this
 
     spec = load_spec(Path(args.spec))
+    warnings = _warnings(args, spec)
     if jsonout.wants_json(args):
-        jsonout.emit(args, jsonout.check_report(spec))
+        jsonout.emit(args, jsonout.check_report(spec, warnings))
     else:
         print(f"{args.spec}: ok ({_summary(spec)})")
     return EXIT_OK
+
+
+def _warnings(args: argparse.Namespace, spec: Spec) -> list[GraphDslWarning]:
+    """The spec's warnings, printed on stderr unless the run prints JSON (which holds them)."""
+    from graphdsl.lang.serving import serving_warnings
+
+    warnings = serving_warnings(spec)
+    if not jsonout.wants_json(args):
+        for warning in warnings:
+            print(warning.render(), file=sys.stderr)
+    return warnings
 
 
 def _summary(spec: Spec) -> str:
@@ -127,13 +139,17 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_plan(args: argparse.Namespace) -> int:
+    from graphdsl.lang.load import load_spec
+
+    spec = load_spec(Path(args.spec))
+    warnings = _warnings(args, spec)
     import_tensorflow()
     from graphdsl.assemble.compose import compose
     from graphdsl.assemble.plan import render
 
-    with compose(Path(args.spec)) as composition:
+    with compose(spec) as composition:
         if jsonout.wants_json(args):
-            jsonout.emit(args, jsonout.plan_report(composition))
+            jsonout.emit(args, jsonout.plan_report(composition, warnings))
         else:
             print(render(composition))
     return EXIT_OK
@@ -153,13 +169,17 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_build(args: argparse.Namespace) -> int:
+    from graphdsl.lang.load import load_spec
+
+    spec = load_spec(Path(args.spec))
+    warnings = _warnings(args, spec)
     import_tensorflow()
     from graphdsl.assemble.compose import compose
 
-    with compose(Path(args.spec)) as composition:
+    with compose(spec) as composition:
         written = composition.save(args.out)
         if jsonout.wants_json(args):
-            jsonout.emit(args, jsonout.build_report(composition, args.out, written))
+            jsonout.emit(args, jsonout.build_report(composition, args.out, written, warnings))
             return EXIT_OK
     for path in written:
         print(f"wrote {path}")

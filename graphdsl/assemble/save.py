@@ -18,6 +18,7 @@ from graphdsl.assemble.export import export_graphdef, export_metagraph, export_s
 from graphdsl.assemble.manifest import (
     BUILD_MANIFEST, AliasEntry, BuildManifest, ExportEntry, write_manifest)
 from graphdsl.assemble.outdir import OutputDir
+from graphdsl.assemble.serving import serve_check
 from graphdsl.errors import BuildError, GraphDslError
 from graphdsl.lang import syntax
 from graphdsl.tf.registry import is_variable
@@ -37,8 +38,8 @@ def save(composition: "Composition", outdir: str | os.PathLike) -> list[Path]:
         for export, elements in zip(spec.exports, composition.exported):
             try:
                 _save_one(composition.graph, session, export, elements, out)
-            except GraphDslError as e:
-                raise BuildError(e.message, span=export.span, hint=e.hint, source=spec.text) from e
+            except GraphDslError as e:  # at the export, unless the error knows better where
+                raise BuildError(e.message, span=e.span or export.span, hint=e.hint, source=spec.text) from e
         write_manifest(out.path(BUILD_MANIFEST), manifest_of(composition))
     return [Path(outdir) / e.path.value for e in spec.exports]
 
@@ -47,8 +48,9 @@ def _save_one(graph: tf.Graph, session: tf.compat.v1.Session, export: syntax.Exp
               out: OutputDir) -> None:
     kind, name = export.kind.name, export.path.value
     if kind == "savedmodel":
-        export_savedmodel(graph, session, out.path(name), elements, tags=export.tags,
-                          label=out.label(name))
+        path = export_savedmodel(graph, session, out.path(name), elements, tags=export.tags,
+                                 label=out.label(name))
+        serve_check(path, export, label=out.label(name))
     elif kind == "metagraph":
         out.path(name + ".meta")  # claims the name, so two exports cannot write it twice
         export_metagraph(graph, session, out.staging, name, label=out.target)

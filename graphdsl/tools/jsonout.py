@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from graphdsl.errors import GraphDslError
-from graphdsl.lang import syntax
+from graphdsl.lang import serving, syntax
 
 if TYPE_CHECKING:
     from graphdsl.assemble.compose import Composition
@@ -131,9 +131,13 @@ def plan_report(composition: "Composition", warnings: Iterable[GraphDslError] = 
 def build_report(composition: "Composition", outdir: str | os.PathLike, written: Iterable[Path],
                  warnings: Iterable[GraphDslError] = ()) -> dict[str, Any]:
     """What ``build --format json`` prints: the plan, and where each export was written."""
+    from graphdsl.assemble.serving import WARMUP_FILE
+
     plan = plan_report(composition, warnings)
     for export, path in zip(plan["exports"], written):
         export["written"] = str(path)
+        served = export["serving"] and any(s["warmup"] is not None for s in export["signatures"])
+        export["warmup_file"] = str(path / WARMUP_FILE) if served else None
     head = ("ok", "version", "spec")
     return {**{key: plan[key] for key in head}, "outdir": str(outdir),
             **{key: value for key, value in plan.items() if key not in head}}
@@ -164,17 +168,21 @@ def _export(export: syntax.Export, elements: Any) -> dict[str, Any]:
         "path": export.path.value,
         "line": export.span.line,
         "tags": list(export.tags) if kind == "savedmodel" else None,
+        "serving": serving.is_served(export) if kind == "savedmodel" else None,
         "signatures": [],
         "outputs": [],
     }
     if kind == "savedmodel":
         for signature in export.signatures:
             inputs, outputs = elements[signature.name.value]
+            warmup = serving.warmup_of(signature)
             entry["signatures"].append({
                 "name": signature.name.value,
                 "method": tf.saved_model.PREDICT_METHOD_NAME,
                 "inputs": [{"key": key, **_tensor(t)} for key, t in inputs.items()],
                 "outputs": [{"key": key, **_tensor(t)} for key, t in outputs.items()],
+                "warmup": None if warmup is None else {
+                    e.key.value: serving.literal(e.value, e.key.value) for e in warmup.entries},
             })
     elif kind == "graphdef":
         entry["outputs"] = [_tensor(t) for t in elements]

@@ -35,3 +35,11 @@ def head():
 
 def failing():
     raise ValueError("the builder could not find its training data")
+
+
+def parser():
+    """number = the float a string holds (fails on a string that holds none)."""
+    graph = tf1.get_default_graph()
+    text = tf1.placeholder(tf.string, [None], name="text")
+    tf.strings.to_number(text, tf.float32, name="number")
+    return graph
