@@ -10,6 +10,7 @@ subcommand that needs TensorFlow imports it inside its ``run`` function.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import Callable, NoReturn, Sequence
@@ -146,8 +147,11 @@ def _run_plan(args: argparse.Namespace) -> int:
     import_tensorflow()
     from graphdsl.assemble.compose import compose
     from graphdsl.assemble.plan import render
+    from graphdsl.tools import progress
 
-    with compose(spec) as composition:
+    with contextlib.ExitStack() as stack:
+        with progress.task(f"planning {args.spec}"):  # ended, its line erased, before printing
+            composition = stack.enter_context(compose(spec))
         if jsonout.wants_json(args):
             jsonout.emit(args, jsonout.plan_report(composition, warnings))
         else:
@@ -175,9 +179,12 @@ def _run_build(args: argparse.Namespace) -> int:
     warnings = _warnings(args, spec)
     import_tensorflow()
     from graphdsl.assemble.compose import compose
+    from graphdsl.tools import progress
 
-    with compose(spec) as composition:
-        written = composition.save(args.out)
+    with contextlib.ExitStack() as stack:
+        with progress.task(f"building {args.spec}"):  # ended, its line erased, before printing
+            composition = stack.enter_context(compose(spec))
+            written = composition.save(args.out)
         if jsonout.wants_json(args):
             jsonout.emit(args, jsonout.build_report(composition, args.out, written, warnings))
             return EXIT_OK

@@ -27,6 +27,7 @@ from graphdsl.tf.copier import check_compatible
 from graphdsl.tf.messages import reason
 from graphdsl.tf.registry import registry_of
 from graphdsl.tf.sources import LoadedSource, load_source
+from graphdsl.tools import progress
 
 tf1 = tf.compat.v1
 
@@ -88,8 +89,9 @@ class Composition:
             assert statement is not None  # the checker saw to it
             options = {o.key.name: _literal(o.value) for o in statement.options}
             try:
-                self.sources[name] = load_source(
-                    statement.kind.name, statement.path.value, options, self._base_dir)
+                with progress.task(f"loading source {name}"):
+                    self.sources[name] = load_source(
+                        statement.kind.name, statement.path.value, options, self._base_dir)
             except GraphDslError as e:
                 raise self._fail(e.message, statement.path.span, e.hint) from e
         return self.sources[name]

@@ -22,6 +22,7 @@ from graphdsl.assemble.serving import serve_check
 from graphdsl.errors import BuildError, GraphDslError
 from graphdsl.lang import syntax
 from graphdsl.tf.registry import is_variable
+from graphdsl.tools import progress
 
 if TYPE_CHECKING:
     from graphdsl.assemble.compose import Composition
@@ -37,7 +38,8 @@ def save(composition: "Composition", outdir: str | os.PathLike) -> list[Path]:
     with OutputDir(outdir) as out:
         for export, elements in zip(spec.exports, composition.exported):
             try:
-                _save_one(composition.graph, session, export, elements, out)
+                with progress.task(f"exporting {export.kind.name} {export.path.value}"):
+                    _save_one(composition.graph, session, export, elements, out)
             except GraphDslError as e:  # at the export, unless the error knows better where
                 raise BuildError(e.message, span=e.span or export.span, hint=e.hint, source=spec.text) from e
         write_manifest(out.path(BUILD_MANIFEST), manifest_of(composition))
