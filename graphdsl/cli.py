@@ -10,13 +10,15 @@ subcommand that needs TensorFlow imports it inside its ``run`` function.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import Callable, NoReturn, Sequence
 
 from graphdsl.lang.syntax import Spec
-from graphdsl.errors import GraphDslError, SpecError, SpecSyntaxError
+from graphdsl.errors import GraphDslError, GraphDslWarning, SpecError, SpecSyntaxError
 from graphdsl.tf.quiet import import_tensorflow
+from graphdsl.tools import jsonout
 
 EXIT_OK = 0
 EXIT_FAILURE = 1  # a GraphDslError that is not about the spec text (a source, the build ...)
@@ -29,28 +31,51 @@ EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a process ended by SIGINT
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     parser = _build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(words)
     except _UsageExit as exit_:
+        if jsonout.argv_wants_json(words):
+            print(jsonout.dumps(jsonout.usage_failure(exit_.message, hint=f"see '{exit_.prog} --help'")))
         return exit_.code
     except SystemExit as exit_:  # --help and --version
         return int(exit_.code or 0)
-    try:
-        return args.run(args)
-    except (SpecSyntaxError, SpecError) as error:
+    with jsonout.stdout_for_json(args):
+        try:
+            return args.run(args)
+        except (SpecSyntaxError, SpecError) as error:
+            return _failed(args, error, EXIT_SPEC_ERROR)
+        except GraphDslError as error:
+            return _failed(args, error, EXIT_FAILURE)
+        except OSError as error:
+            name = error.filename if error.filename is not None else ""
+            if jsonout.wants_json(args):
+                jsonout.emit(args, jsonout.unreadable_failure(str(name), str(error.strerror or error)))
+            else:
+                print(f"error: cannot read {name}: {error.strerror or error}", file=sys.stderr)
+            return EXIT_NO_INPUT
+        except KeyboardInterrupt as interrupt:
+            where = f" {interrupt}" if str(interrupt) else ""
+            print(f"error: interrupted{where}", file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+
+def _failed(args: argparse.Namespace, error: GraphDslError, code: int) -> int:
+    """Reports ``error``: rendered on stderr, or as JSON on stdout; returns ``code``."""
+    if jsonout.wants_json(args):
+        jsonout.emit(args, jsonout.failure([error]))
+    else:
         print(error.render(), file=sys.stderr)
-        return EXIT_SPEC_ERROR
-    except GraphDslError as error:
-        print(error.render(), file=sys.stderr)
-        return EXIT_FAILURE
-    except OSError as error:
-        name = error.filename if error.filename is not None else ""
-        print(f"error: cannot read {name}: {error.strerror or error}", file=sys.stderr)
-        return EXIT_NO_INPUT
-    except KeyboardInterrupt as interrupt:
-        where = f" {interrupt}" if str(interrupt) else ""
-        print(f"error: interrupted{where}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    return code
+
+
+def usage_error(args: argparse.Namespace, command: str, message: str) -> int:
+    """Reports a bad command line that parsed (a value the parser cannot judge); returns EXIT_USAGE."""
+    if jsonout.wants_json(args):
+        jsonout.emit(args, jsonout.usage_failure(message, hint=f"see 'graphdsl {command} --help'"))
+    else:
+        print(f"graphdsl {command}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 # ---------------------------------------------------------------------------------------------
@@ -65,6 +90,7 @@ def _add_check(subparsers: argparse._SubParsersAction) -> None:
         description="Parse and statically check SPEC; print 'SPEC: ok' and a summary, or the first error.",
     )
     parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
+    jsonout.add_format_option(parser)
     parser.set_defaults(run=_run_check)
 
 
@@ -72,8 +98,23 @@ def _run_check(args: argparse.Namespace) -> int:
     from graphdsl.lang.load import load_spec  # no TensorFlow behind this
 
     spec = load_spec(Path(args.spec))
-    print(f"{args.spec}: ok ({_summary(spec)})")
+    warnings = _warnings(args, spec)
+    if jsonout.wants_json(args):
+        jsonout.emit(args, jsonout.check_report(spec, warnings))
+    else:
+        print(f"{args.spec}: ok ({_summary(spec)})")
     return EXIT_OK
+
+
+def _warnings(args: argparse.Namespace, spec: Spec) -> list[GraphDslWarning]:
+    """The spec's warnings, printed on stderr unless the run prints JSON (which holds them)."""
+    from graphdsl.lang.serving import serving_warnings
+
+    warnings = serving_warnings(spec)
+    if not jsonout.wants_json(args):
+        for warning in warnings:
+            print(warning.render(), file=sys.stderr)
+    return warnings
 
 
 def _summary(spec: Spec) -> str:
@@ -100,6 +141,7 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
     _add_builder_timeout(parser)
+    jsonout.add_format_option(parser)
     parser.set_defaults(run=_run_plan)
 
 
@@ -119,12 +161,22 @@ def _seconds(text: str) -> float:
 
 
 def _run_plan(args: argparse.Namespace) -> int:
+    from graphdsl.lang.load import load_spec
+
+    spec = load_spec(Path(args.spec))
+    warnings = _warnings(args, spec)
     import_tensorflow()
     from graphdsl.assemble.compose import compose
     from graphdsl.assemble.plan import render
+    from graphdsl.tools import progress
 
-    with compose(Path(args.spec), builder_timeout=args.builder_timeout) as composition:
-        print(render(composition))
+    with contextlib.ExitStack() as stack:
+        with progress.task(f"planning {args.spec}"):  # ended, its line erased, before printing
+            composition = stack.enter_context(compose(spec, builder_timeout=args.builder_timeout))
+        if jsonout.wants_json(args):
+            jsonout.emit(args, jsonout.plan_report(composition, warnings))
+        else:
+            print(render(composition))
     return EXIT_OK
 
 
@@ -141,16 +193,29 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--locked", action="store_true",
                         help="refuse to build unless the sources match SPEC.lock; then check the "
                         "exports against it")
+    jsonout.add_format_option(parser)
     parser.set_defaults(run=_run_build)
 
 
 def _run_build(args: argparse.Namespace) -> int:
+    from graphdsl.lang.load import load_spec
+
+    spec = load_spec(Path(args.spec))
+    warnings = _warnings(args, spec)
     import_tensorflow()
     if args.locked:
         return _run_locked_build(args)
-    from graphdsl.assemble.compose import build
+    from graphdsl.assemble.compose import compose
+    from graphdsl.tools import progress
 
-    for path in build(Path(args.spec), args.out, builder_timeout=args.builder_timeout):
+    with contextlib.ExitStack() as stack:
+        with progress.task(f"building {args.spec}"):  # ended, its line erased, before printing
+            composition = stack.enter_context(compose(spec, builder_timeout=args.builder_timeout))
+            written = composition.save(args.out)
+        if jsonout.wants_json(args):
+            jsonout.emit(args, jsonout.build_report(composition, args.out, written, warnings))
+            return EXIT_OK
+    for path in written:
         print(f"wrote {path}")
     return EXIT_OK
 
@@ -370,9 +435,11 @@ _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 
 
 class _UsageExit(Exception):
-    def __init__(self, code: int) -> None:
+    def __init__(self, code: int, prog: str, message: str) -> None:
         super().__init__(code)
         self.code = code
+        self.prog = prog
+        self.message = message
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -381,7 +448,7 @@ class _ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         print(f"{self.prog}: error: {message}", file=sys.stderr)
-        raise _UsageExit(EXIT_USAGE)
+        raise _UsageExit(EXIT_USAGE, self.prog, message)
 
 
 def _build_parser() -> argparse.ArgumentParser:

@@ -15,8 +15,10 @@ This module imports nothing heavy: the parser and checker use it without TensorF
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
-from typing import Iterable
+from dataclasses import dataclass
+from typing import Any, Iterable
 
 
 def normalize_newlines(text: str) -> str:
@@ -100,6 +102,7 @@ class GraphDslError(Exception):
     ``message`` says what is wrong, ``span`` where (for spec errors), ``hint`` what would fix it.
     The line drawn under the message comes from the span's file; ``source`` (the spec text) is
     only needed for a span made without a file.
+    ``subject`` is the path or graph element an error without a span is about (see :attr:`subject`).
     """
 
     kind = "error"
@@ -110,12 +113,15 @@ class GraphDslError(Exception):
         span: Span | None = None,
         hint: str | None = None,
         source: str | None = None,
+        *,
+        subject: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.span = span
         self.hint = hint
         self.source = source
+        self._subject = subject
 
     def with_source(self, source: str) -> "GraphDslError":
         """Attach the spec text (if not attached yet) for a span that does not know its file."""
@@ -148,6 +154,49 @@ class GraphDslError(Exception):
 
     def __str__(self) -> str:
         return self.render()
+
+    @property
+    def subject(self) -> str | None:
+        """What an error without a span names: a path, or else a graph element; None with a span.
+
+        The ``subject`` given to the constructor, else read from the message: messages about files
+        start with the path (``"models/head.pb: no such file"``), those about graph elements quote
+        the element (``"variable 'w' has no initializer"``).
+        """
+        if self.span is not None:
+            return None
+        if self._subject is not None:
+            return self._subject
+        prefix = _PATH_PREFIX.match(self.message)
+        if prefix is not None:
+            return prefix.group(1)
+        quoted = _QUOTED.search(self.message)
+        return quoted.group(1) if quoted is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error as plain data, one shape for every error (``--format json``).
+
+        ``file``, ``line``, ``column``, ``end_line`` and ``end_column`` come from the span (1-based,
+        the end exclusive) and are None without one; ``subject`` is then what the message names.
+        """
+        span = self.span
+        return {
+            "severity": self.kind,
+            "type": type(self).__name__,
+            "file": span.path if span else None,
+            "line": span.line if span else None,
+            "column": span.column if span else None,
+            "end_line": span.end_line if span else None,
+            "end_column": span.end_column if span else None,
+            "message": self.message,
+            "hint": self.hint,
+            "subject": self.subject,
+        }
+
+
+# "PATH: ..." where PATH has no blank (a path with blanks is found quoted, or not at all)
+_PATH_PREFIX = re.compile(r"^([^\s'\"]+): ")
+_QUOTED = re.compile(r"'([^']+)'")
 
 
 # A drawn line shows at most this many characters, around the caret.
@@ -207,6 +256,12 @@ def _included_from(span: Span) -> list[str]:
         lines.append(f"  included from {file.included_from}")
         file = file.included_from.file
     return lines
+
+
+class GraphDslWarning(GraphDslError):
+    """Something a build goes on after, with the same parts as an error; reported, never raised."""
+
+    kind = "warning"
 
 
 class SpecSyntaxError(GraphDslError):

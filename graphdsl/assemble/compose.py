@@ -29,6 +29,7 @@ from graphdsl.tf.copier import check_compatible
 from graphdsl.tf.messages import reason
 from graphdsl.tf.registry import CopyRecord, registry_of
 from graphdsl.tf.sources import LoadedSource, load_source
+from graphdsl.tools import progress
 
 tf1 = tf.compat.v1
 
@@ -92,9 +93,10 @@ class Composition:
             assert statement is not None  # the checker saw to it
             options = {o.key.name: syntax.literal(o.value) for o in statement.options}
             try:
-                self.sources[name] = load_source(
-                    statement.kind.name, statement.path.value, options, self._base_dir,
-                    builder_timeout=self.builder_timeout)
+                with progress.task(f"loading source {name}"):
+                    self.sources[name] = load_source(
+                        statement.kind.name, statement.path.value, options, self._base_dir,
+                        builder_timeout=self.builder_timeout)
             except GraphDslError as e:
                 raise self._fail(e.message, statement.path.span, e.hint) from e
         return self.sources[name]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import posixpath
 from typing import Iterable, NoReturn
 
-from graphdsl.lang import schema, syntax
+from graphdsl.lang import schema, serving, syntax
 from graphdsl.errors import Span, SpecError, did_you_mean
 
 # The schema's facts, in the shapes this checker reads them.
@@ -452,6 +452,8 @@ class _Checker:
             seen[key] = entry
             if key == "tags":
                 self.check_strings(entry.value, "'tags'", 'tags = ["serve"]')
+            elif key == serving.SERVING:
+                serving.check_serving(entry)
             else:  # outputs of a graphdef
                 items = entry.value.items if isinstance(entry.value, syntax.ListValue) else (entry.value,)
                 for item in items:
@@ -465,11 +467,13 @@ class _Checker:
                 _fail(
                     f"unknown entry '{key}' in a signature",
                     setting.key.span,
-                    did_you_mean(key, SIGNATURE_SETTINGS) or "a signature takes inputs and outputs",
+                    did_you_mean(key, SIGNATURE_SETTINGS) or f"a signature takes: {', '.join(SIGNATURE_SETTINGS)}",
                 )
             if key in seen:
                 _fail(f"duplicate '{key}' in this signature", setting.key.span, self._first_at(seen[key]))
             seen[key] = setting
+            if key == serving.WARMUP:  # literals, checked against the inputs below
+                continue
             if not isinstance(setting.value, syntax.MapValue):
                 _fail(
                     f"'{key}' must be a map, not {_describe(setting.value)}",
@@ -487,6 +491,7 @@ class _Checker:
                 signature.span,
                 'add outputs = { name: NS["element:0"] }',
             )
+        serving.check_warmup(signature)
 
     # Shared helpers ---------------------------------------------------------------------------
 

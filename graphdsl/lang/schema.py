@@ -50,6 +50,8 @@ class ValueType(enum.Enum):
     REFERENCE_MAP = "a map from names to references or aliases"
     BOOL = "true or false"
     LITERAL = "any literal: string, number, boolean, list or map"
+    BOOLEAN = "true or false"
+    INPUT_VALUES = "a map from the signature's input keys to literal values (numbers, strings, booleans, lists)"
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,9 @@ def copy_entry(key: str) -> Entry | None:
 EXPORT_KINDS: dict[str, ExportKind] = {
     kind.name: kind
     for kind in (
-        ExportKind("savedmodel", (_TAGS,), signatures=True),
+        # serving = false: not for TensorFlow Serving (see graphdsl.lang.serving)
+        ExportKind("savedmodel", (_TAGS, Entry("serving", ValueType.BOOLEAN, "serving = false", default=True)),
+                   signatures=True),
         ExportKind("metagraph", ()),
         ExportKind(
             "graphdef",
@@ -205,6 +209,8 @@ SIGNATURE_ENTRIES: tuple[Entry, ...] = (
     Entry("inputs", ValueType.REFERENCE_MAP, 'inputs = { name: NS["element:0"] }', noun="input"),
     Entry("outputs", ValueType.REFERENCE_MAP, 'outputs = { name: NS["element:0"] }', required=True,
           noun="output"),
+    # sample inputs: the build writes them as TensorFlow Serving's warmup requests and runs them once
+    Entry("warmup", ValueType.INPUT_VALUES, "warmup = { x: [[1.0, 2.0]] }", noun="warmup input"),
 )
 
 

@@ -23,6 +23,7 @@ from tensorflow.python.framework import errors, ops, tensor_util
 from graphdsl.errors import CopyError
 from graphdsl.tf import effects
 from graphdsl.tf.index import is_trainable_dtype
+from graphdsl.tools import progress
 
 if TYPE_CHECKING:
     from graphdsl.tf.copier import Copier, Walk
@@ -91,7 +92,8 @@ class VariableCopies:
         reads = [self._read_tensor(name) for name in names]
         self._check_reads(reads)
         try:
-            values = session.run(reads)
+            with progress.task(f"reading the values of {len(names)} variable{'s' if len(names) > 1 else ''}"):
+                values = session.run(reads)
         except errors.FailedPreconditionError as e:
             raise CopyError(
                 f"a variable copied in mode 'value' has no value in the session: {e.message}",

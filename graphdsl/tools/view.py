@@ -20,12 +20,14 @@ Ops outside every namespace (what an export adds: ``save/...``, initializers) ar
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tensorflow.core.framework import graph_pb2
 
 from graphdsl.tf.registry import is_variable
-from graphdsl.tools.outdir import BuildOutput, export_graph_def
+from graphdsl.assemble.manifest import BuildManifest, ExportEntry
+from graphdsl.tools.outdir import export_graph_def
 
 if TYPE_CHECKING:
     from graphdsl.assemble.compose import Composition
@@ -91,23 +93,23 @@ def view_of_composition(composition: "Composition") -> View:
     return view
 
 
-def view_of_outdir(out: BuildOutput, export: dict) -> View:
+def view_of_outdir(outdir: Path, manifest: BuildManifest, export: ExportEntry) -> View:
     """The view of one export a build wrote, with the namespaces and aliases of its manifest.
 
     A build keeps no record of its binds and stops: edges between namespaces are drawn as binds,
     labelled with the tensor that crosses.
     """
-    graph_def, signatures = export_graph_def(out, export)
-    view = View(f"{out.path / export['path']}" , graph_def)
-    view.namespaces = dict(out.namespaces)
-    view.sources = {source: "" for source in dict.fromkeys(out.namespaces.values())}
-    view.aliases = {name: alias["name"] for name, alias in out.aliases.items()}
+    graph_def, signatures = export_graph_def(outdir, export)
+    view = View(f"{outdir / export.path}", graph_def)
+    view.namespaces = dict(manifest.namespaces)
+    view.sources = {source: "" for source in dict.fromkeys(manifest.namespaces.values())}
+    view.aliases = {name: alias.name for name, alias in manifest.aliases.items()}
     for name in sorted(signatures, key=lambda n: (n != "serving_default", n)):
         if name.startswith("__"):
             continue
         for side, infos in (("in", signatures[name].inputs), ("out", signatures[name].outputs)):
             for key in sorted(infos):
-                view.endpoint(side, key, infos[key].name, f"{export['path']}:{name}")
+                view.endpoint(side, key, infos[key].name, f"{export.path}:{name}")
     return view
 
 
