@@ -81,3 +81,34 @@ def test_load_spec_takes_text_or_a_path(tmp_path) -> None:
     file.write_text(text)
     assert load_spec(file).path == str(file)
     assert load_spec(str(file)).path == str(file)
+
+
+def test_of_a_scope_error_and_a_schema_error_the_first_in_source_order_is_raised() -> None:
+    # The bind's input (schema) comes before its value (scope) ...
+    error = _error('copy A from enc { take = "a" bind "x" = Nowhere["y:0"] }\n')
+    assert error.message == "bind input 'x' is not a tensor name"
+    # ... and a reference of one entry (scope) before a misspelled later entry (schema).
+    error = _error('copy A from enc { take = "a" bind "x:0" = Nowhere["y:0"] tak = "b" }\n')
+    assert error.message == "unknown namespace 'Nowhere'"
+    # What a body misses is reported after everything in it.
+    error = _error('copy A from enc { bind "x:0" = Nowhere["y:0"] }\n')
+    assert error.message == "unknown namespace 'Nowhere'"
+
+
+def test_the_checker_reads_kinds_options_and_suffixes_from_the_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    from graphdsl.lang import schema
+
+    onnx = schema.SourceKind("onnx", (schema.Entry("opset", schema.ValueType.STRING, 'opset = "13"'),),
+                             suffixes=(".onnx",))
+    monkeypatch.setitem(schema.SOURCE_KINDS, "onnx", onnx)
+    check(parse('graphdsl 1\nsource m = onnx("m.onnx", opset = "13")\ncopy M from m { take = "y" }\n'))
+    error = _error('source m = onnx("m.pb", opset = 13)\n')
+    assert (error.message, error.hint) == ("a onnx source path must end in .onnx", "'m.pb' does not; name the file of the onnx")
+    error = _error('source m = onnx("m.onnx", opset = 13)\n')
+    assert (error.message, error.hint) == ("option 'opset' must be a string, not the number 13", 'e.g. opset = "13"')
+
+
+def test_an_alias_chain_resolves_to_its_reference() -> None:
+    chain = "".join(f"let a{i} = a{i - 1}\n" for i in range(1, 500))
+    spec = check(parse(HEAD + 'copy A from enc { take = "a" }\nlet a0 = A["a:0"]\n' + chain))
+    assert spec.resolve(spec.lets[-1].value).element.value == "a:0"

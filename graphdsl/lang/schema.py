@@ -56,7 +56,8 @@ class Entry:
     """One ``key = value`` a source, copy, export or signature takes.
 
     ``example`` is the whole entry as a hint shows it; ``noun`` names one item of the value in
-    messages ("element name", "a graphdef output", "input").
+    messages ("element name", "a graphdef output", "input"); ``missing`` is the hint when a
+    ``required`` entry is not there.
     """
 
     key: str
@@ -64,6 +65,7 @@ class Entry:
     example: str
     default: object = None
     required: bool = False
+    missing: str = ""
     allow_empty: bool = True
     noun: str = ""
 
@@ -165,7 +167,7 @@ def kind_for_suffix(suffix: str) -> str | None:
 
 COPY_ENTRIES: tuple[Entry, ...] = (
     Entry("take", ValueType.ELEMENT_PATTERNS, 'take = ["encoder/out"]', required=True,
-          allow_empty=False, noun="element name"),
+          missing='say what to copy, e.g. take = ["encoder/out"]', allow_empty=False, noun="element name"),
     Entry("variables", ValueType.MODE, "variables = value", default=DEFAULT_MODE),
     Entry("stop_at", ValueType.TENSOR_NAMES, 'stop_at = ["input:0"]', noun="stop_at entry"),
 )
@@ -189,6 +191,7 @@ EXPORT_KINDS: dict[str, ExportKind] = {
         ExportKind(
             "graphdef",
             (Entry("outputs", ValueType.REFERENCES, "outputs = [REF, ...]", required=True,
+                   missing="say what the frozen graph keeps: outputs = [REF, ...]", allow_empty=False,
                    noun="a graphdef output"),),
         ),
     )
@@ -197,7 +200,7 @@ EXPORT_KINDS: dict[str, ExportKind] = {
 SIGNATURE_ENTRIES: tuple[Entry, ...] = (
     Entry("inputs", ValueType.REFERENCE_MAP, 'inputs = { name: NS["element:0"] }', noun="input"),
     Entry("outputs", ValueType.REFERENCE_MAP, 'outputs = { name: NS["element:0"] }', required=True,
-          noun="output"),
+          missing='add outputs = { name: NS["element:0"] }', allow_empty=False, noun="output"),
 )
 
 
