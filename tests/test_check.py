@@ -7,7 +7,7 @@ import pytest
 from graphdsl.lang.check import check
 from graphdsl.errors import SpecError
 from graphdsl.lang.parser import parse
-from graphdsl.lang.load import load_spec
+from graphdsl.lang.load import load_spec, load_spec_text
 
 HEAD = 'graphdsl 1\nsource enc = graphdef("enc.pb")\nsource head = graphdef("head.pb")\n'
 
@@ -74,13 +74,19 @@ def test_export_paths_are_compared_normalized() -> None:
     assert error.message == "duplicate export path 'out//./g'"
 
 
-def test_load_spec_takes_text_or_a_path(tmp_path) -> None:
-    text = HEAD + 'copy Enc from enc { take = "out" }\n'
-    assert load_spec(text).copies[0].namespace.name == "Enc"
+def test_load_spec_takes_a_path_and_load_spec_text_takes_text(tmp_path, monkeypatch) -> None:
+    text = 'graphdsl 1 source enc = graphdef("enc.pb") copy Enc from enc { take = "out" }'
+    assert load_spec_text(text).path == "<string>"
+    assert load_spec_text(text, name="mine").copies[0].namespace.name == "Enc"
     file = tmp_path / "s.gcomp"
     file.write_text(text)
     assert load_spec(file).path == str(file)
-    assert load_spec(str(file)).path == str(file)
+    monkeypatch.chdir(tmp_path)
+    assert load_spec("s.gcomp").path == "s.gcomp"  # a one-line str is a path, not a one-line spec
+    with pytest.raises(FileNotFoundError):
+        load_spec(text)  # text given as a path is a missing file, never parsed as a spec
+    with pytest.raises(TypeError, match="load_spec_text"):
+        load_spec(text + "\n")
 
 
 def test_of_a_scope_error_and_a_schema_error_the_first_in_source_order_is_raised() -> None:

@@ -332,7 +332,7 @@ class Composition:
 
 
 def compose(spec: str | os.PathLike | syntax.Spec) -> Composition:
-    """Runs a spec (a path, spec text, or a checked :class:`~graphdsl.lang.syntax.Spec`) into a Composition."""
+    """Runs a spec (a file path, or a checked Spec, e.g. from ``load_spec_text``) into a Composition."""
     if not isinstance(spec, syntax.Spec):
         spec = load_spec(spec)
     composition = Composition(spec)
