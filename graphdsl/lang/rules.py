@@ -101,6 +101,7 @@ class SchemaPass(Pass):
         path = source.path
         if not path.value:
             self.fail("empty source path", path.span, "the path is relative to the spec file")
+        self.no_nul(path)
         if kind.path_pattern is not None:
             if not kind.path_pattern.match(path.value):
                 self.fail(
@@ -229,6 +230,7 @@ class SchemaPass(Pass):
     def export_path(self, path: syntax.String) -> None:
         if not path.value:
             self.fail("empty export path", path.span, "the path is relative to the build's output directory")
+        self.no_nul(path)
         normal = posixpath.normpath(path.value)
         if path.value.startswith("/") or normal == ".." or normal.startswith("../"):
             self.fail(
@@ -236,6 +238,10 @@ class SchemaPass(Pass):
                 path.span,
                 "export paths are relative to the build's output directory",
             )
+
+    def no_nul(self, path: syntax.String) -> None:
+        if "\0" in path.value:
+            self.fail("a path cannot hold a NUL character", path.span, "no file name can; remove it")
 
     def export_setting(self, setting: syntax.Setting, kind: schema.ExportKind, seen: dict[str, syntax.Setting]) -> None:
         key = setting.key.name
