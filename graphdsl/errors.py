@@ -37,14 +37,16 @@ class SourceFile:
     """The text of one spec file as the parser read it: what every :class:`Span` points into.
 
     ``included_from`` is where another file pulled this one in, if any: error messages then name
-    that place too. Two files are the same only if they are the same object.
+    that place too. Two files are the same only if they are the same object. The text is kept
+    with its line breaks normalized (:func:`normalize_newlines`) and without a leading byte
+    order mark, which editors write but users do not see: columns count what the user sees.
     """
 
     __slots__ = ("path", "text", "included_from", "_lines")
 
     def __init__(self, path: str, text: str, included_from: "Span | None" = None) -> None:
         self.path = path
-        self.text = normalize_newlines(text)
+        self.text = normalize_newlines(text.removeprefix("\ufeff"))
         self.included_from = included_from
         self._lines: list[str] | None = None
 

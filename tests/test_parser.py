@@ -250,3 +250,53 @@ def test_syntax_errors_say_what_was_found_and_expected(text: str, message: str) 
     assert message in info.value.message
     assert info.value.span.path == "t.gcomp"
     assert info.value.span.file.text == text  # so that render() draws the line
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_carriage_returns_end_lines_as_newlines_do(newline: str) -> None:
+    text = newline.join(["graphdsl 1", 'source s = graphdef("s.pb")', "", "copy A from s { tak = 1 }", ""])
+    spec = parse(text)
+    assert spec.copies[0].entries[0].span == Span("<string>", 4, 17, 4, 24)
+    assert spec.file.line(4) == "copy A from s { tak = 1 }"
+    with pytest.raises(SpecSyntaxError) as info:
+        parse(text.replace("tak = 1", "tak = = 1"))
+    assert info.value.render().splitlines()[1] == "    4 | copy A from s { tak = = 1 }"
+
+
+@pytest.mark.parametrize("separator", ["\f", "\v", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"])
+def test_only_newlines_end_lines(separator: str) -> None:
+    # Python's str.splitlines() breaks at all of these; the lexer does not, nor may the drawing.
+    text = f"graphdsl 1\n# a{separator}b\ncopy A from s {{ take = 1 1 }}\n"
+    with pytest.raises(SpecSyntaxError) as info:
+        parse(text)
+    assert (info.value.span.line, info.value.span.column) == (3, 26)
+    assert info.value.render().splitlines()[1:3] == [
+        "    3 | copy A from s { take = 1 1 }",
+        "      |                          ^",
+    ]
+
+
+def test_a_byte_order_mark_is_not_part_of_the_text() -> None:
+    assert parse("\ufeffgraphdsl 1").statements[0].span == Span("<string>", 1, 1, 1, 11)
+    assert parser.decode(b"\xef\xbb\xbfgraphdsl 1", "p").text == "graphdsl 1"
+
+
+def test_values_nested_to_the_limit_are_parsed_checked_and_dumped() -> None:
+    from graphdsl.lang.check import check
+
+    depth = parser.MAX_NESTING
+    text = f'graphdsl 1\nsource p = python("b.py:f", x = {"[" * depth}1{"]" * depth})\ncopy P from p {{ take = "y" }}\n'
+    spec = check(parse(text))
+    assert syntax.dump(spec).count("ListValue") == depth
+    with pytest.raises(SpecSyntaxError, match=f"nested more than {depth} deep"):
+        parse(text.replace("[1]", "[[1]]"))
+
+
+def test_numbers_a_machine_cannot_hold_are_refused_where_they_stand() -> None:
+    digits = "7" * (parser.MAX_DIGITS + 1)
+    with pytest.raises(SpecSyntaxError) as info:
+        parse(HEAD + f"copy A from s {{ take = [1, {digits}] }}")
+    assert info.value.span == Span("<string>", 3, 28, 3, 28 + len(digits))
+    assert parse(HEAD + f"copy A from s {{ take = {digits[1:]} }}").copies[0].entries[0].value.value == int(digits[1:])
+    with pytest.raises(SpecSyntaxError, match="number -2e308 is too large"):
+        parse(HEAD + "copy A from s { take = -2e308 }")

@@ -280,7 +280,7 @@ class Composition:
 
 
 def compose(spec: str | os.PathLike | syntax.Spec, *, builder_timeout: float | None = None) -> Composition:
-    """Runs a spec (a path, spec text, or a checked :class:`~graphdsl.lang.syntax.Spec`) into a Composition.
+    """Runs a spec (a file path, or a checked :class:`~graphdsl.lang.syntax.Spec`, e.g. from ``load_spec_text``) into a Composition.
 
     ``builder_timeout`` bounds each Python builder, in seconds (default
     :data:`graphdsl.tf.sources.BUILDER_TIMEOUT`, 600; 0: no limit).

@@ -141,11 +141,11 @@ def _chosen_export(outdir: Path) -> Path:
 
 
 def _provenance_spec(path: Path) -> syntax.Spec | None:
-    from graphdsl.lang.load import load_spec
+    from graphdsl.lang.load import load_spec_text
 
     try:
         where, text = read_provenance(path)
-        return load_spec(spec_text(text, where), path=str(where))
+        return load_spec_text(spec_text(text, where), str(where))
     except GraphDslError:
         return None  # not built by graphdsl: namespaces from the op names, modes unknown
 

@@ -73,6 +73,11 @@ class Words:
     openers: dict[str, str]  # terminal name of an opening bracket -> that of its closing one
 
     @property
+    def value_keywords(self) -> frozenset[str]:
+        """Keywords that are values wherever a value stands (``true``, ``false``)."""
+        return frozenset(k for t, k in self.keyword_terminals.items() if t in self.value_start)
+
+    @property
     def closers(self) -> frozenset[str]:
         """The terminal names of closing brackets."""
         return frozenset(self.openers.values())

@@ -62,7 +62,7 @@ def parse_source(file: SourceFile) -> syntax.Spec:
 
 def decode(data: bytes, path: str) -> SourceFile:
     """The spec file ``path`` holding ``data``, decoded as UTF-8; SpecSyntaxError at a bad byte."""
-    if data.startswith(codecs.BOM_UTF8):
+    if data.startswith(codecs.BOM_UTF8):  # so that a bad byte's column is counted without it
         data = data[len(codecs.BOM_UTF8):]
     try:
         return SourceFile(path, data.decode("utf-8"))

@@ -65,13 +65,6 @@ def serving_warnings(spec: syntax.Spec) -> list[GraphDslWarning]:
 # -- static checks (called by the checker) ----------------------------------------------------------
 
 
-def check_serving(setting: syntax.Setting) -> None:
-    """``serving = true|false`` in a savedmodel export."""
-    if not isinstance(setting.value, syntax.Bool):
-        _fail(f"'{SERVING}' must be true or false, not {_describe(setting.value)}", setting.value.span,
-              "write serving = false for an export TensorFlow Serving will not serve")
-
-
 def check_warmup(signature: syntax.Signature) -> None:
     """The ``warmup`` of a signature, if any: a value for each of its inputs, each a literal."""
     setting = next((s for s in signature.entries if s.key.name == WARMUP), None)
