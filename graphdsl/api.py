@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from tensorflow.python.framework.tensor import Tensor
-from tensorflow.python.framework import ops
+import tensorflow as tf
 
 from graphdsl.tf.copier import Copier, ModeRule, mode_rule
 from graphdsl.errors import CopyError, NotCopiedError, did_you_mean
@@ -18,7 +17,7 @@ from graphdsl.tf.registry import is_variable, registry_of, variable_named
 
 def copy_variable_to_graph(
     org_instance,
-    to_graph: ops.Graph,
+    to_graph: tf.Graph,
     namespace: str,
     copied_variables: dict | None = None,
     *,
@@ -42,7 +41,7 @@ def copy_variable_to_graph(
 
 def copy_to_graph(
     org_instance,
-    to_graph: ops.Graph,
+    to_graph: tf.Graph,
     copied_variables: dict | str | None = None,
     namespace: str = "",
     *,
@@ -85,7 +84,7 @@ def copy_to_graph(
     return copies if isinstance(org_instance, (list, tuple)) else copies[0]
 
 
-def get_copied(original, graph: ops.Graph, copied_variables: dict | str | None = None,
+def get_copied(original, graph: tf.Graph, copied_variables: dict | str | None = None,
                namespace: str = ""):
     """The copy of ``original`` (an Operation, Tensor or Variable) in ``graph`` under ``namespace``.
 
@@ -123,7 +122,7 @@ def get_copied(original, graph: ops.Graph, copied_variables: dict | str | None =
 
 
 def _copier(source, target, namespace, modes, session, replacements, stop_at, copied_variables):
-    if not isinstance(target, ops.Graph):
+    if not isinstance(target, tf.Graph):
         raise CopyError(f"the target must be a tf.Graph, not {target!r}")
     if not isinstance(namespace, str):
         raise CopyError(f"the namespace must be a string, not {namespace!r}")
@@ -141,7 +140,7 @@ def _seed_positional(copied_variables, namespace):
     return copied_variables, namespace
 
 
-def _graph_of(element) -> ops.Graph:
+def _graph_of(element) -> tf.Graph:
     graph = getattr(element, "graph", None)
     if graph is None:
         raise CopyError(f"could not copy {element!r}: expected an Operation, Tensor or Variable "
@@ -150,18 +149,18 @@ def _graph_of(element) -> ops.Graph:
 
 
 def _op_name(element) -> str:
-    if isinstance(element, ops.Operation):
+    if isinstance(element, tf.Operation):
         return element.name
     return element.op.name
 
 
 def _is_replaced_or_stopped(copier: Copier, element) -> bool:
-    return isinstance(element, Tensor) and (
+    return isinstance(element, tf.Tensor) and (
         element.name in copier.replacements or element.name in copier.stop_at)
 
 
 def _result(copier: Copier, element):
-    if isinstance(element, Tensor) and element.name in copier.replacements:
+    if isinstance(element, tf.Tensor) and element.name in copier.replacements:
         return copier.replacements[element.name]
     found = copier.record.find(element)
     if found is None:
@@ -169,7 +168,7 @@ def _result(copier: Copier, element):
     return found
 
 
-def _by_name(graph: ops.Graph, prefix: str, original) -> Any:
+def _by_name(graph: tf.Graph, prefix: str, original) -> Any:
     """The element named like the copy of ``original``, if it is of the same kind.
 
     For target graphs copied into by another process (loaded from a file), where no record says
@@ -183,7 +182,7 @@ def _by_name(graph: ops.Graph, prefix: str, original) -> Any:
                                        allow_operation=True)
     except (KeyError, ValueError):
         return None
-    if isinstance(original, Tensor):
+    if isinstance(original, tf.Tensor):
         same = found.op.type == original.op.type and found.dtype == original.dtype
     else:
         same = found.type == original.type

@@ -24,7 +24,7 @@ def _linear_model():
     return graph, b, W, loss, train
 
 
-def test_walkthrough_trains_the_copy_to_the_plane():
+def test_walkthrough_trains_the_copy_to_the_plane(copy_path):
     graph, b, W, loss, train = _linear_model()
     to_graph = tf.Graph()
     namespace = "CopiedOps"
@@ -57,7 +57,7 @@ def test_walkthrough_leaves_the_source_untouched():
     assert graph.as_graph_def().SerializeToString(deterministic=True) == before
 
 
-def test_feeding_example_as_written():
+def test_feeding_example_as_written(copy_path):
     graph = tf.Graph()
     with graph.as_default():
         x = tf1.placeholder("float")

@@ -19,13 +19,10 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
+import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2
-from tensorflow.python.framework.tensor import Tensor
-from tensorflow.python.framework import ops
 
-from graphdsl.tf import functions
-
-from graphdsl.tf import internals
+from graphdsl.tf import functions, internals
 from graphdsl.errors import CopyError, NameClashError
 from graphdsl.tf.registry import CopyRecord, Registry, is_variable, registry_of, variable_tensor
 from graphdsl.tf.index import (
@@ -92,8 +89,8 @@ class Copier:
 
     def __init__(
         self,
-        source: ops.Graph,
-        target: ops.Graph,
+        source: tf.Graph,
+        target: tf.Graph,
         namespace: str,
         *,
         modes: ModeRule,
@@ -125,7 +122,7 @@ class Copier:
     def _source_tensor_name(self, element, what: str) -> str:
         if isinstance(element, str):
             name = tensor_name(element)
-        elif isinstance(element, Tensor) or hasattr(element, "graph") and hasattr(element, "op"):
+        elif isinstance(element, tf.Tensor) or hasattr(element, "graph") and hasattr(element, "op"):
             if element.graph is not self.source:
                 raise CopyError(f"{what}: tensor '{element.name}' is not in the source graph")
             name = element.name
@@ -144,7 +141,7 @@ class Copier:
             name = self._source_tensor_name(original, "replacements")
             if is_variable(replacement):
                 replacement = variable_tensor(replacement)
-            if not isinstance(replacement, Tensor) or replacement.graph is not self.target:
+            if not isinstance(replacement, tf.Tensor) or replacement.graph is not self.target:
                 raise CopyError(
                     f"replacement for '{name}' must be a tensor of the target graph, "
                     f"got {replacement!r}"
@@ -303,7 +300,7 @@ class Copier:
     def _check_names(self, sub: graph_pb2.GraphDef) -> None:
         if self.target.version == 0:
             return  # an empty target holds nothing to clash with
-        lookup = self.target._nodes_by_name  # pylint: disable=protected-access
+        lookup = internals.operation_names(self.target)
         for node in sub.node:
             full = self.prefix + node.name
             if full in lookup:
@@ -313,16 +310,15 @@ class Copier:
                     hint="copy into another namespace, or remove or rename the existing operation",
                 )
 
-    def _import(self, sub: graph_pb2.GraphDef, walk: Walk) -> list[ops.Operation]:
+    def _import(self, sub: graph_pb2.GraphDef, walk: Walk) -> list[tf.Operation]:
         input_map = {tensor: self._existing_tensor(tensor) for tensor in walk.boundary}
         control_map = {name: self._existing_op(name) for name in walk.controls}
         try:
             new_ops = internals.import_nodes(self.target, sub, self.namespace, input_map, control_map)
         except ValueError as e:
             raise CopyError(f"TensorFlow refused the copy into namespace '{self.namespace}': {e}") from e
-        functions.register_python_functions(self.target, sub.library)
         if self.namespace:
-            self.target._names_in_use.setdefault(self.namespace.lower(), 1)  # pylint: disable=protected-access
+            internals.mark_name_used(self.target, self.namespace)
         return new_ops
 
     def _existing_tensor(self, tensor: str):
@@ -333,12 +329,12 @@ class Copier:
         op_name, _, index = tensor.partition(":")
         return self.record.ops[op_name].outputs[int(index)]
 
-    def _existing_op(self, op_name: str) -> ops.Operation:
+    def _existing_op(self, op_name: str) -> tf.Operation:
         if op_name in self.record.ops:
             return self.record.ops[op_name]
         return next(r.op for t, r in self.replacements.items() if t.partition(":")[0] == op_name)
 
-    def _record(self, walk: Walk, sub, new_ops: list[ops.Operation], placeholders: dict[str, str]) -> None:
+    def _record(self, walk: Walk, sub, new_ops: list[tf.Operation], placeholders: dict[str, str]) -> None:
         record = self.record
         by_name = {node.name: op for node, op in zip(sub.node, new_ops)}
         for name in walk.needed:
@@ -370,26 +366,22 @@ class Copier:
                 if (key, i) in record.collected:
                     continue
                 copy = record.find(item)
-                if copy is None and not isinstance(item, (ops.Operation, Tensor)):
+                if copy is None and not isinstance(item, (tf.Operation, tf.Tensor)):
                     copy = self._rebuild_from_proto(key, item)
                 if copy is not None:
                     self.target.add_to_collection(target_key, copy)
                     record.collected.add((key, i))
 
     def _rebuild_from_proto(self, key: str, item):
-        to_proto = ops.get_to_proto_function(key)
-        from_proto = ops.get_from_proto_function(key)
-        if to_proto is None or from_proto is None:
-            return None
         with self.source.as_default():
-            proto = to_proto(item)
+            proto = internals.to_proto(key, item)
         values = getattr(proto, "values_def", None)
         if proto is None or values is None or not values.values:
             return None
         if any(v.partition(":")[0] not in self.record.ops for v in values.values):
             return None  # only part of it was copied
         with self.target.as_default():
-            return from_proto(proto, import_scope=self.namespace or None)
+            return internals.from_proto(key, item, proto, self.namespace or None)
 
 
 def check_compatible(original, replacement) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 from typing import Iterable, Iterator
 
+import tensorflow as tf
 from tensorflow.core.framework import attr_value_pb2, function_pb2, graph_pb2, node_def_pb2
-from tensorflow.python.framework import function as function_lib
-from tensorflow.python.framework import ops
 
+from graphdsl.tf import internals
 from graphdsl.tf.registry import Registry
 from graphdsl.tf.index import SourceIndex
 
@@ -72,13 +72,12 @@ def _fingerprint(fdef: function_pb2.FunctionDef) -> bytes:
     return fdef.SerializeToString(deterministic=True)
 
 
-def _existing_definition(graph: ops.Graph, registry: Registry, name: str) -> bytes | None:
+def _existing_definition(graph: tf.Graph, registry: Registry, name: str) -> bytes | None:
     if name in registry.functions:
         return registry.functions[name]
-    func = graph._functions.get(name)  # pylint: disable=protected-access
-    if func is None:
+    found, definition = internals.function_def(graph, name)
+    if not found:
         return None
-    definition = getattr(func, "definition", None)
     return _fingerprint(definition) if definition is not None else b"<unknown>"
 
 
@@ -86,7 +85,7 @@ def attach_library(
     sub: graph_pb2.GraphDef,
     names: list[str],
     index: SourceIndex,
-    graph: ops.Graph,
+    graph: tf.Graph,
     registry: Registry,
 ) -> dict[str, bytes]:
     """Puts the functions ``names`` into ``sub.library``, renamed where the target clashes.
@@ -128,18 +127,7 @@ def attach_library(
     return added
 
 
-def register_python_functions(graph: ops.Graph, library: function_pb2.FunctionDefLibrary) -> None:
-    """Makes the imported functions known to the target's Python side, as import_graph_def does.
-
-    Gradients through function-call ops look functions up there.
-    """
-    if library.function:
-        with graph.as_default():  # outside it, add_to_graph adds to the eager context instead
-            for func in function_lib.from_library(library):
-                func.add_to_graph(graph)
-
-
-def _free_name(name: str, fdef, graph: ops.Graph, registry: Registry) -> str:
+def _free_name(name: str, fdef, graph: tf.Graph, registry: Registry) -> str:
     digest = hashlib.sha1(_fingerprint(fdef)).hexdigest()[:10]
     candidate, n = f"{name}_{digest}", 1
     while _existing_definition(graph, registry, candidate) not in (None, _fingerprint(fdef)):

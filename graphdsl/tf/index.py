@@ -10,8 +10,12 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass, field
 
+import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2, variable_pb2
-from tensorflow.python.framework import ops
+
+from graphdsl.tf import internals
+
+_KEYS = tf.compat.v1.GraphKeys
 
 # Op types that own variable state.
 VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable", "_VarHandlesOp"})
@@ -22,10 +26,10 @@ FRAME_OPS = frozenset({"Enter", "RefEnter"})
 # Collections that hold variables and keep their names in the target (the seed's rule):
 # anything else copied into namespace N goes into collection "N/<name>".
 VARIABLE_COLLECTIONS = (
-    ops.GraphKeys.GLOBAL_VARIABLES,
-    ops.GraphKeys.TRAINABLE_VARIABLES,
-    ops.GraphKeys.LOCAL_VARIABLES,
-    ops.GraphKeys.MODEL_VARIABLES,
+    _KEYS.GLOBAL_VARIABLES,
+    _KEYS.TRAINABLE_VARIABLES,
+    _KEYS.LOCAL_VARIABLES,
+    _KEYS.MODEL_VARIABLES,
 )
 
 
@@ -33,7 +37,7 @@ VARIABLE_COLLECTIONS = (
 class SourceIndex:
     """A snapshot of one source graph: its nodes by name, functions, and variables."""
 
-    graph: ops.Graph
+    graph: tf.Graph
     version: int
     graph_def: graph_pb2.GraphDef
     nodes: dict[str, node_def_pb2.NodeDef]
@@ -86,10 +90,9 @@ class SourceIndex:
         """
         if self._loops is None:
             table: dict[str, list[str]] = {}
-            to_proto = ops.get_to_proto_function(ops.GraphKeys.WHILE_CONTEXT)
             with self.graph.as_default():
-                for context in self.graph.get_collection(ops.GraphKeys.WHILE_CONTEXT):
-                    proto = to_proto(context)
+                for context in self.graph.get_collection(_KEYS.WHILE_CONTEXT):
+                    proto = internals.to_proto(_KEYS.WHILE_CONTEXT, context)
                     members = sorted({v.partition(":")[0] for v in proto.values_def.values}
                                      - {v.partition(":")[0] for v in proto.values_def.external_values})
                     for member in members:
@@ -179,10 +182,10 @@ def tensor_name(name: str) -> str:
     return name if ":" in name else name + ":0"
 
 
-_cache: "weakref.WeakKeyDictionary[ops.Graph, SourceIndex]" = weakref.WeakKeyDictionary()
+_cache: "weakref.WeakKeyDictionary[tf.Graph, SourceIndex]" = weakref.WeakKeyDictionary()
 
 
-def index_of(graph: ops.Graph) -> SourceIndex:
+def index_of(graph: tf.Graph) -> SourceIndex:
     """The index of ``graph``, rebuilt only when the graph gained operations since the last call."""
     version = graph.version
     cached = _cache.get(graph)
@@ -202,7 +205,7 @@ def index_of(graph: ops.Graph) -> SourceIndex:
     return index
 
 
-def _variables(graph: ops.Graph) -> dict:
+def _variables(graph: tf.Graph) -> dict:
     found = {}
     for key in VARIABLE_COLLECTIONS:
         for var in graph.get_collection(key):

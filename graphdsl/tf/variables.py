@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, variable_pb2
-from tensorflow.python.framework.tensor import Tensor
-from tensorflow.python.framework import errors, ops, tensor_util
 
 from graphdsl.errors import CopyError
+from graphdsl.tf import internals
 
 if TYPE_CHECKING:
     from graphdsl.tf.copier import Copier, Walk
@@ -89,7 +89,7 @@ class VariableCopies:
         reads = [self._read_tensor(name) for name in names]
         try:
             values = session.run(reads)
-        except errors.FailedPreconditionError as e:
+        except tf.errors.FailedPreconditionError as e:
             raise CopyError(
                 f"a variable copied in mode 'value' has no value in the session: {e.message}",
                 hint="initialize the source's variables or restore its checkpoint first, "
@@ -97,7 +97,7 @@ class VariableCopies:
             ) from None
         return dict(zip(names, values))
 
-    def _read_tensor(self, name: str) -> Tensor:
+    def _read_tensor(self, name: str) -> tf.Tensor:
         source = self.copier.source
         vdef = self.defs.get(name)
         if vdef is not None and vdef.snapshot_name:
@@ -120,7 +120,7 @@ class VariableCopies:
             assign_name = _op(vdef.initializer_name) if vdef else self._free(f"{name}/copied_assign")
             const = sub.node.add(name=value_name, op="Const")
             const.attr["dtype"].type = node.attr["dtype"].type
-            const.attr["value"].tensor.CopyFrom(tensor_util.make_tensor_proto(value))
+            const.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(value))
             if node.op in _RESOURCE_OPS:
                 assign = sub.node.add(name=assign_name, op="AssignVariableOp", input=[name, value_name])
                 assign.attr["dtype"].type = node.attr["dtype"].type
@@ -159,7 +159,7 @@ class VariableCopies:
                 continue
             vdef = self._target_def(name, mode)
             with target.as_default():
-                var = _from_proto(vdef, import_scope=copier.namespace or None)
+                var = internals.variable_from_proto(vdef, copier.namespace or None)
             record.variables[name] = var
             for key in self._collections(name):
                 target.add_to_collection(key, var)
@@ -185,13 +185,8 @@ class VariableCopies:
 
     def _collections(self, name: str) -> list[str]:
         if name not in self.index.variables:
-            return [ops.GraphKeys.GLOBAL_VARIABLES, ops.GraphKeys.TRAINABLE_VARIABLES]
+            return [tf.compat.v1.GraphKeys.GLOBAL_VARIABLES, tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES]
         return self.index.variable_collections(name)
-
-
-def _from_proto(vdef: variable_pb2.VariableDef, import_scope: str | None):
-    """A tf.Variable over ops already in the default graph, as a MetaGraph import makes it."""
-    return ops.get_from_proto_function(ops.GraphKeys.GLOBAL_VARIABLES)(vdef, import_scope=import_scope)
 
 
 def _op(name: str) -> str:
