@@ -1,16 +1,17 @@
 """The Python API of the copier: ``copy_variable_to_graph``, ``copy_to_graph`` and ``get_copied``.
 
 Names and positional order follow the blog post graphdsl grew from, so its walkthrough runs as
-written; the options it lacked are keyword-only.
+written; the options it lacked are keyword-only. ``copy_elements`` is ``copy_to_graph`` for
+callers that want to know what a copy added (the build's report).
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import tensorflow as tf
 
-from graphdsl.tf.copier import Copier, ModeRule, mode_rule
+from graphdsl.tf.copier import Copier, CopyResult, ModeRule, mode_rule
 from graphdsl.errors import CopyError, NotCopiedError, did_you_mean
 from graphdsl.tf.registry import is_variable, registry_of, variable_named
 
@@ -72,6 +73,35 @@ def copy_to_graph(
     elements = list(org_instance) if isinstance(org_instance, (list, tuple)) else [org_instance]
     if not elements:
         return []
+    copies, _ = copy_elements(elements, to_graph, namespace, variables=variables, session=session,
+                              replacements=replacements, stop_at=stop_at,
+                              copied_variables=copied_variables)
+    return copies if isinstance(org_instance, (list, tuple)) else copies[0]
+
+
+def copy_elements(
+    elements: Sequence,
+    to_graph: tf.Graph,
+    namespace: str = "",
+    *,
+    variables: str | Mapping[str, str] | ModeRule = "init",
+    session=None,
+    replacements: Mapping | None = None,
+    stop_at: Iterable | None = None,
+    copied_variables: dict | None = None,
+) -> tuple[list, CopyResult]:
+    """Copies ``elements`` (of one source graph) as :func:`copy_to_graph` does, in one pass.
+
+    Returns the copies, in the order of ``elements``, and the :class:`CopyResult` saying what the
+    copy added to ``to_graph``: ops, variables with their modes, renamed functions, placeholders
+    made where the walk stopped, replacements wired. Nothing is reported twice: what earlier
+    copies brought is reused, not added.
+    """
+    if not isinstance(namespace, str):
+        raise CopyError(f"the namespace must be a string, not {namespace!r}")
+    elements = list(elements)
+    if not elements:
+        return [], CopyResult(namespace.strip("/"))
     source = _graph_of(elements[0])
     for element in elements[1:]:
         if _graph_of(element) is not source:
@@ -79,9 +109,8 @@ def copy_to_graph(
                             f"{element!r} is in another graph than {elements[0]!r}")
     copier = _copier(source, to_graph, namespace, mode_rule(variables), session, replacements,
                      stop_at, copied_variables)
-    copier.copy([_op_name(e) for e in elements if not _is_replaced_or_stopped(copier, e)])
-    copies = [_result(copier, e) for e in elements]
-    return copies if isinstance(org_instance, (list, tuple)) else copies[0]
+    result = copier.copy([_op_name(e) for e in elements if not _is_replaced_or_stopped(copier, e)])
+    return [_result(copier, e) for e in elements], result
 
 
 def get_copied(original, graph: tf.Graph, copied_variables: dict | str | None = None,

@@ -11,6 +11,8 @@ One call does four things:
 3. **import** the resulting GraphDef with the namespace as prefix (see :mod:`.internals`);
 4. **record** what is the copy of what (see :mod:`.registry`), rebuild the copied variables as
    real ``tf.Variable`` objects of the target, and fill the target's collections.
+
+and says what it added in a :class:`CopyResult`.
 """
 
 from __future__ import annotations
@@ -69,6 +71,23 @@ def mode_rule(variables: str | Mapping[str, str] | ModeRule) -> ModeRule:
 def _check_mode(mode: Any, what: str) -> None:
     if mode not in MODES:
         raise CopyError(f"{what} is {mode!r}", hint="a variable mode is 'init' or 'value'")
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    """What one copy added to the target graph; a copy that only reuses earlier copies adds nothing."""
+
+    namespace: str
+    ops: tuple[str, ...] = ()  # names of the target ops added, in import order
+    variables: Mapping[str, str] = field(default_factory=dict)  # target variable op name -> mode
+    functions_renamed: Mapping[str, str] = field(default_factory=dict)  # source name -> target name
+    placeholders: Mapping[str, str] = field(default_factory=dict)  # stopped source tensor -> target
+    replacements: Mapping[str, str] = field(default_factory=dict)  # source tensor -> target tensor
+
+    @property
+    def empty(self) -> bool:
+        """True when the copy added nothing (everything it needed was copied before)."""
+        return not self.ops
 
 
 @dataclass
@@ -211,11 +230,11 @@ class Copier:
 
     # -- the copy --------------------------------------------------------------------------------
 
-    def copy(self, roots: list[str]) -> None:
-        """Copies ``roots`` (source op names) and everything they need."""
+    def copy(self, roots: list[str]) -> CopyResult:
+        """Copies ``roots`` (source op names) and everything they need; says what it added."""
         walk = self.walk(roots)
         if not walk.needed and not walk.stopped:
-            return
+            return CopyResult(self.namespace)
         stopped_ops = self.stopped_ops
         conflict = [n for n in walk.needed if n in stopped_ops]
         if conflict:
@@ -230,7 +249,7 @@ class Copier:
         self._copy_nodes(walk, sub, placeholders)
         values = self.vars.read_values(walk)
         self.vars.add_initializers(walk, sub, values)
-        added = functions.attach_library(
+        added, renamed = functions.attach_library(
             sub, functions.needed_functions(sub.node, self.index), self.index, self.target, self.registry
         )
         self._check_names(sub)
@@ -238,8 +257,17 @@ class Copier:
         self.registry.functions.update(added)
         self.registry.add(self.source, self.record)
         self._record(walk, sub, new_ops, placeholders)
-        self.vars.make_variables(walk)
+        variables = self.vars.make_variables(walk)
         self._fill_collections()
+        return CopyResult(
+            namespace=self.namespace,
+            ops=tuple(op.name for op in new_ops),
+            variables=variables,
+            functions_renamed=renamed,
+            placeholders={t: self.record.tensors[t].name for t in placeholders},
+            replacements={t: r.name for t, r in self.replacements.items()
+                          if t in walk.boundary or t.partition(":")[0] in walk.controls},
+        )
 
     def _placeholders(self, walk: Walk, sub: graph_pb2.GraphDef) -> dict[str, str]:
         """A placeholder of the same dtype and shape for each tensor where the walk stopped."""
@@ -345,7 +373,6 @@ class Copier:
             record.ops[name] = by_name[name]
         for tensor, name in placeholders.items():
             record.tensors[tensor] = by_name[name].outputs[0]
-            record.placeholders.add(by_name[name].name)
         for tensor, replacement in self.replacements.items():
             record.tensors.setdefault(tensor, replacement)
 

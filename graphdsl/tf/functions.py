@@ -87,15 +87,16 @@ def attach_library(
     index: SourceIndex,
     graph: tf.Graph,
     registry: Registry,
-) -> dict[str, bytes]:
+) -> tuple[dict[str, bytes], dict[str, str]]:
     """Puts the functions ``names`` into ``sub.library``, renamed where the target clashes.
 
     Functions the target already holds with the same definition are not sent again. Returns the
-    functions added, name -> definition, for the registry to keep once the import succeeded.
+    functions added, name -> definition, for the registry to keep once the import succeeded, and
+    the added ones that were renamed, source name -> target name.
     """
     added: dict[str, bytes] = {}
     if not names:
-        return added
+        return added, {}
     fdefs = {name: _copy(index.functions[name]) for name in names}
     renames: dict[str, str] = {}
     while True:  # renaming one function changes its callers' definitions: repeat to a fixed point
@@ -124,15 +125,26 @@ def attach_library(
         if old in index.gradients:
             grad = index.gradients[old]
             sub.library.gradient.add(function_name=new, gradient_func=renames.get(grad, grad))
-    return added
+    return added, {old: new for old, new in renames.items() if new in added}
 
 
 def _free_name(name: str, fdef, graph: tf.Graph, registry: Registry) -> str:
+    """A name for ``fdef`` that the target does not use, or uses for this same function.
+
+    A later copy of the same function finds the name an earlier copy gave it, and reuses it.
+    """
     digest = hashlib.sha1(_fingerprint(fdef)).hexdigest()[:10]
     candidate, n = f"{name}_{digest}", 1
-    while _existing_definition(graph, registry, candidate) not in (None, _fingerprint(fdef)):
+    while _existing_definition(graph, registry, candidate) not in (None, _named(fdef, candidate)):
         candidate, n = f"{name}_{digest}_{n}", n + 1
     return candidate
+
+
+def _named(fdef: function_pb2.FunctionDef, name: str) -> bytes:
+    """The fingerprint ``fdef`` has once called ``name``."""
+    renamed = _copy(fdef)
+    renamed.signature.name = name
+    return _fingerprint(renamed)
 
 
 def _rename_references(nodes, fdefs, renames: dict[str, str]) -> None:

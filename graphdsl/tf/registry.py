@@ -24,7 +24,6 @@ class CopyRecord:
     ops: dict[str, tf.Operation] = field(default_factory=dict)  # original op name -> copy
     tensors: dict[str, Any] = field(default_factory=dict)  # original tensor name -> target tensor
     variables: dict[str, Any] = field(default_factory=dict)  # original variable op name -> Variable
-    placeholders: set[str] = field(default_factory=set)  # target op names made where walks stopped
     collected: set[tuple[str, int]] = field(default_factory=set)  # (collection, index) added
 
     def find(self, original) -> Any:
@@ -77,9 +76,6 @@ class Registry:
     def namespace_known(self, namespace: str) -> bool:
         """True when some copy went into ``namespace`` of this target."""
         return any(ns == namespace for _, ns in self._records)
-
-    def records_in(self, namespace: str) -> list[CopyRecord]:
-        return [r for (_, ns), r in self._records.items() if ns == namespace]
 
 
 def is_variable(element) -> bool:

@@ -149,14 +149,19 @@ class VariableCopies:
 
     # -- the copies as Variables -----------------------------------------------------------------------
 
-    def make_variables(self, walk: "Walk") -> None:
-        """Rebuilds each copied variable as a tf.Variable of the target and records it."""
+    def make_variables(self, walk: "Walk") -> dict[str, str]:
+        """Rebuilds each copied variable as a tf.Variable of the target and records it.
+
+        Returns the variables made: target variable op name -> mode.
+        """
         copier = self.copier
         record, target, prefix = copier.record, copier.target, copier.prefix
+        made = {}
         for name in self.index.in_graph_order(walk.variables):  # the source's order, not the walk's
             mode = walk.variables[name]
             if name in record.variables:
                 continue
+            made[prefix + name] = mode
             vdef = self._target_def(name, mode)
             with target.as_default():
                 var = internals.variable_from_proto(vdef, copier.namespace or None)
@@ -165,6 +170,7 @@ class VariableCopies:
                 target.add_to_collection(key, var)
             if copier.copied_variables is not None:
                 copier.copied_variables[prefix + name + ":0"] = var
+        return made
 
     def _target_def(self, name: str, mode: str) -> variable_pb2.VariableDef:
         vdef = variable_pb2.VariableDef()
