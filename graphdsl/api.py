@@ -114,10 +114,13 @@ def copy_elements(
 
 
 def get_copied(original, graph: tf.Graph, copied_variables: dict | str | None = None,
-               namespace: str = ""):
+               namespace: str = "", *, complete: bool = True):
     """The copy of ``original`` (an Operation, Tensor or Variable) in ``graph`` under ``namespace``.
 
-    A Variable gives the copied Variable. Raises :class:`~graphdsl.errors.NotCopiedError`, naming
+    A Variable gives the copied Variable. An Operation or Tensor that no copy needed, but that
+    computes only from what was copied into ``namespace`` (the loss, when only the training op
+    was copied), is copied now unless ``complete`` is False; completing never copies a variable,
+    an op holding state or a placeholder. Raises :class:`~graphdsl.errors.NotCopiedError`, naming
     what was not found and what is close, when there is no such copy.
     """
     copied_variables, namespace = _seed_positional(copied_variables, namespace)
@@ -128,23 +131,46 @@ def get_copied(original, graph: tf.Graph, copied_variables: dict | str | None = 
         if found is not None:
             return found
     registry = registry_of(graph)
-    record = registry.record(_graph_of(original), namespace)
+    source = _graph_of(original)
+    record = registry.record(source, namespace)
+    refused = None
     if record is not None:
         found = record.find(original)
         if found is not None:
             return found
+        if complete:
+            found, refused = _complete(original, source, graph, namespace, copied_variables)
+            if found is not None:
+                return found
     elif not registry.namespace_known(namespace):
         found = _by_name(graph, prefix, original)  # a graph copied in another process, then loaded
         if found is not None:
             return found
     known = record.names() if record is not None else []
     raise NotCopiedError(
-        f"no copy of '{_name(original)}' in namespace '{namespace}' of the target graph",
+        f"no copy of '{_name(original)}' in namespace '{namespace}' of the target graph"
+        + (f": {refused}" if refused else ""),
         hint=did_you_mean(_name(original), known)
         or ("nothing from this source graph was copied into that namespace" if record is None
             else "what was copied does not need it; copy it with copy_to_graph (what it shares "
             "with earlier copies is reused)"),
     )
+
+
+def _complete(original, source, graph, namespace, copied_variables) -> tuple[Any, str | None]:
+    """Completes the copy of ``original`` when it only computes from what was copied.
+
+    Returns (the copy, None), or (None, why it was not completed).
+    """
+    if not isinstance(original, (tf.Tensor, tf.Operation)) or graph.finalized:
+        return None, None
+    # The walk stops before any variable it would need, so the mode is never used.
+    copier = _copier(source, graph, namespace, mode_rule("value"), None, None, None,
+                     copied_variables)
+    outcome = copier.complete(original.op.name if isinstance(original, tf.Tensor) else original.name)
+    if isinstance(outcome, str):
+        return None, outcome
+    return copier.record.find(original), None
 
 
 # -- helpers -------------------------------------------------------------------------------------

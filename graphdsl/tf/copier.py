@@ -34,6 +34,9 @@ from graphdsl.tf.variables import VariableCopies
 ModeRule = Callable[[str], str]
 MODES = ("init", "value")
 
+# Op types that are inputs of a graph: a lookup (``get_copied``) never adds one.
+_INPUT_OPS = frozenset({"Placeholder", "PlaceholderV2"})
+
 
 def mode_rule(variables: str | Mapping[str, str] | ModeRule) -> ModeRule:
     """Turns the ``variables`` argument into a function from a variable's op name to its mode.
@@ -230,9 +233,31 @@ class Copier:
 
     # -- the copy --------------------------------------------------------------------------------
 
+    def complete(self, root: str) -> CopyResult | str:
+        """Copies ``root`` if it only computes from what this namespace holds; else says why not.
+
+        The ops added are those between ``root`` and earlier copies. None of them may hold state
+        (a variable, an op with a state name) or take input (a placeholder): a lookup never makes
+        state or inputs, so state is never copied a second time.
+        """
+        walk = self.walk([root])
+        if not walk.boundary and not walk.controls:
+            return f"'{root}' computes nothing from what was copied"
+        for name in walk.needed:
+            node = self.index.nodes[name]
+            if node.op in VARIABLE_OPS:
+                return f"'{root}' needs variable '{name}', which was not copied"
+            if "shared_name" in node.attr:
+                return f"'{root}' needs '{name}' (a {node.op}, which holds state), which was not copied"
+            if node.op in _INPUT_OPS:
+                return f"'{root}' needs input '{name}', which was not copied"
+        return self._copy_walk(walk)
+
     def copy(self, roots: list[str]) -> CopyResult:
         """Copies ``roots`` (source op names) and everything they need; says what it added."""
-        walk = self.walk(roots)
+        return self._copy_walk(self.walk(roots))
+
+    def _copy_walk(self, walk: Walk) -> CopyResult:
         if not walk.needed and not walk.stopped:
             return CopyResult(self.namespace)
         stopped_ops = self.stopped_ops
