@@ -21,6 +21,7 @@ import tensorflow as tf
 from graphdsl.lang import syntax
 from graphdsl.api import copy_to_graph, get_copied
 from graphdsl.tf.copier import check_compatible
+from graphdsl.tf.index import release_index
 from graphdsl.errors import BuildError, CopyError, GraphDslError, Span, did_you_mean
 from graphdsl.assemble.export import OutputDir, export_graphdef, export_metagraph, export_savedmodel
 from graphdsl.tf.registry import is_variable, registry_of, variable_named, variable_tensor
@@ -72,6 +73,8 @@ class Composition:
     def _run(self) -> None:
         for copy in self.spec.copies:
             self._copy(copy)
+        for source in self.sources.values():
+            release_index(source.graph)  # the copies are done: the sources' GraphDefs can go
         for let in self.spec.lets:
             self.aliases[let.name.name] = self.resolve(let.value)
         # Resolved now, so that a bad reference fails the build rather than the save.

@@ -3,11 +3,14 @@
 The walk runs on the source's GraphDef rather than on its Python ``Operation`` objects: one
 ``as_graph_def()`` is a single C++ serialization, NodeDefs are cheap to read, and the walk can then
 follow cycles (control flow v1) and reach millions of ops without recursion.
+
+The index is kept on the source graph object, for the next copy from it, and goes with the graph;
+:func:`release_index` drops it (and the GraphDef it holds) sooner, when no copy from that graph
+will follow.
 """
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 
 import tensorflow as tf
@@ -182,15 +185,16 @@ def tensor_name(name: str) -> str:
     return name if ":" in name else name + ":0"
 
 
-_cache: "weakref.WeakKeyDictionary[tf.Graph, SourceIndex]" = weakref.WeakKeyDictionary()
+_ATTRIBUTE = "_graphdsl_index"  # where a source graph keeps its index
 
 
 def index_of(graph: tf.Graph) -> SourceIndex:
     """The index of ``graph``, rebuilt only when the graph gained operations since the last call."""
     version = graph.version
-    cached = _cache.get(graph)
+    cached = getattr(graph, _ATTRIBUTE, None)
     if cached is not None and cached.version == version:
         return cached
+    release_index(graph)  # the old GraphDef goes before the new one is made
     graph_def = graph.as_graph_def()
     index = SourceIndex(
         graph=graph,
@@ -201,8 +205,14 @@ def index_of(graph: tf.Graph) -> SourceIndex:
         gradients={g.function_name: g.gradient_func for g in graph_def.library.gradient},
         variables=_variables(graph),
     )
-    _cache[graph] = index
+    setattr(graph, _ATTRIBUTE, index)
     return index
+
+
+def release_index(graph: tf.Graph) -> None:
+    """Drops the index of ``graph`` and the GraphDef it holds; a later copy from it makes a new one."""
+    if getattr(graph, _ATTRIBUTE, None) is not None:
+        delattr(graph, _ATTRIBUTE)
 
 
 def _variables(graph: tf.Graph) -> dict:

@@ -1,7 +1,9 @@
 """Which element of a target graph is the copy of which original.
 
-Every target graph gets one :class:`Registry`; it holds a :class:`CopyRecord` per
-(source graph, namespace) pair. The copier consults it to reuse earlier copies instead of
+Every target graph gets one :class:`Registry`, kept on the graph object itself (so it lives and
+dies with the graph: a module-level table keyed by graph would keep every graph alive through the
+copies it records); it holds a :class:`CopyRecord` per (source graph, namespace) pair, and never
+a reference to a source graph. The copier consults it to reuse earlier copies instead of
 duplicating them and to tell a copy from an unrelated element that happens to carry the same
 name; ``get_copied`` consults it to answer lookups, including the ones a name cannot answer
 (replaced inputs, placeholders put where a walk stopped).
@@ -101,12 +103,13 @@ def variable_named(graph: tf.Graph, op_name: str):
     return None
 
 
-_registries: "weakref.WeakKeyDictionary[tf.Graph, Registry]" = weakref.WeakKeyDictionary()
+_ATTRIBUTE = "_graphdsl_registry"  # where a target graph keeps its registry
 
 
 def registry_of(graph: tf.Graph) -> Registry:
     """The registry of target ``graph``, made on first use."""
-    registry = _registries.get(graph)
+    registry = getattr(graph, _ATTRIBUTE, None)
     if registry is None:
-        registry = _registries[graph] = Registry()
+        registry = Registry()
+        setattr(graph, _ATTRIBUTE, registry)
     return registry
