@@ -58,7 +58,7 @@ def test_init_mode_draws_values_afresh_as_the_source_would(kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_value_mode_starts_from_the_sources_current_values(kind):
+def test_value_mode_starts_from_the_sources_current_values(kind, copy_path):
     (graph, x, W, b, steps, y, step), sess = _trained(KINDS[kind])
     target = tf.Graph()
     y1 = copy_to_graph(y, target, namespace="N", variables="value", session=sess)

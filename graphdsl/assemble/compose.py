@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import tensorflow as tf
 
-from graphdsl.api import copy_to_graph
+from graphdsl.api import copy_elements
 from graphdsl.assemble.resolve import Element, Resolver
 from graphdsl.assemble.save import check_export_names, save
 from graphdsl.errors import BuildError, CopyError, GraphDslError
@@ -26,6 +26,7 @@ from graphdsl.lang import syntax
 from graphdsl.tf import effects, tables
 from graphdsl.lang.load import load_spec
 from graphdsl.tf.copier import check_compatible
+from graphdsl.tf.index import release_index
 from graphdsl.tf.messages import reason
 from graphdsl.tf.registry import CopyRecord, registry_of
 from graphdsl.tf.sources import LoadedSource, load_source
@@ -55,6 +56,8 @@ class Composition:
     def __init__(self, spec: syntax.Spec, builder_timeout: float | None = None) -> None:
         self.spec = spec
         self.builder_timeout = builder_timeout
+        # (namespace, source tensor) -> the placeholder a copy made where its walk stopped there
+        self._placeholders: dict[tuple[str, str], str] = {}
         self.graph = tf.Graph()
         self.names = Resolver(self.graph, spec)
         self.reports: list[CopyReport] = []
@@ -84,6 +87,8 @@ class Composition:
                 self._copy(statement)
             elif isinstance(statement, syntax.Let):
                 self.aliases[statement.name.name] = self.names.value(statement.value)
+        for source in self.sources.values():
+            release_index(source.graph)  # the copies are done: the sources' GraphDefs can go
         check_export_names(self.spec)
         self.exported = [self._export_elements(export) for export in self.spec.exports]
 
@@ -127,20 +132,17 @@ class Composition:
                 raise self._fail(f"bind {bind.input.value!r}: {e.message}", bind.span, e.hint) from e
             replacements[original] = wired
             report.binds.append((original.name, wired.name))
-        record = registry_of(self.graph).record(source.graph, namespace)
-        before_ops = len(record.ops) if record else 0
-        before_vars = set(record.variables) if record else set()
         try:
-            copy_to_graph(tops, self.graph, namespace=namespace, variables=self._modes(copy, source),
-                          session=source.session, replacements=replacements, stop_at=stop_at)
+            _, result = copy_elements(tops, self.graph, namespace, variables=self._modes(copy, source),
+                                      session=source.session, replacements=replacements, stop_at=stop_at)
         except CopyError as e:
             raise self._fail(e.message, copy.span, e.hint) from e
+        self._placeholders.update({(namespace, t): p for t, p in result.placeholders.items()})
         record = registry_of(self.graph).record(source.graph, namespace)
         assert record is not None  # the copy succeeded, so it made (or extended) the record
-        report.ops = len(record.ops) - before_ops
-        added = {name: var for name, var in record.variables.items() if name not in before_vars}
-        mode_of = tables.copy_modes(source.graph, copy.mode_for)  # as the copier chose them
-        report.variables = [(var.op.name, mode_of(name)) for name, var in added.items()]
+        report.ops = len(result.ops)
+        added = {name: var for name, var in record.variables.items() if var.op.name in result.variables}
+        report.variables = [(var.op.name, result.variables[var.op.name]) for var in added.values()]
         stops = {item: self._stop(copy, item, tensor, record) for item, tensor in zip(copy.stop_at, stop_at)}
         report.stops = [placeholder.name for placeholder in stops.values()]
         self._check_initializers(copy, added, stops)
@@ -148,10 +150,10 @@ class Composition:
 
     def _stop(self, copy: syntax.Copy, item: syntax.String, tensor: tf.Tensor, record: CopyRecord) -> tf.Tensor:
         """The placeholder the walk put at ``stop_at`` entry ``item``; an error if it never got there."""
-        placeholder = record.tensors.get(tensor.name)
-        if placeholder is not None and placeholder.op.name in record.placeholders:
-            return placeholder
         namespace = copy.namespace.name
+        placeholder = self._placeholders.get((namespace, tensor.name))
+        if placeholder is not None:
+            return self.graph.get_tensor_by_name(placeholder)
         if tensor.op.name in record.ops:
             raise self._fail(f"stop_at {item.value!r}: the walk does not stop there, because op "
                              f"'{tensor.op.name}' is copied into '{namespace}' whole (by an earlier "

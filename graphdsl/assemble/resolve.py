@@ -163,7 +163,7 @@ class Resolver:
             if variable is not None:
                 original = variable
         try:
-            return get_copied(original, self.graph, namespace=namespace)
+            return get_copied(original, self.graph, namespace=namespace, complete=False)
         except CopyError as e:
             record = registry_of(self.graph).record(source.graph, namespace)
             close = did_you_mean(element, record.names() if record else [])

@@ -11,6 +11,8 @@ One call does four things:
 3. **import** the resulting GraphDef with the namespace as prefix (see :mod:`.internals`);
 4. **record** what is the copy of what (see :mod:`.registry`), rebuild the copied variables as
    real ``tf.Variable`` objects of the target, and fill the target's collections.
+
+and says what it added in a :class:`CopyResult`.
 """
 
 from __future__ import annotations
@@ -19,13 +21,10 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
+import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2
-from tensorflow.python.framework.tensor import Tensor
-from tensorflow.python.framework import ops
 
-from graphdsl.tf import functions, tables
-
-from graphdsl.tf import internals
+from graphdsl.tf import functions, internals, tables
 from graphdsl.errors import CopyError, NameClashError
 from graphdsl.lang import schema
 from graphdsl.tf.registry import CopyRecord, Registry, is_variable, registry_of, variable_tensor
@@ -36,6 +35,9 @@ from graphdsl.tf.variables import VariableCopies
 
 ModeRule = Callable[[str], str]
 MODES = schema.VARIABLE_MODES
+
+# Op types that are inputs of a graph: a lookup (``get_copied``) never adds one.
+_INPUT_OPS = frozenset({"Placeholder", "PlaceholderV2"})
 
 
 def mode_rule(variables: str | Mapping[str, str] | ModeRule) -> ModeRule:
@@ -76,6 +78,23 @@ def _check_mode(mode: Any, what: str) -> None:
         raise CopyError(f"{what} is {mode!r}", hint="a variable mode is 'init' or 'value'")
 
 
+@dataclass(frozen=True)
+class CopyResult:
+    """What one copy added to the target graph; a copy that only reuses earlier copies adds nothing."""
+
+    namespace: str
+    ops: tuple[str, ...] = ()  # names of the target ops added, in import order
+    variables: Mapping[str, str] = field(default_factory=dict)  # target variable op name -> mode
+    functions_renamed: Mapping[str, str] = field(default_factory=dict)  # source name -> target name
+    placeholders: Mapping[str, str] = field(default_factory=dict)  # stopped source tensor -> target
+    replacements: Mapping[str, str] = field(default_factory=dict)  # source tensor -> target tensor
+
+    @property
+    def empty(self) -> bool:
+        """True when the copy added nothing (everything it needed was copied before)."""
+        return not self.ops
+
+
 @dataclass
 class Walk:
     """What one copy call will import, and where it meets what the target already holds."""
@@ -94,8 +113,8 @@ class Copier:
 
     def __init__(
         self,
-        source: ops.Graph,
-        target: ops.Graph,
+        source: tf.Graph,
+        target: tf.Graph,
         namespace: str,
         *,
         modes: ModeRule,
@@ -128,7 +147,7 @@ class Copier:
     def _source_tensor_name(self, element, what: str) -> str:
         if isinstance(element, str):
             name = tensor_name(element)
-        elif isinstance(element, Tensor) or hasattr(element, "graph") and hasattr(element, "op"):
+        elif isinstance(element, tf.Tensor) or hasattr(element, "graph") and hasattr(element, "op"):
             if element.graph is not self.source:
                 raise CopyError(f"{what}: tensor '{element.name}' is not in the source graph")
             name = element.name
@@ -147,7 +166,7 @@ class Copier:
             name = self._source_tensor_name(original, "replacements")
             if is_variable(replacement):
                 replacement = variable_tensor(replacement)
-            if not isinstance(replacement, Tensor) or replacement.graph is not self.target:
+            if not isinstance(replacement, tf.Tensor) or replacement.graph is not self.target:
                 raise CopyError(
                     f"replacement for '{name}' must be a tensor of the target graph, "
                     f"got {replacement!r}"
@@ -220,11 +239,33 @@ class Copier:
 
     # -- the copy --------------------------------------------------------------------------------
 
-    def copy(self, roots: list[str]) -> None:
-        """Copies ``roots`` (source op names) and everything they need."""
-        walk = self.walk(roots)
+    def complete(self, root: str) -> CopyResult | str:
+        """Copies ``root`` if it only computes from what this namespace holds; else says why not.
+
+        The ops added are those between ``root`` and earlier copies. None of them may hold state
+        (a variable, an op with a state name) or take input (a placeholder): a lookup never makes
+        state or inputs, so state is never copied a second time.
+        """
+        walk = self.walk([root])
+        if not walk.boundary and not walk.controls:
+            return f"'{root}' computes nothing from what was copied"
+        for name in walk.needed:
+            node = self.index.nodes[name]
+            if node.op in VARIABLE_OPS:
+                return f"'{root}' needs variable '{name}', which was not copied"
+            if "shared_name" in node.attr:
+                return f"'{root}' needs '{name}' (a {node.op}, which holds state), which was not copied"
+            if node.op in _INPUT_OPS:
+                return f"'{root}' needs input '{name}', which was not copied"
+        return self._copy_walk(walk)
+
+    def copy(self, roots: list[str]) -> CopyResult:
+        """Copies ``roots`` (source op names) and everything they need; says what it added."""
+        return self._copy_walk(self.walk(roots))
+
+    def _copy_walk(self, walk: Walk) -> CopyResult:
         if not walk.needed and not walk.stopped:
-            return
+            return CopyResult(self.namespace)
         stopped_ops = self.stopped_ops
         conflict = [n for n in walk.needed if n in stopped_ops]
         if conflict:
@@ -242,7 +283,7 @@ class Copier:
         self.vars.add_initializers(walk, sub, values)
         contents = tables.add_contents(sub, walk.needed, self.index, self.tables, self.modes,
                                        self.session, self.vars.free)
-        added = functions.attach_library(
+        added, renamed = functions.attach_library(
             sub, functions.needed_functions(sub.node, self.index), self.index, self.target, self.registry
         )
         self._check_names(sub)
@@ -250,10 +291,19 @@ class Copier:
         self.registry.functions.update(added)
         self.registry.add(self.source, self.record)
         self._record(walk, sub, new_ops, placeholders)
-        self.vars.make_variables(walk)
+        variables = self.vars.make_variables(walk)
         self._fill_collections()
         tables.collect(self.target, self.record.ops, walk.needed, self.tables)
         tables.collect_contents(self.target, self.prefix, contents)
+        return CopyResult(
+            namespace=self.namespace,
+            ops=tuple(op.name for op in new_ops),
+            variables=variables,
+            functions_renamed=renamed,
+            placeholders={t: self.record.tensors[t].name for t in placeholders},
+            replacements={t: r.name for t, r in self.replacements.items()
+                          if t in walk.boundary or t.partition(":")[0] in walk.controls},
+        )
 
     def _placeholders(self, walk: Walk, sub: graph_pb2.GraphDef) -> dict[str, str]:
         """A placeholder of the same dtype and shape for each tensor where the walk stopped."""
@@ -314,7 +364,7 @@ class Copier:
     def _check_names(self, sub: graph_pb2.GraphDef) -> None:
         if self.target.version == 0:
             return  # an empty target holds nothing to clash with
-        lookup = self.target._nodes_by_name  # pylint: disable=protected-access
+        lookup = internals.operation_names(self.target)
         for node in sub.node:
             full = self.prefix + node.name
             if full in lookup:
@@ -324,16 +374,15 @@ class Copier:
                     hint="copy into another namespace, or remove or rename the existing operation",
                 )
 
-    def _import(self, sub: graph_pb2.GraphDef, walk: Walk) -> list[ops.Operation]:
+    def _import(self, sub: graph_pb2.GraphDef, walk: Walk) -> list[tf.Operation]:
         input_map = {tensor: self._existing_tensor(tensor) for tensor in walk.boundary}
         control_map = {name: self._existing_op(name) for name in walk.controls}
         try:
             new_ops = internals.import_nodes(self.target, sub, self.namespace, input_map, control_map)
         except ValueError as e:
             raise CopyError(f"TensorFlow refused the copy into namespace '{self.namespace}': {e}") from e
-        functions.register_python_functions(self.target, sub.library)
         if self.namespace:
-            self.target._names_in_use.setdefault(self.namespace.lower(), 1)  # pylint: disable=protected-access
+            internals.mark_name_used(self.target, self.namespace)
         return new_ops
 
     def _existing_tensor(self, tensor: str):
@@ -344,12 +393,12 @@ class Copier:
         op_name, _, index = tensor.partition(":")
         return self.record.ops[op_name].outputs[int(index)]
 
-    def _existing_op(self, op_name: str) -> ops.Operation:
+    def _existing_op(self, op_name: str) -> tf.Operation:
         if op_name in self.record.ops:
             return self.record.ops[op_name]
         return next(r.op for t, r in self.replacements.items() if t.partition(":")[0] == op_name)
 
-    def _record(self, walk: Walk, sub, new_ops: list[ops.Operation], placeholders: dict[str, str]) -> None:
+    def _record(self, walk: Walk, sub, new_ops: list[tf.Operation], placeholders: dict[str, str]) -> None:
         record = self.record
         by_name = {node.name: op for node, op in zip(sub.node, new_ops)}
         for name in walk.needed:
@@ -360,7 +409,6 @@ class Copier:
             record.ops[name] = by_name[name]
         for tensor, name in placeholders.items():
             record.tensors[tensor] = by_name[name].outputs[0]
-            record.placeholders.add(by_name[name].name)
         for tensor, replacement in self.replacements.items():
             record.tensors.setdefault(tensor, replacement)
 
@@ -382,26 +430,22 @@ class Copier:
                 if (key, i) in record.collected:
                     continue
                 copy = record.find(item)
-                if copy is None and not isinstance(item, (ops.Operation, Tensor)):
+                if copy is None and not isinstance(item, (tf.Operation, tf.Tensor)):
                     copy = self._rebuild_from_proto(key, item)
                 if copy is not None:
                     self.target.add_to_collection(target_key, copy)
                     record.collected.add((key, i))
 
     def _rebuild_from_proto(self, key: str, item):
-        to_proto = ops.get_to_proto_function(key)
-        from_proto = ops.get_from_proto_function(key)
-        if to_proto is None or from_proto is None:
-            return None
         with self.source.as_default():
-            proto = to_proto(item)
+            proto = internals.to_proto(key, item)
         values = getattr(proto, "values_def", None)
         if proto is None or values is None or not values.values:
             return None
         if any(v.partition(":")[0] not in self.record.ops for v in values.values):
             return None  # only part of it was copied
         with self.target.as_default():
-            return from_proto(proto, import_scope=self.namespace or None)
+            return internals.from_proto(key, item, proto, self.namespace or None)
 
 
 def check_compatible(original, replacement) -> None:

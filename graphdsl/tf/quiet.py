@@ -28,7 +28,6 @@ def import_tensorflow() -> None:
     finally:
         os.close(saved)
     # The TF1 APIs graph mode needs warn of their deprecation on every use; not the user's concern.
-    from tensorflow.python.util import deprecation
+    from graphdsl.tf import internals
 
-    deprecation._PRINT_DEPRECATION_WARNINGS = False  # pylint: disable=protected-access
-    tf.get_logger().setLevel("ERROR")
+    internals.silence_deprecation_warnings()
