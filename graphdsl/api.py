@@ -11,9 +11,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import tensorflow as tf
 
-from graphdsl.tf.copier import Copier, CopyResult, ModeRule, mode_rule
+from graphdsl.tf.copier import Copier, CopyResult
 from graphdsl.errors import CopyError, NotCopiedError, did_you_mean
 from graphdsl.tf.registry import is_variable, registry_of, variable_named
+from graphdsl.tf.variables import ModeRule, mode_rule
 
 
 def copy_variable_to_graph(

@@ -133,15 +133,30 @@ def test_colocation_points_at_the_copies():
     assert target.get_operation_by_name("N/b").get_attr("_class") == [b"loc:@N/a"]
 
 
-def test_an_unrelated_element_with_the_needed_name_is_an_error():
+def test_an_unrelated_element_with_the_needed_name_is_an_error(copy_path):
     graph, x, side, out = _small_graph()
     target = tf.Graph()
     with target.as_default():
         tf.constant(0.0, name="N/x")
     with pytest.raises(NameClashError) as info:
         copy_to_graph(out, target, namespace="N")
-    assert "'N/x'" in str(info.value) and "another namespace" in str(info.value)
+    assert "'N/x'" in str(info.value) and "of 'x' from this source" in str(info.value)
+    assert "another namespace" in str(info.value)
     assert isinstance(info.value, GraphDslError)
+
+
+def test_names_that_differ_in_case_or_name_only_a_scope_do_not_clash(copy_path):
+    graph, x, side, out = _small_graph()
+    target = tf.Graph()
+    with target.as_default():
+        tf.constant(0.0, name="N/X")  # op names are case-sensitive
+        with tf.name_scope("N/block/out"):  # a name scope is no op
+            tf.constant(0.0, name="inner")
+    out1 = copy_to_graph(out, target, namespace="N")
+    assert get_copied(x, target, namespace="N").name == "N/x:0"
+    assert get_copied(out, target, namespace="N") is out1
+    # import_graph_def (the public path) renames an op named like a scope that has ops
+    assert out1.name == ("N/block/out:0" if copy_path == "fast" else "N/block/out_1:0")
 
 
 def test_two_sources_into_one_namespace_clash_instead_of_merging():

@@ -67,7 +67,7 @@ def test_the_graph_half_reads_the_schema() -> None:
     from graphdsl.tf import copier, sources
 
     assert sources.KINDS == tuple(schema.SOURCE_KINDS)
-    assert copier.MODES is schema.VARIABLE_MODES
+    assert copier.MODES is schema.VARIABLE_MODES  # the copier reads them through variables.py
     assert resolve._GLOB is schema.GLOB_CHARS
 
 

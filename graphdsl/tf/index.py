@@ -65,6 +65,7 @@ class SourceIndex:
     _loops: dict[str, list[str]] | None = field(default=None, repr=False)
     _renamed: frozenset[str] | None = field(default=None, repr=False)
     _colocations: dict[str, tuple[str, ...]] | None = field(default=None, repr=False)
+    _positions: dict[str, int] | None = field(default=None, repr=False)
 
     @property
     def renamed(self) -> frozenset[str]:
@@ -92,9 +93,14 @@ class SourceIndex:
         self._renamed, self._colocations = frozenset(renamed), colocations
 
     def in_graph_order(self, names) -> list[str]:
-        """``names`` (op names of the source) in the order the source created them."""
-        wanted = set(names)
-        return [node.name for node in self.graph_def.node if node.name in wanted]
+        """``names`` (op names of the source) in the order the source created them.
+
+        Costs what sorting ``names`` costs, not a scan of the source: many small copies from one
+        big source each pay for their own ops only.
+        """
+        if self._positions is None:
+            self._positions = {name: i for i, name in enumerate(self.nodes)}
+        return sorted(names, key=self._positions.__getitem__)
 
     @property
     def loops(self) -> dict[str, list[str]]:

@@ -14,10 +14,12 @@ does not promise to keep: ``_``-prefixed attributes and functions, and modules o
   the fast import needs is missing, when the fast import fails its first use (tried once on a
   scratch graph, so a target is never left half-imported), or when :data:`FAST_PATH` is False
   (tests use it). The fallback is slower and computes the same: the same op names, the same
-  results. Two traces differ: a control input on an already-copied op that has no output reaches
-  it through a constant made for it (``NAMESPACE/<op>/graphdsl_control``), and colocation entries
-  naming ops of earlier copies are dropped (``import_graph_def`` refuses them); both only matter
-  for placement and scheduling hints, not for what is computed.
+  results. Three traces differ, none in what is computed: a control input on an already-copied op
+  that has no output reaches it through a constant made for it
+  (``NAMESPACE/<op>/graphdsl_control``); colocation entries naming ops of earlier copies are
+  dropped (``import_graph_def`` refuses them); and an op named like a name scope the target
+  already has ops under gets a fresh name (``N/out_1`` when ``N/out/...`` exists), which
+  ``get_copied`` and the registry follow.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import functools
 import importlib
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Callable, Container, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import tensorflow as tf
 from tensorflow.core.framework import function_pb2, graph_pb2, variable_pb2
@@ -74,7 +76,8 @@ INTERNALS: dict[str, Internal] = {
     "Graph._c_graph": Internal(f"{_OPS}.Graph", "the C graph to import into", True),
     "Operation._from_c_op": Internal(f"{_OPS}.Operation", "a Python wrapper per new C op", True),
     "Graph._names_in_use": Internal(
-        f"{_OPS}.Graph (set in __init__)", "later name scopes avoid copied names", True),
+        f"{_OPS}.Graph (set in __init__)",
+        "later name scopes avoid copied names; name clash check (fallback: Graph.unique_name)", True),
     "Graph._gradient_function_map": Internal(
         f"{_OPS}.Graph (set in __init__)", "gradient overrides", True),
     "Operation._gradient_function": Internal(
@@ -103,8 +106,6 @@ INTERNALS: dict[str, Internal] = {
     "function.from_library": Internal(
         "tensorflow.python.framework.function", "Python side of imported functions (gradients)", True),
     # Outside the import, each with its own public fallback.
-    "Graph._nodes_by_name": Internal(
-        f"{_C_API}.PyGraph", "name clash check (fallback: Graph.get_operations)"),
     "Graph._functions": Internal(
         f"{_OPS}.Graph (set in __init__)", "functions the target holds (fallback: as_graph_def)"),
     "ops.get_to_proto_function": Internal(
@@ -205,13 +206,12 @@ def _fast_trial() -> bool:
     A TensorFlow release that keeps a name but changes what it takes or gives fails here, before
     any target graph is touched.
     """
-    source = tf.Graph()
-    with source.as_default():
-        x = tf.compat.v1.placeholder(tf.float32, [], name="x")
-        done = tf.no_op(name="done")
-        with tf.control_dependencies([done]):
-            tf.identity(x + 1.0, name="y")
-    graph_def = source.as_graph_def()
+    graph_def = graph_pb2.GraphDef()
+    x = graph_def.node.add(name="x", op="Placeholder")
+    x.attr["dtype"].type = tf.float32.as_datatype_enum
+    graph_def.node.add(name="done", op="NoOp")
+    y = graph_def.node.add(name="y", op="Identity", input=["x", "^done"])
+    y.attr["T"].type = tf.float32.as_datatype_enum
     try:
         target = tf.Graph()
         with target.as_default():
@@ -362,11 +362,28 @@ def _control_anchor(graph: tf.Graph, prefix: str, name: str, op: tf.Operation) -
 # -- smaller doors, each with its public fallback ---------------------------------------------------
 
 
-def operation_names(graph: tf.Graph) -> Container[str]:
-    """The names of the ops of ``graph``, for membership tests."""
-    if _usable("Graph._nodes_by_name"):
-        return graph._nodes_by_name  # pylint: disable=protected-access
-    return {op.name for op in graph.get_operations()}
+def existing_operations(graph: tf.Graph, names: Iterable[str]) -> list[str]:
+    """The names among ``names`` that ops of ``graph`` already carry.
+
+    Each name is looked up in the graph's table of names in use (names of ops and name scopes,
+    lowercased): one dict lookup, where ``Graph._nodes_by_name`` would build a table of every op
+    of the graph on each access. The few names found there are confirmed op by op.
+    """
+    if _usable("Graph._names_in_use"):
+        in_use = graph._names_in_use  # pylint: disable=protected-access
+        maybe = [name for name in names if name.lower() in in_use]
+    else:
+        with graph.name_scope(None):  # unique_name prepends the current name scope
+            maybe = [name for name in names if graph.unique_name(name, mark_as_used=False) != name]
+    return [name for name in maybe if _has_operation(graph, name)]
+
+
+def _has_operation(graph: tf.Graph, name: str) -> bool:
+    try:
+        graph.get_operation_by_name(name)
+    except (KeyError, ValueError):
+        return False
+    return True
 
 
 def function_def(graph: tf.Graph, name: str) -> tuple[bool, function_pb2.FunctionDef | None]:

@@ -14,12 +14,14 @@ can only be value-copied; they get a synthesized initializer and read op.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import fnmatch
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, variable_pb2
 
 from graphdsl.errors import CopyError
+from graphdsl.lang import schema
 from graphdsl.tf import effects, internals
 from graphdsl.tf.index import is_trainable_dtype
 from graphdsl.tools import progress
@@ -28,6 +30,47 @@ if TYPE_CHECKING:
     from graphdsl.tf.copier import Copier, Walk
 
 _RESOURCE_OPS = ("VarHandleOp", "_VarHandlesOp")
+
+ModeRule = Callable[[str], str]  # a variable's op name -> its mode
+MODES = schema.VARIABLE_MODES
+
+
+def mode_rule(variables: str | Mapping[str, str] | ModeRule) -> ModeRule:
+    """Turns the ``variables`` argument into a function from a variable's op name to its mode.
+
+    Accepted: "init" or "value" for all variables; a mapping from glob patterns on the variable's
+    op name to a mode (the last matching pattern wins; "*" sets the default, which is "init"); or a
+    function of the name.
+    """
+    if isinstance(variables, str):
+        _check_mode(variables, "variables")
+        return lambda _name: variables
+    if isinstance(variables, Mapping):
+        rules = list(variables.items())
+        for pattern, mode in rules:
+            _check_mode(mode, f"variables[{pattern!r}]")
+
+        def by_pattern(name: str) -> str:
+            chosen = schema.DEFAULT_MODE
+            for pattern, mode in rules:
+                if fnmatch.fnmatchcase(name, pattern):
+                    chosen = mode
+            return chosen
+
+        return by_pattern
+    if callable(variables):
+        def checked(name: str) -> str:
+            mode = variables(name)
+            _check_mode(mode, f"the mode chosen for variable '{name}'")
+            return mode
+
+        return checked
+    raise CopyError(f"variables must be 'init', 'value', a mapping or a function, not {variables!r}")
+
+
+def _check_mode(mode: Any, what: str) -> None:
+    if mode not in MODES:
+        raise CopyError(f"{what} is {mode!r}", hint="a variable mode is 'init' or 'value'")
 
 
 class VariableCopies:
