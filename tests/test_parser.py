@@ -355,3 +355,9 @@ def test_parsing_leaves_the_garbage_collector_as_it_found_it() -> None:
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+def test_lark_keeps_its_lalr_tables_where_the_fast_parse_reads_them() -> None:
+    # graphdsl.lang.driver runs lark's tables itself; a lark release that moves them fails here.
+    table = grammar.load().parser.parser.parser.parse_table
+    assert table.start_states["start"] in table.states and table.end_states["start"] in table.states
