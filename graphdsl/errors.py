@@ -253,8 +253,10 @@ def _draw_caret(span: Span, text: str | None) -> list[str]:
 
 def _included_from(span: Span) -> list[str]:
     lines: list[str] = []
+    seen: set[int] = set()
     file = span.file
-    while file is not None and file.included_from is not None:
+    while file is not None and file.included_from is not None and id(file) not in seen:
+        seen.add(id(file))  # an include cycle is reported elsewhere; never loop on it here
         lines.append(f"  included from {file.included_from}")
         file = file.included_from.file
     return lines

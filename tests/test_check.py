@@ -109,7 +109,8 @@ def test_the_checker_reads_kinds_options_and_suffixes_from_the_schema(monkeypatc
     monkeypatch.setitem(schema.SOURCE_KINDS, "onnx", onnx)
     check(parse('graphdsl 1\nsource m = onnx("m.onnx", opset = "13")\ncopy M from m { take = "y" }\n'))
     error = _error('source m = onnx("m.pb", opset = 13)\n')
-    assert (error.message, error.hint) == ("a onnx source path must end in .onnx", "'m.pb' does not; name the file of the onnx")
+    assert (error.message, error.hint) == (
+        "a onnx source path must end in .onnx", "'m.pb' does not; name the file of the onnx")
     error = _error('source m = onnx("m.onnx", opset = 13)\n')
     assert (error.message, error.hint) == ("option 'opset' must be a string, not the number 13", 'e.g. opset = "13"')
 

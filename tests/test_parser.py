@@ -300,3 +300,64 @@ def test_numbers_a_machine_cannot_hold_are_refused_where_they_stand() -> None:
     assert parse(HEAD + f"copy A from s {{ take = {digits[1:]} }}").copies[0].entries[0].value.value == int(digits[1:])
     with pytest.raises(SpecSyntaxError, match="number -2e308 is too large"):
         parse(HEAD + "copy A from s { take = -2e308 }")
+
+
+def _lark_accepts(text: str) -> bool:
+    from lark.exceptions import UnexpectedInput
+
+    try:
+        grammar.load().parse(text)
+    except UnexpectedInput:
+        return False
+    return True
+
+
+def _driver_accepts(text: str) -> bool:
+    from graphdsl.lang.builder import Builder
+    from graphdsl.lang.driver import Rejected
+
+    try:
+        parser._driver().parse(text, Builder(SourceFile("t", text)).rules)
+    except Rejected:
+        return False
+    return True
+
+
+def test_the_fast_parse_accepts_exactly_what_lark_accepts() -> None:
+    # The driver runs lark's own tables; lark's parser (same lexer) words the syntax errors.
+    data = Path(__file__).parent / "data"
+    texts = [p.read_bytes().decode("utf-8", errors="replace") for p in sorted(data.glob("*/*.gcomp"))]
+    texts += ["", "graphdsl", "graphdsl 1 copy A from s {", "let x = [1, [2, {a: 3,}],]", "copyA from s { }",
+              "export k \"p\" { }", "export k \"p\" { signature s { } } ]", "let true = false", "let x = true"]
+    assert len(texts) > 120
+    for text in texts:
+        assert _lark_accepts(text) == _driver_accepts(text), text
+
+
+def test_parsing_leaves_the_garbage_collector_as_it_found_it() -> None:
+    import gc
+
+    assert gc.isenabled()
+    parse(HEAD)
+    with pytest.raises(SpecSyntaxError):
+        parse(HEAD + "copy")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        parse(HEAD)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    gc.freeze()  # a program that keeps objects frozen (before a fork, say) keeps them frozen
+    try:
+        frozen = gc.get_freeze_count()
+        parse(HEAD)
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
+def test_lark_keeps_its_lalr_tables_where_the_fast_parse_reads_them() -> None:
+    # graphdsl.lang.driver runs lark's tables itself; a lark release that moves them fails here.
+    table = grammar.load().parser.parser.parser.parse_table
+    assert table.start_states["start"] in table.states and table.end_states["start"] in table.states

@@ -44,16 +44,16 @@ def text() -> str:
 
 @functools.cache
 def load() -> Lark:
-    """The grammar as one LALR parser with the contextual lexer; built on first use, then shared."""
+    """The grammar as one LALR parser with graphdsl's lexer; built on first use, then shared.
+
+    Its tables and terminals drive graphdsl's own parse loop (:mod:`graphdsl.lang.driver`);
+    lark's parser itself runs only on a text that loop rejects, to word the syntax error.
+    """
+    from graphdsl.lang.lexer import SpecLexer
+
     # strict=True would need the optional `interegular` package at run time; tests/test_parser.py
     # instead asserts that the LALR tables have no conflict.
-    return Lark(
-        text(),
-        parser="lalr",
-        lexer="contextual",
-        propagate_positions=True,
-        maybe_placeholders=False,
-    )
+    return Lark(text(), parser="lalr", lexer=SpecLexer, maybe_placeholders=False)
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ def _unexpected_token(exc: UnexpectedToken, file: SourceFile, tracker: _Tracker)
     if token.type == "$END":
         last = tracker.tokens[-1] if tracker.tokens else None
         line, column = (last.end_line, last.end_column) if last else (1, 1)
-        span = Span(path, line, column, line, column + 1, file)  # type: ignore[arg-type]
+        span = Span(path, line, column, line, column + 1, file)  # type: ignore[arg-type,operator]
         offset = (last.end_pos or 0) if last else 0  # type: ignore[union-attr]
     else:
         span = Span(path, token.line, token.column, token.end_line, token.end_column, file)  # type: ignore[arg-type]
@@ -86,6 +86,9 @@ def _hint(token: Token, expected: set[str], tracker: _Tracker, offset: int) -> s
     if token.type == "NAME":
         keyword_terminals = grammar.words().keyword_terminals
         keywords = [keyword_terminals[name] for name in expected if name in keyword_terminals]
+        glued = next((k for k in sorted(keywords, key=len, reverse=True) if token.startswith(k)), None)
+        if glued:
+            return f"a keyword is a word of its own: write '{glued} {token[len(glued):]}'"
         hint = did_you_mean(str(token), keywords)
         if hint:
             return hint
