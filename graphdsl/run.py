@@ -75,13 +75,17 @@ class Runnable:
 
 
 def open_runnable(target: str | os.PathLike, signature: str = "serving_default",
-                  export: str | None = None, tags: list[str] | None = None) -> Runnable:
-    """A :class:`Runnable` for a spec file (composed in memory) or a build's output directory."""
+                  export: str | None = None, tags: list[str] | None = None,
+                  params: Any = None, max_statements: int | None = None) -> Runnable:
+    """A :class:`Runnable` for a spec file (composed in memory) or a build's output directory.
+
+    ``params`` and ``max_statements`` apply to a template (see :func:`graphdsl.assemble.compose.compose`).
+    """
     path = Path(target)
     if path.is_file() and path.suffix == ".gcomp":
         from graphdsl.assemble.compose import compose
 
-        composition = compose(path)
+        composition = compose(path, params=params, max_statements=max_statements)
         return Runnable(composition.names, composition.session, closer=composition.close)
     if not path.is_dir():
         raise RunError(f"{path}: neither a .gcomp spec nor a build's output directory",

@@ -228,10 +228,20 @@ class Composition:
         return BuildError(message, span=span, hint=hint, source=self.spec.text)
 
 
-def compose(spec: str | os.PathLike | syntax.Spec) -> Composition:
-    """Runs a spec (a path, spec text, or a checked :class:`~graphdsl.lang.syntax.Spec`) into a Composition."""
+def compose(spec: str | os.PathLike | syntax.Spec, params: Any = None,
+            max_statements: int | None = None) -> Composition:
+    """Runs a spec (a path, spec text, or a checked :class:`~graphdsl.lang.syntax.Spec`) into a Composition.
+
+    ``params`` are the values of a template's parameters: a mapping from names to values, or a
+    :class:`graphdsl.lang.params.ParamValues` (which knows where each value came from);
+    ``max_statements`` bounds what a template makes (the default: :mod:`graphdsl.lang.expand`'s).
+    """
     if not isinstance(spec, syntax.Spec):
-        spec = load_spec(spec)
+        limit = {} if max_statements is None else {"max_statements": max_statements}
+        spec = load_spec(spec, params=params, **limit)
+    elif params:
+        raise GraphDslError("params apply to a spec given as a path or text; this Spec is expanded already",
+                            hint="pass the path of the template with params=, or load_spec(path, params=...)")
     composition = Composition(spec)
     try:
         composition._run()
@@ -241,9 +251,11 @@ def compose(spec: str | os.PathLike | syntax.Spec) -> Composition:
     return composition
 
 
-def build(spec: str | os.PathLike | syntax.Spec, outdir: str | os.PathLike) -> list[Path]:
-    """Composes ``spec`` and writes its exports into ``outdir``; returns the paths written."""
-    with compose(spec) as composition:
+def build(spec: str | os.PathLike | syntax.Spec, outdir: str | os.PathLike, params: Any = None,
+          max_statements: int | None = None) -> list[Path]:
+    """Composes ``spec`` (for ``params``, see :func:`compose`) and writes its exports into ``outdir``;
+    returns the paths written."""
+    with compose(spec, params, max_statements) as composition:
         return composition.save(outdir)
 
 

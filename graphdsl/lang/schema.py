@@ -56,7 +56,8 @@ class Entry:
     """One ``key = value`` a source, copy, export or signature takes.
 
     ``example`` is the whole entry as a hint shows it; ``noun`` names one item of the value in
-    messages ("element name", "a graphdef output", "input").
+    messages ("element name", "a graphdef output", "input"). ``path``: the value is a file path
+    relative to the spec's file (a template's expansion moves it when the spec is included).
     """
 
     key: str
@@ -66,6 +67,7 @@ class Entry:
     required: bool = False
     allow_empty: bool = True
     noun: str = ""
+    path: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ SOURCE_KINDS: dict[str, SourceKind] = {
         SourceKind("graphdef", (), suffixes=(".pb", ".pbtxt")),
         SourceKind(
             "metagraph",
-            (Entry("checkpoint", ValueType.STRING, 'checkpoint = "models/lin.ckpt"'),),
+            (Entry("checkpoint", ValueType.STRING, 'checkpoint = "models/lin.ckpt"', path=True),),
             suffixes=(".meta",),
         ),
         SourceKind(
