@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, NoReturn
@@ -94,7 +95,7 @@ class ParamValues:
                 raise ParamError(f"--param takes NAME=VALUE, not '{argument}'",
                                  hint="e.g. --param layers=12 (VALUE is a YAML literal: 12, 0.5, true, [1, 2], value)")
             try:
-                value = yaml.safe_load(text) if text.strip() else ""
+                value = yaml.load(text, Loader=_loader()) if text.strip() else ""
             except yaml.YAMLError as error:
                 raise ParamError(f"the value of parameter '{name}' is not YAML: {_yaml_problem(error)} "
                                  f"(from {origin.text})",
@@ -119,7 +120,7 @@ class ParamValues:
         import yaml
 
         file = SourceFile(path, text)
-        loader = yaml.SafeLoader(file.text)
+        loader = _loader()(file.text)
         try:
             root = loader.get_single_node()
             if root is None:
@@ -151,6 +152,26 @@ class ParamValues:
         finally:
             loader.dispose()
         return cls(items)
+
+
+def _loader() -> Any:
+    """A YAML loader that also reads ``1e-3`` as a float (YAML 1.2 does; PyYAML's 1.1 wants ``1.0e-3``)."""
+    import yaml
+
+    global _LOADER
+    if _LOADER is None:
+        class Loader(yaml.SafeLoader):
+            pass
+
+        Loader.add_implicit_resolver(
+            "tag:yaml.org,2002:float",
+            re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+            list("-+0123456789."))
+        _LOADER = Loader
+    return _LOADER
+
+
+_LOADER: Any = None
 
 
 def _span(file: SourceFile, node: Any) -> Span:

@@ -34,6 +34,11 @@ def unparse(spec: syntax.Spec) -> str:
     return "\n".join(lines) + "\n"
 
 
+def unparse_value(value: syntax.Node) -> str:
+    """The text of one value (on one line unless comments sit inside it)."""
+    return _value(value, 0)
+
+
 def _blank_line_between(previous: syntax.Node, statement: syntax.Node) -> bool:
     """One-line statements of one kind (sources, lets) stay together; others stand apart."""
     return not (type(previous) is type(statement) and isinstance(statement, (syntax.Source, syntax.Let)))
