@@ -8,13 +8,14 @@ import pytest
 
 from graphdsl.errors import SourceFile, SpecError, SpecSyntaxError
 from graphdsl.lang import expr as ex
+from graphdsl.lang.evaluate import evaluate
 from graphdsl.lang.template_parser import parse_template
 
 
 def value(text: str, **variables: Any) -> Any:
     """The value of the expression ``text``, with ``variables`` bound."""
     template = parse_template(SourceFile("e.gcomp", f"graphdsl 1\nset v = {text}\n"))
-    return ex.evaluate(template.statements[1].value, ex.Scope(values=dict(variables)), ex.Environment())
+    return evaluate(template.statements[1].value, ex.Scope(values=dict(variables)), ex.Environment())
 
 
 def error(text: str, **variables: Any) -> SpecError:

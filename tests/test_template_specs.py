@@ -112,6 +112,7 @@ def test_ensemble_members_are_independent_copies() -> None:
         np.testing.assert_allclose(after[0], before[0])
         np.testing.assert_allclose(after[2], before[2])
         assert not np.allclose(after[1], before[1])
+        assert composition.tensor('member1/Net["@features"]') is composition.tensor("member1/features")
         mean = session.run(composition.tensor("average/out"), {x: X4})
         np.testing.assert_allclose(mean, np.mean(after, axis=0), atol=1e-6)
 

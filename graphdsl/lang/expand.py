@@ -27,6 +27,7 @@ from typing import Any, Callable, Mapping
 
 from graphdsl.errors import SourceFile, Span, SpecError, did_you_mean
 from graphdsl.lang import expr as ex
+from graphdsl.lang.evaluate import evaluate, scopes_over
 from graphdsl.lang import params as params_
 from graphdsl.lang import schema, syntax
 from graphdsl.lang import template_syntax as ts
@@ -271,7 +272,7 @@ class Expander:
     def value(self, node: ts.Expr, ctx: _Context, scope: ex.Scope | None = None) -> Any:
         """The value of an expression; its errors carry the notes of ``ctx``'s frame."""
         try:
-            return ex.evaluate(node, ctx.scope if scope is None else scope, ctx)
+            return evaluate(node, ctx.scope if scope is None else scope, ctx)
         except SpecError as error:
             if error.span is not None and not isinstance(error.span, GeneratedSpan):
                 error.span = ctx.span(error.span)
@@ -551,7 +552,7 @@ class Expander:
         names = tuple(n.name for n in node.names)
         items = self.value(node.iterable, ctx)
         try:
-            scopes = ex.scopes_over(items, names, node.iterable.span, node.span, ctx.scope, ctx)
+            scopes = scopes_over(items, names, node.iterable.span, node.span, ctx.scope, ctx)
         except SpecError as error:
             error.span = ctx.span(error.span) if error.span is not None else None
             raise

@@ -21,6 +21,7 @@ from typing import Any, Iterable, Mapping, NoReturn
 
 from graphdsl.errors import ParamError, SourceFile, Span, SpecError, did_you_mean
 from graphdsl.lang import expr as ex
+from graphdsl.lang.evaluate import equal, evaluate
 from graphdsl.lang import template_syntax as ts
 
 # The types a parameter may have; a block's parameters may also be references ("ref").
@@ -356,47 +357,65 @@ def bind(declared: list[ts.Param], given: ParamValues) -> tuple[dict[str, Any], 
                                  else "the spec declares no parameter"))
     values: dict[str, Any] = {}
     origins: dict[str, Origin] = {}
+    overridden: list[tuple[ts.Param, Any, Origin]] = []  # defaults a value replaced: checked all the same
     scope = ex.Scope(values=values)
     env = _ParamEnvironment(scope)
     for param in declared:
         check_type(param.type)
         name = param.name.name
+        default: Given | None = None
+        if param.default is not None:
+            span = param.default.span
+            default = Given(evaluate(param.default, ex.Scope(scope), env),
+                            Origin(f"the default at {span}", span, default=True))
+            default = Given(_typed(param, default), default.origin)
         item = given.items.get(name)
         if item is None:
-            if param.default is None:
+            if default is None:
                 raise ParamError(f"missing parameter '{name}' ({type_words(param.type)})", param.name.span,
                                  f"give it with --param {name}=VALUE, in a --params file, or with "
                                  "params= in the Python API")
-            span = param.default.span
-            item = Given(ex.evaluate(param.default, ex.Scope(scope), env),
-                         Origin(f"the default at {span}", span, default=True))
-        value, problem = conform(item.value, param.type)
-        if problem is not None:
-            what = "the default of parameter" if item.origin.default else "parameter"
-            separator = ", " if problem.startswith("not ") else ": "
-            raise ParamError(f"{what} '{name}' must be {type_words(param.type)}{separator}{problem}" + _from(item.origin),
-                             item.origin.span or param.type.span,
-                             None if item.origin.span is None or item.origin.default
-                             else f"'{name}' is declared at {param.name.span}")
-        values[name] = value
+            item = default
+        elif default is not None:
+            overridden.append((param, default.value, default.origin))
+        values[name] = _typed(param, item)
         origins[name] = item.origin
     for param in declared:
-        _check_constraints(param, values, origins[param.name.name], scope, env)
+        _check_constraints(param, values[param.name.name], origins[param.name.name], scope, env)
+    for param, default_value, origin in overridden:
+        _check_constraints(param, default_value, origin, scope, env, checks=False)
     return values, origins
 
 
-def _check_constraints(param: ts.Param, values: dict[str, Any], origin: Origin, scope: ex.Scope,
-                       env: ex.Environment) -> None:
+def _typed(param: ts.Param, item: Given) -> Any:
+    """``item``'s value as the parameter's type; a ParamError that says where it came from if it is not."""
+    value, problem = conform(item.value, param.type)
+    if problem is None:
+        return value
     name = param.name.name
-    value = values[name]
+    what = "the default of parameter" if item.origin.default else "parameter"
+    separator = ", " if problem.startswith("not ") else ": "
+    raise ParamError(f"{what} '{name}' must be {type_words(param.type)}{separator}{problem}" + _from(item.origin),
+                     item.origin.span or param.type.span,
+                     None if item.origin.span is None or item.origin.default
+                     else f"'{name}' is declared at {param.name.span}")
+
+
+def _check_constraints(param: ts.Param, value: Any, origin: Origin, scope: ex.Scope, env: ex.Environment,
+                       checks: bool = True) -> None:
+    """``value`` against the parameter's min, max and one_of (and its checks, unless ``checks`` is False:
+    a default that a value replaced is checked on its own, not with the others)."""
+    name = param.name.name
     seen: dict[str, ts.Setting] = {}
     for entry in param.entries:
         if isinstance(entry, ts.Check):
-            condition = ex.evaluate(entry.condition, scope, env)
+            if not checks:
+                continue
+            condition = evaluate(entry.condition, scope, env)
             if not isinstance(condition, bool):
                 raise SpecError(f"a check's condition is a bool, not {ex.describe(condition)}", entry.condition.span)
             if not condition:
-                message = ex.evaluate(entry.message, scope, env)
+                message = evaluate(entry.message, scope, env)
                 if not isinstance(message, str):
                     raise SpecError(f"a check's message is a string, not {ex.describe(message)}", entry.message.span)
                 _violation(name, message, value, origin, entry.span, user=True)
@@ -409,16 +428,16 @@ def _check_constraints(param: ts.Param, values: dict[str, Any], origin: Origin, 
         if key in seen:
             raise SpecError(f"duplicate '{key}' in this param", entry.key.span, f"the first is at line {seen[key].span.line}")
         seen[key] = entry
-        bound = ex.evaluate(entry.value, scope, env)
+        bound = evaluate(entry.value, scope, env)
         if key == "one_of":
             if not isinstance(bound, tuple):
                 raise SpecError(f"one_of is a list of the allowed values, not {ex.describe(bound)}", entry.value.span)
-            if not any(ex.equal(value, allowed) for allowed in bound):
+            if not any(equal(value, allowed) for allowed in bound):
                 close = did_you_mean(value, [v for v in bound if isinstance(v, str)]) if isinstance(value, str) else None
                 _violation(name, f"must be one of {', '.join(ex.show(v) for v in bound)}, not {ex.show(value)}",
                            value, origin, entry.span, close)
             continue
-        if param.type.name.name not in ("int", "float") or not ex._is_number(bound):
+        if param.type.name.name not in ("int", "float") or not ex.is_number(bound):
             raise SpecError(f"{key} bounds a number: it applies to an int or float parameter, with a number",
                             entry.span)
         if (key == "min" and value < bound) or (key == "max" and value > bound):

@@ -22,12 +22,15 @@ from graphdsl.errors import SourceFile, Span, SpecSyntaxError
 from graphdsl.lang import expr as ex
 from graphdsl.lang import grammar, parser, syntax
 from graphdsl.lang import template_syntax as ts
-from graphdsl.lang.parser import MAX_NESTING, paused_gc
+from graphdsl.lang.parser import paused_gc
 from graphdsl.lang.syntax_errors import syntax_error
 
 # A line that starts with a template keyword: such a file is read as a template first.
 _TEMPLATE_LINE = re.compile(r"^[ \t]*(param|set|block|use|output|include|for|if)\b", re.M)
 _TEMPLATE_STATEMENTS = (ts.Param, ts.Set, ts.Block, ts.Use, ts.Output, ts.Include, ts.For, ts.If)
+# Expressions nest at most this deep (a chain of 256 '+' is 256 deep): the stages that walk them
+# recurse, and must stay clear of Python's recursion limit.
+MAX_EXPRESSION_DEPTH = 256
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
@@ -276,9 +279,9 @@ class _Builder:
             if kind == "FLOAT":
                 return ex.Literal(self.float(item), self.span_of(item))
             return ex.Literal(kind == "TRUE", self.span_of(item))
-        if depth >= MAX_NESTING:
+        if depth >= MAX_EXPRESSION_DEPTH:
             span = self.span_of(item)
-            raise SpecSyntaxError(f"expressions nested more than {MAX_NESTING} deep",
+            raise SpecSyntaxError(f"expressions nested more than {MAX_EXPRESSION_DEPTH} deep",
                                   Span(self.path, span.line, span.column, span.line, span.column + 1, self.file),
                                   "give parts of it names with set")
         data, children, span = item.data, item.children, self.span_of(item)
@@ -329,7 +332,8 @@ class _Builder:
         return tuple(str(name) for name in tree.children)
 
     def int(self, token: Token) -> int:
-        value = int(token)
+        # Measured before converting: int() of thousands of digits is slow, and refused past 4300.
+        value = int(token) if len(token.lstrip("-")) <= 20 else ex.MAX_INT + 1
         if not -ex.MAX_INT - 1 <= value <= ex.MAX_INT:
             raise SpecSyntaxError(f"integer {token if len(token) < 24 else token[:20] + '...'} does not fit "
                                   "in 64 bits", self.span_of(token), "a template's integers are 64-bit")
