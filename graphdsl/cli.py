@@ -90,20 +90,85 @@ def _add_check(subparsers: argparse._SubParsersAction) -> None:
         description="Parse and statically check SPEC; print 'SPEC: ok' and a summary, or the first error.",
     )
     parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
+    _add_param_arguments(parser)
     jsonout.add_format_option(parser)
     parser.set_defaults(run=_run_check)
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from graphdsl.lang.load import load_spec  # no TensorFlow behind this
+    from graphdsl.lang.expand import load  # no TensorFlow behind this
 
-    spec = load_spec(Path(args.spec))
+    expansion = load(Path(args.spec), params=_params(args), max_statements=args.max_statements)
+    spec = expansion.spec
     warnings = _warnings(args, spec)
     if jsonout.wants_json(args):
         jsonout.emit(args, jsonout.check_report(spec, warnings))
     else:
-        print(f"{args.spec}: ok ({_summary(spec)})")
+        summary = _summary(spec)
+        if expansion.template:
+            summary += f"; from a template with {_param_summary(expansion.params) or 'no parameter'}"
+        print(f"{args.spec}: ok ({summary})")
     return EXIT_OK
+
+
+def _add_expand(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "expand",
+        help="print the plain spec a template makes for given parameters",
+        description="Expand the template SPEC for the given parameters (the defaults for the others) "
+        "and print the plain spec it makes: no parameters, blocks, loops or includes, source paths "
+        "relative to SPEC's directory. It checks and builds to what SPEC builds.",
+    )
+    parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
+    _add_param_arguments(parser)
+    parser.add_argument("-o", "--out", metavar="FILE", help="write the spec to FILE instead of printing it")
+    parser.set_defaults(run=_run_expand)
+
+
+def _run_expand(args: argparse.Namespace) -> int:
+    from graphdsl.lang.expand import load  # no TensorFlow behind this
+    from graphdsl.lang.unparse import unparse
+
+    expansion = load(Path(args.spec), params=_params(args), max_statements=args.max_statements)
+    text = unparse(expansion.spec)
+    if expansion.template:
+        values = _param_summary(expansion.params)
+        text = f"# Made by graphdsl expand from {args.spec}{' with ' + values if values else ''}.\n" + text
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    return EXIT_OK
+
+
+def _add_param_arguments(parser: argparse.ArgumentParser) -> None:
+    """--param, --params and --max-statements: the values of a template's parameters."""
+    from graphdsl.lang.expand import DEFAULT_MAX_STATEMENTS
+
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="a template parameter's value, a YAML literal (wins over --params)")
+    parser.add_argument("--params", action="append", default=[], metavar="FILE.yaml",
+                        help="a YAML file of parameter values (several: later ones win)")
+    parser.add_argument("--max-statements", type=int, default=DEFAULT_MAX_STATEMENTS, metavar="N",
+                        help=f"stop a template that makes more than N statements or loop iterations "
+                        f"(default {DEFAULT_MAX_STATEMENTS})")
+
+
+def _params(args: argparse.Namespace):  # -> ParamValues
+    """The parameter values of the command line: the --params files in order, then each --param."""
+    from graphdsl.lang.params import ParamValues
+
+    values = ParamValues()
+    for path in args.params:
+        values = values.merged(ParamValues.from_yaml_file(path))
+    return values.merged(ParamValues.from_command_line(args.param))
+
+
+def _param_summary(values: dict) -> str:
+    from graphdsl.lang.expr import show
+
+    return ", ".join(f"{name} = {show(value)}" for name, value in values.items())
 
 
 def _warnings(args: argparse.Namespace, spec: Spec) -> list[GraphDslWarning]:
@@ -141,6 +206,7 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
     _add_builder_timeout(parser)
+    _add_param_arguments(parser)
     jsonout.add_format_option(parser)
     parser.set_defaults(run=_run_plan)
 
@@ -163,7 +229,7 @@ def _seconds(text: str) -> float:
 def _run_plan(args: argparse.Namespace) -> int:
     from graphdsl.lang.load import load_spec
 
-    spec = load_spec(Path(args.spec))
+    spec = load_spec(Path(args.spec), params=_params(args), max_statements=args.max_statements)
     warnings = _warnings(args, spec)
     import_tensorflow()
     from graphdsl.assemble.compose import compose
@@ -190,6 +256,7 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
     parser.add_argument("-o", "--out", metavar="OUTDIR", required=True, help="output directory")
     _add_builder_timeout(parser)
+    _add_param_arguments(parser)
     parser.add_argument("--locked", action="store_true",
                         help="refuse to build unless the sources match SPEC.lock; then check the "
                         "exports against it")
@@ -200,7 +267,7 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
 def _run_build(args: argparse.Namespace) -> int:
     from graphdsl.lang.load import load_spec
 
-    spec = load_spec(Path(args.spec))
+    spec = load_spec(Path(args.spec), params=_params(args), max_statements=args.max_statements)
     warnings = _warnings(args, spec)
     import_tensorflow()
     if args.locked:
@@ -250,6 +317,7 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--save-variables", metavar="DIR", help="after the runs, write the graph with "
                         "the values its variables hold (trained) into DIR, as a new output directory")
     _add_builder_timeout(parser)
+    _add_param_arguments(parser)
     parser.set_defaults(run=_run_run)
 
 
@@ -262,6 +330,9 @@ def _precision(text: str) -> int | None:
 
 
 def _run_run(args: argparse.Namespace) -> int:
+    params = _params(args)
+    if params and Path(args.target).is_dir():
+        return usage_error(args, "run", "--param and --params apply to a spec, not to a build's output directory")
     import_tensorflow()
     from graphdsl.run import open_runnable
     from graphdsl.values import format_result, read_array, read_arrays, save_values
@@ -279,7 +350,8 @@ def _run_run(args: argparse.Namespace) -> int:
             feeds[name] = read_array(name, value[1:]) if value.startswith("@") else value
     tags = args.tags.split(",") if args.tags else None
     runnable = open_runnable(args.target, signature=args.signature, export=args.export, tags=tags,
-                             builder_timeout=args.builder_timeout)
+                             builder_timeout=args.builder_timeout, params=params,
+                             max_statements=args.max_statements)
     try:
         results = runnable.run(feeds, args.fetch, repeat=args.repeat)
         for name, value in zip(args.fetch, results):
@@ -418,6 +490,7 @@ def _run_diff(args: argparse.Namespace) -> int:
 # Every subcommand, in the order `graphdsl --help` lists them. Add new ones here.
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_check,
+    _add_expand,
     _add_plan,
     _add_build,
     _add_run,

@@ -97,6 +97,13 @@ class Span:
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}"
 
+    def notes(self) -> tuple[str, ...]:
+        """Lines that say how the text here was reached: none for a span of what a file says.
+
+        A span of a statement a template made says which block use and loop values made it.
+        """
+        return ()
+
 
 class GraphDslError(Exception):
     """Root of every error graphdsl raises on purpose; catch this one.
@@ -142,6 +149,7 @@ class GraphDslError(Exception):
         else:
             lines = [f"{self.span}: {self.kind}: {_printable(self.message)}"]
             lines.extend(_draw_caret(self.span, self._line(self.span)))
+            lines.extend(f"  {note}" for note in self.span.notes())
             lines.extend(_included_from(self.span))
         if self.hint:
             lines.append(f"  help: {_printable(self.hint)}")
@@ -274,6 +282,10 @@ class SpecSyntaxError(GraphDslError):
 
 class SpecError(GraphDslError):
     """The spec parses but says something impossible (unknown names, duplicates, bad options)."""
+
+
+class ParamError(SpecError):
+    """A value given for a template's parameter does not fit its declaration (or is not declared)."""
 
 
 class SourceError(GraphDslError):

@@ -29,13 +29,13 @@ def test_a_keyword_added_to_the_grammar_reaches_the_keyword_list_and_messages(
     monkeypatch: pytest.MonkeyPatch, fresh_words: None
 ) -> None:
     text = grammar.text()
-    text = text.replace("_statement: version", "_statement: version\n          | include")
-    text += '\ninclude: _INCLUDE STRING\n_INCLUDE: "include"\n'
+    text = text.replace("_statement: version", "_statement: version\n          | import")
+    text += '\nimport: _IMPORT STRING\n_IMPORT: "import"\n'
     monkeypatch.setattr(grammar, "text", lambda: text)
     words = grammar.words()
-    assert "include" in schema.keywords()
-    assert words.quoted["_INCLUDE"] == "'include'"
-    assert "_INCLUDE" in words.statement_start
+    assert "import" in schema.keywords()
+    assert words.quoted["_IMPORT"] == "'import'"
+    assert "_IMPORT" in words.statement_start
 
 
 def test_every_terminal_the_parser_can_expect_is_named_in_words() -> None:

@@ -281,14 +281,23 @@ class Composition:
         return BuildError(message, span=span, hint=hint, source=self.spec.text)
 
 
-def compose(spec: str | os.PathLike | syntax.Spec, *, builder_timeout: float | None = None) -> Composition:
-    """Runs a spec (a file path, or a checked :class:`~graphdsl.lang.syntax.Spec`, e.g. from ``load_spec_text``) into a Composition.
+def compose(spec: str | os.PathLike | syntax.Spec, params: Any = None,
+            max_statements: int | None = None, *, builder_timeout: float | None = None) -> Composition:
+    """Runs a spec (a file path, or a checked :class:`~graphdsl.lang.syntax.Spec`, e.g. from
+    ``load_spec_text``) into a Composition.
 
+    ``params`` are the values of a template's parameters: a mapping from names to values, or a
+    :class:`graphdsl.lang.params.ParamValues` (which knows where each value came from);
+    ``max_statements`` bounds what a template makes (the default: :mod:`graphdsl.lang.expand`'s).
     ``builder_timeout`` bounds each Python builder, in seconds (default
     :data:`graphdsl.tf.sources.BUILDER_TIMEOUT`, 600; 0: no limit).
     """
     if not isinstance(spec, syntax.Spec):
-        spec = load_spec(spec)
+        limit = {} if max_statements is None else {"max_statements": max_statements}
+        spec = load_spec(spec, params=params, **limit)
+    elif params:
+        raise GraphDslError("params apply to a spec given as a path; this Spec is expanded already",
+                            hint="pass the path of the template with params=, or load_spec(path, params=...)")
     composition = Composition(spec, builder_timeout)
     try:
         composition._run()
@@ -298,10 +307,11 @@ def compose(spec: str | os.PathLike | syntax.Spec, *, builder_timeout: float | N
     return composition
 
 
-def build(spec: str | os.PathLike | syntax.Spec, outdir: str | os.PathLike, *,
-          builder_timeout: float | None = None) -> list[Path]:
-    """Composes ``spec`` and writes its exports into ``outdir``; returns the paths written."""
-    with compose(spec, builder_timeout=builder_timeout) as composition:
+def build(spec: str | os.PathLike | syntax.Spec, outdir: str | os.PathLike, params: Any = None,
+          max_statements: int | None = None, *, builder_timeout: float | None = None) -> list[Path]:
+    """Composes ``spec`` (for ``params``, see :func:`compose`) and writes its exports into ``outdir``;
+    returns the paths written."""
+    with compose(spec, params, max_statements, builder_timeout=builder_timeout) as composition:
         return composition.save(outdir)
 
 

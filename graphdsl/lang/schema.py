@@ -59,7 +59,8 @@ class Entry:
 
     ``example`` is the whole entry as a hint shows it; ``noun`` names one item of the value in
     messages ("element name", "a graphdef output", "input"); ``missing`` is the hint when a
-    ``required`` entry is not there.
+    ``required`` entry is not there. ``path``: the value is a file path
+    relative to the spec's file (a template's expansion moves it when the spec is included).
     """
 
     key: str
@@ -70,6 +71,7 @@ class Entry:
     missing: str = ""
     allow_empty: bool = True
     noun: str = ""
+    path: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ SOURCE_KINDS: dict[str, SourceKind] = {
         SourceKind("graphdef", (_SIDE_EFFECTS,), suffixes=(".pb", ".pbtxt")),
         SourceKind(
             "metagraph",
-            (Entry("checkpoint", ValueType.STRING, 'checkpoint = "models/lin.ckpt"'), _SIDE_EFFECTS),
+            (Entry("checkpoint", ValueType.STRING, 'checkpoint = "models/lin.ckpt"', path=True), _SIDE_EFFECTS),
             suffixes=(".meta",),
         ),
         SourceKind(

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from graphdsl.cli import EXIT_OK, usage_error
+from graphdsl.cli import EXIT_OK, _add_param_arguments, _params, usage_error
 from graphdsl.errors import GraphDslError
 from graphdsl.tf.quiet import import_tensorflow
 from graphdsl.tools import jsonout
@@ -84,6 +84,7 @@ def add_graph(subparsers: argparse._SubParsersAction) -> None:
                         help="name scope levels shown inside a namespace (0: one box per namespace; default 1)")
     parser.add_argument("--export", metavar="NAME", help="which export of an OUTDIR (default: the first)")
     parser.add_argument("--tensorboard", metavar="LOGDIR", help="also write a TensorBoard event file of the graph")
+    _add_param_arguments(parser)
     parser.set_defaults(run=_run_graph)
 
 
@@ -92,6 +93,7 @@ def _run_graph(args: argparse.Namespace) -> int:
         return usage_error(args, "graph", "give -o FILE, --tensorboard LOGDIR, or both")
     if args.depth < 0:
         return usage_error(args, "graph", f"--depth must be 0 or more, not {args.depth}")
+    params = _params(args)
     import_tensorflow()
     from graphdsl.tools import progress
     from graphdsl.tools.render import write_picture, write_tensorboard
@@ -99,7 +101,7 @@ def _run_graph(args: argparse.Namespace) -> int:
 
     target = Path(args.target)
     with progress.task(f"{'reading' if target.is_dir() else 'composing'} {target}"):
-        view, close = _view(target, args.export)
+        view, close = _view(target, args.export, params, args.max_statements)
     try:
         if args.out is not None:
             with progress.task(f"drawing {args.out}"):
@@ -113,7 +115,7 @@ def _run_graph(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _view(target: Path, export: str | None) -> tuple[Any, Any]:
+def _view(target: Path, export: str | None, params: Any = None, max_statements: int | None = None) -> tuple[Any, Any]:
     """The view of a spec or of one export of an OUTDIR, and what closes what it opened."""
     from graphdsl.assemble.manifest import BUILD_MANIFEST, read_manifest
     from graphdsl.tools.outdir import select_exports
@@ -133,7 +135,7 @@ def _view(target: Path, export: str | None) -> tuple[Any, Any]:
                             hint="draw the spec without --export, or the OUTDIR a build wrote")
     from graphdsl.assemble.compose import compose
 
-    composition = compose(target)
+    composition = compose(target, params=params, max_statements=max_statements)
     return view_of_composition(composition), composition.close
 
 

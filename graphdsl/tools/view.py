@@ -135,6 +135,7 @@ class _Drawing:
         self.depth = depth
         self.types = {node.name: node.op for node in view.graph_def.node}
         self.groups: dict[str, list[str]] = {}  # box id -> ops in it, per namespace below
+        self.namespace_of: dict[str, str] = {}  # box id -> its namespace
         for node in view.graph_def.node:
             box = self.box(node.name)
             if box is not None:
@@ -142,10 +143,16 @@ class _Drawing:
 
     def box(self, op: str) -> str | None:
         """The box an op is drawn in, or None for an op outside every namespace."""
-        namespace, _, rest = op.partition("/")
-        if namespace not in self.view.namespaces or not rest:
-            return None
-        return "/".join([namespace, *rest.split("/")[: self.depth]])
+        # A namespace may be scoped (a template's block use makes `tower_0/Enc`): the longest
+        # namespace its name starts with holds the op.
+        parts = op.split("/")
+        for cut in range(len(parts) - 1, 0, -1):
+            namespace = "/".join(parts[:cut])
+            if namespace in self.view.namespaces:
+                box = "/".join([namespace, *parts[cut:][: self.depth]])
+                self.namespace_of[box] = namespace
+                return box
+        return None
 
     def text(self) -> str:
         lines = ["digraph composition {",
@@ -176,7 +183,7 @@ class _Drawing:
         return lines
 
     def _anchor(self, namespace: str) -> str | None:
-        return next((box for box in self.groups if box.partition("/")[0] == namespace), None)
+        return next((box for box in self.groups if self.namespace_of[box] == namespace), None)
 
     def _cluster(self, namespace: str, color: str) -> list[str]:
         source = self.view.namespaces[namespace]
@@ -184,14 +191,14 @@ class _Drawing:
                  f"    label={_q(f'{namespace} (from {source})')}; style=\"rounded,filled\"; "
                  f"fillcolor=\"{color}\"; color=gray60;"]
         for box, ops in self.groups.items():
-            if box.partition("/")[0] != namespace:
+            if self.namespace_of[box] != namespace:
                 continue
             lines.append(f"    {_q(box)} [{self._box_style(box, ops)}];")
         lines.append("  }")
         return lines
 
     def _box_style(self, box: str, ops: list[str]) -> str:
-        relative = box.partition("/")[2]
+        relative = box[len(self.namespace_of[box]) + 1:]
         if ops == [box]:
             label = f"{relative}\n{self.types[box]}"
         else:
@@ -216,15 +223,15 @@ class _Drawing:
                 if start is None or start == to:
                     continue
                 tensor = name if ":" in name else name + ":0"
-                namespace = to.partition("/")[0]
-                if start.partition("/")[0] == namespace:
+                namespace = self.namespace_of[to]
+                if self.namespace_of[start] == namespace:
                     plain.add((start, to))
                 else:
                     bound = self.view.binds.get((tensor, namespace))  # None: an OUTDIR's edge
                     binds.setdefault((start, to), {})[bound or tensor] = bound is not None
         lines = [f"  {_q(a)} -> {_q(b)};" for a, b in sorted(plain)]
         for (a, b), names in sorted(binds.items()):
-            ident = f"bind:{b.partition('/')[0]}:" + ",".join(names)
+            ident = f"bind:{self.namespace_of[b]}:" + ",".join(names)
             label = "\n".join(f'bind "{name}"' if known else name for name, known in names.items())
             lines.append(f"  {_q(a)} -> {_q(b)} [id={_q(ident)}, label={_q(label)}, "
                          "color=\"#c92a2a\", fontcolor=\"#c92a2a\", penwidth=2.5];")
