@@ -487,6 +487,12 @@ def _run_diff(args: argparse.Namespace) -> int:
     return EXIT_OK if result["equal"] else EXIT_DIFFERENT
 
 
+def _add_fmt(subparsers: argparse._SubParsersAction) -> None:
+    from graphdsl.tools.fmt_command import add_fmt  # no TensorFlow behind this
+
+    add_fmt(subparsers)
+
+
 # Every subcommand, in the order `graphdsl --help` lists them. Add new ones here.
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_check,
@@ -499,6 +505,7 @@ _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_lock,
     _add_explain,
     _add_diff,
+    _add_fmt,
 ]
 
 
