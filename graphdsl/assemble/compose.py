@@ -26,6 +26,7 @@ from graphdsl.lang import syntax
 from graphdsl.lang.load import load_spec
 from graphdsl.tf.copier import check_compatible
 from graphdsl.tf.messages import reason
+from graphdsl.tf.cache import SourceCache
 from graphdsl.tf.registry import CopyRecord, registry_of
 from graphdsl.tf.sources import LoadedSource, load_source
 
@@ -50,9 +51,11 @@ class CopyReport:
 class Composition:
     """The result of running a spec: the target graph, its session, and lookups by name."""
 
-    def __init__(self, spec: syntax.Spec, builder_timeout: float | None = None) -> None:
+    def __init__(self, spec: syntax.Spec, builder_timeout: float | None = None,
+                 source_cache: SourceCache | None = None) -> None:
         self.spec = spec
         self.builder_timeout = builder_timeout
+        self.source_cache = source_cache  # sources loaded by earlier compositions, kept open
         self.graph = tf.Graph()
         self.names = Resolver(self.graph, spec)
         self.reports: list[CopyReport] = []
@@ -90,8 +93,9 @@ class Composition:
             statement = self.spec.source(name)
             assert statement is not None  # the checker saw to it
             options = {o.key.name: _literal(o.value) for o in statement.options}
+            load = self.source_cache.load if self.source_cache is not None else load_source
             try:
-                self.sources[name] = load_source(
+                self.sources[name] = load(
                     statement.kind.name, statement.path.value, options, self._base_dir,
                     builder_timeout=self.builder_timeout)
             except GraphDslError as e:
@@ -257,12 +261,13 @@ class Composition:
         return save(self, outdir)
 
     def close(self) -> None:
-        """Closes the composed graph's session and the sources' sessions."""
+        """Closes the composed graph's session and the sources' sessions (not those of a cache)."""
         if self._session is not None:
             self._session.close()
             self._session = None
-        for source in self.sources.values():
-            source.close()
+        if self.source_cache is None:
+            for source in self.sources.values():
+                source.close()
 
     def __enter__(self) -> "Composition":
         return self
@@ -274,15 +279,18 @@ class Composition:
         return BuildError(message, span=span, hint=hint, source=self.spec.text)
 
 
-def compose(spec: str | os.PathLike | syntax.Spec, *, builder_timeout: float | None = None) -> Composition:
+def compose(spec: str | os.PathLike | syntax.Spec, *, builder_timeout: float | None = None,
+            source_cache: SourceCache | None = None) -> Composition:
     """Runs a spec (a path, spec text, or a checked :class:`~graphdsl.lang.syntax.Spec`) into a Composition.
 
     ``builder_timeout`` bounds each Python builder, in seconds (default
-    :data:`graphdsl.tf.sources.BUILDER_TIMEOUT`, 600; 0: no limit).
+    :data:`graphdsl.tf.sources.BUILDER_TIMEOUT`, 600; 0: no limit). ``source_cache`` (a
+    :class:`~graphdsl.tf.cache.SourceCache`) lends sources loaded by earlier compositions and keeps
+    the ones this one loads, open, for the next.
     """
     if not isinstance(spec, syntax.Spec):
         spec = load_spec(spec)
-    composition = Composition(spec, builder_timeout)
+    composition = Composition(spec, builder_timeout, source_cache)
     try:
         composition._run()
     except BaseException:
@@ -292,9 +300,9 @@ def compose(spec: str | os.PathLike | syntax.Spec, *, builder_timeout: float | N
 
 
 def build(spec: str | os.PathLike | syntax.Spec, outdir: str | os.PathLike, *,
-          builder_timeout: float | None = None) -> list[Path]:
+          builder_timeout: float | None = None, source_cache: SourceCache | None = None) -> list[Path]:
     """Composes ``spec`` and writes its exports into ``outdir``; returns the paths written."""
-    with compose(spec, builder_timeout=builder_timeout) as composition:
+    with compose(spec, builder_timeout=builder_timeout, source_cache=source_cache) as composition:
         return composition.save(outdir)
 
 
