@@ -297,3 +297,13 @@ def test_bad_settings_are_reported_at_their_line(tmp_path: Path, capsys, origina
     assert main(["evolve", str(tmp_path / "evolve.yaml"), "-o", str(tmp_path / "out")]) == EXIT_FAILURE
     err = capsys.readouterr().err
     assert f"evolve.yaml:{where}: error: {message}" in err and "Traceback" not in err
+
+
+def test_a_fitness_that_fails_for_everyone_stops_the_run_and_says_why(tmp_path: Path) -> None:
+    def broken(graph, session, inputs, output):
+        raise KeyError("y")
+
+    parents = [Parent("graphdef", "models/p1.pbtxt", {"x": "x:0"}, "y:0")]
+    with pytest.raises(GraphDslError, match="no individual of generation 0 could be built and scored; "
+                       "the first: error: the fitness function raised KeyError"):
+        evolve(parents, broken, tmp_path, Settings(population=2, generations=1), base_dir=SPECS)

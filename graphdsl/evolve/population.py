@@ -174,6 +174,10 @@ class _Run:
             self.timing = [0.0, 0.0]
             with progress.task(f"generation {generation}", total=self.settings.population) as step:
                 population = (self._first(step) if generation == 0 else self._next(generation, population, step))
+            if generation == 0 and all(i.error for i in population):
+                raise GraphDslError(f"no individual of generation 0 could be built and scored; the first: "
+                                    f"{population[0].error}", hint="fix the parents or the fitness, "
+                                    f"then run again (the specs are in {self.outdir / 'g000'})")
             everyone += population
             table.append(self._stats(generation, population))
             self._write_population(generation, population)
