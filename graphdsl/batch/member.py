@@ -47,12 +47,10 @@ def with_params(spec: syntax.Spec, params: dict[str, Any]) -> syntax.Spec:
             raise SpecError(f"{spec.path}: parameter '{name}' names no source option",
                             hint=f"name a source option as SOURCE.OPTION: {known}")
         options.setdefault(source, {})[option] = value
-    statements = []
-    for statement in spec.statements:
-        if isinstance(statement, syntax.Source) and statement.name.name in options:
-            statement = _with_options(statement, options[statement.name.name])
-        statements.append(statement)
-    return dataclasses.replace(spec, statements=tuple(statements))
+    statements = tuple(_with_options(s, options[s.name.name])
+                       if isinstance(s, syntax.Source) and s.name.name in options else s
+                       for s in spec.statements)
+    return dataclasses.replace(spec, statements=statements)
 
 
 def _with_options(source: syntax.Source, values: dict[str, Any]) -> syntax.Source:
@@ -82,7 +80,6 @@ def _node(value: Any, span: Any) -> syntax.Value:
 
 def run_member(spec: str, params: dict[str, Any], outdir: str, builder_timeout: float | None = None) -> dict[str, Any]:
     """Builds one member in this process and reports it: status, seconds, outputs (hashes), error."""
-    global _cache
     started = time.perf_counter()
     try:
         if _cache is None:

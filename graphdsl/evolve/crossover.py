@@ -10,6 +10,7 @@ The child is a :class:`~graphdsl.evolve.childspec.ChildSpec`; nothing is built h
 from __future__ import annotations
 
 import random
+from typing import Callable
 
 import tensorflow as tf
 
@@ -29,7 +30,10 @@ def crossover(recipient: Loaded, donor: Loaded, rng: random.Random, *, max_size:
                  max_size=max_size, notes=notes)
 
 
-def graft(recipient: Loaded, rng: random.Random, pieces_for, *, max_size: int | None = None,
+Pieces = list[tuple[Loaded, tf.Tensor]]  # (the graph a piece is in, the piece)
+
+
+def graft(recipient: Loaded, rng: random.Random, pieces_for: Callable[[tf.Tensor], Pieces], *, max_size: int | None = None,
           notes: list[str] | None = None) -> ChildSpec | None:
     """A child of ``recipient`` with one cut point replaced by a piece ``pieces_for(slot)`` offers.
 

@@ -8,7 +8,7 @@ that artifact, by key; the next generation's specs name them.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,6 @@ class Loaded:
     inputs: dict[str, tf.Tensor]
     output: tf.Tensor | None
     values: bool  # whether its variables have values (a session) to copy
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def load(ref: SourceRef, inputs: dict[str, str], output: str | None, cache: SourceCache,

@@ -10,7 +10,7 @@ from there, so the child's spec stays a plain spec that reads files.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -44,9 +44,12 @@ class Library:
     functions: tuple[str, ...] = ("add", "sub", "mul", "sin", "cos")
     depth: int = 2
     fresh_rate: float = 0.5
+    _pieces: list[tuple[Loaded, tf.Tensor]] | None = field(default=None, init=False, repr=False)
 
     def pieces(self) -> list[tuple[Loaded, tf.Tensor]]:
-        """Every usable subtree of the library's graphs, in a stable order."""
+        """Every usable subtree of the library's graphs, in a stable order (found once)."""
+        if self._pieces is not None:
+            return self._pieces
         found = []
         for loaded in self.graphs:
             roots = [loaded.output] if loaded.output is not None else _sinks(loaded.graph)
@@ -56,6 +59,7 @@ class Library:
                     if tensor.name not in seen and usable(tensor, loaded):
                         seen.add(tensor.name)
                         found.append((loaded, tensor))
+        self._pieces = found
         return found
 
 

@@ -215,8 +215,8 @@ class _Run:
             index, draw = len(population), self.rng.random()
             if draw < self.settings.crossover_rate:
                 mother, father = self._select(previous), self._select(previous)
-                notes = [f"g{generation:03d}/i{index:03d}: crossover, recipient {mother.key} ({mother.formula}), "
-                         f"donor {father.key} ({father.formula})"]
+                notes = [(f"g{generation:03d}/i{index:03d}: crossover, recipient {mother.key} ({mother.formula}), "
+                          f"donor {father.key} ({father.formula})")]
                 child = crossover(self._load(mother), self._load(father), self.rng,
                                   max_size=self.settings.max_size, notes=notes)
                 population.append(self._realize(child, generation, index, f"crossover {mother.key} x {father.key}")
@@ -273,6 +273,8 @@ class _Run:
                     self.timing[1] += time.perf_counter() - built
         except GraphDslError as error:
             individual.error = error.render().splitlines()[0]
+        except Exception as error:  # noqa: BLE001 - one child's failure is its score, not the run's end
+            individual.error = f"error: {type(error).__name__}: {error}"
         return individual
 
     def _load(self, individual: Individual) -> Loaded:
@@ -323,7 +325,7 @@ class _Run:
             f"copy Best from best {{ take = {literal(best.output.rpartition(':')[0])} }}", "",
             *[f"let {key} = Best[{literal(tensor)}]" for key, tensor in best.inputs.items()],
             f"let y = Best[{literal(best.output)}]", "",
-            f"export graphdef \"best.pb\" {{ outputs = [y] }}",
+            'export graphdef "best.pb" { outputs = [y] }',
             "export savedmodel \"model\" {",
             f"    signature serving_default {{ inputs = {{ {inputs} }} outputs = {{ y: y }} }}",
             "}", ""]), encoding="utf-8")
