@@ -493,6 +493,18 @@ def _add_fmt(subparsers: argparse._SubParsersAction) -> None:
     add_fmt(subparsers)
 
 
+def _add_evolve(subparsers: argparse._SubParsersAction) -> None:
+    from graphdsl.evolve.commands import add_evolve  # no TensorFlow behind this
+
+    add_evolve(subparsers)
+
+
+def _add_batch(subparsers: argparse._SubParsersAction) -> None:
+    from graphdsl.batch.commands import add_batch  # no TensorFlow behind this
+
+    add_batch(subparsers)
+
+
 # Every subcommand, in the order `graphdsl --help` lists them. Add new ones here.
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_check,
@@ -506,6 +518,8 @@ _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_explain,
     _add_diff,
     _add_fmt,
+    _add_evolve,
+    _add_batch,
 ]
 
 

@@ -28,6 +28,7 @@ from graphdsl.lang.load import load_spec
 from graphdsl.tf.copier import check_compatible
 from graphdsl.tf.index import release_index
 from graphdsl.tf.messages import reason
+from graphdsl.tf.cache import SourceCache
 from graphdsl.tf.registry import CopyRecord, registry_of
 from graphdsl.tf.sources import LoadedSource, load_source
 from graphdsl.tools import progress
@@ -53,11 +54,13 @@ class CopyReport:
 class Composition:
     """The result of running a spec: the target graph, its session, and lookups by name."""
 
-    def __init__(self, spec: syntax.Spec, builder_timeout: float | None = None) -> None:
+    def __init__(self, spec: syntax.Spec, builder_timeout: float | None = None,
+                 source_cache: SourceCache | None = None) -> None:
         self.spec = spec
         self.builder_timeout = builder_timeout
         # (namespace, source tensor) -> the placeholder a copy made where its walk stopped there
         self._placeholders: dict[tuple[str, str], str] = {}
+        self.source_cache = source_cache  # sources loaded by earlier compositions, kept open
         self.graph = tf.Graph()
         self.names = Resolver(self.graph, spec)
         self.reports: list[CopyReport] = []
@@ -97,9 +100,10 @@ class Composition:
             statement = self.spec.source(name)
             assert statement is not None  # the checker saw to it
             options = {o.key.name: syntax.literal(o.value) for o in statement.options}
+            load = self.source_cache.load if self.source_cache is not None else load_source
             try:
                 with progress.task(f"loading source {name}"):
-                    self.sources[name] = load_source(
+                    self.sources[name] = load(
                         statement.kind.name, statement.path.value, options, self._base_dir,
                         builder_timeout=self.builder_timeout)
             except GraphDslError as e:
@@ -264,12 +268,13 @@ class Composition:
         return save(self, outdir)
 
     def close(self) -> None:
-        """Closes the composed graph's session and the sources' sessions."""
+        """Closes the composed graph's session and the sources' sessions (not those of a cache)."""
         if self._session is not None:
             self._session.close()
             self._session = None
-        for source in self.sources.values():
-            source.close()
+        if self.source_cache is None:
+            for source in self.sources.values():
+                source.close()
 
     def __enter__(self) -> "Composition":
         return self
@@ -282,7 +287,8 @@ class Composition:
 
 
 def compose(spec: str | os.PathLike | syntax.Spec, params: Any = None,
-            max_statements: int | None = None, *, builder_timeout: float | None = None) -> Composition:
+            max_statements: int | None = None, *, builder_timeout: float | None = None,
+            source_cache: SourceCache | None = None) -> Composition:
     """Runs a spec (a file path, or a checked :class:`~graphdsl.lang.syntax.Spec`, e.g. from
     ``load_spec_text``) into a Composition.
 
@@ -290,7 +296,9 @@ def compose(spec: str | os.PathLike | syntax.Spec, params: Any = None,
     :class:`graphdsl.lang.params.ParamValues` (which knows where each value came from);
     ``max_statements`` bounds what a template makes (the default: :mod:`graphdsl.lang.expand`'s).
     ``builder_timeout`` bounds each Python builder, in seconds (default
-    :data:`graphdsl.tf.sources.BUILDER_TIMEOUT`, 600; 0: no limit).
+    :data:`graphdsl.tf.sources.BUILDER_TIMEOUT`, 600; 0: no limit). ``source_cache`` (a
+    :class:`~graphdsl.tf.cache.SourceCache`) lends sources loaded by earlier compositions and keeps
+    the ones this one loads, open, for the next.
     """
     if not isinstance(spec, syntax.Spec):
         limit = {} if max_statements is None else {"max_statements": max_statements}
@@ -298,7 +306,7 @@ def compose(spec: str | os.PathLike | syntax.Spec, params: Any = None,
     elif params:
         raise GraphDslError("params apply to a spec given as a path; this Spec is expanded already",
                             hint="pass the path of the template with params=, or load_spec(path, params=...)")
-    composition = Composition(spec, builder_timeout)
+    composition = Composition(spec, builder_timeout, source_cache)
     try:
         composition._run()
     except BaseException:
@@ -308,10 +316,12 @@ def compose(spec: str | os.PathLike | syntax.Spec, params: Any = None,
 
 
 def build(spec: str | os.PathLike | syntax.Spec, outdir: str | os.PathLike, params: Any = None,
-          max_statements: int | None = None, *, builder_timeout: float | None = None) -> list[Path]:
+          max_statements: int | None = None, *, builder_timeout: float | None = None,
+          source_cache: SourceCache | None = None) -> list[Path]:
     """Composes ``spec`` (for ``params``, see :func:`compose`) and writes its exports into ``outdir``;
     returns the paths written."""
-    with compose(spec, params, max_statements, builder_timeout=builder_timeout) as composition:
+    with compose(spec, params, max_statements, builder_timeout=builder_timeout,
+                 source_cache=source_cache) as composition:
         return composition.save(outdir)
 
 
