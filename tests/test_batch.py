@@ -80,7 +80,7 @@ def test_parameters_set_builder_arguments(tmp_path: Path) -> None:
 
 
 def test_a_parameter_naming_no_source_option_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(GraphDslError, match="parameter 'layers' names no source option") as error:
+    with pytest.raises(GraphDslError, match="unknown parameter 'layers'") as error:
         build_member(SPECS / "linear.gcomp", {"layers": 2}, tmp_path)
     assert "'linear.OPTION'" in error.value.hint
 
