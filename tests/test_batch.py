@@ -79,9 +79,11 @@ def test_parameters_set_builder_arguments(tmp_path: Path) -> None:
     assert np.array_equal(initial_w(3), initial_w(3))
 
 
-def test_a_parameter_naming_no_source_option_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(GraphDslError, match="unknown parameter 'layers'") as error:
+def test_a_parameter_naming_no_template_parameter_or_source_option_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(GraphDslError, match="unknown parameter 'layers'"):
         build_member(SPECS / "linear.gcomp", {"layers": 2}, tmp_path)
+    with pytest.raises(GraphDslError, match="parameter 'lin.seed' names no source option") as error:
+        build_member(SPECS / "linear.gcomp", {"lin.seed": 2}, tmp_path)
     assert "'linear.OPTION'" in error.value.hint
 
 
