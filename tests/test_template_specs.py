@@ -132,5 +132,5 @@ def test_cli_builds_a_family_member_from_its_params_file(tmp_path: Path) -> None
 
 def test_params_apply_to_a_spec_given_as_a_path_or_text() -> None:
     spec = load_spec(SPECS / "towers.gcomp", params={"layers": 2})
-    with pytest.raises(GraphDslError, match="params apply to a spec given as a path or text"):
+    with pytest.raises(GraphDslError, match="params apply to a spec given as a path"):
         compose(spec, params={"layers": 3})

@@ -23,7 +23,7 @@ from graphdsl.assemble.resolve import Element, Resolver
 from graphdsl.assemble.save import check_export_names, save
 from graphdsl.errors import BuildError, CopyError, GraphDslError
 from graphdsl.lang import syntax
-from graphdsl.tf import effects, tables
+from graphdsl.tf import effects
 from graphdsl.lang.load import load_spec
 from graphdsl.tf.copier import check_compatible
 from graphdsl.tf.index import release_index

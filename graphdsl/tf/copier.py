@@ -27,12 +27,11 @@ from tensorflow.core.framework import graph_pb2, node_def_pb2
 
 from graphdsl.tf import functions, internals, tables
 from graphdsl.errors import CopyError, NameClashError
-from graphdsl.lang import schema
 from graphdsl.tf.registry import CopyRecord, Registry, is_variable, registry_of, variable_tensor
 from graphdsl.tf.index import (
     FRAME_OPS, GRAPH_COLLECTIONS, VARIABLE_COLLECTIONS, VARIABLE_OPS, SourceIndex, index_of,
     tensor_name)
-from graphdsl.tf.variables import MODES, ModeRule, VariableCopies, mode_rule
+from graphdsl.tf.variables import ModeRule, VariableCopies
 
 # Op types that are inputs of a graph: a lookup (``get_copied``) never adds one.
 _INPUT_OPS = frozenset({"Placeholder", "PlaceholderV2"})

@@ -75,7 +75,7 @@ class Registry:
 
         return forget
 
-    def records(self) -> list[tuple[ops.Graph, CopyRecord]]:
+    def records(self) -> list[tuple[tf.Graph, CopyRecord]]:
         """Every (source graph, record) pair whose source graph is still alive."""
         pairs = []
         for (source_id, _), record in self._records.items():
