@@ -87,6 +87,25 @@ def test_a_parameter_naming_no_template_parameter_or_source_option_is_refused(tm
     assert "'linear.OPTION'" in error.value.hint
 
 
+def test_template_parameters_from_files_and_sweeps(tmp_path: Path) -> None:
+    import numpy as np
+
+    from graphdsl.run import open_runnable
+
+    found = members(SPECS / "towers.gcomp", [SPECS / "params" / "towers-shallow.yaml"], ["mode=value,init"])
+    assert [m.key for m in found] == ["towers-shallow,mode=value", "towers-shallow,mode=init"]
+    result = run_batch(found, tmp_path, jobs=0)
+    assert result.ok, result.failed[0].error if result.failed else ""
+    outputs = []
+    for member in found:
+        runnable = open_runnable(str(tmp_path / member.key))
+        try:
+            outputs.append(runnable.run({"x": np.ones((2, 4), np.float32)}, ["y"])[0])
+        finally:
+            runnable.close()
+    assert not np.allclose(outputs[0], outputs[1])  # the trained layer against one drawn afresh
+
+
 # -- batches ---------------------------------------------------------------------------------------
 
 
@@ -194,6 +213,7 @@ def test_the_same_batch_runs_on_a_dask_cluster(tmp_path: Path) -> None:
 
 def test_the_source_cache_lends_a_source_until_its_file_changes(tmp_path: Path) -> None:
     from graphdsl.assemble.compose import compose
+    from graphdsl.tf import index
     from graphdsl.tf.cache import SourceCache
 
     shutil.copytree(SPECS / "models", tmp_path / "models", ignore=shutil.ignore_patterns("encoder", "*.py"))
@@ -206,6 +226,7 @@ def test_the_source_cache_lends_a_source_until_its_file_changes(tmp_path: Path) 
         assert (cache.loads, cache.hits) == (3, 0)
         with compose(spec, source_cache=cache) as second:  # the first's close left them open
             assert second.sources["p1"].graph is graph
+            assert getattr(graph, index._ATTRIBUTE, None) is not None  # its index is kept too
         assert (cache.loads, cache.hits) == (3, 3)
         p1 = tmp_path / "models" / "p1.pbtxt"
         p1.write_text(p1.read_text() + "\n")  # changed: loaded afresh

@@ -90,8 +90,9 @@ class Composition:
                 self._copy(statement)
             elif isinstance(statement, syntax.Let):
                 self.aliases[statement.name.name] = self.names.value(statement.value)
-        for source in self.sources.values():
-            release_index(source.graph)  # the copies are done: the sources' GraphDefs can go
+        if self.source_cache is None:  # a cache keeps each source's index for the next composition
+            for source in self.sources.values():
+                release_index(source.graph)  # the copies are done: the sources' GraphDefs can go
         check_export_names(self.spec)
         self.exported = [self._export_elements(export) for export in self.spec.exports]
 

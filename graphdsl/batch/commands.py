@@ -17,8 +17,8 @@ def add_batch(subparsers: argparse._SubParsersAction) -> None:
         description="Build SPEC once per member into OUTROOT/KEY. Members come from parameter files "
         "(--params, files or folders of .yaml; the key is the file's stem), from sweeps (--sweep "
         "NAME=V1,V2 or NAME=START..STOP[..STEP], crossed; the key is like layers=2,width=16), or both "
-        "(crossed). A parameter SOURCE.OPTION sets that option of the spec's source (a builder's "
-        "argument). Failures do not stop the others; OUTROOT/batch.json records every member as it "
+        "(crossed). A parameter NAME is a template parameter of SPEC; SOURCE.OPTION sets that option "
+        "of the spec's source (a builder's argument). Failures do not stop the others; OUTROOT/batch.json records every member as it "
         "finishes. Exit code 0 when every member was built, 1 otherwise.",
     )
     parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
