@@ -64,10 +64,10 @@ def test_source_kinds_options_and_defaults() -> None:
 
 def test_the_graph_half_reads_the_schema() -> None:
     from graphdsl.assemble import resolve
-    from graphdsl.tf import copier, sources
+    from graphdsl.tf import sources, variables
 
     assert sources.KINDS == tuple(schema.SOURCE_KINDS)
-    assert copier.MODES is schema.VARIABLE_MODES  # the copier reads them through variables.py
+    assert variables.MODES is schema.VARIABLE_MODES
     assert resolve._GLOB is schema.GLOB_CHARS
 
 

@@ -20,7 +20,8 @@ import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2
 
 from graphdsl.errors import CopyError, GraphDslError, SourceError, did_you_mean
-from graphdsl.tf.copier import MODES, Copier, mode_rule
+from graphdsl.tf.copier import Copier
+from graphdsl.tf.variables import MODES, mode_rule
 from graphdsl.tf.functions import needed_functions
 from graphdsl.tf.index import VARIABLE_OPS, SourceIndex, index_of
 from graphdsl.tf.sources import LoadedSource, load_source
