@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from graphdsl.cli import EXIT_OK, main
 from graphdsl.tools import progress
+from terminal import run_at_a_terminal
 
 REPO = Path(__file__).resolve().parents[1]
 PIECES = (REPO / "tests" / "data" / "builders" / "pieces.py").as_posix()
@@ -94,24 +94,8 @@ def test_a_piped_build_writes_nothing_on_stderr(spec: Path, tmp_path: Path) -> N
 
 
 def test_at_a_terminal_a_build_shows_progress_and_erases_it(spec: Path, tmp_path: Path) -> None:
-    leader, follower = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "graphdsl", "build", str(spec), "-o", str(tmp_path / "out")],
-                               cwd=REPO, env=cli_env(), stdout=subprocess.PIPE, stderr=follower)
-    os.close(follower)
-    seen = b""
-    try:
-        while True:  # read as it comes, so that the child never blocks on a full terminal
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-    finally:
-        os.close(leader)
-    stdout = process.stdout.read().decode() if process.stdout else ""
-    assert process.wait(timeout=300) == EXIT_OK
+    code, seen, stdout = run_at_a_terminal(["build", str(spec), "-o", str(tmp_path / "out")], REPO, cli_env())
+    assert code == EXIT_OK
     assert b"\rbuilding " in seen
     assert seen.endswith(b"\r\x1b[K")  # erased: the terminal is left as it was
     assert stdout.startswith("wrote ") and "building" not in stdout

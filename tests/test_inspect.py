@@ -6,7 +6,6 @@ import hashlib
 
 import json
 import os
-import pty
 import re
 import shlex
 import subprocess
@@ -22,6 +21,7 @@ from graphdsl.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main
 from graphdsl.tf.sources import load_source
 
 from jsonshape import conforms, inspect_shape
+from terminal import run_at_a_terminal
 
 REPO = Path(__file__).resolve().parents[1]
 MLP = ["specs/models/mlp_a.meta", "--checkpoint", "specs/models/mlp_a.ckpt"]
@@ -283,26 +283,10 @@ def test_piped_inspect_writes_nothing_on_stderr() -> None:
 
 
 def test_at_a_terminal_inspect_shows_progress_and_erases_it() -> None:
-    leader, follower = pty.openpty()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP", "GRAPHDSL_PROGRESS"))}
     env["GRAPHDSL_PROGRESS_DELAY"] = "0"
-    process = subprocess.Popen([sys.executable, "-m", "graphdsl", "inspect", *MLP], cwd=REPO, env=env,
-                               stdout=subprocess.PIPE, stderr=follower)
-    os.close(follower)
-    seen = b""
-    try:
-        while True:  # read as it comes, so that the child never blocks on a full terminal
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-    finally:
-        os.close(leader)
-    stdout = process.stdout.read().decode() if process.stdout else ""
-    assert process.wait(timeout=300) == EXIT_OK
+    code, seen, stdout = run_at_a_terminal(["inspect", *MLP], REPO, env)
+    assert code == EXIT_OK
     assert b"\rloading metagraph specs/models/mlp_a.meta" in seen
     assert seen.endswith(b"\r\x1b[K")  # erased: the terminal is left as it was
     assert stdout.startswith("metagraph specs/models/mlp_a.meta") and "loading" not in stdout
