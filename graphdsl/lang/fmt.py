@@ -49,7 +49,16 @@ def format_text(text: str, path: str = "<string>", width: int = DEFAULT_WIDTH) -
 
 
 def format_source(file: SourceFile, width: int = DEFAULT_WIDTH) -> str:
-    """The text of ``file`` in the canonical layout, checked as :func:`format_text` says."""
+    """The text of ``file`` in the canonical layout, checked as :func:`format_text` says.
+
+    A template (a spec with parameters, blocks, loops or includes) is refused: its tree does not
+    keep comments yet, so formatting it could not keep them where they belong.
+    """
+    from graphdsl.lang.template_parser import parse_any, ts
+
+    if isinstance(parse_any(file), ts.Template):
+        raise GraphDslError(f"{file.path}: graphdsl fmt formats plain specs; this one is a template",
+                            hint="leave it as it is: templates are not formatted yet")
     spec = parse_source(file)
     formatted = format_spec(spec, width)
     try:

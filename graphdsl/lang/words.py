@@ -1,6 +1,6 @@
 """The words and token patterns of the .gcomp language by class, for highlighters.
 
-The Pygments lexer (:mod:`graphdsl.lang.lexer`) and the TextMate grammar (``editors/generate.py``)
+The Pygments lexer (:mod:`graphdsl.lang.highlight`) and the TextMate grammar (``editors/generate.py``)
 take their word lists and patterns from here, and this module reads them from the grammar
 (:mod:`graphdsl.lang.grammar`: keywords, the patterns of names, numbers, strings and comments)
 and the schema (:mod:`graphdsl.lang.schema`: source and export kinds, entry keys, variable modes),
