@@ -137,6 +137,11 @@ def words(language: str = "start") -> Words:
     )
 
 
+def expression_terminals() -> frozenset[str]:
+    """The terminals of a template's expressions (the rules reachable from ``interpolation``)."""
+    return frozenset(_used_terminals(load("template"), ("interpolation",)))
+
+
 def _used_terminals(lark: Lark, starts: tuple[str, ...]) -> set[str]:
     """The terminals of the rules reachable from ``starts`` (lark keeps every rule of the file)."""
     by_origin: dict[str, list] = {}

@@ -31,6 +31,8 @@ _TEMPLATE_STATEMENTS = (ts.Param, ts.Set, ts.Block, ts.Use, ts.Output, ts.Includ
 # Expressions nest at most this deep (a chain of 256 '+' is 256 deep): the stages that walk them
 # recurse, and must stay clear of Python's recursion limit.
 MAX_EXPRESSION_DEPTH = 256
+# What opens and closes an expression inside a string ("tower_{i}"); doubled, each is itself.
+INTERPOLATION = ("{", "}")
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
