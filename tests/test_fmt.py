@@ -17,27 +17,43 @@ from pathlib import Path
 import pytest
 
 from graphdsl.cli import EXIT_FAILURE, EXIT_NO_INPUT, EXIT_OK, EXIT_SPEC_ERROR, EXIT_USAGE, main
-from graphdsl.errors import GraphDslError, Span, SpecSyntaxError
-from graphdsl.lang import fmt, syntax
+from graphdsl.errors import GraphDslError, SourceFile, Span, SpecSyntaxError
+from graphdsl.lang import fmt, syntax, template_fmt
+from graphdsl.lang import template_syntax as ts
 from graphdsl.lang.parser import parse
+from graphdsl.lang.template_parser import parse_any, parse_template
 
 from golden import compare  # tests/golden.py
 
-from graphdsl.lang.template_parser import _TEMPLATE_LINE
-
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
-SPECS = sorted(p for p in (REPO / "specs").glob("*.gcomp")
-               if not _TEMPLATE_LINE.search(p.read_text(encoding="utf-8")))  # fmt formats plain specs
-GOOD = sorted((DATA / "ok").glob("*.gcomp"))
+SPECS = sorted([*(REPO / "specs").glob("*.gcomp"), *(REPO / "specs").glob("*/*.gcomp")])  # library files too
+TEMPLATES = sorted((DATA / "templates" / "ok").glob("**/*.gcomp"))
+GOOD = [*sorted((DATA / "ok").glob("*.gcomp")), *TEMPLATES]
 PAIRS = sorted(p for p in (DATA / "fmt").glob("*.gcomp") if not p.name.endswith(".fmt.gcomp"))
 
 
 def _formatted_keeps_meaning(text: str, width: int = fmt.DEFAULT_WIDTH) -> str:
+    """``text`` formatted, after checking (as the formatter itself does) that the result says the
+    same and formats to itself; a template through the template printer."""
+    tree = parse_any(SourceFile("<test>", text))
+    if isinstance(tree, ts.Template):
+        def again(source: str) -> ts.Template:
+            return parse_template(SourceFile("<test>", source))
+
+        once = template_fmt.format_template(tree, width)
+        assert template_fmt.meaning(again(once)) == template_fmt.meaning(tree)
+        assert template_fmt.format_template(again(once), width) == once
+        return once
     once = fmt.format_spec(parse(text), width)
     assert fmt.meaning(parse(once)) == fmt.meaning(parse(text))
     assert fmt.format_spec(parse(once), width) == once
     return once
+
+
+def test_the_specs_include_templates_and_library_files() -> None:
+    names = {p.relative_to(REPO / "specs").as_posix() for p in SPECS}
+    assert {"towers.gcomp", "ensemble.gcomp", "lib/blocks.gcomp", "linear.gcomp"} <= names
 
 
 @pytest.mark.parametrize("path", [*SPECS, *GOOD], ids=lambda p: f"{p.parent.name}/{p.stem}")
@@ -260,3 +276,47 @@ def test_stdin_to_stdout_without_tensorflow() -> None:
     bad = _graphdsl("fmt", "--stdin", stdin="copy A from {")
     assert bad.returncode == EXIT_SPEC_ERROR and bad.stdout == ""
     assert bad.stderr.startswith("<stdin>:1:13: error: ")
+
+
+# -- templates ---------------------------------------------------------------------------------
+
+
+def test_a_template_gets_the_canonical_layout() -> None:
+    messy = ('param n:int=2{min=1}\nblock b(x:ref,k:int=1){output y=x}\n'
+             'for i in range(n){use "b{i}"=b(x=X["a:0"],k=i)}\nlet top=name("b{n - 1}").y\n')
+    assert fmt.format_text(messy) == (
+        "param n: int = 2 { min = 1 }\n"
+        "block b(x: ref, k: int = 1) {\n"
+        "    output y = x\n"
+        "}\n"
+        "for i in range(n) {\n"
+        '    use "b{i}" = b(x = X["a:0"], k = i)\n'
+        "}\n"
+        'let top = name("b{n - 1}").y\n'
+    )
+
+
+def test_expressions_keep_only_the_parentheses_the_grammar_needs() -> None:
+    text = 'set x = ((a - (b - c)) * -(1)) + ((not a) == b) + -y + (- 2) + (c ? d : e) ? (f) : [for k in (p in q): k]\n'
+    assert fmt.format_text(text) == (
+        "set x = (a - (b - c)) * - 1 + ((not a) == b) + -y + - 2 + (c ? d : e) ? f : [for k in (p in q): k]\n")
+
+
+def test_comments_stay_in_their_branch_of_an_if() -> None:
+    text = ("if a {\n  let x = y\n  # end of then\n} # after then\nelse {\n  let x = z # trailing\n"
+            "  # end of else\n}\nif b { let p = q }\nelse\n# before the second if\nif c { let p = r }\n")
+    formatted = fmt.format_text(text)
+    assert formatted == (
+        "if a {\n    let x = y\n    # end of then\n} else {\n    # after then\n    let x = z  # trailing\n"
+        "    # end of else\n}\n"
+        "if b {\n    let p = q\n} else {\n    # before the second if\n    if c {\n        let p = r\n    }\n}\n")
+    tree = parse_template(SourceFile("<test>", text))
+    first = tree.statements[0]
+    assert isinstance(first, ts.If)
+    assert [c.text for c in first.comments.end] == ["# end of then"]
+    assert [c.text for c in first.else_comments] == ["# end of else"]
+
+
+def test_fmt_check_passes_on_the_repository_specs_and_their_library(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fmt", "--check", str(REPO / "specs")]) == EXIT_OK
+    assert "7 specs already formatted" in capsys.readouterr().err

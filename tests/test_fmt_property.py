@@ -1,10 +1,14 @@
-"""`graphdsl fmt` on generated specs: formatting keeps the tree and is stable, at any width.
+"""`graphdsl fmt` on generated specs and templates: formatting keeps the tree and is stable, at any width.
 
 A small generator writes random statements of the grammar (every statement, entry and value
 form, nested lists and maps, keywords used as names where the grammar allows it), puts random
 whitespace (spaces, tabs, form feeds, blank lines, none around punctuation) and comments between
 any two tokens, and checks that the formatted text parses to the same tree, comments included,
-and formats to itself.
+and formats to itself. A second generator writes templates: parameters with types, defaults and
+constraints, set, blocks and their uses, outputs, includes, for and if (else, else if) of
+statements, copy entries and export entries, and expressions of every form (operators with their
+operands parenthesized at random, so that the printer must find which parentheses the grammar
+needs), strings with {...}.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graphdsl.lang import fmt
+from graphdsl.errors import SourceFile
+from graphdsl.lang import fmt, template_fmt
 from graphdsl.lang.parser import parse
+from graphdsl.lang.template_parser import parse_template
 
 # A token: its text, and whether it is punctuation (so that no space is needed beside it).
 Token = tuple[str, bool]
@@ -127,10 +133,10 @@ BLANKS = [" ", " ", " ", "\n", "\n    ", "\t", "  ", "\n\n", "\n\n\n", "\f", " \
 
 
 @st.composite
-def specs(draw: st.DrawFn) -> str:
+def specs(draw: st.DrawFn, statement: st.SearchStrategy[list[Token]] = statement, most: int = 6) -> str:
     """Statements with whitespace and comments between their tokens (chosen by a drawn random
     generator: one draw per token made the generator slower than everything it tests)."""
-    statements = draw(st.lists(statement, max_size=6))
+    statements = draw(st.lists(statement, max_size=most))
     pool = draw(st.lists(comments, min_size=1, max_size=4))
     rng = draw(st.randoms(use_true_random=False))
 
@@ -168,3 +174,167 @@ def test_formatting_a_generated_spec_keeps_its_tree_and_is_stable(text: str, wid
     formatted = fmt.format_spec(spec, width)
     assert fmt.meaning(parse(formatted)) == fmt.meaning(spec)
     assert fmt.format_spec(parse(formatted), width) == formatted
+
+
+# -- templates ---------------------------------------------------------------------------------
+
+TEMPLATE_KEYWORDS = {"param", "check", "set", "block", "use", "output", "include", "for", "in", "if", "else",
+                     "and", "or", "not", "true", "false", *STATEMENT_KEYWORDS, "from", "variable", "bind",
+                     "signature"}
+idents = identifiers.filter(lambda n: n not in TEMPLATE_KEYWORDS)
+# Characters of a template's strings: no brace alone (it would open an expression).
+T_TEXT = TEXT.replace("{", "").replace("}", "")
+t_chars = st.one_of(st.sampled_from(T_TEXT), st.sampled_from(['\\"', "\\\\", "\\n", "{{", "}}"]))
+
+
+def _unsigned(text: str) -> str:
+    return text.lstrip("-")
+
+
+def _atoms(inside_string: bool) -> st.SearchStrategy[list[Token]]:
+    numbers = st.one_of(ints.map(_unsigned), floats.map(_unsigned))
+    atoms = [numbers.map(word), idents.map(word), st.sampled_from(["true", "false"]).map(word)]
+    if not inside_string:  # {...} holds no string
+        atoms.append(interpolated())
+    return st.one_of(*atoms)
+
+
+def interpolated() -> st.SearchStrategy[list[Token]]:
+    parts = st.lists(st.one_of(st.lists(t_chars, max_size=4).map("".join),
+                               expressions(inside_string=True, leaves=3).map(
+                                   lambda tokens: "{ " + " ".join(text for text, _ in tokens) + " }")),  # `{{` is a brace
+                     max_size=3)
+    return parts.map(lambda items: word('"' + "".join(items) + '"'))
+
+
+def _parens(tokens: list[Token]) -> list[Token]:
+    return punct("(") + tokens + punct(")")
+
+
+BINARY = ["or", "and", "==", "!=", "<", "<=", ">", ">=", "in", "+", "-", "*", "/", "//", "%"]
+
+
+def _compound(inner: st.SearchStrategy[list[Token]]) -> st.SearchStrategy[list[Token]]:
+    """Operators with each operand in parentheses (which the tree forgets), and the other forms."""
+    def op(text: str) -> list[Token]:
+        return word(text) if text.isalpha() else punct(text)
+
+    wrapped = st.tuples(inner, st.booleans()).map(lambda t: _parens(t[0]) if t[1] or len(t[0]) > 1 else t[0])
+    names_ = st.lists(idents, min_size=1, max_size=2, unique=True).map(
+        lambda ns: [t for i, n in enumerate(ns) for t in (punct(",") if i else []) + word(n)])
+    binary = st.builds(lambda a, o, b: a + op(o) + b, wrapped, st.sampled_from(BINARY), wrapped)
+    return st.one_of(
+        binary, binary, binary,  # the form with the most to get right, drawn most
+        st.builds(lambda a: word("not") + a, wrapped),
+        st.builds(lambda a: punct("-") + _parens(a), inner),  # `-1` would be the literal
+        st.builds(lambda c, a, b: c + punct("?") + a + punct(":") + b, wrapped, wrapped, wrapped),
+        st.builds(lambda a, i: _parens(a) + punct("[") + i + punct("]"), inner, inner),
+        st.builds(lambda a, n: _parens(a) + punct(".") + word(n), inner, idents),
+        st.builds(lambda f, args: word(f) + punct("(") + [t for i, a in enumerate(args)
+                                                           for t in (punct(",") if i else []) + a] + punct(")"),
+                  idents, st.lists(inner, max_size=3)),
+        st.builds(lambda items, trailing: _list(items, trailing), st.lists(inner, max_size=4), st.booleans()),
+        st.builds(lambda entries: punct("{") + [t for k, v in entries for t in word(k) + punct(":") + v + punct(",")]
+                  + punct("}"), st.lists(st.tuples(idents, inner), max_size=3)),
+        st.builds(lambda ns, it, item: punct("[") + word("for") + ns + word("in") + it + punct(":") + item + punct("]"),
+                  names_, wrapped, inner),
+        st.builds(lambda ns, it, k, v: punct("{") + word("for") + ns + word("in") + it + punct(":") + k + punct("=>")
+                  + v + punct("}"), names_, wrapped, wrapped, inner),
+    )
+
+
+def expressions(inside_string: bool = False, leaves: int = 8) -> st.SearchStrategy[list[Token]]:
+    return st.recursive(_atoms(inside_string), _compound, max_leaves=leaves)
+
+
+def t_setting(key: st.SearchStrategy[str] = idents) -> st.SearchStrategy[list[Token]]:
+    return st.builds(lambda k, v: word(k) + punct("=") + v, key, expressions())
+
+
+t_names = st.one_of(idents.map(word), interpolated())
+types = st.recursive(st.sampled_from(["int", "float", "bool", "string", "ref"]).map(word),
+                     lambda inner: st.builds(lambda k, i: word(k) + punct("[") + i + punct("]"),
+                                             st.sampled_from(["list", "map"]), inner), max_leaves=2)
+
+
+def _commas(items: list[list[Token]], trailing: bool) -> list[Token]:
+    tokens = [t for i, item in enumerate(items) for t in (punct(",") if i else []) + item]
+    return tokens + (punct(",") if trailing and items else [])
+
+
+def _control(body: st.SearchStrategy[list[Token]]) -> st.SearchStrategy[list[Token]]:
+    """for and if (else, else if) around entries drawn from ``body``."""
+    braced = st.lists(body, max_size=3).map(_body)
+    names_ = st.lists(idents, min_size=1, max_size=2, unique=True).map(lambda ns: _commas([word(n) for n in ns], False))
+    else_ = st.one_of(st.just([]), braced.map(lambda b: word("else") + b),
+                      st.builds(lambda c, b: word("else") + word("if") + c + b, expressions(), braced))
+    return st.one_of(
+        st.builds(lambda ns, it, b: word("for") + ns + word("in") + it + b, names_, expressions(), braced),
+        st.builds(lambda c, b, e: word("if") + c + b + e, expressions(), braced, else_),
+    )
+
+
+copy_entry = st.deferred(lambda: st.one_of(t_setting(), labelled_t("variable"), labelled_t("bind"), _control(copy_entry)))
+t_signature = st.builds(lambda label, entries: word("signature") + label + _body(entries), t_names,
+                        st.lists(t_setting(), max_size=2))
+export_entry = st.deferred(lambda: st.one_of(t_setting(), t_signature, _control(export_entry)))
+
+
+def labelled_t(keyword: str) -> st.SearchStrategy[list[Token]]:
+    return st.builds(lambda s, v: word(keyword) + s + punct("=") + v, interpolated(), expressions())
+
+
+param_entry = st.one_of(t_setting(st.sampled_from(["min", "max", "one_of"])),
+                        st.builds(lambda c, m: word("check") + c + punct(",") + m, expressions(), expressions()))
+block_param = st.builds(lambda n, t, d: word(n) + ((punct(":") + t) if t else []) + ((punct("=") + d) if d else []),
+                        idents, st.none() | types, st.none() | expressions())
+template_statement = st.deferred(lambda: st.one_of(
+    ints.map(lambda n: word("graphdsl") + word(n)),
+    interpolated().map(lambda p: word("include") + p),
+    st.builds(lambda n, t, d, body: word("param") + word(n) + punct(":") + t + ((punct("=") + d) if d else [])
+              + (_body(body) if body is not None else []),
+              idents, types, st.none() | expressions(), st.none() | st.lists(param_entry, max_size=3)),
+    st.builds(lambda n, v: word("set") + word(n) + punct("=") + v, idents, expressions()),
+    st.builds(lambda n, v: word("output") + word(n) + punct("=") + v, idents, expressions()),
+    st.builds(lambda n, v: word("let") + n + punct("=") + v, t_names, expressions()),
+    st.builds(lambda n, b, args, trailing: word("use") + n + punct("=") + word(b) + punct("(") + _commas(args, trailing)
+              + punct(")"), t_names, idents, st.lists(t_setting(), max_size=3), st.booleans()),
+    st.builds(lambda n, params, trailing, body: word("block") + word(n) + punct("(") + _commas(params, trailing)
+              + punct(")") + _body(body), idents, st.lists(block_param, max_size=3), st.booleans(),
+              st.lists(template_statement, max_size=3)),
+    st.builds(lambda n, kind, path, options: word("source") + n + punct("=") + word(kind) + punct("(") + path
+              + [t for o in options for t in punct(",") + o] + punct(")"),
+              t_names, idents, interpolated(), st.lists(t_setting(), max_size=2)),
+    st.builds(lambda ns, src, entries: word("copy") + ns + word("from") + src + _body(entries),
+              t_names, t_names, st.lists(copy_entry, max_size=3)),
+    st.builds(lambda kind, path, body: word("export") + word(kind) + path + (_body(body) if body is not None else []),
+              idents, interpolated(), st.none() | st.lists(export_entry, max_size=3)),
+    _control(template_statement),
+))
+
+
+@settings(max_examples=EXAMPLES or 150, deadline=None, derandomize=not EXAMPLES, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(text=specs(template_statement.map(lambda s: s), most=5), width=st.integers(1, 120))
+def test_formatting_a_generated_template_keeps_its_tree_and_is_stable(text: str, width: int) -> None:
+    template = parse_template(SourceFile("<generated>", text))
+    formatted = template_fmt.format_template(template, width)
+    again = parse_template(SourceFile("<generated>", formatted))
+    assert template_fmt.meaning(again) == template_fmt.meaning(template)
+    assert template_fmt.format_template(again, width) == formatted
+
+
+# Expressions alone, larger: the printer's parentheses meet every pair of operators.
+expression_statements = st.builds(lambda n, v: word("set") + word(n) + punct("=") + v, idents,
+                                  st.recursive(_atoms(False), _compound, max_leaves=16))
+
+
+@settings(max_examples=EXAMPLES or 300, deadline=None, derandomize=not EXAMPLES, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(text=specs(expression_statements, most=3), width=st.integers(1, 120))
+def test_formatting_generated_expressions_keeps_their_tree(text: str, width: int) -> None:
+    template = parse_template(SourceFile("<generated>", "set _ = 0\n" + text))
+    formatted = template_fmt.format_template(template, width)
+    again = parse_template(SourceFile("<generated>", formatted))
+    assert template_fmt.meaning(again) == template_fmt.meaning(template)
+    assert template_fmt.format_template(again, width) == formatted

@@ -10,6 +10,10 @@ The grammar ignores comments; :func:`attach` finds them with the grammar's own `
 - a comment after the last entry of a body is in that body's ``end`` comments (the spec's, at the
   end of the file).
 
+Templates (:mod:`graphdsl.lang.template_syntax`) take the same rules: their bodies are those of
+parameters, blocks, block uses' arguments, ``for`` and ``if``; the ``else`` body of an ``if`` keeps
+its end comments in the node's ``else_comments``.
+
 It runs in time linear in the size of the tree plus the number of comments. No TensorFlow here.
 """
 
@@ -20,7 +24,9 @@ import re
 from dataclasses import dataclass, field
 
 from graphdsl.errors import SourceFile, Span
+from graphdsl.lang import expr as ex
 from graphdsl.lang import grammar, syntax
+from graphdsl.lang import template_syntax as ts
 
 Position = tuple[int, int]
 
@@ -51,7 +57,7 @@ def find(file: SourceFile) -> list[syntax.Comment]:
     return found
 
 
-def attach(spec: syntax.Spec, file: SourceFile) -> None:
+def attach(spec: syntax.Spec | ts.Template, file: SourceFile) -> None:
     """Attach the comments of ``file`` to the nodes of ``spec`` (built from it, not shared yet)."""
     found = find(file)
     if found:
@@ -60,12 +66,17 @@ def attach(spec: syntax.Spec, file: SourceFile) -> None:
 
 @dataclass
 class _Body:
-    """A node holding a sequence of entries, and the comments gathered for it so far."""
+    """A node holding a sequence of entries, and the comments gathered for it so far.
+
+    ``start`` and ``end`` bound the body (the node's span, or an ``if``'s branch); ``slot`` is
+    where its end comments go: the node's ``comments.end``, or an ``if``'s ``else_comments``.
+    """
 
     node: syntax.Node
     start: Position
     end: Position
     entries: list[syntax.Node]
+    slot: str = "end"
     next_entry: int = 0
     end_comments: list[syntax.Comment] = field(default_factory=list)
 
@@ -79,7 +90,7 @@ def _end(span: Span) -> Position:
 
 
 class _Attacher:
-    def __init__(self, spec: syntax.Spec) -> None:
+    def __init__(self, spec: syntax.Spec | ts.Template) -> None:
         self.bodies: list[_Body] = []  # in order of their start
         self.ending: dict[int, list[tuple[int, int, syntax.Node]]] = {}  # end line -> (column, order, node)
         self.leading: dict[int, list[syntax.Comment]] = {}
@@ -90,12 +101,12 @@ class _Attacher:
     def _collect(self, node: syntax.Node, entries: tuple[syntax.Node, ...]) -> None:
         # Iterative: bodies nest as deep as the values do. Outer entries are numbered first, so
         # that of two nodes ending at one place the outer one takes a trailing comment.
-        stack: list[tuple[syntax.Node, tuple[syntax.Node, ...]]] = [(node, entries)]
+        stack = [_Body(node, _start(node.span), _end(node.span), list(entries))]
         order = 0
         while stack:
-            body_node, body_entries = stack.pop()
-            self.bodies.append(_Body(body_node, _start(body_node.span), _end(body_node.span), list(body_entries)))
-            for entry in body_entries:
+            body = stack.pop()
+            self.bodies.append(body)
+            for entry in body.entries:
                 order += 1
                 self.ending.setdefault(entry.span.end_line, []).append((entry.span.end_column, order, entry))
                 stack.extend(_bodies_of(entry))
@@ -144,9 +155,12 @@ class _Attacher:
         return True
 
     def _store(self) -> None:
-        ends = {id(b.node): b for b in self.bodies if b.end_comments}
+        ends = {id(b.node): b for b in self.bodies if b.end_comments and b.slot == "end"}
         for ended in ends.values():
             self.nodes[id(ended.node)] = ended.node
+        for branch in self.bodies:
+            if branch.end_comments and branch.slot == "else":
+                object.__setattr__(branch.node, "else_comments", tuple(branch.end_comments))
         for key, node in self.nodes.items():
             body = ends.get(key)
             comments = syntax.Comments(
@@ -158,15 +172,50 @@ class _Attacher:
             object.__setattr__(node, "comments", comments)
 
 
-def _bodies_of(node: syntax.Node) -> list[tuple[syntax.Node, tuple[syntax.Node, ...]]]:
-    """The body an entry opens: its own, or that of the list or map it holds as its value."""
-    if isinstance(node, syntax.Source):
-        return [(node, node.options)]
-    if isinstance(node, (syntax.Copy, syntax.Export, syntax.Signature)):
-        return [(node, node.entries)]
-    value = node if isinstance(node, (syntax.ListValue, syntax.MapValue)) else getattr(node, "value", None)
+def _body(node: syntax.Node, entries: tuple[syntax.Node, ...]) -> _Body:
+    return _Body(node, _start(node.span), _end(node.span), list(entries))
+
+
+def _bodies_of(node: syntax.Node) -> list[_Body]:
+    """The bodies an entry opens: its own, or that of the list or map it holds as its value."""
+    if isinstance(node, (syntax.Source, ts.Source)):
+        return [_body(node, node.options)]
+    if isinstance(node, (syntax.Copy, syntax.Export, syntax.Signature, ts.Copy, ts.Export, ts.Signature)):
+        return [_body(node, node.entries)]
+    if isinstance(node, ts.TEMPLATE_BODIES):
+        return _template_bodies(node)
+    value = node if isinstance(node, _LISTS + _MAPS) else getattr(node, "value", None)
+    return _value_bodies(value)
+
+
+_LISTS = (syntax.ListValue, ex.ListExpr)
+_MAPS = (syntax.MapValue, ex.MapExpr)
+
+
+def _value_bodies(value: syntax.Node | None) -> list[_Body]:
     if isinstance(value, syntax.ListValue):
-        return [(value, value.items)]
+        return [_body(value, value.items)]
     if isinstance(value, syntax.MapValue):
-        return [(value, value.entries)]
+        return [_body(value, value.entries)]
+    if isinstance(value, (ex.ListExpr, ex.MapExpr)):
+        return [_body(value, value.items)]
     return []
+
+
+def _template_bodies(node: syntax.Node) -> list[_Body]:
+    """The bodies of a template's own statements (and of a default written as a list or map)."""
+    if isinstance(node, ts.Param):
+        return [_body(node, node.entries), *_value_bodies(node.default)]
+    if isinstance(node, ts.Block):
+        return [_body(node, node.body)]
+    if isinstance(node, ts.Use):
+        return [_body(node, node.args)]
+    if isinstance(node, ts.For):
+        return [_body(node, node.body)]
+    assert isinstance(node, ts.If)
+    # Two bodies: the branch up to its '}' and what follows `else`, each with its end comments.
+    then_end = node.then_end or _end(node.span)
+    bodies = [_Body(node, _start(node.span), then_end, list(node.then))]
+    if then_end < _end(node.span):
+        bodies.append(_Body(node, then_end, _end(node.span), list(node.otherwise), "else"))
+    return bodies

@@ -373,7 +373,7 @@ class Expander:
     def version(self, version: syntax.Version, ctx: _Context) -> None:
         if not self._version_done:  # the root's; an included file's says nothing more
             self._version_done = True
-            self.emit(version)
+            self.emit(syntax.Version(version.number, version.span))  # without the template's comments
 
     def source(self, source: ts.Source, ctx: _Context) -> None:
         name = self.define(source.name, ctx, "source")

@@ -29,7 +29,7 @@ from typing import Callable, Sequence
 
 from graphdsl.errors import GraphDslError, SourceFile, Span, SpecSyntaxError
 from graphdsl.lang import syntax
-from graphdsl.lang.parser import parse, parse_source
+from graphdsl.lang.parser import parse
 
 DEFAULT_WIDTH = 100
 INDENT = 4
@@ -51,21 +51,30 @@ def format_text(text: str, path: str = "<string>", width: int = DEFAULT_WIDTH) -
 def format_source(file: SourceFile, width: int = DEFAULT_WIDTH) -> str:
     """The text of ``file`` in the canonical layout, checked as :func:`format_text` says.
 
-    A template (a spec with parameters, blocks, loops or includes) is refused: its tree does not
-    keep comments yet, so formatting it could not keep them where they belong.
+    A template (a spec with parameters, blocks, loops, choices or includes) is laid out by
+    :mod:`graphdsl.lang.template_fmt`, and checked the same way.
     """
-    from graphdsl.lang.template_parser import parse_any, ts
+    from graphdsl.lang import template_fmt
+    from graphdsl.lang.template_parser import parse_any, parse_template, ts
 
-    if isinstance(parse_any(file), ts.Template):
-        raise GraphDslError(f"{file.path}: graphdsl fmt formats plain specs; this one is a template",
-                            hint="leave it as it is: templates are not formatted yet")
-    spec = parse_source(file)
-    formatted = format_spec(spec, width)
+    tree = parse_any(file)
+    if isinstance(tree, ts.Template):
+        formatted = template_fmt.format_template(tree, width)
+        try:
+            again: syntax.Spec | ts.Template = parse_template(SourceFile(file.path, formatted))
+        except SpecSyntaxError:
+            raise _refusal(file, "formatting would give a spec that does not parse") from None
+        if not isinstance(again, ts.Template) or template_fmt.meaning(again) != template_fmt.meaning(tree):
+            raise _refusal(file, "formatting would change what the spec says")
+        if template_fmt.format_template(again, width) != formatted:
+            raise _refusal(file, "formatting is not stable on this spec")
+        return formatted
+    formatted = format_spec(tree, width)
     try:
         again = parse(formatted, file.path)
     except SpecSyntaxError:
         raise _refusal(file, "formatting would give a spec that does not parse") from None
-    if meaning(again) != meaning(spec):
+    if meaning(again) != meaning(tree):
         raise _refusal(file, "formatting would change what the spec says")
     if format_spec(again, width) != formatted:
         raise _refusal(file, "formatting is not stable on this spec")
@@ -90,7 +99,7 @@ _COMMENT = re.compile(r'^(\s*(?:- |trailing: )Comment )"(.*)"$')
 _ESCAPED = re.compile(r"\\(.)")
 
 
-def meaning(spec: syntax.Spec) -> str:
+def meaning(spec: syntax.Node) -> str:
     """What a spec says, as text: its :func:`~graphdsl.lang.syntax.dump` without the spans.
 
     Comments count, by their text and the node they belong to; trailing blanks in a comment do not
@@ -189,7 +198,7 @@ class _Printer:
                             hint="leave this spec out of graphdsl fmt for now, and please report it")
 
     def source(self, node: syntax.Source, align: int, indent: int) -> list[_Line]:
-        head = f"{_head(node).ljust(align)} = {node.kind.name}("
+        head = f"{self.head(node).ljust(align)} = {node.kind.name}("
         path = _spelled(node.path)
         if self.quiet(node):
             options = "".join(f", {o.key.name} = {self.flat(o.value)}" for o in node.options)
@@ -220,7 +229,7 @@ class _Printer:
 
     def setting(self, node: syntax.Node, align: int, indent: int, tail: str = "") -> list[_Line]:
         """An entry ``HEAD = VALUE`` (a setting, bind, variable override, let), HEAD padded."""
-        return self.value(node.value, _head(node).ljust(align) + " = ", tail, indent)  # type: ignore[attr-defined]
+        return self.value(node.value, self.head(node).ljust(align) + " = ", tail, indent)  # type: ignore[attr-defined]
 
     # Bodies -----------------------------------------------------------------------------------
 
@@ -229,8 +238,8 @@ class _Printer:
         """``header { entries }``: on one line when it holds one short entry and no comment."""
         if not entries and not node.comments.end:
             return [_Line(indent, header + " {}")]
-        if len(entries) == 1 and _head(entries[0]) and self.quiet(node):
-            line = f"{header} {{ {_head(entries[0])} = {self.flat(entries[0].value)} }}"  # type: ignore[attr-defined]
+        if len(entries) == 1 and self.head(entries[0]) and self.quiet(node):
+            line = f"{header} {{ {self.head(entries[0])} = {self.flat(entries[0].value)} }}"  # type: ignore[attr-defined]
             if indent + len(line) <= self.width:
                 return [_Line(indent, line)]
         inner = indent + INDENT
@@ -256,7 +265,7 @@ class _Printer:
 
         lines: list[_Line] = []
         last = None
-        for entry, align in zip(entries, _alignment(entries, blank_before)):
+        for entry, align in zip(entries, _alignment(entries, blank_before, self.head)):
             for comment in entry.comments.leading:
                 last = _add_comment(lines, last, comment, indent)
             if _blank(last, entry.span):
@@ -321,6 +330,11 @@ class _Printer:
             return "true" if node.value else "false"
         return _spelled(node)
 
+    @staticmethod
+    def head(node: syntax.Node) -> str:
+        """What stands before an entry's '=' (empty for a node without one)."""
+        return _head(node)
+
     def quiet(self, node: syntax.Node) -> bool:
         """No comment inside ``node`` (its own leading and trailing comments are outside it)."""
         key = id(node)
@@ -373,7 +387,8 @@ def _head(node: syntax.Node) -> str:
     return ""
 
 
-def _alignment(entries: Sequence[syntax.Node], blank_before: list[bool]) -> list[int]:
+def _alignment(entries: Sequence[syntax.Node], blank_before: list[bool],
+               head: Callable[[syntax.Node], str] = _head) -> list[int]:
     """For each entry, the width its head is padded to.
 
     A blank line ends a section; within one, the entries of one kind (settings, binds, variable
@@ -386,7 +401,7 @@ def _alignment(entries: Sequence[syntax.Node], blank_before: list[bool]) -> list
             continue
         widths: dict[type, int] = {}
         for entry in entries[start:i]:
-            widths[type(entry)] = max(widths.get(type(entry), 0), len(_head(entry)))
+            widths[type(entry)] = max(widths.get(type(entry), 0), len(head(entry)))
         for k in range(start, i):
             aligns[k] = widths[type(entries[k])]
         start = i

@@ -20,7 +20,7 @@ from lark.exceptions import UnexpectedInput
 
 from graphdsl.errors import SourceFile, Span, SpecSyntaxError
 from graphdsl.lang import expr as ex
-from graphdsl.lang import grammar, parser, syntax
+from graphdsl.lang import comments, grammar, parser, syntax
 from graphdsl.lang import template_syntax as ts
 from graphdsl.lang.parser import paused_gc
 from graphdsl.lang.syntax_errors import syntax_error
@@ -79,7 +79,9 @@ def parse_template(file: SourceFile) -> ts.Template:
             tree = grammar.load("template").parse(file.text, start="template")
         except UnexpectedInput:
             raise syntax_error(file, start="template") from None
-        return _Builder(file).template(tree)
+        template = _Builder(file).template(tree)
+        comments.attach(template, file)
+        return template
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,7 +233,10 @@ class _Builder:
         if otherwise:
             branch = otherwise[0]
             rest = (self.if_(branch),) if branch.data.endswith("_if") else self.body(branch)
-        return ts.If(self.expr(condition), self.body(then), rest, self.span_of(tree))
+        node = ts.If(self.expr(condition), self.body(then), rest, self.span_of(tree))
+        then_span = self.span_of(then)
+        object.__setattr__(node, "then_end", (then_span.end_line, then_span.end_column))  # not a field
+        return node
 
     # Entries ----------------------------------------------------------------------------------
 

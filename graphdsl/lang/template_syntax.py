@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Union
+from typing import ClassVar, Union
 
 from graphdsl.errors import SourceFile, Span
-from graphdsl.lang.syntax import Ident, Node, String, Version
+from graphdsl.lang.syntax import Comment, Ident, Node, String, Version
 
 Expr = Node  # a node of graphdsl.lang.expr
 NameExpr = Node  # an Ident (a name as written) or an Expr that computes it
@@ -221,15 +221,24 @@ class For(Node):
 
 @dataclass(frozen=True)
 class If(Node):
-    """``if EXPR { then } else { otherwise }``; ``else if`` is an :class:`If` alone in ``otherwise``."""
+    """``if EXPR { then } else { otherwise }``; ``else if`` is an :class:`If` alone in ``otherwise``.
+
+    Like ``comments``, two attributes that are not fields (no part in comparisons): ``then_end``,
+    where the ``}`` of the first branch ends (line, column), and ``else_comments``, the comments
+    after the last entry of the ``else`` branch (``comments.end`` holds those of the first).
+    """
 
     condition: Expr
     then: tuple[Node, ...]
     otherwise: tuple[Node, ...]
     span: Span
+    then_end: ClassVar[tuple[int, int] | None] = None
+    else_comments: ClassVar[tuple[Comment, ...]] = ()
 
 
 Statement = Union[Version, Source, Copy, Let, Export, Param, Set, Block, Use, Output, Include, For, If]
+# The template statements that hold a body of entries (for comments and the formatter).
+TEMPLATE_BODIES = (Param, Block, Use, For, If)
 
 
 @dataclass(frozen=True)
