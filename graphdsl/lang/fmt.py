@@ -302,14 +302,14 @@ class _Printer:
             entry.value, _spelled(entry.key) + ": ", ",", inner))  # type: ignore[attr-defined]
         return [_Line(indent, head + "{"), *entries, _Line(indent, "}" + tail)]
 
-    def flat(self, node: syntax.Value) -> str | None:
+    def flat(self, node: syntax.Node) -> str | None:
         """The value on one line, or None when a comment inside it needs lines of its own."""
         key = id(node)
         if key not in self._flat:
             self._flat[key] = self._flatten(node)
         return self._flat[key]
 
-    def _flatten(self, node: syntax.Value) -> str | None:
+    def _flatten(self, node: syntax.Node) -> str | None:
         if isinstance(node, syntax.ListValue):
             items = [self.flat(item) for item in node.items]
             if not self.quiet(node) or None in items:

@@ -62,12 +62,12 @@ class _TemplatePrinter(_Printer):
         if isinstance(node, ts.Include):
             return [_Line(indent, f"include {_spelled(node.path)}")]
         if isinstance(node, ts.Source):
-            return self.source(node, align, indent)  # type: ignore[arg-type]
+            return self.source(node, align, indent)
         if isinstance(node, ts.Copy):
             header = f"copy {_name(node.namespace)} from {_name(node.source)}"
             return self.block(header, node, node.entries, indent, self.copy_entry)
         if isinstance(node, ts.Export):
-            return self.export(node, indent)  # type: ignore[arg-type]
+            return self.export(node, indent)
         if isinstance(node, (ts.Let, ts.Set, ts.Output)):
             return self.setting(node, align, indent)
         if isinstance(node, ts.Param):
@@ -208,7 +208,7 @@ class _TemplatePrinter(_Printer):
 
     # Values -----------------------------------------------------------------------------------
 
-    def value(self, node: syntax.Node, head: str, tail: str, indent: int) -> list[_Line]:  # type: ignore[override]
+    def value(self, node: syntax.Node, head: str, tail: str, indent: int) -> list[_Line]:
         flat = self.flat(node)
         if flat is not None:
             if indent + len(head) + len(flat) + len(tail) <= self.width:
@@ -224,7 +224,7 @@ class _TemplatePrinter(_Printer):
             item.value, _spelled(item.key) + ": ", ",", inner))  # type: ignore[attr-defined]
         return [_Line(indent, head + "{"), *entries, _Line(indent, "}" + tail)]
 
-    def _flatten(self, node: syntax.Node) -> str | None:  # type: ignore[override]
+    def _flatten(self, node: syntax.Node) -> str | None:
         if isinstance(node, (ex.ListExpr, ex.MapExpr)) and not self.quiet(node):
             return None
         return self.expr(node)
@@ -289,7 +289,7 @@ class _TemplatePrinter(_Printer):
             return f"variable {_spelled(node.pattern)}"
         for kind, word in _NAMED:
             if isinstance(node, kind):
-                return f"{word} {_name(node.name)}"  # type: ignore[attr-defined]
+                return f"{word} {_name(node.name)}"
         return ""
 
 

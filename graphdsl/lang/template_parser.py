@@ -13,7 +13,7 @@ the file. No TensorFlow here.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import Callable, Union
 
 from lark import Token, Tree
 from lark.exceptions import UnexpectedInput
@@ -88,6 +88,24 @@ def parse_template(file: SourceFile) -> ts.Template:
 # Lark tree to template tree
 # ---------------------------------------------------------------------------------------------
 
+# The Lark tree of a template: each rule's children are its subtrees and its kept tokens. The grammar
+# fixes which is which at each place; _tree and _token narrow a child to the one the rule puts there.
+_Tree = Tree[Token]
+_Child = Union[Tree[Token], Token]
+
+
+def _tree(child: _Child) -> _Tree:
+    if not isinstance(child, Tree):
+        raise AssertionError(f"the grammar puts a rule here, not {child.type}")
+    return child
+
+
+def _token(child: _Child) -> Token:
+    if not isinstance(child, Token):
+        raise AssertionError(f"the grammar puts a token here, not {child.data}")
+    return child
+
+
 _BINARY = {
     "or_op": "or", "and_op": "and", "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">",
     "ge": ">=", "in_op": "in", "add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//",
@@ -107,13 +125,13 @@ class _Builder:
         self.path = file.path
         self.line = line
         self.column = column
-        self._statements: dict[str, Callable[[Tree], ts.Node]] = {
+        self._statements: dict[str, Callable[[_Tree], ts.Node]] = {
             "version": self.version, "t_source": self.source, "t_copy": self.copy,
             "t_let": self.let, "t_export": self.export, "param": self.param, "set": self.set,
             "block": self.block, "use": self.use, "output": self.output, "include": self.include,
             "statement_for": self.for_, "statement_if": self.if_,
         }
-        self._entries: dict[str, Callable[[Tree], ts.Node]] = {
+        self._entries: dict[str, Callable[[_Tree], ts.Node]] = {
             "t_setting": self.setting, "t_variable_override": self.variable_override,
             "t_bind": self.bind, "t_signature": self.signature,
             "copy_for": self.for_, "copy_if": self.if_, "export_for": self.for_, "export_if": self.if_,
@@ -121,86 +139,91 @@ class _Builder:
 
     # Spans ------------------------------------------------------------------------------------
 
-    def span_of(self, item: Tree | Token) -> Span:
+    def span_of(self, item: _Child) -> Span:
+        positions: tuple[int | None, ...]
         if isinstance(item, Token):
-            line, column, end_line, end_column = item.line, item.column, item.end_line, item.end_column
+            positions = (item.line, item.column, item.end_line, item.end_column)
         elif item.meta.empty:
-            line = column = end_line = end_column = 1
+            positions = (1, 1, 1, 1)
         else:
             meta = item.meta
-            line, column, end_line, end_column = meta.line, meta.column, meta.end_line, meta.end_column
+            positions = (meta.line, meta.column, meta.end_line, meta.end_column)
+        # Lark leaves a position None only for a token it made up; the grammar's have them all.
+        line, column, end_line, end_column = (1 if p is None else p for p in positions)
         if self.line:
             line, end_line = self.line, self.line
-            column, end_column = column + self.column, end_column + self.column  # type: ignore[operator]
-        return Span(self.path, line, column, end_line, end_column, self.file)  # type: ignore[arg-type]
+            column, end_column = column + self.column, end_column + self.column
+        return Span(self.path, line, column, end_line, end_column, self.file)
 
     # Statements -------------------------------------------------------------------------------
 
-    def template(self, tree: Tree) -> ts.Template:
+    def template(self, tree: _Tree) -> ts.Template:
         text = self.file.text
         end = Span(self.path, 1, 1, text.count("\n") + 1, len(text) - text.rfind("\n"), self.file)
         return ts.Template(self.file, self.statements(tree.children), end)
 
-    def statements(self, children: list) -> tuple[ts.Node, ...]:
-        return tuple(self._statements[child.data](child) for child in children)
+    def statements(self, children: list[_Child]) -> tuple[ts.Node, ...]:
+        return tuple(self._statements[_tree(child).data](_tree(child)) for child in children)
 
-    def body(self, tree: Tree) -> tuple[ts.Node, ...]:
+    def body(self, tree: _Tree) -> tuple[ts.Node, ...]:
         """The statements of a ``{ ... }`` (statements, copy_entries or export_entries)."""
         if tree.data == "statements":
             return self.statements(tree.children)
-        return tuple(self._entries[child.data](child) for child in tree.children)
+        return tuple(self._entries[_tree(child).data](_tree(child)) for child in tree.children)
 
-    def version(self, tree: Tree) -> syntax.Version:
+    def version(self, tree: _Tree) -> syntax.Version:
         (number,) = tree.children
-        return syntax.Version(syntax.Int(int(number), self.span_of(number)), self.span_of(tree))
+        return syntax.Version(syntax.Int(int(_token(number)), self.span_of(number)), self.span_of(tree))
 
-    def source(self, tree: Tree) -> ts.Source:
+    def source(self, tree: _Tree) -> ts.Source:
         name, kind, path, *options = tree.children
-        return ts.Source(self.name(name), self.ident(kind), self.string(path),
-                         tuple(self.setting(o) for o in options), self.span_of(tree))
+        return ts.Source(self.name(_tree(name)), self.ident(kind), self.string(path),
+                         tuple(self.setting(_tree(o)) for o in options), self.span_of(tree))
 
-    def copy(self, tree: Tree) -> ts.Copy:
+    def copy(self, tree: _Tree) -> ts.Copy:
         namespace, source, entries = tree.children
-        return ts.Copy(self.name(namespace), self.name(source), self.body(entries), self.span_of(tree))
+        return ts.Copy(self.name(_tree(namespace)), self.name(_tree(source)), self.body(_tree(entries)),
+                       self.span_of(tree))
 
-    def let(self, tree: Tree) -> ts.Let:
+    def let(self, tree: _Tree) -> ts.Let:
         name, value = tree.children
-        return ts.Let(self.name(name), self.expr(value), self.span_of(tree))
+        return ts.Let(self.name(_tree(name)), self.expr(value), self.span_of(tree))
 
-    def export(self, tree: Tree) -> ts.Export:
+    def export(self, tree: _Tree) -> ts.Export:
         kind, path, *body = tree.children
-        entries = self.body(body[0]) if body else ()
+        entries = self.body(_tree(body[0])) if body else ()
         return ts.Export(self.ident(kind), self.string(path), entries, bool(body), self.span_of(tree))
 
-    def param(self, tree: Tree) -> ts.Param:
+    def param(self, tree: _Tree) -> ts.Param:
         name, type_, *rest = tree.children
         default = None
         entries: tuple[ts.Node, ...] = ()
         for child in rest:
             if isinstance(child, Tree) and child.data == "param_body":
-                entries = tuple(self.setting(c) if c.data == "t_setting" else self.check(c) for c in child.children)
+                entries = tuple(self.setting(c) if c.data == "t_setting" else self.check(c)
+                                for c in map(_tree, child.children))
             else:
                 default = self.expr(child)
-        return ts.Param(self.ident(name), self.type(type_), default, entries, self.span_of(tree))
+        return ts.Param(self.ident(name), self.type(_tree(type_)), default, entries, self.span_of(tree))
 
-    def check(self, tree: Tree) -> ts.Check:
+    def check(self, tree: _Tree) -> ts.Check:
         condition, message = tree.children
         return ts.Check(self.expr(condition), self.expr(message), self.span_of(tree))
 
-    def type(self, tree: Tree) -> ts.TypeSpec:
+    def type(self, tree: _Tree) -> ts.TypeSpec:
         name, *item = tree.children
-        return ts.TypeSpec(self.ident(name), self.type(item[0]) if item else None, self.span_of(tree))
+        return ts.TypeSpec(self.ident(name), self.type(_tree(item[0])) if item else None, self.span_of(tree))
 
-    def set(self, tree: Tree) -> ts.Set:
+    def set(self, tree: _Tree) -> ts.Set:
         name, value = tree.children
         return ts.Set(self.ident(name), self.expr(value), self.span_of(tree))
 
-    def block(self, tree: Tree) -> ts.Block:
+    def block(self, tree: _Tree) -> ts.Block:
         name, *params, body = tree.children
-        return ts.Block(self.ident(name), tuple(self.block_param(p) for p in params), self.body(body),
+        return ts.Block(self.ident(name), tuple(self.block_param(_tree(p)) for p in params), self.body(_tree(body)),
                         self.span_of(tree))
 
-    def block_param(self, tree: Tree) -> ts.BlockParam:
+    def block_param(self, tree: _Tree) -> ts.BlockParam:
         name, *rest = tree.children
         type_ = default = None
         for child in rest:
@@ -210,81 +233,86 @@ class _Builder:
                 default = self.expr(child)
         return ts.BlockParam(self.ident(name), type_, default, self.span_of(tree))
 
-    def use(self, tree: Tree) -> ts.Use:
+    def use(self, tree: _Tree) -> ts.Use:
         name, block, *args = tree.children
-        return ts.Use(self.name(name), self.ident(block), tuple(self.setting(a) for a in args), self.span_of(tree))
+        return ts.Use(self.name(_tree(name)), self.ident(block), tuple(self.setting(_tree(a)) for a in args),
+                      self.span_of(tree))
 
-    def output(self, tree: Tree) -> ts.Output:
+    def output(self, tree: _Tree) -> ts.Output:
         name, value = tree.children
         return ts.Output(self.ident(name), self.expr(value), self.span_of(tree))
 
-    def include(self, tree: Tree) -> ts.Include:
+    def include(self, tree: _Tree) -> ts.Include:
         (path,) = tree.children
-        return ts.Include(syntax.String(_decode(path[1:-1]), self.span_of(path)), self.span_of(tree))
+        return ts.Include(syntax.String(_decode(_token(path)[1:-1]), self.span_of(path)), self.span_of(tree))
 
-    def for_(self, tree: Tree) -> ts.For:
+    def for_(self, tree: _Tree) -> ts.For:
         names, iterable, body = tree.children
-        return ts.For(tuple(self.ident(n) for n in names.children), self.expr(iterable), self.body(body),
-                      self.span_of(tree))
+        return ts.For(tuple(self.ident(n) for n in _tree(names).children), self.expr(iterable),
+                      self.body(_tree(body)), self.span_of(tree))
 
-    def if_(self, tree: Tree) -> ts.If:
+    def if_(self, tree: _Tree) -> ts.If:
         condition, then, *otherwise = tree.children
         rest: tuple[ts.Node, ...] = ()
         if otherwise:
-            branch = otherwise[0]
+            branch = _tree(otherwise[0])
             rest = (self.if_(branch),) if branch.data.endswith("_if") else self.body(branch)
-        node = ts.If(self.expr(condition), self.body(then), rest, self.span_of(tree))
+        node = ts.If(self.expr(condition), self.body(_tree(then)), rest, self.span_of(tree))
         then_span = self.span_of(then)
         object.__setattr__(node, "then_end", (then_span.end_line, then_span.end_column))  # not a field
         return node
 
     # Entries ----------------------------------------------------------------------------------
 
-    def setting(self, tree: Tree) -> ts.Setting:
+    def setting(self, tree: _Tree) -> ts.Setting:
         key, value = tree.children
         return ts.Setting(self.ident(key), self.expr(value), self.span_of(tree))
 
-    def variable_override(self, tree: Tree) -> ts.VariableOverride:
+    def variable_override(self, tree: _Tree) -> ts.VariableOverride:
         pattern, value = tree.children
         return ts.VariableOverride(self.string(pattern), self.expr(value), self.span_of(tree))
 
-    def bind(self, tree: Tree) -> ts.Bind:
+    def bind(self, tree: _Tree) -> ts.Bind:
         input_name, value = tree.children
         return ts.Bind(self.string(input_name), self.expr(value), self.span_of(tree))
 
-    def signature(self, tree: Tree) -> ts.Signature:
+    def signature(self, tree: _Tree) -> ts.Signature:
         label, *settings = tree.children
-        return ts.Signature(self.label(label), tuple(self.setting(s) for s in settings), self.span_of(tree))
+        return ts.Signature(self.label(_tree(label)), tuple(self.setting(_tree(s)) for s in settings),
+                            self.span_of(tree))
 
     # Names ------------------------------------------------------------------------------------
 
-    def name(self, tree: Tree) -> ts.NameExpr:
+    def name(self, tree: _Tree) -> ts.NameExpr:
         """A name being defined: an Ident as written, or the expression of a string that computes it."""
-        (token,) = tree.children
+        (child,) = tree.children
+        token = _token(child)
         if token.type == "STRING":
             return self.string(token)
         return self.ident(token)
 
-    def label(self, tree: Tree) -> ts.Expr:
-        (token,) = tree.children
+    def label(self, tree: _Tree) -> ts.Expr:
+        (child,) = tree.children
+        token = _token(child)
         if token.type == "STRING":
             return self.string(token)
         return ex.Literal(str(token), self.span_of(token))
 
-    def ident(self, token: Token) -> syntax.Ident:
+    def ident(self, item: _Child) -> syntax.Ident:
+        token = _token(item)
         return syntax.Ident(str(token), self.span_of(token))
 
     # Expressions ------------------------------------------------------------------------------
 
-    def expr(self, item: Tree | Token, depth: int = 0) -> ts.Expr:
+    def expr(self, item: _Child, depth: int = 0) -> ts.Expr:
         if isinstance(item, Token):
             kind = item.type
             if kind == "STRING":
                 return self.string(item)
             if kind == "INT":
-                return ex.Literal(self.int(item), self.span_of(item))
+                return ex.Literal(self.integer(item), self.span_of(item))
             if kind == "FLOAT":
-                return ex.Literal(self.float(item), self.span_of(item))
+                return ex.Literal(self.number(item), self.span_of(item))
             return ex.Literal(kind == "TRUE", self.span_of(item))
         if depth >= MAX_EXPRESSION_DEPTH:
             span = self.span_of(item)
@@ -318,27 +346,27 @@ class _Builder:
         if data == "t_list":
             return ex.ListExpr(tuple(self.expr(c, depth) for c in children), span)
         if data == "t_map":
-            return ex.MapExpr(tuple(self.map_item(c, depth) for c in children), span)
+            return ex.MapExpr(tuple(self.map_item(_tree(c), depth) for c in children), span)
         if data == "list_for":
             names, iterable, item_ = children
-            return ex.ListFor(self.loop_names(names), self.expr(iterable, depth), self.expr(item_, depth), span)
+            return ex.ListFor(self.loop_names(_tree(names)), self.expr(iterable, depth), self.expr(item_, depth), span)
         if data == "map_for":
             names, iterable, key, value = children
-            return ex.MapFor(self.loop_names(names), self.expr(iterable, depth), self.expr(key, depth),
+            return ex.MapFor(self.loop_names(_tree(names)), self.expr(iterable, depth), self.expr(key, depth),
                              self.expr(value, depth), span)
         if data == "interpolation":
             return self.expr(children[0], depth)
         raise AssertionError(f"unknown expression {data}")  # the grammar has no other
 
-    def map_item(self, tree: Tree, depth: int) -> ex.MapItem:
+    def map_item(self, tree: _Tree, depth: int) -> ex.MapItem:
         label, value = tree.children
-        return ex.MapItem(self.label(label), self.expr(value, depth), self.span_of(tree))
+        return ex.MapItem(self.label(_tree(label)), self.expr(value, depth), self.span_of(tree))
 
     @staticmethod
-    def loop_names(tree: Tree) -> tuple[str, ...]:
+    def loop_names(tree: _Tree) -> tuple[str, ...]:
         return tuple(str(name) for name in tree.children)
 
-    def int(self, token: Token) -> int:
+    def integer(self, token: Token) -> int:
         # Measured before converting: int() of thousands of digits is slow, and refused past 4300.
         value = int(token) if len(token.lstrip("-")) <= 20 else ex.MAX_INT + 1
         if not -ex.MAX_INT - 1 <= value <= ex.MAX_INT:
@@ -346,7 +374,7 @@ class _Builder:
                                   "in 64 bits", self.span_of(token), "a template's integers are 64-bit")
         return value
 
-    def float(self, token: Token) -> float:
+    def number(self, token: Token) -> float:
         value = float(token)
         if value in (float("inf"), float("-inf")):
             raise SpecSyntaxError("number too large", self.span_of(token), "a float is finite")
@@ -354,8 +382,9 @@ class _Builder:
 
     # Strings, with {...} -------------------------------------------------------------------------
 
-    def string(self, token: Token) -> ts.Expr:
+    def string(self, item: _Child) -> ts.Expr:
         """A string literal: a Literal, or an Interpolated string when it holds ``{...}``."""
+        token = _token(item)
         raw = token[1:-1]
         span = self.span_of(token)
         if "{" not in raw and "}" not in raw:
