@@ -254,7 +254,7 @@ def check_inputs(lock: dict[str, Any], spec: syntax.Spec, path: Path) -> None:
     if rest:
         fixes.append(f"restore the locked {_words(rest)}")
     hint = (f"{' and '.join(fixes)}, or lock the new ones with 'graphdsl lock {spec.path}'"
-            + (" and the parameters to build with" if "parameters" in kinds else ""))
+            + (" and the parameters to build with" if spec.template is not None and spec.template.params else ""))
     raise LockError(f"the {what} no longer match {path}; nothing was built:\n{listing}",
                     span=first.span if first else None, source=spec.text, hint=hint)
 
