@@ -1,7 +1,7 @@
 """Provenance inside the artifact: every export carries how it was made.
 
 The record (YAML) holds the lock's inputs (the graphdsl and TensorFlow versions; a template's
-parameters, as used and as given, and its included files by hash; the sources by content: path,
+parameters, as the build used them, and its included files by hash; the sources by content: path,
 kind, options and file hashes; the exports' own hashes cannot be inside the exports they hash), the
 spec's text and the text of each included file (``include_texts``, by path relative to the spec).
 It goes
