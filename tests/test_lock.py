@@ -218,3 +218,15 @@ def test_locked_build_refuses_a_changed_included_file(specs: Path, capsys) -> No
             f"now sha256 {_text_sha256(blocks)}") in err
     assert "help: restore the locked included files, or lock the new ones" in err
     assert not (specs / "out").exists()
+
+
+def test_a_changed_source_of_an_included_file_is_drawn_there(specs: Path, capsys) -> None:
+    assert main(["lock", "towers.gcomp", "--param", "layers=1"]) == 0
+    index = specs / "models" / "mlp_a.ckpt.index"
+    index.write_bytes(index.read_bytes() + b"\0")
+    assert main(["build", "--locked", "towers.gcomp", "-o", "out", "--param", "layers=1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("lib/blocks.gcomp:5:1: error: the sources no longer match towers.gcomp.lock")
+    assert "source 'mlp': file 'models/mlp_a.ckpt.index' changed" in err
+    assert "included from towers.gcomp:7:1" in err
+    assert "lock the new ones with 'graphdsl lock towers.gcomp' and the parameters to build with" in err
