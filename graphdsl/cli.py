@@ -271,7 +271,7 @@ def _run_build(args: argparse.Namespace) -> int:
     warnings = _warnings(args, spec)
     import_tensorflow()
     if args.locked:
-        return _run_locked_build(args)
+        return _run_locked_build(args, spec)
     from graphdsl.assemble.compose import compose
     from graphdsl.tools import progress
 
@@ -379,10 +379,10 @@ def _add_graph(subparsers: argparse._SubParsersAction) -> None:
     add_graph(subparsers)
 
 
-def _run_locked_build(args: argparse.Namespace) -> int:
+def _run_locked_build(args: argparse.Namespace, spec: Spec) -> int:
     from graphdsl.assemble.lock import locked_build, lock_path
 
-    paths, differences, notes = locked_build(Path(args.spec), args.out)
+    paths, differences, notes = locked_build(spec, args.out, builder_timeout=args.builder_timeout)
     for path in paths:
         print(f"wrote {path}")
     for note in notes:
@@ -402,19 +402,24 @@ def _add_lock(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "lock",
         help="write SPEC.lock: the sources' and the exports' content hashes",
-        description="Build SPEC into a temporary directory and write SPEC.lock beside it: each "
-        "source's path, kind, options and file hashes, the versions, and each export's file "
-        "hashes. 'graphdsl build --locked' checks a build against it.",
+        description="Build SPEC into a temporary directory and write SPEC.lock beside it: the "
+        "versions, a template's parameters and included files, each source's path, kind, options "
+        "and file hashes, and each export's file hashes. 'graphdsl build --locked' checks a build "
+        "against it (with the same parameters).",
     )
     parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
+    _add_param_arguments(parser)
     parser.set_defaults(run=_run_lock)
 
 
 def _run_lock(args: argparse.Namespace) -> int:
+    from graphdsl.lang.load import load_spec
+
+    spec = load_spec(Path(args.spec), params=_params(args), max_statements=args.max_statements)
     import_tensorflow()
     from graphdsl.assemble.lock import write_lock
 
-    print(f"wrote {write_lock(Path(args.spec))}")
+    print(f"wrote {write_lock(spec)}")
     return EXIT_OK
 
 
@@ -428,26 +433,26 @@ def _add_explain(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("artifact", metavar="ARTIFACT", help="a SavedModel directory, a .meta "
                         "file, a frozen .pb or .pbtxt, or a build's output directory")
     parser.add_argument("--spec-out", metavar="FILE", help="also write the spec it was built "
-                        "from to FILE (next to the same sources, it builds the same bytes)")
+                        "from to FILE, a template's included files in their places relative to "
+                        "FILE and its parameters to FILE's name with .params.yaml (next to the same "
+                        "sources, built with those parameters, it builds the same bytes)")
     parser.set_defaults(run=_run_explain)
 
 
 def _run_explain(args: argparse.Namespace) -> int:
     import_tensorflow()
-    from graphdsl.assemble.provenance import read_provenance, spec_text
-    from graphdsl.errors import ArtifactError
+    from graphdsl.assemble.provenance import params_path, read_provenance, write_back
 
     where, text = read_provenance(args.artifact)
     print(f"# the provenance of {args.artifact}, from {where}")
     print(text, end="")
     if args.spec_out:
-        spec = spec_text(text, where)
         out = Path(args.spec_out)
-        if out.exists() and (not out.is_file() or out.read_text(encoding="utf-8") != spec):
-            raise ArtifactError(f"{out}: exists and holds something else; not overwritten",
-                                hint="choose another file name, or remove it first")
-        out.write_text(spec, encoding="utf-8")
-        print(f"wrote {out}")
+        written = write_back(text, where, out)
+        for path, new in written.items():
+            print(f"wrote {path}" if new else f"kept {path} (it holds that text already)")
+        if params_path(out) in written:
+            print(f"build it with: graphdsl build {out} --params {params_path(out)} -o OUTDIR")
     return EXIT_OK
 
 

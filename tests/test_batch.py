@@ -56,7 +56,7 @@ def test_bad_sweeps_say_how_to_write_them(sweep: str, message: str) -> None:
 
 def test_bad_parameter_files_are_named(tmp_path: Path) -> None:
     (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
-    with pytest.raises(GraphDslError, match="list.yaml: a parameter file is a mapping"):
+    with pytest.raises(GraphDslError, match="list.yaml:1:1: error: a params file maps parameter names to values"):
         members("s.gcomp", [tmp_path / "list.yaml"])
     (tmp_path / "empty").mkdir()
     with pytest.raises(GraphDslError, match="empty: holds no parameter file"):
@@ -251,3 +251,21 @@ def test_progress_at_a_terminal_counts_done_failed_rate_and_time_left(monkeypatc
     shown = stream.getvalue()
     assert "batch: 2/4 done, 1 failed, " in shown and "/s, " in shown and " s left" in shown
     assert "[1/4]" not in shown  # a terminal gets the line, not a line per member
+
+
+def test_an_ill_typed_parameter_in_a_members_file_is_named_with_its_line(tmp_path: Path, capsys,
+                                                                           monkeypatch) -> None:
+    """The params file of a batch (SOURCE.OPTION keys and all) is read by the reader of --params
+    files: a template parameter's bad value is drawn at its line and column, in a worker too."""
+    from golden import compare  # tests/golden.py
+
+    monkeypatch.chdir(REPO)
+    data = Path("tests/data/batch")
+    code = main(["batch", "specs/towers.gcomp", "-o", str(tmp_path), "--params",
+                 str(data / "ill_typed.yaml"), "-j", "1"])
+    assert code == EXIT_FAILURE
+    error = json.loads((tmp_path / SUMMARY).read_text())["members"]["ill_typed"]["error"]
+    compare(data / "ill_typed.err", error + "\n")
+    assert error in capsys.readouterr().err
+    assert members("specs/towers.gcomp", [data / "ill_typed.yaml"])[0].params == {
+        "layers": "many", "mlp.checkpoint": "models/mlp_a.ckpt"}

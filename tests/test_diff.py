@@ -142,3 +142,24 @@ def test_trouble_exits_with_2(tmp_path: Path, capsys) -> None:
     code, err = _diff(capsys, a, str(tmp_path / "junk.meta"))
     assert code == 2
     assert f"{tmp_path / 'junk.meta'}: not a MetaGraphDef" in err[0]
+
+
+def test_builds_of_one_template_with_other_parameters_show_the_parameters(tmp_path: Path, capsys) -> None:
+    """towers.gcomp with one trained layer against two drawn afresh: the parameters lead the
+    report, and the modes of variables in the block uses' namespaces (layer0/Dense) are known."""
+    towers = (REPO / "specs" / "towers.gcomp").as_posix()
+    one, two = str(tmp_path / "one"), str(tmp_path / "two")
+    assert main(["build", towers, "--param", "layers=1", "-o", one]) == 0
+    assert main(["build", towers, "--param", "layers=2", "--param", "mode=init", "-o", two]) == 0
+    capsys.readouterr()
+    code, lines = _diff(capsys, one, two)
+    assert code == 1
+    assert lines[:3] == ["parameters (2 changed):", "  ~ layers: 1 -> 2", '  ~ mode: "value" -> "init"']
+    assert "  ~ layer0/Dense/layer2/w: mode value -> init; values differ" in lines
+    assert main(["diff", "--json", one, two]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert result["params"] == {"added": {}, "removed": {},
+                                "changed": {"layers": ["1 -> 2"], "mode": ['"value" -> "init"']}}
+    # the template itself is expanded with its defaults (layers = 3, mode = "value")
+    code, lines = _diff(capsys, one, towers)
+    assert code == 1 and lines[:2] == ["parameters (1 changed):", "  ~ layers: 1 -> 3"]

@@ -157,3 +157,76 @@ def test_hashing_streams_large_files_to_the_same_digest(tmp_path: Path) -> None:
     big = tmp_path / "big.bin"
     big.write_bytes(bytes(range(256)) * (5 * 4096 + 7))  # over 5 MiB, not a multiple of a chunk
     assert sha256_file(big) == hashlib.sha256(big.read_bytes()).hexdigest()
+
+
+# -- templates: parameters and included files ------------------------------------------------------
+
+
+def _text_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_text(encoding="utf-8").encode("utf-8")).hexdigest()
+
+
+def test_lock_records_a_templates_parameters_and_included_files(specs: Path, capsys) -> None:
+    args = ["towers.gcomp", "--params", "params/towers-fresh.yaml", "--param", "layers=1"]
+    assert main(["lock", *args]) == 0
+    first = Path("towers.gcomp.lock").read_bytes()
+    lock = yaml.safe_load(first)
+    assert lock["params"] == {"layers": 1, "mode": "init"}  # every parameter, as the build used it
+    assert lock["includes"] == {"lib/blocks.gcomp": _text_sha256(specs / "lib" / "blocks.gcomp")}
+    assert lock["sources"]["mlp"]["path"] == "models/mlp_a.meta"  # as the spec it makes names it
+    assert list(lock)[:5] == ["graphdsl", "tensorflow", "params", "includes", "sources"]
+    # the same values given another way lock the same bytes; other values do not
+    Path("one.yaml").write_text("mode: init\nlayers: 1\n")
+    assert main(["lock", "towers.gcomp", "--params", "one.yaml"]) == 0
+    assert Path("towers.gcomp.lock").read_bytes() == first
+    assert main(["lock", "towers.gcomp", "--param", "layers=1"]) == 0
+    assert yaml.safe_load(Path("towers.gcomp.lock").read_text())["params"] == {"layers": 1, "mode": "value"}
+    assert main(["lock", "towers.gcomp", "--param", "layers=0"]) == 2  # a bad value locks nothing
+    assert "parameter 'layers' must be at least 1, not 0" in capsys.readouterr().err
+
+
+def test_locked_build_refuses_other_parameters_naming_both_values(specs: Path, capsys) -> None:
+    assert main(["lock", "towers.gcomp", "--param", "layers=1"]) == 0
+    assert main(["build", "--locked", "towers.gcomp", "-o", "out", "--param", "layers=2"]) == 1
+    err = capsys.readouterr().err
+    assert "error: the parameters no longer match towers.gcomp.lock; nothing was built:" in err
+    assert ("parameter 'layers' is 2 (from the command-line argument --param layers=2), "
+            "the lock says 1") in err
+    assert "help: build with the locked parameters (--param layers=1)" in err
+    assert main(["build", "--locked", "towers.gcomp", "-o", "out"]) == 1
+    assert "parameter 'layers' is 3 (its default), the lock says 1" in capsys.readouterr().err
+    Path("p.yaml").write_text("mode: init\n")
+    assert main(["build", "--locked", "towers.gcomp", "-o", "out", "--params", "p.yaml",
+                 "--param", "layers=1"]) == 1
+    assert 'parameter \'mode\' is "init" (from p.yaml:1:7), the lock says "value"' in capsys.readouterr().err
+    assert not (specs / "out").exists()
+    # the locked values, however given, build what was locked
+    Path("p.yaml").write_text("layers: 1\n")
+    assert main(["build", "--locked", "towers.gcomp", "-o", "out", "--params", "p.yaml"]) == 0
+    assert "the exports match towers.gcomp.lock" in capsys.readouterr().out
+
+
+def test_locked_build_refuses_a_changed_included_file(specs: Path, capsys) -> None:
+    assert main(["lock", "towers.gcomp", "--param", "layers=1"]) == 0
+    blocks = specs / "lib" / "blocks.gcomp"
+    locked = _text_sha256(blocks)
+    blocks.write_text(blocks.read_text().replace("(8 features in", "(eight features in"))
+    assert main(["build", "--locked", "towers.gcomp", "-o", "out", "--param", "layers=1"]) == 1
+    err = capsys.readouterr().err
+    assert "error: the included files no longer match towers.gcomp.lock; nothing was built:" in err
+    assert (f"included file 'lib/blocks.gcomp' changed: locked sha256 {locked}, "
+            f"now sha256 {_text_sha256(blocks)}") in err
+    assert "help: restore the locked included files, or lock the new ones" in err
+    assert not (specs / "out").exists()
+
+
+def test_a_changed_source_of_an_included_file_is_drawn_there(specs: Path, capsys) -> None:
+    assert main(["lock", "towers.gcomp", "--param", "layers=1"]) == 0
+    index = specs / "models" / "mlp_a.ckpt.index"
+    index.write_bytes(index.read_bytes() + b"\0")
+    assert main(["build", "--locked", "towers.gcomp", "-o", "out", "--param", "layers=1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("lib/blocks.gcomp:5:1: error: the sources no longer match towers.gcomp.lock")
+    assert "source 'mlp': file 'models/mlp_a.ckpt.index' changed" in err
+    assert "included from towers.gcomp:7:1" in err
+    assert "lock the new ones with 'graphdsl lock towers.gcomp' and the parameters to build with" in err

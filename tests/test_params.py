@@ -60,3 +60,22 @@ def test_command_line_values_are_yaml_literals() -> None:
     values = ParamValues.from_command_line(["width=8", "rate=1e-3", "stages=[{units: 2}]", "name=value", "empty="])
     assert {name: given.value for name, given in values.items.items()} == {
         "width": 8, "rate": 0.001, "stages": ({"units": 2},), "name": "value", "empty": ""}
+
+
+def test_source_option_keys_are_read_where_a_batch_reads_them_and_refused_elsewhere() -> None:
+    text = "layers: 2\nlinear.seed: 7   # a source's option\n"
+    values = ParamValues.from_yaml_text(text, "member.yaml", options=True)
+    assert values.values() == {"layers": 2, "linear.seed": 7}
+    template, options = values.split()
+    assert list(template.items) == ["layers"] and list(options.items) == ["linear.seed"]
+    origin = options.items["linear.seed"].origin
+    assert (origin.text, origin.key_span.line, origin.key_span.column) == ("member.yaml:2:14", 2, 1)
+    with pytest.raises(ParamError) as info:
+        ParamValues.from_yaml_text(text, "member.yaml")
+    assert info.value.message == "'linear.seed' is not a parameter name"
+    assert "SOURCE.OPTION keys set a source's option in the params files of graphdsl batch only" in info.value.hint
+    with pytest.raises(ParamError) as info:
+        ParamValues.from_yaml_text("a.b.c: 1\n", "member.yaml", options=True)
+    assert info.value.message == "'a.b.c' is not a parameter name"
+    assert info.value.hint.endswith("or SOURCE.OPTION for a source's option")
+    assert ParamValues.from_yaml_text("sizes: [1, [2]]\n", "m.yaml").values() == {"sizes": [1, [2]]}

@@ -7,6 +7,7 @@ file of every output directory must be byte-identical.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shlex
@@ -262,3 +263,62 @@ def test_explain_says_what_carries_no_provenance(specs: Path, capsys) -> None:
     assert main(["build", "crossover.gcomp", "-o", "out"]) == 0
     assert main(["explain", "out/child.pb", "--spec-out", "linear.gcomp"]) == 1
     assert "linear.gcomp: exists and holds something else; not overwritten" in capsys.readouterr().err
+
+
+# -- templates: parameters and included files in the provenance, written back --------------------
+
+_EXPLAIN_AND_BUILD = """
+import sys
+from graphdsl.cli import main
+artifact, spec, outdir = sys.argv[1:]
+assert main(["explain", artifact, "--spec-out", spec]) == 0
+assert main(["build", spec, "--params", spec.removesuffix(".gcomp") + ".params.yaml", "-o", outdir]) == 0
+"""
+
+
+def test_a_template_written_back_by_explain_builds_the_same_bytes_in_another_process(specs: Path) -> None:
+    """towers.gcomp built with parameters from a file and the command line; another process
+    writes back the spec, its included file and its parameters into a fresh tree holding only the
+    sources, and builds that: the same bytes."""
+    import yaml
+
+    from graphdsl.assemble.provenance import read_provenance
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    Path("two.yaml").write_text("layers: 2\n")
+    build = [sys.executable, "-m", "graphdsl", "build", "towers.gcomp", "--params", "two.yaml",
+             "--param", "mode=value", "-o", "out"]
+    done = subprocess.run(build, cwd=specs, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = yaml.safe_load(read_provenance("out/model")[1])
+    assert record["params"] == {"layers": 2, "mode": "value"}
+    blocks = (specs / "lib" / "blocks.gcomp").read_text()
+    assert record["include_texts"] == {"lib/blocks.gcomp": blocks}
+    assert record["includes"] == {"lib/blocks.gcomp": hashlib.sha256(blocks.encode()).hexdigest()}
+
+    fresh = specs.parent / "fresh"
+    for folder in ("models", "builders"):
+        shutil.copytree(specs / folder, fresh / folder)
+    done = subprocess.run([sys.executable, "-c", _EXPLAIN_AND_BUILD, str(specs / "out" / "model"),
+                           "again.gcomp", "again"], cwd=fresh, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "wrote again.gcomp\nwrote lib/blocks.gcomp\nwrote again.params.yaml\n" in done.stdout
+    assert "build it with: graphdsl build again.gcomp --params again.params.yaml -o OUTDIR" in done.stdout
+    assert (fresh / "again.gcomp").read_text() == (specs / "towers.gcomp").read_text()
+    assert (fresh / "lib" / "blocks.gcomp").read_text() == blocks
+    assert yaml.safe_load((fresh / "again.params.yaml").read_text()) == {"layers": 2, "mode": "value"}
+    _assert_same_bytes(specs / "out", fresh / "again")
+
+
+def test_explain_writes_nothing_when_an_included_file_would_be_overwritten(specs: Path, capsys) -> None:
+    from graphdsl.cli import main
+
+    assert main(["build", "ensemble.gcomp", "--param", "members=1", "-o", "out"]) == 0
+    assert main(["explain", "out", "--spec-out", "again.gcomp"]) == 0
+    assert "kept lib/blocks.gcomp (it holds that text already)" in capsys.readouterr().out
+    Path("elsewhere/lib").mkdir(parents=True)
+    Path("elsewhere/lib/blocks.gcomp").write_text("graphdsl 1\n")
+    assert main(["explain", "out", "--spec-out", "elsewhere/again.gcomp"]) == 1
+    err = capsys.readouterr().err
+    assert "elsewhere/lib/blocks.gcomp: exists and holds something else; not overwritten" in err
+    assert sorted(p.name for p in Path("elsewhere").rglob("*")) == ["blocks.gcomp", "lib"]

@@ -10,7 +10,9 @@ SavedModel strips them), so names that differ only by TensorFlow's counters, and
 changes, are not differences.
 
 A variable's mode is the spec's (for an artifact, the spec in its provenance): ``init`` or
-``value``, or unknown when several copies into its namespace would give it different modes.
+``value``, or unknown when several copies into its namespace would give it different modes. A
+template's parameters are compared too: the values a spec is expanded with (its defaults), or those
+an artifact's provenance records.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from tensorflow.core.framework import graph_pb2
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
 from graphdsl.assemble.canonical import canonicalize_graph_def, serialize
-from graphdsl.assemble.provenance import MANIFEST, read_provenance, spec_text
+from graphdsl.assemble.provenance import MANIFEST, read_provenance, recorded_spec
+from graphdsl.assemble.template_lock import same, show, template_inputs
 from graphdsl.errors import ArtifactError, GraphDslError
 from graphdsl.lang import syntax
 from graphdsl.tf import internals
@@ -36,7 +39,8 @@ from graphdsl.tf.functions import reachable_functions
 from graphdsl.tf.index import VARIABLE_OPS
 from graphdsl.tf.registry import is_variable
 
-_SECTIONS = ("namespaces", "ops", "variables", "functions", "signatures")
+_SECTIONS = ("params", "namespaces", "ops", "variables", "functions", "signatures")
+_HEADINGS = {"params": "parameters"}
 
 
 @dataclass
@@ -44,6 +48,7 @@ class View:
     """What ``graphdsl diff`` compares of one side."""
 
     label: str
+    params: dict[str, Any] | None = None  # a template's parameters; None: not known (no provenance)
     namespaces: list[str] = field(default_factory=list)
     ops: dict[str, dict[str, Any]] = field(default_factory=dict)
     variables: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -141,11 +146,9 @@ def _chosen_export(outdir: Path) -> Path:
 
 
 def _provenance_spec(path: Path) -> syntax.Spec | None:
-    from graphdsl.lang.load import load_spec_text
-
     try:
         where, text = read_provenance(path)
-        return load_spec_text(spec_text(text, where), str(where))
+        return recorded_spec(text, where)
     except GraphDslError:
         return None  # not built by graphdsl: namespaces from the op names, modes unknown
 
@@ -215,7 +218,10 @@ def _namespaces(graph_def: graph_pb2.GraphDef, spec: syntax.Spec | None) -> list
 def _mode(name: str, spec: syntax.Spec | None) -> str | None:
     if spec is None:
         return None
-    namespace, _, rest = name.partition("/")
+    # the longest namespace the name is in: a template's namespaces hold '/' (layer0/Dense)
+    namespace = max((c.namespace.name for c in spec.copies if name.startswith(f"{c.namespace.name}/")),
+                    key=len, default="")
+    rest = name[len(namespace) + 1:]
     modes = {c.mode_for(rest) for c in spec.copies if c.namespace.name == namespace}
     return modes.pop() if len(modes) == 1 else None
 
@@ -238,7 +244,7 @@ def _graph_view(label: str, graph_def: graph_pb2.GraphDef, spec: syntax.Spec | N
         if "_output_shapes" in node.attr:  # what exporting with shapes adds: derived, not content
             del node.attr["_output_shapes"]
     canonicalize_graph_def(kept)
-    view = View(label, namespaces)
+    view = View(label, template_inputs(spec)["params"] if spec is not None else None, namespaces)
     for node in kept.node:
         view.ops[node.name] = {"type": node.op, "inputs": list(node.input),
                                "attrs": {k: _short_hash(serialize(v)) for k, v in sorted(node.attr.items())}}
@@ -263,6 +269,8 @@ def _short_hash(data: bytes) -> str:
 def compare(a: View, b: View) -> dict[str, Any]:
     """The differences of ``b`` from ``a``, per section: added, removed, changed."""
     result: dict[str, Any] = {"a": a.label, "b": b.label}
+    result["params"] = _compare_maps(a.params or {}, b.params or {}, _param_changes, show) \
+        if a.params is not None and b.params is not None else _nothing()
     result["namespaces"] = {"added": [n for n in b.namespaces if n not in a.namespaces],
                             "removed": [n for n in a.namespaces if n not in b.namespaces],
                             "changed": {}}
@@ -274,6 +282,14 @@ def compare(a: View, b: View) -> dict[str, Any]:
                                          _signature_text)
     result["equal"] = not any(result[s][k] for s in _SECTIONS for k in ("added", "removed", "changed"))
     return result
+
+
+def _nothing() -> dict[str, Any]:
+    return {"added": {}, "removed": {}, "changed": {}}
+
+
+def _param_changes(a: Any, b: Any) -> list[str]:
+    return [] if same(a, b) else [f"{show(a)} -> {show(b)}"]
 
 
 def _compare_maps(a: dict, b: dict, changes, describe) -> dict[str, Any]:
@@ -340,7 +356,7 @@ def render(result: dict[str, Any]) -> str:
         if not any(part.values()):
             continue
         counts = ", ".join(f"{len(part[k])} {k}" for k in ("added", "removed", "changed") if part[k])
-        lines.append(f"{section} ({counts}):")
+        lines.append(f"{_HEADINGS.get(section, section)} ({counts}):")
         for mark, key in (("+", "added"), ("-", "removed")):
             items = part[key]  # a list of names (namespaces), or names with a description
             for name in items:

@@ -1,10 +1,11 @@
 """Lock files: what a build is made from, by content, and what it makes.
 
-``graphdsl lock SPEC`` writes ``SPEC.lock`` (YAML): per source its path as written, kind, options
-and the sha256 of every file it consists of; the parameters; the graphdsl and TensorFlow versions;
-and per export the sha256 of every file a build writes for it (the spec is built into a temporary
-directory to compute them). ``graphdsl build --locked`` refuses to build when a source no longer
-matches, then checks the exports it wrote against the lock.
+``graphdsl lock SPEC`` writes ``SPEC.lock`` (YAML): the graphdsl and TensorFlow versions; a
+template's parameters and included files (:mod:`graphdsl.assemble.template_lock`); per source its
+path as written, kind, options and the sha256 of every file it consists of; and per export the
+sha256 of every file a build writes for it (the spec is built into a temporary directory to compute
+them). ``graphdsl build --locked`` refuses to build when a parameter, an included file or a source
+no longer matches, then checks the exports it wrote against the lock.
 
 The files of a source: a graphdef's file; a metagraph's ``.meta`` and, with ``checkpoint``, the
 checkpoint's ``.index`` and ``.data-*`` files (and the ``checkpoint`` file of a checkpoint
@@ -24,6 +25,8 @@ from typing import Any, Iterable
 
 import yaml
 
+from graphdsl.assemble.template_lock import include_problems, locked_params_arguments, param_problems, \
+    template_inputs
 from graphdsl.errors import LockError, SourceError
 from graphdsl.lang import syntax
 
@@ -137,9 +140,10 @@ def versions() -> dict[str, str]:
 
 
 def lock_inputs(spec: syntax.Spec) -> dict[str, Any]:
-    """Everything a build is made from, but the spec: versions, parameters, sources by content."""
+    """Everything a build is made from, but the spec: versions, parameters, included files by
+    content, sources by content."""
     base = base_dir(spec)
-    return {**versions(), "params": {},
+    return {**versions(), **template_inputs(spec),
             "sources": {s.name.name: source_entry(s, base) for s in spec.sources}}
 
 
@@ -191,12 +195,14 @@ def dump(lock: dict[str, Any]) -> str:
     return _HEADER + yaml.safe_dump(lock, sort_keys=False, default_flow_style=False, width=100)
 
 
-def write_lock(spec_path: str | os.PathLike) -> Path:
-    """Builds the spec at ``spec_path`` and writes ``SPEC.lock`` beside it; returns its path."""
+def write_lock(spec: str | os.PathLike | syntax.Spec) -> Path:
+    """Builds the spec (a path, or a Spec loaded from its file with the parameters to lock) and
+    writes ``SPEC.lock`` beside it; returns its path."""
     from graphdsl.lang.load import load_spec
 
-    spec = load_spec(Path(spec_path))
-    path = lock_path(spec_path)
+    if not isinstance(spec, syntax.Spec):
+        spec = load_spec(Path(spec))
+    path = lock_path(spec.path)
     text = dump(make_lock(spec))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -229,8 +235,36 @@ def _spec_of(lock: Path) -> str:
 # -- checks -----------------------------------------------------------------------------------------
 
 
-def check_sources(lock: dict[str, Any], spec: syntax.Spec, path: Path) -> None:
-    """Raises :class:`LockError` naming each source, file and both hashes that differ from ``lock``."""
+def check_inputs(lock: dict[str, Any], spec: syntax.Spec, path: Path) -> None:
+    """Raises :class:`LockError` naming each parameter (with both values), included file and
+    source file (with both hashes) that differs from ``lock``."""
+    sources = _sources_problems(lock, spec)
+    found = {"parameters": param_problems(lock, spec), "included files": include_problems(lock, spec),
+             "sources": [p for _, p in sources]}
+    problems = [p for listed in found.values() for p in listed]
+    if not problems:
+        return
+    kinds = [kind for kind, listed in found.items() if listed]
+    what = _words(kinds)
+    listing = "\n".join(f"    {p}" for p in problems)
+    first = next((s for s, _ in sources if s is not None), None)
+    arguments = locked_params_arguments(lock, spec)
+    fixes = [f"build with the locked parameters ({arguments})"] if arguments else []
+    rest = [kind for kind in kinds if not (kind == "parameters" and arguments)]
+    if rest:
+        fixes.append(f"restore the locked {_words(rest)}")
+    hint = (f"{' and '.join(fixes)}, or lock the new ones with 'graphdsl lock {spec.path}'"
+            + (" and the parameters to build with" if spec.template is not None and spec.template.params else ""))
+    raise LockError(f"the {what} no longer match {path}; nothing was built:\n{listing}",
+                    span=first.span if first else None, source=spec.text, hint=hint)
+
+
+def _words(kinds: list[str]) -> str:
+    return kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} and {kinds[-1]}"
+
+
+def _sources_problems(lock: dict[str, Any], spec: syntax.Spec) -> list[tuple[syntax.Source | None, str]]:
+    """Each source, file and both hashes that differ from ``lock``, with the source's statement."""
     base = base_dir(spec)
     locked = lock["sources"]
     problems: list[tuple[syntax.Source | None, str]] = []
@@ -244,13 +278,7 @@ def check_sources(lock: dict[str, Any], spec: syntax.Spec, path: Path) -> None:
     known = {s.name.name for s in spec.sources}
     problems.extend((None, f"source '{n}' is in the lock but not in the spec") for n in locked
                     if n not in known)
-    if problems:
-        first = next((s for s, _ in problems if s is not None), None)
-        listing = "\n".join(f"    {p}" for _, p in problems)
-        raise LockError(f"the sources no longer match {path}; nothing was built:\n{listing}",
-                        span=first.span if first else None, source=spec.text,
-                        hint=f"restore the locked sources, or lock the new ones with "
-                        f"'graphdsl lock {spec.path}'")
+    return problems
 
 
 def _source_problems(statement: syntax.Source, entry: dict[str, Any], base: Path) -> list[str]:
@@ -313,19 +341,21 @@ def version_notes(lock: dict[str, Any]) -> list[str]:
             for name, version in versions().items() if lock.get(name) != version]
 
 
-def locked_build(spec_path: str | os.PathLike, outdir: str | os.PathLike
-                 ) -> tuple[list[Path], list[str], list[str]]:
-    """Checks the sources against ``SPEC.lock``, builds, checks the exports.
+def locked_build(spec: str | os.PathLike | syntax.Spec, outdir: str | os.PathLike, *,
+                 builder_timeout: float | None = None) -> tuple[list[Path], list[str], list[str]]:
+    """Checks the parameters, included files and sources against ``SPEC.lock``, builds, checks
+    the exports. ``spec`` is a path, or a Spec loaded from its file with the build's parameters.
 
     Returns the paths written, the exports' differences from the lock and notes on versions.
-    Raises :class:`LockError` (and builds nothing) when a source differs from the lock.
+    Raises :class:`LockError` (and builds nothing) when an input differs from the lock.
     """
     from graphdsl.assemble.compose import build
     from graphdsl.lang.load import load_spec
 
-    spec = load_spec(Path(spec_path))
-    path = lock_path(spec_path)
+    if not isinstance(spec, syntax.Spec):
+        spec = load_spec(Path(spec))
+    path = lock_path(spec.path)
     lock = read_lock(path)
-    check_sources(lock, spec, path)
-    paths = build(spec, outdir)
+    check_inputs(lock, spec, path)
+    paths = build(spec, outdir, builder_timeout=builder_timeout)
     return paths, check_exports(lock, Path(outdir), spec.exports), version_notes(lock)

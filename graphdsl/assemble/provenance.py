@@ -1,8 +1,10 @@
 """Provenance inside the artifact: every export carries how it was made.
 
-The record (YAML) holds the graphdsl and TensorFlow versions, the parameter values, the sources by
-content (the lock's inputs: path, kind, options and file hashes; the exports' own hashes cannot be
-inside the exports they hash) and the spec's text. It goes
+The record (YAML) holds the lock's inputs (the graphdsl and TensorFlow versions; a template's
+parameters, as the build used them, and its included files by hash; the sources by content: path,
+kind, options and file hashes; the exports' own hashes cannot be inside the exports they hash), the
+spec's text and the text of each included file (``include_texts``, by path relative to the spec).
+It goes
 
 - into a SavedModel as ``assets.extra/graphdsl/provenance.yaml`` (TensorFlow Serving's place for
   extra files; loaders ignore the directory);
@@ -25,6 +27,7 @@ from tensorflow.core.protobuf import meta_graph_pb2
 
 from graphdsl.assemble.canonical import serialize
 from graphdsl.assemble.lock import lock_inputs
+from graphdsl.assemble.template_lock import include_texts
 from graphdsl.errors import ArtifactError
 from graphdsl.lang import syntax
 
@@ -35,8 +38,9 @@ MANIFEST = "graphdsl-build.yaml"
 
 
 def record(spec: syntax.Spec) -> dict[str, Any]:
-    """How a build of ``spec`` is made: versions, parameters, sources by content, the spec's text."""
-    return {**lock_inputs(spec), "spec": spec.text}
+    """How a build of ``spec`` is made: versions, parameters, included files and sources by
+    content, the spec's text and its included files' texts."""
+    return {**lock_inputs(spec), "spec": spec.text, "include_texts": include_texts(spec)}
 
 
 class _Dumper(yaml.SafeDumper):
@@ -143,10 +147,65 @@ def _not_built(path: Path, why: str) -> ArtifactError:
 
 def spec_text(provenance_text: str, where: Path) -> str:
     """The spec text of a record."""
+    return _read(provenance_text, where)["spec"]
+
+
+def _read(provenance_text: str, where: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(provenance_text)
     except yaml.YAMLError as e:
         raise ArtifactError(f"{where}: the provenance record is not YAML ({e})") from None
     if not isinstance(data, dict) or not isinstance(data.get("spec"), str):
         raise ArtifactError(f"{where}: the provenance record holds no spec")
-    return data["spec"]
+    texts, params = data.get("include_texts") or {}, data.get("params") or {}
+    if not isinstance(texts, dict) or not all(isinstance(t, str) for t in texts.values()) \
+            or not isinstance(params, dict):
+        raise ArtifactError(f"{where}: the provenance record's include_texts or params are not maps")
+    return data
+
+
+def params_path(spec_out: Path) -> Path:
+    """Where ``--spec-out FILE`` writes the parameters: ``rebuilt.gcomp`` -> ``rebuilt.params.yaml``."""
+    return spec_out.with_suffix(".params.yaml")
+
+
+def write_back(provenance_text: str, where: Path, spec_out: Path) -> dict[Path, bool]:
+    """Writes the record's spec to ``spec_out``, each included file at its path relative to
+    ``spec_out``'s directory, and a template's parameters into :func:`params_path`. Built with
+    those parameters, next to the same sources, the spec gives the same bytes. Returns each path
+    and whether it was written (False: it held that text already, and is left as it is). Refuses
+    (:class:`ArtifactError`, nothing written) where a file exists holding something else."""
+    data = _read(provenance_text, where)
+    files = {spec_out: data["spec"]}
+    files.update({spec_out.parent / path: text for path, text in data.get("include_texts", {}).items()})
+    if data.get("params"):
+        files[params_path(spec_out)] = (
+            f"# the parameters of the build; build {spec_out.name} with --params {params_path(spec_out).name}\n"
+            + yaml.safe_dump(data["params"], sort_keys=False, default_flow_style=False, allow_unicode=True))
+    for path, text in files.items():
+        if path.exists() and (not path.is_file() or path.read_text(encoding="utf-8") != text):
+            raise ArtifactError(f"{path}: exists and holds something else; not overwritten",
+                                hint="choose another file name, or remove it first")
+    written = {path: not path.exists() for path in files}
+    for path, text in files.items():
+        if written[path]:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    return written
+
+
+def recorded_spec(provenance_text: str, where: Path) -> syntax.Spec:
+    """The spec a record holds, loaded (a template with its included files and parameters), as
+    if written next to its sources; for what the spec says, not to compose it."""
+    import tempfile
+
+    from graphdsl.lang.load import load_spec
+    from graphdsl.lang.params import ParamValues
+
+    data = _read(provenance_text, where)
+    depth = max((Path(p).parts.count("..") for p in data.get("include_texts") or {}), default=0)
+    with tempfile.TemporaryDirectory(prefix="graphdsl-explain-") as tmp:
+        spec_out = Path(tmp, *["up"] * depth, Path(where).name + ".gcomp")
+        write_back(provenance_text, where, spec_out)
+        params = ParamValues.from_yaml_file(params_path(spec_out)) if data.get("params") else None
+        return load_spec(spec_out, params=params)

@@ -35,7 +35,7 @@ def run_on_dask(members: list[Member], outroot: Path, scheduler: Any,
         raise GraphDslError(f"cannot reach the Dask scheduler at {scheduler}: {e}",
                             hint="start it (dask scheduler) or give its address as tcp://HOST:PORT") from None
     try:
-        futures = {client.submit(build_remotely, str(m.spec), m.params, builder_timeout, pure=False): m
+        futures = {client.submit(build_remotely, str(m.spec), m.arguments, builder_timeout, pure=False): m
                    for m in members}
         with client.as_current():  # as_completed finds its client this way: it is not the default
             finished = as_completed(futures)
@@ -55,7 +55,7 @@ def run_on_dask(members: list[Member], outroot: Path, scheduler: Any,
             client.close()
 
 
-def build_remotely(spec: str, params: dict[str, Any], builder_timeout: float | None) -> tuple[dict[str, Any], dict[str, bytes]]:
+def build_remotely(spec: str, params: Any, builder_timeout: float | None) -> tuple[dict[str, Any], dict[str, bytes]]:
     """On a worker: builds the member into a temporary folder and returns its report and files."""
     from graphdsl.batch.member import run_member
 

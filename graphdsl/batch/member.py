@@ -21,20 +21,25 @@ from typing import Any
 
 from graphdsl.errors import GraphDslError, SpecError
 from graphdsl.lang import syntax
+from graphdsl.lang.params import ParamValues
 
 _cache: Any = None  # this process's SourceCache, made on first use
 
 
-def build_member(spec: str | Path, params: dict[str, Any], outdir: str | Path, *,
+def build_member(spec: str | Path, params: dict[str, Any] | ParamValues, outdir: str | Path, *,
                  source_cache: Any = None, builder_timeout: float | None = None) -> list[Path]:
-    """Builds ``spec`` with ``params`` into ``outdir`` through the ordinary pipeline; returns the paths."""
+    """Builds ``spec`` with ``params`` into ``outdir`` through the ordinary pipeline; returns the paths.
+
+    ``params`` maps names to values, or is a :class:`~graphdsl.lang.params.ParamValues` whose
+    values know where they came from (a file's line and column), for the messages.
+    """
     from graphdsl.assemble.compose import build
     from graphdsl.lang.load import load_spec
 
     # A template's parameters go to its expansion; SOURCE.OPTION ones set a source's option.
-    template = {name: value for name, value in params.items() if "." not in name}
-    options = {name: value for name, value in params.items() if "." in name}
-    checked = with_params(load_spec(Path(spec), params=template), options)
+    given = params if isinstance(params, ParamValues) else ParamValues.from_mapping(params, "the member's parameters")
+    template, options = given.split()
+    checked = with_params(load_spec(Path(spec), params=template), options.values())
     return build(checked, outdir, source_cache=source_cache, builder_timeout=builder_timeout)
 
 
@@ -81,7 +86,8 @@ def _node(value: Any, span: Any) -> syntax.Value:
     raise GraphDslError(f"parameter value {value!r} is not a literal (string, number, boolean, list, map)")
 
 
-def run_member(spec: str, params: dict[str, Any], outdir: str, builder_timeout: float | None = None) -> dict[str, Any]:
+def run_member(spec: str, params: dict[str, Any] | ParamValues, outdir: str,
+               builder_timeout: float | None = None) -> dict[str, Any]:
     """Builds one member in this process and reports it: status, seconds, outputs (hashes), error."""
     started = time.perf_counter()
     try:

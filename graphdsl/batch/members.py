@@ -10,7 +10,9 @@ others:
 
 A sweep is ``NAME=V1,V2,...`` or a range ``NAME=START..STOP`` (integers, both ends included) or
 ``NAME=START..STOP..STEP`` (integers or decimals). Values are YAML scalars: ``8`` is a number,
-``relu`` a string, ``true`` a boolean. No TensorFlow here.
+``relu`` a string, ``true`` a boolean. A parameter file is read by the one reader of
+``--params`` files (:mod:`graphdsl.lang.params`), which also takes ``SOURCE.OPTION`` keys here, so
+that a member's bad value is named with its file, line and column. No TensorFlow here.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any, Sequence
 import yaml
 
 from graphdsl.errors import GraphDslError
+from graphdsl.lang.params import Given, Origin, ParamValues, normalize
 
 PARAM_SUFFIXES = (".yaml", ".yml")
 _KEY_CHARS = re.compile(r"[^A-Za-z0-9_.=,+-]")
@@ -32,11 +35,21 @@ _KEY_CHARS = re.compile(r"[^A-Za-z0-9_.=,+-]")
 
 @dataclass(frozen=True)
 class Member:
-    """One build of a batch: ``spec`` built with ``params`` into ``OUTROOT/key``."""
+    """One build of a batch: ``spec`` built with ``params`` into ``OUTROOT/key``.
+
+    ``given``, when the members come from files and sweeps, holds the same values with where each
+    came from (a file's line and column, a sweep), for the member's error messages.
+    """
 
     key: str
     spec: Path
     params: dict[str, Any] = field(default_factory=dict, hash=False)
+    given: ParamValues | None = field(default=None, hash=False, compare=False, repr=False)
+
+    @property
+    def arguments(self) -> dict[str, Any] | ParamValues:
+        """What the member is built with: ``given`` if there, else ``params``."""
+        return self.given if self.given is not None else self.params
 
 
 def members(spec: str | Path, param_files: Sequence[str | Path] = (), sweeps: Sequence[str] = ()) -> list[Member]:
@@ -45,12 +58,14 @@ def members(spec: str | Path, param_files: Sequence[str | Path] = (), sweeps: Se
     With neither, the batch has one member, the spec as it is (key ``default``).
     """
     spec = Path(spec)
-    files = [(key, params) for key, params in _param_files(param_files)]
-    points = sweep_points(sweeps)
+    files = _param_files(param_files)
+    points = [(key, _swept(point, sweeps)) for key, point in sweep_points(sweeps)]
     found: list[Member] = []
-    for (file_key, file_params), (point_key, point) in itertools.product(files or [("", {})], points or [("", {})]):
+    for (file_key, file_params), (point_key, point) in itertools.product(files or [("", ParamValues())],
+                                                                         points or [("", ParamValues())]):
         key = ",".join(k for k in (file_key, point_key) if k) or "default"
-        found.append(Member(key, spec, {**file_params, **point}))
+        given = file_params.merged(point)
+        found.append(Member(key, spec, given.values(), given))
     seen: dict[str, Member] = {}
     for member in found:
         if member.key in seen:
@@ -112,7 +127,17 @@ def _scalar(text: str) -> Any:
     return value if isinstance(value, (int, float, bool, str)) else text
 
 
-def _param_files(paths: Sequence[str | Path]) -> list[tuple[str, dict[str, Any]]]:
+def _swept(point: dict[str, Any], sweeps: Sequence[str]) -> ParamValues:
+    """A sweep point's values, each knowing the sweep it came from."""
+    by_name = {sweep.partition("=")[0].strip(): sweep for sweep in sweeps}
+    items = {}
+    for name, value in point.items():
+        origin = Origin(f"the sweep --sweep {by_name[name]} ({name}={value})")
+        items[name] = Given(normalize(value, name, origin), origin)
+    return ParamValues(items)
+
+
+def _param_files(paths: Sequence[str | Path]) -> list[tuple[str, ParamValues]]:
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
@@ -125,23 +150,13 @@ def _param_files(paths: Sequence[str | Path]) -> list[tuple[str, dict[str, Any]]
     return [(_key_text(file.stem), read_params(file)) for file in files]
 
 
-def read_params(file: Path) -> dict[str, Any]:
-    """The parameters of a YAML file: a mapping of names to values."""
+def read_params(file: Path) -> ParamValues:
+    """The parameters of a YAML file: a mapping of names (or ``SOURCE.OPTION``) to values, each
+    value knowing its line and column."""
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        return ParamValues.from_yaml_file(file, options=True)
     except OSError as e:
         raise GraphDslError(f"{file}: cannot read it: {e.strerror}", hint="give an existing parameter file") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        raise GraphDslError(f"{file}{where}: not YAML ({getattr(e, 'problem', e)})",
-                            hint="fix the YAML syntax") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
-        raise GraphDslError(f"{file}: a parameter file is a mapping of names to values",
-                            hint="write lines like 'layers: 2'")
-    return data
 
 
 def _dotted(name: str) -> bool:

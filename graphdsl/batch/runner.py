@@ -113,7 +113,7 @@ def _run_local(members: list[Member], outroot: Path, jobs: int,
 
     if jobs <= 0:  # in this process: no start-up at all, for a few members or a debugger
         for member in members:
-            yield member, run_member(str(member.spec), member.params, str(outroot / member.key), builder_timeout)
+            yield member, run_member(str(member.spec), member.arguments, str(outroot / member.key), builder_timeout)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -124,7 +124,7 @@ def _run_local(members: list[Member], outroot: Path, jobs: int,
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(jobs, len(members)), mp_context=context,
                              initializer=start_worker) as pool:
-        futures = {pool.submit(run_member, str(member.spec), member.params, str(outroot / member.key),
+        futures = {pool.submit(run_member, str(member.spec), member.arguments, str(outroot / member.key),
                                builder_timeout): member for member in members}
         try:
             for future in as_completed(futures):

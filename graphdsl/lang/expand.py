@@ -19,6 +19,7 @@ expansion stops with an error that says how to raise the limit. No TensorFlow he
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 from dataclasses import dataclass
@@ -82,7 +83,10 @@ def expand_file(file: SourceFile, params: Mapping[str, Any] | params_.ParamValue
     check_types(program)
     values, origins = params_.bind(program.params, given)
     spec = Expander(program, values, max_statements).run()
-    return Expansion(check(spec), values, origins, template=True)
+    record = syntax.TemplateRecord(
+        dict(values), {name: "its default" if origin.default else origin.text for name, origin in origins.items()},
+        program.included_files())
+    return Expansion(dataclasses.replace(check(spec), template=record), values, origins, template=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -46,6 +46,10 @@ class Program:
     params: list[ts.Param]
     blocks: dict[str, tuple[ts.Block, Unit]]
 
+    def included_files(self) -> tuple[SourceFile, ...]:
+        """Every file the root includes, directly or through others, each once, by path."""
+        return tuple(sorted((u.file for u in _units(self.root) if u is not self.root), key=lambda f: f.path))
+
 
 def load_program(template: ts.Template) -> Program:
     """The program of ``template``: its includes read, its structure checked."""

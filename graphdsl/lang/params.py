@@ -7,7 +7,8 @@ where it came from: the YAML file with its line and column (drawn with a caret),
 command-line argument. :func:`bind` checks them against the declarations (names, types,
 ``min``/``max``/``one_of`` and ``check`` constraints) and returns the parameters' values; every
 mistake is a :class:`~graphdsl.errors.ParamError` naming the parameter, what was expected, the
-value and its origin. No TensorFlow here.
+value and its origin. The one YAML reader also serves ``graphdsl batch``, whose files may set a
+source's option with a ``SOURCE.OPTION`` key (``options=True``). No TensorFlow here.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ _NOUNS = {"int": ("an int", "ints"), "float": ("a float", "floats"), "bool": ("a
           "string": ("a string", "strings"), "list": ("a list", "lists"), "map": ("a map", "maps"),
           "ref": ("a reference", "references")}
 CONSTRAINTS = ("min", "max", "one_of")
+# A key of a batch's params file that sets a source's option: SOURCE.OPTION (linear.seed).
+OPTION_KEY = re.compile(rf"{ex.IDENTIFIER.pattern}\.{ex.IDENTIFIER.pattern}")
 
 
 @dataclass(frozen=True)
@@ -72,10 +75,19 @@ class ParamValues:
             items.update(values.items)
         return ParamValues(items)
 
+    def values(self) -> dict[str, Any]:
+        """The values by name, as plain data (lists, not tuples)."""
+        return {name: plain(item.value) for name, item in self.items.items()}
+
+    def split(self) -> tuple[ParamValues, ParamValues]:
+        """``(template parameters, SOURCE.OPTION values)``: the names without a dot, and those with."""
+        return (ParamValues({n: g for n, g in self.items.items() if "." not in n}),
+                ParamValues({n: g for n, g in self.items.items() if "." in n}))
+
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], where: str = "params= of the Python API") -> ParamValues:
         """Values given as a Python mapping (the API's ``params=``)."""
-        items = {}
+        items: dict[str, Given] = {}
         for name, value in mapping.items():
             origin = Origin(f"{where} ({name}={ex.show(_plain(value)) if _is_plain(value) else repr(value)})")
             if not isinstance(name, str):
@@ -88,7 +100,7 @@ class ParamValues:
         """Values of ``--param NAME=VALUE`` arguments, VALUE a YAML literal."""
         import yaml
 
-        items = {}
+        items: dict[str, Given] = {}
         for argument in arguments:
             name, sep, text = argument.partition("=")
             origin = Origin(f"the command-line argument --param {argument}")
@@ -105,19 +117,26 @@ class ParamValues:
         return cls(items)
 
     @classmethod
-    def from_yaml_file(cls, path: str | os.PathLike[str]) -> ParamValues:
-        """Values of a ``--params`` YAML file: a mapping from parameter names to values."""
+    def from_yaml_file(cls, path: str | os.PathLike[str], *, options: bool = False) -> ParamValues:
+        """Values of a ``--params`` YAML file: a mapping from parameter names to values.
+
+        With ``options``, a key may also be ``SOURCE.OPTION``: a source's option (``graphdsl
+        batch``); :meth:`split` parts them from the template's parameters.
+        """
         name = os.fspath(path)
         data = Path(path).read_bytes()
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ParamError(f"{name}: the params file is not UTF-8 text", hint="save it as UTF-8") from None
-        return cls.from_yaml_text(text, name)
+        return cls.from_yaml_text(text, name, options=options)
 
     @classmethod
-    def from_yaml_text(cls, text: str, path: str) -> ParamValues:
-        """Values of YAML text read from ``path``; each value keeps its line and column."""
+    def from_yaml_text(cls, text: str, path: str, *, options: bool = False) -> ParamValues:
+        """Values of YAML text read from ``path``; each value keeps its line and column.
+
+        ``options``: as in :meth:`from_yaml_file`.
+        """
         import yaml
 
         file = SourceFile(path, text)
@@ -133,9 +152,7 @@ class ParamValues:
             for key_node, value_node in root.value:
                 key = loader.construct_object(key_node, deep=True)
                 key_span = _span(file, key_node)
-                if not isinstance(key, str) or not ex.IDENTIFIER.fullmatch(key):
-                    raise ParamError(f"{key!r} is not a parameter name", key_span,
-                                     "a parameter name is letters, digits and '_'")
+                _check_key(key, key_span, options)
                 if key in items:
                     first = items[key].origin.key_span
                     raise ParamError(f"parameter '{key}' is given twice in this file", key_span,
@@ -153,6 +170,21 @@ class ParamValues:
         finally:
             loader.dispose()
         return cls(items)
+
+
+def _check_key(key: Any, span: Span, options: bool) -> None:
+    """A params file's key is a parameter's name (or, with ``options``, ``SOURCE.OPTION``)."""
+    if isinstance(key, str) and ex.IDENTIFIER.fullmatch(key):
+        return
+    if isinstance(key, str) and OPTION_KEY.fullmatch(key):
+        if options:
+            return
+        raise ParamError(f"'{key}' is not a parameter name", span,
+                         "a parameter name is letters, digits and '_'; SOURCE.OPTION keys set a "
+                         "source's option in the params files of graphdsl batch only")
+    raise ParamError(f"{key!r} is not a parameter name", span,
+                     "a parameter name is letters, digits and '_'"
+                     + (", or SOURCE.OPTION for a source's option" if options else ""))
 
 
 def _loader() -> Any:
@@ -238,6 +270,15 @@ def normalize(value: Any, name: str, origin: Origin) -> Any:
                      origin.span, "a value is an int, a float, a bool, a string, a list or a map")
 
 
+def plain(value: Any) -> Any:
+    """A value of the language as plain data for YAML or JSON: tuples become lists (in maps too)."""
+    if isinstance(value, tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    return value
+
+
 def _given_error(name: str, expected: str, value: Any, origin: Origin) -> NoReturn:
     raise ParamError(f"parameter '{name}' must be {expected}, not {value!r}" + _from(origin), origin.span)
 
@@ -312,12 +353,12 @@ def _conform(value: Any, spec: ts.TypeSpec | None) -> tuple[Any, tuple[str, Any]
         return None, ("", value)
     if spec.item is None:
         return value, None
-    pairs = enumerate(value) if isinstance(value, tuple) else value.items()
+    pairs: Iterable[tuple[Any, Any]] = enumerate(value) if isinstance(value, tuple) else value.items()
     result = {}
     for key, item in pairs:
         converted, problem = _conform(item, spec.item)
         if problem is not None:
-            where = f"item {key}" if isinstance(value, tuple) else f"key {ex.quote(key)}"
+            where = f"item {key}" if isinstance(value, tuple) else f"key {ex.quote(str(key))}"
             return None, (f"{where}{', ' + problem[0] if problem[0] else ''}", problem[1])
         result[key] = converted
     return (tuple(result.values()) if isinstance(value, tuple) else result), None
@@ -369,14 +410,16 @@ def bind(declared: list[ts.Param], given: ParamValues) -> tuple[dict[str, Any], 
             default = Given(evaluate(param.default, ex.Scope(scope), env),
                             Origin(f"the default at {span}", span, default=True))
             default = Given(_typed(param, default), default.origin)
-        item = given.items.get(name)
-        if item is None:
+        found = given.items.get(name)
+        if found is None:
             if default is None:
                 raise ParamError(f"missing parameter '{name}' ({type_words(param.type)})", param.name.span,
                                  f"give it with --param {name}=VALUE, in a --params file, or with "
                                  "params= in the Python API")
             item = default
-        elif default is not None:
+        else:
+            item = found
+        if found is not None and default is not None:
             overridden.append((param, default.value, default.origin))
         values[name] = _typed(param, item)
         origins[name] = item.origin
@@ -420,6 +463,7 @@ def _check_constraints(param: ts.Param, value: Any, origin: Origin, scope: ex.Sc
                     raise SpecError(f"a check's message is a string, not {ex.describe(message)}", entry.message.span)
                 _violation(name, message, value, origin, entry.span, user=True)
             continue
+        assert isinstance(entry, ts.Setting)  # a param's entries are settings and checks
         key = entry.key.name
         if key not in CONSTRAINTS:
             raise SpecError(f"unknown entry '{key}' in a param", entry.key.span,

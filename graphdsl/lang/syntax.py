@@ -57,7 +57,7 @@ class Comments:
 NO_COMMENTS = Comments()
 
 # Fields that are not children: where a node is, and what is said about it.
-_NOT_CHILDREN = frozenset({"span", "comments", "file"})
+_NOT_CHILDREN = frozenset({"span", "comments", "file", "template"})
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -394,15 +394,32 @@ Statement = Union[Version, Source, Copy, Let, Export]
 
 
 @dataclass(frozen=True)
+class TemplateRecord:
+    """How a template made a plain spec: what the lock and the provenance record of a build keep.
+
+    ``params``: the value of every declared parameter, defaults included (what the expansion
+    used), in the order declared; ``origins``: where each value came from, in words ("the
+    command-line argument --param layers=3", "its default"); ``includes``: every file the
+    template included, directly or through others.
+    """
+
+    params: dict[str, Any]
+    origins: dict[str, str]
+    includes: tuple[SourceFile, ...]
+
+
+@dataclass(frozen=True)
 class Spec(Node):
     """A whole spec: its statements in source order, and the file they were read from.
 
-    ``comments.end`` holds the comments after the last statement.
+    ``comments.end`` holds the comments after the last statement. ``template`` says how a
+    template made the spec (None for a spec written plain); it takes no part in comparisons.
     """
 
     file: SourceFile
     statements: tuple[Statement, ...]
     span: Span
+    template: TemplateRecord | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def path(self) -> str:
