@@ -188,11 +188,17 @@ def _copier(source, target, namespace, modes, session, replacements, stop_at, co
                   replacements=replacements, stop_at=stop_at, copied_variables=copied_variables)
 
 
-def _seed_positional(copied_variables, namespace):
+def _seed_positional(copied_variables: object, namespace: object) -> tuple[dict | None, str]:
+    """The variables dict and the namespace, from the seed's positional order (a string third is the namespace)."""
     if isinstance(copied_variables, str):
         if namespace:
             raise CopyError("namespace given twice: as the third argument and as namespace=")
-        return None, copied_variables
+        copied_variables, namespace = None, copied_variables
+    if not isinstance(namespace, str):
+        raise CopyError(f"the namespace must be a string, not {namespace!r}")
+    if copied_variables is not None and not isinstance(copied_variables, dict):
+        raise CopyError(f"copied_variables must be a dict of the variables copied so far, not {copied_variables!r}",
+                        hint="pass {} to collect them, or leave it out")
     return copied_variables, namespace
 
 

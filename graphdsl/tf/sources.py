@@ -438,6 +438,11 @@ def _exit_call(exit_: SystemExit) -> str:
     return "sys.exit()" if exit_.code is None else f"sys.exit({exit_.code!r})"
 
 
+# setitimer refuses a time it cannot hold (about 292 years in nanoseconds, less with a 32-bit
+# time_t): 2**31 s, 68 years, fits every platform.
+_LONGEST_TIMER = 2.0 ** 31
+
+
 class _time_limit:
     """Raises :class:`_BuilderTimeout` into the ``with`` block after ``seconds``.
 
@@ -447,8 +452,9 @@ class _time_limit:
     """
 
     def __init__(self, seconds: float | None) -> None:
-        self.seconds = seconds
-        self.active = bool(seconds) and seconds > 0 and hasattr(signal, "setitimer") \
+        # None, 0 (or less) and a limit too long for the timer to hold (it is never reached) set none.
+        self.seconds: float = seconds if seconds is not None and 0 < seconds < _LONGEST_TIMER else 0.0
+        self.active = self.seconds > 0 and hasattr(signal, "setitimer") \
             and threading.current_thread() is threading.main_thread()
 
     def __enter__(self) -> None:
