@@ -56,8 +56,8 @@ def inspect(source: str, *, checkpoint: str | None = None, tags: list[str] | Non
         manifest = open_build_output(path)
         graphs = []
         for entry in select_exports(path, manifest, export):
-            export_kind, export_path, options = export_source(path, entry)
-            graphs.append(_inspect_one(export_kind, export_path, options, entry.path, settings))
+            export_kind, export_path, export_options = export_source(path, entry)
+            graphs.append(_inspect_one(export_kind, export_path, export_options, entry.path, settings))
         return {"version": REPORT_VERSION, "target": source, "outdir": describe(path, manifest), "graphs": graphs}
     options: dict[str, Any] = {}
     if kind == "metagraph" and checkpoint is not None:

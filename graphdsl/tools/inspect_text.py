@@ -43,10 +43,10 @@ def _graph(graph: dict[str, Any]) -> list[str]:
             [(p["tensor"], p["dtype"], _shape(p["shape"])) for p in graph["placeholders"]])]
     if graph["variables"]:
         lines += ["", "variables (modes: how a copy may take them):"]
-        rows = [("name", "dtype", "shape", "initializer", "modes")]
-        rows += [(v["name"], v["dtype"], _shape(v["shape"]), "yes" if v["initializer"] else "no",
+        variable_rows = [("name", "dtype", "shape", "initializer", "modes")]
+        variable_rows += [(v["name"], v["dtype"], _shape(v["shape"]), "yes" if v["initializer"] else "no",
                   ", ".join(v["modes"]) or "none: not copyable") for v in graph["variables"]]
-        lines += ["  " + row for row in _table(rows)]
+        lines += ["  " + row for row in _table(variable_rows)]
     if graph["functions"]:
         lines += ["", "functions (copied along with the ops that call them):"]
         lines += ["  " + row for row in _table([(f["name"], _n(f["nodes"], "node")) for f in graph["functions"]])]

@@ -248,7 +248,8 @@ class _Drawing:
         return lines
 
     def _endpoints(self) -> list[str]:
-        lines, ranks = [], {"in": [], "out": []}
+        lines: list[str] = []
+        ranks: dict[str, list[str]] = {"in": [], "out": []}
         for number, point in enumerate(self.view.endpoints):
             box = self.box(_op_name(point.tensor))
             if box is None:
