@@ -25,6 +25,7 @@ from graphdsl.assemble.resolve import Resolver
 from graphdsl.errors import RunError, did_you_mean
 from graphdsl.lang import schema
 from graphdsl.tf.messages import reason
+from graphdsl.tools.outdir import check_export_name, select_exports
 from graphdsl.values import Feed, feed_value
 
 tf1 = tf.compat.v1
@@ -132,10 +133,7 @@ def _open_spec(path: Path, signature: str | None, export: str | None, builder_ti
                                                                          composition.exported)
                        if e.kind.name == "savedmodel"]
         if export is not None:
-            known = [e.path.value for e in composition.spec.exports]
-            if export not in known:
-                raise RunError(f"{path}: no export named '{export}'",
-                               hint=did_you_mean(export, known) or f"exports: {', '.join(known)}")
+            check_export_name(path, [e.path.value for e in composition.spec.exports], export, RunError)
             savedmodels = [(name, elements) for name, elements in savedmodels if name == export]
         if savedmodels:
             name, signatures = savedmodels[0]
@@ -191,12 +189,7 @@ def _open_outdir(path: Path, signature: str | None, export: str | None, tags: li
 def _open_export(path: Path, signature: str | None, export: str | None, tags: list[str] | None) -> Runnable:
     manifest = read_manifest(path)
     exports = list(manifest.exports) if manifest is not None and manifest.exports else _guess_exports(path)
-    if export is not None:
-        known = [e.path for e in exports]
-        exports = [e for e in exports if e.path == export]
-        if not exports:
-            raise RunError(f"{path}: no export named '{export}'",
-                           hint=did_you_mean(export, known) or f"exports: {', '.join(known)}")
+    exports = select_exports(path, exports, export, RunError)
     if not exports:
         raise RunError(f"{path}: holds no export graphdsl can run",
                        hint="build the spec with -o into this directory first")

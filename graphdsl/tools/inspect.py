@@ -55,7 +55,7 @@ def inspect(source: str, *, checkpoint: str | None = None, tags: list[str] | Non
     if kind == "outdir":
         manifest = open_build_output(path)
         graphs = []
-        for entry in select_exports(path, manifest, export):
+        for entry in select_exports(path, manifest.exports, export):
             export_kind, export_path, export_options = export_source(path, entry)
             graphs.append(_inspect_one(export_kind, export_path, export_options, entry.path, settings))
         return {"version": REPORT_VERSION, "target": source, "outdir": describe(path, manifest), "graphs": graphs}

@@ -11,7 +11,7 @@ here too (:func:`read_savedmodel`), for the signatures a loaded source does not 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from google.protobuf import message, text_format
 from tensorflow.core.framework import graph_pb2
@@ -30,16 +30,21 @@ def open_build_output(outdir: Path) -> BuildManifest:
     return manifest
 
 
-def select_exports(outdir: Path, manifest: BuildManifest, name: str | None) -> list[ExportEntry]:
-    """Every export of the build in ``outdir``, or the one called ``name`` (its path in OUTDIR)."""
+def select_exports(outdir: Path, exports: Sequence[ExportEntry], name: str | None,
+                   error: type[GraphDslError] = GraphDslError) -> list[ExportEntry]:
+    """All ``exports`` of the build in ``outdir``, or the one called ``name`` (its path in OUTDIR)."""
     if name is None:
-        return list(manifest.exports)
-    chosen = [e for e in manifest.exports if e.path == name]
-    if not chosen:
-        known = [e.path for e in manifest.exports]
-        raise GraphDslError(f"{outdir}: no export named '{name}'",
-                            hint=did_you_mean(name, known) or f"its exports: {', '.join(known)}")
-    return chosen
+        return list(exports)
+    check_export_name(outdir, [e.path for e in exports], name, error)
+    return [e for e in exports if e.path == name]
+
+
+def check_export_name(where: Path, known: Sequence[str], name: str,
+                      error: type[GraphDslError] = GraphDslError) -> None:
+    """Raises ``error`` saying that ``where`` (a build or a spec) has no export ``name`` unless ``known`` holds it."""
+    if name not in known:
+        raise error(f"{where}: no export named '{name}'",
+                    hint=did_you_mean(name, known) or f"its exports: {', '.join(known)}")
 
 
 def describe(outdir: Path, manifest: BuildManifest) -> dict[str, Any]:
