@@ -11,29 +11,9 @@ from pathlib import Path
 
 from graphdsl.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
-BUILDERS = (REPO / "tests" / "data" / "builders").as_posix()
+from fixtures import ENCODER_HEAD as BASE  # tests/fixtures.py
 
-BASE = f"""graphdsl 1
-source enc  = python("{BUILDERS}/pieces.py:encoder", trained = true)
-source head = python("{BUILDERS}/pieces.py:head")
-copy Enc from enc {{
-    take = "out"
-    variables = value
-}}
-copy Head from head {{
-    take = "logits"
-    bind "features:0" = Enc["out:0"]
-}}
-let x      = Enc["x:0"]
-let logits = Head["logits:0"]
-export savedmodel "model" {{
-    signature serving_default {{
-        inputs  = {{ x: x }}
-        outputs = {{ logits: logits }}
-    }}
-}}
-"""
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _spec(tmp_path: Path, name: str, old: str = "", new: str = "") -> str:
