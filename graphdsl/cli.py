@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Callable, NoReturn, Sequence
 
+from graphdsl.lang import schema
 from graphdsl.lang.syntax import Spec
 from graphdsl.errors import GraphDslError, GraphDslWarning, SpecError, SpecSyntaxError
 from graphdsl.tf.quiet import import_tensorflow
@@ -305,11 +306,11 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="run the fetches N times and print the last results (to train)")
     parser.add_argument("--signature", default=None, help="the SavedModel signature whose keys are "
-                        "names (default: serving_default, else the first)")
+                        f"names (default: {schema.DEFAULT_SIGNATURE}, else the first)")
     parser.add_argument("--export", metavar="NAME", help="which export of OUTDIR to run (default: the "
                         "first); for a spec, whose signature keys to use")
     parser.add_argument("--tags", metavar="TAG,...", help="SavedModel tags to load (default: those it "
-                        "was built with, else serve)")
+                        f"was built with, else {schema.DEFAULT_TAG})")
     parser.add_argument("--precision", type=_precision, default=6, metavar="DIGITS|full",
                         help="digits printed after the point (default 6); full prints every digit "
                         "and every element")

@@ -30,7 +30,7 @@ from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 from graphdsl.assemble.canonical import canonicalize_graph_def, serialize
 from graphdsl.assemble.provenance import MANIFEST, read_provenance, spec_text
 from graphdsl.errors import ArtifactError, GraphDslError
-from graphdsl.lang import syntax
+from graphdsl.lang import schema, syntax
 from graphdsl.tf import internals
 from graphdsl.tf.functions import reachable_functions
 from graphdsl.tf.index import VARIABLE_OPS
@@ -57,7 +57,7 @@ class View:
 def view_of(target: str | Path) -> View:
     """The view of a spec file or an artifact (see the module docstring)."""
     path = Path(target)
-    if path.suffix == ".gcomp" and path.is_file():
+    if path.suffix == schema.SPEC_SUFFIX and path.is_file():
         return spec_view(path)
     return artifact_view(path)
 
@@ -111,13 +111,13 @@ def artifact_view(path: Path) -> View:
         values = _checkpoint_values(path / "variables" / "variables")
         return _graph_view(f"{path} (SavedModel)", meta.graph_def, spec, values,
                            _signature_infos(meta))
-    if not path.exists() and Path(f"{path}.meta").is_file():
-        path = Path(f"{path}.meta")
-    if path.suffix == ".meta":
+    if not path.exists() and Path(f"{path}{schema.METAGRAPH_SUFFIX}").is_file():
+        path = Path(f"{path}{schema.METAGRAPH_SUFFIX}")
+    if path.suffix == schema.METAGRAPH_SUFFIX:
         meta = _parse(path, meta_graph_pb2.MetaGraphDef)
         values = _checkpoint_values(path.with_suffix(".ckpt"))
         return _graph_view(f"{path} (MetaGraph)", meta.graph_def, spec, values, _signature_infos(meta))
-    if path.suffix in (".pb", ".pbtxt"):
+    if path.suffix in schema.GRAPHDEF_SUFFIXES:
         graph_def = _parse(path, graph_pb2.GraphDef)
         return _graph_view(f"{path} (frozen GraphDef)", graph_def, spec, {}, {})
     if not path.exists():
@@ -133,7 +133,7 @@ def _chosen_export(outdir: Path) -> Path:
         for kind in ("savedmodel", "metagraph", "graphdef"):
             for export in exports:
                 if export["kind"] == kind:
-                    return outdir / (export["path"] + (".meta" if kind == "metagraph" else ""))
+                    return outdir / schema.export_file(kind, export["path"])
     except (OSError, yaml.YAMLError, KeyError, TypeError) as e:
         raise ArtifactError(f"{outdir / MANIFEST}: cannot tell the build's exports ({e})",
                             hint="name one export of the directory") from None
@@ -154,7 +154,7 @@ def _parse(path: Path, message_type):
     message = message_type()
     try:
         data = path.read_bytes()
-        if path.suffix in (".pbtxt",):
+        if path.suffix == schema.TEXT_SUFFIX:
             text_format.Parse(data.decode("utf-8"), message)
         else:
             message.ParseFromString(data)

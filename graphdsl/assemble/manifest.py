@@ -35,7 +35,7 @@ from graphdsl.lang import schema
 BUILD_MANIFEST = "graphdsl-build.yaml"
 OUTPUTS_LIST = ".graphdsl-outputs"
 FORMAT = 1
-EXPORT_KINDS = ("savedmodel", "metagraph", "graphdef")
+EXPORT_KINDS = tuple(schema.EXPORT_KINDS)
 ALIAS_KINDS = ("tensor", "operation", "variable")
 
 

@@ -26,7 +26,7 @@ from tensorflow.core.protobuf import meta_graph_pb2
 from graphdsl.assemble.canonical import serialize
 from graphdsl.assemble.lock import lock_inputs
 from graphdsl.errors import ArtifactError
-from graphdsl.lang import syntax
+from graphdsl.lang import schema, syntax
 
 SAVEDMODEL_DIR = Path("assets.extra") / "graphdsl"
 SAVEDMODEL_FILE = "provenance.yaml"
@@ -96,11 +96,11 @@ def read_provenance(artifact: str | Path) -> tuple[Path, str]:
         if not found.is_file():
             raise _not_built(path, f"no {SAVEDMODEL_DIR / SAVEDMODEL_FILE} in it")
         return found, found.read_text(encoding="utf-8")
-    if not path.exists() and Path(f"{path}.meta").is_file():
-        path = Path(f"{path}.meta")
-    if path.suffix == ".meta" and path.is_file():
+    if not path.exists() and Path(f"{path}{schema.METAGRAPH_SUFFIX}").is_file():
+        path = Path(f"{path}{schema.METAGRAPH_SUFFIX}")
+    if path.suffix == schema.METAGRAPH_SUFFIX and path.is_file():
         return path, _from_metagraph(path)
-    if path.suffix in (".pb", ".pbtxt") and path.is_file():
+    if path.suffix in schema.GRAPHDEF_SUFFIXES and path.is_file():
         sidecar = Path(f"{path}{SIDECAR_SUFFIX}")
         if not sidecar.is_file():
             raise _not_built(path, f"no {sidecar.name} beside it")
@@ -116,8 +116,7 @@ def _first_export(outdir: Path) -> Path:
     try:
         manifest = yaml.safe_load((outdir / MANIFEST).read_text(encoding="utf-8")) or {}
         export = manifest["exports"][0]
-        return outdir / export["path"] if export["kind"] != "metagraph" else \
-            outdir / f"{export['path']}.meta"
+        return outdir / schema.export_file(export["kind"], export["path"])
     except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError) as e:
         raise ArtifactError(f"{outdir / MANIFEST}: cannot tell the build's exports ({e})",
                             hint="name one export of the directory") from None

@@ -217,7 +217,7 @@ class SchemaPass(Pass):
             self.fail(
                 f"a {kind.name} export needs at least one signature",
                 export.span,
-                "add e.g. signature serving_default { inputs = {...}  outputs = {...} }",
+                f"add e.g. signature {schema.DEFAULT_SIGNATURE} {{ inputs = {{...}}  outputs = {{...}} }}",
             )
         for required in kind.entries:
             value = seen[required.key].value if required.key in seen else None

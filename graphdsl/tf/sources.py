@@ -179,7 +179,7 @@ def load_source(kind: str, path: str | Path, options: dict[str, Any] | None, bas
 
 def _load_graphdef(path: str | Path, options: dict[str, Any], base_dir: Path) -> LoadedSource:
     file = _existing_file(_resolve(path, base_dir), "graphdef", schema.SOURCE_KINDS["graphdef"].suffixes)
-    graph_def = _parse(file, graph_pb2.GraphDef, text=file.suffix == ".pbtxt")
+    graph_def = _parse(file, graph_pb2.GraphDef, text=file.suffix == schema.TEXT_SUFFIX)
     graph = tf.Graph()
     with graph.as_default():
         try:
@@ -366,7 +366,7 @@ def _load_python(path: str | Path, options: dict[str, Any], base_dir: Path,
             f"python source '{path}' does not name a function",
             hint="write it as 'file.py:function'",
         )
-    file = _existing_file(_resolve(file_part, base_dir), "python", (".py",))
+    file = _existing_file(_resolve(file_part, base_dir), "python", schema.SOURCE_KINDS["python"].suffixes)
     where = f"{file}:{function_name}"
     # One deadline for the import and the call: either may run the builder's code for ever.
     try:
@@ -622,7 +622,7 @@ def _string_list(where: Path, option: str, value: Any) -> list[str]:
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
         return list(value)
     raise SourceError(f"{where}: option '{option}' must be a list of strings, not {value!r}",
-                      hint='write tags: ["serve"]')
+                      hint=f'write tags: ["{schema.DEFAULT_TAG}"]')
 
 
 def _has_state(graph: tf.Graph) -> bool:

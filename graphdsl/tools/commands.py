@@ -12,6 +12,7 @@ from typing import Any
 
 from graphdsl.cli import EXIT_OK, add_common, params_of, usage_error
 from graphdsl.errors import GraphDslError
+from graphdsl.lang import schema
 from graphdsl.tf.quiet import import_tensorflow
 from graphdsl.tools import jsonout
 
@@ -29,7 +30,7 @@ def add_inspect(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("source", metavar="SOURCE", help="a graph file, SavedModel, FILE.py:FUNCTION or OUTDIR")
     parser.add_argument("--checkpoint", metavar="PREFIX", help="a .meta file's checkpoint (its values)")
     parser.add_argument("--tags", metavar="TAG,...", help="the SavedModel MetaGraph to read "
-                        "(default: its only one, else serve)")
+                        f"(default: its only one, else {schema.DEFAULT_TAG})")
     parser.add_argument("--arg", action="append", default=[], metavar="KEY=YAML",
                         help="a keyword argument of a Python builder, as a YAML literal")
     parser.add_argument("--export", metavar="NAME", help="only this export of an OUTDIR")

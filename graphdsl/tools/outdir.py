@@ -19,6 +19,7 @@ from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
 from graphdsl.assemble.manifest import BUILD_MANIFEST, BuildManifest, ExportEntry, read_manifest
 from graphdsl.errors import GraphDslError, SourceError, did_you_mean
+from graphdsl.lang import schema
 
 
 def open_build_output(outdir: Path) -> BuildManifest:
@@ -61,7 +62,7 @@ def export_source(outdir: Path, entry: ExportEntry) -> tuple[str, Path, dict[str
     if entry.kind == "metagraph":
         checkpoint = Path(f"{item}.ckpt")
         options = {"checkpoint": str(checkpoint)} if Path(f"{checkpoint}.index").is_file() else {}
-        return "metagraph", Path(f"{item}.meta"), options
+        return "metagraph", Path(schema.export_file(entry.kind, str(item))), options
     return "graphdef", item, {}
 
 
@@ -75,7 +76,7 @@ def export_graph_def(outdir: Path, entry: ExportEntry) -> tuple[
     if kind == "metagraph":
         meta = _parse(path, meta_graph_pb2.MetaGraphDef, text=None)
         return meta.graph_def, {}
-    return _parse(path, graph_pb2.GraphDef, text=path.suffix == ".pbtxt"), {}
+    return _parse(path, graph_pb2.GraphDef, text=path.suffix == schema.TEXT_SUFFIX), {}
 
 
 def read_savedmodel(directory: Path, tags: list[str] | None) -> tuple[meta_graph_pb2.MetaGraphDef, list[str]]:
@@ -91,7 +92,7 @@ def read_savedmodel(directory: Path, tags: list[str] | None) -> tuple[meta_graph
         _parse(text, saved_model_pb2.SavedModel, text=True)
     found = [sorted(m.meta_info_def.tags) for m in saved.meta_graphs]
     if tags is None:
-        tags = found[0] if len(found) == 1 else ["serve"]
+        tags = found[0] if len(found) == 1 else list(schema.DEFAULT_TAGS)
     for meta in saved.meta_graphs:
         if set(meta.meta_info_def.tags) == set(tags):
             return meta, sorted(tags)
