@@ -130,7 +130,7 @@ def artifact_view(path: Path) -> View:
 def _chosen_export(outdir: Path) -> Path:
     try:
         exports = (yaml.safe_load((outdir / MANIFEST).read_text(encoding="utf-8")) or {})["exports"]
-        for kind in ("savedmodel", "metagraph", "graphdef"):
+        for kind in schema.EXPORT_KINDS:  # savedmodel first: it keeps the signatures
             for export in exports:
                 if export["kind"] == kind:
                     return outdir / schema.export_file(kind, export["path"])

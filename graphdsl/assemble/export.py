@@ -151,7 +151,7 @@ def export_metagraph(
     """
     directory = Path(out_dir)
     shown = Path(label) if label is not None else directory
-    meta = directory / f"{name}.meta"
+    meta = directory / schema.export_file("metagraph", name)
     prefix = directory / f"{name}.ckpt"
     if not name or "/" in name or os.sep in name or name in (".", ".."):
         raise ExportError(f"{shown}: '{name}' is not a file name", hint="give a plain name like 'model'")

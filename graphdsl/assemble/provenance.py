@@ -68,7 +68,7 @@ def attach_provenance(spec: syntax.Spec, out: Any) -> None:
             directory.mkdir(parents=True)
             (directory / SAVEDMODEL_FILE).write_text(text, encoding="utf-8")
         elif kind == "metagraph":
-            path = out.staging / f"{name}.meta"
+            path = out.staging / schema.export_file(kind, name)
             meta = meta_graph_pb2.MetaGraphDef()
             meta.ParseFromString(path.read_bytes())
             meta.meta_info_def.any_info.Pack(wrappers_pb2.StringValue(value=text))

@@ -36,8 +36,10 @@ SPEC_SUFFIX = ".gcomp"  # a spec's own file
 
 # Variable modes: "init" gives a copied variable its own initializer, "value" starts it from the
 # source's current value.
-VARIABLE_MODES = ("init", "value")
-DEFAULT_MODE = "init"
+INIT_MODE = "init"
+VALUE_MODE = "value"
+VARIABLE_MODES = (INIT_MODE, VALUE_MODE)
+DEFAULT_MODE = INIT_MODE
 
 # Characters that make a `take` item (or a `variable "PATTERN"`) a glob rather than a name.
 GLOB_CHARS = frozenset("*?[")

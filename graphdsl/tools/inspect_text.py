@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from graphdsl.lang import schema
+
 
 def render(result: dict[str, Any]) -> str:
     """The whole report as text: an OUTDIR's manifest first, then each graph."""
@@ -30,7 +32,7 @@ def _graph(graph: dict[str, Any]) -> list[str]:
     lines = [f"{what}{graph['kind']} {graph['path']}{options}: {_n(counts['ops'], 'op')}, "
              f"{_n(counts['variables'], 'variable')}, {_n(counts['functions'], 'function')}"]
     if graph["signatures"]:
-        lines += ["", 'signatures (write "@KEY" in a spec; a signature other than serving_default '
+        lines += ["", f'signatures (write "@KEY" in a spec; a signature other than {schema.DEFAULT_SIGNATURE} '
                   "needs the source option shown):"]
         for sig in graph["signatures"]:
             lines.append(f"  {sig['name']}" + (f"  ({sig['option']})" if sig["option"] else ""))
@@ -93,7 +95,7 @@ def _element(op: dict[str, Any]) -> list[str]:
             lines.append(f"    {mode + ':':<6} impossible: {brings['reason']}")
             continue
         ops = _n(brings["ops"], "op")
-        if mode == "value" and brings["variables"]:
+        if mode == schema.VALUE_MODE and brings["variables"]:
             ops += " (+ an initializer per variable)"
         parts = [ops, _n(len(brings["variables"]), "variable")
                  + (f" ({', '.join(brings['variables'])})" if brings["variables"] else ""),
