@@ -122,3 +122,17 @@ def test_trouble_exits_with_2(tmp_path: Path, capsys) -> None:
     code, err = _diff(capsys, a, str(tmp_path / "junk.meta"))
     assert code == 2
     assert f"{tmp_path / 'junk.meta'}: not a MetaGraphDef" in err[0]
+
+
+def test_diff_and_explain_read_a_build_through_its_manifest(tmp_path: Path, capsys) -> None:
+    a = _spec(tmp_path, "a")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "graphdsl-build.yaml").write_text("format: 1\nexports: 3\n")
+    for argv, code in ((["diff", a, str(out)], 2), (["explain", str(out)], 1)):
+        assert main(argv) == code
+        err = capsys.readouterr().err
+        assert f"{out / 'graphdsl-build.yaml'}: not a graphdsl build manifest: 'exports' must be a list" in err
+    (out / "graphdsl-build.yaml").write_text("format: 1\nexports: []\n")
+    assert main(["explain", str(out)]) == 1
+    assert f"{out}: the build has no export" in capsys.readouterr().err

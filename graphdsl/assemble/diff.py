@@ -22,13 +22,13 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
-import yaml
 from google.protobuf import text_format
 from tensorflow.core.framework import graph_pb2
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
 from graphdsl.assemble.canonical import canonicalize_graph_def, serialize
-from graphdsl.assemble.provenance import MANIFEST, read_provenance, spec_text
+from graphdsl.assemble.manifest import export_to_read
+from graphdsl.assemble.provenance import read_provenance, spec_text
 from graphdsl.errors import ArtifactError, GraphDslError
 from graphdsl.lang import schema, syntax
 from graphdsl.tf import internals
@@ -100,8 +100,7 @@ def _element_info(element: Any) -> str:
 
 def artifact_view(path: Path) -> View:
     """The view of a build's output directory, a SavedModel, a ``.meta`` or a frozen GraphDef."""
-    if path.is_dir() and (path / MANIFEST).is_file() and not (path / "saved_model.pb").is_file():
-        path = _chosen_export(path)
+    path = export_to_read(path)
     spec = _provenance_spec(path)
     if path.is_dir():
         saved = _parse(path / "saved_model.pb", saved_model_pb2.SavedModel)
@@ -125,19 +124,6 @@ def artifact_view(path: Path) -> View:
     raise ArtifactError(f"{path}: neither a spec nor an artifact graphdsl can read",
                         hint="give a .gcomp spec, a build's output directory, a SavedModel "
                         "directory, a .meta file or a frozen .pb or .pbtxt")
-
-
-def _chosen_export(outdir: Path) -> Path:
-    try:
-        exports = (yaml.safe_load((outdir / MANIFEST).read_text(encoding="utf-8")) or {})["exports"]
-        for kind in schema.EXPORT_KINDS:  # savedmodel first: it keeps the signatures
-            for export in exports:
-                if export["kind"] == kind:
-                    return outdir / schema.export_file(kind, export["path"])
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as e:
-        raise ArtifactError(f"{outdir / MANIFEST}: cannot tell the build's exports ({e})",
-                            hint="name one export of the directory") from None
-    raise ArtifactError(f"{outdir}: the build has no export", hint="build the spec into it again")
 
 
 def _provenance_spec(path: Path) -> syntax.Spec | None:

@@ -25,13 +25,13 @@ from tensorflow.core.protobuf import meta_graph_pb2
 
 from graphdsl.assemble.canonical import serialize
 from graphdsl.assemble.lock import lock_inputs
+from graphdsl.assemble.manifest import export_to_read
 from graphdsl.errors import ArtifactError
 from graphdsl.lang import schema, syntax
 
 SAVEDMODEL_DIR = Path("assets.extra") / "graphdsl"
 SAVEDMODEL_FILE = "provenance.yaml"
 SIDECAR_SUFFIX = ".graphdsl.yaml"
-MANIFEST = "graphdsl-build.yaml"
 
 
 def record(spec: syntax.Spec) -> dict[str, Any]:
@@ -82,11 +82,9 @@ def attach_provenance(spec: syntax.Spec, out: Any) -> None:
 
 def read_provenance(artifact: str | Path) -> tuple[Path, str]:
     """``(where it was found, the record's YAML text)`` for a SavedModel directory, a ``.meta``
-    file (or its name without ``.meta``), a frozen GraphDef, or a build's output directory (its
-    first export). Raises :class:`ArtifactError` when the artifact carries none."""
-    path = Path(artifact)
-    if path.is_dir() and (path / MANIFEST).is_file() and not (path / "saved_model.pb").is_file():
-        return read_provenance(_first_export(path))
+    file (or its name without ``.meta``), a frozen GraphDef, or a build's output directory (the
+    export :func:`~graphdsl.assemble.manifest.export_to_read` picks). Raises :class:`ArtifactError` when the artifact carries none."""
+    path = export_to_read(Path(artifact))
     if path.is_dir():
         found = path / SAVEDMODEL_DIR / SAVEDMODEL_FILE
         if not (path / "saved_model.pb").is_file():
@@ -110,16 +108,6 @@ def read_provenance(artifact: str | Path) -> tuple[Path, str]:
     raise ArtifactError(f"{path}: not an artifact graphdsl builds",
                         hint="give a SavedModel directory, a .meta file, a frozen .pb or .pbtxt, "
                         "or a build's output directory")
-
-
-def _first_export(outdir: Path) -> Path:
-    try:
-        manifest = yaml.safe_load((outdir / MANIFEST).read_text(encoding="utf-8")) or {}
-        export = manifest["exports"][0]
-        return outdir / schema.export_file(export["kind"], export["path"])
-    except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError) as e:
-        raise ArtifactError(f"{outdir / MANIFEST}: cannot tell the build's exports ({e})",
-                            hint="name one export of the directory") from None
 
 
 def _from_metagraph(path: Path) -> str:
