@@ -149,7 +149,7 @@ def add_common(parser: argparse.ArgumentParser, *, spec: bool = False, builder_t
     :func:`params_of`); ``output_format``: --format text|json.
     """
     if spec:
-        parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
+        parser.add_argument("spec", metavar="SPEC", help=f"the {schema.SPEC_SUFFIX} file")
     if builder_timeout:
         parser.add_argument("--builder-timeout", type=_seconds, default=None, metavar="SECONDS",
                             help="how long each Python builder may take (default: 600; 0: no limit)")
