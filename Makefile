@@ -23,6 +23,7 @@ demo: $(STAMP)
 
 test: $(STAMP) graphviz
 	$(PY) -m ruff check graphdsl tests benchmarks specs
+	$(PY) -m mypy
 	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest -q
 
 # `graphdsl graph -o FILE.svg` and its tests need Graphviz's dot. Installed from Debian's packages

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from graphdsl.tf.copier import Copier, CopyResult
 from graphdsl.errors import CopyError, NotCopiedError, did_you_mean
+from graphdsl.lang import schema
 from graphdsl.tf.registry import is_variable, registry_of, variable_named
 from graphdsl.tf.variables import ModeRule, mode_rule
 
@@ -23,7 +24,7 @@ def copy_variable_to_graph(
     namespace: str,
     copied_variables: dict | None = None,
     *,
-    mode: str = "init",
+    mode: str = schema.DEFAULT_MODE,
     session=None,
 ):
     """Copies the variable ``org_instance`` into ``to_graph`` under ``namespace``.
@@ -47,7 +48,7 @@ def copy_to_graph(
     copied_variables: dict | str | None = None,
     namespace: str = "",
     *,
-    variables: str | Mapping[str, str] | ModeRule = "init",
+    variables: str | Mapping[str, str] | ModeRule = schema.DEFAULT_MODE,
     session=None,
     replacements: Mapping | None = None,
     stop_at: Iterable | None = None,
@@ -85,7 +86,7 @@ def copy_elements(
     to_graph: tf.Graph,
     namespace: str = "",
     *,
-    variables: str | Mapping[str, str] | ModeRule = "init",
+    variables: str | Mapping[str, str] | ModeRule = schema.DEFAULT_MODE,
     session=None,
     replacements: Mapping | None = None,
     stop_at: Iterable | None = None,
@@ -166,7 +167,7 @@ def _complete(original, source, graph, namespace, copied_variables) -> tuple[Any
     if not isinstance(original, (tf.Tensor, tf.Operation)) or graph.finalized:
         return None, None
     # The walk stops before any variable it would need, so the mode is never used.
-    copier = _copier(source, graph, namespace, mode_rule("value"), None, None, None,
+    copier = _copier(source, graph, namespace, mode_rule(schema.VALUE_MODE), None, None, None,
                      copied_variables)
     outcome = copier.complete(original.op.name if isinstance(original, tf.Tensor) else original.name)
     if isinstance(outcome, str):
@@ -188,11 +189,17 @@ def _copier(source, target, namespace, modes, session, replacements, stop_at, co
                   replacements=replacements, stop_at=stop_at, copied_variables=copied_variables)
 
 
-def _seed_positional(copied_variables, namespace):
+def _seed_positional(copied_variables: object, namespace: object) -> tuple[dict | None, str]:
+    """The variables dict and the namespace, from the seed's positional order (a string third is the namespace)."""
     if isinstance(copied_variables, str):
         if namespace:
             raise CopyError("namespace given twice: as the third argument and as namespace=")
-        return None, copied_variables
+        copied_variables, namespace = None, copied_variables
+    if not isinstance(namespace, str):
+        raise CopyError(f"the namespace must be a string, not {namespace!r}")
+    if copied_variables is not None and not isinstance(copied_variables, dict):
+        raise CopyError(f"copied_variables must be a dict of the variables copied so far, not {copied_variables!r}",
+                        hint="pass {} to collect them, or leave it out")
     return copied_variables, namespace
 
 

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Callable, NoReturn, Sequence
 
+from graphdsl.lang import schema
 from graphdsl.lang.syntax import Spec
 from graphdsl.errors import GraphDslError, GraphDslWarning, SpecError, SpecSyntaxError
 from graphdsl.tf.quiet import import_tensorflow
@@ -89,16 +90,14 @@ def _add_check(subparsers: argparse._SubParsersAction) -> None:
         help="parse and check a spec without loading any graph",
         description="Parse and statically check SPEC; print 'SPEC: ok' and a summary, or the first error.",
     )
-    parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
-    _add_param_arguments(parser)
-    jsonout.add_format_option(parser)
+    add_common(parser, spec=True, params=True, output_format=True)
     parser.set_defaults(run=_run_check)
 
 
 def _run_check(args: argparse.Namespace) -> int:
     from graphdsl.lang.expand import load  # no TensorFlow behind this
 
-    expansion = load(Path(args.spec), params=_params(args), max_statements=args.max_statements)
+    expansion = load(Path(args.spec), params=params_of(args), max_statements=args.max_statements)
     spec = expansion.spec
     warnings = _warnings(args, spec)
     if jsonout.wants_json(args):
@@ -119,8 +118,7 @@ def _add_expand(subparsers: argparse._SubParsersAction) -> None:
         "and print the plain spec it makes: no parameters, blocks, loops or includes, source paths "
         "relative to SPEC's directory. It checks and builds to what SPEC builds.",
     )
-    parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
-    _add_param_arguments(parser)
+    add_common(parser, spec=True, params=True)
     parser.add_argument("-o", "--out", metavar="FILE", help="write the spec to FILE instead of printing it")
     parser.set_defaults(run=_run_expand)
 
@@ -129,7 +127,7 @@ def _run_expand(args: argparse.Namespace) -> int:
     from graphdsl.lang.expand import load  # no TensorFlow behind this
     from graphdsl.lang.unparse import unparse
 
-    expansion = load(Path(args.spec), params=_params(args), max_statements=args.max_statements)
+    expansion = load(Path(args.spec), params=params_of(args), max_statements=args.max_statements)
     text = unparse(expansion.spec)
     if expansion.template:
         values = _param_summary(expansion.params)
@@ -142,20 +140,34 @@ def _run_expand(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_param_arguments(parser: argparse.ArgumentParser) -> None:
-    """--param, --params and --max-statements: the values of a template's parameters."""
-    from graphdsl.lang.expand import DEFAULT_MAX_STATEMENTS
+def add_common(parser: argparse.ArgumentParser, *, spec: bool = False, builder_timeout: bool = False,
+               params: bool = False, output_format: bool = False) -> None:
+    """Registers the arguments several subcommands share, each spelled, typed and explained here once.
 
-    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                        help="a template parameter's value, a YAML literal (wins over --params)")
-    parser.add_argument("--params", action="append", default=[], metavar="FILE.yaml",
-                        help="a YAML file of parameter values (several: later ones win)")
-    parser.add_argument("--max-statements", type=int, default=DEFAULT_MAX_STATEMENTS, metavar="N",
-                        help=f"stop a template that makes more than N statements or loop iterations "
-                        f"(default {DEFAULT_MAX_STATEMENTS})")
+    ``spec``: the SPEC argument; ``builder_timeout``: --builder-timeout SECONDS; ``params``:
+    --param, --params and --max-statements, the values of a template's parameters (read them with
+    :func:`params_of`); ``output_format``: --format text|json.
+    """
+    if spec:
+        parser.add_argument("spec", metavar="SPEC", help=f"the {schema.SPEC_SUFFIX} file")
+    if builder_timeout:
+        parser.add_argument("--builder-timeout", type=_seconds, default=None, metavar="SECONDS",
+                            help="how long each Python builder may take (default: 600; 0: no limit)")
+    if params:
+        from graphdsl.lang.expand import DEFAULT_MAX_STATEMENTS
+
+        parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                            help="a template parameter's value, a YAML literal (wins over --params)")
+        parser.add_argument("--params", action="append", default=[], metavar="FILE.yaml",
+                            help="a YAML file of parameter values (several: later ones win)")
+        parser.add_argument("--max-statements", type=int, default=DEFAULT_MAX_STATEMENTS, metavar="N",
+                            help=f"stop a template that makes more than N statements or loop iterations "
+                            f"(default {DEFAULT_MAX_STATEMENTS})")
+    if output_format:
+        jsonout.add_format_option(parser)
 
 
-def _params(args: argparse.Namespace):  # -> ParamValues
+def params_of(args: argparse.Namespace):  # -> ParamValues
     """The parameter values of the command line: the --params files in order, then each --param."""
     from graphdsl.lang.params import ParamValues
 
@@ -204,16 +216,8 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> None:
         description="Load the sources of SPEC and compose it in memory; print, per namespace, the "
         "ops and variables copied (with each variable's mode), every binding and export.",
     )
-    parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
-    _add_builder_timeout(parser)
-    _add_param_arguments(parser)
-    jsonout.add_format_option(parser)
+    add_common(parser, spec=True, builder_timeout=True, params=True, output_format=True)
     parser.set_defaults(run=_run_plan)
-
-
-def _add_builder_timeout(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--builder-timeout", type=_seconds, default=None, metavar="SECONDS",
-                        help="how long each Python builder may take (default: 600; 0: no limit)")
 
 
 def _seconds(text: str) -> float:
@@ -229,7 +233,7 @@ def _seconds(text: str) -> float:
 def _run_plan(args: argparse.Namespace) -> int:
     from graphdsl.lang.load import load_spec
 
-    spec = load_spec(Path(args.spec), params=_params(args), max_statements=args.max_statements)
+    spec = load_spec(Path(args.spec), params=params_of(args), max_statements=args.max_statements)
     warnings = _warnings(args, spec)
     import_tensorflow()
     from graphdsl.assemble.compose import compose
@@ -253,21 +257,19 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
         description="Compose SPEC and write its exports into OUTDIR. All or nothing: if any export "
         "fails, OUTDIR is left as it was.",
     )
-    parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
+    add_common(parser, spec=True)
     parser.add_argument("-o", "--out", metavar="OUTDIR", required=True, help="output directory")
-    _add_builder_timeout(parser)
-    _add_param_arguments(parser)
     parser.add_argument("--locked", action="store_true",
                         help="refuse to build unless the sources match SPEC.lock; then check the "
                         "exports against it")
-    jsonout.add_format_option(parser)
+    add_common(parser, builder_timeout=True, params=True, output_format=True)
     parser.set_defaults(run=_run_build)
 
 
 def _run_build(args: argparse.Namespace) -> int:
     from graphdsl.lang.load import load_spec
 
-    spec = load_spec(Path(args.spec), params=_params(args), max_statements=args.max_statements)
+    spec = load_spec(Path(args.spec), params=params_of(args), max_statements=args.max_statements)
     warnings = _warnings(args, spec)
     import_tensorflow()
     if args.locked:
@@ -304,11 +306,11 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="run the fetches N times and print the last results (to train)")
     parser.add_argument("--signature", default=None, help="the SavedModel signature whose keys are "
-                        "names (default: serving_default, else the first)")
+                        f"names (default: {schema.DEFAULT_SIGNATURE}, else the first)")
     parser.add_argument("--export", metavar="NAME", help="which export of OUTDIR to run (default: the "
                         "first); for a spec, whose signature keys to use")
     parser.add_argument("--tags", metavar="TAG,...", help="SavedModel tags to load (default: those it "
-                        "was built with, else serve)")
+                        f"was built with, else {schema.DEFAULT_TAG})")
     parser.add_argument("--precision", type=_precision, default=6, metavar="DIGITS|full",
                         help="digits printed after the point (default 6); full prints every digit "
                         "and every element")
@@ -316,8 +318,7 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
                         "NAME.npy per fetch into DIR, or one archive keyed by fetch name")
     parser.add_argument("--save-variables", metavar="DIR", help="after the runs, write the graph with "
                         "the values its variables hold (trained) into DIR, as a new output directory")
-    _add_builder_timeout(parser)
-    _add_param_arguments(parser)
+    add_common(parser, builder_timeout=True, params=True)
     parser.set_defaults(run=_run_run)
 
 
@@ -330,7 +331,7 @@ def _precision(text: str) -> int | None:
 
 
 def _run_run(args: argparse.Namespace) -> int:
-    params = _params(args)
+    params = params_of(args)
     if params and Path(args.target).is_dir():
         return usage_error(args, "run", "--param and --params apply to a spec, not to a build's output directory")
     import_tensorflow()
@@ -407,15 +408,14 @@ def _add_lock(subparsers: argparse._SubParsersAction) -> None:
         "and file hashes, and each export's file hashes. 'graphdsl build --locked' checks a build "
         "against it (with the same parameters).",
     )
-    parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
-    _add_param_arguments(parser)
+    add_common(parser, spec=True, params=True)
     parser.set_defaults(run=_run_lock)
 
 
 def _run_lock(args: argparse.Namespace) -> int:
     from graphdsl.lang.load import load_spec
 
-    spec = load_spec(Path(args.spec), params=_params(args), max_statements=args.max_statements)
+    spec = load_spec(Path(args.spec), params=params_of(args), max_statements=args.max_statements)
     import_tensorflow()
     from graphdsl.assemble.lock import write_lock
 

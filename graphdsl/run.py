@@ -25,6 +25,7 @@ from graphdsl.assemble.resolve import Resolver
 from graphdsl.errors import RunError, did_you_mean
 from graphdsl.lang import schema
 from graphdsl.tf.messages import reason
+from graphdsl.tools.outdir import check_export_name, select_exports
 from graphdsl.values import Feed, feed_value
 
 tf1 = tf.compat.v1
@@ -110,7 +111,7 @@ def open_runnable(target: str | os.PathLike, signature: str | None = None,
     ``max_statements`` apply to a template (see :func:`graphdsl.assemble.compose.compose`).
     """
     path = Path(target)
-    if path.is_file() and path.suffix == ".gcomp":
+    if path.is_file() and path.suffix == schema.SPEC_SUFFIX:
         return _open_spec(path, signature, export, builder_timeout, params, max_statements)
     if not path.is_dir():
         raise RunError(f"{path}: neither a .gcomp spec nor a build's output directory",
@@ -132,10 +133,7 @@ def _open_spec(path: Path, signature: str | None, export: str | None, builder_ti
                                                                          composition.exported)
                        if e.kind.name == "savedmodel"]
         if export is not None:
-            known = [e.path.value for e in composition.spec.exports]
-            if export not in known:
-                raise RunError(f"{path}: no export named '{export}'",
-                               hint=did_you_mean(export, known) or f"exports: {', '.join(known)}")
+            check_export_name(path, [e.path.value for e in composition.spec.exports], export, RunError)
             savedmodels = [(name, elements) for name, elements in savedmodels if name == export]
         if savedmodels:
             name, signatures = savedmodels[0]
@@ -159,10 +157,10 @@ def _open_spec(path: Path, signature: str | None, export: str | None, builder_ti
 
 
 def _signature(names: Sequence[str] | Mapping[str, Any], wanted: str | None, where: str) -> str:
-    """The signature to take keys from: ``wanted``, else ``serving_default``, else the first."""
+    """The signature to take keys from: ``wanted``, else the default (``serving_default``), else the first."""
     known = [n for n in names if not n.startswith("__")]
     if wanted is None:
-        return "serving_default" if "serving_default" in known else known[0]
+        return schema.DEFAULT_SIGNATURE if schema.DEFAULT_SIGNATURE in known else known[0]
     if wanted not in known:
         raise RunError(f"{where} has no signature '{wanted}'",
                        hint=did_you_mean(wanted, known) or f"its signatures: {', '.join(known)}")
@@ -191,12 +189,7 @@ def _open_outdir(path: Path, signature: str | None, export: str | None, tags: li
 def _open_export(path: Path, signature: str | None, export: str | None, tags: list[str] | None) -> Runnable:
     manifest = read_manifest(path)
     exports = list(manifest.exports) if manifest is not None and manifest.exports else _guess_exports(path)
-    if export is not None:
-        known = [e.path for e in exports]
-        exports = [e for e in exports if e.path == export]
-        if not exports:
-            raise RunError(f"{path}: no export named '{export}'",
-                           hint=did_you_mean(export, known) or f"exports: {', '.join(known)}")
+    exports = select_exports(path, exports, export, RunError)
     if not exports:
         raise RunError(f"{path}: holds no export graphdsl can run",
                        hint="build the spec with -o into this directory first")
@@ -243,7 +236,7 @@ def _load_export(graph: tf.Graph, session: tf.compat.v1.Session, item: Path, cho
             return {name: ({k: v.name for k, v in sig.inputs.items()}, {k: v.name for k, v in sig.outputs.items()})
                     for name, sig in sorted(meta.signature_def.items()) if not name.startswith("__")}
         if chosen.kind == "metagraph":
-            saver = tf1.train.import_meta_graph(str(item) + ".meta")
+            saver = tf1.train.import_meta_graph(schema.export_file(chosen.kind, str(item)))
             if saver is not None and Path(str(item) + ".ckpt.index").exists():
                 saver.restore(session, str(item) + ".ckpt")
             if graph.get_collection(tf1.GraphKeys.TABLE_INITIALIZERS):
@@ -251,7 +244,7 @@ def _load_export(graph: tf.Graph, session: tf.compat.v1.Session, item: Path, cho
             return {}
         graph_def = tf1.GraphDef()
         data = item.read_bytes()
-        if item.suffix == ".pbtxt":
+        if item.suffix == schema.TEXT_SUFFIX:
             text_format.Parse(data.decode(), graph_def)
         else:
             graph_def.ParseFromString(data)
@@ -281,7 +274,7 @@ def _export_again(graph: tf.Graph, session: tf.compat.v1.Session, source: Path, 
             export_savedmodel(graph, session, out.path(name), tensors, tags=chosen.tags or schema.DEFAULT_TAGS,
                               label=out.label(name))
         else:
-            out.path(name + ".meta")
+            out.path(schema.export_file(chosen.kind, name))
             export_metagraph(graph, session, out.staging, name, label=out.target)
         kept = manifest or BuildManifest(spec_sha256="")
         write_manifest(out.path(BUILD_MANIFEST), BuildManifest(
@@ -294,8 +287,8 @@ def _guess_exports(path: Path) -> list[ExportEntry]:
     for item in sorted(path.iterdir()):
         if (item / "saved_model.pb").exists():
             found.append(ExportEntry("savedmodel", item.name, tuple(schema.DEFAULT_TAGS)))
-        elif item.suffix == ".meta":
+        elif item.suffix == schema.METAGRAPH_SUFFIX:
             found.append(ExportEntry("metagraph", item.stem))
-        elif item.suffix in (".pb", ".pbtxt"):
+        elif item.suffix in schema.GRAPHDEF_SUFFIXES:
             found.append(ExportEntry("graphdef", item.name))
     return found

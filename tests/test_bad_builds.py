@@ -178,6 +178,15 @@ def test_no_timeout_means_the_builder_runs_to_its_end(tmp_path: Path) -> None:
         assert composition.tensor('Head["logits:0"]').name == "Head/logits:0"
 
 
+def test_a_timeout_longer_than_the_timer_holds_sets_no_limit(tmp_path: Path, capsys) -> None:
+    spec = tmp_path / "head.gcomp"
+    spec.write_text(HEAD)
+    assert main(["plan", str(spec), "--builder-timeout", "1e10"]) == EXIT_OK
+    assert "Traceback" not in capsys.readouterr().err
+    with compose(load_spec_text(HEAD), builder_timeout=float("inf")) as composition:
+        assert composition.tensor('Head["logits:0"]').name == "Head/logits:0"
+
+
 def test_a_builder_exiting_does_not_end_graphdsl(tmp_path: Path, capsys) -> None:
     assert main(["plan", str(builder_spec(tmp_path, "exits"))]) == EXIT_FAILURE
     err = capsys.readouterr().err

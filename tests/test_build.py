@@ -17,6 +17,7 @@ from graphdsl.assemble.plan import render
 from graphdsl.errors import RunError
 from graphdsl.run import open_runnable
 
+from fixtures import ASSEMBLY  # tests/fixtures.py
 from golden import compare  # tests/golden.py
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,35 +26,11 @@ BAD = sorted((DATA / "build_bad").glob("*.gcomp"))
 
 tf1 = tf.compat.v1
 
-ASSEMBLY = """graphdsl 1
-source enc  = python("{builders}/pieces.py:encoder", trained = true)
-source head = python("{builders}/pieces.py:head")
-copy Enc from enc {{
-    take = "out"
-    variables = value
-}}
-copy Head from head {{
-    take = "logits"
-    bind "features:0" = Enc["out:0"]
-}}
-let x      = Enc["x:0"]
-let logits = Head["logits:0"]
-let W      = Enc["W"]
-export savedmodel "model" {{
-    signature serving_default {{
-        inputs  = {{ x: x }}
-        outputs = {{ logits: logits }}
-    }}
-}}
-export metagraph "graph"
-export graphdef "frozen.pb" {{ outputs = [logits] }}
-"""
-
 
 @pytest.fixture
 def spec_file(tmp_path: Path) -> Path:
     path = tmp_path / "assembly.gcomp"
-    path.write_text(ASSEMBLY.format(builders=(DATA / "builders").as_posix()))
+    path.write_text(ASSEMBLY)
     return path
 
 

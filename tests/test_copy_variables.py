@@ -136,6 +136,21 @@ def test_the_seeds_dict_of_variables_is_honoured():
         assert s.run(y1, {x1: [[1.0, 1.0]]}) == [[14.0]]
 
 
+@pytest.mark.parametrize("args, kwargs, message", [
+    ((), {"namespace": None}, "the namespace must be a string, not None"),
+    (({},), {"namespace": 3}, "the namespace must be a string, not 3"),
+    ((["N/W:0"], "N"), {}, r"copied_variables must be a dict of the variables copied so far, not \['N/W:0'\]"),
+])
+def test_get_copied_refuses_arguments_of_the_wrong_type_with_a_copy_error(args, kwargs, message):
+    (graph, x, W, b, steps, y, step), sess = _trained(True)
+    target = tf.Graph()
+    copy_to_graph(y, target, namespace="N")
+    with pytest.raises(CopyError, match=message):
+        get_copied(W, target, *args, **kwargs)
+    with pytest.raises(CopyError, match=message):
+        copy_to_graph(y, target, *args, **kwargs)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_copies_in_two_namespaces_do_not_share_state(kind):
     graph, x, W, b, steps, y, step = _model(KINDS[kind])

@@ -11,29 +11,9 @@ from pathlib import Path
 
 from graphdsl.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
-BUILDERS = (REPO / "tests" / "data" / "builders").as_posix()
+from fixtures import ENCODER_HEAD as BASE  # tests/fixtures.py
 
-BASE = f"""graphdsl 1
-source enc  = python("{BUILDERS}/pieces.py:encoder", trained = true)
-source head = python("{BUILDERS}/pieces.py:head")
-copy Enc from enc {{
-    take = "out"
-    variables = value
-}}
-copy Head from head {{
-    take = "logits"
-    bind "features:0" = Enc["out:0"]
-}}
-let x      = Enc["x:0"]
-let logits = Head["logits:0"]
-export savedmodel "model" {{
-    signature serving_default {{
-        inputs  = {{ x: x }}
-        outputs = {{ logits: logits }}
-    }}
-}}
-"""
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _spec(tmp_path: Path, name: str, old: str = "", new: str = "") -> str:
@@ -163,3 +143,17 @@ def test_builds_of_one_template_with_other_parameters_show_the_parameters(tmp_pa
     # the template itself is expanded with its defaults (layers = 3, mode = "value")
     code, lines = _diff(capsys, one, towers)
     assert code == 1 and lines[:2] == ["parameters (1 changed):", "  ~ layers: 1 -> 3"]
+
+
+def test_diff_and_explain_read_a_build_through_its_manifest(tmp_path: Path, capsys) -> None:
+    a = _spec(tmp_path, "a")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "graphdsl-build.yaml").write_text("format: 1\nexports: 3\n")
+    for argv, code in ((["diff", a, str(out)], 2), (["explain", str(out)], 1)):
+        assert main(argv) == code
+        err = capsys.readouterr().err
+        assert f"{out / 'graphdsl-build.yaml'}: not a graphdsl build manifest: 'exports' must be a list" in err
+    (out / "graphdsl-build.yaml").write_text("format: 1\nexports: []\n")
+    assert main(["explain", str(out)]) == 1
+    assert f"{out}: the build has no export" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from graphdsl.errors import ExportError
 from graphdsl.assemble.export import export_graphdef, export_metagraph, export_savedmodel
 from graphdsl.assemble.manifest import OUTPUTS_LIST as MANIFEST
 from graphdsl.assemble.outdir import OutputDir
+from graphdsl.lang import schema
 from graphdsl.tf.sources import load_source
 from models import X, Y, constant_graph, linear_graph, save_tf2_savedmodel
 
@@ -181,6 +183,16 @@ def test_frozen_graphdef_errors(tmp_path):
     with pytest.raises(ExportError, match=r"f\.pb: cannot write the frozen GraphDef"):
         export_graphdef(fresh.graph, fresh.session, tmp_path / "f.pb", [fresh.y])
     assert not (tmp_path / "f.pb").exists()
+
+
+def test_the_frozen_graphdef_takes_the_suffixes_the_schema_gives(tmp_path, monkeypatch):
+    graphdef = schema.EXPORT_KINDS["graphdef"]
+    monkeypatch.setitem(schema.EXPORT_KINDS, "graphdef", dataclasses.replace(graphdef, suffixes=(".gdef", ".txtpb")))
+    graph, x, y = constant_graph()
+    with pytest.raises(ExportError, match=r"f\.pb: a GraphDef is written to a '\.gdef' \(binary\) or '\.txtpb' \(text\)"):
+        export_graphdef(graph, None, tmp_path / "f.pb", [y])
+    export_graphdef(graph, None, tmp_path / "f.txtpb", [y])
+    assert (tmp_path / "f.txtpb").read_text().startswith("node {")
 
 
 # -- OutputDir -------------------------------------------------------------------------------------

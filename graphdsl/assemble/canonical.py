@@ -28,6 +28,7 @@ from google.protobuf import message, text_format
 from tensorflow.core.framework import attr_value_pb2, function_pb2, graph_pb2, node_def_pb2
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
+from graphdsl.lang import schema
 from graphdsl.tf import internals
 
 _COUNTER = re.compile(r"_\d+(?=_|$)")
@@ -266,7 +267,7 @@ def canonicalize_metagraph_file(path: Path) -> None:
 def canonicalize_graphdef_file(path: Path) -> None:
     """Rewrites a GraphDef file (``.pb`` binary, ``.pbtxt`` text) canonically."""
     graph_def = graph_pb2.GraphDef()
-    if path.suffix == ".pbtxt":
+    if path.suffix == schema.TEXT_SUFFIX:
         text_format.Parse(path.read_text(encoding="utf-8"), graph_def)
         canonicalize_graph_def(graph_def)
         path.write_text(text_format.MessageToString(graph_def), encoding="utf-8")  # sorts map keys
@@ -285,6 +286,6 @@ def canonicalize_exports(directory: Path, exports: Iterable[tuple[str, str]]) ->
         if kind == "savedmodel":
             canonicalize_savedmodel(directory / name)
         elif kind == "metagraph":
-            canonicalize_metagraph_file(directory / f"{name}.meta")
+            canonicalize_metagraph_file(directory / schema.export_file(kind, name))
         else:
             canonicalize_graphdef_file(directory / name)

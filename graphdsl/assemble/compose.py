@@ -22,7 +22,7 @@ from graphdsl.api import copy_elements
 from graphdsl.assemble.resolve import Element, Resolver
 from graphdsl.assemble.save import check_export_names, save
 from graphdsl.errors import BuildError, CopyError, GraphDslError
-from graphdsl.lang import syntax
+from graphdsl.lang import schema, syntax
 from graphdsl.tf import effects
 from graphdsl.lang.load import load_spec
 from graphdsl.tf.copier import check_compatible
@@ -177,7 +177,7 @@ class Composition:
         """
         clean: set[str] = set()  # ops known to reach no placeholder
         for name, variable in added.items():
-            if copy.mode_for(name) != "init":
+            if copy.mode_for(name) != schema.INIT_MODE:
                 continue
             placeholder = _placeholder_read_by(variable.initializer, clean)
             if placeholder is None:
@@ -201,7 +201,7 @@ class Composition:
 
         def mode_for(name: str) -> str:
             mode = copy.mode_for(name)
-            if mode == "value":
+            if mode == schema.VALUE_MODE:
                 raise self._fail(
                     f"source '{copy.source.name}' holds no variable values to copy in mode 'value'",
                     copy.span, "give the source its values (a checkpoint for a metagraph), or copy "

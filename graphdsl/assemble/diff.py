@@ -24,16 +24,16 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
-import yaml
 from google.protobuf import text_format
 from tensorflow.core.framework import graph_pb2
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
 from graphdsl.assemble.canonical import canonicalize_graph_def, serialize
-from graphdsl.assemble.provenance import MANIFEST, read_provenance, recorded_spec
+from graphdsl.assemble.manifest import export_to_read
+from graphdsl.assemble.provenance import read_provenance, recorded_spec
 from graphdsl.assemble.template_lock import same, show, template_inputs
 from graphdsl.errors import ArtifactError, GraphDslError
-from graphdsl.lang import syntax
+from graphdsl.lang import schema, syntax
 from graphdsl.tf import internals
 from graphdsl.tf.functions import reachable_functions
 from graphdsl.tf.index import VARIABLE_OPS
@@ -62,7 +62,7 @@ class View:
 def view_of(target: str | Path) -> View:
     """The view of a spec file or an artifact (see the module docstring)."""
     path = Path(target)
-    if path.suffix == ".gcomp" and path.is_file():
+    if path.suffix == schema.SPEC_SUFFIX and path.is_file():
         return spec_view(path)
     return artifact_view(path)
 
@@ -105,8 +105,7 @@ def _element_info(element: Any) -> str:
 
 def artifact_view(path: Path) -> View:
     """The view of a build's output directory, a SavedModel, a ``.meta`` or a frozen GraphDef."""
-    if path.is_dir() and (path / MANIFEST).is_file() and not (path / "saved_model.pb").is_file():
-        path = _chosen_export(path)
+    path = export_to_read(path)
     spec = _provenance_spec(path)
     if path.is_dir():
         saved = _parse(path / "saved_model.pb", saved_model_pb2.SavedModel)
@@ -116,13 +115,13 @@ def artifact_view(path: Path) -> View:
         values = _checkpoint_values(path / "variables" / "variables")
         return _graph_view(f"{path} (SavedModel)", meta.graph_def, spec, values,
                            _signature_infos(meta))
-    if not path.exists() and Path(f"{path}.meta").is_file():
-        path = Path(f"{path}.meta")
-    if path.suffix == ".meta":
+    if not path.exists() and Path(f"{path}{schema.METAGRAPH_SUFFIX}").is_file():
+        path = Path(f"{path}{schema.METAGRAPH_SUFFIX}")
+    if path.suffix == schema.METAGRAPH_SUFFIX:
         meta = _parse(path, meta_graph_pb2.MetaGraphDef)
         values = _checkpoint_values(path.with_suffix(".ckpt"))
         return _graph_view(f"{path} (MetaGraph)", meta.graph_def, spec, values, _signature_infos(meta))
-    if path.suffix in (".pb", ".pbtxt"):
+    if path.suffix in schema.GRAPHDEF_SUFFIXES:
         graph_def = _parse(path, graph_pb2.GraphDef)
         return _graph_view(f"{path} (frozen GraphDef)", graph_def, spec, {}, {})
     if not path.exists():
@@ -130,19 +129,6 @@ def artifact_view(path: Path) -> View:
     raise ArtifactError(f"{path}: neither a spec nor an artifact graphdsl can read",
                         hint="give a .gcomp spec, a build's output directory, a SavedModel "
                         "directory, a .meta file or a frozen .pb or .pbtxt")
-
-
-def _chosen_export(outdir: Path) -> Path:
-    try:
-        exports = (yaml.safe_load((outdir / MANIFEST).read_text(encoding="utf-8")) or {})["exports"]
-        for kind in ("savedmodel", "metagraph", "graphdef"):
-            for export in exports:
-                if export["kind"] == kind:
-                    return outdir / (export["path"] + (".meta" if kind == "metagraph" else ""))
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as e:
-        raise ArtifactError(f"{outdir / MANIFEST}: cannot tell the build's exports ({e})",
-                            hint="name one export of the directory") from None
-    raise ArtifactError(f"{outdir}: the build has no export", hint="build the spec into it again")
 
 
 def _provenance_spec(path: Path) -> syntax.Spec | None:
@@ -157,7 +143,7 @@ def _parse(path: Path, message_type):
     message = message_type()
     try:
         data = path.read_bytes()
-        if path.suffix in (".pbtxt",):
+        if path.suffix == schema.TEXT_SUFFIX:
             text_format.Parse(data.decode("utf-8"), message)
         else:
             message.ParseFromString(data)

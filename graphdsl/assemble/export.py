@@ -151,7 +151,7 @@ def export_metagraph(
     """
     directory = Path(out_dir)
     shown = Path(label) if label is not None else directory
-    meta = directory / f"{name}.meta"
+    meta = directory / schema.export_file("metagraph", name)
     prefix = directory / f"{name}.ckpt"
     if not name or "/" in name or os.sep in name or name in (".", ".."):
         raise ExportError(f"{shown}: '{name}' is not a file name", hint="give a plain name like 'model'")
@@ -196,8 +196,9 @@ def export_graphdef(
     """
     path = Path(out_path)
     out = Path(label) if label is not None else path
-    if out.suffix not in (".pb", ".pbtxt"):
-        raise ExportError(f"{out}: a GraphDef is written to a '.pb' (binary) or '.pbtxt' (text) file",
+    binary, text = schema.EXPORT_KINDS["graphdef"].suffixes
+    if out.suffix not in (binary, text):
+        raise ExportError(f"{out}: a GraphDef is written to a '{binary}' (binary) or '{text}' (text) file",
                           hint="change the output's extension")
     names = _output_names(out, graph, outputs)
     graph_def = graph.as_graph_def()
@@ -219,7 +220,7 @@ def export_graphdef(
     except (ValueError, TypeError, AssertionError, RuntimeError, tf.errors.OpError) as e:
         raise _export_error(out, "the frozen GraphDef", e) from e
     _prune_library(frozen)
-    if out.suffix == ".pbtxt":
+    if out.suffix == text:
         data = text_format.MessageToString(frozen).encode("utf-8")
     else:
         data = frozen.SerializeToString()
@@ -237,7 +238,7 @@ def items_of(kind: str, name: str) -> list[str]:
     A metagraph's checkpoint files are listed as TensorFlow writes them with one shard.
     """
     if kind == "metagraph":
-        return [f"{name}.meta", f"{name}.ckpt.index", f"{name}.ckpt.data-00000-of-00001"]
+        return [schema.export_file(kind, name), f"{name}.ckpt.index", f"{name}.ckpt.data-00000-of-00001"]
     return [name]
 
 

@@ -28,7 +28,7 @@ import yaml
 from graphdsl.assemble.template_lock import include_problems, locked_params_arguments, param_problems, \
     template_inputs
 from graphdsl.errors import LockError, SourceError
-from graphdsl.lang import syntax
+from graphdsl.lang import schema, syntax
 
 LOCK_SUFFIX = ".lock"
 _CHUNK = 1 << 20  # files are hashed in 1 MiB reads, never read whole
@@ -157,7 +157,7 @@ def export_files(outdir: Path, kind: str, name: str) -> list[Path]:
         return sorted(p.relative_to(outdir) for p in root.rglob("*") if p.is_file())
     if kind == "metagraph":
         return sorted(p.relative_to(outdir) for p in outdir.glob(f"{name}.*")
-                      if p.name == f"{name}.meta" or p.name.startswith(f"{name}.ckpt."))
+                      if p.name == schema.export_file(kind, name) or p.name.startswith(f"{name}.ckpt."))
     return sorted(p.relative_to(outdir) for p in (outdir / name, outdir / f"{name}.graphdsl.yaml")
                   if p.is_file())
 

@@ -29,13 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from graphdsl.assemble.files import write_atomically
-from graphdsl.errors import GraphDslError
+from graphdsl.errors import ArtifactError, GraphDslError
 from graphdsl.lang import schema
 
 BUILD_MANIFEST = "graphdsl-build.yaml"
 OUTPUTS_LIST = ".graphdsl-outputs"
 FORMAT = 1
-EXPORT_KINDS = ("savedmodel", "metagraph", "graphdef")
+EXPORT_KINDS = tuple(schema.EXPORT_KINDS)
 ALIAS_KINDS = ("tensor", "operation", "variable")
 
 
@@ -102,6 +102,23 @@ def write_manifest(path: Path, manifest: BuildManifest) -> None:
 def is_build_output(outdir: Path) -> bool:
     """Whether ``outdir`` is a directory ``graphdsl build`` wrote (it holds the build manifest)."""
     return (outdir / BUILD_MANIFEST).is_file()
+
+
+def export_to_read(path: Path) -> Path:
+    """``path``, or, for a build's output directory, the graph of the export a tool reads in its place.
+
+    That is its first savedmodel export (it keeps the signatures), else its first metagraph, else its
+    first graphdef: the schema's order. ``graphdsl diff`` and ``graphdsl explain`` read a whole build so.
+    """
+    if not path.is_dir() or not is_build_output(path) or (path / "saved_model.pb").is_file():
+        return path
+    manifest = read_manifest(path)
+    exports = manifest.exports if manifest is not None else ()
+    for kind in schema.EXPORT_KINDS:
+        for export in exports:
+            if export.kind == kind:
+                return path / schema.export_file(kind, export.path)
+    raise ArtifactError(f"{path}: the build has no export", hint="build the spec into it again")
 
 
 def read_manifest(outdir: Path) -> BuildManifest | None:

@@ -28,13 +28,13 @@ from tensorflow.core.protobuf import meta_graph_pb2
 from graphdsl.assemble.canonical import serialize
 from graphdsl.assemble.lock import lock_inputs
 from graphdsl.assemble.template_lock import include_texts
+from graphdsl.assemble.manifest import export_to_read
 from graphdsl.errors import ArtifactError
-from graphdsl.lang import syntax
+from graphdsl.lang import schema, syntax
 
 SAVEDMODEL_DIR = Path("assets.extra") / "graphdsl"
 SAVEDMODEL_FILE = "provenance.yaml"
 SIDECAR_SUFFIX = ".graphdsl.yaml"
-MANIFEST = "graphdsl-build.yaml"
 
 
 def record(spec: syntax.Spec) -> dict[str, Any]:
@@ -72,7 +72,7 @@ def attach_provenance(spec: syntax.Spec, out: Any) -> None:
             directory.mkdir(parents=True)
             (directory / SAVEDMODEL_FILE).write_text(text, encoding="utf-8")
         elif kind == "metagraph":
-            path = out.staging / f"{name}.meta"
+            path = out.staging / schema.export_file(kind, name)
             meta = meta_graph_pb2.MetaGraphDef()
             meta.ParseFromString(path.read_bytes())
             meta.meta_info_def.any_info.Pack(wrappers_pb2.StringValue(value=text))
@@ -86,11 +86,9 @@ def attach_provenance(spec: syntax.Spec, out: Any) -> None:
 
 def read_provenance(artifact: str | Path) -> tuple[Path, str]:
     """``(where it was found, the record's YAML text)`` for a SavedModel directory, a ``.meta``
-    file (or its name without ``.meta``), a frozen GraphDef, or a build's output directory (its
-    first export). Raises :class:`ArtifactError` when the artifact carries none."""
-    path = Path(artifact)
-    if path.is_dir() and (path / MANIFEST).is_file() and not (path / "saved_model.pb").is_file():
-        return read_provenance(_first_export(path))
+    file (or its name without ``.meta``), a frozen GraphDef, or a build's output directory (the
+    export :func:`~graphdsl.assemble.manifest.export_to_read` picks). Raises :class:`ArtifactError` when the artifact carries none."""
+    path = export_to_read(Path(artifact))
     if path.is_dir():
         found = path / SAVEDMODEL_DIR / SAVEDMODEL_FILE
         if not (path / "saved_model.pb").is_file():
@@ -100,11 +98,11 @@ def read_provenance(artifact: str | Path) -> tuple[Path, str]:
         if not found.is_file():
             raise _not_built(path, f"no {SAVEDMODEL_DIR / SAVEDMODEL_FILE} in it")
         return found, found.read_text(encoding="utf-8")
-    if not path.exists() and Path(f"{path}.meta").is_file():
-        path = Path(f"{path}.meta")
-    if path.suffix == ".meta" and path.is_file():
+    if not path.exists() and Path(f"{path}{schema.METAGRAPH_SUFFIX}").is_file():
+        path = Path(f"{path}{schema.METAGRAPH_SUFFIX}")
+    if path.suffix == schema.METAGRAPH_SUFFIX and path.is_file():
         return path, _from_metagraph(path)
-    if path.suffix in (".pb", ".pbtxt") and path.is_file():
+    if path.suffix in schema.GRAPHDEF_SUFFIXES and path.is_file():
         sidecar = Path(f"{path}{SIDECAR_SUFFIX}")
         if not sidecar.is_file():
             raise _not_built(path, f"no {sidecar.name} beside it")
@@ -114,17 +112,6 @@ def read_provenance(artifact: str | Path) -> tuple[Path, str]:
     raise ArtifactError(f"{path}: not an artifact graphdsl builds",
                         hint="give a SavedModel directory, a .meta file, a frozen .pb or .pbtxt, "
                         "or a build's output directory")
-
-
-def _first_export(outdir: Path) -> Path:
-    try:
-        manifest = yaml.safe_load((outdir / MANIFEST).read_text(encoding="utf-8")) or {}
-        export = manifest["exports"][0]
-        return outdir / export["path"] if export["kind"] != "metagraph" else \
-            outdir / f"{export['path']}.meta"
-    except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError) as e:
-        raise ArtifactError(f"{outdir / MANIFEST}: cannot tell the build's exports ({e})",
-                            hint="name one export of the directory") from None
 
 
 def _from_metagraph(path: Path) -> str:

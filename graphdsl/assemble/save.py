@@ -24,7 +24,7 @@ from graphdsl.assemble.outdir import OutputDir
 from graphdsl.assemble.provenance import attach_provenance
 from graphdsl.assemble.serving import serve_check
 from graphdsl.errors import BuildError, ExportError, GraphDslError
-from graphdsl.lang import syntax
+from graphdsl.lang import schema, syntax
 from graphdsl.tf.registry import is_variable
 from graphdsl.tools import progress
 
@@ -145,7 +145,7 @@ def _save_one(graph: tf.Graph, session: tf.compat.v1.Session, export: syntax.Exp
                                  label=out.label(name))
         serve_check(path, export, label=out.label(name))
     elif kind == "metagraph":
-        out.path(name + ".meta")  # claims the name, so two exports cannot write it twice
+        out.path(schema.export_file(kind, name))  # claims the name, so two exports cannot write it twice
         export_metagraph(graph, session, out.staging, name, label=out.target)
     else:
         export_graphdef(graph, session, out.path(name), elements, label=out.label(name))

@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from graphdsl.errors import GraphDslError, SourceError
+from graphdsl.lang import schema
 from graphdsl.tf.messages import reason
 from graphdsl.tf.sources import _import_file  # the builders' import: by path, no __pycache__
 
@@ -55,7 +56,7 @@ Fitness = Union[Hook, Evaluation]
 def load_hook(path: str, base_dir: Path = Path(".")) -> Hook:
     """The function ``"FILE.py:FUNCTION"`` names, the file relative to ``base_dir``."""
     file_part, sep, name = path.rpartition(":")
-    if not sep or not file_part.endswith(".py") or not name.isidentifier():
+    if not sep or not file_part.endswith(schema.PYTHON_SUFFIX) or not name.isidentifier():
         raise GraphDslError(f"fitness '{path}' does not name a function", hint="write it as 'file.py:function'")
     file = Path(file_part) if Path(file_part).is_absolute() else base_dir / file_part
     if not file.is_file():

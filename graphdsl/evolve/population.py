@@ -41,6 +41,7 @@ from graphdsl.evolve.crossover import crossover
 from graphdsl.evolve.fitness import Fitness, score
 from graphdsl.evolve.individual import Individual, Loaded, child_names, load
 from graphdsl.evolve.mutate import Library, mutate
+from graphdsl.lang import schema
 from graphdsl.tf.cache import SourceCache
 from graphdsl.tools import progress
 
@@ -327,7 +328,7 @@ class _Run:
             f"let y = Best[{literal(best.output)}]", "",
             'export graphdef "best.pb" { outputs = [y] }',
             "export savedmodel \"model\" {",
-            f"    signature serving_default {{ inputs = {{ {inputs} }} outputs = {{ y: y }} }}",
+            f"    signature {schema.DEFAULT_SIGNATURE} {{ inputs = {{ {inputs} }} outputs = {{ y: y }} }}",
             "}", ""]), encoding="utf-8")
         build(spec, folder, source_cache=self.cache)
 

@@ -10,12 +10,14 @@ pass (:mod:`graphdsl.lang.scope`).
 from __future__ import annotations
 
 import posixpath
+from typing import Mapping, TypeVar
 
 from graphdsl.errors import Span, SpecError, did_you_mean
 from graphdsl.lang import schema, serving, syntax
 from graphdsl.lang.passes import Pass, describe, first_at
 
 ValueType = schema.ValueType
+K = TypeVar("K")  # a kind of the schema: SourceKind or ExportKind
 
 
 class SchemaPass(Pass):
@@ -63,19 +65,22 @@ class SchemaPass(Pass):
     def visit_Let(self, let: syntax.Let) -> None:
         pass  # a let is all names and references: the scope pass
 
+    def kind(self, kinds: Mapping[str, K], word: syntax.Ident, noun: str) -> K:
+        """The kind ``word`` names in the schema's table ``kinds``; ``noun`` says what has kinds ("a source")."""
+        kind = kinds.get(word.name)
+        if kind is None:
+            self.fail(
+                f"unknown {noun.split()[-1]} kind '{word.name}'",
+                word.span,
+                did_you_mean(word.name, kinds) or f"{noun} kind is one of: {', '.join(kinds)}",
+            )
+        return kind
+
     # Sources ----------------------------------------------------------------------------------
 
     def visit_Source(self, source: syntax.Source) -> None:
         self.enter(source, 1)
-        kind = schema.SOURCE_KINDS.get(source.kind.name)
-        if kind is None:
-            name = source.kind.name
-            self.fail(
-                f"unknown source kind '{name}'",
-                source.kind.span,
-                did_you_mean(name, schema.SOURCE_KINDS)
-                or f"a source kind is one of: {', '.join(schema.SOURCE_KINDS)}",
-            )
+        kind = self.kind(schema.SOURCE_KINDS, source.kind, "a source")
         self.source_path(source, kind)
         seen: dict[str, syntax.Setting] = {}
         for option in source.options:
@@ -197,15 +202,7 @@ class SchemaPass(Pass):
 
     def visit_Export(self, export: syntax.Export) -> None:
         self.enter(export, 1)
-        kind = schema.EXPORT_KINDS.get(export.kind.name)
-        if kind is None:
-            name = export.kind.name
-            self.fail(
-                f"unknown export kind '{name}'",
-                export.kind.span,
-                did_you_mean(name, schema.EXPORT_KINDS)
-                or f"an export kind is one of: {', '.join(schema.EXPORT_KINDS)}",
-            )
+        kind = self.kind(schema.EXPORT_KINDS, export.kind, "an export")
         self.export_path(export.path)
         seen: dict[str, syntax.Setting] = {}
         names: dict[str, syntax.Signature] = {}
@@ -220,7 +217,7 @@ class SchemaPass(Pass):
             self.fail(
                 f"a {kind.name} export needs at least one signature",
                 export.span,
-                "add e.g. signature serving_default { inputs = {...}  outputs = {...} }",
+                f"add e.g. signature {schema.DEFAULT_SIGNATURE} {{ inputs = {{...}}  outputs = {{...}} }}",
             )
         for required in kind.entries:
             value = seen[required.key].value if required.key in seen else None

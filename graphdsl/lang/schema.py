@@ -20,15 +20,26 @@ from dataclasses import dataclass
 SUPPORTED_VERSIONS = (1,)
 
 # SavedModels: the tag set a savedmodel source loads and a savedmodel export writes unless the
-# spec says otherwise, and the signature a savedmodel source reads.
+# spec says otherwise; the signature a savedmodel source reads, the one run, inspect and graph
+# show first, and the one TensorFlow Serving answers a request naming none with.
 DEFAULT_TAG = "serve"
 DEFAULT_TAGS = (DEFAULT_TAG,)
 DEFAULT_SIGNATURE = "serving_default"
 
+# File suffixes: a GraphDef is binary protobuf (".pb") or its text format (".pbtxt"), a source's
+# and a frozen graphdef export's alike; a MetaGraph file ends in ".meta" (binary or text).
+TEXT_SUFFIX = ".pbtxt"
+GRAPHDEF_SUFFIXES = (".pb", TEXT_SUFFIX)
+METAGRAPH_SUFFIX = ".meta"
+PYTHON_SUFFIX = ".py"
+SPEC_SUFFIX = ".gcomp"  # a spec's own file
+
 # Variable modes: "init" gives a copied variable its own initializer, "value" starts it from the
 # source's current value.
-VARIABLE_MODES = ("init", "value")
-DEFAULT_MODE = "init"
+INIT_MODE = "init"
+VALUE_MODE = "value"
+VARIABLE_MODES = (INIT_MODE, VALUE_MODE)
+DEFAULT_MODE = INIT_MODE
 
 # Characters that make a `take` item (or a `variable "PATTERN"`) a glob rather than a name.
 GLOB_CHARS = frozenset("*?[")
@@ -100,11 +111,15 @@ class SourceKind:
 
 @dataclass(frozen=True)
 class ExportKind:
-    """A kind of export: ``export KIND "PATH" { ENTRIES }``; only savedmodel takes signatures."""
+    """A kind of export: ``export KIND "PATH" { ENTRIES }``; only savedmodel takes signatures.
+
+    ``suffixes``: the file suffixes its path must end in (none for a directory or a file stem).
+    """
 
     name: str
     entries: tuple[Entry, ...]
     signatures: bool = False
+    suffixes: tuple[str, ...] = ()
 
     @property
     def entry_names(self) -> tuple[str, ...]:
@@ -140,11 +155,11 @@ _SIDE_EFFECTS = Entry("allow_side_effects", ValueType.BOOL, "allow_side_effects 
 SOURCE_KINDS: dict[str, SourceKind] = {
     kind.name: kind
     for kind in (
-        SourceKind("graphdef", (_SIDE_EFFECTS,), suffixes=(".pb", ".pbtxt")),
+        SourceKind("graphdef", (_SIDE_EFFECTS,), suffixes=GRAPHDEF_SUFFIXES),
         SourceKind(
             "metagraph",
             (Entry("checkpoint", ValueType.STRING, 'checkpoint = "models/lin.ckpt"', path=True), _SIDE_EFFECTS),
-            suffixes=(".meta",),
+            suffixes=(METAGRAPH_SUFFIX,),
         ),
         SourceKind(
             "savedmodel",
@@ -159,7 +174,7 @@ SOURCE_KINDS: dict[str, SourceKind] = {
         ),
         # FILE.py:FUNCTION; the function builds the graph, the options are its keyword arguments.
         SourceKind(
-            "python", None, suffixes=(".py",),
+            "python", None, suffixes=(PYTHON_SUFFIX,),
             path_pattern=re.compile(r"^(?P<file>.+\.py):(?P<function>[A-Za-z_][A-Za-z0-9_]*)$"),
         ),
     )
@@ -205,6 +220,7 @@ EXPORT_KINDS: dict[str, ExportKind] = {
             (Entry("outputs", ValueType.REFERENCES, "outputs = [REF, ...]", required=True,
                    missing="say what the frozen graph keeps: outputs = [REF, ...]", allow_empty=False,
                    noun="a graphdef output"),),
+            suffixes=GRAPHDEF_SUFFIXES,
         ),
     )
 }
@@ -216,6 +232,14 @@ SIGNATURE_ENTRIES: tuple[Entry, ...] = (
     # sample inputs: the build writes them as TensorFlow Serving's warmup requests and runs them once
     Entry("warmup", ValueType.INPUT_VALUES, "warmup = { x: [[1.0, 2.0]] }", noun="warmup input"),
 )
+
+
+def export_file(kind: str, path: str) -> str:
+    """The file (or directory) holding the graph of an export of ``kind`` written to ``path``.
+
+    A metagraph export's path is a stem: it writes PATH.meta beside its checkpoint.
+    """
+    return path + METAGRAPH_SUFFIX if kind == "metagraph" else path
 
 
 def signature_entry(key: str) -> Entry | None:

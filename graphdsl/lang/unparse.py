@@ -11,6 +11,7 @@ aligns nothing and wraps no line. No TensorFlow here.
 from __future__ import annotations
 
 import re
+from typing import Sequence
 
 from graphdsl.lang import syntax
 from graphdsl.lang.expr import quote
@@ -151,7 +152,7 @@ def _value(node: syntax.Node, depth: int) -> str:
     raise TypeError(f"not a value: {node!r}")
 
 
-def _block(opening: str, closing: str, items: list[tuple[syntax.Node, str]], owner: syntax.Node, depth: int) -> str:
+def _block(opening: str, closing: str, items: Sequence[tuple[syntax.Node, str]], owner: syntax.Node, depth: int) -> str:
     lines = [opening]
     for node, text in items:
         _node_lines(node, text, depth + 1, lines)

@@ -27,6 +27,7 @@ from tensorflow.core.framework import graph_pb2, node_def_pb2
 
 from graphdsl.tf import functions, internals, tables
 from graphdsl.errors import CopyError, NameClashError
+from graphdsl.lang import schema
 from graphdsl.tf.registry import CopyRecord, Registry, is_variable, registry_of, variable_tensor
 from graphdsl.tf.index import (
     FRAME_OPS, GRAPH_COLLECTIONS, VARIABLE_COLLECTIONS, VARIABLE_OPS, SourceIndex, index_of,
@@ -169,7 +170,7 @@ class Copier:
             if table_inits and name in table_inits:  # state that its initializers fill
                 stack.extend(u for u in table_inits[name] if u not in copied)
             owner = owner_of(name)
-            if owner is not None and self.modes(owner) == "value":
+            if owner is not None and self.modes(owner) == schema.VALUE_MODE:
                 if owner not in copied:
                     stack.append(owner)  # replaced by an initializer assigning the current value
                 continue

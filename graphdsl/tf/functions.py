@@ -8,7 +8,7 @@ definition is renamed, and every reference to it in the copied nodes and functio
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 import tensorflow as tf
 from tensorflow.core.framework import attr_value_pb2, function_pb2, graph_pb2, node_def_pb2
@@ -29,7 +29,7 @@ def _attr_functions(attr: attr_value_pb2.AttrValue) -> Iterator[attr_value_pb2.N
             yield from (f for a in func.attr.values() for f in _attr_functions(a))
 
 
-def _node_functions(node: node_def_pb2.NodeDef, library: dict) -> Iterator[str]:
+def _node_functions(node: node_def_pb2.NodeDef, library: Mapping[str, object]) -> Iterator[str]:
     if node.op in library:
         yield node.op
     for attr in node.attr.values():
@@ -37,7 +37,7 @@ def _node_functions(node: node_def_pb2.NodeDef, library: dict) -> Iterator[str]:
             yield func.name
 
 
-def node_functions(node: node_def_pb2.NodeDef, library: dict) -> list[str]:
+def node_functions(node: node_def_pb2.NodeDef, library: Mapping[str, object]) -> list[str]:
     """Names of the functions of ``library`` that ``node`` calls directly: its op or its attributes."""
     return [name for name in _node_functions(node, library) if name in library]
 

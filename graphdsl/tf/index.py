@@ -12,6 +12,7 @@ will follow.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2, variable_pb2
@@ -71,18 +72,20 @@ class SourceIndex:
     def renamed(self) -> frozenset[str]:
         """Ops whose copies always need a rewrite: a state name (``shared_name``) or a v1 frame."""
         if self._renamed is None:
-            self._scan_attrs()
+            self._renamed, self._colocations = self._scan_attrs()
         return self._renamed
 
     @property
     def colocations(self) -> dict[str, tuple[str, ...]]:
         """For each op with colocation constraints, the ops it is colocated with."""
         if self._colocations is None:
-            self._scan_attrs()
+            self._renamed, self._colocations = self._scan_attrs()
         return self._colocations
 
-    def _scan_attrs(self) -> None:
-        renamed, colocations = [], {}
+    def _scan_attrs(self) -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
+        """One pass over the attributes: the ops :attr:`renamed` names, and the :attr:`colocations`."""
+        renamed: list[str] = []
+        colocations: dict[str, tuple[str, ...]] = {}
         for node in self.graph_def.node:
             attr = node.attr
             if node.op in FRAME_OPS or ("shared_name" in attr and attr["shared_name"].s):
@@ -90,7 +93,7 @@ class SourceIndex:
             if "_class" in attr:
                 colocations[node.name] = tuple(
                     s[5:].decode() for s in attr["_class"].list.s if s.startswith(b"loc:@"))
-        self._renamed, self._colocations = frozenset(renamed), colocations
+        return frozenset(renamed), colocations
 
     def in_graph_order(self, names) -> list[str]:
         """``names`` (op names of the source) in the order the source created them.
@@ -238,8 +241,8 @@ def release_index(graph: tf.Graph) -> None:
         delattr(graph, _ATTRIBUTE)
 
 
-def _variables(graph: tf.Graph) -> dict:
-    found = {}
+def _variables(graph: tf.Graph) -> dict[str, Any]:
+    found: dict[str, Any] = {}
     for key in VARIABLE_COLLECTIONS:
         for var in graph.get_collection(key):
             name = _op_name(var)

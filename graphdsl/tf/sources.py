@@ -179,7 +179,7 @@ def load_source(kind: str, path: str | Path, options: dict[str, Any] | None, bas
 
 def _load_graphdef(path: str | Path, options: dict[str, Any], base_dir: Path) -> LoadedSource:
     file = _existing_file(_resolve(path, base_dir), "graphdef", schema.SOURCE_KINDS["graphdef"].suffixes)
-    graph_def = _parse(file, graph_pb2.GraphDef, text=file.suffix == ".pbtxt")
+    graph_def = _parse(file, graph_pb2.GraphDef, text=file.suffix == schema.TEXT_SUFFIX)
     graph = tf.Graph()
     with graph.as_default():
         try:
@@ -366,7 +366,7 @@ def _load_python(path: str | Path, options: dict[str, Any], base_dir: Path,
             f"python source '{path}' does not name a function",
             hint="write it as 'file.py:function'",
         )
-    file = _existing_file(_resolve(file_part, base_dir), "python", (".py",))
+    file = _existing_file(_resolve(file_part, base_dir), "python", schema.SOURCE_KINDS["python"].suffixes)
     where = f"{file}:{function_name}"
     # One deadline for the import and the call: either may run the builder's code for ever.
     try:
@@ -438,6 +438,11 @@ def _exit_call(exit_: SystemExit) -> str:
     return "sys.exit()" if exit_.code is None else f"sys.exit({exit_.code!r})"
 
 
+# setitimer refuses a time it cannot hold (about 292 years in nanoseconds, less with a 32-bit
+# time_t): 2**31 s, 68 years, fits every platform.
+_LONGEST_TIMER = 2.0 ** 31
+
+
 class _time_limit:
     """Raises :class:`_BuilderTimeout` into the ``with`` block after ``seconds``.
 
@@ -447,8 +452,9 @@ class _time_limit:
     """
 
     def __init__(self, seconds: float | None) -> None:
-        self.seconds = seconds
-        self.active = bool(seconds) and seconds > 0 and hasattr(signal, "setitimer") \
+        # None, 0 (or less) and a limit too long for the timer to hold (it is never reached) set none.
+        self.seconds: float = seconds if seconds is not None and 0 < seconds < _LONGEST_TIMER else 0.0
+        self.active = self.seconds > 0 and hasattr(signal, "setitimer") \
             and threading.current_thread() is threading.main_thread()
 
     def __enter__(self) -> None:
@@ -616,7 +622,7 @@ def _string_list(where: Path, option: str, value: Any) -> list[str]:
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
         return list(value)
     raise SourceError(f"{where}: option '{option}' must be a list of strings, not {value!r}",
-                      hint='write tags: ["serve"]')
+                      hint=f'write tags: ["{schema.DEFAULT_TAG}"]')
 
 
 def _has_state(graph: tf.Graph) -> bool:

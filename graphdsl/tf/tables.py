@@ -30,6 +30,7 @@ from tensorflow.core.framework import graph_pb2, node_def_pb2, types_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
 
 from graphdsl.errors import CopyError
+from graphdsl.lang import schema
 from graphdsl.tf import effects
 from graphdsl.tf.index import VARIABLE_OPS, SourceIndex, index_of
 
@@ -146,7 +147,7 @@ def forced_modes(modes: Callable[[str], str], tables: Tables) -> Callable[[str],
     if not tables.asset_variables:
         return modes
     asset_variables = tables.asset_variables
-    return lambda name: "init" if name in asset_variables else modes(name)
+    return lambda name: schema.INIT_MODE if name in asset_variables else modes(name)
 
 
 def copy_modes(source: tf.Graph, modes: Callable[[str], str]) -> Callable[[str], str]:
@@ -261,7 +262,7 @@ def add_contents(sub: graph_pb2.GraphDef, needed: Iterable[str], index: SourceIn
     (in ``sub``) of the import ops added, for :func:`collect_contents`.
     """
     wanted = [name for name in needed if index.nodes[name].op in MUTABLE_TABLE_OPS
-              and name not in tables.initializers and modes(name) == "value"]
+              and name not in tables.initializers and modes(name) == schema.VALUE_MODE]
     if not wanted:
         return []
     if session is None:

@@ -91,7 +91,7 @@ class VariableCopies:
         """Source ops a copied variable needs besides itself, in ``mode``."""
         vdef = self.defs.get(name)
         if vdef is None:
-            if mode == "init":
+            if mode == schema.INIT_MODE:
                 raise CopyError(
                     f"variable '{name}' has no initializer in the source graph (a graph loaded "
                     "from a TF2 SavedModel or a bare GraphDef keeps none), so it cannot be "
@@ -100,7 +100,7 @@ class VariableCopies:
                 )
             return []
         roots = [_op(vdef.snapshot_name)] if vdef.snapshot_name else []
-        if mode == "init":
+        if mode == schema.INIT_MODE:
             roots.append(_op(vdef.initializer_name))
         return roots
 
@@ -109,14 +109,14 @@ class VariableCopies:
         return {
             _op(self.defs[name].initializer_name)
             for name, mode in walk.variables.items()
-            if mode == "value" and name in self.defs
+            if mode == schema.VALUE_MODE and name in self.defs
         }
 
     # -- value mode ----------------------------------------------------------------------------------
 
     def read_values(self, walk: "Walk") -> dict[str, Any]:
         """The current value of each value-mode variable of ``walk``, read in one session run."""
-        names = [n for n, mode in walk.variables.items() if mode == "value"]
+        names = [n for n, mode in walk.variables.items() if mode == schema.VALUE_MODE]
         if not names:
             return {}
         session = self.copier.session
@@ -240,7 +240,7 @@ class VariableCopies:
             vdef.variable_name = name + ":0"
             vdef.trainable = is_trainable_dtype(self.index.nodes[name].attr["dtype"].type)
             vdef.is_resource = self.index.nodes[name].op in _RESOURCE_OPS
-        if mode == "value":
+        if mode == schema.VALUE_MODE:
             value_name, assign_name, read_name = self._synth[name]
             vdef.initial_value_name = value_name + ":0"
             vdef.initializer_name = assign_name

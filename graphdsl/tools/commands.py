@@ -10,8 +10,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from graphdsl.cli import EXIT_OK, _add_param_arguments, _params, usage_error
+from graphdsl.cli import EXIT_OK, add_common, params_of, usage_error
 from graphdsl.errors import GraphDslError
+from graphdsl.lang import schema
 from graphdsl.tf.quiet import import_tensorflow
 from graphdsl.tools import jsonout
 
@@ -29,7 +30,7 @@ def add_inspect(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("source", metavar="SOURCE", help="a graph file, SavedModel, FILE.py:FUNCTION or OUTDIR")
     parser.add_argument("--checkpoint", metavar="PREFIX", help="a .meta file's checkpoint (its values)")
     parser.add_argument("--tags", metavar="TAG,...", help="the SavedModel MetaGraph to read "
-                        "(default: its only one, else serve)")
+                        f"(default: its only one, else {schema.DEFAULT_TAG})")
     parser.add_argument("--arg", action="append", default=[], metavar="KEY=YAML",
                         help="a keyword argument of a Python builder, as a YAML literal")
     parser.add_argument("--export", metavar="NAME", help="only this export of an OUTDIR")
@@ -38,7 +39,7 @@ def add_inspect(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--match", metavar="GLOB", help='only ops and variables matching, e.g. "encoder/*"')
     parser.add_argument("--op", metavar="NAME", help="an op, tensor, variable or @KEY: its inputs, "
                         "consumers, and what copying it brings along")
-    jsonout.add_format_option(parser)
+    add_common(parser, output_format=True)
     parser.add_argument("--json", dest="format", action="store_const", const="json",
                         help="the same as --format json")
     parser.set_defaults(run=_run_inspect)
@@ -84,7 +85,7 @@ def add_graph(subparsers: argparse._SubParsersAction) -> None:
                         help="name scope levels shown inside a namespace (0: one box per namespace; default 1)")
     parser.add_argument("--export", metavar="NAME", help="which export of an OUTDIR (default: the first)")
     parser.add_argument("--tensorboard", metavar="LOGDIR", help="also write a TensorBoard event file of the graph")
-    _add_param_arguments(parser)
+    add_common(parser, params=True)
     parser.set_defaults(run=_run_graph)
 
 
@@ -93,7 +94,7 @@ def _run_graph(args: argparse.Namespace) -> int:
         return usage_error(args, "graph", "give -o FILE, --tensorboard LOGDIR, or both")
     if args.depth < 0:
         return usage_error(args, "graph", f"--depth must be 0 or more, not {args.depth}")
-    params = _params(args)
+    params = params_of(args)
     import_tensorflow()
     from graphdsl.tools import progress
     from graphdsl.tools.render import write_picture, write_tensorboard
@@ -126,7 +127,7 @@ def _view(target: Path, export: str | None, params: Any = None, max_statements: 
         if manifest is None:
             raise GraphDslError(f"{target}: not a build's output directory (no {BUILD_MANIFEST})",
                                 hint="give a .gcomp spec, or a directory 'graphdsl build -o' wrote")
-        chosen = select_exports(target, manifest, export)
+        chosen = select_exports(target, manifest.exports, export)
         if not chosen:
             raise GraphDslError(f"{target}: the build wrote no export", hint="add an export to the spec")
         return view_of_outdir(target, manifest, chosen[0]), lambda: None

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from graphdsl.cli import EXIT_FAILURE, EXIT_NO_INPUT, EXIT_OK, EXIT_SPEC_ERROR, EXIT_USAGE
 from graphdsl.errors import GraphDslError, SpecSyntaxError
-from graphdsl.lang import fmt
+from graphdsl.lang import fmt, schema
 from graphdsl.lang.parser import decode
 
 EXIT_UNFORMATTED = EXIT_FAILURE  # --check found a spec to reformat
 STDIN = "<stdin>"
-SUFFIX = ".gcomp"
+SUFFIX = schema.SPEC_SUFFIX
 # A short, fixed prefix: a name derived from the spec's own could exceed the file system's limit.
 _TEMPORARY = ".graphdsl-fmt-"
 

@@ -20,6 +20,7 @@ import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2
 
 from graphdsl.errors import CopyError, GraphDslError, SourceError, did_you_mean
+from graphdsl.lang import schema
 from graphdsl.tf.copier import Copier
 from graphdsl.tf.variables import MODES, mode_rule
 from graphdsl.tf.functions import needed_functions
@@ -30,9 +31,7 @@ from graphdsl.assemble.manifest import is_build_output
 from graphdsl.tools.outdir import describe, export_source, open_build_output, read_savedmodel, select_exports
 
 REPORT_VERSION = 1
-DEFAULT_SIGNATURE = "serving_default"
 PLACEHOLDER_OPS = frozenset({"Placeholder", "PlaceholderWithDefault", "PlaceholderV2"})
-_GLOB = set("*?[")
 
 
 def inspect(source: str, *, checkpoint: str | None = None, tags: list[str] | None = None,
@@ -46,7 +45,7 @@ def inspect(source: str, *, checkpoint: str | None = None, tags: list[str] | Non
     """
     if depth < 0:
         raise GraphDslError(f"--depth must be 0 or more, not {depth}")
-    if op is not None and _GLOB & set(op):
+    if op is not None and not schema.GLOB_CHARS.isdisjoint(op):
         raise GraphDslError(f"--op takes one name, not the pattern '{op}'",
                             hint="list the ops a pattern matches with --match")
     kind, path = classify(source)
@@ -55,9 +54,9 @@ def inspect(source: str, *, checkpoint: str | None = None, tags: list[str] | Non
     if kind == "outdir":
         manifest = open_build_output(path)
         graphs = []
-        for entry in select_exports(path, manifest, export):
-            export_kind, export_path, options = export_source(path, entry)
-            graphs.append(_inspect_one(export_kind, export_path, options, entry.path, settings))
+        for entry in select_exports(path, manifest.exports, export):
+            export_kind, export_path, export_options = export_source(path, entry)
+            graphs.append(_inspect_one(export_kind, export_path, export_options, entry.path, settings))
         return {"version": REPORT_VERSION, "target": source, "outdir": describe(path, manifest), "graphs": graphs}
     options: dict[str, Any] = {}
     if kind == "metagraph" and checkpoint is not None:
@@ -73,7 +72,7 @@ def inspect(source: str, *, checkpoint: str | None = None, tags: list[str] | Non
 def classify(source: str) -> tuple[str, Path]:
     """The kind of ``source`` (a source kind, or ``outdir``) and its path, from its name alone."""
     file, sep, function = source.rpartition(":")
-    if sep and file.endswith(".py"):
+    if sep and file.endswith(schema.PYTHON_SUFFIX):
         if not Path(file).is_file():
             raise SourceError(f"{file}: no such file", hint="check the path")
         return "python", Path(source)
@@ -86,17 +85,17 @@ def classify(source: str) -> tuple[str, Path]:
         raise SourceError(f"{path}: neither a SavedModel directory nor a build's output directory",
                           hint="name a SavedModel directory (with saved_model.pb) or a directory "
                           "'graphdsl build -o' wrote (with graphdsl-build.yaml)")
-    kind = {".pb": "graphdef", ".pbtxt": "graphdef", ".meta": "metagraph"}.get(path.suffix)
+    if path.suffix == schema.PYTHON_SUFFIX:
+        raise SourceError(f"'{source}' names no function of the Python file",
+                          hint=f"write '{source}:FUNCTION', the function that builds the graph")
+    kind = schema.kind_for_suffix(path.suffix)
     if kind is not None:
         if not path.is_file():
             raise SourceError(f"{path}: no such file", hint="check the path")
         return kind, path
-    if path.suffix == ".py":
-        raise SourceError(f"'{source}' names no function of the Python file",
-                          hint=f"write '{source}:FUNCTION', the function that builds the graph")
     if not path.exists():
         raise SourceError(f"{path}: no such file or directory", hint="check the path")
-    hint = ("inspect a source it names, or draw it with 'graphdsl graph'" if path.suffix == ".gcomp"
+    hint = ("inspect a source it names, or draw it with 'graphdsl graph'" if path.suffix == schema.SPEC_SUFFIX
             else "give a .pb or .pbtxt GraphDef, a .meta MetaGraph, a SavedModel directory, "
             "FILE.py:FUNCTION or a build's output directory")
     raise SourceError(f"{path}: not a source graphdsl can inspect", hint=hint)
@@ -129,7 +128,7 @@ def _inspect_one(kind: str, path: Path, options: dict[str, Any], export: str | N
         meta, tags = read_savedmodel(path, options.get("tags"))
         options = {**options, "tags": tags}
         names = [k for k in meta.signature_def if not k.startswith("__")]
-        if names and DEFAULT_SIGNATURE not in names:
+        if names and schema.DEFAULT_SIGNATURE not in names:
             options["signature"] = sorted(names)[0]  # the loader needs one it has
     with progress.task(f"loading {kind} {path}"):
         try:
@@ -175,7 +174,7 @@ def _matches(name: str, pattern: str | None) -> bool:
 
 def _signatures(loaded: LoadedSource, meta: meta_graph_pb2.MetaGraphDef) -> list[dict[str, Any]]:
     found = []
-    for name in sorted(meta.signature_def, key=lambda n: (n != DEFAULT_SIGNATURE, n)):
+    for name in sorted(meta.signature_def, key=lambda n: (n != schema.DEFAULT_SIGNATURE, n)):
         if name.startswith("__"):  # __saved_model_init_op is not a signature
             continue
         sig = meta.signature_def[name]
@@ -183,7 +182,7 @@ def _signatures(loaded: LoadedSource, meta: meta_graph_pb2.MetaGraphDef) -> list
         entry: dict[str, Any] = {
             "name": name,
             "method": sig.method_name,
-            "option": None if name == DEFAULT_SIGNATURE else f'signature = "{name}"',
+            "option": None if name == schema.DEFAULT_SIGNATURE else f'signature = "{name}"',
         }
         for side, infos in (("inputs", sig.inputs), ("outputs", sig.outputs)):
             entry[side] = [{"key": key, "ref": None if key in both else f"@{key}",
@@ -213,7 +212,7 @@ def _variables(loaded: LoadedSource, index: SourceIndex) -> list[dict[str, Any]]
             continue
         vdef = index.variable_defs.get(name)
         initializer = bool(vdef is not None and vdef.initializer_name)
-        modes = (["init"] if initializer else []) + (["value"] if loaded.session is not None else [])
+        modes = ([schema.INIT_MODE] if initializer else []) + ([schema.VALUE_MODE] if loaded.session is not None else [])
         found.append({
             "name": name,
             "dtype": tf.as_dtype(node.attr["dtype"].type).name,
@@ -302,7 +301,7 @@ def _brings(loaded: LoadedSource, index: SourceIndex, op_name: str, mode: str) -
     entry["variables"] = list(walk.variables)
     entry["placeholders"] = [n for n in walk.needed if nodes[n].op in PLACEHOLDER_OPS]
     entry["functions"] = len(needed_functions((nodes[n] for n in walk.needed), index))
-    if mode == "value" and walk.variables and loaded.session is None:
+    if mode == schema.VALUE_MODE and walk.variables and loaded.session is None:
         entry["possible"] = False
         entry["reason"] = "the source holds no variable values (give a .meta its checkpoint)"
     return entry

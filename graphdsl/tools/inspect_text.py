@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from graphdsl.lang import schema
+
 
 def render(result: dict[str, Any]) -> str:
     """The whole report as text: an OUTDIR's manifest first, then each graph."""
@@ -30,7 +32,7 @@ def _graph(graph: dict[str, Any]) -> list[str]:
     lines = [f"{what}{graph['kind']} {graph['path']}{options}: {_n(counts['ops'], 'op')}, "
              f"{_n(counts['variables'], 'variable')}, {_n(counts['functions'], 'function')}"]
     if graph["signatures"]:
-        lines += ["", 'signatures (write "@KEY" in a spec; a signature other than serving_default '
+        lines += ["", f'signatures (write "@KEY" in a spec; a signature other than {schema.DEFAULT_SIGNATURE} '
                   "needs the source option shown):"]
         for sig in graph["signatures"]:
             lines.append(f"  {sig['name']}" + (f"  ({sig['option']})" if sig["option"] else ""))
@@ -43,10 +45,10 @@ def _graph(graph: dict[str, Any]) -> list[str]:
             [(p["tensor"], p["dtype"], _shape(p["shape"])) for p in graph["placeholders"]])]
     if graph["variables"]:
         lines += ["", "variables (modes: how a copy may take them):"]
-        rows = [("name", "dtype", "shape", "initializer", "modes")]
-        rows += [(v["name"], v["dtype"], _shape(v["shape"]), "yes" if v["initializer"] else "no",
+        variable_rows = [("name", "dtype", "shape", "initializer", "modes")]
+        variable_rows += [(v["name"], v["dtype"], _shape(v["shape"]), "yes" if v["initializer"] else "no",
                   ", ".join(v["modes"]) or "none: not copyable") for v in graph["variables"]]
-        lines += ["  " + row for row in _table(rows)]
+        lines += ["  " + row for row in _table(variable_rows)]
     if graph["functions"]:
         lines += ["", "functions (copied along with the ops that call them):"]
         lines += ["  " + row for row in _table([(f["name"], _n(f["nodes"], "node")) for f in graph["functions"]])]
@@ -93,7 +95,7 @@ def _element(op: dict[str, Any]) -> list[str]:
             lines.append(f"    {mode + ':':<6} impossible: {brings['reason']}")
             continue
         ops = _n(brings["ops"], "op")
-        if mode == "value" and brings["variables"]:
+        if mode == schema.VALUE_MODE and brings["variables"]:
             ops += " (+ an initializer per variable)"
         parts = [ops, _n(len(brings["variables"]), "variable")
                  + (f" ({', '.join(brings['variables'])})" if brings["variables"] else ""),

@@ -11,7 +11,7 @@ here too (:func:`read_savedmodel`), for the signatures a loaded source does not 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from google.protobuf import message, text_format
 from tensorflow.core.framework import graph_pb2
@@ -19,6 +19,7 @@ from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
 from graphdsl.assemble.manifest import BUILD_MANIFEST, BuildManifest, ExportEntry, read_manifest
 from graphdsl.errors import GraphDslError, SourceError, did_you_mean
+from graphdsl.lang import schema
 
 
 def open_build_output(outdir: Path) -> BuildManifest:
@@ -30,16 +31,21 @@ def open_build_output(outdir: Path) -> BuildManifest:
     return manifest
 
 
-def select_exports(outdir: Path, manifest: BuildManifest, name: str | None) -> list[ExportEntry]:
-    """Every export of the build in ``outdir``, or the one called ``name`` (its path in OUTDIR)."""
+def select_exports(outdir: Path, exports: Sequence[ExportEntry], name: str | None,
+                   error: type[GraphDslError] = GraphDslError) -> list[ExportEntry]:
+    """All ``exports`` of the build in ``outdir``, or the one called ``name`` (its path in OUTDIR)."""
     if name is None:
-        return list(manifest.exports)
-    chosen = [e for e in manifest.exports if e.path == name]
-    if not chosen:
-        known = [e.path for e in manifest.exports]
-        raise GraphDslError(f"{outdir}: no export named '{name}'",
-                            hint=did_you_mean(name, known) or f"its exports: {', '.join(known)}")
-    return chosen
+        return list(exports)
+    check_export_name(outdir, [e.path for e in exports], name, error)
+    return [e for e in exports if e.path == name]
+
+
+def check_export_name(where: Path, known: Sequence[str], name: str,
+                      error: type[GraphDslError] = GraphDslError) -> None:
+    """Raises ``error`` saying that ``where`` (a build or a spec) has no export ``name`` unless ``known`` holds it."""
+    if name not in known:
+        raise error(f"{where}: no export named '{name}'",
+                    hint=did_you_mean(name, known) or f"its exports: {', '.join(known)}")
 
 
 def describe(outdir: Path, manifest: BuildManifest) -> dict[str, Any]:
@@ -56,7 +62,7 @@ def export_source(outdir: Path, entry: ExportEntry) -> tuple[str, Path, dict[str
     if entry.kind == "metagraph":
         checkpoint = Path(f"{item}.ckpt")
         options = {"checkpoint": str(checkpoint)} if Path(f"{checkpoint}.index").is_file() else {}
-        return "metagraph", Path(f"{item}.meta"), options
+        return "metagraph", Path(schema.export_file(entry.kind, str(item))), options
     return "graphdef", item, {}
 
 
@@ -70,7 +76,7 @@ def export_graph_def(outdir: Path, entry: ExportEntry) -> tuple[
     if kind == "metagraph":
         meta = _parse(path, meta_graph_pb2.MetaGraphDef, text=None)
         return meta.graph_def, {}
-    return _parse(path, graph_pb2.GraphDef, text=path.suffix == ".pbtxt"), {}
+    return _parse(path, graph_pb2.GraphDef, text=path.suffix == schema.TEXT_SUFFIX), {}
 
 
 def read_savedmodel(directory: Path, tags: list[str] | None) -> tuple[meta_graph_pb2.MetaGraphDef, list[str]]:
@@ -86,7 +92,7 @@ def read_savedmodel(directory: Path, tags: list[str] | None) -> tuple[meta_graph
         _parse(text, saved_model_pb2.SavedModel, text=True)
     found = [sorted(m.meta_info_def.tags) for m in saved.meta_graphs]
     if tags is None:
-        tags = found[0] if len(found) == 1 else ["serve"]
+        tags = found[0] if len(found) == 1 else list(schema.DEFAULT_TAGS)
     for meta in saved.meta_graphs:
         if set(meta.meta_info_def.tags) == set(tags):
             return meta, sorted(tags)

@@ -27,6 +27,7 @@ from tensorflow.core.framework import graph_pb2
 
 from graphdsl.tf.registry import is_variable
 from graphdsl.assemble.manifest import BuildManifest, ExportEntry
+from graphdsl.lang import schema
 from graphdsl.tools.outdir import export_graph_def
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ def view_of_outdir(outdir: Path, manifest: BuildManifest, export: ExportEntry) -
     view.namespaces = dict(manifest.namespaces)
     view.sources = {source: "" for source in dict.fromkeys(manifest.namespaces.values())}
     view.aliases = {name: alias.name for name, alias in manifest.aliases.items()}
-    for name in sorted(signatures, key=lambda n: (n != "serving_default", n)):
+    for name in sorted(signatures, key=lambda n: (n != schema.DEFAULT_SIGNATURE, n)):
         if name.startswith("__"):
             continue
         for side, infos in (("in", signatures[name].inputs), ("out", signatures[name].outputs)):
@@ -248,7 +249,8 @@ class _Drawing:
         return lines
 
     def _endpoints(self) -> list[str]:
-        lines, ranks = [], {"in": [], "out": []}
+        lines: list[str] = []
+        ranks: dict[str, list[str]] = {"in": [], "out": []}
         for number, point in enumerate(self.view.endpoints):
             box = self.box(_op_name(point.tensor))
             if box is None:
