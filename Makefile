@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 GRAPHDSL := TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m graphdsl
 
-.PHONY: demo test bench clean graphviz
+.PHONY: demo test bench tables clean graphviz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ graphviz:
 	  echo "installing Graphviz (dot) with apt-get"; \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; } \
 	  || echo "warning: could not install Graphviz (apt-get install graphviz needs root): the SVG/PNG tests will be skipped"; }
+
+# After an edit of grammar/*.lark: regenerate the LALR tables every start of graphdsl reads
+# (graphdsl/lang/grammar_tables.py; tests/test_grammar_tables.py fails while they are stale).
+tables: $(STAMP)
+	$(PY) -m graphdsl.lang.grammar
 
 bench: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=3 $(PY) benchmarks/bench_copy.py
