@@ -1,39 +1,52 @@
-"""The LALR tables generated into graphdsl/lang/grammar_tables.py: current, plain data, and used."""
+"""The LALR parsers generated beside the grammar (grammar/graphdsl.*.json): current, data, used."""
 
 from __future__ import annotations
 
-import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from lark.grammar import Rule
+from lark.lexer import TerminalDef
 
-from graphdsl.lang import grammar, grammar_tables
+from graphdsl.lang import grammar, tables
 
-TABLES_FILE = Path(grammar_tables.__file__)
+GRAMMAR_DIR = Path(__file__).resolve().parents[1] / "grammar"
 
 
-def test_the_generated_tables_are_those_of_the_grammar(tmp_path: Path) -> None:
+@pytest.mark.parametrize("language", sorted(grammar.STARTS))
+def test_the_stored_tables_are_those_of_the_grammar(language: str) -> None:
     # Fails after an edit of grammar/*.lark (or a lark upgrade) until `make tables` is run.
-    fresh = grammar.write_tables(tmp_path / "grammar_tables.py")
-    assert fresh.read_text(encoding="utf-8") == TABLES_FILE.read_text(encoding="utf-8"), (
-        "graphdsl/lang/grammar_tables.py is stale: run `make tables` and commit the result"
-    )
+    stored = (GRAMMAR_DIR / tables.file_name(language)).read_text(encoding="utf-8")
+    assert stored == tables.encode(language), f"grammar/{tables.file_name(language)} is stale: run `make tables`"
 
 
-def test_the_generated_tables_are_plain_data() -> None:
-    # The module is read by every start of graphdsl: it must hold data, never code.
-    module = ast.parse(TABLES_FILE.read_text(encoding="utf-8"))
-    docstring, *assignments = module.body
-    assert isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant)
-    assert [a.targets[0].id for a in assignments] == ["GRAMMAR_SHA256", "LARK_VERSION", "TABLES"]  # type: ignore[attr-defined]
-    for assignment in assignments:
-        assert isinstance(assignment, ast.Assign)
-        ast.literal_eval(assignment.value)  # raises on anything that is not a literal
+@pytest.mark.parametrize("language", sorted(grammar.STARTS))
+def test_the_parser_read_from_the_tables_is_the_one_lark_builds(language: str) -> None:
+    def serialized(parser: object) -> object:
+        data, memo = parser.memo_serialize([TerminalDef, Rule])  # type: ignore[attr-defined]
+        table = data["parser"].pop("parser")
+        names = table["tokens"]
+        # The same states (numbered apart), each with the same actions: rules by what they are.
+        rows = sorted(sorted((names[t], a, repr(sorted(memo[arg["@"]].items())) if a else None)
+                             for t, (a, arg) in actions.items()) for actions in table["states"].values())
+        return data, sorted(repr(sorted(m.items())) for m in memo.values()), rows
+
+    read = tables.read(language, grammar.text())
+    assert read is not None
+    assert serialized(read) == serialized(grammar.build(language))
 
 
-def test_no_start_of_graphdsl_builds_lalr_tables(tmp_path: Path) -> None:
+def test_the_tables_are_json_data() -> None:
+    # Every start of graphdsl reads them: they hold data (no pickle, no code).
+    for language in grammar.STARTS:
+        stored = json.loads((GRAMMAR_DIR / tables.file_name(language)).read_text(encoding="utf-8"))
+        assert stored["format"] == tables.FORMAT and stored["states"] and stored["memo"]
+
+
+def test_no_start_of_graphdsl_analyses_the_grammar(tmp_path: Path) -> None:
     # A plain spec, a template and a syntax error in each, with lark's grammar compiler disabled.
     plain = tmp_path / "plain.gcomp"
     plain.write_text('graphdsl 1\nsource s = graphdef("s.pb")\ncopy A from s { take = "x" }\n')
@@ -41,9 +54,9 @@ def test_no_start_of_graphdsl_builds_lalr_tables(tmp_path: Path) -> None:
     template.write_text('graphdsl 1\nparam n: int = 2\nsource s = graphdef("s.pb")\n'
                         'for i in range(n) {\n  copy "A{i}" from s { take = "x" }\n}\n')
     script = f"""
-import lark, lark.load_grammar
+import lark.load_grammar
 def refuse(*args, **kwargs):
-    raise AssertionError("the LALR tables were built at run time")
+    raise AssertionError("the grammar was analysed at run time")
 lark.load_grammar.GrammarBuilder.__init__ = refuse
 from graphdsl.errors import SpecSyntaxError
 from graphdsl.lang.load import load_spec, load_spec_text
@@ -57,8 +70,8 @@ for text in ("graphdsl 1\\ncopy", "graphdsl 1\\nparam n: int =\\n"):
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "<string>:2:5: error: unexpected end of file" in done.stdout
-    assert "<string>:2:15: error: unexpected end of file" in done.stdout
+    assert "<string>:2:5: error: unexpected end of file; expected a name" in done.stdout
+    assert "<string>:2:15: error: unexpected end of file; expected 'not' or a value" in done.stdout
 
 
 def test_a_plain_spec_does_not_load_the_template_parser() -> None:
@@ -73,15 +86,14 @@ print(grammar._load.cache_info().currsize)
     assert done.stdout.split() == ["1"]
 
 
-def test_stale_tables_are_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A grammar edited without regenerating the tables still parses by its own text.
-    monkeypatch.setattr(grammar_tables, "GRAMMAR_SHA256", "0" * 64)
-    built = []
-    real_build = grammar.build
-    monkeypatch.setattr(grammar, "build", lambda language: built.append(language) or real_build(language))
+def test_stale_or_missing_tables_are_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A grammar edited without `make tables` still parses by its own text.
+    edited = grammar.text() + "\n// an edit\n"
+    assert tables.read("template", edited) is None
+    monkeypatch.setattr(grammar, "data_file", lambda name: edited if name.endswith(".lark") else "{")
+    assert tables.read("template", edited) is None
     grammar.load.cache_clear()
     try:
         assert grammar.load("template").parse("graphdsl 1\nlet x = 1\n", start="template")
-        assert built == ["template"]
     finally:
         grammar.load.cache_clear()

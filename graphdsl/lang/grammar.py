@@ -9,12 +9,9 @@ never hold a hand copy. No TensorFlow here.
 from __future__ import annotations
 
 import functools
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import lark
 from lark import Lark
 from lark.lexer import PatternStr
 
@@ -44,12 +41,17 @@ _VALUE_PROBES = {"start": "let x =", "template": "let x = 1 +"}
 
 def text() -> str:
     """The grammar's text: package data of ``graphdsl.grammar`` (or ``grammar/`` in a source tree)."""
+    return data_file(GRAMMAR_FILE)
+
+
+def data_file(name: str) -> str:
+    """The text of the file ``name`` beside the grammar."""
     try:
         from importlib.resources import files
 
-        return files("graphdsl.grammar").joinpath(GRAMMAR_FILE).read_text(encoding="utf-8")
+        return files("graphdsl.grammar").joinpath(name).read_text(encoding="utf-8")
     except (ModuleNotFoundError, FileNotFoundError):
-        return (Path(__file__).parents[2] / "grammar" / GRAMMAR_FILE).read_text(encoding="utf-8")
+        return (Path(__file__).parents[2] / "grammar" / name).read_text(encoding="utf-8")
 
 
 def language_of(start: str) -> str:
@@ -66,9 +68,9 @@ def load(language: str = "start") -> Lark:
     (``"template"``, whose parser also has the start rule ``"interpolation"``: pass ``start=`` when
     parsing) gets lark's contextual lexer.
 
-    The parser comes from the tables generated into :mod:`graphdsl.lang.grammar_tables` (no LALR
-    analysis at run time); only when they do not match the grammar's text or the installed lark
-    (a grammar edited without ``make tables``) is it built from the grammar, as :func:`build` does.
+    The parser is read from the tables generated beside the grammar (:mod:`graphdsl.lang.tables`:
+    no LALR analysis at run time); only when they do not match the grammar's text or the installed
+    lark (a grammar edited without ``make tables``) is it built from the grammar by :func:`build`.
     """
     return _load(language)  # one cache entry per language, however the argument is passed
 
@@ -78,11 +80,9 @@ def _load(language: str) -> Lark:
     """:func:`load`, cached by the language's name."""
     if language not in STARTS:
         raise ValueError(f"unknown language {language!r}: one of {', '.join(STARTS)}")
-    from graphdsl.lang import grammar_tables
+    from graphdsl.lang import tables
 
-    if grammar_tables.GRAMMAR_SHA256 == _sha256(text()) and grammar_tables.LARK_VERSION == lark.__version__:
-        return _from_tables(grammar_tables.TABLES[language])
-    return build(language)
+    return tables.read(language, text()) or build(language)
 
 
 load.cache_clear = _load.cache_clear  # type: ignore[attr-defined]  # as if load were cached itself
@@ -90,7 +90,7 @@ load.cache_clear = _load.cache_clear  # type: ignore[attr-defined]  # as if load
 
 def build(language: str) -> Lark:
     """The parser of ``language`` (a key of :data:`STARTS`) made from the grammar's text by lark's
-    LALR analysis (a few tenths of a second): what :mod:`graphdsl.lang.grammar_tables` stores."""
+    LALR analysis (a few tenths of a second): what :mod:`graphdsl.lang.tables` stores."""
     # strict=True would need the optional `interegular` package at run time; tests/test_parser.py
     # instead asserts that the LALR tables have no conflict.
     if language == "start":
@@ -106,130 +106,6 @@ def build(language: str) -> Lark:
         maybe_placeholders=False,
         start=list(STARTS[language]),
     )
-
-
-# The serialized parsers name graphdsl's lexer class by this string (the data holds no object).
-_SPEC_LEXER = "graphdsl.lang.lexer.SpecLexer"
-_PLAIN = (str, int, float, bool, type(None))
-
-
-def tables(language: str) -> dict[str, Any]:
-    """The parser of ``language`` built from the grammar, as lark serializes it (``Lark.save``
-    without the pickle): nested dicts, lists, tuples, strings, numbers, booleans and None."""
-    from lark.grammar import Rule
-    from lark.lexer import TerminalDef
-
-    data, memo = build(language).memo_serialize([TerminalDef, Rule])
-    data["parser"]["parser"] = _canonical(data["parser"]["parser"])
-    table = _plain({"data": data, "memo": memo})
-    return table  # type: ignore[no-any-return]
-
-
-def _canonical(table: dict[str, Any]) -> dict[str, Any]:
-    """The serialized LALR table numbered in one fixed order, so that generating it again gives
-    the same text: lark numbers symbols and states in an order that varies with string hashing.
-    Symbols go in name order; states in the order a breadth-first walk meets them, from the start
-    rules in name order, along each state's shifts in symbol name order."""
-    names: dict[int, str] = table["tokens"]
-    symbols = sorted(names.values())
-    number = {name: i for i, name in enumerate(symbols)}
-    states: dict[int, dict[int, tuple[int, Any]]] = table["states"]
-
-    def by_name(actions: dict[int, tuple[int, Any]]) -> list[tuple[str, tuple[int, Any]]]:
-        return sorted(((names[token], step) for token, step in actions.items()), key=lambda item: item[0])
-
-    order: dict[int, int] = {}
-    todo = [table["start_states"][start] for start in sorted(table["start_states"])]
-    while todo:
-        state = todo.pop(0)
-        if state in order:
-            continue
-        order[state] = len(order)
-        todo += [arg for _, (action, arg) in by_name(states[state]) if action == 0]  # 0: shift
-    if len(order) != len(states):
-        raise ValueError("the LALR table has states no start rule reaches")
-    return {
-        **table,
-        "tokens": dict(enumerate(symbols)),
-        "states": {order[state]: {number[name]: (action, order[arg] if action == 0 else arg)
-                                  for name, (action, arg) in by_name(states[state])}
-                   for state in sorted(states, key=order.__getitem__)},
-        "start_states": {start: order[state] for start, state in sorted(table["start_states"].items())},
-        "end_states": {start: order[state] for start, state in sorted(table["end_states"].items())},
-    }
-
-
-def _plain(value: Any) -> Any:
-    """``value`` with graphdsl's lexer class replaced by its name; ValueError at anything else
-    that is not plain data (so that the generated module is data and nothing else)."""
-    if isinstance(value, dict):
-        return {_plain(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_plain(v) for v in value)
-    if isinstance(value, type) and f"{value.__module__}.{value.__qualname__}" == _SPEC_LEXER:
-        return _SPEC_LEXER
-    if isinstance(value, _PLAIN):
-        return value
-    raise ValueError(f"the serialized grammar holds {value!r}, which is not plain data")
-
-
-def _from_tables(table: dict[str, Any]) -> Lark:
-    data = dict(table["data"])
-    options = data["options"] = dict(data["options"])
-    parser = data["parser"] = dict(data["parser"])
-    lexer_conf = parser["lexer_conf"] = dict(parser["lexer_conf"])
-    if options["lexer"] == _SPEC_LEXER:
-        from graphdsl.lang.lexer import SpecLexer
-
-        options["lexer"] = lexer_conf["lexer_type"] = SpecLexer
-    # lark's own loader of a saved parser (Lark.load), given the data instead of a pickle.
-    loaded = Lark._load_from_dict(data, table["memo"])
-    loaded.ignore_tokens = tuple(loaded.lexer_conf.ignore)  # set by Lark() only
-    return loaded
-
-
-def _format(value: Any, column: int, indent: int = 0) -> str:
-    """``repr(value)`` in lines of at most about 120 characters: a container too long for its line
-    has its items on the lines below, four spaces in, as many a line as fit."""
-    text = repr(value)
-    if column + len(text) <= 120 or not isinstance(value, (dict, list, tuple)) or not value:
-        return text
-    inner = indent + 4
-    if isinstance(value, dict):
-        items = [f"{k!r}: {_format(v, inner + 2 + len(repr(k)), inner)}" for k, v in value.items()]
-        opening, closing = "{", "}"
-    else:
-        items = [_format(v, inner, inner) for v in value]
-        opening, closing = ("[", "]") if isinstance(value, list) else ("(", ")")
-    lines: list[str] = []
-    for item in items:
-        if lines and "\n" not in item and "\n" not in lines[-1] and len(lines[-1]) + len(item) + 2 <= 120:
-            lines[-1] += f" {item},"
-        else:
-            lines.append(f"{' ' * inner}{item},")
-    return opening + "\n" + "\n".join(lines) + "\n" + " " * indent + closing
-
-
-def _sha256(grammar_text: str) -> str:
-    return hashlib.sha256(grammar_text.encode("utf-8")).hexdigest()
-
-
-def write_tables(path: str | Path | None = None) -> Path:
-    """Generate :mod:`graphdsl.lang.grammar_tables` from the grammar (``make tables``)."""
-    target = Path(path) if path is not None else Path(__file__).with_name("grammar_tables.py")
-    body = _format({language: tables(language) for language in STARTS}, len("TABLES = "))
-    target.write_text(
-        '"""The LALR parsers of ``grammar/graphdsl.lark``, serialized by lark: generated by ``make tables``\n'
-        "(:func:`graphdsl.lang.grammar.write_tables`), do not edit.\n\n"
-        "Plain data, read by :func:`graphdsl.lang.grammar.load` so that no start of graphdsl runs lark's\n"
-        "LALR analysis. ``tests/test_grammar_tables.py`` fails when this file is stale; a stale file is\n"
-        'not used (the grammar is then analysed at run time, as before).\n"""\n\n'
-        f"GRAMMAR_SHA256 = {_sha256(text())!r}\n"
-        f"LARK_VERSION = {lark.__version__!r}\n\n"
-        f"TABLES = {body}\n",
-        encoding="utf-8",
-    )
-    return target
 
 
 @dataclass(frozen=True)
@@ -311,6 +187,3 @@ def _accepts(lark: Lark, probe: str, start: str) -> set[str]:
     interactive.exhaust_lexer()
     return set(interactive.accepts())
 
-
-if __name__ == "__main__":
-    print(f"wrote {write_tables()}")
