@@ -158,7 +158,7 @@ def _parser(stored: dict[str, Any]) -> Lark:
         from graphdsl.lang.lexer import SpecLexer
 
         options["lexer"] = lexer_conf["lexer_type"] = SpecLexer
-    loaded = Lark._load_from_dict(data, memo)
+    loaded = Lark.load({"data": data, "memo": memo})  # lark's loader takes the unpickled dict as well
     loaded.ignore_tokens = tuple(loaded.lexer_conf.ignore)  # set by Lark() only
     return loaded
 
