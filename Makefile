@@ -34,9 +34,9 @@ graphviz:
 	  || echo "warning: could not install Graphviz (apt-get install graphviz needs root): the SVG/PNG tests will be skipped"; }
 
 # After an edit of grammar/*.lark: regenerate the LALR tables every start of graphdsl reads
-# (graphdsl/lang/grammar_tables.py; tests/test_grammar_tables.py fails while they are stale).
+# (grammar/graphdsl.*.json; tests/test_grammar_tables.py fails while they are stale).
 tables: $(STAMP)
-	$(PY) -m graphdsl.lang.grammar
+	$(PY) -m graphdsl.lang.lalr_tables
 
 bench: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=3 $(PY) benchmarks/bench_copy.py

@@ -11,7 +11,7 @@ import pytest
 from lark.grammar import Rule
 from lark.lexer import TerminalDef
 
-from graphdsl.lang import grammar, tables
+from graphdsl.lang import grammar, lalr_tables as tables
 
 GRAMMAR_DIR = Path(__file__).resolve().parents[1] / "grammar"
 

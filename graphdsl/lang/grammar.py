@@ -68,7 +68,7 @@ def load(language: str = "start") -> Lark:
     (``"template"``, whose parser also has the start rule ``"interpolation"``: pass ``start=`` when
     parsing) gets lark's contextual lexer.
 
-    The parser is read from the tables generated beside the grammar (:mod:`graphdsl.lang.tables`:
+    The parser is read from the tables generated beside the grammar (:mod:`graphdsl.lang.lalr_tables`:
     no LALR analysis at run time); only when they do not match the grammar's text or the installed
     lark (a grammar edited without ``make tables``) is it built from the grammar by :func:`build`.
     """
@@ -80,9 +80,9 @@ def _load(language: str) -> Lark:
     """:func:`load`, cached by the language's name."""
     if language not in STARTS:
         raise ValueError(f"unknown language {language!r}: one of {', '.join(STARTS)}")
-    from graphdsl.lang import tables
+    from graphdsl.lang import lalr_tables
 
-    return tables.read(language, text()) or build(language)
+    return lalr_tables.read(language, text()) or build(language)
 
 
 load.cache_clear = _load.cache_clear  # type: ignore[attr-defined]  # as if load were cached itself
@@ -90,7 +90,7 @@ load.cache_clear = _load.cache_clear  # type: ignore[attr-defined]  # as if load
 
 def build(language: str) -> Lark:
     """The parser of ``language`` (a key of :data:`STARTS`) made from the grammar's text by lark's
-    LALR analysis (a few tenths of a second): what :mod:`graphdsl.lang.tables` stores."""
+    LALR analysis (a few tenths of a second): what :mod:`graphdsl.lang.lalr_tables` stores."""
     # strict=True would need the optional `interegular` package at run time; tests/test_parser.py
     # instead asserts that the LALR tables have no conflict.
     if language == "start":

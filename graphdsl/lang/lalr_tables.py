@@ -1,7 +1,7 @@
 """The grammar's LALR parsers stored as JSON beside it, so that no start of graphdsl analyses it.
 
 lark's LALR analysis of ``grammar/graphdsl.lark`` takes a few tenths of a second per language of
-:data:`graphdsl.lang.grammar.STARTS`. ``make tables`` (``python -m graphdsl.lang.tables``) runs it
+:data:`graphdsl.lang.grammar.STARTS`. ``make tables`` (``python -m graphdsl.lang.lalr_tables``) runs it
 once, at development time, and writes ``grammar/graphdsl.LANGUAGE.json``: lark's own serialization
 of the parser (what ``Lark.save`` would pickle), with the LALR table numbered in a fixed order so
 that one grammar always gives the same file, one table row and one rule or terminal per line.
