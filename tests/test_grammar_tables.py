@@ -97,3 +97,12 @@ def test_stale_or_missing_tables_are_not_used(monkeypatch: pytest.MonkeyPatch) -
         assert grammar.load("template").parse("graphdsl 1\nlet x = 1\n", start="template")
     finally:
         grammar.load.cache_clear()
+
+
+def test_an_edit_of_any_grammar_file_makes_the_tables_stale(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A grammar split into files (joined by %import): the tables follow every one of them.
+    assert tables.read("start", grammar.text()) is not None
+    real = grammar.data_file
+    monkeypatch.setattr(grammar, "other_grammar_files", lambda: ["more.lark"])
+    monkeypatch.setattr(grammar, "data_file", lambda name: "// more rules\n" if name == "more.lark" else real(name))
+    assert tables.read("start", grammar.text()) is None

@@ -54,6 +54,17 @@ def data_file(name: str) -> str:
         return (Path(__file__).parents[2] / "grammar" / name).read_text(encoding="utf-8")
 
 
+def other_grammar_files() -> list[str]:
+    """The names of the ``*.lark`` files beside the grammar but its own, sorted."""
+    try:
+        from importlib.resources import files
+
+        names = [entry.name for entry in files("graphdsl.grammar").iterdir()]
+    except (ModuleNotFoundError, FileNotFoundError):
+        names = [path.name for path in (Path(__file__).parents[2] / "grammar").iterdir()]
+    return sorted(name for name in names if name.endswith(".lark") and name != GRAMMAR_FILE)
+
+
 def language_of(start: str) -> str:
     """The language (a key of :data:`STARTS`) whose parser has the start rule ``start``."""
     return next(language for language, starts in STARTS.items() if start in starts)

@@ -93,7 +93,12 @@ def write(directory: str | Path | None = None) -> list[Path]:
 
 
 def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """The fingerprint of the grammar ``text`` and of every other ``*.lark`` file beside it (a
+    grammar split into files, joined by ``%import``, is stale when any of them changes)."""
+    digest = hashlib.sha256(text.encode("utf-8"))
+    for name in grammar.other_grammar_files():
+        digest.update(b"\0" + name.encode("utf-8") + b"\0" + grammar.data_file(name).encode("utf-8"))
+    return digest.hexdigest()
 
 
 def _canonical(table: dict[str, Any]) -> list[int]:
