@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 GRAPHDSL := TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m graphdsl
 
-.PHONY: demo test bench clean graphviz
+.PHONY: demo test bench tables clean graphviz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ graphviz:
 	  echo "installing Graphviz (dot) with apt-get"; \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; } \
 	  || echo "warning: could not install Graphviz (apt-get install graphviz needs root): the SVG/PNG tests will be skipped"; }
+
+# After an edit of grammar/*.lark: regenerate the LALR tables every start of graphdsl reads
+# (grammar/graphdsl.*.json; tests/test_grammar_tables.py fails while they are stale).
+tables: $(STAMP)
+	$(PY) -m graphdsl.lang.lalr_tables
 
 bench: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=3 $(PY) benchmarks/bench_copy.py

@@ -12,22 +12,31 @@ Times are CPU seconds (time.process_time), the median of --repeat runs. The tabl
 statements per second and the ratio graphdsl / lark: below 1 means graphdsl does all of its work
 in less time than lark's plain parse alone.
 
-    python benchmarks/bench_check.py [--sizes 10000,20000] [--repeat 5] [--shapes copies,...]
+With --baseline DIR (another checkout, e.g. `git archive REV | tar -x -C DIR`), the same texts are
+also checked by DIR's graphdsl, in a child process per shape and size run between the
+measurements of this one; the child measures its own lark anchor, and the table adds its time and
+its ratio to that anchor.
+
+    python benchmarks/bench_check.py [--sizes 10000,20000] [--repeat 5] [--shapes copies,...] [--baseline DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from typing import Callable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+# The graphdsl measured: this checkout's, or (in the child of --baseline) the baseline's.
+sys.path.insert(0, os.environ.get("GRAPHDSL_BENCH_CHECKOUT") or os.path.dirname(HERE))
 
 from lark import Lark  # noqa: E402
 
@@ -129,26 +138,58 @@ def measure(text: str, repeat: int, anchor: Lark) -> tuple[float, float, int]:
     return statistics.median(lark_times), statistics.median(graphdsl_times), statements
 
 
+def baseline(checkout: str, text: str, repeat: int) -> tuple[float, float]:
+    """The lark anchor and load_spec_text of ``checkout``'s graphdsl, measured in a child process."""
+    with tempfile.NamedTemporaryFile("w", suffix=".gcomp", encoding="utf-8", delete=False) as spec:
+        spec.write(text)
+    try:
+        env = dict(os.environ, GRAPHDSL_BENCH_CHECKOUT=os.path.abspath(checkout))
+        child = subprocess.run([sys.executable, os.path.abspath(__file__), "--measure-file", spec.name,
+                                "--repeat", str(repeat)], env=env, capture_output=True, text=True, check=True)
+    finally:
+        os.unlink(spec.name)
+    lark_s, ours_s = json.loads(child.stdout)
+    return lark_s, ours_s
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,20000", help="statements per spec, comma-separated")
     parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (median)")
     parser.add_argument("--shapes", default=",".join(SHAPES), help="which shapes, comma-separated")
+    parser.add_argument("--baseline", metavar="DIR", help="also measure the graphdsl of the checkout DIR")
+    parser.add_argument("--measure-file", help=argparse.SUPPRESS)  # the child of --baseline
     args = parser.parse_args(argv)
+    anchor = Lark(grammar.text(), parser="lalr")
+    if args.measure_file:
+        with open(args.measure_file, encoding="utf-8") as spec:
+            lark_s, ours_s, _ = measure(spec.read(), args.repeat, anchor)
+        print(json.dumps([lark_s, ours_s]))
+        return 0
     sizes = [int(s) for s in args.sizes.split(",")]
     shapes = args.shapes.split(",")
-    anchor = Lark(grammar.text(), parser="lalr")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"# Python {platform.python_version()}, {os.cpu_count()} CPUs, load average {load:.2f} at start; "
           f"CPU seconds, median of {args.repeat}")
-    print("| shape | statements | lines | lark s | graphdsl s | statements/s | graphdsl / lark |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    extra = " baseline s | baseline / its lark |" if args.baseline else ""
+    print(f"| shape | statements | lines | lark s | graphdsl s | statements/s | graphdsl / lark |{extra}")
+    print("|---|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if args.baseline else ""))
     for shape in shapes:
         for n in sizes:
             text = spec_text(shape, n)
+            row = ""
+            if args.baseline:  # half of the repeats before this checkout's, half after
+                first = baseline(args.baseline, text, max(1, args.repeat // 2))
             lark_s, ours_s, statements = measure(text, args.repeat, anchor)
+            if args.baseline:
+                second = baseline(args.baseline, text, max(1, args.repeat - args.repeat // 2))
+                base_lark = statistics.mean([first[0], second[0]])
+                base_s = statistics.mean([first[1], second[1]])
+                row = f" {base_s:.3f} | {base_s / base_lark:.2f} |"
             print(f"| {shape} | {statements} | {text.count(chr(10))} | {lark_s:.3f} | {ours_s:.3f} | "
-                  f"{statements / ours_s:,.0f} | {ours_s / lark_s:.2f} |", flush=True)
+                  f"{statements / ours_s:,.0f} | {ours_s / lark_s:.2f} |{row}", flush=True)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"# load average {load:.2f} at the end")
     return 0
 
 

@@ -25,6 +25,7 @@ def test_the_wheel_installs_and_checks_a_spec(tmp_path: Path) -> None:
     subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True,
                    capture_output=True)
     assert (target / "graphdsl" / "grammar" / "graphdsl.lark").is_file()
+    assert (target / "graphdsl" / "grammar" / "graphdsl.start.json").is_file()  # the LALR tables
     env = dict(os.environ, PYTHONPATH=str(target))
     where = subprocess.run([sys.executable, "-c", "import graphdsl; print(graphdsl.__file__)"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, check=True)

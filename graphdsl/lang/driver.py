@@ -45,16 +45,27 @@ class Driver:
         table = lark.parser.parser.parser.parse_table
         self.start_state = table.start_states[start]
         self.end_state = table.end_states[start]
-        rules: dict[int, tuple[int, str, str, int, bool]] = {}
-        self.states: dict[Any, dict[str, tuple[bool, Any]]] = {}
+        # Each state's actions on a terminal, as one int: a shift is the next state (>= 0), a
+        # reduce is ~ the rule's index in self.rules (< 0). Its gotos: rule name -> next state.
+        self.rules: list[tuple[int, str, str, int, bool]] = []
+        self.states: dict[Any, dict[str, int]] = {}
+        self.gotos: dict[Any, dict[str, Any]] = {}
+        numbers: dict[int, int] = {}
         for state, actions in table.states.items():
-            row: dict[str, tuple[bool, Any]] = {}
+            row: dict[str, int] = {}
+            gotos: dict[str, Any] = {}
             for symbol, (action, arg) in actions.items():
-                if action is Shift:
-                    row[str(symbol)] = (True, arg)
+                if action is not Shift:
+                    if id(arg) not in numbers:
+                        numbers[id(arg)] = len(self.rules)
+                        self.rules.append(_rule(arg))
+                    row[str(symbol)] = ~numbers[id(arg)]
+                elif symbol.isupper() or symbol == END:  # a terminal (lark names rules in lower case)
+                    row[str(symbol)] = arg
                 else:
-                    row[str(symbol)] = (False, rules.setdefault(id(arg), _rule(arg)))
+                    gotos[str(symbol)] = arg
             self.states[state] = row
+            self.gotos[state] = gotos
         self.scanner = Scanner(lark.lexer_conf.terminals, lark.lexer_conf.ignore)
 
     def parse(self, text: str, builders: Mapping[str, Callable[[list[Any]], Any]]) -> Any:
@@ -63,18 +74,26 @@ class Driver:
         Children are :data:`TokenTuple` for tokens and builders' values for rules, in order.
         Raises :class:`Rejected` where the text leaves the grammar.
         """
-        states, end_state = self.states, self.end_state
+        states, gotos, end_state = self.states, self.gotos, self.end_state
+        # What each reduce does, with its builder looked up once per parse.
+        rules = [(size, origin, builders[name] if mode == _BUILD else None, mode, splices)
+                 for size, origin, name, mode, splices in self.rules]
         scanner = self.scanner
         match, group_names, keywords, word = (
             scanner.regex.match, scanner.group_names, scanner.keywords, scanner.word)
-        state_stack: list[Any] = [self.start_state]
+        state = self.start_state
+        state_stack: list[Any] = [state]
         value_stack: list[Any] = []
+        push_state, push_value = state_stack.append, value_stack.append
         pos, end, line, line_start = 0, len(text), 1, 0
         token: TokenTuple | None
         while True:
             found = match(text, pos)
             group = found.lastindex  # type: ignore[union-attr]
-            start = found.start(group) if group else found.end()  # type: ignore[union-attr]
+            if group is not None:
+                start, after = found.span(group)  # type: ignore[union-attr]
+            else:
+                start = after = found.end()  # type: ignore[union-attr]
             if start > pos:  # ignored text (whitespace, comments) holds the line breaks
                 newlines = text.count("\n", pos, start)
                 if newlines:
@@ -82,29 +101,31 @@ class Driver:
                     line_start = text.rfind("\n", pos, start) + 1
             if group is not None:
                 kind = group_names[group]
-                value = found.group(group)  # type: ignore[union-attr]
-                pos = found.end()  # type: ignore[union-attr]
+                value = text[start:after]
+                pos = after
                 if kind == NAME and value in keywords:
-                    kind = word(states[state_stack[-1]], value)
+                    kind = word(states[state], value)
                 token = (kind, value, line, start - line_start + 1)
             elif start < end:
                 raise Rejected(start)
             else:
                 kind, token = END, None
             while True:
-                step = states[state_stack[-1]].get(kind)
+                step = states[state].get(kind)
                 if step is None:
                     raise Rejected(pos)
-                shift, arg = step
-                if shift:
-                    state_stack.append(arg)
-                    value_stack.append(token)
+                if step >= 0:  # shift
+                    state = step
+                    push_state(state)
+                    push_value(token)
                     break
-                size, origin, name, mode, splices = arg
+                size, origin, build, mode, splices = rules[~step]
                 if size == 1 and mode != _BUILD:
                     # One child, spliced or expanded into the parent: it stands for the rule.
-                    state_stack.pop()
-                elif mode == _SPLICE and type(value_stack[-size]) is Splice:
+                    state = gotos[state_stack[-2]][origin]
+                    state_stack[-1] = state
+                    continue  # never the end: the end state follows a reduce of the start rule
+                if mode == _SPLICE and type(value_stack[-size]) is Splice:
                     # A left-recursive helper rule (x: x item): the splice grows in place.
                     grown = value_stack[-size]
                     for child in value_stack[1 - size:]:
@@ -121,12 +142,13 @@ class Driver:
                         del state_stack[-size:]
                     else:
                         children = []
-                    if mode == _SPLICE:
-                        value_stack.append(_splice(children))
+                    if build is None:
+                        push_value(_splice(children))
                     else:
-                        value_stack.append(builders[name](_flat(children) if splices else children))
-                state_stack.append(states[state_stack[-1]][origin][1])
-                if kind == END and state_stack[-1] == end_state:
+                        push_value(build(_flat(children) if splices else children))
+                state = gotos[state_stack[-1]][origin]
+                push_state(state)
+                if state == end_state and kind == END:
                     return value_stack[-1]
 
 

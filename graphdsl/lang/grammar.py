@@ -41,12 +41,28 @@ _VALUE_PROBES = {"start": "let x =", "template": "let x = 1 +"}
 
 def text() -> str:
     """The grammar's text: package data of ``graphdsl.grammar`` (or ``grammar/`` in a source tree)."""
+    return data_file(GRAMMAR_FILE)
+
+
+def data_file(name: str) -> str:
+    """The text of the file ``name`` beside the grammar."""
     try:
         from importlib.resources import files
 
-        return files("graphdsl.grammar").joinpath(GRAMMAR_FILE).read_text(encoding="utf-8")
+        return files("graphdsl.grammar").joinpath(name).read_text(encoding="utf-8")
     except (ModuleNotFoundError, FileNotFoundError):
-        return (Path(__file__).parents[2] / "grammar" / GRAMMAR_FILE).read_text(encoding="utf-8")
+        return (Path(__file__).parents[2] / "grammar" / name).read_text(encoding="utf-8")
+
+
+def other_grammar_files() -> list[str]:
+    """The names of the ``*.lark`` files beside the grammar but its own, sorted."""
+    try:
+        from importlib.resources import files
+
+        names = [entry.name for entry in files("graphdsl.grammar").iterdir()]
+    except (ModuleNotFoundError, FileNotFoundError):
+        names = [path.name for path in (Path(__file__).parents[2] / "grammar").iterdir()]
+    return sorted(name for name in names if name.endswith(".lark") and name != GRAMMAR_FILE)
 
 
 def language_of(start: str) -> str:
@@ -54,16 +70,38 @@ def language_of(start: str) -> str:
     return next(language for language, starts in STARTS.items() if start in starts)
 
 
-@functools.cache
 def load(language: str = "start") -> Lark:
-    """The grammar as one LALR parser; built on first use per language, then shared.
+    """The grammar as one LALR parser; made on first use per language, then shared.
 
     ``language`` is a key of :data:`STARTS`. A plain spec (``"start"``) gets graphdsl's lexer: its
     tables and terminals drive graphdsl's own parse loop (:mod:`graphdsl.lang.driver`), and lark's
     parser itself runs only on a text that loop rejects, to word the syntax error. A template
     (``"template"``, whose parser also has the start rule ``"interpolation"``: pass ``start=`` when
     parsing) gets lark's contextual lexer.
+
+    The parser is read from the tables generated beside the grammar (:mod:`graphdsl.lang.lalr_tables`:
+    no LALR analysis at run time); only when they do not match the grammar's text or the installed
+    lark (a grammar edited without ``make tables``) is it built from the grammar by :func:`build`.
     """
+    return _load(language)  # one cache entry per language, however the argument is passed
+
+
+@functools.cache
+def _load(language: str) -> Lark:
+    """:func:`load`, cached by the language's name."""
+    if language not in STARTS:
+        raise ValueError(f"unknown language {language!r}: one of {', '.join(STARTS)}")
+    from graphdsl.lang import lalr_tables
+
+    return lalr_tables.read(language, text()) or build(language)
+
+
+load.cache_clear = _load.cache_clear  # type: ignore[attr-defined]  # as if load were cached itself
+
+
+def build(language: str) -> Lark:
+    """The parser of ``language`` (a key of :data:`STARTS`) made from the grammar's text by lark's
+    LALR analysis (a few tenths of a second): what :mod:`graphdsl.lang.lalr_tables` stores."""
     # strict=True would need the optional `interegular` package at run time; tests/test_parser.py
     # instead asserts that the LALR tables have no conflict.
     if language == "start":
@@ -164,3 +202,4 @@ def _accepts(lark: Lark, probe: str, start: str) -> set[str]:
     interactive = lark.parse_interactive(probe, start=start)
     interactive.exhaust_lexer()
     return set(interactive.accepts())
+

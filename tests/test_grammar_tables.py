@@ -1,0 +1,108 @@
+"""The LALR parsers generated beside the grammar (grammar/graphdsl.*.json): current, data, used."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from lark.grammar import Rule
+from lark.lexer import TerminalDef
+
+from graphdsl.lang import grammar, lalr_tables as tables
+
+GRAMMAR_DIR = Path(__file__).resolve().parents[1] / "grammar"
+
+
+@pytest.mark.parametrize("language", sorted(grammar.STARTS))
+def test_the_stored_tables_are_those_of_the_grammar(language: str) -> None:
+    # Fails after an edit of grammar/*.lark (or a lark upgrade) until `make tables` is run.
+    stored = (GRAMMAR_DIR / tables.file_name(language)).read_text(encoding="utf-8")
+    assert stored == tables.encode(language), f"grammar/{tables.file_name(language)} is stale: run `make tables`"
+
+
+@pytest.mark.parametrize("language", sorted(grammar.STARTS))
+def test_the_parser_read_from_the_tables_is_the_one_lark_builds(language: str) -> None:
+    def serialized(parser: object) -> object:
+        data, memo = parser.memo_serialize([TerminalDef, Rule])  # type: ignore[attr-defined]
+        table = data["parser"].pop("parser")
+        names = table["tokens"]
+        # The same states (numbered apart), each with the same actions: rules by what they are.
+        rows = sorted(sorted((names[t], a, repr(sorted(memo[arg["@"]].items())) if a else None)
+                             for t, (a, arg) in actions.items()) for actions in table["states"].values())
+        return data, sorted(repr(sorted(m.items())) for m in memo.values()), rows
+
+    read = tables.read(language, grammar.text())
+    assert read is not None
+    assert serialized(read) == serialized(grammar.build(language))
+
+
+def test_the_tables_are_json_data() -> None:
+    # Every start of graphdsl reads them: they hold data (no pickle, no code).
+    for language in grammar.STARTS:
+        stored = json.loads((GRAMMAR_DIR / tables.file_name(language)).read_text(encoding="utf-8"))
+        assert stored["format"] == tables.FORMAT and stored["states"] and stored["memo"]
+
+
+def test_no_start_of_graphdsl_analyses_the_grammar(tmp_path: Path) -> None:
+    # A plain spec, a template and a syntax error in each, with lark's grammar compiler disabled.
+    plain = tmp_path / "plain.gcomp"
+    plain.write_text('graphdsl 1\nsource s = graphdef("s.pb")\ncopy A from s { take = "x" }\n')
+    template = tmp_path / "template.gcomp"
+    template.write_text('graphdsl 1\nparam n: int = 2\nsource s = graphdef("s.pb")\n'
+                        'for i in range(n) {\n  copy "A{i}" from s { take = "x" }\n}\n')
+    script = f"""
+import lark.load_grammar
+def refuse(*args, **kwargs):
+    raise AssertionError("the grammar was analysed at run time")
+lark.load_grammar.GrammarBuilder.__init__ = refuse
+from graphdsl.errors import SpecSyntaxError
+from graphdsl.lang.load import load_spec, load_spec_text
+assert len(load_spec({str(plain)!r}).statements) == 3
+assert len(load_spec({str(template)!r}).statements) == 4
+for text in ("graphdsl 1\\ncopy", "graphdsl 1\\nparam n: int =\\n"):
+    try:
+        load_spec_text(text)
+    except SpecSyntaxError as error:
+        print(error.render())
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "<string>:2:5: error: unexpected end of file; expected a name" in done.stdout
+    assert "<string>:2:15: error: unexpected end of file; expected 'not' or a value" in done.stdout
+
+
+def test_a_plain_spec_does_not_load_the_template_parser() -> None:
+    script = """
+from graphdsl.lang import grammar
+from graphdsl.lang.load import load_spec_text
+load_spec_text('graphdsl 1\\nsource s = graphdef("s.pb")\\ncopy A from s { take = "x" }\\nlet t = A["x:0"]\\n')
+print(grammar._load.cache_info().currsize)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1"]
+
+
+def test_stale_or_missing_tables_are_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A grammar edited without `make tables` still parses by its own text.
+    edited = grammar.text() + "\n// an edit\n"
+    assert tables.read("template", edited) is None
+    monkeypatch.setattr(grammar, "data_file", lambda name: edited if name.endswith(".lark") else "{")
+    assert tables.read("template", edited) is None
+    grammar.load.cache_clear()
+    try:
+        assert grammar.load("template").parse("graphdsl 1\nlet x = 1\n", start="template")
+    finally:
+        grammar.load.cache_clear()
+
+
+def test_an_edit_of_any_grammar_file_makes_the_tables_stale(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A grammar split into files (joined by %import): the tables follow every one of them.
+    assert tables.read("start", grammar.text()) is not None
+    real = grammar.data_file
+    monkeypatch.setattr(grammar, "other_grammar_files", lambda: ["more.lark"])
+    monkeypatch.setattr(grammar, "data_file", lambda name: "// more rules\n" if name == "more.lark" else real(name))
+    assert tables.read("start", grammar.text()) is None
