@@ -164,7 +164,7 @@ def _parser(stored: dict[str, Any]) -> Lark:
 
         options["lexer"] = lexer_conf["lexer_type"] = SpecLexer
     loaded = Lark.load({"data": data, "memo": memo})  # lark's loader takes the unpickled dict as well
-    loaded.ignore_tokens = tuple(loaded.lexer_conf.ignore)  # set by Lark() only
+    loaded.ignore_tokens = list(loaded.lexer_conf.ignore)  # set by Lark() only
     return loaded
 
 
