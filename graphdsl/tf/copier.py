@@ -264,7 +264,8 @@ class Copier:
         self.vars.add_initializers(walk, sub, values)
         contents = tables.add_contents(sub, walk.tables, self.index, self.tables, self.modes,
                                        self.session, self.vars.free)
-        names += [node.name for node in sub.node[len(names):]]  # the nodes added after the copies
+        copied = len(names)  # the placeholders, then the copies of source nodes
+        names += [node.name for node in sub.node[copied:]]  # then the nodes added for them
         added, renamed = functions.attach_library(
             sub, functions.needed_functions(sub.node, self.index), self.index, self.target, self.registry
         )
@@ -272,7 +273,7 @@ class Copier:
         imported = self._import(sub, walk, names)
         self.registry.functions.update(added)
         self.registry.add(self.source, self.record)
-        self._record(walk, names, imported.ops, placeholders)
+        self._record(walk, names, imported.ops, placeholders, copied)
         variables = self.vars.make_variables(walk)
         self._fill_collections()
         tables.collect(self.target, self.record.ops, walk.needed, self.tables)
@@ -412,17 +413,17 @@ class Copier:
         return next(r.op for t, r in self.replacements.items() if t.partition(":")[0] == op_name)
 
     def _record(self, walk: Walk, names: list[str], new_ops: list[tf.Operation],
-                placeholders: dict[str, str]) -> None:
-        record = self.record
-        by_name = dict(zip(names, new_ops))
-        for name in walk.needed:
-            if name in by_name:
-                record.ops[name] = by_name[name]
+                placeholders: dict[str, str], copied: int) -> None:
+        """Records the copies: ``names[:copied]`` are the placeholders and the copied source nodes."""
+        record, first = self.record, len(placeholders)
+        record.ops.update(zip(names[first:copied], new_ops[first:copied]))
+        made = dict(zip(names[:first], new_ops[:first]))
+        made.update(zip(names[copied:], new_ops[copied:]))
         # A value-mode initializer stands in for the source's initializer of the same name.
         for name in self.vars.replaced_initializers(walk):
-            record.ops[name] = by_name[name]
+            record.ops[name] = made[name]
         for tensor, name in placeholders.items():
-            record.tensors[tensor] = by_name[name].outputs[0]
+            record.tensors[tensor] = made[name].outputs[0]
         for tensor, replacement in self.replacements.items():
             record.tensors.setdefault(tensor, replacement)
 
