@@ -479,7 +479,11 @@ def _gc_paused():
 
     A copy allocates a Python wrapper per op; the allocation count would start collections of the
     whole heap (3 s of a 200k-op copy) although the copy makes no garbage cycles of its own. Once
-    it is done the collector resumes, and the new objects go through it once, as they would have.
+    it is done the collector resumes, and the objects made meanwhile join its oldest generation
+    unexamined (``freeze`` then ``unfreeze`` moves them there without a collection): they are
+    long-lived, and examining them in the first young collection after the copy cost as much
+    again. Garbage among them goes at the next full collection. Objects someone else froze are
+    left frozen (then the new objects go through the young collections as usual).
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -487,6 +491,9 @@ def _gc_paused():
         yield
     finally:
         if enabled:
+            if not gc.get_freeze_count():
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
