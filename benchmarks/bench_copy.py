@@ -495,7 +495,7 @@ def _table(rows, with_trace: bool) -> str:
 
 
 def _growth(rows) -> str:
-    """How each method's CPU time grows from the smallest size to each larger one, against the ops."""
+    """How each method's CPU time grows from each size to the next, against the op counts."""
     lines = []
     for method in dict.fromkeys(row["method"] for row in rows):
         sized = [r for r in rows if r["method"] == method and r.get("cpu_seconds")]
