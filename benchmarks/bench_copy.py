@@ -11,6 +11,8 @@ Methods (each measured in its own subprocess, so that peak memory is per method)
   meta_graph_scoped the same with from_scope "src" (names become copy/...); the exporter then
                     rebuilds the GraphDef node by node in Python to strip the scope
   opbyop            benchmarks/opbyop.py: one Graph.create_op call per op (classic blog-post style)
+  tf_floor          source.as_graph_def() + TensorFlow's C++ import of it (TF_GraphImportGraphDef),
+                    without a Python wrapper per op: what any copy into a live graph costs at least
 
 The source graph (a training graph: a deep stack of small dense layers with resource variables,
 gradients and a GradientDescent update, initializer, readiness report) is built once per size in its
@@ -43,7 +45,7 @@ from collections import Counter
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
-METHODS = ("graphdsl", "import_graph_def", "meta_graph", "meta_graph_scoped", "opbyop")
+METHODS = ("graphdsl", "import_graph_def", "meta_graph", "meta_graph_scoped", "opbyop", "tf_floor")
 BASELINE = "graphdsl_baseline"  # only with --baseline DIR
 BASELINE_ENV = "GRAPHDSL_BENCH_BASELINE"
 DEFAULT_SIZES = (2000, 20000, 200000)
@@ -217,6 +219,27 @@ def _prepare(method: str):
             parts["export_s"] = t1 - t0
             parts["import_s"] = time.perf_counter() - t1
 
+    elif method == "tf_floor":
+        # pylint: disable=protected-access  # the C import API is not public: the floor is what it costs
+        from tensorflow.python.client import pywrap_tf_session as c_api
+        from tensorflow.python.framework import c_api_util
+
+        def run(src, top, target, parts):
+            t0 = time.perf_counter()
+            graph_def = src.as_graph_def()
+            t1 = time.perf_counter()
+            options = c_api_util.ScopedTFImportGraphDefOptions()
+            c_api.TF_ImportGraphDefOptionsSetPrefix(options.options, NAMESPACE)
+            buffer = c_api.TF_NewBufferFromString(graph_def.SerializeToString())
+            try:
+                with target._c_graph.get() as c_graph:
+                    results = c_api.TF_GraphImportGraphDefWithResults(c_graph, buffer, options.options)
+                c_api_util.ScopedTFImportGraphDefResults(results)
+            finally:
+                c_api.TF_DeleteBuffer(buffer)
+            parts["as_graph_def_s"] = t1 - t0
+            parts["import_s"] = time.perf_counter() - t1
+
     elif method == "opbyop":
         sys.path.insert(0, HERE)
         from opbyop import copy_op_by_op
@@ -278,6 +301,8 @@ def child_copy(method: str, path: str, trace: bool, expected_ops: int | None) ->
     run(src, top, target, parts)
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     gc.callbacks.remove(on_gc)
+    if method == "tf_floor":  # Python wrappers for the check below, untimed
+        target._add_new_tf_operations(compute_devices=False)  # pylint: disable=protected-access
     result = {"seconds": seconds, "cpu_seconds": cpu_seconds, "gc_s": gc_spent[0],
               "gc_collections": gc_spent[1], **parts}
     if trace:
@@ -413,8 +438,8 @@ def _row_for(method, size_info, runs, cutoff_note):
 
 
 def _table(rows, with_trace: bool) -> str:
-    head = ["method", "ops", "seconds", "CPU s", "x import_graph_def (CPU)", "µs/op",
-            "peak RSS MiB"]
+    head = ["method", "ops", "seconds", "CPU s", "x import_graph_def (CPU)", "x tf_floor (CPU)",
+            "µs/op", "peak RSS MiB"]
     if with_trace:
         head.append("tracemalloc peak MiB")
     head.append("notes")
@@ -442,6 +467,7 @@ def _table(rows, with_trace: bool) -> str:
             _fmt(row.get("seconds"), ".3f"),
             _fmt(row.get("cpu_seconds"), ".3f"),
             _fmt(row.get("vs_import_graph_def"), ".2f"),
+            _fmt(row.get("vs_tf_floor"), ".2f"),
             _fmt(row.get("us_per_op"), ".1f"),
             _fmt(row.get("peak_rss_mib"), ".1f"),
         ]
@@ -452,9 +478,10 @@ def _table(rows, with_trace: bool) -> str:
         # import_graph_def alone, from the same runs, as its own line.
         if "as_graph_def_s" in row and "seconds" in row:
             cells = [
-                "import_graph_def (import only)",
+                f"{row['method']} (import only)",
                 str(row["ops"]),
                 f"{row['import_s']:.3f}",
+                "",
                 "",
                 "",
                 f"{row['import_s'] / row['ops'] * 1e6:.1f}",
@@ -465,6 +492,21 @@ def _table(rows, with_trace: bool) -> str:
             cells.append("same runs; as_graph_def time left out")
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _growth(rows) -> str:
+    """How each method's CPU time grows from each size to the next, against the op counts."""
+    lines = []
+    for method in dict.fromkeys(row["method"] for row in rows):
+        sized = [r for r in rows if r["method"] == method and r.get("cpu_seconds")]
+        for small, large in zip(sized, sized[1:]):
+            lines.append(f"| {method} | {small['ops']} -> {large['ops']} | "
+                         f"{large['ops'] / small['ops']:.1f} | "
+                         f"{large['cpu_seconds'] / small['cpu_seconds']:.1f} |")
+    if not lines:
+        return ""
+    return "\n".join(["| method | ops | ops ratio | CPU time ratio (linear: the ops ratio) |",
+                      "|---|---|---:|---:|", *lines])
 
 
 def main(argv=None) -> int:
@@ -542,7 +584,7 @@ def main(argv=None) -> int:
                     if res.get("stderr_tail"):
                         log(res["stderr_tail"])
                     failed.add(method)  # a skipped or failing method fails the same way every time
-        anchor = None
+        anchor = floor = None
         for method in methods:
             runs, traces = runs_of[method], []
             cutoff_note = cutoff_of.get(method)
@@ -556,9 +598,13 @@ def main(argv=None) -> int:
             entry["methods"][method] = {"runs": runs, "tracemalloc_runs": traces, "row": row}
             if method == "import_graph_def" and "seconds" in row:
                 anchor = row["cpu_seconds"]
+            if method == "tf_floor" and "seconds" in row:
+                floor = row["cpu_seconds"]
         for row in rows[-len(methods):]:
             if anchor and "seconds" in row:
                 row["vs_import_graph_def"] = row["cpu_seconds"] / anchor
+            if floor and "seconds" in row:
+                row["vs_tf_floor"] = row["cpu_seconds"] / floor
         raw["sizes"].append(entry)
         if not args.workdir:
             os.remove(path)
@@ -575,6 +621,10 @@ def main(argv=None) -> int:
           f"(median shown); each method in its own subprocess")
     print()
     print(_table(rows, args.tracemalloc))
+    growth = _growth(rows)
+    if growth:
+        print()
+        print(growth)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({**raw, "rows": rows}, f, indent=2)

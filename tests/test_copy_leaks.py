@@ -89,3 +89,23 @@ def test_a_build_releases_the_indexes_of_its_sources(monkeypatch):
         assert composition.sources
         for source in composition.sources.values():
             assert getattr(source.graph, index._ATTRIBUTE, None) is None
+
+
+def test_a_copy_leaves_the_garbage_collector_as_it_found_it():
+    _, _, y, _, _ = _source()
+    assert gc.isenabled()
+    copy_to_graph(y, tf.Graph(), namespace="on")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        copy_to_graph(y, tf.Graph(), namespace="off")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    gc.freeze()  # a program that keeps objects frozen (before a fork, say) keeps them frozen
+    try:
+        frozen = gc.get_freeze_count()
+        copy_to_graph(y, tf.Graph(), namespace="frozen")
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()

@@ -37,6 +37,9 @@ from graphdsl.tf.variables import ModeRule, VariableCopies
 # Op types that are inputs of a graph: a lookup (``get_copied``) never adds one.
 _INPUT_OPS = frozenset({"Placeholder", "PlaceholderV2"})
 
+# Op types the walk looks at twice: variables, and the tables a value copy fills.
+_SPECIAL_OPS = VARIABLE_OPS | tables.MUTABLE_TABLE_OPS
+
 
 @dataclass(frozen=True)
 class CopyResult:
@@ -66,6 +69,7 @@ class Walk:
     controls: set[str] = field(default_factory=set)  # control inputs that map to ops of the target
     cut_controls: set[str] = field(default_factory=set)  # needed ops with a control input stopped
     rewired: set[str] = field(default_factory=set)  # needed ops reading a stopped tensor
+    tables: list[str] = field(default_factory=list)  # needed mutable tables, in walk order
 
 
 class Copier:
@@ -156,9 +160,13 @@ class Copier:
         copied, overridden = self.record.ops, self.record.tensors
         replacements, stop_at = self.replacements, self.stop_at
         stopped_ops, replaced_ops = self.stopped_ops, self.replaced_ops
-        owner_of, variable_ops = self.index.initializer_owner, VARIABLE_OPS
-        table_inits = self.tables.initializers
+        owners, special_ops = self.index.initializer_owners, _SPECIAL_OPS
+        table_inits, tables = self.tables.initializers, walk.tables
+        # Nothing to meet (the first copy into a namespace, without replacements or stop_at): each
+        # input is only followed, which is most of the time of a big copy.
+        meets = bool(copied or overridden or replacements or stop_at or stopped_ops or replaced_ops)
         stack = [r for r in reversed(list(roots)) if r not in copied]
+        push = stack.append
         while stack:
             name = stack.pop()
             if name in needed:
@@ -169,14 +177,23 @@ class Copier:
                 stack.extend(m for m in loops[name] if m not in copied)
             if table_inits and name in table_inits:  # state that its initializers fill
                 stack.extend(u for u in table_inits[name] if u not in copied)
-            owner = owner_of(name)
-            if owner is not None and self.modes(owner) == schema.VALUE_MODE:
-                if owner not in copied:
-                    stack.append(owner)  # replaced by an initializer assigning the current value
+            if name in owners:
+                owner = owners[name]
+                if self.modes(owner) == schema.VALUE_MODE:
+                    if owner not in copied:
+                        push(owner)  # replaced by an initializer assigning the current value
+                    continue
+            op = node.op
+            if op in special_ops:
+                if op in VARIABLE_OPS:
+                    mode = walk.variables[name] = self.modes(name)
+                    stack.extend(r for r in self.vars.extra_roots(name, mode) if r not in copied)
+                else:
+                    tables.append(name)
+            if not meets:
+                for inp in node.input:
+                    push(inp[1:] if inp[0] == "^" else inp.partition(":")[0])
                 continue
-            if node.op in variable_ops:
-                mode = walk.variables[name] = self.modes(name)
-                stack.extend(r for r in self.vars.extra_roots(name, mode) if r not in copied)
             for inp in node.input:
                 if inp[0] == "^":
                     dep = inp[1:]
@@ -185,7 +202,7 @@ class Copier:
                     elif dep in stopped_ops:
                         walk.cut_controls.add(name)
                     else:
-                        stack.append(dep)
+                        push(dep)
                     continue
                 op_name, colon, _ = inp.partition(":")
                 tensor = inp if colon else inp + ":0"
@@ -195,7 +212,7 @@ class Copier:
                     walk.stopped[tensor] = None
                     walk.rewired.add(name)
                 else:
-                    stack.append(op_name)
+                    push(op_name)
         return walk
 
     # -- the copy --------------------------------------------------------------------------------
@@ -242,27 +259,29 @@ class Copier:
         sub = graph_pb2.GraphDef()
         sub.versions.CopyFrom(self.index.graph_def.versions)
         placeholders = self._placeholders(walk, sub)
-        self._copy_nodes(walk, sub, placeholders)
+        names = self._copy_nodes(walk, sub, placeholders)
         tables.rewrite_assets(sub, walk.needed, self.tables)
         values = self.vars.read_values(walk)
         self.vars.add_initializers(walk, sub, values)
-        contents = tables.add_contents(sub, walk.needed, self.index, self.tables, self.modes,
+        contents = tables.add_contents(sub, walk.tables, self.index, self.tables, self.modes,
                                        self.session, self.vars.free)
+        copied = len(names)  # the placeholders, then the copies of source nodes
+        names += [node.name for node in sub.node[copied:]]  # then the nodes added for them
         added, renamed = functions.attach_library(
             sub, functions.needed_functions(sub.node, self.index), self.index, self.target, self.registry
         )
-        self._check_names(sub)
-        new_ops = self._import(sub, walk)
+        self._check_names(names)
+        imported = self._import(sub, walk, names)
         self.registry.functions.update(added)
         self.registry.add(self.source, self.record)
-        self._record(walk, sub, new_ops, placeholders)
+        self._record(walk, names, imported.ops, placeholders, copied)
         variables = self.vars.make_variables(walk)
         self._fill_collections()
         tables.collect(self.target, self.record.ops, walk.needed, self.tables)
         tables.collect_contents(self.target, self.prefix, contents)
         return CopyResult(
             namespace=self.namespace,
-            ops=tuple(op.name for op in new_ops),
+            ops=tuple(imported.names),
             variables=variables,
             functions_renamed=renamed,
             placeholders={t: self.record.tensors[t].name for t in placeholders},
@@ -288,28 +307,56 @@ class Copier:
             made[tensor] = name
         return made
 
-    def _copy_nodes(self, walk: Walk, sub: graph_pb2.GraphDef, placeholders: dict[str, str]) -> None:
-        """Copies the needed NodeDefs into ``sub``; rewrites only the few that need it."""
+    def _copy_nodes(self, walk: Walk, sub: graph_pb2.GraphDef, placeholders: dict[str, str]) -> list[str]:
+        """Copies the needed NodeDefs into ``sub``; rewrites only the few that need it.
+
+        Returns the names of the nodes of ``sub``, in order (the placeholders first).
+        """
         skip = self.vars.replaced_initializers(walk)
-        names = [n for n in walk.needed if n not in skip] if skip else list(walk.needed)
         nodes, offset = self.index.nodes, len(sub.node)
-        sub.node.extend(nodes[n] for n in names)  # one C-level copy per node
+        if not skip and not offset and len(walk.needed) == len(nodes):
+            # Every node of the source: one copy of its whole GraphDef, in the source's order, is
+            # several times cheaper than a copy per node. The functions are attached later.
+            sub.CopyFrom(self.index.graph_def)
+            for other in ("library", "debug_info", "version"):
+                sub.ClearField(other)
+            names = list(nodes)
+        else:
+            names = [n for n in walk.needed if n not in skip] if skip else list(walk.needed)
+            sub.node.extend(nodes[n] for n in names)  # one C-level copy per node
         keep = _Either(walk.needed, self.record.ops)  # what the target will hold, unmerged
+        touched = self._touched(walk, names, skip, keep)
+        if touched:
+            renamed_inputs = {t: p + ":0" for t, p in placeholders.items() if not t.endswith(":0")}
+            if offset or len(names) != len(nodes):
+                positions = {n: offset + i for i, n in enumerate(names) if n in touched}
+            else:
+                positions = self.index.positions
+            for name in touched:
+                self._rewrite(sub.node[positions[name]], walk, keep, renamed_inputs)
+        return [*placeholders.values(), *names]
+
+    def _touched(self, walk: Walk, names: list[str], skip: set[str], keep: "_Either") -> set[str]:
+        """The copied ops whose NodeDef needs a rewrite; looks only at the smaller side of each test."""
+        needed, index = walk.needed, self.index
+        renamed, colocations = index.renamed, index.colocations
+
+        def copied(name: str) -> bool:
+            return name in needed and name not in skip
+
+        touched = {n for n in (*walk.rewired, *walk.cut_controls) if n not in skip}
+        if len(renamed) < len(names):
+            touched.update(n for n in renamed if copied(n))
+        else:
+            touched.update(n for n in names if n in renamed)
         # The importer prefixes colocation lists itself; only entries naming an op the target
         # will not hold need a rewrite.
-        colocations, renamed = self.index.colocations, self.index.renamed
-        rewired, cut = walk.rewired, walk.cut_controls
-        touched = {  # one pass over this copy's ops, not over every op of the source
-            name for name in names
-            if name in renamed or name in rewired or name in cut
-            or name in colocations and not all(c in keep for c in colocations[name])
-        }
-        if not touched:
-            return
-        renamed_inputs = {t: p + ":0" for t, p in placeholders.items() if not t.endswith(":0")}
-        for i, name in enumerate(names):
-            if name in touched:
-                self._rewrite(sub.node[offset + i], walk, keep, renamed_inputs)
+        if len(colocations) < len(names):
+            pairs = ((n, c) for n, c in colocations.items() if copied(n))
+        else:
+            pairs = ((n, colocations[n]) for n in names if n in colocations)
+        touched.update(n for n, listed in pairs if not all(c in keep for c in listed))
+        return touched
 
     def _rewrite(self, node: node_def_pb2.NodeDef, walk: Walk, keep, renamed_inputs: dict) -> None:
         if node.name in walk.rewired:
@@ -328,11 +375,11 @@ class Copier:
             # Each v1 while loop runs in a frame named after it; copies need frames of their own.
             node.attr["frame_name"].s = (self.prefix + node.attr["frame_name"].s.decode()).encode()
 
-    def _check_names(self, sub: graph_pb2.GraphDef) -> None:
+    def _check_names(self, names: list[str]) -> None:
         if self.target.version == 0:
             return  # an empty target holds nothing to clash with
         prefix = self.prefix
-        clashes = internals.existing_operations(self.target, [prefix + node.name for node in sub.node])
+        clashes = internals.existing_operations(self.target, [prefix + name for name in names])
         if clashes:
             full = clashes[0]
             raise NameClashError(
@@ -341,16 +388,17 @@ class Copier:
                 hint="copy into another namespace, or remove or rename the existing operation",
             )
 
-    def _import(self, sub: graph_pb2.GraphDef, walk: Walk) -> list[tf.Operation]:
+    def _import(self, sub: graph_pb2.GraphDef, walk: Walk, names: list[str]) -> internals.Imported:
         input_map = {tensor: self._existing_tensor(tensor) for tensor in walk.boundary}
         control_map = {name: self._existing_op(name) for name in walk.controls}
         try:
-            new_ops = internals.import_nodes(self.target, sub, self.namespace, input_map, control_map)
+            imported = internals.import_nodes(self.target, sub, self.namespace, input_map, control_map,
+                                              names=names)
         except ValueError as e:
             raise CopyError(f"TensorFlow refused the copy into namespace '{self.namespace}': {e}") from e
         if self.namespace:
             internals.mark_name_used(self.target, self.namespace)
-        return new_ops
+        return imported
 
     def _existing_tensor(self, tensor: str):
         if tensor in self.replacements:
@@ -365,17 +413,18 @@ class Copier:
             return self.record.ops[op_name]
         return next(r.op for t, r in self.replacements.items() if t.partition(":")[0] == op_name)
 
-    def _record(self, walk: Walk, sub, new_ops: list[tf.Operation], placeholders: dict[str, str]) -> None:
-        record = self.record
-        by_name = {node.name: op for node, op in zip(sub.node, new_ops)}
-        for name in walk.needed:
-            if name in by_name:
-                record.ops[name] = by_name[name]
+    def _record(self, walk: Walk, names: list[str], new_ops: list[tf.Operation],
+                placeholders: dict[str, str], copied: int) -> None:
+        """Records the copies: ``names[:copied]`` are the placeholders and the copied source nodes."""
+        record, first = self.record, len(placeholders)
+        record.ops.update(zip(names[first:copied], new_ops[first:copied]))
+        made = dict(zip(names[:first], new_ops[:first]))
+        made.update(zip(names[copied:], new_ops[copied:]))
         # A value-mode initializer stands in for the source's initializer of the same name.
         for name in self.vars.replaced_initializers(walk):
-            record.ops[name] = by_name[name]
+            record.ops[name] = made[name]
         for tensor, name in placeholders.items():
-            record.tensors[tensor] = by_name[name].outputs[0]
+            record.tensors[tensor] = made[name].outputs[0]
         for tensor, replacement in self.replacements.items():
             record.tensors.setdefault(tensor, replacement)
 
@@ -431,7 +480,11 @@ def _gc_paused():
 
     A copy allocates a Python wrapper per op; the allocation count would start collections of the
     whole heap (3 s of a 200k-op copy) although the copy makes no garbage cycles of its own. Once
-    it is done the collector resumes, and the new objects go through it once, as they would have.
+    it is done the collector resumes, and the objects made meanwhile join its oldest generation
+    unexamined (``freeze`` then ``unfreeze`` moves them there without a collection): they are
+    long-lived, and examining them in the first young collection after the copy cost as much
+    again. Garbage among them goes at the next full collection. Objects someone else froze are
+    left frozen (then the new objects go through the young collections as usual).
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -439,6 +492,9 @@ def _gc_paused():
         yield
     finally:
         if enabled:
+            if not gc.get_freeze_count():
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 

@@ -101,9 +101,14 @@ class SourceIndex:
         Costs what sorting ``names`` costs, not a scan of the source: many small copies from one
         big source each pay for their own ops only.
         """
+        return sorted(names, key=self.positions.__getitem__)
+
+    @property
+    def positions(self) -> dict[str, int]:
+        """Each op's position in the source's GraphDef."""
         if self._positions is None:
             self._positions = {name: i for i, name in enumerate(self.nodes)}
-        return sorted(names, key=self._positions.__getitem__)
+        return self._positions
 
     @property
     def loops(self) -> dict[str, list[str]]:
@@ -166,15 +171,16 @@ class SourceIndex:
                 break
         return vdef
 
-    def initializer_owner(self, op_name: str) -> str | None:
-        """The variable whose initializer op is ``op_name``, if any."""
+    @property
+    def initializer_owners(self) -> dict[str, str]:
+        """For each variable initializer op, the variable it initializes."""
         if self._owners is None:
             self._owners = {
                 vdef.initializer_name.partition(":")[0]: name
                 for name, vdef in self.variable_defs.items()
                 if vdef.initializer_name
             }
-        return self._owners.get(op_name)
+        return self._owners
 
     def variable_collections(self, op_name: str) -> list[str]:
         """The variable collections that hold the variable ``op_name``, in a fixed order."""

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Where the time of one whole-graph copy goes, stage by stage, in CPU time.
+
+Builds the training graph of bench_copy.py (about --ops ops) in this process, then copies it whole
+into a fresh graph --repeat times (the source's index dropped before each copy, so each pays for it
+as a first copy does) with a CPU timer around each stage of the copier. Prints the median of each
+stage in milliseconds and in µs per op; stages nest (``import_nodes`` holds ``wrap``, the Python
+``Operation`` wrappers), so the column does not add up to the total.
+
+    python benchmarks/profile_copy.py [--ops 20000] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import gc
+import importlib
+import os
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.dirname(HERE)]
+
+STAGES = [  # (module, class or "", function, label)
+    ("graphdsl.tf.copier", "", "index_of", "index (as_graph_def, nodes by name)"),
+    ("graphdsl.tf.copier", "Copier", "walk", "walk"),
+    ("graphdsl.tf.copier", "Copier", "_copy_nodes", "copy nodes, rewrite the few"),
+    ("graphdsl.tf.copier", "Copier", "_check_names", "name clash check"),
+    ("graphdsl.tf.internals", "", "import_nodes", "import_nodes (C++ import + wrappers)"),
+    ("graphdsl.tf.internals", "", "_wrap", "  of which wrap (Python Operations)"),
+    ("graphdsl.tf.copier", "Copier", "_record", "record"),
+    ("graphdsl.tf.variables", "VariableCopies", "make_variables", "variables as tf.Variables"),
+    ("graphdsl.tf.copier", "Copier", "_fill_collections", "collections"),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ops", type=int, default=20000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    import tensorflow as tf
+    from bench_copy import _build_graph
+    from bench_leaks import _layers_for
+
+    from graphdsl import copy_to_graph
+    from graphdsl.tf import index
+
+    spent: dict[str, float] = {}
+    for module, cls, attr, label in STAGES:
+        holder = importlib.import_module(module)
+        holder = getattr(holder, cls) if cls else holder
+        original = getattr(holder, attr)
+
+        def timed(*a, _f=original, _label=label, **k):
+            c0 = time.process_time()
+            try:
+                return _f(*a, **k)
+            finally:
+                spent[_label] = spent.get(_label, 0.0) + time.process_time() - c0
+
+        setattr(holder, attr, functools.wraps(original)(timed))
+
+    source, top = _build_graph(_layers_for(args.ops))
+    ops = len(source.get_operations())
+    runs = []
+    copy_to_graph(top, tf.Graph(), namespace="warm")  # one-time costs (the fast import's trial)
+    for _ in range(args.repeat):
+        target = tf.Graph()
+        index.release_index(source)
+        spent.clear()
+        gc.collect()
+        c0 = time.process_time()
+        copy_to_graph(top, target, namespace="copy")
+        spent["total"] = time.process_time() - c0
+        runs.append(dict(spent))
+        del target
+    print(f"{ops} ops; median of {args.repeat}; load average {os.getloadavg()}")
+    print("| stage | CPU ms | µs/op |\n|---|---:|---:|")
+    for label in [stage[-1] for stage in STAGES] + ["total"]:
+        ms = statistics.median(run.get(label, 0.0) for run in runs) * 1e3
+        print(f"| {label} | {ms:.1f} | {ms * 1e3 / ops:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
