@@ -32,6 +32,7 @@ from graphdsl.assemble.canonical import canonicalize_graph_def, serialize
 from graphdsl.assemble.provenance import MANIFEST, read_provenance, spec_text
 from graphdsl.errors import ArtifactError, GraphDslError
 from graphdsl.lang import syntax
+from graphdsl.tf import initial_values
 from graphdsl.tf.functions import reachable_functions
 from graphdsl.tf.index import VARIABLE_OPS
 from graphdsl.tf.registry import is_variable
@@ -84,7 +85,9 @@ def spec_view(path: Path) -> View:
                 side: {e.key.value: _element_info(composition.resolve(e.value))
                        for e in (entries.entries if entries else ())}
                 for side, entries in (("inputs", signature.inputs), ("outputs", signature.outputs))}
-        return _graph_view(f"{path} (spec, composed in memory)", graph.as_graph_def(), spec,
+        graph_def = graph.as_graph_def()
+        initial_values.without_values(graph_def, graph)  # as every export writes it
+        return _graph_view(f"{path} (spec, composed in memory)", graph_def, spec,
                            {n: _digest(v) for n, v in values.items()}, signatures)
 
 

@@ -30,11 +30,12 @@ import numpy as np
 import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow.core.framework import graph_pb2
+from tensorflow.core.protobuf import saved_model_pb2
 
 from graphdsl.assemble.files import write_atomically
 from graphdsl.errors import ExportError
 from graphdsl.lang import schema
-from graphdsl.tf import effects, tables
+from graphdsl.tf import effects, initial_values, tables
 from graphdsl.tf.functions import reachable_functions
 from graphdsl.tf.index import VARIABLE_OPS
 from graphdsl.tf.messages import reason
@@ -88,10 +89,28 @@ def export_savedmodel(
                     assets_collection=assets or None, strip_default_attrs=True,
                 )
                 builder.save()
+            _strip_savedmodel_values(graph, path)
         except (ValueError, TypeError, AssertionError, OSError, tf.errors.OpError) as e:
             shutil.rmtree(path, ignore_errors=True)
             raise _export_error(out, "the SavedModel", e) from e
     return path
+
+
+def _strip_savedmodel_values(graph: tf.Graph, path: Path) -> None:
+    """Rewrites ``saved_model.pb`` so that no op of it calls back into this process for a value.
+
+    A value-mode copy's initial value is handed over by this process (see
+    :mod:`~graphdsl.tf.initial_values`); in the file it is a placeholder, and the checkpoint in
+    ``variables/`` holds the value.
+    """
+    if not initial_values.values_of(graph):
+        return
+    file = path / "saved_model.pb"
+    saved = saved_model_pb2.SavedModel()
+    saved.ParseFromString(file.read_bytes())
+    changed = [initial_values.without_values(m.graph_def, graph) for m in saved.meta_graphs]
+    if any(changed):
+        write_atomically(file, saved.SerializeToString(deterministic=True))
 
 
 # The SavedModel builder records the main op and the asset files in these collections of the graph
@@ -168,7 +187,9 @@ def export_metagraph(
                 saver = tf.compat.v1.train.Saver(var_list=variables, save_relative_paths=True)
                 saver.save(session, str(prefix), write_meta_graph=False, write_state=False)
                 saver_def = saver.saver_def
-            tf.compat.v1.train.export_meta_graph(str(meta), graph=graph, saver_def=saver_def)
+            meta_graph = tf.compat.v1.train.export_meta_graph(graph=graph, saver_def=saver_def)
+            initial_values.without_values(meta_graph.graph_def, graph)
+            write_atomically(meta, meta_graph.SerializeToString(deterministic=True))
     except (ValueError, TypeError, OSError, tf.errors.OpError) as e:
         for path in set(directory.iterdir()) - before if directory.is_dir() else ():
             shutil.rmtree(path) if path.is_dir() else path.unlink()

@@ -72,7 +72,9 @@ from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
 from graphdsl.errors import SourceError, did_you_mean
 from graphdsl.lang import schema
-from graphdsl.tf import effects, inline, tables
+from graphdsl.tf import checkpoints, effects, inline, tables
+from graphdsl.tf.checkpoints import CheckpointValues
+from graphdsl.tf.initial_values import LateValues
 from graphdsl.tf.index import VARIABLE_OPS
 from graphdsl.tf.messages import reason
 
@@ -84,19 +86,42 @@ KINDS = tuple(schema.SOURCE_KINDS)
 class LoadedSource:
     """A source graph, loaded.
 
-    ``session`` holds the variables' values (None when there are no values to hold);
-    ``signature`` is ``{"inputs": {key: tensor name}, "outputs": {key: tensor name}}`` for a
-    SavedModel, else None.
+    ``session`` holds the variables' values (None when there are no values to hold); a MetaGraph's
+    checkpoint is restored into it when it is first asked for (:attr:`values` reads single values
+    from the checkpoint without it). ``signature`` is ``{"inputs": {key: tensor name}, "outputs":
+    {key: tensor name}}`` for a SavedModel, else None.
     """
 
     kind: str
     path: Path
     graph: tf.Graph
-    session: tf.compat.v1.Session | None = None
+    _session: tf.compat.v1.Session | None = None
     signature: dict[str, dict[str, str]] | None = None
     options: dict[str, Any] = field(default_factory=dict)
     signatures: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)  # name -> signature
     signature_name: str | None = None  # the chosen signature's name; None when all are offered
+    restore: Callable[[], tf.compat.v1.Session] | None = None  # makes the session when first needed
+    checkpoint: CheckpointValues | None = None  # where single values are read without the session
+
+    @property
+    def session(self) -> tf.compat.v1.Session | None:
+        """The session holding the source's values (restored now if it was not yet), or None."""
+        if self._session is None and self.restore is not None:
+            restore, self.restore = self.restore, None
+            self._session = restore()
+        return self._session
+
+    @property
+    def has_values(self) -> bool:
+        """Whether the source holds variable values, without restoring them."""
+        return self._session is not None or self.restore is not None
+
+    @property
+    def values(self) -> LateValues | None:
+        """The source's values for copies that read them late (when the target is initialized)."""
+        if not self.has_values:
+            return None
+        return LateValues(self.graph, lambda: self.session, self.checkpoint)
 
     def signature_tensor(self, source_name: str, key: str) -> str:
         """The tensor name ``@key`` stands for: input or output ``key`` of the chosen signature, or
@@ -124,9 +149,10 @@ class LoadedSource:
 
     def close(self) -> None:
         """Closes the session, if any. The graph stays usable for reading."""
-        if self.session is not None:
-            self.session.close()
-            self.session = None
+        self.restore = None
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
     def __enter__(self) -> "LoadedSource":
         return self
@@ -218,17 +244,51 @@ def _load_metagraph(path: str | Path, options: dict[str, Any], base_dir: Path) -
         )
     if not options.get("allow_side_effects"):
         _refuse_effect(file, "restoring its variables", effects.meta_effect(meta, [saver.saver_def.restore_op_name]))
-    session = tf.compat.v1.Session(graph=graph)
+
+    def restore() -> tf.compat.v1.Session:
+        session = tf.compat.v1.Session(graph=graph)
+        try:
+            with graph.as_default():  # outside a graph, Saver.restore would run eagerly
+                saver.restore(session, str(prefix))
+        except (ValueError, tf.errors.OpError) as e:
+            session.close()
+            raise _not_restoring(file, prefix, e) from e
+        return session
+
+    values = _checkpoint_values(graph, saver, prefix)
+    if values is None:  # a restore op other than a Saver's plain one: restore now, as it says
+        return LoadedSource("metagraph", file, graph, restore(), options=options)
     try:
-        with graph.as_default():  # outside a graph, Saver.restore would run eagerly
-            saver.restore(session, str(prefix))
+        values.check(_variables(graph))
     except (ValueError, tf.errors.OpError) as e:
-        session.close()
-        raise SourceError(
-            f"{file}: checkpoint '{prefix}' does not restore into this MetaGraph: {reason(e)}",
-            hint="give the checkpoint written together with this .meta file",
-        ) from e
-    return LoadedSource("metagraph", file, graph, session, options=options)
+        raise _not_restoring(file, prefix, e) from e
+    return LoadedSource("metagraph", file, graph, options=options, restore=restore, checkpoint=values)
+
+
+def _checkpoint_values(graph: tf.Graph, saver: Any, prefix: Path) -> CheckpointValues | None:
+    """Single values of checkpoint ``prefix``, when ``saver`` restores every variable plainly."""
+    if any(op.type == "_VarHandlesOp" for op in graph.get_operations()):
+        return None
+    keys = checkpoints.restored_keys(graph, saver.saver_def.restore_op_name)
+    if keys is None or not set(_variables(graph)) <= set(keys):
+        return None
+    return CheckpointValues(prefix, keys)
+
+
+def _variables(graph: tf.Graph) -> dict[str, tuple[tf.DType, tf.TensorShape]]:
+    """Every variable op of ``graph`` by name, with its dtype and shape."""
+    found = {}
+    for op in graph.get_operations():
+        if op.type in VARIABLE_OPS:
+            found[op.name] = (tf.as_dtype(op.get_attr("dtype")), tf.TensorShape(op.get_attr("shape")))
+    return found
+
+
+def _not_restoring(file: Path, prefix: Path, error: BaseException) -> SourceError:
+    return SourceError(
+        f"{file}: checkpoint '{prefix}' does not restore into this MetaGraph: {reason(error)}",
+        hint="give the checkpoint written together with this .meta file",
+    )
 
 
 def _checkpoint_prefix(meta_file: Path, checkpoint: Any, base_dir: Path) -> Path:
