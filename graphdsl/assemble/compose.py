@@ -253,9 +253,7 @@ class Composition:
             effects.check_target_runs(self.graph, [init])
             session = tf1.Session(graph=self.graph)
             try:
-                initial_values.feed_values(session, fed, label="initializing the composed graph")
-                if rest:
-                    session.run(rest)
+                initial_values.feed_values(session, fed, rest, label="initializing the composed graph")
             except tf.errors.OpError as e:
                 session.close()
                 raise GraphDslError(f"initializing the composed graph's variables failed: {reason(e)}",

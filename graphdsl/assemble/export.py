@@ -57,13 +57,15 @@ def export_savedmodel(
     tags: Sequence[str] = schema.DEFAULT_TAGS,
     *,
     label: str | Path | None = None,
+    saver: tf.compat.v1.train.Saver | None = None,
 ) -> Path:
     """Writes a SavedModel with one predict signature per entry of ``signatures``.
 
     ``signatures`` maps a signature name to ``(inputs, outputs)``, each a dict from key to a tensor of
     ``graph``. The result loads with ``tf.saved_model.load(path).signatures[name](**inputs)`` in TF2 and
     with ``tf.compat.v1.saved_model.loader.load`` in graph mode. ``out_path`` must not exist yet.
-    Messages name ``label`` (default: ``out_path``). Returns ``out_path``.
+    Messages name ``label`` (default: ``out_path``). ``saver`` writes the variables (default: the
+    builder's own, over every saveable object); see :func:`shared_saver`. Returns ``out_path``.
     """
     path = Path(out_path)
     out = Path(label) if label is not None else path
@@ -86,7 +88,7 @@ def export_savedmodel(
                 builder = tf.compat.v1.saved_model.Builder(str(path))
                 builder.add_meta_graph_and_variables(
                     session, list(tags), signature_def_map=signature_defs, main_op=main_op,
-                    assets_collection=assets or None, strip_default_attrs=True,
+                    assets_collection=assets or None, strip_default_attrs=True, saver=saver,
                 )
                 builder.save()
             _strip_savedmodel_values(graph, path)
@@ -160,13 +162,15 @@ def _signature_def(out: Path, graph: tf.Graph, name: str, io: Signature) -> tf.c
 
 def export_metagraph(
     graph: tf.Graph, session: tf.compat.v1.Session | None, out_dir: str | Path, name: str, *,
-    label: str | Path | None = None,
+    label: str | Path | None = None, saver: tf.compat.v1.train.Saver | None = None,
 ) -> list[Path]:
     """Writes ``NAME.meta`` and, when the graph has global variables, checkpoint ``NAME.ckpt``.
 
     Reload with ``saver = tf.compat.v1.train.import_meta_graph("NAME.meta")`` and
     ``saver.restore(session, "NAME.ckpt")``. ``session`` may be None for a graph without variables.
-    Messages name the files in directory ``label`` (default: ``out_dir``). Returns the files written.
+    Messages name the files in directory ``label`` (default: ``out_dir``). ``saver`` writes the
+    checkpoint (default: a new one over the global variables); see :func:`shared_saver`. Returns
+    the files written.
     """
     directory = Path(out_dir)
     shown = Path(label) if label is not None else directory
@@ -184,7 +188,8 @@ def export_metagraph(
         with graph.as_default():
             saver_def = None
             if variables:
-                saver = tf.compat.v1.train.Saver(var_list=variables, save_relative_paths=True)
+                if saver is None:
+                    saver = tf.compat.v1.train.Saver(var_list=variables, save_relative_paths=True)
                 saver.save(session, str(prefix), write_meta_graph=False, write_state=False)
                 saver_def = saver.saver_def
             meta_graph = tf.compat.v1.train.export_meta_graph(graph=graph, saver_def=saver_def)
@@ -195,6 +200,27 @@ def export_metagraph(
             shutil.rmtree(path) if path.is_dir() else path.unlink()
         raise _export_error(shown / (prefix if variables else meta).name, "the MetaGraph", e) from e
     return [meta, *sorted(directory.glob(f"{name}.ckpt.*"))] if variables else [meta]
+
+
+def shared_saver(graph: tf.Graph) -> tf.compat.v1.train.Saver | None:
+    """One Saver that both a SavedModel and a MetaGraph export of ``graph`` can write with.
+
+    Each export would otherwise build its own (its save and restore ops, and a new executor for
+    them in the session: seconds on a large graph). None when they would save different things:
+    a graph whose saveable objects other than variables (mutable tables) a SavedModel saves and a
+    MetaGraph's checkpoint does not, or a graph without variables.
+    """
+    variables = graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES)
+    if not variables or graph.get_collection(tf.compat.v1.GraphKeys.SAVEABLE_OBJECTS):
+        return None
+    try:
+        with graph.as_default():
+            # sharded and allowing no variables as the SavedModel builder's own; relative paths
+            # as a MetaGraph's
+            return tf.compat.v1.train.Saver(var_list=variables, sharded=True, allow_empty=True,
+                                            save_relative_paths=True)
+    except (ValueError, TypeError):
+        return None  # each export then builds its own, and says what is wrong
 
 
 # -- frozen GraphDef -------------------------------------------------------------------------------

@@ -77,12 +77,13 @@ class CheckpointValues:
         self.prefix = prefix
         self.keys = keys
         self._reader: Any = None
+        self._dtypes: dict[str, tf.DType] | None = None
+        self._shapes: dict[str, list[int]] | None = None
 
     def check(self, variables: dict[str, tuple[tf.DType, tf.TensorShape]]) -> None:
         """Raises ValueError unless the checkpoint holds a value for each of ``variables`` (by op
         name: dtype and shape), under the key it is restored from, as restoring it would."""
-        reader = self._open()
-        dtypes, shapes = reader.get_variable_to_dtype_map(), reader.get_variable_to_shape_map()
+        dtypes, shapes = self._maps()
         for variable, (dtype, shape) in variables.items():
             entry = self.keys.get(variable)
             if entry is None:
@@ -100,19 +101,23 @@ class CheckpointValues:
         if entry is None:
             return None
         key = entry[0]
-        reader = self._open()
-        if not reader.has_tensor(key):
+        dtypes, shapes = self._maps()
+        if key not in dtypes or dtypes[key] != dtype.base_dtype or not shape.is_compatible_with(shapes[key]):
             return None
-        if reader.get_variable_to_dtype_map()[key] != dtype.base_dtype:
-            return None
-        if not shape.is_compatible_with(reader.get_variable_to_shape_map()[key]):
-            return None
-        return _read(reader, key)
+        return _read(self._open(), key)
 
     def _open(self) -> Any:
         if self._reader is None:
             self._reader = tf.compat.v1.train.NewCheckpointReader(str(self.prefix))
         return self._reader
+
+    def _maps(self) -> tuple[dict[str, tf.DType], dict[str, list[int]]]:
+        """The checkpoint's dtype and shape of every key (each map is built anew by every call)."""
+        if self._dtypes is None:
+            reader = self._open()
+            self._dtypes, self._shapes = reader.get_variable_to_dtype_map(), reader.get_variable_to_shape_map()
+        assert self._shapes is not None
+        return self._dtypes, self._shapes
 
 
 def _read(reader: Any, key: str) -> Callable[[], Any]:

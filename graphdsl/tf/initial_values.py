@@ -147,12 +147,8 @@ def initialize(session: Any, *, label: str = "initializing variables") -> None:
         variables = [*graph.get_collection(ops.GraphKeys.GLOBAL_VARIABLES),
                      *graph.get_collection(ops.GraphKeys.LOCAL_VARIABLES)]
         fed, rest = split_initializers(graph, [v.initializer for v in variables])
-        tables = graph.get_collection(ops.GraphKeys.TABLE_INITIALIZERS)
-        from tensorflow.python.ops import control_flow_ops  # the group op of tf.group
-        group = control_flow_ops.group(*rest, *tables, name="graphdsl_init") if rest or tables else None
-    feed_values(session, fed, label=label)
-    if group is not None:
-        session.run(group)
+        rest += graph.get_collection(ops.GraphKeys.TABLE_INITIALIZERS)
+    feed_values(session, fed, rest, label=label)  # adds no op to the graph
 
 
 def split_initializers(graph: ops.Graph, initializers: Iterable[ops.Operation]
@@ -167,25 +163,42 @@ def split_initializers(graph: ops.Graph, initializers: Iterable[ops.Operation]
     return fed, rest
 
 
-def feed_values(session: Any, entries: list[InitialValue], *, label: str = "initializing variables") -> None:
-    """Runs the initializers of ``entries`` in ``session``, feeding each its value, chunk by chunk."""
-    if not entries:
-        return
+def feed_values(session: Any, entries: list[InitialValue], then: list[ops.Operation] | None = None, *,
+                label: str = "initializing variables") -> None:
+    """Runs the initializers of ``entries`` in ``session``, feeding each its value, chunk by chunk,
+    then the ops ``then``: in the same run as the last chunk when the values fit in one, since each
+    new set of fetches costs the session a pass over the whole graph.
+
+    An error of the ops ``then`` is raised as TensorFlow raises it.
+    """
+    then = list(then or ())
     graph = session.graph
+    chunks = list(_chunks(entries))
+    if not chunks:
+        if then:
+            session.run(then)
+        return
     total = sum(e.nbytes for e in entries)
     with progress.task(f"{label}: values", total=_mib(total)) as step:
-        for chunk in _chunks(entries):
+        for i, chunk in enumerate(chunks):
             feeds = {}
             for entry in chunk:
                 step.describe(f"{label}: value of {entry.variable} ({_mib(entry.nbytes)} MiB)")
                 feeds[graph.get_tensor_by_name(entry.op_name + ":0")] = _read(entry)
+            fetches = [graph.get_operation_by_name(e.initializer) for e in chunk]
+            together = then if len(chunks) == 1 else []
             try:
-                session.run([graph.get_operation_by_name(e.initializer) for e in chunk], feeds)
+                session.run(fetches + together, feeds)
             except errors.OpError as e:
+                if together:  # which one failed, the assignments or the other initializers?
+                    session.run(fetches, feeds)
+                    raise
                 raise GraphDslError(f"assigning the value of '{chunk[0].variable}' failed: {reason(e)}",
                                     hint="check that the source still holds the value") from None
             del feeds
             step.advance(_mib(sum(e.nbytes for e in chunk)))
+    if then and len(chunks) > 1:
+        session.run(then)
 
 
 def _read(entry: InitialValue) -> Any:
