@@ -94,6 +94,8 @@ def test_exports_hold_no_values_and_load_back_bit_identical(tmp_path: Path) -> N
                 assert _same_bits(session.run(f"N/{name}/Read/ReadVariableOp:0"), reader.get_tensor(name))
             # the file asks for the value rather than calling back into the process that wrote it
             assert graph.get_operation_by_name("N/w/copied_value").type == "Placeholder"
+            # both exports wrote with one Saver: one set of save ops
+            assert not [op for op in graph.get_operations() if op.name.startswith("save_1/")]
     assert all(abs(big - small) < 16 for big, small in zip(sizes[4096], sizes[4]))  # the shapes' digits
 
 
