@@ -22,6 +22,7 @@ demo: $(STAMP)
 	$(GRAPHDSL) run out/linear --fetch train --fetch W --fetch b --repeat 201
 
 test: $(STAMP) graphviz
+	$(PY) -m ruff check graphdsl tests benchmarks specs
 	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest -q
 
 # `graphdsl graph -o FILE.svg` and its tests need Graphviz's dot. Installed from Debian's packages

@@ -18,6 +18,11 @@ own subprocess and saved as a MetaGraphDef; each measuring subprocess loads it (
 only the copy. See benchmarks/README.md for the columns.
 
     python benchmarks/bench_copy.py [--sizes 2000,20000,200000] [--repeat N] [--json FILE]
+                                    [--baseline DIR]
+
+--baseline DIR adds a row "graphdsl_baseline": the graphdsl package of another checkout (DIR), to
+compare two versions of the copier in one run. Repetitions are interleaved (method 1, 2, ..., then
+again), so that a change in the machine's load falls on every method alike.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
 METHODS = ("graphdsl", "import_graph_def", "meta_graph", "meta_graph_scoped", "opbyop")
+BASELINE = "graphdsl_baseline"  # only with --baseline DIR
+BASELINE_ENV = "GRAPHDSL_BENCH_BASELINE"
 DEFAULT_SIZES = (2000, 20000, 200000)
 # meta_graph_scoped's export is superlinear: ~10 s at 20k ops, still running after 9 minutes at
 # 200k ops (2-core machine), so by default it is not run on sources over 50k ops.
@@ -166,9 +173,14 @@ def _rss_kib() -> int:
 
 def _prepare(method: str):
     """Returns (copy function, ok-note); imports outside the timed region."""
-    if method == "graphdsl":
-        sys.path.insert(0, REPO)
+    if method in ("graphdsl", BASELINE):
+        home = os.environ[BASELINE_ENV] if method == BASELINE else REPO
+        sys.path.insert(0, home)
+        import graphdsl
         from graphdsl import copy_to_graph  # noqa: F401  (ImportError -> skipped)
+
+        if not os.path.abspath(graphdsl.__file__).startswith(os.path.abspath(home) + os.sep):
+            raise ImportError(f"graphdsl was imported from {graphdsl.__file__}, not from {home}")
 
         def run(src, top, target, parts):
             copy_to_graph(top, target, namespace=NAMESPACE)
@@ -252,10 +264,22 @@ def child_copy(method: str, path: str, trace: bool, expected_ops: int | None) ->
         import tracemalloc
 
         tracemalloc.start()
-    t0 = time.perf_counter()
+    gc_spent = [0.0, 0]  # seconds in the cyclic garbage collector during the copy, collections
+
+    def on_gc(phase, info, started=[0.0]):  # noqa: B006 (state between the two phases)
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            gc_spent[0] += time.perf_counter() - started[0]
+            gc_spent[1] += 1
+
+    gc.callbacks.append(on_gc)
+    c0, t0 = time.process_time(), time.perf_counter()
     run(src, top, target, parts)
-    seconds = time.perf_counter() - t0
-    result = {"seconds": seconds, **parts}
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
+    gc.callbacks.remove(on_gc)
+    result = {"seconds": seconds, "cpu_seconds": cpu_seconds, "gc_s": gc_spent[0],
+              "gc_collections": gc_spent[1], **parts}
     if trace:
         result["tracemalloc_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
@@ -368,6 +392,8 @@ def _row_for(method, size_info, runs, cutoff_note):
     secs = [r["seconds"] for r in good]
     row["seconds"] = statistics.median(secs)
     row["seconds_min"] = min(secs)
+    row["cpu_seconds"] = statistics.median(r["cpu_seconds"] for r in good)
+    row["gc_s"] = statistics.median(r["gc_s"] for r in good)
     row["us_per_op"] = row["seconds"] / ops * 1e6
     row["peak_rss_mib"] = statistics.median(r["peak_rss_mib"] for r in good)
     for key in ("as_graph_def_s", "export_s", "import_s"):
@@ -387,7 +413,8 @@ def _row_for(method, size_info, runs, cutoff_note):
 
 
 def _table(rows, with_trace: bool) -> str:
-    head = ["method", "ops", "seconds", "µs/op", "peak RSS MiB"]
+    head = ["method", "ops", "seconds", "CPU s", "x import_graph_def (CPU)", "µs/op",
+            "peak RSS MiB"]
     if with_trace:
         head.append("tracemalloc peak MiB")
     head.append("notes")
@@ -401,6 +428,8 @@ def _table(rows, with_trace: bool) -> str:
                              f"import {row['import_s']:.3f} s")
             elif "import_s" in row and "export_s" in row:
                 notes.append(f"export {row['export_s']:.3f} s + import {row['import_s']:.3f} s")
+            if row.get("gc_s"):
+                notes.append(f"cyclic GC {row['gc_s']:.3f} s")
             if row["check"] != "ok":
                 notes.append("CHECK FAILED: " + row["check"])
             if row.get("peak_note"):
@@ -411,6 +440,8 @@ def _table(rows, with_trace: bool) -> str:
             row["method"],
             str(row["ops"]),
             _fmt(row.get("seconds"), ".3f"),
+            _fmt(row.get("cpu_seconds"), ".3f"),
+            _fmt(row.get("vs_import_graph_def"), ".2f"),
             _fmt(row.get("us_per_op"), ".1f"),
             _fmt(row.get("peak_rss_mib"), ".1f"),
         ]
@@ -424,6 +455,8 @@ def _table(rows, with_trace: bool) -> str:
                 "import_graph_def (import only)",
                 str(row["ops"]),
                 f"{row['import_s']:.3f}",
+                "",
+                "",
                 f"{row['import_s'] / row['ops'] * 1e6:.1f}",
                 "",
             ]
@@ -451,6 +484,8 @@ def main(argv=None) -> int:
                         help="also run each method once more under tracemalloc (Python peak)")
     parser.add_argument("--json", metavar="FILE", help="write raw results to FILE")
     parser.add_argument("--workdir", help="where to keep the source MetaGraphDefs (default: temp)")
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="also time the graphdsl of another checkout DIR (row graphdsl_baseline)")
     args = parser.parse_args(argv)
 
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -458,6 +493,11 @@ def main(argv=None) -> int:
     for m in methods:
         if m not in METHODS:
             parser.error(f"unknown method {m!r}")
+    if args.baseline:
+        if not os.path.isfile(os.path.join(args.baseline, "graphdsl", "__init__.py")):
+            parser.error(f"--baseline {args.baseline}: no graphdsl package there")
+        os.environ[BASELINE_ENV] = os.path.abspath(args.baseline)
+        methods.insert(methods.index("graphdsl") + 1 if "graphdsl" in methods else 0, BASELINE)
     cutoffs = _parse_cutoffs(args.max_ops_per_method)
     machine = _machine()
     workdir = args.workdir or tempfile.mkdtemp(prefix="graphdsl-bench-")
@@ -481,32 +521,44 @@ def main(argv=None) -> int:
         log(f"[bench]   {info['ops']} ops, {info['layers']} layers, built in "
             f"{info['build_s']:.1f} s, MetaGraphDef {info['meta_graph_bytes'] / 2**20:.1f} MiB")
         entry = {"target_ops": size, "build": info, "methods": {}}
+        runs_of = {m: [] for m in methods}
+        cutoff_of = {}
         for method in methods:
             limit = cutoffs.get(method)
-            cutoff_note = None
-            runs, traces = [], []
             if limit is not None and info["ops"] > limit:
-                cutoff_note = f"not run: over the --max-ops-per-method cutoff of {limit} ops"
-            else:
-                for r in range(args.repeat):
-                    res = _spawn(["copy", method, path, 0, info["ops"]], args.timeout)
-                    runs.append(res)
-                    log(f"[bench]   {method} run {r + 1}/{args.repeat}: " + (
-                        f"{res['seconds']:.3f} s, peak +{res['peak_rss_mib']:.1f} MiB, "
-                        f"check {res['check']}" if "seconds" in res
-                        else (res.get("skipped") or res.get("error", "?"))))
-                    if "seconds" not in res:
-                        if res.get("stderr_tail"):
-                            log(res["stderr_tail"])
-                        break  # a skipped or failing method fails the same way every time
-                if args.tracemalloc and any("seconds" in r for r in runs):
-                    traces.append(_spawn(["copy", method, path, 1, info["ops"]], args.timeout))
+                cutoff_of[method] = f"not run: over the --max-ops-per-method cutoff of {limit} ops"
+        failed = set(cutoff_of)
+        for r in range(args.repeat):  # interleaved: each method once per round
+            for method in methods:
+                if method in failed:
+                    continue
+                res = _spawn(["copy", method, path, 0, info["ops"]], args.timeout)
+                runs_of[method].append(res)
+                log(f"[bench]   {method} run {r + 1}/{args.repeat}: " + (
+                    f"{res['seconds']:.3f} s, peak +{res['peak_rss_mib']:.1f} MiB, "
+                    f"check {res['check']}" if "seconds" in res
+                    else (res.get("skipped") or res.get("error", "?"))))
+                if "seconds" not in res:
+                    if res.get("stderr_tail"):
+                        log(res["stderr_tail"])
+                    failed.add(method)  # a skipped or failing method fails the same way every time
+        anchor = None
+        for method in methods:
+            runs, traces = runs_of[method], []
+            cutoff_note = cutoff_of.get(method)
+            if args.tracemalloc and any("seconds" in r for r in runs):
+                traces.append(_spawn(["copy", method, path, 1, info["ops"]], args.timeout))
             row = _row_for(method, info, runs, cutoff_note)
             peaks = [t["tracemalloc_peak_mib"] for t in traces if "tracemalloc_peak_mib" in t]
             if peaks:
                 row["tracemalloc_peak_mib"] = peaks[0]
             rows.append(row)
             entry["methods"][method] = {"runs": runs, "tracemalloc_runs": traces, "row": row}
+            if method == "import_graph_def" and "seconds" in row:
+                anchor = row["cpu_seconds"]
+        for row in rows[-len(methods):]:
+            if anchor and "seconds" in row:
+                row["vs_import_graph_def"] = row["cpu_seconds"] / anchor
         raw["sizes"].append(entry)
         if not args.workdir:
             os.remove(path)

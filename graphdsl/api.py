@@ -2,25 +2,26 @@
 and ``initialize``, which initializes a target session the fast way.
 
 Names and positional order follow the blog post graphdsl grew from, so its walkthrough runs as
-written; the options it lacked are keyword-only.
+written; the options it lacked are keyword-only. ``copy_elements`` is ``copy_to_graph`` for
+callers that want to know what a copy added (the build's report).
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
-from tensorflow.python.framework.tensor import Tensor
-from tensorflow.python.framework import ops
+import tensorflow as tf
 
 from graphdsl.tf import initial_values
-from graphdsl.tf.copier import Copier, ModeRule, mode_rule
+from graphdsl.tf.copier import Copier, CopyResult
 from graphdsl.errors import CopyError, NotCopiedError, did_you_mean
 from graphdsl.tf.registry import is_variable, registry_of, variable_named
+from graphdsl.tf.variables import ModeRule, mode_rule
 
 
 def copy_variable_to_graph(
     org_instance,
-    to_graph: ops.Graph,
+    to_graph: tf.Graph,
     namespace: str,
     copied_variables: dict | None = None,
     *,
@@ -44,7 +45,7 @@ def copy_variable_to_graph(
 
 def copy_to_graph(
     org_instance,
-    to_graph: ops.Graph,
+    to_graph: tf.Graph,
     copied_variables: dict | str | None = None,
     namespace: str = "",
     *,
@@ -75,6 +76,35 @@ def copy_to_graph(
     elements = list(org_instance) if isinstance(org_instance, (list, tuple)) else [org_instance]
     if not elements:
         return []
+    copies, _ = copy_elements(elements, to_graph, namespace, variables=variables, session=session,
+                              replacements=replacements, stop_at=stop_at,
+                              copied_variables=copied_variables)
+    return copies if isinstance(org_instance, (list, tuple)) else copies[0]
+
+
+def copy_elements(
+    elements: Sequence,
+    to_graph: tf.Graph,
+    namespace: str = "",
+    *,
+    variables: str | Mapping[str, str] | ModeRule = "init",
+    session=None,
+    replacements: Mapping | None = None,
+    stop_at: Iterable | None = None,
+    copied_variables: dict | None = None,
+) -> tuple[list, CopyResult]:
+    """Copies ``elements`` (of one source graph) as :func:`copy_to_graph` does, in one pass.
+
+    Returns the copies, in the order of ``elements``, and the :class:`CopyResult` saying what the
+    copy added to ``to_graph``: ops, variables with their modes, renamed functions, placeholders
+    made where the walk stopped, replacements wired. Nothing is reported twice: what earlier
+    copies brought is reused, not added.
+    """
+    if not isinstance(namespace, str):
+        raise CopyError(f"the namespace must be a string, not {namespace!r}")
+    elements = list(elements)
+    if not elements:
+        return [], CopyResult(namespace.strip("/"))
     source = _graph_of(elements[0])
     for element in elements[1:]:
         if _graph_of(element) is not source:
@@ -82,16 +112,18 @@ def copy_to_graph(
                             f"{element!r} is in another graph than {elements[0]!r}")
     copier = _copier(source, to_graph, namespace, mode_rule(variables), session, replacements,
                      stop_at, copied_variables)
-    copier.copy([_op_name(e) for e in elements if not _is_replaced_or_stopped(copier, e)])
-    copies = [_result(copier, e) for e in elements]
-    return copies if isinstance(org_instance, (list, tuple)) else copies[0]
+    result = copier.copy([_op_name(e) for e in elements if not _is_replaced_or_stopped(copier, e)])
+    return [_result(copier, e) for e in elements], result
 
 
-def get_copied(original, graph: ops.Graph, copied_variables: dict | str | None = None,
-               namespace: str = ""):
+def get_copied(original, graph: tf.Graph, copied_variables: dict | str | None = None,
+               namespace: str = "", *, complete: bool = True):
     """The copy of ``original`` (an Operation, Tensor or Variable) in ``graph`` under ``namespace``.
 
-    A Variable gives the copied Variable. Raises :class:`~graphdsl.errors.NotCopiedError`, naming
+    A Variable gives the copied Variable. An Operation or Tensor that no copy needed, but that
+    computes only from what was copied into ``namespace`` (the loss, when only the training op
+    was copied), is copied now unless ``complete`` is False; completing never copies a variable,
+    an op holding state or a placeholder. Raises :class:`~graphdsl.errors.NotCopiedError`, naming
     what was not found and what is close, when there is no such copy.
     """
     copied_variables, namespace = _seed_positional(copied_variables, namespace)
@@ -102,18 +134,25 @@ def get_copied(original, graph: ops.Graph, copied_variables: dict | str | None =
         if found is not None:
             return found
     registry = registry_of(graph)
-    record = registry.record(_graph_of(original), namespace)
+    source = _graph_of(original)
+    record = registry.record(source, namespace)
+    refused = None
     if record is not None:
         found = record.find(original)
         if found is not None:
             return found
+        if complete:
+            found, refused = _complete(original, source, graph, namespace, copied_variables)
+            if found is not None:
+                return found
     elif not registry.namespace_known(namespace):
         found = _by_name(graph, prefix, original)  # a graph copied in another process, then loaded
         if found is not None:
             return found
     known = record.names() if record is not None else []
     raise NotCopiedError(
-        f"no copy of '{_name(original)}' in namespace '{namespace}' of the target graph",
+        f"no copy of '{_name(original)}' in namespace '{namespace}' of the target graph"
+        + (f": {refused}" if refused else ""),
         hint=did_you_mean(_name(original), known)
         or ("nothing from this source graph was copied into that namespace" if record is None
             else "what was copied does not need it; copy it with copy_to_graph (what it shares "
@@ -132,11 +171,27 @@ def initialize(session) -> None:
     initial_values.initialize(session)
 
 
+def _complete(original, source, graph, namespace, copied_variables) -> tuple[Any, str | None]:
+    """Completes the copy of ``original`` when it only computes from what was copied.
+
+    Returns (the copy, None), or (None, why it was not completed).
+    """
+    if not isinstance(original, (tf.Tensor, tf.Operation)) or graph.finalized:
+        return None, None
+    # The walk stops before any variable it would need, so the mode is never used.
+    copier = _copier(source, graph, namespace, mode_rule("value"), None, None, None,
+                     copied_variables)
+    outcome = copier.complete(original.op.name if isinstance(original, tf.Tensor) else original.name)
+    if isinstance(outcome, str):
+        return None, outcome
+    return copier.record.find(original), None
+
+
 # -- helpers -------------------------------------------------------------------------------------
 
 
 def _copier(source, target, namespace, modes, session, replacements, stop_at, copied_variables):
-    if not isinstance(target, ops.Graph):
+    if not isinstance(target, tf.Graph):
         raise CopyError(f"the target must be a tf.Graph, not {target!r}")
     if not isinstance(namespace, str):
         raise CopyError(f"the namespace must be a string, not {namespace!r}")
@@ -154,7 +209,7 @@ def _seed_positional(copied_variables, namespace):
     return copied_variables, namespace
 
 
-def _graph_of(element) -> ops.Graph:
+def _graph_of(element) -> tf.Graph:
     graph = getattr(element, "graph", None)
     if graph is None:
         raise CopyError(f"could not copy {element!r}: expected an Operation, Tensor or Variable "
@@ -163,18 +218,18 @@ def _graph_of(element) -> ops.Graph:
 
 
 def _op_name(element) -> str:
-    if isinstance(element, ops.Operation):
+    if isinstance(element, tf.Operation):
         return element.name
     return element.op.name
 
 
 def _is_replaced_or_stopped(copier: Copier, element) -> bool:
-    return isinstance(element, Tensor) and (
+    return isinstance(element, tf.Tensor) and (
         element.name in copier.replacements or element.name in copier.stop_at)
 
 
 def _result(copier: Copier, element):
-    if isinstance(element, Tensor) and element.name in copier.replacements:
+    if isinstance(element, tf.Tensor) and element.name in copier.replacements:
         return copier.replacements[element.name]
     found = copier.record.find(element)
     if found is None:
@@ -182,7 +237,7 @@ def _result(copier: Copier, element):
     return found
 
 
-def _by_name(graph: ops.Graph, prefix: str, original) -> Any:
+def _by_name(graph: tf.Graph, prefix: str, original) -> Any:
     """The element named like the copy of ``original``, if it is of the same kind.
 
     For target graphs copied into by another process (loaded from a file), where no record says
@@ -196,7 +251,7 @@ def _by_name(graph: ops.Graph, prefix: str, original) -> Any:
                                        allow_operation=True)
     except (KeyError, ValueError):
         return None
-    if isinstance(original, Tensor):
+    if isinstance(original, tf.Tensor):
         same = found.op.type == original.op.type and found.dtype == original.dtype
     else:
         same = found.type == original.type

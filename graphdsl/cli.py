@@ -10,6 +10,7 @@ subcommand that needs TensorFlow imports it inside its ``run`` function.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -17,8 +18,9 @@ from pathlib import Path
 from typing import Callable, NoReturn, Sequence
 
 from graphdsl.lang.syntax import Spec
-from graphdsl.errors import GraphDslError, SpecError, SpecSyntaxError
+from graphdsl.errors import GraphDslError, GraphDslWarning, SpecError, SpecSyntaxError
 from graphdsl.tf.quiet import import_tensorflow
+from graphdsl.tools import jsonout
 
 EXIT_OK = 0
 EXIT_FAILURE = 1  # a GraphDslError that is not about the spec text (a source, the build ...)
@@ -31,28 +33,51 @@ EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a process ended by SIGINT
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     parser = _build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(words)
     except _UsageExit as exit_:
+        if jsonout.argv_wants_json(words):
+            print(jsonout.dumps(jsonout.usage_failure(exit_.message, hint=f"see '{exit_.prog} --help'")))
         return exit_.code
     except SystemExit as exit_:  # --help and --version
         return int(exit_.code or 0)
-    try:
-        return args.run(args)
-    except (SpecSyntaxError, SpecError) as error:
+    with jsonout.stdout_for_json(args):
+        try:
+            return args.run(args)
+        except (SpecSyntaxError, SpecError) as error:
+            return _failed(args, error, EXIT_SPEC_ERROR)
+        except GraphDslError as error:
+            return _failed(args, error, EXIT_FAILURE)
+        except OSError as error:
+            name = error.filename if error.filename is not None else ""
+            if jsonout.wants_json(args):
+                jsonout.emit(args, jsonout.unreadable_failure(str(name), str(error.strerror or error)))
+            else:
+                print(f"error: cannot read {name}: {error.strerror or error}", file=sys.stderr)
+            return EXIT_NO_INPUT
+        except KeyboardInterrupt as interrupt:
+            where = f" {interrupt}" if str(interrupt) else ""
+            print(f"error: interrupted{where}", file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+
+def _failed(args: argparse.Namespace, error: GraphDslError, code: int) -> int:
+    """Reports ``error``: rendered on stderr, or as JSON on stdout; returns ``code``."""
+    if jsonout.wants_json(args):
+        jsonout.emit(args, jsonout.failure([error]))
+    else:
         print(error.render(), file=sys.stderr)
-        return EXIT_SPEC_ERROR
-    except GraphDslError as error:
-        print(error.render(), file=sys.stderr)
-        return EXIT_FAILURE
-    except OSError as error:
-        name = error.filename if error.filename is not None else ""
-        print(f"error: cannot read {name}: {error.strerror or error}", file=sys.stderr)
-        return EXIT_NO_INPUT
-    except KeyboardInterrupt as interrupt:
-        where = f" {interrupt}" if str(interrupt) else ""
-        print(f"error: interrupted{where}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    return code
+
+
+def usage_error(args: argparse.Namespace, command: str, message: str) -> int:
+    """Reports a bad command line that parsed (a value the parser cannot judge); returns EXIT_USAGE."""
+    if jsonout.wants_json(args):
+        jsonout.emit(args, jsonout.usage_failure(message, hint=f"see 'graphdsl {command} --help'"))
+    else:
+        print(f"graphdsl {command}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def run() -> NoReturn:
@@ -85,15 +110,96 @@ def _add_check(subparsers: argparse._SubParsersAction) -> None:
         description="Parse and statically check SPEC; print 'SPEC: ok' and a summary, or the first error.",
     )
     parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
+    _add_param_arguments(parser)
+    jsonout.add_format_option(parser)
     parser.set_defaults(run=_run_check)
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from graphdsl.lang.load import load_spec  # no TensorFlow behind this
+    from graphdsl.lang.expand import load  # no TensorFlow behind this
 
-    spec = load_spec(Path(args.spec))
-    print(f"{args.spec}: ok ({_summary(spec)})")
+    expansion = load(Path(args.spec), params=_params(args), max_statements=args.max_statements)
+    spec = expansion.spec
+    warnings = _warnings(args, spec)
+    if jsonout.wants_json(args):
+        jsonout.emit(args, jsonout.check_report(spec, warnings))
+    else:
+        summary = _summary(spec)
+        if expansion.template:
+            summary += f"; from a template with {_param_summary(expansion.params) or 'no parameter'}"
+        print(f"{args.spec}: ok ({summary})")
     return EXIT_OK
+
+
+def _add_expand(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "expand",
+        help="print the plain spec a template makes for given parameters",
+        description="Expand the template SPEC for the given parameters (the defaults for the others) "
+        "and print the plain spec it makes: no parameters, blocks, loops or includes, source paths "
+        "relative to SPEC's directory. It checks and builds to what SPEC builds.",
+    )
+    parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
+    _add_param_arguments(parser)
+    parser.add_argument("-o", "--out", metavar="FILE", help="write the spec to FILE instead of printing it")
+    parser.set_defaults(run=_run_expand)
+
+
+def _run_expand(args: argparse.Namespace) -> int:
+    from graphdsl.lang.expand import load  # no TensorFlow behind this
+    from graphdsl.lang.unparse import unparse
+
+    expansion = load(Path(args.spec), params=_params(args), max_statements=args.max_statements)
+    text = unparse(expansion.spec)
+    if expansion.template:
+        values = _param_summary(expansion.params)
+        text = f"# Made by graphdsl expand from {args.spec}{' with ' + values if values else ''}.\n" + text
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    return EXIT_OK
+
+
+def _add_param_arguments(parser: argparse.ArgumentParser) -> None:
+    """--param, --params and --max-statements: the values of a template's parameters."""
+    from graphdsl.lang.expand import DEFAULT_MAX_STATEMENTS
+
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="a template parameter's value, a YAML literal (wins over --params)")
+    parser.add_argument("--params", action="append", default=[], metavar="FILE.yaml",
+                        help="a YAML file of parameter values (several: later ones win)")
+    parser.add_argument("--max-statements", type=int, default=DEFAULT_MAX_STATEMENTS, metavar="N",
+                        help=f"stop a template that makes more than N statements or loop iterations "
+                        f"(default {DEFAULT_MAX_STATEMENTS})")
+
+
+def _params(args: argparse.Namespace):  # -> ParamValues
+    """The parameter values of the command line: the --params files in order, then each --param."""
+    from graphdsl.lang.params import ParamValues
+
+    values = ParamValues()
+    for path in args.params:
+        values = values.merged(ParamValues.from_yaml_file(path))
+    return values.merged(ParamValues.from_command_line(args.param))
+
+
+def _param_summary(values: dict) -> str:
+    from graphdsl.lang.expr import show
+
+    return ", ".join(f"{name} = {show(value)}" for name, value in values.items())
+
+
+def _warnings(args: argparse.Namespace, spec: Spec) -> list[GraphDslWarning]:
+    """The spec's warnings, printed on stderr unless the run prints JSON (which holds them)."""
+    from graphdsl.lang.serving import serving_warnings
+
+    warnings = serving_warnings(spec)
+    if not jsonout.wants_json(args):
+        for warning in warnings:
+            print(warning.render(), file=sys.stderr)
+    return warnings
 
 
 def _summary(spec: Spec) -> str:
@@ -120,6 +226,8 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
     _add_builder_timeout(parser)
+    _add_param_arguments(parser)
+    jsonout.add_format_option(parser)
     parser.set_defaults(run=_run_plan)
 
 
@@ -139,12 +247,22 @@ def _seconds(text: str) -> float:
 
 
 def _run_plan(args: argparse.Namespace) -> int:
+    from graphdsl.lang.load import load_spec
+
+    spec = load_spec(Path(args.spec), params=_params(args), max_statements=args.max_statements)
+    warnings = _warnings(args, spec)
     import_tensorflow()
     from graphdsl.assemble.compose import compose
     from graphdsl.assemble.plan import render
+    from graphdsl.tools import progress
 
-    with compose(Path(args.spec), builder_timeout=args.builder_timeout) as composition:
-        print(render(composition))
+    with contextlib.ExitStack() as stack:
+        with progress.task(f"planning {args.spec}"):  # ended, its line erased, before printing
+            composition = stack.enter_context(compose(spec, builder_timeout=args.builder_timeout))
+        if jsonout.wants_json(args):
+            jsonout.emit(args, jsonout.plan_report(composition, warnings))
+        else:
+            print(render(composition))
     return EXIT_OK
 
 
@@ -158,19 +276,33 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
     parser.add_argument("-o", "--out", metavar="OUTDIR", required=True, help="output directory")
     _add_builder_timeout(parser)
+    _add_param_arguments(parser)
     parser.add_argument("--locked", action="store_true",
                         help="refuse to build unless the sources match SPEC.lock; then check the "
                         "exports against it")
+    jsonout.add_format_option(parser)
     parser.set_defaults(run=_run_build)
 
 
 def _run_build(args: argparse.Namespace) -> int:
+    from graphdsl.lang.load import load_spec
+
+    spec = load_spec(Path(args.spec), params=_params(args), max_statements=args.max_statements)
+    warnings = _warnings(args, spec)
     import_tensorflow()
     if args.locked:
         return _run_locked_build(args)
-    from graphdsl.assemble.compose import build
+    from graphdsl.assemble.compose import compose
+    from graphdsl.tools import progress
 
-    for path in build(Path(args.spec), args.out, builder_timeout=args.builder_timeout):
+    with contextlib.ExitStack() as stack:
+        with progress.task(f"building {args.spec}"):  # ended, its line erased, before printing
+            composition = stack.enter_context(compose(spec, builder_timeout=args.builder_timeout))
+            written = composition.save(args.out)
+        if jsonout.wants_json(args):
+            jsonout.emit(args, jsonout.build_report(composition, args.out, written, warnings))
+            return EXIT_OK
+    for path in written:
         print(f"wrote {path}")
     return EXIT_OK
 
@@ -205,6 +337,7 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--save-variables", metavar="DIR", help="after the runs, write the graph with "
                         "the values its variables hold (trained) into DIR, as a new output directory")
     _add_builder_timeout(parser)
+    _add_param_arguments(parser)
     parser.set_defaults(run=_run_run)
 
 
@@ -217,6 +350,9 @@ def _precision(text: str) -> int | None:
 
 
 def _run_run(args: argparse.Namespace) -> int:
+    params = _params(args)
+    if params and Path(args.target).is_dir():
+        return usage_error(args, "run", "--param and --params apply to a spec, not to a build's output directory")
     import_tensorflow()
     from graphdsl.run import open_runnable
     from graphdsl.values import format_result, read_array, read_arrays, save_values
@@ -234,7 +370,8 @@ def _run_run(args: argparse.Namespace) -> int:
             feeds[name] = read_array(name, value[1:]) if value.startswith("@") else value
     tags = args.tags.split(",") if args.tags else None
     runnable = open_runnable(args.target, signature=args.signature, export=args.export, tags=tags,
-                             builder_timeout=args.builder_timeout)
+                             builder_timeout=args.builder_timeout, params=params,
+                             max_statements=args.max_statements)
     try:
         results = runnable.run(feeds, args.fetch, repeat=args.repeat)
         for name, value in zip(args.fetch, results):
@@ -370,9 +507,28 @@ def _run_diff(args: argparse.Namespace) -> int:
     return EXIT_OK if result["equal"] else EXIT_DIFFERENT
 
 
+def _add_fmt(subparsers: argparse._SubParsersAction) -> None:
+    from graphdsl.tools.fmt_command import add_fmt  # no TensorFlow behind this
+
+    add_fmt(subparsers)
+
+
+def _add_evolve(subparsers: argparse._SubParsersAction) -> None:
+    from graphdsl.evolve.commands import add_evolve  # no TensorFlow behind this
+
+    add_evolve(subparsers)
+
+
+def _add_batch(subparsers: argparse._SubParsersAction) -> None:
+    from graphdsl.batch.commands import add_batch  # no TensorFlow behind this
+
+    add_batch(subparsers)
+
+
 # Every subcommand, in the order `graphdsl --help` lists them. Add new ones here.
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_check,
+    _add_expand,
     _add_plan,
     _add_build,
     _add_run,
@@ -381,6 +537,9 @@ _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_lock,
     _add_explain,
     _add_diff,
+    _add_fmt,
+    _add_evolve,
+    _add_batch,
 ]
 
 
@@ -390,9 +549,11 @@ _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 
 
 class _UsageExit(Exception):
-    def __init__(self, code: int) -> None:
+    def __init__(self, code: int, prog: str, message: str) -> None:
         super().__init__(code)
         self.code = code
+        self.prog = prog
+        self.message = message
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -401,7 +562,7 @@ class _ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         print(f"{self.prog}: error: {message}", file=sys.stderr)
-        raise _UsageExit(EXIT_USAGE)
+        raise _UsageExit(EXIT_USAGE, self.prog, message)
 
 
 def _build_parser() -> argparse.ArgumentParser:

@@ -15,8 +15,9 @@ This module imports nothing heavy: the parser and checker use it without TensorF
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
-from typing import Iterable
+from typing import Any, Iterable
 
 
 def normalize_newlines(text: str) -> str:
@@ -35,14 +36,16 @@ class SourceFile:
     """The text of one spec file as the parser read it: what every :class:`Span` points into.
 
     ``included_from`` is where another file pulled this one in, if any: error messages then name
-    that place too. Two files are the same only if they are the same object.
+    that place too. Two files are the same only if they are the same object. The text is kept
+    with its line breaks normalized (:func:`normalize_newlines`) and without a leading byte
+    order mark, which editors write but users do not see: columns count what the user sees.
     """
 
     __slots__ = ("path", "text", "included_from", "_lines")
 
     def __init__(self, path: str, text: str, included_from: "Span | None" = None) -> None:
         self.path = path
-        self.text = normalize_newlines(text)
+        self.text = normalize_newlines(text.removeprefix("\ufeff"))
         self.included_from = included_from
         self._lines: list[str] | None = None
 
@@ -93,6 +96,13 @@ class Span:
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}"
 
+    def notes(self) -> tuple[str, ...]:
+        """Lines that say how the text here was reached: none for a span of what a file says.
+
+        A span of a statement a template made says which block use and loop values made it.
+        """
+        return ()
+
 
 class GraphDslError(Exception):
     """Root of every error graphdsl raises on purpose; catch this one.
@@ -100,6 +110,7 @@ class GraphDslError(Exception):
     ``message`` says what is wrong, ``span`` where (for spec errors), ``hint`` what would fix it.
     The line drawn under the message comes from the span's file; ``source`` (the spec text) is
     only needed for a span made without a file.
+    ``subject`` is the path or graph element an error without a span is about (see :attr:`subject`).
     """
 
     kind = "error"
@@ -110,12 +121,15 @@ class GraphDslError(Exception):
         span: Span | None = None,
         hint: str | None = None,
         source: str | None = None,
+        *,
+        subject: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.span = span
         self.hint = hint
         self.source = source
+        self._subject = subject
 
     def with_source(self, source: str) -> "GraphDslError":
         """Attach the spec text (if not attached yet) for a span that does not know its file."""
@@ -134,6 +148,7 @@ class GraphDslError(Exception):
         else:
             lines = [f"{self.span}: {self.kind}: {_printable(self.message)}"]
             lines.extend(_draw_caret(self.span, self._line(self.span)))
+            lines.extend(f"  {note}" for note in self.span.notes())
             lines.extend(_included_from(self.span))
         if self.hint:
             lines.append(f"  help: {_printable(self.hint)}")
@@ -148,6 +163,49 @@ class GraphDslError(Exception):
 
     def __str__(self) -> str:
         return self.render()
+
+    @property
+    def subject(self) -> str | None:
+        """What an error without a span names: a path, or else a graph element; None with a span.
+
+        The ``subject`` given to the constructor, else read from the message: messages about files
+        start with the path (``"models/head.pb: no such file"``), those about graph elements quote
+        the element (``"variable 'w' has no initializer"``).
+        """
+        if self.span is not None:
+            return None
+        if self._subject is not None:
+            return self._subject
+        prefix = _PATH_PREFIX.match(self.message)
+        if prefix is not None:
+            return prefix.group(1)
+        quoted = _QUOTED.search(self.message)
+        return quoted.group(1) if quoted is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error as plain data, one shape for every error (``--format json``).
+
+        ``file``, ``line``, ``column``, ``end_line`` and ``end_column`` come from the span (1-based,
+        the end exclusive) and are None without one; ``subject`` is then what the message names.
+        """
+        span = self.span
+        return {
+            "severity": self.kind,
+            "type": type(self).__name__,
+            "file": span.path if span else None,
+            "line": span.line if span else None,
+            "column": span.column if span else None,
+            "end_line": span.end_line if span else None,
+            "end_column": span.end_column if span else None,
+            "message": self.message,
+            "hint": self.hint,
+            "subject": self.subject,
+        }
+
+
+# "PATH: ..." where PATH has no blank (a path with blanks is found quoted, or not at all)
+_PATH_PREFIX = re.compile(r"^([^\s'\"]+): ")
+_QUOTED = re.compile(r"'([^']+)'")
 
 
 # A drawn line shows at most this many characters, around the caret.
@@ -202,11 +260,19 @@ def _draw_caret(span: Span, text: str | None) -> list[str]:
 
 def _included_from(span: Span) -> list[str]:
     lines: list[str] = []
+    seen: set[int] = set()
     file = span.file
-    while file is not None and file.included_from is not None:
+    while file is not None and file.included_from is not None and id(file) not in seen:
+        seen.add(id(file))  # an include cycle is reported elsewhere; never loop on it here
         lines.append(f"  included from {file.included_from}")
         file = file.included_from.file
     return lines
+
+
+class GraphDslWarning(GraphDslError):
+    """Something a build goes on after, with the same parts as an error; reported, never raised."""
+
+    kind = "warning"
 
 
 class SpecSyntaxError(GraphDslError):
@@ -215,6 +281,10 @@ class SpecSyntaxError(GraphDslError):
 
 class SpecError(GraphDslError):
     """The spec parses but says something impossible (unknown names, duplicates, bad options)."""
+
+
+class ParamError(SpecError):
+    """A value given for a template's parameter does not fit its declaration (or is not declared)."""
 
 
 class SourceError(GraphDslError):

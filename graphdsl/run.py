@@ -100,16 +100,18 @@ class Runnable:
 
 def open_runnable(target: str | os.PathLike, signature: str | None = None,
                   export: str | None = None, tags: list[str] | None = None, *,
-                  builder_timeout: float | None = None) -> Runnable:
+                  builder_timeout: float | None = None, params: Any = None,
+                  max_statements: int | None = None) -> Runnable:
     """A :class:`Runnable` for a spec file (composed in memory) or a build's output directory.
 
     ``export`` picks the export run (of a build) or whose signature keys name tensors (of a spec);
     ``signature`` picks the signature whose keys are names (default: ``serving_default`` if the
-    export has one, else its first); ``tags`` loads a SavedModel built elsewhere.
+    export has one, else its first); ``tags`` loads a SavedModel built elsewhere. ``params`` and
+    ``max_statements`` apply to a template (see :func:`graphdsl.assemble.compose.compose`).
     """
     path = Path(target)
     if path.is_file() and path.suffix == ".gcomp":
-        return _open_spec(path, signature, export, builder_timeout)
+        return _open_spec(path, signature, export, builder_timeout, params, max_statements)
     if not path.is_dir():
         raise RunError(f"{path}: neither a .gcomp spec nor a build's output directory",
                        hint="give a spec file or the directory 'graphdsl build -o' wrote")
@@ -119,11 +121,11 @@ def open_runnable(target: str | os.PathLike, signature: str | None = None,
 # -- a spec, composed in memory ----------------------------------------------------------------------
 
 
-def _open_spec(path: Path, signature: str | None, export: str | None,
-               builder_timeout: float | None) -> Runnable:
+def _open_spec(path: Path, signature: str | None, export: str | None, builder_timeout: float | None,
+               params: Any = None, max_statements: int | None = None) -> Runnable:
     from graphdsl.assemble.compose import compose
 
-    composition = compose(path, builder_timeout=builder_timeout)
+    composition = compose(path, params, max_statements, builder_timeout=builder_timeout)
     try:
         session = composition.session
         savedmodels = [(e.path.value, elements) for e, elements in zip(composition.spec.exports,

@@ -7,7 +7,7 @@ import pytest
 from graphdsl.lang.check import check
 from graphdsl.errors import SpecError
 from graphdsl.lang.parser import parse
-from graphdsl.lang.load import load_spec
+from graphdsl.lang.load import load_spec, load_spec_text
 
 HEAD = 'graphdsl 1\nsource enc = graphdef("enc.pb")\nsource head = graphdef("head.pb")\n'
 
@@ -74,10 +74,48 @@ def test_export_paths_are_compared_normalized() -> None:
     assert error.message == "duplicate export path 'out//./g'"
 
 
-def test_load_spec_takes_text_or_a_path(tmp_path) -> None:
-    text = HEAD + 'copy Enc from enc { take = "out" }\n'
-    assert load_spec(text).copies[0].namespace.name == "Enc"
+def test_load_spec_takes_a_path_and_load_spec_text_takes_text(tmp_path, monkeypatch) -> None:
+    text = 'graphdsl 1 source enc = graphdef("enc.pb") copy Enc from enc { take = "out" }'
+    assert load_spec_text(text).path == "<string>"
+    assert load_spec_text(text, name="mine").copies[0].namespace.name == "Enc"
     file = tmp_path / "s.gcomp"
     file.write_text(text)
     assert load_spec(file).path == str(file)
-    assert load_spec(str(file)).path == str(file)
+    monkeypatch.chdir(tmp_path)
+    assert load_spec("s.gcomp").path == "s.gcomp"  # a one-line str is a path, not a one-line spec
+    with pytest.raises(FileNotFoundError):
+        load_spec(text)  # text given as a path is a missing file, never parsed as a spec
+    with pytest.raises(TypeError, match="load_spec_text"):
+        load_spec(text + "\n")
+
+
+def test_of_a_scope_error_and_a_schema_error_the_first_in_source_order_is_raised() -> None:
+    # The bind's input (schema) comes before its value (scope) ...
+    error = _error('copy A from enc { take = "a" bind "x" = Nowhere["y:0"] }\n')
+    assert error.message == "bind input 'x' is not a tensor name"
+    # ... and a reference of one entry (scope) before a misspelled later entry (schema).
+    error = _error('copy A from enc { take = "a" bind "x:0" = Nowhere["y:0"] tak = "b" }\n')
+    assert error.message == "unknown namespace 'Nowhere'"
+    # What a body misses is reported after everything in it.
+    error = _error('copy A from enc { bind "x:0" = Nowhere["y:0"] }\n')
+    assert error.message == "unknown namespace 'Nowhere'"
+
+
+def test_the_checker_reads_kinds_options_and_suffixes_from_the_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    from graphdsl.lang import schema
+
+    onnx = schema.SourceKind("onnx", (schema.Entry("opset", schema.ValueType.STRING, 'opset = "13"'),),
+                             suffixes=(".onnx",))
+    monkeypatch.setitem(schema.SOURCE_KINDS, "onnx", onnx)
+    check(parse('graphdsl 1\nsource m = onnx("m.onnx", opset = "13")\ncopy M from m { take = "y" }\n'))
+    error = _error('source m = onnx("m.pb", opset = 13)\n')
+    assert (error.message, error.hint) == (
+        "a onnx source path must end in .onnx", "'m.pb' does not; name the file of the onnx")
+    error = _error('source m = onnx("m.onnx", opset = 13)\n')
+    assert (error.message, error.hint) == ("option 'opset' must be a string, not the number 13", 'e.g. opset = "13"')
+
+
+def test_an_alias_chain_resolves_to_its_reference() -> None:
+    chain = "".join(f"let a{i} = a{i - 1}\n" for i in range(1, 500))
+    spec = check(parse(HEAD + 'copy A from enc { take = "a" }\nlet a0 = A["a:0"]\n' + chain))
+    assert spec.resolve(spec.lets[-1].value).element.value == "a:0"

@@ -38,6 +38,26 @@ def test_a_syntax_error_is_a_spec_error_too(capsys: pytest.CaptureFixture[str]) 
     assert "Traceback" not in capsys.readouterr().err
 
 
+BAD_SPECS = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "tests/data/bad").glob("*.gcomp"))
+
+
+@pytest.mark.parametrize("spec", BAD_SPECS, ids=lambda p: Path(p).stem)
+def test_every_bad_spec_exits_2_with_its_exact_error(spec: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Hostile input included: bytes that are not UTF-8, values nested hundreds deep, numbers no
+    # machine type holds, control characters and other line separators.
+    assert main(["check", spec]) == EXIT_SPEC_ERROR
+    assert capsys.readouterr().err == (REPO / spec).with_suffix(".err").read_text(encoding="utf-8")
+
+
+def test_hostile_specs_get_no_traceback_from_a_fresh_interpreter() -> None:
+    for name in ("syntax_not_utf8", "syntax_nested_too_deep", "syntax_integer_too_long"):
+        spec = f"tests/data/bad/{name}.gcomp"
+        result = subprocess.run([sys.executable, "-m", "graphdsl", "check", spec], cwd=REPO,
+                                capture_output=True, text=True, encoding="utf-8")
+        assert (result.returncode, result.stdout) == (EXIT_SPEC_ERROR, "")
+        assert result.stderr == (REPO / spec).with_suffix(".err").read_text(encoding="utf-8")
+
+
 def test_a_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "no/such.gcomp"]) == EXIT_NO_INPUT
     assert capsys.readouterr().err == "error: cannot read no/such.gcomp: No such file or directory\n"
@@ -57,8 +77,10 @@ def test_help_exits_ok(capsys: pytest.CaptureFixture[str]) -> None:
 def test_python_m_graphdsl_check_runs_without_tensorflow() -> None:
     # Run in a fresh interpreter: the test session itself may have imported TensorFlow already.
     code = (
-        "import sys\n"
-        "import graphdsl, graphdsl.lang.parser, graphdsl.lang.syntax, graphdsl.lang.check, graphdsl.lang.load, graphdsl.cli\n"
+        "import importlib, pkgutil, sys\n"
+        "import graphdsl, graphdsl.lang, graphdsl.cli\n"
+        "for module in pkgutil.iter_modules(graphdsl.lang.__path__):\n"
+        "    importlib.import_module('graphdsl.lang.' + module.name)\n"
         "from graphdsl.cli import main\n"
         f"assert main(['check', {OK!r}]) == 0\n"
         "assert 'tensorflow' not in sys.modules, 'the front end imported tensorflow'\n"

@@ -32,7 +32,7 @@ def _functional_graph():
     return graph, x, out
 
 
-def test_tf2_control_flow_and_function_calls_are_copied_with_their_functions():
+def test_tf2_control_flow_and_function_calls_are_copied_with_their_functions(copy_path):
     graph, x, out = _functional_graph()
     assert graph.as_graph_def().library.function  # the source does hold functions
     target = tf.Graph()
@@ -80,7 +80,7 @@ def _graph_with_function_named(name, factor):
     return loaded, loaded.get_tensor_by_name("x:0"), call.outputs[0]
 
 
-def test_different_functions_sharing_a_name_both_work_in_one_target():
+def test_different_functions_sharing_a_name_both_work_in_one_target(copy_path):
     g_a, x_a, y_a = _graph_with_function_named("__inference_f_1", 2.0)
     g_b, x_b, y_b = _graph_with_function_named("__inference_f_1", 3.0)
     target = tf.Graph()
@@ -122,7 +122,7 @@ def _v1_power(threshold):
     return graph, x, out
 
 
-def test_control_flow_v1_frames_are_copied(control_flow_v1):
+def test_control_flow_v1_frames_are_copied(control_flow_v1, copy_path):
     graph, x, out = _v1_power(2.0)
     assert {"Enter", "Exit", "NextIteration", "Merge", "Switch"} <= {
         op.type for op in graph.get_operations()}
@@ -139,7 +139,7 @@ def test_control_flow_v1_frames_are_copied(control_flow_v1):
         np.testing.assert_allclose(s.run([out1, out2], {x1: 3.0, x2: 1.5}), [81.0, -5.0625])
 
 
-def test_gradients_through_a_copied_v1_loop_and_cond(control_flow_v1):
+def test_gradients_through_a_copied_v1_loop_and_cond(control_flow_v1, copy_path):
     graph, x, out = _v1_power(0.0)
     target = tf.Graph()
     out1 = copy_to_graph(out, target, namespace="N")

@@ -36,7 +36,8 @@ def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 @pytest.mark.parametrize("resource", [True, False], ids=["resource", "ref"])
-def test_the_copied_graph_holds_no_value_and_both_initializers_set_it(resource: bool) -> None:
+def test_the_copied_graph_holds_no_value_and_both_initializers_set_it(resource: bool, copy_path: str) -> None:
+    """Through both paths: the public one registers the value's function with tf.compat.v1.py_func."""
     sizes = {}
     for rows in (4, 4096):
         graph, session, x, w, s, y = _source(rows, resource)

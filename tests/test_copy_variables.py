@@ -58,7 +58,7 @@ def test_init_mode_draws_values_afresh_as_the_source_would(kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_value_mode_starts_from_the_sources_current_values(kind):
+def test_value_mode_starts_from_the_sources_current_values(kind, copy_path):
     (graph, x, W, b, steps, y, step), sess = _trained(KINDS[kind])
     target = tf.Graph()
     y1 = copy_to_graph(y, target, namespace="N", variables="value", session=sess)
@@ -85,7 +85,9 @@ def test_copied_variables_are_real_variables_of_the_target(kind, tmp_path):
     (graph, x, W, b, steps, y, step), sess = _trained(KINDS[kind])
     target = tf.Graph()
     copy_to_graph(step, target, namespace="N", variables="value", session=sess)
-    names = lambda key: sorted(v.op.name for v in target.get_collection(key))
+    def names(key):
+        return sorted(v.op.name for v in target.get_collection(key))
+
     assert names(tf1.GraphKeys.GLOBAL_VARIABLES) == ["N/W", "N/b", "N/steps"]
     assert names(tf1.GraphKeys.TRAINABLE_VARIABLES) == ["N/W", "N/b"]
     with target.as_default():

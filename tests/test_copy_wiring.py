@@ -22,7 +22,7 @@ def _head():
     return graph, features, hidden, logits
 
 
-def test_a_replacement_wires_the_copy_to_a_tensor_already_in_the_target():
+def test_a_replacement_wires_the_copy_to_a_tensor_already_in_the_target(copy_path):
     graph, features, hidden, logits = _head()
     target = tf.Graph()
     with target.as_default():
@@ -36,7 +36,7 @@ def test_a_replacement_wires_the_copy_to_a_tensor_already_in_the_target():
         np.testing.assert_allclose(s.run(logits1), [[1.5], [8.5]])
 
 
-def test_control_inputs_follow_a_replacement():
+def test_control_inputs_follow_a_replacement(copy_path):
     graph, features, hidden, logits = _head()
     with graph.as_default():
         with tf.control_dependencies([features.op]):
@@ -61,7 +61,7 @@ def test_a_replacement_of_another_dtype_or_shape_names_both_ends():
         copy_to_graph(logits, target, namespace="Head", replacements={features: wide})
 
 
-def test_stop_at_puts_a_placeholder_of_the_same_dtype_and_shape():
+def test_stop_at_puts_a_placeholder_of_the_same_dtype_and_shape(copy_path):
     graph, features, hidden, logits = _head()
     target = tf.Graph()
     logits1 = copy_to_graph(logits, target, namespace="Head", stop_at=[hidden])
@@ -74,7 +74,7 @@ def test_stop_at_puts_a_placeholder_of_the_same_dtype_and_shape():
         np.testing.assert_allclose(s.run(logits1, feeds), [[3.5]])
 
 
-def test_stop_at_a_second_output_gets_its_own_placeholder():
+def test_stop_at_a_second_output_gets_its_own_placeholder(copy_path):
     graph = tf.Graph()
     with graph.as_default():
         x = tf1.placeholder(tf.float32, [4], name="x")

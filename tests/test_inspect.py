@@ -6,7 +6,6 @@ import hashlib
 
 import json
 import os
-import pty
 import re
 import shlex
 import subprocess
@@ -20,6 +19,9 @@ import tensorflow as tf
 from graphdsl import copy_to_graph
 from graphdsl.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main
 from graphdsl.tf.sources import load_source
+
+from jsonshape import conforms, inspect_shape
+from terminal import run_at_a_terminal
 
 REPO = Path(__file__).resolve().parents[1]
 MLP = ["specs/models/mlp_a.meta", "--checkpoint", "specs/models/mlp_a.ckpt"]
@@ -164,6 +166,19 @@ def test_a_build_output_shows_its_exports_and_aliases(capsys, tmp_path: Path) ->
     assert code == EXIT_FAILURE and "no export named 'modle'" in err and "did you mean 'model'?" in err
 
 
+def test_a_hand_edited_manifest_is_a_clear_error_in_inspect_and_graph(capsys, tmp_path: Path) -> None:
+    """The tools read graphdsl-build.yaml through the build's own validating reader."""
+    assert main(["build", "specs/linear.gcomp", "-o", str(tmp_path / "out")]) == EXIT_OK
+    manifest = tmp_path / "out" / "graphdsl-build.yaml"
+    manifest.write_text(manifest.read_text().replace("aliases:\n", "aliases:\n  broken: 5\n"))
+    capsys.readouterr()
+    for argv in (["inspect", str(tmp_path / "out")], ["graph", str(tmp_path / "out"), "-o", str(tmp_path / "g.dot")]):
+        assert main(argv) == EXIT_FAILURE
+        err = capsys.readouterr().err
+        assert f"{manifest}: not a graphdsl build manifest: alias 'broken' must be a mapping" in err, err
+        assert "Traceback" not in err and not (tmp_path / "g.dot").exists()
+
+
 # -- mistakes ---------------------------------------------------------------------------------------
 
 
@@ -197,56 +212,6 @@ def test_bad_command_lines_exit_64(capsys, argv: list[str]) -> None:
 # -- JSON, as documented ----------------------------------------------------------------------------
 
 
-def readme_json_shape() -> Any:
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    section = text.split("### `graphdsl inspect`", 1)[1].split("\n### ", 1)[0]
-    (block,) = re.findall(r"^```json\n(.*?)^```", section, re.S | re.M)
-    return json.loads(block)
-
-
-def conforms(value: Any, shape: Any, where: str = "$") -> list[str]:
-    """The places where ``value`` departs from ``shape`` (the README's notation)."""
-    if isinstance(shape, str):
-        return [] if any(_is(value, t) for t in _alternatives(shape)) else [f"{where}: {value!r} is not {shape}"]
-    if isinstance(shape, list):
-        if not isinstance(value, list):
-            return [f"{where}: not a list"]
-        return [p for i, item in enumerate(value) for p in conforms(item, shape[0], f"{where}[{i}]")]
-    if not isinstance(value, dict):
-        return [f"{where}: not an object"]
-    problems = []
-    keys = {k.rstrip("?"): k for k in shape if k != "*"}
-    for name, key in keys.items():
-        if name not in value:
-            problems.append(f"{where}: no key '{name}'")
-        elif not (key.endswith("?") and value[name] is None):
-            problems += conforms(value[name], shape[key], f"{where}.{name}")
-    for name in value.keys() - keys.keys():
-        problems += conforms(value[name], shape["*"], f"{where}.{name}") if "*" in shape \
-            else [f"{where}: unexpected key '{name}'"]
-    return problems
-
-
-def _alternatives(text: str) -> list[str]:
-    parts, depth, current = [], 0, ""
-    for char in text:
-        depth += (char == "[") - (char == "]")
-        if char == "|" and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    return parts + [current]
-
-
-def _is(value: Any, kind: str) -> bool:
-    if kind.startswith("list[") and kind.endswith("]"):
-        return isinstance(value, list) and all(any(_is(v, t) for t in _alternatives(kind[5:-1])) for v in value)
-    checks = {"str": lambda v: isinstance(v, str), "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-              "bool": lambda v: isinstance(v, bool), "null": lambda v: v is None, "any": lambda v: True}
-    return checks[kind](value)
-
-
 def test_the_documented_shape_catches_departures() -> None:
     shape = {"a": "int", "b?": {"c": "list[int|null]|null"}, "d": [{"*": "str"}]}
     assert conforms({"a": 1, "b": None, "d": [{"x": "y"}]}, shape) == []
@@ -264,14 +229,14 @@ def test_the_documented_shape_catches_departures() -> None:
 ])
 def test_json_output_has_the_documented_shape(capsys, argv: list[str]) -> None:
     result = inspect_json(capsys, *argv)
-    assert conforms(result, readme_json_shape()) == []
+    assert conforms(result, inspect_shape()) == []
 
 
 def test_json_of_a_build_output_has_the_documented_shape(capsys, tmp_path: Path) -> None:
     assert main(["build", "specs/assembly.gcomp", "-o", str(tmp_path / "out")]) == EXIT_OK
     capsys.readouterr()
     result = inspect_json(capsys, str(tmp_path / "out"), "--op", "Enc/StatefulPartitionedCall")
-    assert result["outdir"] is not None and conforms(result, readme_json_shape()) == []
+    assert result["outdir"] is not None and conforms(result, inspect_shape()) == []
 
 
 # -- the README's examples, and the terminal ----------------------------------------------------------
@@ -318,26 +283,10 @@ def test_piped_inspect_writes_nothing_on_stderr() -> None:
 
 
 def test_at_a_terminal_inspect_shows_progress_and_erases_it() -> None:
-    leader, follower = pty.openpty()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP", "GRAPHDSL_PROGRESS"))}
     env["GRAPHDSL_PROGRESS_DELAY"] = "0"
-    process = subprocess.Popen([sys.executable, "-m", "graphdsl", "inspect", *MLP], cwd=REPO, env=env,
-                               stdout=subprocess.PIPE, stderr=follower)
-    os.close(follower)
-    seen = b""
-    try:
-        while True:  # read as it comes, so that the child never blocks on a full terminal
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-    finally:
-        os.close(leader)
-    stdout = process.stdout.read().decode() if process.stdout else ""
-    assert process.wait(timeout=300) == EXIT_OK
+    code, seen, stdout = run_at_a_terminal(["inspect", *MLP], REPO, env)
+    assert code == EXIT_OK
     assert b"\rloading metagraph specs/models/mlp_a.meta" in seen
     assert seen.endswith(b"\r\x1b[K")  # erased: the terminal is left as it was
     assert stdout.startswith("metagraph specs/models/mlp_a.meta") and "loading" not in stdout

@@ -34,3 +34,19 @@ def test_the_wheel_installs_and_checks_a_spec(tmp_path: Path) -> None:
                              env=env, capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.startswith(f"{spec}: ok")
+
+
+def test_the_serving_extra_keeps_the_tested_tensorflow() -> None:
+    """tensorflow-serving-api follows TensorFlow's releases: its pin must admit TensorFlow 2.21."""
+    import re
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    pins = set(re.findall(r'"tensorflow-serving-api==([0-9.]+)"', pyproject))
+    assert pins == {metadata.version("tensorflow-serving-api")}  # the serving and test extras agree
+    wanted = next(Requirement(r) for r in metadata.requires("tensorflow-serving-api") or []
+                  if Requirement(r).name == "tensorflow")
+    installed = metadata.version("tensorflow")
+    assert installed.startswith("2.21.") and wanted.specifier.contains(installed)

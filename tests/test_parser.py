@@ -250,3 +250,114 @@ def test_syntax_errors_say_what_was_found_and_expected(text: str, message: str) 
     assert message in info.value.message
     assert info.value.span.path == "t.gcomp"
     assert info.value.span.file.text == text  # so that render() draws the line
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_carriage_returns_end_lines_as_newlines_do(newline: str) -> None:
+    text = newline.join(["graphdsl 1", 'source s = graphdef("s.pb")', "", "copy A from s { tak = 1 }", ""])
+    spec = parse(text)
+    assert spec.copies[0].entries[0].span == Span("<string>", 4, 17, 4, 24)
+    assert spec.file.line(4) == "copy A from s { tak = 1 }"
+    with pytest.raises(SpecSyntaxError) as info:
+        parse(text.replace("tak = 1", "tak = = 1"))
+    assert info.value.render().splitlines()[1] == "    4 | copy A from s { tak = = 1 }"
+
+
+@pytest.mark.parametrize("separator", ["\f", "\v", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"])
+def test_only_newlines_end_lines(separator: str) -> None:
+    # Python's str.splitlines() breaks at all of these; the lexer does not, nor may the drawing.
+    text = f"graphdsl 1\n# a{separator}b\ncopy A from s {{ take = 1 1 }}\n"
+    with pytest.raises(SpecSyntaxError) as info:
+        parse(text)
+    assert (info.value.span.line, info.value.span.column) == (3, 26)
+    assert info.value.render().splitlines()[1:3] == [
+        "    3 | copy A from s { take = 1 1 }",
+        "      |                          ^",
+    ]
+
+
+def test_a_byte_order_mark_is_not_part_of_the_text() -> None:
+    assert parse("\ufeffgraphdsl 1").statements[0].span == Span("<string>", 1, 1, 1, 11)
+    assert parser.decode(b"\xef\xbb\xbfgraphdsl 1", "p").text == "graphdsl 1"
+
+
+def test_values_nested_to_the_limit_are_parsed_checked_and_dumped() -> None:
+    from graphdsl.lang.check import check
+
+    depth = parser.MAX_NESTING
+    text = f'graphdsl 1\nsource p = python("b.py:f", x = {"[" * depth}1{"]" * depth})\ncopy P from p {{ take = "y" }}\n'
+    spec = check(parse(text))
+    assert syntax.dump(spec).count("ListValue") == depth
+    with pytest.raises(SpecSyntaxError, match=f"nested more than {depth} deep"):
+        parse(text.replace("[1]", "[[1]]"))
+
+
+def test_numbers_a_machine_cannot_hold_are_refused_where_they_stand() -> None:
+    digits = "7" * (parser.MAX_DIGITS + 1)
+    with pytest.raises(SpecSyntaxError) as info:
+        parse(HEAD + f"copy A from s {{ take = [1, {digits}] }}")
+    assert info.value.span == Span("<string>", 3, 28, 3, 28 + len(digits))
+    assert parse(HEAD + f"copy A from s {{ take = {digits[1:]} }}").copies[0].entries[0].value.value == int(digits[1:])
+    with pytest.raises(SpecSyntaxError, match="number -2e308 is too large"):
+        parse(HEAD + "copy A from s { take = -2e308 }")
+
+
+def _lark_accepts(text: str) -> bool:
+    from lark.exceptions import UnexpectedInput
+
+    try:
+        grammar.load().parse(text)
+    except UnexpectedInput:
+        return False
+    return True
+
+
+def _driver_accepts(text: str) -> bool:
+    from graphdsl.lang.builder import Builder
+    from graphdsl.lang.driver import Rejected
+
+    try:
+        parser._driver().parse(text, Builder(SourceFile("t", text)).rules)
+    except Rejected:
+        return False
+    return True
+
+
+def test_the_fast_parse_accepts_exactly_what_lark_accepts() -> None:
+    # The driver runs lark's own tables; lark's parser (same lexer) words the syntax errors.
+    data = Path(__file__).parent / "data"
+    texts = [p.read_bytes().decode("utf-8", errors="replace") for p in sorted(data.glob("*/*.gcomp"))]
+    texts += ["", "graphdsl", "graphdsl 1 copy A from s {", "let x = [1, [2, {a: 3,}],]", "copyA from s { }",
+              "export k \"p\" { }", "export k \"p\" { signature s { } } ]", "let true = false", "let x = true"]
+    assert len(texts) > 120
+    for text in texts:
+        assert _lark_accepts(text) == _driver_accepts(text), text
+
+
+def test_parsing_leaves_the_garbage_collector_as_it_found_it() -> None:
+    import gc
+
+    assert gc.isenabled()
+    parse(HEAD)
+    with pytest.raises(SpecSyntaxError):
+        parse(HEAD + "copy")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        parse(HEAD)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    gc.freeze()  # a program that keeps objects frozen (before a fork, say) keeps them frozen
+    try:
+        frozen = gc.get_freeze_count()
+        parse(HEAD)
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
+def test_lark_keeps_its_lalr_tables_where_the_fast_parse_reads_them() -> None:
+    # graphdsl.lang.driver runs lark's tables itself; a lark release that moves them fails here.
+    table = grammar.load().parser.parser.parser.parse_table
+    assert table.start_states["start"] in table.states and table.end_states["start"] in table.states

@@ -33,6 +33,7 @@ let x   = Enc["x:0"]
 let out = Enc["out:0"]
 let W   = Enc["W"]
 export savedmodel "model" {{
+    serving = false  # the signature "weights" takes no input, which TensorFlow Serving refuses
     signature serving_default {{
         inputs  = {{ images: x }}
         outputs = {{ scores: out }}

@@ -29,13 +29,13 @@ def test_a_keyword_added_to_the_grammar_reaches_the_keyword_list_and_messages(
     monkeypatch: pytest.MonkeyPatch, fresh_words: None
 ) -> None:
     text = grammar.text()
-    text = text.replace("_statement: version", "_statement: version\n          | include")
-    text += '\ninclude: _INCLUDE STRING\n_INCLUDE: "include"\n'
+    text = text.replace("_statement: version", "_statement: version\n          | import")
+    text += '\nimport: _IMPORT STRING\n_IMPORT: "import"\n'
     monkeypatch.setattr(grammar, "text", lambda: text)
     words = grammar.words()
-    assert "include" in schema.keywords()
-    assert words.quoted["_INCLUDE"] == "'include'"
-    assert "_INCLUDE" in words.statement_start
+    assert "import" in schema.keywords()
+    assert words.quoted["_IMPORT"] == "'import'"
+    assert "_IMPORT" in words.statement_start
 
 
 def test_every_terminal_the_parser_can_expect_is_named_in_words() -> None:
@@ -64,10 +64,10 @@ def test_source_kinds_options_and_defaults() -> None:
 
 def test_the_graph_half_reads_the_schema() -> None:
     from graphdsl.assemble import resolve
-    from graphdsl.tf import copier, sources
+    from graphdsl.tf import sources, variables
 
     assert sources.KINDS == tuple(schema.SOURCE_KINDS)
-    assert copier.MODES is schema.VARIABLE_MODES
+    assert variables.MODES is schema.VARIABLE_MODES
     assert resolve._GLOB is schema.GLOB_CHARS
 
 

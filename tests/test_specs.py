@@ -44,6 +44,7 @@ def specs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(spec, root)
     shutil.copytree(SPECS / "builders", root / "builders",
                     ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(SPECS / "lib", root / "lib")  # what the templates include
     (root / "models").mkdir()
     shutil.copy(SPECS / "models" / "make_models.py", root / "models")
     generator = root / "models" / "make_models.py"

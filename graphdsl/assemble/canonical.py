@@ -27,7 +27,8 @@ from typing import Iterable, Iterator
 from google.protobuf import message, text_format
 from tensorflow.core.framework import attr_value_pb2, function_pb2, graph_pb2, node_def_pb2
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
-from tensorflow.python.framework import op_def_registry
+
+from graphdsl.tf import internals
 
 _COUNTER = re.compile(r"_\d+(?=_|$)")
 _CUSTOM_GRADIENT = re.compile(r"CustomGradient-\d+")
@@ -72,7 +73,7 @@ class _Scanner:
 
     def _scanned(self, op: str) -> bool:
         if op not in self._scan:
-            op_def = op_def_registry.get(op)
+            op_def = internals.op_def(op)
             self._scan[op] = op_def is None or any(a.type in ("func", "list(func)") for a in op_def.attr)
         return self._scan[op]
 
@@ -251,9 +252,7 @@ def canonicalize_savedmodel(directory: Path) -> None:
         canonicalize_meta_graph(meta)
     path.write_bytes(serialize(saved))
     if (directory / "fingerprint.pb").exists():  # it hashes saved_model.pb: compute it again
-        from tensorflow.python.saved_model import fingerprinting_utils
-
-        fingerprinting_utils.write_fingerprint(str(directory))
+        internals.write_fingerprint(str(directory))
 
 
 def canonicalize_metagraph_file(path: Path) -> None:

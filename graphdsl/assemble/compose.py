@@ -18,17 +18,20 @@ from typing import Any, Callable
 
 import tensorflow as tf
 
-from graphdsl.api import copy_to_graph
+from graphdsl.api import copy_elements
 from graphdsl.assemble.resolve import Element, Resolver
 from graphdsl.assemble.save import check_export_names, save
 from graphdsl.errors import BuildError, CopyError, GraphDslError
 from graphdsl.lang import syntax
-from graphdsl.tf import effects, initial_values, tables
+from graphdsl.tf import effects, initial_values
 from graphdsl.lang.load import load_spec
 from graphdsl.tf.copier import check_compatible
+from graphdsl.tf.index import release_index
 from graphdsl.tf.messages import reason
+from graphdsl.tf.cache import SourceCache
 from graphdsl.tf.registry import CopyRecord, registry_of
 from graphdsl.tf.sources import LoadedSource, load_source
+from graphdsl.tools import progress
 
 tf1 = tf.compat.v1
 
@@ -51,9 +54,13 @@ class CopyReport:
 class Composition:
     """The result of running a spec: the target graph, its session, and lookups by name."""
 
-    def __init__(self, spec: syntax.Spec, builder_timeout: float | None = None) -> None:
+    def __init__(self, spec: syntax.Spec, builder_timeout: float | None = None,
+                 source_cache: SourceCache | None = None) -> None:
         self.spec = spec
         self.builder_timeout = builder_timeout
+        # (namespace, source tensor) -> the placeholder a copy made where its walk stopped there
+        self._placeholders: dict[tuple[str, str], str] = {}
+        self.source_cache = source_cache  # sources loaded by earlier compositions, kept open
         self.graph = tf.Graph()
         self.names = Resolver(self.graph, spec)
         self.reports: list[CopyReport] = []
@@ -83,6 +90,9 @@ class Composition:
                 self._copy(statement)
             elif isinstance(statement, syntax.Let):
                 self.aliases[statement.name.name] = self.names.value(statement.value)
+        if self.source_cache is None:  # a cache keeps each source's index for the next composition
+            for source in self.sources.values():
+                release_index(source.graph)  # the copies are done: the sources' GraphDefs can go
         check_export_names(self.spec)
         self.exported = [self._export_elements(export) for export in self.spec.exports]
 
@@ -91,10 +101,12 @@ class Composition:
             statement = self.spec.source(name)
             assert statement is not None  # the checker saw to it
             options = {o.key.name: syntax.literal(o.value) for o in statement.options}
+            load = self.source_cache.load if self.source_cache is not None else load_source
             try:
-                self.sources[name] = load_source(
-                    statement.kind.name, statement.path.value, options, self._base_dir,
-                    builder_timeout=self.builder_timeout)
+                with progress.task(f"loading source {name}"):
+                    self.sources[name] = load(
+                        statement.kind.name, statement.path.value, options, self._base_dir,
+                        builder_timeout=self.builder_timeout)
             except GraphDslError as e:
                 raise self._fail(e.message, statement.path.span, e.hint) from e
         return self.sources[name]
@@ -125,20 +137,17 @@ class Composition:
                 raise self._fail(f"bind {bind.input.value!r}: {e.message}", bind.span, e.hint) from e
             replacements[original] = wired
             report.binds.append((original.name, wired.name))
-        record = registry_of(self.graph).record(source.graph, namespace)
-        before_ops = len(record.ops) if record else 0
-        before_vars = set(record.variables) if record else set()
         try:
-            copy_to_graph(tops, self.graph, namespace=namespace, variables=self._modes(copy, source),
-                          session=source.values, replacements=replacements, stop_at=stop_at)
+            _, result = copy_elements(tops, self.graph, namespace, variables=self._modes(copy, source),
+                                      session=source.values, replacements=replacements, stop_at=stop_at)
         except CopyError as e:
             raise self._fail(e.message, copy.span, e.hint) from e
+        self._placeholders.update({(namespace, t): p for t, p in result.placeholders.items()})
         record = registry_of(self.graph).record(source.graph, namespace)
         assert record is not None  # the copy succeeded, so it made (or extended) the record
-        report.ops = len(record.ops) - before_ops
-        added = {name: var for name, var in record.variables.items() if name not in before_vars}
-        mode_of = tables.copy_modes(source.graph, copy.mode_for)  # as the copier chose them
-        report.variables = [(var.op.name, mode_of(name)) for name, var in added.items()]
+        report.ops = len(result.ops)
+        added = {name: var for name, var in record.variables.items() if var.op.name in result.variables}
+        report.variables = [(var.op.name, result.variables[var.op.name]) for var in added.values()]
         stops = {item: self._stop(copy, item, tensor, record) for item, tensor in zip(copy.stop_at, stop_at)}
         report.stops = [placeholder.name for placeholder in stops.values()]
         self._check_initializers(copy, added, stops)
@@ -146,10 +155,10 @@ class Composition:
 
     def _stop(self, copy: syntax.Copy, item: syntax.String, tensor: tf.Tensor, record: CopyRecord) -> tf.Tensor:
         """The placeholder the walk put at ``stop_at`` entry ``item``; an error if it never got there."""
-        placeholder = record.tensors.get(tensor.name)
-        if placeholder is not None and placeholder.op.name in record.placeholders:
-            return placeholder
         namespace = copy.namespace.name
+        placeholder = self._placeholders.get((namespace, tensor.name))
+        if placeholder is not None:
+            return self.graph.get_tensor_by_name(placeholder)
         if tensor.op.name in record.ops:
             raise self._fail(f"stop_at {item.value!r}: the walk does not stop there, because op "
                              f"'{tensor.op.name}' is copied into '{namespace}' whole (by an earlier "
@@ -270,12 +279,13 @@ class Composition:
         return save(self, outdir)
 
     def close(self) -> None:
-        """Closes the composed graph's session and the sources' sessions."""
+        """Closes the composed graph's session and the sources' sessions (not those of a cache)."""
         if self._session is not None:
             self._session.close()
             self._session = None
-        for source in self.sources.values():
-            source.close()
+        if self.source_cache is None:
+            for source in self.sources.values():
+                source.close()
 
     def __enter__(self) -> "Composition":
         return self
@@ -287,15 +297,27 @@ class Composition:
         return BuildError(message, span=span, hint=hint, source=self.spec.text)
 
 
-def compose(spec: str | os.PathLike | syntax.Spec, *, builder_timeout: float | None = None) -> Composition:
-    """Runs a spec (a path, spec text, or a checked :class:`~graphdsl.lang.syntax.Spec`) into a Composition.
+def compose(spec: str | os.PathLike | syntax.Spec, params: Any = None,
+            max_statements: int | None = None, *, builder_timeout: float | None = None,
+            source_cache: SourceCache | None = None) -> Composition:
+    """Runs a spec (a file path, or a checked :class:`~graphdsl.lang.syntax.Spec`, e.g. from
+    ``load_spec_text``) into a Composition.
 
+    ``params`` are the values of a template's parameters: a mapping from names to values, or a
+    :class:`graphdsl.lang.params.ParamValues` (which knows where each value came from);
+    ``max_statements`` bounds what a template makes (the default: :mod:`graphdsl.lang.expand`'s).
     ``builder_timeout`` bounds each Python builder, in seconds (default
-    :data:`graphdsl.tf.sources.BUILDER_TIMEOUT`, 600; 0: no limit).
+    :data:`graphdsl.tf.sources.BUILDER_TIMEOUT`, 600; 0: no limit). ``source_cache`` (a
+    :class:`~graphdsl.tf.cache.SourceCache`) lends sources loaded by earlier compositions and keeps
+    the ones this one loads, open, for the next.
     """
     if not isinstance(spec, syntax.Spec):
-        spec = load_spec(spec)
-    composition = Composition(spec, builder_timeout)
+        limit = {} if max_statements is None else {"max_statements": max_statements}
+        spec = load_spec(spec, params=params, **limit)
+    elif params:
+        raise GraphDslError("params apply to a spec given as a path; this Spec is expanded already",
+                            hint="pass the path of the template with params=, or load_spec(path, params=...)")
+    composition = Composition(spec, builder_timeout, source_cache)
     try:
         composition._run()
     except BaseException:
@@ -304,10 +326,13 @@ def compose(spec: str | os.PathLike | syntax.Spec, *, builder_timeout: float | N
     return composition
 
 
-def build(spec: str | os.PathLike | syntax.Spec, outdir: str | os.PathLike, *,
-          builder_timeout: float | None = None) -> list[Path]:
-    """Composes ``spec`` and writes its exports into ``outdir``; returns the paths written."""
-    with compose(spec, builder_timeout=builder_timeout) as composition:
+def build(spec: str | os.PathLike | syntax.Spec, outdir: str | os.PathLike, params: Any = None,
+          max_statements: int | None = None, *, builder_timeout: float | None = None,
+          source_cache: SourceCache | None = None) -> list[Path]:
+    """Composes ``spec`` (for ``params``, see :func:`compose`) and writes its exports into ``outdir``;
+    returns the paths written."""
+    with compose(spec, params, max_statements, builder_timeout=builder_timeout,
+                 source_cache=source_cache) as composition:
         return composition.save(outdir)
 
 

@@ -26,13 +26,12 @@ import yaml
 from google.protobuf import text_format
 from tensorflow.core.framework import graph_pb2
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
-from tensorflow.python.framework import meta_graph
 
 from graphdsl.assemble.canonical import canonicalize_graph_def, serialize
 from graphdsl.assemble.provenance import MANIFEST, read_provenance, spec_text
 from graphdsl.errors import ArtifactError, GraphDslError
 from graphdsl.lang import syntax
-from graphdsl.tf import initial_values
+from graphdsl.tf import initial_values, internals
 from graphdsl.tf.functions import reachable_functions
 from graphdsl.tf.index import VARIABLE_OPS
 from graphdsl.tf.registry import is_variable
@@ -144,11 +143,11 @@ def _chosen_export(outdir: Path) -> Path:
 
 
 def _provenance_spec(path: Path) -> syntax.Spec | None:
-    from graphdsl.lang.load import load_spec
+    from graphdsl.lang.load import load_spec_text
 
     try:
         where, text = read_provenance(path)
-        return load_spec(spec_text(text, where), path=str(where))
+        return load_spec_text(spec_text(text, where), str(where))
     except GraphDslError:
         return None  # not built by graphdsl: namespaces from the op names, modes unknown
 
@@ -235,7 +234,7 @@ def _graph_view(label: str, graph_def: graph_pb2.GraphDef, spec: syntax.Spec | N
     kept.library.function.extend(f for name, f in library.items() if name in reached)
     kept.library.gradient.extend(g for g in graph_def.library.gradient if g.function_name in reached)
     holder = meta_graph_pb2.MetaGraphDef(graph_def=kept)
-    meta_graph.strip_graph_default_valued_attrs(holder)  # as a SavedModel export does
+    internals.strip_default_attrs(holder)  # as a SavedModel export does
     kept = holder.graph_def
     for node in kept.node:
         if "_output_shapes" in node.attr:  # what exporting with shapes adds: derived, not content

@@ -69,6 +69,24 @@ class BuildManifest:
         """The export written at ``path``, or None."""
         return next((e for e in self.exports if e.path == path), None)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest as plain data, as the file holds it (without ``format``).
+
+        A SavedModel export has its ``tags``; the others have none.
+        """
+        exports = []
+        for export in self.exports:
+            entry: dict[str, Any] = {"kind": export.kind, "path": export.path}
+            if export.kind == "savedmodel":
+                entry["tags"] = list(export.tags)
+            exports.append(entry)
+        return {
+            "spec_sha256": self.spec_sha256,
+            "namespaces": dict(self.namespaces),
+            "exports": exports,
+            "aliases": {name: {"kind": a.kind, "name": a.name} for name, a in self.aliases.items()},
+        }
+
 
 # -- graphdsl-build.yaml -----------------------------------------------------------------------------
 
@@ -77,20 +95,13 @@ def write_manifest(path: Path, manifest: BuildManifest) -> None:
     """Writes ``manifest`` to ``path`` (in a build's staging directory)."""
     import yaml
 
-    exports = []
-    for export in manifest.exports:
-        entry: dict[str, Any] = {"kind": export.kind, "path": export.path}
-        if export.kind == "savedmodel":
-            entry["tags"] = list(export.tags)
-        exports.append(entry)
-    data = {
-        "format": FORMAT,
-        "spec_sha256": manifest.spec_sha256,
-        "namespaces": dict(manifest.namespaces),
-        "exports": exports,
-        "aliases": {name: {"kind": a.kind, "name": a.name} for name, a in manifest.aliases.items()},
-    }
+    data = {"format": FORMAT, **manifest.to_dict()}
     write_atomically(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode("utf-8"))
+
+
+def is_build_output(outdir: Path) -> bool:
+    """Whether ``outdir`` is a directory ``graphdsl build`` wrote (it holds the build manifest)."""
+    return (outdir / BUILD_MANIFEST).is_file()
 
 
 def read_manifest(outdir: Path) -> BuildManifest | None:

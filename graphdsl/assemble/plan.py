@@ -32,7 +32,9 @@ def render(composition: "Composition") -> str:
         details += [f"  bind {original} <- {wired}" for original, wired in report.binds]
         details += [f"  stop: placeholder {name}" for name in report.stops]
         if details:
-            lines += ["", f"{report.namespace} (line {report.statement.span.line}):", *details]
+            span = report.statement.span  # a template's include puts a statement in another file
+            where = f"line {span.line}" if span.path == spec.path else f"{span.path}:{span.line}"
+            lines += ["", f"{report.namespace} ({where}):", *details]
     if composition.aliases:
         lines += ["", "aliases:"]
         lines += [f"  {name:<20} {_name(element)}" for name, element in composition.aliases.items()]

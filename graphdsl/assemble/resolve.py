@@ -30,7 +30,8 @@ from graphdsl.tf.registry import is_variable, registry_of, variable_named, varia
 from graphdsl.tf.sources import LoadedSource
 
 _GLOB = schema.GLOB_CHARS
-_REFERENCE = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\["([^"]*)"\]')
+# NAMESPACE["element"]; a template's block use makes scoped namespaces (tower_0/Enc).
+_REFERENCE = re.compile(r'([A-Za-z_][A-Za-z0-9_]*(?:/[A-Za-z_][A-Za-z0-9_]*)*)\["([^"]*)"\]')
 
 Element = Any  # a tf.Tensor, tf.Operation or tf.Variable
 
@@ -163,7 +164,7 @@ class Resolver:
             if variable is not None:
                 original = variable
         try:
-            return get_copied(original, self.graph, namespace=namespace)
+            return get_copied(original, self.graph, namespace=namespace, complete=False)
         except CopyError as e:
             record = registry_of(self.graph).record(source.graph, namespace)
             close = did_you_mean(element, record.names() if record else [])

@@ -23,9 +23,11 @@ from graphdsl.assemble.manifest import (
     BUILD_MANIFEST, AliasEntry, BuildManifest, ExportEntry, read_outputs, write_manifest)
 from graphdsl.assemble.outdir import OutputDir
 from graphdsl.assemble.provenance import attach_provenance
+from graphdsl.assemble.serving import serve_check
 from graphdsl.errors import BuildError, ExportError, GraphDslError
 from graphdsl.lang import syntax
 from graphdsl.tf.registry import is_variable
+from graphdsl.tools import progress
 
 if TYPE_CHECKING:
     from graphdsl.assemble.compose import Composition
@@ -94,9 +96,10 @@ def save(composition: "Composition", outdir: str | os.PathLike) -> list[Path]:
     with OutputDir(outdir) as out:
         for export, elements in zip(spec.exports, composition.exported):
             try:
-                _save_one(composition.graph, session, export, elements, out, saver)
-            except GraphDslError as e:
-                raise BuildError(e.message, span=export.span, hint=e.hint, source=spec.text) from e
+                with progress.task(f"exporting {export.kind.name} {export.path.value}"):
+                    _save_one(composition.graph, session, export, elements, out, saver)
+            except GraphDslError as e:  # at the export, unless the error knows better where
+                raise BuildError(e.message, span=e.span or export.span, hint=e.hint, source=spec.text) from e
         canonicalize_exports(out.staging, [(e.kind.name, e.path.value) for e in spec.exports])
         attach_provenance(spec, out)
         try:
@@ -141,8 +144,9 @@ def _save_one(graph: tf.Graph, session: tf.compat.v1.Session, export: syntax.Exp
               out: OutputDir, saver: tf.compat.v1.train.Saver | None) -> None:
     kind, name = export.kind.name, export.path.value
     if kind == "savedmodel":
-        export_savedmodel(graph, session, out.path(name), elements, tags=export.tags,
-                          label=out.label(name), saver=saver)
+        path = export_savedmodel(graph, session, out.path(name), elements, tags=export.tags,
+                                 label=out.label(name), saver=saver)
+        serve_check(path, export, label=out.label(name))
     elif kind == "metagraph":
         out.path(name + ".meta")  # claims the name, so two exports cannot write it twice
         export_metagraph(graph, session, out.staging, name, label=out.target, saver=saver)

@@ -145,8 +145,8 @@ class _Attacher:
 
     def _store(self) -> None:
         ends = {id(b.node): b for b in self.bodies if b.end_comments}
-        for body in ends.values():
-            self.nodes[id(body.node)] = body.node
+        for ended in ends.values():
+            self.nodes[id(ended.node)] = ended.node
         for key, node in self.nodes.items():
             body = ends.get(key)
             comments = syntax.Comments(

@@ -17,10 +17,15 @@ from lark.lexer import PatternStr
 
 GRAMMAR_FILE = "graphdsl.lark"
 
+# The start rules of each language of the grammar: a plain spec, and a template (with the rule that
+# parses the expression inside a string's {...}, which graphdsl/lang/template_parser.py uses).
+STARTS = {"start": ("start",), "template": ("template", "interpolation")}
+
 # The terminals with a regular expression cannot be quoted: they are described. A test checks that
 # every such terminal the parser can expect has a description here.
 _DESCRIPTIONS = {
     "NAME": "a name",
+    "IDENT": "a name",
     "STRING": "a string",
     "INT": "an integer",
     "FLOAT": "a number",
@@ -29,7 +34,9 @@ _DESCRIPTIONS = {
 _PAIRS = {"(": ")", "[": "]", "{": "}"}
 # Texts that leave the parser inside each kind of body, to ask it which keywords start an entry.
 _BODY_PROBES = ("copy A from s {", 'export k "p" {')
-_VALUE_PROBE = "let x ="
+# Where an operand starts: after '=' in a plain spec; after an operator in a template (where '='
+# also takes 'not', which an operator does not).
+_VALUE_PROBES = {"start": "let x =", "template": "let x = 1 +"}
 
 
 def text() -> str:
@@ -42,17 +49,35 @@ def text() -> str:
         return (Path(__file__).parents[2] / "grammar" / GRAMMAR_FILE).read_text(encoding="utf-8")
 
 
+def language_of(start: str) -> str:
+    """The language (a key of :data:`STARTS`) whose parser has the start rule ``start``."""
+    return next(language for language, starts in STARTS.items() if start in starts)
+
+
 @functools.cache
-def load() -> Lark:
-    """The grammar as one LALR parser with the contextual lexer; built on first use, then shared."""
+def load(language: str = "start") -> Lark:
+    """The grammar as one LALR parser; built on first use per language, then shared.
+
+    ``language`` is a key of :data:`STARTS`. A plain spec (``"start"``) gets graphdsl's lexer: its
+    tables and terminals drive graphdsl's own parse loop (:mod:`graphdsl.lang.driver`), and lark's
+    parser itself runs only on a text that loop rejects, to word the syntax error. A template
+    (``"template"``, whose parser also has the start rule ``"interpolation"``: pass ``start=`` when
+    parsing) gets lark's contextual lexer.
+    """
     # strict=True would need the optional `interegular` package at run time; tests/test_parser.py
     # instead asserts that the LALR tables have no conflict.
+    if language == "start":
+        from graphdsl.lang.lexer import SpecLexer
+
+        return Lark(text(), parser="lalr", lexer=SpecLexer, maybe_placeholders=False,
+                    start=list(STARTS[language]))
     return Lark(
         text(),
         parser="lalr",
         lexer="contextual",
         propagate_positions=True,
         maybe_placeholders=False,
+        start=list(STARTS[language]),
     )
 
 
@@ -73,36 +98,64 @@ class Words:
     openers: dict[str, str]  # terminal name of an opening bracket -> that of its closing one
 
     @property
+    def value_keywords(self) -> frozenset[str]:
+        """Keywords that are values wherever a value stands (``true``, ``false``)."""
+        return frozenset(k for t, k in self.keyword_terminals.items() if t in self.value_start)
+
+    @property
     def closers(self) -> frozenset[str]:
         """The terminal names of closing brackets."""
         return frozenset(self.openers.values())
 
 
 @functools.cache
-def words() -> Words:
-    """The words of the loaded grammar's terminals (computed once)."""
-    lark = load()
+def words(language: str = "start") -> Words:
+    """The words of the terminals of one language of the grammar (computed once per language).
+
+    Keywords are those the language's own rules use: a plain spec has no template keyword.
+    """
+    lark = load(language)
+    start = STARTS[language][0]
+    used = _used_terminals(lark, STARTS[language])
     literal = {t.name: t.pattern.value for t in lark.terminals if isinstance(t.pattern, PatternStr)}
     quoted = {name: f"'{value}'" for name, value in literal.items()}
     quoted.update(_DESCRIPTIONS)
-    keyword_terminals = {name: value for name, value in literal.items() if value.isidentifier()}
+    keyword_terminals = {name: value for name, value in literal.items()
+                         if value.isidentifier() and name in used}
     by_value = {value: name for name, value in literal.items()}
     openers = {by_value[o]: by_value[c] for o, c in _PAIRS.items() if o in by_value and c in by_value}
-    entry_keywords = {keyword_terminals[t] for probe in _BODY_PROBES for t in _accepts(lark, probe)
+    entry_keywords = {keyword_terminals[t] for probe in _BODY_PROBES for t in _accepts(lark, probe, start)
                       if t in keyword_terminals}
     return Words(
         quoted=quoted,
         keywords=tuple(keyword_terminals.values()),
         keyword_terminals=keyword_terminals,
-        statement_start=frozenset(_accepts(lark, "") - {"$END"}),
+        statement_start=frozenset(_accepts(lark, "", start) - {"$END"}),
         entry_keywords=tuple(k for k in keyword_terminals.values() if k in entry_keywords),
-        value_start=frozenset(_accepts(lark, _VALUE_PROBE)),
+        value_start=frozenset(_accepts(lark, _VALUE_PROBES[language], start)),
         openers=openers,
     )
 
 
-def _accepts(lark: Lark, probe: str) -> set[str]:
-    """The terminals the parser accepts after ``probe``."""
-    interactive = lark.parse_interactive(probe)
+def _used_terminals(lark: Lark, starts: tuple[str, ...]) -> set[str]:
+    """The terminals of the rules reachable from ``starts`` (lark keeps every rule of the file)."""
+    by_origin: dict[str, list] = {}
+    for rule in lark.rules:
+        by_origin.setdefault(rule.origin.name, []).append(rule)
+    seen, todo, terminals = set(starts), list(starts), set()
+    while todo:
+        for rule in by_origin.get(todo.pop(), ()):
+            for symbol in rule.expansion:
+                if symbol.is_term:
+                    terminals.add(symbol.name)
+                elif symbol.name not in seen:
+                    seen.add(symbol.name)
+                    todo.append(symbol.name)
+    return terminals
+
+
+def _accepts(lark: Lark, probe: str, start: str) -> set[str]:
+    """The terminals the parser accepts after ``probe``, parsing from ``start``."""
+    interactive = lark.parse_interactive(probe, start=start)
     interactive.exhaust_lexer()
     return set(interactive.accepts())

@@ -1,25 +1,48 @@
-"""The front end in one call: read, parse and check a spec (no TensorFlow).
+"""The front end in one call: read, parse, expand (a template) and check a spec (no TensorFlow).
 
-``load_spec`` = :func:`graphdsl.lang.parser.parse_file` + :func:`graphdsl.lang.check.check`.
+``load_spec`` reads a file and ``load_spec_text`` takes text held in memory; both go through
+:func:`graphdsl.lang.expand.expand_file`: a plain spec is parsed (:mod:`graphdsl.lang.parser`) and
+checked (:func:`graphdsl.lang.check.check`); a template is expanded for its parameters' values first.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any, Mapping
 
-from graphdsl.lang.syntax import Spec
+from graphdsl.errors import SourceFile
 from graphdsl.lang.check import check
-from graphdsl.lang.parser import parse, parse_file
+from graphdsl.lang.expand import DEFAULT_MAX_STATEMENTS, expand_file
+from graphdsl.lang.params import ParamValues
+from graphdsl.lang.parser import decode, parse, parse_file
+from graphdsl.lang.syntax import Spec
 
-__all__ = ["Spec", "check", "load_spec", "parse", "parse_file"]
+__all__ = ["Spec", "check", "load_spec", "load_spec_text", "parse", "parse_file"]
 
 
-def load_spec(spec: str | os.PathLike[str], path: str = "<string>") -> Spec:
-    """Parse and check a spec given as a file path or as text; raise SpecSyntaxError or SpecError.
+def load_spec(path: str | os.PathLike[str], *,
+              params: Mapping[str, Any] | ParamValues | None = None,
+              max_statements: int = DEFAULT_MAX_STATEMENTS) -> Spec:
+    """Read, parse and check the spec file at ``path``; raise SpecSyntaxError or SpecError.
 
-    A ``PathLike`` is always a file. A ``str`` is spec text when it holds a newline (a spec has
-    at least a version line and a copy), otherwise a file path. ``path`` names text in messages.
+    A ``str`` is always a path (spec text goes to :func:`load_spec_text`). Relative source paths
+    in the spec are relative to its file. A template is expanded for ``params`` (its parameters'
+    values; the defaults for the others) into the plain spec returned; ``max_statements`` bounds
+    what it makes (ParamError for a bad value). OSError if the file cannot be read.
     """
-    if isinstance(spec, os.PathLike) or "\n" not in spec:
-        return check(parse_file(spec))
-    return check(parse(spec, path))
+    if isinstance(path, str) and "\n" in path and not os.path.exists(path):
+        # Text passed by mistake: say so rather than report a missing file named like a spec.
+        raise TypeError("load_spec takes a file path; give spec text to load_spec_text")
+    file = decode(Path(path).read_bytes(), os.fspath(path))
+    return expand_file(file, params, max_statements).spec
+
+
+def load_spec_text(text: str, name: str = "<string>", *,
+                   params: Mapping[str, Any] | ParamValues | None = None,
+                   max_statements: int = DEFAULT_MAX_STATEMENTS) -> Spec:
+    """Parse and check spec ``text`` (a template is expanded); ``name`` names it in error messages.
+
+    Relative source paths in the spec are relative to the working directory.
+    """
+    return expand_file(SourceFile(name, text), params, max_statements).spec

@@ -50,6 +50,7 @@ class ValueType(enum.Enum):
     REFERENCE_MAP = "a map from names to references or aliases"
     BOOL = "true or false"
     LITERAL = "any literal: string, number, boolean, list or map"
+    INPUT_VALUES = "a map from the signature's input keys to literal values (numbers, strings, booleans, lists)"
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,9 @@ class Entry:
     """One ``key = value`` a source, copy, export or signature takes.
 
     ``example`` is the whole entry as a hint shows it; ``noun`` names one item of the value in
-    messages ("element name", "a graphdef output", "input").
+    messages ("element name", "a graphdef output", "input"); ``missing`` is the hint when a
+    ``required`` entry is not there. ``path``: the value is a file path
+    relative to the spec's file (a template's expansion moves it when the spec is included).
     """
 
     key: str
@@ -65,8 +68,10 @@ class Entry:
     example: str
     default: object = None
     required: bool = False
+    missing: str = ""
     allow_empty: bool = True
     noun: str = ""
+    path: bool = False
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,7 @@ SOURCE_KINDS: dict[str, SourceKind] = {
         SourceKind("graphdef", (_SIDE_EFFECTS,), suffixes=(".pb", ".pbtxt")),
         SourceKind(
             "metagraph",
-            (Entry("checkpoint", ValueType.STRING, 'checkpoint = "models/lin.ckpt"'), _SIDE_EFFECTS),
+            (Entry("checkpoint", ValueType.STRING, 'checkpoint = "models/lin.ckpt"', path=True), _SIDE_EFFECTS),
             suffixes=(".meta",),
         ),
         SourceKind(
@@ -172,7 +177,7 @@ def kind_for_suffix(suffix: str) -> str | None:
 
 COPY_ENTRIES: tuple[Entry, ...] = (
     Entry("take", ValueType.ELEMENT_PATTERNS, 'take = ["encoder/out"]', required=True,
-          allow_empty=False, noun="element name"),
+          missing='say what to copy, e.g. take = ["encoder/out"]', allow_empty=False, noun="element name"),
     Entry("variables", ValueType.MODE, "variables = value", default=DEFAULT_MODE),
     Entry("stop_at", ValueType.TENSOR_NAMES, 'stop_at = ["input:0"]', noun="stop_at entry"),
 )
@@ -191,11 +196,14 @@ def copy_entry(key: str) -> Entry | None:
 EXPORT_KINDS: dict[str, ExportKind] = {
     kind.name: kind
     for kind in (
-        ExportKind("savedmodel", (_TAGS,), signatures=True),
+        # serving = false: not for TensorFlow Serving (see graphdsl.lang.serving)
+        ExportKind("savedmodel", (_TAGS, Entry("serving", ValueType.BOOL, "serving = false", default=True)),
+                   signatures=True),
         ExportKind("metagraph", ()),
         ExportKind(
             "graphdef",
             (Entry("outputs", ValueType.REFERENCES, "outputs = [REF, ...]", required=True,
+                   missing="say what the frozen graph keeps: outputs = [REF, ...]", allow_empty=False,
                    noun="a graphdef output"),),
         ),
     )
@@ -204,7 +212,9 @@ EXPORT_KINDS: dict[str, ExportKind] = {
 SIGNATURE_ENTRIES: tuple[Entry, ...] = (
     Entry("inputs", ValueType.REFERENCE_MAP, 'inputs = { name: NS["element:0"] }', noun="input"),
     Entry("outputs", ValueType.REFERENCE_MAP, 'outputs = { name: NS["element:0"] }', required=True,
-          noun="output"),
+          missing='add outputs = { name: NS["element:0"] }', allow_empty=False, noun="output"),
+    # sample inputs: the build writes them as TensorFlow Serving's warmup requests and runs them once
+    Entry("warmup", ValueType.INPUT_VALUES, "warmup = { x: [[1.0, 2.0]] }", noun="warmup input"),
 )
 
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Union
+from typing import Any, Callable, ClassVar, Iterator, Union, cast
 
 from graphdsl.errors import SourceFile, Span
 from graphdsl.lang import schema
@@ -61,19 +61,22 @@ _NOT_CHILDREN = frozenset({"span", "comments", "file"})
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-@dataclass(frozen=True)
 class Node:
-    """Base of every syntax node: a ``span`` (declared by each node, last of its fields) and its comments."""
+    """Base of every syntax node: a ``span`` (declared by each node, last of its fields) and its comments.
 
-    if TYPE_CHECKING:  # each node declares its span as its last positional field
-        span: Span
-    comments: Comments = field(default=NO_COMMENTS, compare=False, repr=False, kw_only=True)
+    ``comments`` is not a field: it takes no part in comparisons, and a node without comments
+    shares the empty :data:`NO_COMMENTS` (the parser sets it on the few nodes that have some, as
+    it builds the tree; making it a field would slow down building every node).
+    """
+
+    span: Span  # each node (a frozen dataclass) declares it as its last positional field
+    comments: ClassVar[Comments] = NO_COMMENTS
 
     def children(self) -> Iterator[Node]:
         """The nodes directly under this one, in source order."""
         names = _CHILD_FIELDS.get(type(self))
         if names is None:
-            names = tuple(f.name for f in dataclasses.fields(self) if f.name not in _NOT_CHILDREN)
+            names = tuple(f.name for f in dataclasses.fields(cast(Any, self)) if f.name not in _NOT_CHILDREN)
             _CHILD_FIELDS[type(self)] = names
         for name in names:
             value = getattr(self, name)
@@ -596,7 +599,7 @@ def _dump(node: object, depth: int, label: str, lines: list[str]) -> None:
     elif isinstance(node, Node):
         lines.append(f"{pad}{type(node).__name__} {_at(node.span)}")
         _dump_comments(node.comments, depth + 1, lines)
-        for f in dataclasses.fields(node):
+        for f in dataclasses.fields(cast(Any, node)):
             if f.name not in _NOT_CHILDREN:
                 _dump(getattr(node, f.name), depth + 1, f"{f.name}: ", lines)
     else:

@@ -18,13 +18,15 @@ from graphdsl.errors import SourceFile, Span, SpecSyntaxError, did_you_mean
 from graphdsl.lang import grammar
 
 
-def syntax_error(file: SourceFile) -> SpecSyntaxError:
+def syntax_error(file: SourceFile, start: str = "start") -> SpecSyntaxError:
     """The error for the first place where ``file``'s text leaves the grammar.
 
-    Raises ValueError if the text parses (a caller's mistake).
+    ``start`` is the start rule the text was parsed from (``"template"`` for a template). Raises
+    ValueError if the text parses (a caller's mistake).
     """
-    tracker = _Tracker()
-    interactive = grammar.load().parse_interactive(file.text)
+    language = grammar.language_of(start)
+    tracker = _Tracker(grammar.words(language))
+    interactive = grammar.load(language).parse_interactive(file.text, start=start)
     try:
         for token in interactive.iter_parse():
             tracker.tokens.append(token)
@@ -39,6 +41,7 @@ def syntax_error(file: SourceFile) -> SpecSyntaxError:
 class _Tracker:
     """The tokens read so far, to tell what came just before an error and which brackets are open."""
 
+    words: grammar.Words
     tokens: list[Token] = field(default_factory=list)
     # What the parser would have taken instead of the offending token (asked of the parser itself:
     # the `expected` of lark's exceptions may be too wide or too narrow).
@@ -50,9 +53,9 @@ class _Tracker:
     def open_brackets(self, offset: int) -> list[Token]:
         stack: list[Token] = []
         for token in self.before(offset):
-            if token.type in grammar.words().openers:
+            if token.type in self.words.openers:
                 stack.append(token)
-            elif token.type in grammar.words().closers and stack:
+            elif token.type in self.words.closers and stack:
                 stack.pop()
         return stack
 
@@ -69,31 +72,34 @@ def _syntax_error(exc: UnexpectedInput, file: SourceFile, tracker: _Tracker) -> 
 def _unexpected_token(exc: UnexpectedToken, file: SourceFile, tracker: _Tracker) -> SpecSyntaxError:
     path = file.path
     token = exc.token
-    expected = {name for name in tracker.accepts if name in grammar.words().quoted}
+    expected = {name for name in tracker.accepts if name in tracker.words.quoted}
     if token.type == "$END":
         last = tracker.tokens[-1] if tracker.tokens else None
         line, column = (last.end_line, last.end_column) if last else (1, 1)
-        span = Span(path, line, column, line, column + 1, file)  # type: ignore[arg-type]
+        span = Span(path, line, column, line, column + 1, file)  # type: ignore[arg-type,operator]
         offset = (last.end_pos or 0) if last else 0  # type: ignore[union-attr]
     else:
         span = Span(path, token.line, token.column, token.end_line, token.end_column, file)  # type: ignore[arg-type]
         offset = token.start_pos or 0
-    message = f"unexpected {_describe(token)}; expected {_expected_words(expected)}"
+    message = f"unexpected {_describe(token)}; expected {_expected_words(expected, tracker.words)}"
     return SpecSyntaxError(message, span, _hint(token, expected, tracker, offset))
 
 
 def _hint(token: Token, expected: set[str], tracker: _Tracker, offset: int) -> str | None:
-    if token.type == "NAME":
-        keyword_terminals = grammar.words().keyword_terminals
+    if token.type in ("NAME", "IDENT"):
+        keyword_terminals = tracker.words.keyword_terminals
         keywords = [keyword_terminals[name] for name in expected if name in keyword_terminals]
+        glued = next((k for k in sorted(keywords, key=len, reverse=True) if token.startswith(k)), None)
+        if glued:
+            return f"a keyword is a word of its own: write '{glued} {token[len(glued):]}'"
         hint = did_you_mean(str(token), keywords)
         if hint:
             return hint
     before = tracker.before(offset)
     previous = before[-1] if before else None
-    if previous is not None and previous.type == "NAME" and "_EQUAL" in expected:
+    if previous is not None and previous.type in ("NAME", "IDENT") and "_EQUAL" in expected:
         # A keyword that puts a label before '=' reads, misspelled, as a setting's key.
-        close = did_you_mean(str(previous), grammar.words().entry_keywords)
+        close = did_you_mean(str(previous), tracker.words.entry_keywords)
         if close:
             return f"{close[:-1]} instead of '{previous}'?"
     if previous is not None and previous.type == "_VARIABLE" and token.type == "_EQUAL":
@@ -101,7 +107,7 @@ def _hint(token: Token, expected: set[str], tracker: _Tracker, offset: int) -> s
     # An unclosed bracket explains an error only where the text runs on past it: at the end of
     # the file, or at a keyword that starts the next statement.
     still_open = tracker.open_brackets(offset)
-    if still_open and (token.type == "$END" or token.type in grammar.words().statement_start):
+    if still_open and (token.type == "$END" or token.type in tracker.words.statement_start):
         bracket = still_open[-1]
         return f"the '{bracket}' opened at line {bracket.line}, column {bracket.column} is still open"
     return None
@@ -130,17 +136,17 @@ def _unexpected_character(exc: UnexpectedCharacters, file: SourceFile, tracker: 
         return SpecSyntaxError(
             "unexpected character \"'\"", span, "strings are written in double quotes: \"like this\""
         )
-    expected = {name for name in tracker.accepts if name in grammar.words().quoted}
+    expected = {name for name in tracker.accepts if name in tracker.words.quoted}
     message = f"unexpected character {char!r}"
     if expected:
-        message += f"; expected {_expected_words(expected)}"
+        message += f"; expected {_expected_words(expected, tracker.words)}"
     return SpecSyntaxError(message, span)
 
 
 def _describe(token: Token) -> str:
     if token.type == "$END":
         return "end of file"
-    if token.type == "NAME":
+    if token.type in ("NAME", "IDENT"):
         return f"name '{token}'"
     if token.type == "STRING":
         return f"string {token}"
@@ -149,11 +155,10 @@ def _describe(token: Token) -> str:
     return f"'{token}'"
 
 
-def _expected_words(expected: set[str]) -> str:
-    known = grammar.words()
+def _expected_words(expected: set[str], known: grammar.Words) -> str:
     if known.value_start <= expected:
         expected = (expected - known.value_start) | {"<value>"}
-    words = sorted(known.quoted.get(name, "a value") for name in expected)
+    words = sorted({known.quoted.get(name, "a value") for name in expected})
     # Quoted keywords and marks first, then descriptions, and the end of the file last.
     words.sort(key=lambda w: (not w.startswith("'"), w == "the end of the file"))
     if not words:

@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 import tensorflow as tf
-from tensorflow.python.framework import ops
 
 from graphdsl.tf.initial_values import Reader
 
 _ASSIGNS = ("Assign", "AssignVariableOp")
 
 
-def restored_keys(graph: ops.Graph, restore_op: str) -> dict[str, tuple[str, int]] | None:
+def restored_keys(graph: tf.Graph, restore_op: str) -> dict[str, tuple[str, int]] | None:
     """``{variable op name: (checkpoint key, output index)}`` for what ``restore_op`` assigns.
 
     Follows the Saver's restore op down its control inputs (``restore_all``, ``restore_shard``) to

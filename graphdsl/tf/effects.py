@@ -20,11 +20,12 @@ from __future__ import annotations
 import weakref
 from typing import Callable, Iterable, Mapping
 
+import tensorflow as tf
 from tensorflow.core.framework import function_pb2, node_def_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
-from tensorflow.python.framework import op_def_registry, ops
 
 from graphdsl.errors import BuildError
+from graphdsl.tf import internals
 from graphdsl.tf.functions import node_functions
 from graphdsl.tf.registry import registry_of
 
@@ -71,15 +72,15 @@ HINT = ("graphdsl runs only ops without effects outside the session when it load
         "values and initializes; if you trust this source, give it the option "
         "allow_side_effects = true")
 
-_guarded: "weakref.WeakKeyDictionary[ops.Graph, str]" = weakref.WeakKeyDictionary()
+_guarded: "weakref.WeakKeyDictionary[tf.Graph, str]" = weakref.WeakKeyDictionary()
 
 
-def guard(graph: ops.Graph, label: str) -> None:
+def guard(graph: tf.Graph, label: str) -> None:
     """Marks ``graph`` as data from ``label`` (e.g. "source 'models/m'"): what runs of it is checked."""
     _guarded[graph] = label
 
 
-def guarded(graph: ops.Graph) -> str | None:
+def guarded(graph: tf.Graph) -> str | None:
     """The label of a guarded graph, or None for a trusted one."""
     return _guarded.get(graph)
 
@@ -88,7 +89,7 @@ def is_safe(op_type: str) -> bool:
     """True for an op type that acts only inside the session (see the module docstring)."""
     if op_type in SAFE_STATEFUL:
         return True
-    op_def = op_def_registry.get(op_type)
+    op_def = internals.op_def(op_type)
     return op_def is not None and not op_def.is_stateful and op_type not in _STATELESS_OUTSIDE
 
 
@@ -150,7 +151,7 @@ def _function_effect(name: str, library: Mapping[str, function_pb2.FunctionDef],
     return result
 
 
-def check_target_runs(graph: ops.Graph, roots: Iterable[ops.Operation],
+def check_target_runs(graph: tf.Graph, roots: Iterable[tf.Operation],
                       what: str = "initializing the built graph") -> None:
     """Raises BuildError if running ``roots`` of the built ``graph`` would run an unsafe op copied
     from a guarded source. Ops graphdsl made and copies of trusted sources are not judged."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 from typing import Iterable, Iterator
 
+import tensorflow as tf
 from tensorflow.core.framework import attr_value_pb2, function_pb2, graph_pb2, node_def_pb2
-from tensorflow.python.framework import function as function_lib
-from tensorflow.python.framework import ops
 
+from graphdsl.tf import internals
 from graphdsl.tf.registry import Registry
 from graphdsl.tf.index import SourceIndex
 
@@ -77,13 +77,12 @@ def _fingerprint(fdef: function_pb2.FunctionDef) -> bytes:
     return fdef.SerializeToString(deterministic=True)
 
 
-def _existing_definition(graph: ops.Graph, registry: Registry, name: str) -> bytes | None:
+def _existing_definition(graph: tf.Graph, registry: Registry, name: str) -> bytes | None:
     if name in registry.functions:
         return registry.functions[name]
-    func = graph._functions.get(name)  # pylint: disable=protected-access
-    if func is None:
+    found, definition = internals.function_def(graph, name)
+    if not found:
         return None
-    definition = getattr(func, "definition", None)
     return _fingerprint(definition) if definition is not None else b"<unknown>"
 
 
@@ -91,17 +90,18 @@ def attach_library(
     sub: graph_pb2.GraphDef,
     names: list[str],
     index: SourceIndex,
-    graph: ops.Graph,
+    graph: tf.Graph,
     registry: Registry,
-) -> dict[str, bytes]:
+) -> tuple[dict[str, bytes], dict[str, str]]:
     """Puts the functions ``names`` into ``sub.library``, renamed where the target clashes.
 
     Functions the target already holds with the same definition are not sent again. Returns the
-    functions added, name -> definition, for the registry to keep once the import succeeded.
+    functions added, name -> definition, for the registry to keep once the import succeeded, and
+    the added ones that were renamed, source name -> target name.
     """
     added: dict[str, bytes] = {}
     if not names:
-        return added
+        return added, {}
     fdefs = {name: _copy(index.functions[name]) for name in names}
     renames: dict[str, str] = {}
     while True:  # renaming one function changes its callers' definitions: repeat to a fixed point
@@ -130,26 +130,26 @@ def attach_library(
         if old in index.gradients:
             grad = index.gradients[old]
             sub.library.gradient.add(function_name=new, gradient_func=renames.get(grad, grad))
-    return added
+    return added, {old: new for old, new in renames.items() if new in added}
 
 
-def register_python_functions(graph: ops.Graph, library: function_pb2.FunctionDefLibrary) -> None:
-    """Makes the imported functions known to the target's Python side, as import_graph_def does.
+def _free_name(name: str, fdef, graph: tf.Graph, registry: Registry) -> str:
+    """A name for ``fdef`` that the target does not use, or uses for this same function.
 
-    Gradients through function-call ops look functions up there.
+    A later copy of the same function finds the name an earlier copy gave it, and reuses it.
     """
-    if library.function:
-        with graph.as_default():  # outside it, add_to_graph adds to the eager context instead
-            for func in function_lib.from_library(library):
-                func.add_to_graph(graph)
-
-
-def _free_name(name: str, fdef, graph: ops.Graph, registry: Registry) -> str:
     digest = hashlib.sha1(_fingerprint(fdef)).hexdigest()[:10]
     candidate, n = f"{name}_{digest}", 1
-    while _existing_definition(graph, registry, candidate) not in (None, _fingerprint(fdef)):
+    while _existing_definition(graph, registry, candidate) not in (None, _named(fdef, candidate)):
         candidate, n = f"{name}_{digest}_{n}", n + 1
     return candidate
+
+
+def _named(fdef: function_pb2.FunctionDef, name: str) -> bytes:
+    """The fingerprint ``fdef`` has once called ``name``."""
+    renamed = _copy(fdef)
+    renamed.signature.name = name
+    return _fingerprint(renamed)
 
 
 def _rename_references(nodes, fdefs, renames: dict[str, str]) -> None:

@@ -3,15 +3,22 @@
 The walk runs on the source's GraphDef rather than on its Python ``Operation`` objects: one
 ``as_graph_def()`` is a single C++ serialization, NodeDefs are cheap to read, and the walk can then
 follow cycles (control flow v1) and reach millions of ops without recursion.
+
+The index is kept on the source graph object, for the next copy from it, and goes with the graph;
+:func:`release_index` drops it (and the GraphDef it holds) sooner, when no copy from that graph
+will follow.
 """
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 
+import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2, variable_pb2
-from tensorflow.python.framework import dtypes, ops
+
+from graphdsl.tf import internals
+
+_KEYS = tf.compat.v1.GraphKeys
 
 # Op types that own variable state.
 VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable", "_VarHandlesOp"})
@@ -22,10 +29,10 @@ FRAME_OPS = frozenset({"Enter", "RefEnter"})
 # Collections that hold variables and keep their names in the target (the seed's rule):
 # anything else copied into namespace N goes into collection "N/<name>".
 VARIABLE_COLLECTIONS = (
-    ops.GraphKeys.GLOBAL_VARIABLES,
-    ops.GraphKeys.TRAINABLE_VARIABLES,
-    ops.GraphKeys.LOCAL_VARIABLES,
-    ops.GraphKeys.MODEL_VARIABLES,
+    _KEYS.GLOBAL_VARIABLES,
+    _KEYS.TRAINABLE_VARIABLES,
+    _KEYS.LOCAL_VARIABLES,
+    _KEYS.MODEL_VARIABLES,
 )
 
 # Collections that keep their names in the target, because TensorFlow reads them by name: a MetaGraph
@@ -33,10 +40,10 @@ VARIABLE_COLLECTIONS = (
 # its context from them); ``tables_initializer()`` and SavedModel exports read the table initializers
 # and asset paths there. The names of the ops they list carry the namespace.
 GRAPH_COLLECTIONS = (
-    ops.GraphKeys.COND_CONTEXT,
-    ops.GraphKeys.WHILE_CONTEXT,
-    ops.GraphKeys.TABLE_INITIALIZERS,
-    ops.GraphKeys.ASSET_FILEPATHS,
+    _KEYS.COND_CONTEXT,
+    _KEYS.WHILE_CONTEXT,
+    _KEYS.TABLE_INITIALIZERS,
+    _KEYS.ASSET_FILEPATHS,
 )
 
 
@@ -44,7 +51,7 @@ GRAPH_COLLECTIONS = (
 class SourceIndex:
     """A snapshot of one source graph: its nodes by name, functions, and variables."""
 
-    graph: ops.Graph
+    graph: tf.Graph
     version: int
     graph_def: graph_pb2.GraphDef
     nodes: dict[str, node_def_pb2.NodeDef]
@@ -58,6 +65,7 @@ class SourceIndex:
     _loops: dict[str, list[str]] | None = field(default=None, repr=False)
     _renamed: frozenset[str] | None = field(default=None, repr=False)
     _colocations: dict[str, tuple[str, ...]] | None = field(default=None, repr=False)
+    _positions: dict[str, int] | None = field(default=None, repr=False)
 
     @property
     def renamed(self) -> frozenset[str]:
@@ -85,9 +93,14 @@ class SourceIndex:
         self._renamed, self._colocations = frozenset(renamed), colocations
 
     def in_graph_order(self, names) -> list[str]:
-        """``names`` (op names of the source) in the order the source created them."""
-        wanted = set(names)
-        return [node.name for node in self.graph_def.node if node.name in wanted]
+        """``names`` (op names of the source) in the order the source created them.
+
+        Costs what sorting ``names`` costs, not a scan of the source: many small copies from one
+        big source each pay for their own ops only.
+        """
+        if self._positions is None:
+            self._positions = {name: i for i, name in enumerate(self.nodes)}
+        return sorted(names, key=self._positions.__getitem__)
 
     @property
     def loops(self) -> dict[str, list[str]]:
@@ -97,10 +110,9 @@ class SourceIndex:
         """
         if self._loops is None:
             table: dict[str, list[str]] = {}
-            to_proto = ops.get_to_proto_function(ops.GraphKeys.WHILE_CONTEXT)
             with self.graph.as_default():
-                for context in self.graph.get_collection(ops.GraphKeys.WHILE_CONTEXT):
-                    proto = to_proto(context)
+                for context in self.graph.get_collection(_KEYS.WHILE_CONTEXT):
+                    proto = internals.to_proto(_KEYS.WHILE_CONTEXT, context)
                     members = sorted({v.partition(":")[0] for v in proto.values_def.values}
                                      - {v.partition(":")[0] for v in proto.values_def.external_values})
                     for member in members:
@@ -187,7 +199,7 @@ class SourceIndex:
 
 def is_trainable_dtype(dtype: int) -> bool:
     """Whether a variable of this dtype can be trained (a string or integer one cannot)."""
-    base = dtypes.as_dtype(dtype).base_dtype
+    base = tf.as_dtype(dtype).base_dtype
     return base.is_floating or base.is_complex
 
 
@@ -196,15 +208,16 @@ def tensor_name(name: str) -> str:
     return name if ":" in name else name + ":0"
 
 
-_cache: "weakref.WeakKeyDictionary[ops.Graph, SourceIndex]" = weakref.WeakKeyDictionary()
+_ATTRIBUTE = "_graphdsl_index"  # where a source graph keeps its index
 
 
-def index_of(graph: ops.Graph) -> SourceIndex:
+def index_of(graph: tf.Graph) -> SourceIndex:
     """The index of ``graph``, rebuilt only when the graph gained operations since the last call."""
     version = graph.version
-    cached = _cache.get(graph)
+    cached = getattr(graph, _ATTRIBUTE, None)
     if cached is not None and cached.version == version:
         return cached
+    release_index(graph)  # the old GraphDef goes before the new one is made
     graph_def = graph.as_graph_def()
     index = SourceIndex(
         graph=graph,
@@ -215,11 +228,17 @@ def index_of(graph: ops.Graph) -> SourceIndex:
         gradients={g.function_name: g.gradient_func for g in graph_def.library.gradient},
         variables=_variables(graph),
     )
-    _cache[graph] = index
+    setattr(graph, _ATTRIBUTE, index)
     return index
 
 
-def _variables(graph: ops.Graph) -> dict:
+def release_index(graph: tf.Graph) -> None:
+    """Drops the index of ``graph`` and the GraphDef it holds; a later copy from it makes a new one."""
+    if getattr(graph, _ATTRIBUTE, None) is not None:
+        delattr(graph, _ATTRIBUTE)
+
+
+def _variables(graph: tf.Graph) -> dict:
     found = {}
     for key in VARIABLE_COLLECTIONS:
         for var in graph.get_collection(key):

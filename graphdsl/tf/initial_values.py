@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
+import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2, tensor_shape_pb2
-from tensorflow.python.framework import dtypes, errors, ops
-from tensorflow.python.ops import script_ops
 
 from graphdsl.errors import GraphDslError
+from graphdsl.tf import internals
 from graphdsl.tf.messages import reason
 from graphdsl.tools import progress
 
@@ -70,7 +70,7 @@ class InitialValues:
         return bool(self.entries)
 
 
-def values_of(graph: ops.Graph, create: bool = False) -> InitialValues | None:
+def values_of(graph: tf.Graph, create: bool = False) -> InitialValues | None:
     """The initial values kept on ``graph`` (None when it has none and ``create`` is false)."""
     found = getattr(graph, _ATTRIBUTE, None)
     if found is None and create:
@@ -92,13 +92,13 @@ def add_value_node(sub: graph_pb2.GraphDef, name: str, dtype: int, read: Reader)
         return read()
 
     node = sub.node.add(name=name, op="PyFunc")
-    node.attr["token"].s = script_ops._py_funcs.insert(value).encode()  # pylint: disable=protected-access
+    node.attr["token"].s = internals.register_py_function(value, tf.as_dtype(dtype)).encode()
     node.attr["Tin"].list.SetInParent()
     node.attr["Tout"].list.type.append(dtype)
     return value
 
 
-def keep(graph: ops.Graph, entry: InitialValue, function: Callable[[], Any]) -> None:
+def keep(graph: tf.Graph, entry: InitialValue, function: Callable[[], Any]) -> None:
     """Records ``entry`` on ``graph`` once its op was imported, and gives the op its static shape."""
     values = values_of(graph, create=True)
     assert values is not None
@@ -106,7 +106,7 @@ def keep(graph: ops.Graph, entry: InitialValue, function: Callable[[], Any]) -> 
     graph.get_operation_by_name(entry.op_name).outputs[0].set_shape(entry.shape)
 
 
-def without_values(graph_def: graph_pb2.GraphDef, graph: ops.Graph) -> bool:
+def without_values(graph_def: graph_pb2.GraphDef, graph: tf.Graph) -> bool:
     """Turns each ``copied_value`` op of ``graph_def`` (a GraphDef of ``graph``) into a placeholder.
 
     A graph written to a file must not call back into this process; the checkpoint written beside
@@ -144,15 +144,15 @@ def initialize(session: Any, *, label: str = "initializing variables") -> None:
     """
     graph = session.graph
     with graph.as_default():
-        variables = [*graph.get_collection(ops.GraphKeys.GLOBAL_VARIABLES),
-                     *graph.get_collection(ops.GraphKeys.LOCAL_VARIABLES)]
+        variables = [*graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES),
+                     *graph.get_collection(tf.compat.v1.GraphKeys.LOCAL_VARIABLES)]
         fed, rest = split_initializers(graph, [v.initializer for v in variables])
-        rest += graph.get_collection(ops.GraphKeys.TABLE_INITIALIZERS)
+        rest += graph.get_collection(tf.compat.v1.GraphKeys.TABLE_INITIALIZERS)
     feed_values(session, fed, rest, label=label)  # adds no op to the graph
 
 
-def split_initializers(graph: ops.Graph, initializers: Iterable[ops.Operation]
-                       ) -> tuple[list[InitialValue], list[ops.Operation]]:
+def split_initializers(graph: tf.Graph, initializers: Iterable[tf.Operation]
+                       ) -> tuple[list[InitialValue], list[tf.Operation]]:
     """The kept initial values whose initializers are among ``initializers``, and the other ones."""
     values = values_of(graph)
     by_initializer = {e.initializer: e for e in values.entries.values()} if values else {}
@@ -163,7 +163,7 @@ def split_initializers(graph: ops.Graph, initializers: Iterable[ops.Operation]
     return fed, rest
 
 
-def feed_values(session: Any, entries: list[InitialValue], then: list[ops.Operation] | None = None, *,
+def feed_values(session: Any, entries: list[InitialValue], then: list[tf.Operation] | None = None, *,
                 label: str = "initializing variables") -> None:
     """Runs the initializers of ``entries`` in ``session``, feeding each its value, chunk by chunk,
     then the ops ``then``: in the same run as the last chunk when the values fit in one, since each
@@ -189,7 +189,7 @@ def feed_values(session: Any, entries: list[InitialValue], then: list[ops.Operat
             together = then if len(chunks) == 1 else []
             try:
                 session.run(fetches + together, feeds)
-            except errors.OpError as e:
+            except tf.errors.OpError as e:
                 if together:  # which one failed, the assignments or the other initializers?
                     session.run(fetches, feeds)
                     raise
@@ -204,7 +204,7 @@ def feed_values(session: Any, entries: list[InitialValue], then: list[ops.Operat
 def _read(entry: InitialValue) -> Any:
     try:
         return entry.read()
-    except errors.OpError as e:
+    except tf.errors.OpError as e:
         raise GraphDslError(f"reading the value of '{entry.variable}' from its source failed: {reason(e)}",
                             hint="initialize the source's variables or restore its checkpoint, or "
                             "copy them in mode 'init'") from None
@@ -230,7 +230,7 @@ def _mib(nbytes: int) -> int:
 def nbytes_of(dtype: int, shape: tensor_shape_pb2.TensorShapeProto) -> int:
     """The bytes a value of ``dtype`` and ``shape`` takes (strings and unknown shapes: a guess)."""
     size = int(np.prod([d.size for d in shape.dim])) if not shape.unknown_rank else 1
-    item = dtypes.as_dtype(dtype).size if dtype != dtypes.string.as_datatype_enum else 64
+    item = tf.as_dtype(dtype).size if dtype != tf.string.as_datatype_enum else 64
     return max(size, 1) * max(item, 1)
 
 
@@ -246,7 +246,7 @@ class LateValues:
     :class:`~graphdsl.tf.checkpoints.CheckpointValues`), else from the session.
     """
 
-    def __init__(self, graph: ops.Graph, session: Callable[[], Any], checkpoint: Any = None) -> None:
+    def __init__(self, graph: tf.Graph, session: Callable[[], Any], checkpoint: Any = None) -> None:
         self.graph = graph
         self._session = session
         self.checkpoint = checkpoint

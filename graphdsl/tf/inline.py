@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
+import tensorflow as tf
 from tensorflow.core.framework import function_pb2, graph_pb2, node_def_pb2
-from tensorflow.python.framework import function_def_to_graph, ops
 
 from graphdsl.errors import SourceError
 from graphdsl.tf import internals
@@ -29,7 +29,7 @@ from graphdsl.tf import internals
 CALL_OPS = ("StatefulPartitionedCall", "PartitionedCall")
 
 
-def inline_signatures(graph: ops.Graph, signatures: Mapping[str, dict[str, dict[str, str]]]
+def inline_signatures(graph: tf.Graph, signatures: Mapping[str, dict[str, dict[str, str]]]
                       ) -> dict[str, dict[str, dict[str, str]]]:
     """Inlines the calls that compute each signature's outputs; returns the signatures, updated.
 
@@ -66,7 +66,7 @@ def _inlinable(node: node_def_pb2.NodeDef, library: Mapping[str, function_pb2.Fu
 class _Inliner:
     """Collects the NodeDefs of inlined bodies, named in the graph's namespace."""
 
-    def __init__(self, graph: ops.Graph, library: Mapping[str, function_pb2.FunctionDef],
+    def __init__(self, graph: tf.Graph, library: Mapping[str, function_pb2.FunctionDef],
                  taken: set[str]) -> None:
         self.graph = graph
         self.library = library
@@ -95,7 +95,11 @@ class _Inliner:
     def _expand(self, fdef: function_pb2.FunctionDef, inputs: list[str], controls: list[str],
                 scope: str) -> tuple[list[str], list[str]]:
         with self.graph.as_default():  # the conversion looks functions up in the default graph
-            body, flat = function_def_to_graph.function_def_to_graph_def(fdef)
+            try:
+                body, flat = internals.function_def_to_graph_def(fdef)
+            except NotImplementedError as e:
+                raise SourceError(f"cannot inline the signatures' functions: {e}",
+                                  hint="load the source without inline") from e
         args = {arg.name: inputs[i] for i, arg in enumerate(fdef.signature.input_arg)}
         own = [node for node in body.node if node.name not in args]
         names = {node.name: self._free(scope + node.name) for node in own}
@@ -145,7 +149,7 @@ class _Inliner:
             stand_in.input.extend(done)
         self.nodes.append(stand_in)
 
-    def import_into(self, graph: ops.Graph, versions) -> None:
+    def import_into(self, graph: tf.Graph, versions) -> None:
         """Adds the collected nodes to ``graph``, wired to the tensors and ops they read there."""
         if not self.nodes:
             return

@@ -1,60 +1,259 @@
-"""Import a GraphDef into a live ``tf.Graph``, paying only for the new operations.
+"""TensorFlow's private internals, behind one door.
 
-``tf.graph_util.import_graph_def`` spends most of its time in Python: it scans every operation of
-the target graph to find the new ones, and runs device, colocation and control-flow bookkeeping
-per new op whether or not the target needs it. Here the C++ importer does the work (prefixing names,
-input mappings, function library), and Python wrappers are made only for the ops it returns,
-with each piece of bookkeeping done only when the target graph has something for it to do
-(a device scope, a control-dependency scope, a control-flow context, an attribute scope).
+graphdsl copies faster than ``tf.graph_util.import_graph_def`` because it drives TensorFlow's C
+import API itself and makes Python wrappers only for the ops it adds, doing each piece of
+bookkeeping only when the target graph has something for it to do (a device scope, a
+control-dependency scope, a control-flow context, an attribute scope). That needs names TensorFlow
+does not promise to keep: ``_``-prefixed attributes and functions, and modules outside the public
+``tf.*`` API. This module is the only one in graphdsl that touches them.
+
+- :data:`INTERNALS` lists every one (name -> where TensorFlow keeps it, what graphdsl does with it);
+  :func:`missing` says which ones the running TensorFlow lacks (``tests/test_internals.py`` fails
+  naming each).
+- Each use has a public fallback. Copies go through ``tf.graph_util.import_graph_def`` when a name
+  the fast import needs is missing, when the fast import fails its first use (tried once on a
+  scratch graph, so a target is never left half-imported), or when :data:`FAST_PATH` is False
+  (tests use it). The fallback is slower and computes the same: the same op names, the same
+  results. Three traces differ, none in what is computed: a control input on an already-copied op
+  that has no output reaches it through a constant made for it
+  (``NAMESPACE/<op>/graphdsl_control``); colocation entries naming ops of earlier copies are
+  dropped (``import_graph_def`` refuses them); and an op named like a name scope the target
+  already has ops under gets a fresh name (``N/out_1`` when ``N/out/...`` exists), which
+  ``get_copied`` and the registry follow.
 """
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+import functools
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from tensorflow.core.framework import graph_pb2
-from tensorflow.python.client import pywrap_tf_session as c_api
-from tensorflow.python.framework.tensor import Tensor
-from tensorflow.python.framework import c_api_util, errors, ops
-from tensorflow.python.util import compat
+import tensorflow as tf
+from tensorflow.core.framework import function_pb2, graph_pb2, variable_pb2
+
+# Tests set this to False to run every copy through the public fallbacks.
+FAST_PATH = True
+
+
+@dataclass(frozen=True)
+class Internal:
+    """One private name of TensorFlow that graphdsl uses."""
+
+    where: str  # the module or class that holds it in TensorFlow 2.21
+    use: str  # what graphdsl does with it
+    fast: bool = False  # the fast import needs it; without it copies use import_graph_def
+
+
+_OPS = "tensorflow.python.framework.ops"
+_C_API = "tensorflow.python.client.pywrap_tf_session"
+_C_UTIL = "tensorflow.python.framework.c_api_util"
+
+INTERNALS: dict[str, Internal] = {
+    # The C import API (tensorflow.python.client is not public API).
+    "pywrap_tf_session.TF_ImportGraphDefOptionsSetPrefix": Internal(
+        _C_API, "prefix names with the namespace", True),
+    "pywrap_tf_session.TF_ImportGraphDefOptionsSetValidateColocationConstraints": Internal(
+        _C_API, "accept colocation with ops of earlier copies", True),
+    "pywrap_tf_session.TF_ImportGraphDefOptionsAddInputMapping": Internal(
+        _C_API, "wire inputs to target tensors", True),
+    "pywrap_tf_session.TF_ImportGraphDefOptionsRemapControlDependency": Internal(
+        _C_API, "wire control inputs to target ops", True),
+    "pywrap_tf_session.TF_ImportGraphDefOptionsAddReturnOperation": Internal(
+        _C_API, "get the new ops back", True),
+    "pywrap_tf_session.TF_NewBufferFromString": Internal(_C_API, "hand the GraphDef to C", True),
+    "pywrap_tf_session.TF_DeleteBuffer": Internal(_C_API, "free it", True),
+    "pywrap_tf_session.TF_GraphImportGraphDefWithResults": Internal(_C_API, "the import", True),
+    "pywrap_tf_session.TF_ImportGraphDefResultsReturnOperations": Internal(
+        _C_API, "the new C ops", True),
+    "c_api_util.ScopedTFImportGraphDefOptions": Internal(_C_UTIL, "import options", True),
+    "c_api_util.ScopedTFImportGraphDefResults": Internal(_C_UTIL, "import results", True),
+    # Graph, Operation and Tensor internals of the import.
+    "Tensor._as_tf_output": Internal(f"{_C_API}.PyTensor", "a tensor as a C input mapping", True),
+    "Operation._c_op": Internal(f"{_C_API}.PyOperation", "an op as a C control mapping", True),
+    "Graph._mutation_lock": Internal(f"{_OPS}.Graph", "no Session.run during the import", True),
+    "Graph._c_graph": Internal(f"{_OPS}.Graph", "the C graph to import into", True),
+    "Operation._from_c_op": Internal(f"{_OPS}.Operation", "a Python wrapper per new C op", True),
+    "Graph._names_in_use": Internal(
+        f"{_OPS}.Graph (set in __init__)",
+        "later name scopes avoid copied names; name clash check (fallback: Graph.unique_name)", True),
+    "Graph._gradient_function_map": Internal(
+        f"{_OPS}.Graph (set in __init__)", "gradient overrides", True),
+    "Operation._gradient_function": Internal(
+        f"{_OPS}.Operation (set per op)", "gradient overrides", True),
+    "Graph._create_op_helper": Internal(
+        f"{_OPS}.Graph", "the target's scopes apply to the copy", True),
+    "Graph._device_function_stack": Internal(f"{_OPS}.Graph", "device scopes", True),
+    "Operation._set_device": Internal(f"{_OPS}.Operation", "device scopes", True),
+    "Graph._apply_device_functions": Internal(f"{_OPS}.Graph", "device scopes", True),
+    "Graph._control_dependencies_stack": Internal(
+        f"{_OPS}.Graph", "control-dependency scopes", True),
+    "Graph._get_control_flow_context": Internal(f"{_OPS}.Graph", "control-flow contexts", True),
+    "Graph._control_dependencies_for_inputs": Internal(
+        f"{_OPS}.Graph", "control-dependency scopes", True),
+    "Operation._add_control_inputs": Internal(
+        f"{_C_API}.PyOperation", "control-dependency scopes", True),
+    "Operation._control_flow_post_processing": Internal(
+        f"{_OPS}.Operation", "control-flow contexts", True),
+    "Graph._attr_scope_map": Internal(f"{_OPS}.Graph (set in __init__)", "attribute scopes", True),
+    "Graph._op_to_kernel_label_map": Internal(
+        f"{_OPS}.Graph (set in __init__)", "kernel label scopes", True),
+    "Graph._gradient_override_map": Internal(
+        f"{_OPS}.Graph (set in __init__)", "gradient override scopes", True),
+    "Graph._colocation_stack": Internal(f"{_OPS}.Graph", "colocation scopes", True),
+    "Graph._container": Internal(f"{_OPS}.Graph (set in __init__)", "container scopes", True),
+    "function.from_library": Internal(
+        "tensorflow.python.framework.function", "Python side of imported functions (gradients)", True),
+    # Outside the import, each with its own public fallback.
+    "Graph._functions": Internal(
+        f"{_OPS}.Graph (set in __init__)", "functions the target holds (fallback: as_graph_def)"),
+    "ops.get_to_proto_function": Internal(
+        _OPS, "collection members as protos (fallback: item.to_proto)"),
+    "ops.get_from_proto_function": Internal(
+        _OPS, "collection members and variables from protos (fallback: from_proto, tf.compat.v1.Variable)"),
+    "op_def_registry.get": Internal(
+        "tensorflow.python.framework.op_def_registry",
+        "an op type's OpDef: stateful or not, function attributes (fallback: the op type is unknown)"),
+    "function_def_to_graph.function_def_to_graph_def": Internal(
+        "tensorflow.python.framework.function_def_to_graph",
+        "inline a SavedModel's signature functions (no fallback: 'inline = true' is refused)"),
+    "meta_graph.strip_graph_default_valued_attrs": Internal(
+        "tensorflow.python.framework.meta_graph",
+        "diff leaves default-valued attributes out (fallback: they are compared)"),
+    "fingerprinting_utils.write_fingerprint": Internal(
+        "tensorflow.python.saved_model.fingerprinting_utils",
+        "write a canonical SavedModel's fingerprint.pb again (fallback: remove the stale one)"),
+    "deprecation._PRINT_DEPRECATION_WARNINGS": Internal(
+        "tensorflow.python.util.deprecation", "quiet command line (fallback: the tf logger's level)"),
+    "script_ops._py_funcs": Internal(
+        "tensorflow.python.ops.script_ops",
+        "register the function a value copy's PyFunc op calls (fallback: tf.compat.v1.py_func "
+        "on a scratch graph)"),
+}
+
+
+# -- which names the running TensorFlow has --------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _samples() -> dict[str, Any]:
+    """A Graph, Operation and Tensor to look instance attributes up on."""
+    graph = tf.Graph()
+    with graph.as_default():
+        tensor = tf.constant(0.0)
+    return {"Graph": graph, "Operation": tensor.op, "Tensor": tensor}
+
+
+def _module(path: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(path)
+    except ImportError:
+        return None
+
+
+def _present(name: str) -> bool:
+    owner, _, attr = name.rpartition(".")
+    samples = _samples()
+    holder = samples[owner] if owner in samples else _module(INTERNALS[name].where)
+    return holder is not None and hasattr(holder, attr)
+
+
+@functools.lru_cache(maxsize=1)
+def _missing() -> tuple[str, ...]:
+    return tuple(name for name in INTERNALS if not _present(name))
+
+
+def missing() -> list[str]:
+    """The names of :data:`INTERNALS` that the running TensorFlow lacks."""
+    return list(_missing())
+
+
+def _usable(*names: str) -> bool:
+    return FAST_PATH and not set(names) & set(_missing())
+
+
+# -- importing a GraphDef into a live graph -----------------------------------------------------------
 
 
 def import_nodes(
-    graph: ops.Graph,
+    graph: tf.Graph,
     graph_def: graph_pb2.GraphDef,
     prefix: str,
-    input_map: Mapping[str, Tensor],
-    control_map: Mapping[str, ops.Operation],
-) -> list[ops.Operation]:
+    input_map: Mapping[str, tf.Tensor],
+    control_map: Mapping[str, tf.Operation],
+) -> list[tf.Operation]:
     """Imports every node of ``graph_def`` into ``graph`` and returns their Operations in order.
 
     ``prefix`` is prepended (with '/') to every imported name; ``input_map`` maps a tensor name of
     ``graph_def`` ("x:0") to an existing tensor of ``graph``; ``control_map`` maps an op name of
-    ``graph_def`` used as a control input to an existing op of ``graph``. Raises ``ValueError``
-    with TensorFlow's message when the importer refuses the GraphDef.
+    ``graph_def`` used as a control input to an existing op of ``graph``. The functions of
+    ``graph_def.library`` become known to the graph's Python side, as ``import_graph_def`` does.
+    Raises ``ValueError`` with TensorFlow's message when the importer refuses the GraphDef.
     """
+    if fast_import_works():
+        new_ops = _import_fast(graph, graph_def, prefix, input_map, control_map)
+        _register_functions(graph, graph_def.library)
+        return new_ops
+    return _import_public(graph, graph_def, prefix, input_map, control_map)
+
+
+def fast_import_works() -> bool:
+    """True when copies use the fast import: every name it needs is there and it passed its trial."""
+    return _usable(*(name for name, entry in INTERNALS.items() if entry.fast)) and _fast_trial()
+
+
+@functools.lru_cache(maxsize=1)
+def _fast_trial() -> bool:
+    """Runs the fast import once on a scratch graph, under every kind of scope it handles.
+
+    A TensorFlow release that keeps a name but changes what it takes or gives fails here, before
+    any target graph is touched.
+    """
+    graph_def = graph_pb2.GraphDef()
+    x = graph_def.node.add(name="x", op="Placeholder")
+    x.attr["dtype"].type = tf.float32.as_datatype_enum
+    graph_def.node.add(name="done", op="NoOp")
+    y = graph_def.node.add(name="y", op="Identity", input=["x", "^done"])
+    y.attr["T"].type = tf.float32.as_datatype_enum
+    try:
+        target = tf.Graph()
+        with target.as_default():
+            feed = tf.constant(1.0, name="feed")
+            ready = tf.no_op(name="ready")
+        _import_fast(target, graph_def, "plain", {"x:0": feed}, {"done": ready})
+        with target.as_default(), tf.device("/cpu:0"), tf.control_dependencies([ready]):
+            made = _import_fast(target, graph_def, "scoped", {}, {})
+        return len(made) == len(graph_def.node) and all(op.name.startswith("scoped/") for op in made)
+    except Exception:  # pylint: disable=broad-except  # any failure means: use the public path
+        return False
+
+
+def _import_fast(graph, graph_def, prefix, input_map, control_map) -> list[tf.Operation]:
+    # pylint: disable=protected-access
+    from tensorflow.python.client import pywrap_tf_session as c_api
+    from tensorflow.python.framework import c_api_util
+
     scoped = c_api_util.ScopedTFImportGraphDefOptions()
     options = scoped.options
     c_api.TF_ImportGraphDefOptionsSetPrefix(options, prefix)
     c_api.TF_ImportGraphDefOptionsSetValidateColocationConstraints(options, False)
     for name, tensor in input_map.items():
         op_name, index = _split(name)
-        c_api.TF_ImportGraphDefOptionsAddInputMapping(
-            options, op_name, index, tensor._as_tf_output()  # pylint: disable=protected-access
-        )
+        c_api.TF_ImportGraphDefOptionsAddInputMapping(options, op_name, index, tensor._as_tf_output())
     for name, op in control_map.items():
         c_api.TF_ImportGraphDefOptionsRemapControlDependency(options, name, op._c_op)
     for node in graph_def.node:
         c_api.TF_ImportGraphDefOptionsAddReturnOperation(options, node.name)
 
-    buffer = c_api.TF_NewBufferFromString(compat.as_bytes(graph_def.SerializeToString()))
+    buffer = c_api.TF_NewBufferFromString(tf.compat.as_bytes(graph_def.SerializeToString()))
     try:
-        with graph._mutation_lock():  # pylint: disable=protected-access
+        with graph._mutation_lock():
             try:
-                with graph._c_graph.get() as c_graph:  # pylint: disable=protected-access
+                with graph._c_graph.get() as c_graph:
                     results = c_api.TF_GraphImportGraphDefWithResults(c_graph, buffer, options)
                 results = c_api_util.ScopedTFImportGraphDefResults(results)
-            except errors.InvalidArgumentError as e:
+            except tf.errors.InvalidArgumentError as e:
                 raise ValueError(e.message) from None
             c_ops = c_api.TF_ImportGraphDefResultsReturnOperations(results.results)
             return _wrap(graph, c_ops)
@@ -67,10 +266,10 @@ def _split(name: str) -> tuple[str, int]:
     return op_name, int(index)
 
 
-def _wrap(graph: ops.Graph, c_ops: Sequence) -> list[ops.Operation]:
+def _wrap(graph: tf.Graph, c_ops: Sequence) -> list[tf.Operation]:
     """Python ``Operation`` wrappers for freshly imported C operations."""
     # pylint: disable=protected-access
-    from_c_op = ops.Operation._from_c_op
+    from_c_op = tf.Operation._from_c_op
     names_in_use = graph._names_in_use
     plain = _target_is_plain(graph)
     new_ops = []
@@ -94,7 +293,7 @@ def _wrap(graph: ops.Graph, c_ops: Sequence) -> list[ops.Operation]:
     return new_ops
 
 
-def _target_is_plain(graph: ops.Graph) -> bool:
+def _target_is_plain(graph: tf.Graph) -> bool:
     """True when no scope of the target graph would change a newly created op.
 
     Then ``Graph._create_op_helper`` would only record the gradient override, which is done inline.
@@ -109,3 +308,211 @@ def _target_is_plain(graph: ops.Graph) -> bool:
         or graph._container
         or graph._device_function_stack
     )
+
+
+def _register_functions(graph: tf.Graph, library: function_pb2.FunctionDefLibrary) -> None:
+    """Makes imported functions known to the graph's Python side; gradients look them up there."""
+    if library.function:
+        from tensorflow.python.framework import function as function_lib
+
+        with graph.as_default():  # outside it, add_to_graph adds to the eager context instead
+            for func in function_lib.from_library(library):
+                func.add_to_graph(graph)
+
+
+def _import_public(graph, graph_def, prefix, input_map, control_map) -> list[tf.Operation]:
+    """The same import through ``tf.graph_util.import_graph_def``."""
+    names = {node.name for node in graph_def.node}
+    if any(_external_colocations(node, names) for node in graph_def.node):
+        graph_def = _without_external_colocations(graph_def, names)
+    full_map: dict[str, tf.Tensor] = dict(input_map)
+    for name, op in control_map.items():
+        full_map["^" + name] = op.outputs[0] if op.outputs else _control_anchor(graph, prefix, name, op)
+    with graph.as_default():
+        # "NS/" re-enters scope NS as it is; "NS" would become "NS_1" once NS is in use.
+        return tf.graph_util.import_graph_def(
+            graph_def, input_map=full_map or None, name=prefix + "/" if prefix else "",
+            return_elements=[node.name for node in graph_def.node])
+
+
+def _external_colocations(node, names) -> list[bytes]:
+    if "_class" not in node.attr:
+        return []
+    return [s for s in node.attr["_class"].list.s
+            if s.startswith(b"loc:@") and s[5:].decode() not in names]
+
+
+def _without_external_colocations(graph_def, names) -> graph_pb2.GraphDef:
+    trimmed = graph_pb2.GraphDef()
+    trimmed.CopyFrom(graph_def)
+    for node in trimmed.node:
+        outside = _external_colocations(node, names)
+        if outside:
+            kept = [s for s in node.attr["_class"].list.s if s not in outside]
+            del node.attr["_class"].list.s[:]
+            node.attr["_class"].list.s.extend(kept)
+            if not kept:
+                del node.attr["_class"]
+    return trimmed
+
+
+def _control_anchor(graph: tf.Graph, prefix: str, name: str, op: tf.Operation) -> tf.Tensor:
+    """A tensor whose op runs after ``op``, for a control input on an op without outputs."""
+    with graph.as_default(), tf.name_scope(f"{prefix}/{name}/" if prefix else f"{name}/"):
+        with tf.control_dependencies([op]):
+            return tf.constant(0, name="graphdsl_control")
+
+
+# -- smaller doors, each with its public fallback ---------------------------------------------------
+
+
+def existing_operations(graph: tf.Graph, names: Iterable[str]) -> list[str]:
+    """The names among ``names`` that ops of ``graph`` already carry.
+
+    Each name is looked up in the graph's table of names in use (names of ops and name scopes,
+    lowercased): one dict lookup, where ``Graph._nodes_by_name`` would build a table of every op
+    of the graph on each access. The few names found there are confirmed op by op.
+    """
+    if _usable("Graph._names_in_use"):
+        in_use = graph._names_in_use  # pylint: disable=protected-access
+        maybe = [name for name in names if name.lower() in in_use]
+    else:
+        with graph.name_scope(None):  # unique_name prepends the current name scope
+            maybe = [name for name in names if graph.unique_name(name, mark_as_used=False) != name]
+    return [name for name in maybe if _has_operation(graph, name)]
+
+
+def _has_operation(graph: tf.Graph, name: str) -> bool:
+    try:
+        graph.get_operation_by_name(name)
+    except (KeyError, ValueError):
+        return False
+    return True
+
+
+def function_def(graph: tf.Graph, name: str) -> tuple[bool, function_pb2.FunctionDef | None]:
+    """Whether ``graph`` holds a function ``name``, and its definition when TensorFlow gives one."""
+    if _usable("Graph._functions"):
+        func = graph._functions.get(name)  # pylint: disable=protected-access
+        if func is None:
+            return False, None
+        return True, getattr(func, "definition", None)
+    for fdef in graph.as_graph_def().library.function:
+        if fdef.signature.name == name:
+            return True, fdef
+    return False, None
+
+
+def to_proto(key: str, item: Any) -> Any:
+    """``item`` of collection ``key`` as a proto, as a MetaGraph export writes it, or None."""
+    if _usable("ops.get_to_proto_function"):
+        from tensorflow.python.framework import ops
+
+        convert: Callable | None = ops.get_to_proto_function(key)
+    else:
+        convert = getattr(type(item), "to_proto", None)
+    return convert(item) if convert is not None else None
+
+
+def from_proto(key: str, item: Any, proto: Any, import_scope: str | None) -> Any:
+    """The collection member of kind ``type(item)`` rebuilt from ``proto`` under ``import_scope``."""
+    if _usable("ops.get_from_proto_function"):
+        from tensorflow.python.framework import ops
+
+        convert: Callable | None = ops.get_from_proto_function(key)
+    else:
+        convert = getattr(type(item), "from_proto", None)
+    return convert(proto, import_scope=import_scope) if convert is not None else None
+
+
+def variable_from_proto(vdef: variable_pb2.VariableDef, import_scope: str | None) -> Any:
+    """A tf.Variable over ops already in the default graph, as a MetaGraph import makes it."""
+    if _usable("ops.get_from_proto_function"):
+        from tensorflow.python.framework import ops
+
+        convert = ops.get_from_proto_function(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES)
+        return convert(vdef, import_scope=import_scope)
+    return tf.compat.v1.Variable(variable_def=vdef, import_scope=import_scope,
+                                 use_resource=vdef.is_resource)
+
+
+def mark_name_used(graph: tf.Graph, name: str) -> None:
+    """Makes later ``name_scope(name)`` calls in ``graph`` pick a fresh scope, as for any op name."""
+    if _usable("Graph._names_in_use"):
+        graph._names_in_use.setdefault(name.lower(), 1)  # pylint: disable=protected-access
+        return
+    with graph.name_scope(None):  # unique_name prepends the current name scope
+        if graph.unique_name(name, mark_as_used=False) == name:
+            graph.unique_name(name, mark_as_used=True)
+
+
+def silence_deprecation_warnings() -> None:
+    """Stops the TF1 APIs graph mode needs from warning of their deprecation on every use."""
+    if _usable("deprecation._PRINT_DEPRECATION_WARNINGS"):
+        from tensorflow.python.util import deprecation
+
+        deprecation._PRINT_DEPRECATION_WARNINGS = False  # pylint: disable=protected-access
+    tf.get_logger().setLevel("ERROR")
+
+
+# -- beyond the copier ---------------------------------------------------------------------------------
+
+
+def op_def(op_type: str) -> Any | None:
+    """The registered OpDef of ``op_type``, or None (unknown op, or no registry to ask)."""
+    if not _usable("op_def_registry.get"):
+        return None
+    from tensorflow.python.framework import op_def_registry
+
+    return op_def_registry.get(op_type)
+
+
+def function_def_to_graph_def(fdef: function_pb2.FunctionDef) -> tuple[graph_pb2.GraphDef, Any]:
+    """A function body as a GraphDef, and the map from its outputs to tensor names in it.
+
+    Raises NotImplementedError when this TensorFlow lacks the conversion (its caller refuses then).
+    """
+    if not _usable("function_def_to_graph.function_def_to_graph_def"):
+        raise NotImplementedError("this TensorFlow has no function_def_to_graph_def")
+    from tensorflow.python.framework import function_def_to_graph
+
+    return function_def_to_graph.function_def_to_graph_def(fdef)
+
+
+def strip_default_attrs(meta: Any) -> None:
+    """Drops the attributes of ``meta``'s graph that hold their op's default, as a SavedModel export does."""
+    if _usable("meta_graph.strip_graph_default_valued_attrs"):
+        from tensorflow.python.framework import meta_graph
+
+        meta_graph.strip_graph_default_valued_attrs(meta)
+
+
+def write_fingerprint(directory: str) -> None:
+    """Writes a SavedModel's ``fingerprint.pb`` for its current ``saved_model.pb``.
+
+    Without TensorFlow's writer the stale fingerprint is removed: a loader reads it only when present.
+    """
+    if _usable("fingerprinting_utils.write_fingerprint"):
+        from tensorflow.python.saved_model import fingerprinting_utils
+
+        fingerprinting_utils.write_fingerprint(directory)
+    else:
+        import os
+
+        os.remove(os.path.join(directory, "fingerprint.pb"))
+
+
+def register_py_function(function: Callable[[], Any], dtype: tf.DType) -> str:
+    """Registers ``function`` for a ``PyFunc`` op without inputs; returns the op's ``token``.
+
+    TensorFlow's registry holds the function weakly: the caller keeps it alive for as long as a
+    graph may run an op with that token. The fallback makes the op with ``tf.compat.v1.py_func``
+    on a scratch graph and reads its token (the registry entry lives as long as ``function``).
+    """
+    if _usable("script_ops._py_funcs"):
+        from tensorflow.python.ops import script_ops
+
+        return script_ops._py_funcs.insert(function)  # pylint: disable=protected-access
+    with tf.Graph().as_default():
+        made = tf.compat.v1.py_func(function, [], [dtype], stateful=True)
+    return made[0].op.get_attr("token").decode()

@@ -22,13 +22,12 @@ def import_tensorflow() -> None:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
             try:
-                import tensorflow as tf
+                import tensorflow  # noqa: F401  (imported here for its side effect: loading it silenced)
             finally:
                 os.dup2(saved, 2)
     finally:
         os.close(saved)
     # The TF1 APIs graph mode needs warn of their deprecation on every use; not the user's concern.
-    from tensorflow.python.util import deprecation
+    from graphdsl.tf import internals
 
-    deprecation._PRINT_DEPRECATION_WARNINGS = False  # pylint: disable=protected-access
-    tf.get_logger().setLevel("ERROR")
+    internals.silence_deprecation_warnings()

@@ -1,7 +1,9 @@
 """Which element of a target graph is the copy of which original.
 
-Every target graph gets one :class:`Registry`; it holds a :class:`CopyRecord` per
-(source graph, namespace) pair. The copier consults it to reuse earlier copies instead of
+Every target graph gets one :class:`Registry`, kept on the graph object itself (so it lives and
+dies with the graph: a module-level table keyed by graph would keep every graph alive through the
+copies it records); it holds a :class:`CopyRecord` per (source graph, namespace) pair, and never
+a reference to a source graph. The copier consults it to reuse earlier copies instead of
 duplicating them and to tell a copy from an unrelated element that happens to carry the same
 name; ``get_copied`` consults it to answer lookups, including the ones a name cannot answer
 (replaced inputs, placeholders put where a walk stopped).
@@ -13,8 +15,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from tensorflow.python.framework.tensor import Tensor
-from tensorflow.python.framework import ops
+import tensorflow as tf
 
 
 @dataclass
@@ -22,17 +23,16 @@ class CopyRecord:
     """The copies made from one source graph into one namespace of a target graph."""
 
     namespace: str
-    ops: dict[str, ops.Operation] = field(default_factory=dict)  # original op name -> copy
+    ops: dict[str, tf.Operation] = field(default_factory=dict)  # original op name -> copy
     tensors: dict[str, Any] = field(default_factory=dict)  # original tensor name -> target tensor
     variables: dict[str, Any] = field(default_factory=dict)  # original variable op name -> Variable
-    placeholders: set[str] = field(default_factory=set)  # target op names made where walks stopped
     collected: set[tuple[str, int]] = field(default_factory=set)  # (collection, index) added
 
     def find(self, original) -> Any:
         """The copy of ``original`` (Operation, Tensor or Variable of the source), or None."""
-        if isinstance(original, ops.Operation):
+        if isinstance(original, tf.Operation):
             return self.ops.get(original.name)
-        if isinstance(original, Tensor):
+        if isinstance(original, tf.Tensor):
             found = self.tensors.get(original.name)
             if found is None and original.op.name in self.ops:
                 found = self.ops[original.op.name].outputs[original.value_index]
@@ -54,14 +54,14 @@ class Registry:
         self._sources: dict[int, weakref.ref] = {}
         self.functions: dict[str, bytes] = {}  # function name in the target -> definition bytes
 
-    def record(self, source: ops.Graph, namespace: str) -> CopyRecord | None:
+    def record(self, source: tf.Graph, namespace: str) -> CopyRecord | None:
         """The record for (``source``, ``namespace``), or None if nothing was copied there yet."""
         record = self._records.get((id(source), namespace))
         if record is not None and self._sources[id(source)]() is source:
             return record
         return None
 
-    def add(self, source: ops.Graph, record: CopyRecord) -> None:
+    def add(self, source: tf.Graph, record: CopyRecord) -> None:
         """Keeps ``record`` as the record of (``source``, ``record.namespace``)."""
         self._records[(id(source), record.namespace)] = record
         if id(source) not in self._sources:
@@ -75,7 +75,7 @@ class Registry:
 
         return forget
 
-    def records(self) -> list[tuple[ops.Graph, CopyRecord]]:
+    def records(self) -> list[tuple[tf.Graph, CopyRecord]]:
         """Every (source graph, record) pair whose source graph is still alive."""
         pairs = []
         for (source_id, _), record in self._records.items():
@@ -88,39 +88,37 @@ class Registry:
         """True when some copy went into ``namespace`` of this target."""
         return any(ns == namespace for _, ns in self._records)
 
-    def records_in(self, namespace: str) -> list[CopyRecord]:
-        return [r for (_, ns), r in self._records.items() if ns == namespace]
-
 
 def is_variable(element) -> bool:
     """True for a tf.Variable (resource or ref) without importing the variable classes."""
     return (
         hasattr(element, "initializer")
         and hasattr(element, "op")
-        and not isinstance(element, (Tensor, ops.Operation))
+        and not isinstance(element, (tf.Tensor, tf.Operation))
     )
 
 
-def variable_tensor(var) -> Tensor:
+def variable_tensor(var) -> tf.Tensor:
     """The tensor that is a variable in its graph: a resource variable's handle, a ref variable's ref."""
     return var.handle if hasattr(var, "handle") else var.op.outputs[0]
 
 
-def variable_named(graph: ops.Graph, op_name: str):
+def variable_named(graph: tf.Graph, op_name: str):
     """The variable of ``graph``'s GLOBAL_VARIABLES whose op is ``op_name``, or None."""
     wanted = op_name + ":0"
-    for var in graph.get_collection(ops.GraphKeys.GLOBAL_VARIABLES):
+    for var in graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES):
         if var.name == wanted:  # ``var.op`` is slow on resource variables
             return var
     return None
 
 
-_registries: "weakref.WeakKeyDictionary[ops.Graph, Registry]" = weakref.WeakKeyDictionary()
+_ATTRIBUTE = "_graphdsl_registry"  # where a target graph keeps its registry
 
 
-def registry_of(graph: ops.Graph) -> Registry:
+def registry_of(graph: tf.Graph) -> Registry:
     """The registry of target ``graph``, made on first use."""
-    registry = _registries.get(graph)
+    registry = getattr(graph, _ATTRIBUTE, None)
     if registry is None:
-        registry = _registries[graph] = Registry()
+        registry = Registry()
+        setattr(graph, _ATTRIBUTE, registry)
     return registry

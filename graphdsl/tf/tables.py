@@ -25,17 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
+import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2, types_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
-from tensorflow.python.framework import dtypes, ops, tensor_util
-from tensorflow.python.ops import gen_lookup_ops
 
 from graphdsl.errors import CopyError
 from graphdsl.tf import effects
 from graphdsl.tf.index import VARIABLE_OPS, SourceIndex, index_of
 
 # Collections whose members run to initialize a graph: TensorFlow's own and the SavedModel's main op.
-INIT_COLLECTIONS = (ops.GraphKeys.TABLE_INITIALIZERS, "saved_model_main_op", "legacy_init_op")
+INIT_COLLECTIONS = (tf.compat.v1.GraphKeys.TABLE_INITIALIZERS, "saved_model_main_op", "legacy_init_op")
 _ASSET_OP_TYPES = ("Const", "Placeholder", "PlaceholderWithDefault")
 
 
@@ -48,11 +47,11 @@ class Tables:
     asset_variables: frozenset[str]  # variable op names whose initial value is an asset path
 
 
-_declared: "weakref.WeakKeyDictionary[ops.Graph, dict[str, str]]" = weakref.WeakKeyDictionary()
-_cache: "weakref.WeakKeyDictionary[ops.Graph, tuple[int, Tables]]" = weakref.WeakKeyDictionary()
+_declared: "weakref.WeakKeyDictionary[tf.Graph, dict[str, str]]" = weakref.WeakKeyDictionary()
+_cache: "weakref.WeakKeyDictionary[tf.Graph, tuple[int, Tables]]" = weakref.WeakKeyDictionary()
 
 
-def declare_assets(graph: ops.Graph, assets: Mapping[str, str]) -> None:
+def declare_assets(graph: tf.Graph, assets: Mapping[str, str]) -> None:
     """Records that tensor ``name`` of ``graph`` stands for the file at ``assets[name]``.
 
     A SavedModel's loader feeds its asset tensors with the files' locations when it runs the main
@@ -80,7 +79,7 @@ def tables_of(index: SourceIndex) -> Tables:
     return tables
 
 
-def _initializers(graph: ops.Graph) -> dict[str, tuple[str, ...]]:
+def _initializers(graph: tf.Graph) -> dict[str, tuple[str, ...]]:
     """For each non-variable state op, the initializer ops that take its handle."""
     found: dict[str, list[str]] = {}
     for unit in _init_units(graph):
@@ -90,11 +89,11 @@ def _initializers(graph: ops.Graph) -> dict[str, tuple[str, ...]]:
     return {state: tuple(units) for state, units in found.items()}
 
 
-def _states_of(unit: ops.Operation) -> list[str]:
+def _states_of(unit: tf.Operation) -> list[str]:
     """The non-variable state ops whose handle ``unit`` takes (through ``Identity`` ops)."""
     states = []
     for tensor in unit.inputs:
-        if tensor.dtype != dtypes.resource and not tensor.dtype._is_ref_dtype:  # pylint: disable=protected-access
+        if tensor.dtype != tf.resource and tensor.dtype.base_dtype == tensor.dtype:  # neither a handle nor a ref
             continue
         state = tensor.op
         while state.type == "Identity" and state.inputs:
@@ -104,14 +103,14 @@ def _states_of(unit: ops.Operation) -> list[str]:
     return states
 
 
-def _init_units(graph: ops.Graph) -> list[ops.Operation]:
+def _init_units(graph: tf.Graph) -> list[tf.Operation]:
     """The ops the graph's initialization runs, with groups (``NoOp``\\ s) opened up."""
     pending = [getattr(item, "op", item) for key in INIT_COLLECTIONS for item in graph.get_collection(key)]
-    seen: dict[str, ops.Operation] = {}
+    seen: dict[str, tf.Operation] = {}
     units = []
     while pending:
         op = pending.pop()
-        if not isinstance(op, ops.Operation) or op.name in seen:
+        if not isinstance(op, tf.Operation) or op.name in seen:
             continue
         seen[op.name] = op
         if op.type == "NoOp":
@@ -121,9 +120,9 @@ def _init_units(graph: ops.Graph) -> list[ops.Operation]:
     return units
 
 
-def _assets(graph: ops.Graph, index: SourceIndex) -> dict[str, str]:
+def _assets(graph: tf.Graph, index: SourceIndex) -> dict[str, str]:
     found = {}
-    for tensor in graph.get_collection(ops.GraphKeys.ASSET_FILEPATHS):
+    for tensor in graph.get_collection(tf.compat.v1.GraphKeys.ASSET_FILEPATHS):
         path = _const_path(index.nodes.get(getattr(getattr(tensor, "op", None), "name", "")))
         if path is not None and tensor.name.endswith(":0"):
             found[tensor.op.name] = path
@@ -150,7 +149,7 @@ def forced_modes(modes: Callable[[str], str], tables: Tables) -> Callable[[str],
     return lambda name: "init" if name in asset_variables else modes(name)
 
 
-def copy_modes(source: ops.Graph, modes: Callable[[str], str]) -> Callable[[str], str]:
+def copy_modes(source: tf.Graph, modes: Callable[[str], str]) -> Callable[[str], str]:
     """The modes a copy from ``source`` gives its variables when asked for ``modes``."""
     return forced_modes(modes, tables_of(index_of(source)))
 
@@ -166,10 +165,10 @@ def rewrite_assets(sub: graph_pb2.GraphDef, needed: Iterable[str], tables: Table
             node.Clear()
             node.name, node.op, node.device = name, "Const", device
             node.attr["dtype"].type = types_pb2.DT_STRING
-            node.attr["value"].tensor.CopyFrom(tensor_util.make_tensor_proto(wanted[name].encode("utf-8")))
+            node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(wanted[name].encode("utf-8")))
 
 
-def collect(target: ops.Graph, copies: Mapping[str, ops.Operation], needed: Iterable[str],
+def collect(target: tf.Graph, copies: Mapping[str, tf.Operation], needed: Iterable[str],
             tables: Tables) -> None:
     """Puts the copies of initializers and asset ops reached by a copy into the target's collections.
 
@@ -177,7 +176,7 @@ def collect(target: ops.Graph, copies: Mapping[str, ops.Operation], needed: Iter
     """
     if not tables.initializers and not tables.assets:
         return
-    init_key, asset_key = ops.GraphKeys.TABLE_INITIALIZERS, ops.GraphKeys.ASSET_FILEPATHS
+    init_key, asset_key = tf.compat.v1.GraphKeys.TABLE_INITIALIZERS, tf.compat.v1.GraphKeys.ASSET_FILEPATHS
     for name in needed:
         for unit in tables.initializers.get(name, ()):
             _add_once(target, init_key, copies.get(unit))
@@ -185,12 +184,12 @@ def collect(target: ops.Graph, copies: Mapping[str, ops.Operation], needed: Iter
             _add_once(target, asset_key, copies[name].outputs[0])
 
 
-def _add_once(target: ops.Graph, key: str, element) -> None:
+def _add_once(target: tf.Graph, key: str, element) -> None:
     if element is not None and element not in target.get_collection(key):
         target.add_to_collection(key, element)
 
 
-def declare_savedmodel(graph: ops.Graph, meta: meta_graph_pb2.MetaGraphDef, directory: Path) -> None:
+def declare_savedmodel(graph: tf.Graph, meta: meta_graph_pb2.MetaGraphDef, directory: Path) -> None:
     """Declares what the SavedModel loader fed into ``graph``: its asset files and its init op.
 
     The asset files are listed in the MetaGraph's asset file definitions (TF2, and TF1 models saved
@@ -220,11 +219,11 @@ def declare_savedmodel(graph: ops.Graph, meta: meta_graph_pb2.MetaGraphDef, dire
 INIT_ALL_TABLES = "init_all_tables"
 
 
-def initializers_needed(graph: ops.Graph, needed: Iterable[str]) -> list[str]:
+def initializers_needed(graph: tf.Graph, needed: Iterable[str]) -> list[str]:
     """The table initializers of ``graph`` that fill state among the op names ``needed``."""
     needed = set(needed)
     found = []
-    for unit in graph.get_collection(ops.GraphKeys.TABLE_INITIALIZERS):
+    for unit in graph.get_collection(tf.compat.v1.GraphKeys.TABLE_INITIALIZERS):
         op = getattr(unit, "op", unit)
         if any(state in needed for state in _states_of(op)):
             found.append(op.name)
@@ -249,7 +248,7 @@ MUTABLE_TABLE_OPS = frozenset({
     "MutableHashTable", "MutableHashTableV2", "MutableHashTableOfTensors",
     "MutableHashTableOfTensorsV2", "MutableDenseHashTable", "MutableDenseHashTableV2",
 })
-_exports: "weakref.WeakKeyDictionary[ops.Graph, dict[str, tuple]]" = weakref.WeakKeyDictionary()
+_exports: "weakref.WeakKeyDictionary[tf.Graph, dict[str, tuple]]" = weakref.WeakKeyDictionary()
 
 
 def add_contents(sub: graph_pb2.GraphDef, needed: Iterable[str], index: SourceIndex, tables: Tables,
@@ -287,21 +286,21 @@ def add_contents(sub: graph_pb2.GraphDef, needed: Iterable[str], index: SourceIn
     return added
 
 
-def collect_contents(target: ops.Graph, prefix: str, added: list[str]) -> None:
+def collect_contents(target: tf.Graph, prefix: str, added: list[str]) -> None:
     """Puts the imported contents' ops (see :func:`add_contents`) among the table initializers."""
     for name in added:
-        _add_once(target, ops.GraphKeys.TABLE_INITIALIZERS, target.get_operation_by_name(prefix + name))
+        _add_once(target, tf.compat.v1.GraphKeys.TABLE_INITIALIZERS, target.get_operation_by_name(prefix + name))
 
 
-def _export_of(graph: ops.Graph, table: str) -> tuple:
+def _export_of(graph: tf.Graph, table: str) -> tuple:
     """An op exporting ``table``'s contents, made once in the source graph (nothing else reads it)."""
     made = _exports.setdefault(graph, {})
     if table not in made:
         handle = graph.get_operation_by_name(table).outputs[0]
         node = handle.op.node_def
-        with graph.as_default(), ops.name_scope(None), ops.control_dependencies(None):
-            made[table] = tuple(gen_lookup_ops.lookup_table_export_v2(
-                handle, node.attr["key_dtype"].type, node.attr["value_dtype"].type,
+        with graph.as_default(), graph.name_scope(None), graph.control_dependencies(None):
+            made[table] = tuple(tf.raw_ops.LookupTableExportV2(
+                table_handle=handle, Tkeys=node.attr["key_dtype"].type, Tvalues=node.attr["value_dtype"].type,
                 name=f"{table}/graphdsl_export"))
     return made[table]
 
@@ -309,5 +308,5 @@ def _export_of(graph: ops.Graph, table: str) -> tuple:
 def _const(sub: graph_pb2.GraphDef, name: str, value, dtype: int) -> str:
     node = sub.node.add(name=name, op="Const")
     node.attr["dtype"].type = dtype
-    node.attr["value"].tensor.CopyFrom(tensor_util.make_tensor_proto(value, dtype=dtype))
+    node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(value, dtype=dtype))
     return name

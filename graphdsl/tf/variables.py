@@ -16,22 +16,65 @@ can only be value-copied; they get a synthesized initializer and read op.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import fnmatch
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
+import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, tensor_shape_pb2, variable_pb2
-from tensorflow.python.framework.tensor import Tensor
-from tensorflow.python.framework import errors, ops, tensor_shape
 
 from graphdsl.errors import CopyError
-from graphdsl.tf import effects, initial_values
+from graphdsl.lang import schema
+from graphdsl.tf import effects, initial_values, internals
 from graphdsl.tf.initial_values import InitialValue, LateValues, Reader
 from graphdsl.tf.index import is_trainable_dtype
+from graphdsl.tools import progress
 
 if TYPE_CHECKING:
     from graphdsl.tf.copier import Copier, Walk
 
 _RESOURCE_OPS = ("VarHandleOp", "_VarHandlesOp")
+
+ModeRule = Callable[[str], str]  # a variable's op name -> its mode
+MODES = schema.VARIABLE_MODES
+
+
+def mode_rule(variables: str | Mapping[str, str] | ModeRule) -> ModeRule:
+    """Turns the ``variables`` argument into a function from a variable's op name to its mode.
+
+    Accepted: "init" or "value" for all variables; a mapping from glob patterns on the variable's
+    op name to a mode (the last matching pattern wins; "*" sets the default, which is "init"); or a
+    function of the name.
+    """
+    if isinstance(variables, str):
+        _check_mode(variables, "variables")
+        return lambda _name: variables
+    if isinstance(variables, Mapping):
+        rules = list(variables.items())
+        for pattern, mode in rules:
+            _check_mode(mode, f"variables[{pattern!r}]")
+
+        def by_pattern(name: str) -> str:
+            chosen = schema.DEFAULT_MODE
+            for pattern, mode in rules:
+                if fnmatch.fnmatchcase(name, pattern):
+                    chosen = mode
+            return chosen
+
+        return by_pattern
+    if callable(variables):
+        def checked(name: str) -> str:
+            mode = variables(name)
+            _check_mode(mode, f"the mode chosen for variable '{name}'")
+            return mode
+
+        return checked
+    raise CopyError(f"variables must be 'init', 'value', a mapping or a function, not {variables!r}")
+
+
+def _check_mode(mode: Any, what: str) -> None:
+    if mode not in MODES:
+        raise CopyError(f"{what} is {mode!r}", hint="a variable mode is 'init' or 'value'")
 
 
 class VariableCopies:
@@ -109,8 +152,9 @@ class VariableCopies:
         if not now:
             return late
         try:
-            values = session.run([read for _, read in now])
-        except errors.FailedPreconditionError as e:
+            with progress.task(f"reading the values of {len(now)} variable{'s' if len(now) > 1 else ''}"):
+                values = session.run([read for _, read in now])
+        except tf.errors.FailedPreconditionError as e:
             raise CopyError(
                 f"a variable copied in mode 'value' has no value in the session: {e.message}",
                 hint="initialize the source's variables or restore its checkpoint first, "
@@ -119,7 +163,7 @@ class VariableCopies:
         held = {name: _Held(value) for (name, _), value in zip(now, values)}
         return {name: late[name] if name in late else held[name] for name in names}
 
-    def _check_reads(self, reads: list[Tensor]) -> None:
+    def _check_reads(self, reads: list[tf.Tensor]) -> None:
         """Refuses to read values through ops that act outside the session, in a guarded source."""
         label = effects.guarded(self.copier.source)
         if label is None:
@@ -130,7 +174,7 @@ class VariableCopies:
                 raise CopyError(f"reading the value of '{read.name}' of {label} would run {found}, "
                                 "which acts outside the session", hint=effects.HINT)
 
-    def _read_tensor(self, name: str) -> Tensor:
+    def _read_tensor(self, name: str) -> tf.Tensor:
         source = self.copier.source
         vdef = self.defs.get(name)
         if vdef is not None and vdef.snapshot_name:
@@ -187,17 +231,22 @@ class VariableCopies:
 
     # -- the copies as Variables -----------------------------------------------------------------------
 
-    def make_variables(self, walk: "Walk") -> None:
-        """Rebuilds each copied variable as a tf.Variable of the target and records it."""
+    def make_variables(self, walk: "Walk") -> dict[str, str]:
+        """Rebuilds each copied variable as a tf.Variable of the target and records it.
+
+        Returns the variables made: target variable op name -> mode.
+        """
         copier = self.copier
         record, target, prefix = copier.record, copier.target, copier.prefix
+        made = {}
         for name in self.index.in_graph_order(walk.variables):  # the source's order, not the walk's
             mode = walk.variables[name]
             if name in record.variables:
                 continue
+            made[prefix + name] = mode
             vdef = self._target_def(name, mode)
             with target.as_default():
-                var = _from_proto(vdef, import_scope=copier.namespace or None)
+                var = internals.variable_from_proto(vdef, copier.namespace or None)
             record.variables[name] = var
             if name in self._values:
                 initial_values.keep(target, *self._values.pop(name))
@@ -205,6 +254,7 @@ class VariableCopies:
                 target.add_to_collection(key, var)
             if copier.copied_variables is not None:
                 copier.copied_variables[prefix + name + ":0"] = var
+        return made
 
     def _target_def(self, name: str, mode: str) -> variable_pb2.VariableDef:
         vdef = variable_pb2.VariableDef()
@@ -226,14 +276,9 @@ class VariableCopies:
     def _collections(self, name: str) -> list[str]:
         if name not in self.index.variables:  # in no collection of the source (TF2, GraphDef)
             if not is_trainable_dtype(self.index.nodes[name].attr["dtype"].type):
-                return [ops.GraphKeys.GLOBAL_VARIABLES]
-            return [ops.GraphKeys.GLOBAL_VARIABLES, ops.GraphKeys.TRAINABLE_VARIABLES]
+                return [tf.compat.v1.GraphKeys.GLOBAL_VARIABLES]
+            return [tf.compat.v1.GraphKeys.GLOBAL_VARIABLES, tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES]
         return self.index.variable_collections(name)
-
-
-def _from_proto(vdef: variable_pb2.VariableDef, import_scope: str | None):
-    """A tf.Variable over ops already in the default graph, as a MetaGraph import makes it."""
-    return ops.get_from_proto_function(ops.GraphKeys.GLOBAL_VARIABLES)(vdef, import_scope=import_scope)
 
 
 class _Held:
@@ -249,7 +294,7 @@ class _Held:
 def _value_shape(read: Reader, node: Any) -> tensor_shape_pb2.TensorShapeProto:
     """The shape of the value ``read`` gives: the held value's, else the variable's declared one."""
     if isinstance(read, _Held):
-        return tensor_shape.TensorShape(np.shape(read.value)).as_proto()
+        return tf.TensorShape(np.shape(read.value)).as_proto()
     return node.attr["shape"].shape
 
 

@@ -7,14 +7,13 @@ imported inside ``run`` only, so that registering them costs nothing.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
-from graphdsl.cli import EXIT_OK, EXIT_USAGE
+from graphdsl.cli import EXIT_OK, _add_param_arguments, _params, usage_error
 from graphdsl.errors import GraphDslError
 from graphdsl.tf.quiet import import_tensorflow
+from graphdsl.tools import jsonout
 
 
 def add_inspect(subparsers: argparse._SubParsersAction) -> None:
@@ -39,7 +38,9 @@ def add_inspect(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--match", metavar="GLOB", help='only ops and variables matching, e.g. "encoder/*"')
     parser.add_argument("--op", metavar="NAME", help="an op, tensor, variable or @KEY: its inputs, "
                         "consumers, and what copying it brings along")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON (see the README)")
+    jsonout.add_format_option(parser)
+    parser.add_argument("--json", dest="format", action="store_const", const="json",
+                        help="the same as --format json")
     parser.set_defaults(run=_run_inspect)
 
 
@@ -48,10 +49,10 @@ def _run_inspect(args: argparse.Namespace) -> int:
     for item in args.arg:
         key, sep, text = item.partition("=")
         if not sep or not key.isidentifier():
-            return _usage("inspect", f"--arg takes KEY=YAML, got '{item}'")
+            return usage_error(args, "inspect", f"--arg takes KEY=YAML, got '{item}'")
         value = _yaml(text)
         if value is _BAD:
-            return _usage("inspect", f"--arg {key}: '{text}' is not a YAML literal")
+            return usage_error(args, "inspect", f"--arg {key}: '{text}' is not a YAML literal")
         builder_args[key] = value
     import_tensorflow()
     from graphdsl.tools.inspect import inspect
@@ -60,8 +61,10 @@ def _run_inspect(args: argparse.Namespace) -> int:
     tags = args.tags.split(",") if args.tags else None
     result = inspect(args.source, checkpoint=args.checkpoint, tags=tags, args=builder_args,
                      export=args.export, depth=args.depth, match=args.match, op=args.op)
-    # default=str: a builder argument may be a YAML value JSON has no type for (a date).
-    print(json.dumps(result, indent=2, default=str) if args.json else render(result))
+    if jsonout.wants_json(args):
+        jsonout.emit(args, {"ok": True, **result})
+    else:
+        print(render(result))
     return EXIT_OK
 
 
@@ -81,14 +84,16 @@ def add_graph(subparsers: argparse._SubParsersAction) -> None:
                         help="name scope levels shown inside a namespace (0: one box per namespace; default 1)")
     parser.add_argument("--export", metavar="NAME", help="which export of an OUTDIR (default: the first)")
     parser.add_argument("--tensorboard", metavar="LOGDIR", help="also write a TensorBoard event file of the graph")
+    _add_param_arguments(parser)
     parser.set_defaults(run=_run_graph)
 
 
 def _run_graph(args: argparse.Namespace) -> int:
     if args.out is None and args.tensorboard is None:
-        return _usage("graph", "give -o FILE, --tensorboard LOGDIR, or both")
+        return usage_error(args, "graph", "give -o FILE, --tensorboard LOGDIR, or both")
     if args.depth < 0:
-        return _usage("graph", f"--depth must be 0 or more, not {args.depth}")
+        return usage_error(args, "graph", f"--depth must be 0 or more, not {args.depth}")
+    params = _params(args)
     import_tensorflow()
     from graphdsl.tools import progress
     from graphdsl.tools.render import write_picture, write_tensorboard
@@ -96,7 +101,7 @@ def _run_graph(args: argparse.Namespace) -> int:
 
     target = Path(args.target)
     with progress.task(f"{'reading' if target.is_dir() else 'composing'} {target}"):
-        view, close = _view(target, args.export)
+        view, close = _view(target, args.export, params, args.max_statements)
     try:
         if args.out is not None:
             with progress.task(f"drawing {args.out}"):
@@ -110,26 +115,27 @@ def _run_graph(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _view(target: Path, export: str | None) -> tuple[Any, Any]:
+def _view(target: Path, export: str | None, params: Any = None, max_statements: int | None = None) -> tuple[Any, Any]:
     """The view of a spec or of one export of an OUTDIR, and what closes what it opened."""
-    from graphdsl.tools.outdir import is_build_output, read_build_output
+    from graphdsl.assemble.manifest import BUILD_MANIFEST, read_manifest
+    from graphdsl.tools.outdir import select_exports
     from graphdsl.tools.view import view_of_composition, view_of_outdir
 
     if target.is_dir():
-        if not is_build_output(target):
-            raise GraphDslError(f"{target}: not a build's output directory (no graphdsl-build.yaml)",
+        manifest = read_manifest(target)
+        if manifest is None:
+            raise GraphDslError(f"{target}: not a build's output directory (no {BUILD_MANIFEST})",
                                 hint="give a .gcomp spec, or a directory 'graphdsl build -o' wrote")
-        out = read_build_output(target)
-        chosen = out.select(export)
+        chosen = select_exports(target, manifest, export)
         if not chosen:
             raise GraphDslError(f"{target}: the build wrote no export", hint="add an export to the spec")
-        return view_of_outdir(out, chosen[0]), lambda: None
+        return view_of_outdir(target, manifest, chosen[0]), lambda: None
     if export is not None:
         raise GraphDslError("--export applies to a build's output directory, not to a spec",
                             hint="draw the spec without --export, or the OUTDIR a build wrote")
     from graphdsl.assemble.compose import compose
 
-    composition = compose(target)
+    composition = compose(target, params=params, max_statements=max_statements)
     return view_of_composition(composition), composition.close
 
 
@@ -143,8 +149,3 @@ def _yaml(text: str) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError:
         return _BAD
-
-
-def _usage(command: str, message: str) -> int:
-    print(f"graphdsl {command}: error: {message}", file=sys.stderr)
-    return EXIT_USAGE

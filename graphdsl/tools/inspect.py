@@ -20,12 +20,14 @@ import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2
 
 from graphdsl.errors import CopyError, GraphDslError, SourceError, did_you_mean
-from graphdsl.tf.copier import MODES, Copier, mode_rule
+from graphdsl.tf.copier import Copier
+from graphdsl.tf.variables import MODES, mode_rule
 from graphdsl.tf.functions import needed_functions
 from graphdsl.tf.index import VARIABLE_OPS, SourceIndex, index_of
 from graphdsl.tf.sources import LoadedSource, load_source
 from graphdsl.tools import progress
-from graphdsl.tools.outdir import export_source, is_build_output, read_build_output, read_savedmodel
+from graphdsl.assemble.manifest import is_build_output
+from graphdsl.tools.outdir import describe, export_source, open_build_output, read_savedmodel, select_exports
 
 REPORT_VERSION = 1
 DEFAULT_SIGNATURE = "serving_default"
@@ -51,12 +53,12 @@ def inspect(source: str, *, checkpoint: str | None = None, tags: list[str] | Non
     _check_flags(source, kind, checkpoint=checkpoint, tags=tags, args=args, export=export)
     settings = {"depth": depth, "match": match, "op": op}
     if kind == "outdir":
-        out = read_build_output(path)
+        manifest = open_build_output(path)
         graphs = []
-        for entry in out.select(export):
-            export_kind, export_path, options = export_source(out, entry)
-            graphs.append(_inspect_one(export_kind, export_path, options, entry["path"], settings))
-        return {"version": REPORT_VERSION, "target": source, "outdir": out.describe(), "graphs": graphs}
+        for entry in select_exports(path, manifest, export):
+            export_kind, export_path, options = export_source(path, entry)
+            graphs.append(_inspect_one(export_kind, export_path, options, entry.path, settings))
+        return {"version": REPORT_VERSION, "target": source, "outdir": describe(path, manifest), "graphs": graphs}
     options: dict[str, Any] = {}
     if kind == "metagraph" and checkpoint is not None:
         options["checkpoint"] = checkpoint

@@ -1,92 +1,69 @@
-"""Read what ``graphdsl build`` wrote: the manifest of an output directory and its exports' graphs.
+"""Read the graphs a build wrote into its output directory.
 
-``OUTDIR/graphdsl-build.yaml`` lists the exports (kind, path, tags), the namespaces with their
-sources and the aliases. :func:`read_build_output` reads it; :func:`export_source` says how to load
-one export as a source (what ``load_source`` takes), :func:`export_graph_def` reads an export's graph
-without running anything. SavedModels are read here too (:func:`read_savedmodel`), for the
-signatures a loaded source does not keep.
+What a build says about itself (``OUTDIR/graphdsl-build.yaml``: exports, namespaces, aliases) is
+read by :mod:`graphdsl.assemble.manifest`, its one reader; :func:`open_build_output` asks it for a
+directory the tools were pointed at, and :func:`select_exports` picks exports by name. Then
+:func:`export_source` says how to load one export as a source (what ``load_source`` takes) and
+:func:`export_graph_def` reads an export's graph without running anything. SavedModels are read
+here too (:func:`read_savedmodel`), for the signatures a loaded source does not keep.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from google.protobuf import message, text_format
 from tensorflow.core.framework import graph_pb2
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
-from graphdsl.assemble.manifest import BUILD_MANIFEST
+from graphdsl.assemble.manifest import BUILD_MANIFEST, BuildManifest, ExportEntry, read_manifest
 from graphdsl.errors import GraphDslError, SourceError, did_you_mean
 
 
-@dataclass
-class BuildOutput:
-    """An output directory of ``graphdsl build``, as its manifest describes it."""
-
-    path: Path
-    spec_sha256: str | None  # the sha256 of the spec it was built from
-    namespaces: dict[str, str]  # namespace -> source name
-    exports: list[dict[str, Any]]  # {"kind", "path", "tags"?}, in the spec's order
-    aliases: dict[str, dict[str, str]]  # alias -> {"kind", "name"}
-
-    def select(self, name: str | None) -> list[dict[str, Any]]:
-        """Every export, or the one called ``name`` (its path in OUTDIR)."""
-        if name is None:
-            return list(self.exports)
-        chosen = [e for e in self.exports if e["path"] == name]
-        if not chosen:
-            known = [e["path"] for e in self.exports]
-            raise GraphDslError(f"{self.path}: no export named '{name}'",
-                                hint=did_you_mean(name, known) or f"its exports: {', '.join(known)}")
-        return chosen
-
-    def describe(self) -> dict[str, Any]:
-        """The manifest as plain data (the ``outdir`` member of ``graphdsl inspect --json``)."""
-        return {"path": str(self.path), "spec_sha256": self.spec_sha256, "namespaces": dict(self.namespaces),
-                "exports": [dict(e) for e in self.exports], "aliases": dict(self.aliases)}
+def open_build_output(outdir: Path) -> BuildManifest:
+    """The manifest of ``outdir``, which must be a directory ``graphdsl build`` wrote."""
+    manifest = read_manifest(outdir)
+    if manifest is None:
+        raise GraphDslError(f"{outdir}: not a build's output directory (no {BUILD_MANIFEST})",
+                            hint="give a directory 'graphdsl build -o' wrote")
+    return manifest
 
 
-def is_build_output(path: Path) -> bool:
-    """Whether ``path`` is a directory ``graphdsl build`` wrote (it holds the manifest)."""
-    return (path / BUILD_MANIFEST).is_file()
+def select_exports(outdir: Path, manifest: BuildManifest, name: str | None) -> list[ExportEntry]:
+    """Every export of the build in ``outdir``, or the one called ``name`` (its path in OUTDIR)."""
+    if name is None:
+        return list(manifest.exports)
+    chosen = [e for e in manifest.exports if e.path == name]
+    if not chosen:
+        known = [e.path for e in manifest.exports]
+        raise GraphDslError(f"{outdir}: no export named '{name}'",
+                            hint=did_you_mean(name, known) or f"its exports: {', '.join(known)}")
+    return chosen
 
 
-def read_build_output(path: Path) -> BuildOutput:
-    """Reads the manifest of the output directory ``path``."""
-    file = path / BUILD_MANIFEST
-    try:
-        manifest = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise GraphDslError(f"{file}: cannot be read as a build manifest ({e})",
-                            hint="rebuild the directory with 'graphdsl build'") from None
-    exports = manifest.get("exports") if isinstance(manifest, dict) else None
-    if not isinstance(exports, list) or not all(
-            isinstance(e, dict) and {"kind", "path"} <= e.keys() for e in exports):
-        raise GraphDslError(f"{file}: not a build manifest (no list of exports)",
-                            hint="rebuild the directory with 'graphdsl build'")
-    return BuildOutput(path, manifest.get("spec_sha256"), dict(manifest.get("namespaces") or {}),
-                       exports, dict(manifest.get("aliases") or {}))
+def describe(outdir: Path, manifest: BuildManifest) -> dict[str, Any]:
+    """The manifest as plain data, with the directory's path (``inspect --json``'s ``outdir``)."""
+    data = manifest.to_dict()
+    return {"path": str(outdir), **data, "spec_sha256": data["spec_sha256"] or None}
 
 
-def export_source(out: BuildOutput, entry: dict[str, Any]) -> tuple[str, Path, dict[str, Any]]:
+def export_source(outdir: Path, entry: ExportEntry) -> tuple[str, Path, dict[str, Any]]:
     """How to load the export ``entry`` as a source: ``(kind, path, options)`` for ``load_source``."""
-    item = out.path / entry["path"]
-    if entry["kind"] == "savedmodel":
-        return "savedmodel", item, {"tags": list(entry.get("tags") or ["serve"])}
-    if entry["kind"] == "metagraph":
+    item = outdir / entry.path
+    if entry.kind == "savedmodel":
+        return "savedmodel", item, {"tags": list(entry.tags)}
+    if entry.kind == "metagraph":
         checkpoint = Path(f"{item}.ckpt")
         options = {"checkpoint": str(checkpoint)} if Path(f"{checkpoint}.index").is_file() else {}
         return "metagraph", Path(f"{item}.meta"), options
     return "graphdef", item, {}
 
 
-def export_graph_def(out: BuildOutput, entry: dict[str, Any]) -> tuple[
+def export_graph_def(outdir: Path, entry: ExportEntry) -> tuple[
         graph_pb2.GraphDef, dict[str, meta_graph_pb2.SignatureDef]]:
     """The graph an export holds and its signatures (none but a SavedModel's), read, not run."""
-    kind, path, options = export_source(out, entry)
+    kind, path, options = export_source(outdir, entry)
     if kind == "savedmodel":
         meta, _ = read_savedmodel(path, options["tags"])
         return meta.graph_def, dict(meta.signature_def)

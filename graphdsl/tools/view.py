@@ -20,12 +20,14 @@ Ops outside every namespace (what an export adds: ``save/...``, initializers) ar
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tensorflow.core.framework import graph_pb2
 
 from graphdsl.tf.registry import is_variable
-from graphdsl.tools.outdir import BuildOutput, export_graph_def
+from graphdsl.assemble.manifest import BuildManifest, ExportEntry
+from graphdsl.tools.outdir import export_graph_def
 
 if TYPE_CHECKING:
     from graphdsl.assemble.compose import Composition
@@ -91,23 +93,23 @@ def view_of_composition(composition: "Composition") -> View:
     return view
 
 
-def view_of_outdir(out: BuildOutput, export: dict) -> View:
+def view_of_outdir(outdir: Path, manifest: BuildManifest, export: ExportEntry) -> View:
     """The view of one export a build wrote, with the namespaces and aliases of its manifest.
 
     A build keeps no record of its binds and stops: edges between namespaces are drawn as binds,
     labelled with the tensor that crosses.
     """
-    graph_def, signatures = export_graph_def(out, export)
-    view = View(f"{out.path / export['path']}" , graph_def)
-    view.namespaces = dict(out.namespaces)
-    view.sources = {source: "" for source in dict.fromkeys(out.namespaces.values())}
-    view.aliases = {name: alias["name"] for name, alias in out.aliases.items()}
+    graph_def, signatures = export_graph_def(outdir, export)
+    view = View(f"{outdir / export.path}", graph_def)
+    view.namespaces = dict(manifest.namespaces)
+    view.sources = {source: "" for source in dict.fromkeys(manifest.namespaces.values())}
+    view.aliases = {name: alias.name for name, alias in manifest.aliases.items()}
     for name in sorted(signatures, key=lambda n: (n != "serving_default", n)):
         if name.startswith("__"):
             continue
         for side, infos in (("in", signatures[name].inputs), ("out", signatures[name].outputs)):
             for key in sorted(infos):
-                view.endpoint(side, key, infos[key].name, f"{export['path']}:{name}")
+                view.endpoint(side, key, infos[key].name, f"{export.path}:{name}")
     return view
 
 
@@ -133,6 +135,7 @@ class _Drawing:
         self.depth = depth
         self.types = {node.name: node.op for node in view.graph_def.node}
         self.groups: dict[str, list[str]] = {}  # box id -> ops in it, per namespace below
+        self.namespace_of: dict[str, str] = {}  # box id -> its namespace
         for node in view.graph_def.node:
             box = self.box(node.name)
             if box is not None:
@@ -140,10 +143,16 @@ class _Drawing:
 
     def box(self, op: str) -> str | None:
         """The box an op is drawn in, or None for an op outside every namespace."""
-        namespace, _, rest = op.partition("/")
-        if namespace not in self.view.namespaces or not rest:
-            return None
-        return "/".join([namespace, *rest.split("/")[: self.depth]])
+        # A namespace may be scoped (a template's block use makes `tower_0/Enc`): the longest
+        # namespace its name starts with holds the op.
+        parts = op.split("/")
+        for cut in range(len(parts) - 1, 0, -1):
+            namespace = "/".join(parts[:cut])
+            if namespace in self.view.namespaces:
+                box = "/".join([namespace, *parts[cut:][: self.depth]])
+                self.namespace_of[box] = namespace
+                return box
+        return None
 
     def text(self) -> str:
         lines = ["digraph composition {",
@@ -174,7 +183,7 @@ class _Drawing:
         return lines
 
     def _anchor(self, namespace: str) -> str | None:
-        return next((box for box in self.groups if box.partition("/")[0] == namespace), None)
+        return next((box for box in self.groups if self.namespace_of[box] == namespace), None)
 
     def _cluster(self, namespace: str, color: str) -> list[str]:
         source = self.view.namespaces[namespace]
@@ -182,14 +191,14 @@ class _Drawing:
                  f"    label={_q(f'{namespace} (from {source})')}; style=\"rounded,filled\"; "
                  f"fillcolor=\"{color}\"; color=gray60;"]
         for box, ops in self.groups.items():
-            if box.partition("/")[0] != namespace:
+            if self.namespace_of[box] != namespace:
                 continue
             lines.append(f"    {_q(box)} [{self._box_style(box, ops)}];")
         lines.append("  }")
         return lines
 
     def _box_style(self, box: str, ops: list[str]) -> str:
-        relative = box.partition("/")[2]
+        relative = box[len(self.namespace_of[box]) + 1:]
         if ops == [box]:
             label = f"{relative}\n{self.types[box]}"
         else:
@@ -214,15 +223,15 @@ class _Drawing:
                 if start is None or start == to:
                     continue
                 tensor = name if ":" in name else name + ":0"
-                namespace = to.partition("/")[0]
-                if start.partition("/")[0] == namespace:
+                namespace = self.namespace_of[to]
+                if self.namespace_of[start] == namespace:
                     plain.add((start, to))
                 else:
                     bound = self.view.binds.get((tensor, namespace))  # None: an OUTDIR's edge
                     binds.setdefault((start, to), {})[bound or tensor] = bound is not None
         lines = [f"  {_q(a)} -> {_q(b)};" for a, b in sorted(plain)]
         for (a, b), names in sorted(binds.items()):
-            ident = f"bind:{b.partition('/')[0]}:" + ",".join(names)
+            ident = f"bind:{self.namespace_of[b]}:" + ",".join(names)
             label = "\n".join(f'bind "{name}"' if known else name for name, known in names.items())
             lines.append(f"  {_q(a)} -> {_q(b)} [id={_q(ident)}, label={_q(label)}, "
                          "color=\"#c92a2a\", fontcolor=\"#c92a2a\", penwidth=2.5];")

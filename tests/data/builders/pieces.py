@@ -81,3 +81,11 @@ def images():
     batch = tf1.placeholder(tf.float32, [None, 64, 64, 3], name="images")
     tf.reduce_mean(batch, axis=[1, 2, 3], name="mean")
     return graph
+
+
+def parser():
+    """number = the float a string holds (fails on a string that holds none)."""
+    graph = tf1.get_default_graph()
+    text = tf1.placeholder(tf.string, [None], name="text")
+    tf.strings.to_number(text, tf.float32, name="number")
+    return graph

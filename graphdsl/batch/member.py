@@ -1,0 +1,168 @@
+"""Building one member of a batch, in whatever process runs it, and saying how it went.
+
+:func:`build_member` is the one interface the batch machinery calls: ``(spec, params, outdir)``
+to the paths written. A parameter is a template parameter of the spec, or names a source option: ``SOURCE.OPTION`` (``linear.seed``) sets
+option ``OPTION`` of source ``SOURCE`` (a builder's keyword argument, a SavedModel's tags, a
+metagraph's checkpoint ...) to the value, in place of what the spec says. :func:`run_member` wraps it for a
+worker: a failure becomes the text a single ``graphdsl build`` would print, never an exception.
+Every process keeps one :class:`~graphdsl.tf.cache.SourceCache`, so members reading the same
+sources load them once per process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from graphdsl.errors import GraphDslError, SpecError
+from graphdsl.lang import syntax
+
+_cache: Any = None  # this process's SourceCache, made on first use
+
+
+def build_member(spec: str | Path, params: dict[str, Any], outdir: str | Path, *,
+                 source_cache: Any = None, builder_timeout: float | None = None) -> list[Path]:
+    """Builds ``spec`` with ``params`` into ``outdir`` through the ordinary pipeline; returns the paths."""
+    from graphdsl.assemble.compose import build
+    from graphdsl.lang.load import load_spec
+
+    # A template's parameters go to its expansion; SOURCE.OPTION ones set a source's option.
+    template = {name: value for name, value in params.items() if "." not in name}
+    options = {name: value for name, value in params.items() if "." in name}
+    checked = with_params(load_spec(Path(spec), params=template), options)
+    return build(checked, outdir, source_cache=source_cache, builder_timeout=builder_timeout)
+
+
+def with_params(spec: syntax.Spec, params: dict[str, Any]) -> syntax.Spec:
+    """``spec`` with each ``SOURCE.OPTION`` parameter set as that source's option."""
+    if not params:
+        return spec
+    options: dict[str, dict[str, Any]] = {}
+    for name, value in params.items():
+        source, dot, option = name.partition(".")
+        if not dot or spec.source(source) is None or not option.isidentifier():
+            known = ", ".join(f"'{s.name.name}.OPTION'" for s in spec.sources)
+            raise SpecError(f"{spec.path}: parameter '{name}' names no source option",
+                            hint=f"name a source option as SOURCE.OPTION: {known}")
+        options.setdefault(source, {})[option] = value
+    statements = tuple(_with_options(s, options[s.name.name])
+                       if isinstance(s, syntax.Source) and s.name.name in options else s
+                       for s in spec.statements)
+    return dataclasses.replace(spec, statements=statements)
+
+
+def _with_options(source: syntax.Source, values: dict[str, Any]) -> syntax.Source:
+    settings = [s for s in source.options if s.key.name not in values]
+    for key, value in values.items():
+        settings.append(syntax.Setting(syntax.Ident(key, source.span), _node(value, source.span), source.span))
+    return dataclasses.replace(source, options=tuple(settings))
+
+
+def _node(value: Any, span: Any) -> syntax.Value:
+    """A literal of the language for a parameter value (a YAML value)."""
+    if isinstance(value, bool):
+        return syntax.Bool(value, span)
+    if isinstance(value, int):
+        return syntax.Int(value, span)
+    if isinstance(value, float):
+        return syntax.Float(value, span)
+    if isinstance(value, str):
+        return syntax.String(value, span)
+    if isinstance(value, (list, tuple)):
+        return syntax.ListValue(tuple(_node(v, span) for v in value), span)
+    if isinstance(value, dict):
+        return syntax.MapValue(tuple(syntax.MapEntry(syntax.String(str(k), span), _node(v, span), span)
+                                     for k, v in value.items()), span)
+    raise GraphDslError(f"parameter value {value!r} is not a literal (string, number, boolean, list, map)")
+
+
+def run_member(spec: str, params: dict[str, Any], outdir: str, builder_timeout: float | None = None) -> dict[str, Any]:
+    """Builds one member in this process and reports it: status, seconds, outputs (hashes), error."""
+    started = time.perf_counter()
+    try:
+        if _cache is None:
+            _start()
+        build_member(spec, params, outdir, source_cache=_cache, builder_timeout=builder_timeout)
+        outputs = hash_outputs(Path(outdir))
+    except Exception as error:  # a member's failure is reported, never raised: the others go on
+        return {"status": "failed", "seconds": time.perf_counter() - started, "outputs": {},
+                "error": describe(error), "worker": worker()}
+    return {"status": "ok", "seconds": time.perf_counter() - started, "outputs": outputs, "error": None,
+            "worker": worker()}
+
+
+def worker() -> str:
+    """Which process built a member: ``HOST:PID``."""
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def describe(error: BaseException) -> str:
+    """The error as ``graphdsl build`` would print it."""
+    if isinstance(error, GraphDslError):
+        return error.render()
+    if isinstance(error, OSError):
+        name = error.filename if error.filename is not None else ""
+        return f"error: cannot read {name}: {error.strerror or error}"
+    return "".join(traceback.format_exception(type(error), error, error.__traceback__)).rstrip()
+
+
+def hash_outputs(outdir: Path) -> dict[str, str]:
+    """SHA-256 of every file a build wrote into ``outdir`` (its items and manifest), by relative path."""
+    from graphdsl.assemble.manifest import BUILD_MANIFEST, read_outputs
+
+    hashes: dict[str, str] = {}
+    for item in sorted({*read_outputs(outdir), BUILD_MANIFEST}):
+        top = outdir / item
+        files = [top] if top.is_file() else sorted(p for p in top.rglob("*") if p.is_file())
+        for file in files:
+            hashes[file.relative_to(outdir).as_posix()] = _sha256(file)
+    return hashes
+
+
+def outputs_intact(outdir: Path, hashes: dict[str, str]) -> bool:
+    """Whether ``outdir`` still holds exactly the files ``hashes`` lists, unchanged."""
+    if not hashes:
+        return False
+    try:
+        return all(_sha256(outdir / name) == digest for name, digest in hashes.items())
+    except OSError:
+        return False
+
+
+def _sha256(file: Path) -> str:
+    digest = hashlib.sha256()
+    with open(file, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _ignore_interrupts() -> None:
+    """In a worker: Ctrl-C is the batch's to handle (it stops the pool), not each worker's."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def start_worker() -> None:
+    """A local worker's start: ignore Ctrl-C, import TensorFlow once, make the source cache."""
+    _ignore_interrupts()
+    _start()
+
+
+def _start() -> None:
+    global _cache
+    from graphdsl.tf.quiet import import_tensorflow
+
+    import_tensorflow()  # first: quiet, before anything else imports TensorFlow
+    from graphdsl.tf.cache import SourceCache
+
+    _cache = SourceCache()

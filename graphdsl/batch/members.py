@@ -1,0 +1,153 @@
+"""The members of a batch: parameter files, sweeps over values, or both; each with a stable key.
+
+A member is a spec, the parameters it is built with, and a key that names its folder under OUTROOT.
+Keys come from what the member is, never from its position, so adding a member does not rename the
+others:
+
+- a parameter file gives its stem (``small.yaml`` -> ``small``);
+- a sweep point gives its assignments in the order the sweeps were given (``layers=2,width=16``);
+- both together give ``small,layers=2,width=16`` (every file crossed with every point).
+
+A sweep is ``NAME=V1,V2,...`` or a range ``NAME=START..STOP`` (integers, both ends included) or
+``NAME=START..STOP..STEP`` (integers or decimals). Values are YAML scalars: ``8`` is a number,
+``relu`` a string, ``true`` a boolean. No TensorFlow here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+
+from graphdsl.errors import GraphDslError
+
+PARAM_SUFFIXES = (".yaml", ".yml")
+_KEY_CHARS = re.compile(r"[^A-Za-z0-9_.=,+-]")
+
+
+@dataclass(frozen=True)
+class Member:
+    """One build of a batch: ``spec`` built with ``params`` into ``OUTROOT/key``."""
+
+    key: str
+    spec: Path
+    params: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
+def members(spec: str | Path, param_files: Sequence[str | Path] = (), sweeps: Sequence[str] = ()) -> list[Member]:
+    """The members of a batch of ``spec``: parameter files (or folders of them), sweeps, or both.
+
+    With neither, the batch has one member, the spec as it is (key ``default``).
+    """
+    spec = Path(spec)
+    files = [(key, params) for key, params in _param_files(param_files)]
+    points = sweep_points(sweeps)
+    found: list[Member] = []
+    for (file_key, file_params), (point_key, point) in itertools.product(files or [("", {})], points or [("", {})]):
+        key = ",".join(k for k in (file_key, point_key) if k) or "default"
+        found.append(Member(key, spec, {**file_params, **point}))
+    seen: dict[str, Member] = {}
+    for member in found:
+        if member.key in seen:
+            raise GraphDslError(f"two members have the key '{member.key}'",
+                                hint="give parameter files distinct names, and sweep distinct values")
+        seen[member.key] = member
+    return found
+
+
+def sweep_points(sweeps: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+    """The cross product of ``NAME=VALUES`` sweeps, each point with its key."""
+    axes: list[tuple[str, list[tuple[str, Any]]]] = []
+    for sweep in sweeps:
+        name, sep, text = sweep.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier() and not _dotted(name):
+            raise GraphDslError(f"--sweep '{sweep}': write NAME=V1,V2,... or NAME=START..STOP[..STEP]")
+        if name in (n for n, _ in axes):
+            raise GraphDslError(f"--sweep '{name}' is given twice", hint="give each name one sweep")
+        axes.append((name, _values(sweep, text)))
+    points = []
+    for combination in itertools.product(*(values for _, values in axes)):
+        key = ",".join(f"{name}={_key_text(text)}" for (name, _), (text, _) in zip(axes, combination))
+        points.append((key, {name: value for (name, _), (_, value) in zip(axes, combination)}))
+    return points
+
+
+def _values(sweep: str, text: str) -> list[tuple[str, Any]]:
+    """A sweep's values, each with the text its key shows."""
+    if ".." in text:
+        parts = text.split("..")
+        if len(parts) not in (2, 3):
+            raise GraphDslError(f"--sweep '{sweep}': a range is START..STOP or START..STOP..STEP")
+        try:
+            start, stop, *step = (Decimal(p.strip()) for p in parts)
+        except InvalidOperation:
+            raise GraphDslError(f"--sweep '{sweep}': a range takes numbers") from None
+        whole = all(d == d.to_integral_value() for d in (start, stop, *step)) and "." not in text.replace("..", "")
+        increment = step[0] if step else Decimal(1)
+        if increment <= 0 or stop < start:
+            raise GraphDslError(f"--sweep '{sweep}': the range is empty",
+                                hint="give START <= STOP and a positive STEP")
+        values, current = [], start
+        while current <= stop:
+            values.append(int(current) if whole else float(current))
+            current += increment
+        return [(str(v), v) for v in values]
+    items = [item.strip() for item in text.split(",")]
+    if not all(items):
+        raise GraphDslError(f"--sweep '{sweep}': an empty value", hint="write NAME=V1,V2,...")
+    return [(item, _scalar(item)) for item in items]
+
+
+def _scalar(text: str) -> Any:
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return value if isinstance(value, (int, float, bool, str)) else text
+
+
+def _param_files(paths: Sequence[str | Path]) -> list[tuple[str, dict[str, Any]]]:
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix in PARAM_SUFFIXES and p.is_file())
+            if not found:
+                raise GraphDslError(f"{path}: holds no parameter file (*.yaml)", hint="give a folder of .yaml files")
+            files += found
+        else:
+            files.append(path)
+    return [(_key_text(file.stem), read_params(file)) for file in files]
+
+
+def read_params(file: Path) -> dict[str, Any]:
+    """The parameters of a YAML file: a mapping of names to values."""
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise GraphDslError(f"{file}: cannot read it: {e.strerror}", hint="give an existing parameter file") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        raise GraphDslError(f"{file}{where}: not YAML ({getattr(e, 'problem', e)})",
+                            hint="fix the YAML syntax") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise GraphDslError(f"{file}: a parameter file is a mapping of names to values",
+                            hint="write lines like 'layers: 2'")
+    return data
+
+
+def _dotted(name: str) -> bool:
+    return all(part.isidentifier() for part in name.split("."))
+
+
+def _key_text(text: str) -> str:
+    """``text`` as it can stand in a folder name: other characters become ``_``."""
+    return _KEY_CHARS.sub("_", text) or "_"

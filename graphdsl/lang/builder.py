@@ -1,0 +1,229 @@
+"""Reduced grammar rules to syntax nodes: what the parser's driver calls for each rule.
+
+Each method named like a rule of ``grammar/graphdsl.lark`` gets the rule's children in order:
+tokens as ``(terminal, text, line, column)`` and the nodes already built for sub-rules. A node's
+span runs from its first child to its last; tokens of terminals named ``_...`` (keywords,
+punctuation) only give positions. The builder never fails: a literal that is out of bounds (a
+number too large, values nested too deep) is recorded in :attr:`Builder.problems`, and the parser
+raises the first in source order once the whole text is read. No TensorFlow here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from typing import Any, Callable
+
+from graphdsl.errors import SourceFile, Span, SpecSyntaxError
+from graphdsl.lang import syntax
+
+# Lists and maps nest at most this deep: deeper values are refused with a message rather than
+# risking Python's recursion limit in the stages that walk them.
+MAX_NESTING = 100
+# An integer literal has at most this many digits (Python's own limit for int(str)).
+MAX_DIGITS = getattr(sys, "get_int_max_str_digits", lambda: 4300)() or 4300
+
+Token = tuple[str, str, int, int]
+_ESCAPE = re.compile(r"\\(.)")
+_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+
+
+class Builder:
+    """Builds the nodes of one file; :attr:`rules` maps each rule's name to its method."""
+
+    def __init__(self, file: SourceFile) -> None:
+        self.file = file
+        self.path = file.path
+        self.problems: list[SpecSyntaxError] = []
+        self._depths: dict[int, int] = {}  # id of a list or map -> how deep it nests
+        self.rules: dict[str, Callable[[list[Any]], Any]] = {
+            "start": self.start, "version": self.version, "source": self.source, "copy": self.copy,
+            "let": self.let, "export": self.export, "export_body": self.export_body,
+            "setting": self.setting, "variable_override": self.variable_override, "bind": self.bind,
+            "signature": self.signature, "label": self.label, "name": self.name, "ref": self.ref,
+            "list": self.list_value, "map": self.map_value, "map_entry": self.map_entry,
+        }
+
+    # Spans ------------------------------------------------------------------------------------
+
+    def token_span(self, token: Token) -> Span:
+        _, text, line, column = token
+        return Span(self.path, line, column, line, column + len(text), self.file)
+
+    def span(self, children: list[Any]) -> Span:
+        first, last = children[0], children[-1]
+        if type(first) is tuple:
+            line, column = first[2], first[3]
+        else:
+            line, column = first.span.line, first.span.column
+        if type(last) is tuple:
+            end_line, end_column = last[2], last[3] + len(last[1])
+        else:
+            end_line, end_column = last.span.end_line, last.span.end_column
+        return Span(self.path, line, column, end_line, end_column, self.file)
+
+    # Statements -------------------------------------------------------------------------------
+
+    def start(self, children: list[Any]) -> syntax.Spec:
+        text = self.file.text
+        end_line = text.count("\n") + 1
+        end_column = len(text) - text.rfind("\n")
+        return syntax.Spec(self.file, tuple(children), Span(self.path, 1, 1, end_line, end_column, self.file))
+
+    def version(self, children: list[Any]) -> syntax.Version:
+        return syntax.Version(self.integer(children[1]), self.span(children))
+
+    def source(self, children: list[Any]) -> syntax.Source:
+        name, kind, path, *options = _content(children)
+        return syntax.Source(self.ident(name), self.ident(kind), self.string(path), tuple(options),
+                             self.span(children))
+
+    def copy(self, children: list[Any]) -> syntax.Copy:
+        namespace, source, *entries = _content(children)
+        return syntax.Copy(self.ident(namespace), self.ident(source), tuple(entries), self.span(children))
+
+    def let(self, children: list[Any]) -> syntax.Let:
+        return syntax.Let(self.ident(children[1]), self.top_value(children[3]), self.span(children))
+
+    def export(self, children: list[Any]) -> syntax.Export:
+        kind, path, *body = _content(children)
+        entries = body[0].entries if body else ()
+        return syntax.Export(self.ident(kind), self.string(path), entries, bool(body), self.span(children))
+
+    def export_body(self, children: list[Any]) -> _Body:
+        return _Body(tuple(_content(children)), self.span(children))
+
+    # Entries ----------------------------------------------------------------------------------
+
+    def setting(self, children: list[Any]) -> syntax.Setting:
+        return syntax.Setting(self.ident(children[0]), self.top_value(children[2]), self.span(children))
+
+    def variable_override(self, children: list[Any]) -> syntax.VariableOverride:
+        return syntax.VariableOverride(self.string(children[1]), self.top_value(children[3]),
+                                       self.span(children))
+
+    def bind(self, children: list[Any]) -> syntax.Bind:
+        return syntax.Bind(self.string(children[1]), self.top_value(children[3]), self.span(children))
+
+    def signature(self, children: list[Any]) -> syntax.Signature:
+        name, *settings = _content(children)
+        return syntax.Signature(name, tuple(settings), self.span(children))
+
+    def label(self, children: list[Any]) -> syntax.String:
+        (token,) = children
+        if token[0] == "STRING":
+            return self.string(token)
+        return syntax.String(token[1], self.token_span(token))
+
+    # Values -----------------------------------------------------------------------------------
+
+    def value(self, item: Any) -> syntax.Value:
+        """A value: a token (string, number, boolean) becomes its node; a node stays as it is."""
+        if type(item) is not tuple:
+            return item  # type: ignore[no-any-return]
+        kind = item[0]
+        if kind == "STRING":
+            return self.string(item)
+        if kind == "INT":
+            return self.integer(item)
+        if kind == "FLOAT":
+            return self.number(item)
+        return syntax.Bool(kind == "TRUE", self.token_span(item))
+
+    def top_value(self, item: Any) -> syntax.Value:
+        """The value of an entry: a list or map in it may not nest deeper than MAX_NESTING."""
+        value = self.value(item)
+        if self._depths and self._depths.get(id(value), 0) > MAX_NESTING:
+            self.too_deep(value)
+        return value
+
+    def name(self, children: list[Any]) -> syntax.Word:
+        (token,) = children
+        return syntax.Word(token[1], self.token_span(token))
+
+    def ref(self, children: list[Any]) -> syntax.Ref:
+        return syntax.Ref(self.ident(children[0]), self.string(children[2]), self.span(children))
+
+    def list_value(self, children: list[Any]) -> syntax.ListValue:
+        items = tuple(self.value(c) for c in _content(children))
+        node = syntax.ListValue(items, self.span(children))
+        self.nest(node, items)
+        return node
+
+    def map_value(self, children: list[Any]) -> syntax.MapValue:
+        entries = tuple(_content(children))
+        node = syntax.MapValue(entries, self.span(children))  # type: ignore[arg-type]
+        self.nest(node, [e.value for e in entries])
+        return node
+
+    def map_entry(self, children: list[Any]) -> syntax.MapEntry:
+        return syntax.MapEntry(children[0], self.value(children[2]), self.span(children))
+
+    def nest(self, node: syntax.Node, values: Any) -> None:
+        depths = self._depths
+        inner = max((depths.get(id(v), 0) for v in values), default=0) if depths else 0
+        depths[id(node)] = inner + 1
+
+    def too_deep(self, value: syntax.Value) -> None:
+        # Point at the first bracket past the limit, on the deepest path from the top.
+        node: Any = value
+        for _ in range(MAX_NESTING):
+            inner = node.items if isinstance(node, syntax.ListValue) else [e.value for e in node.entries]
+            node = max(inner, key=lambda v: self._depths.get(id(v), 0))
+        span = node.span
+        self.problems.append(SpecSyntaxError(
+            f"lists and maps nested more than {MAX_NESTING} deep",
+            Span(self.path, span.line, span.column, span.line, span.column + 1, self.file),
+            "flatten the value (a python builder can rebuild the structure from it)",
+        ))
+
+    # Terminals --------------------------------------------------------------------------------
+
+    def ident(self, token: Token) -> syntax.Ident:
+        return syntax.Ident(token[1], self.token_span(token))
+
+    def string(self, token: Token) -> syntax.String:
+        text = token[1][1:-1]
+        if "\\" in text:
+            text = _ESCAPE.sub(lambda m: _ESCAPES[m.group(1)], text)
+        return syntax.String(text, self.token_span(token))
+
+    def integer(self, token: Token) -> syntax.Int:
+        text = token[1]
+        digits = len(text.lstrip("-"))
+        if digits > MAX_DIGITS:
+            self.problems.append(SpecSyntaxError(
+                f"integer too long ({digits} digits)",
+                self.token_span(token),
+                f"an integer has at most {MAX_DIGITS} digits; write a long number as a string",
+            ))
+            return syntax.Int(0, self.token_span(token))
+        return syntax.Int(int(text), self.token_span(token))
+
+    def number(self, token: Token) -> syntax.Float:
+        text = token[1]
+        value = float(text)
+        if math.isinf(value):
+            shown = text if len(text) <= 20 else text[:17] + "..."
+            self.problems.append(SpecSyntaxError(
+                f"number {shown} is too large",
+                self.token_span(token),
+                f"a number lies between -{sys.float_info.max:.1e} and {sys.float_info.max:.1e}",
+            ))
+        return syntax.Float(value, self.token_span(token))
+
+
+class _Body:
+    """An export body on its way into :class:`syntax.Export`."""
+
+    __slots__ = ("entries", "span")
+
+    def __init__(self, entries: tuple[Any, ...], span: Span) -> None:
+        self.entries = entries
+        self.span = span
+
+
+def _content(children: list[Any]) -> list[Any]:
+    """The children that carry content: nodes, and tokens of terminals not named '_...'."""
+    return [c for c in children if type(c) is not tuple or c[0][0] != "_"]

@@ -1,0 +1,102 @@
+"""The lexer of .gcomp specs: the grammar's terminals as one regular expression.
+
+:class:`Scanner` turns every terminal of the grammar into a branch of one compiled expression,
+ordered as lark orders them. A word is a keyword only where the parser accepts that keyword
+(keywords are contextual, so ``copy`` and ``take`` stay usable as names) and only as a whole word:
+``copyA`` is the name ``copyA``, never ``copy`` then ``A`` (as lark's own contextual lexer would
+read it). Ignored terminals (whitespace, comments) are skipped. Positions count lines at ``\\n``
+only (see :func:`graphdsl.errors.normalize_newlines`).
+
+The fast parse (:mod:`graphdsl.lang.driver`) runs the scanner inline; :class:`SpecLexer` gives the
+same tokens to lark's own parser, which reports syntax errors (:mod:`graphdsl.lang.syntax_errors`).
+No TensorFlow here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Iterator, Mapping
+
+from lark.exceptions import UnexpectedCharacters
+from lark.lexer import Lexer, LexerState, PatternStr, TerminalDef, Token
+
+NAME = "NAME"
+
+
+class Scanner:
+    """The grammar's terminals compiled for lexing."""
+
+    def __init__(self, terminals: Iterable[TerminalDef], ignore: Iterable[str]) -> None:
+        terminals = list(terminals)
+        self.ignore = frozenset(ignore)
+        # Keywords are read as NAME, then told apart by the word and the parser's state.
+        name = re.compile(next(t for t in terminals if t.name == NAME).pattern.to_regexp())
+        self.keywords = {t.pattern.value: t.name for t in terminals
+                         if isinstance(t.pattern, PatternStr) and name.fullmatch(t.pattern.value)}
+        keyword_names = set(self.keywords.values())
+        skipped = [t.pattern.to_regexp() for t in terminals if t.name in self.ignore]
+        rest = [t for t in terminals if t.name not in keyword_names and t.name not in self.ignore]
+        # The order of lark's own lexer: the first branch that matches wins.
+        rest.sort(key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
+        # One match skips what is ignored (no ignored terminal starts like a token) and reads the
+        # next token, if any: "(?:IGNORED)*(?:(TOKEN1)|(TOKEN2)|...)?".
+        self.regex = re.compile(
+            f"(?:{'|'.join(skipped)})*(?:{'|'.join(f'({t.pattern.to_regexp()})' for t in rest)})?")
+        # The group of each token: the groups before it come first.
+        self.group_names: dict[int, str] = {}
+        index = 1 + sum(re.compile(p).groups for p in skipped)
+        for t in rest:
+            self.group_names[index] = t.name
+            index += 1 + re.compile(t.pattern.to_regexp()).groups
+
+    def word(self, accepted: Mapping[str, Any], word: str) -> str:
+        """The terminal of ``word`` (a keyword's spelling) where the parser accepts ``accepted``."""
+        keyword = self.keywords[word]
+        if keyword in accepted:
+            return keyword
+        # A name where a name may stand; else the keyword, so that the error names it as such.
+        return NAME if NAME in accepted else keyword
+
+
+class SpecLexer(Lexer):
+    """The scanner as a lexer for lark's LALR parser (``Lark(..., lexer=SpecLexer)``)."""
+
+    # lark's interface for custom lexers that see the parser's state (and take a TextSlice).
+    __future_interface__ = 2
+
+    def __init__(self, lexer_conf: Any) -> None:
+        self.scanner = Scanner(lexer_conf.terminals, lexer_conf.ignore)
+
+    def lex(self, lexer_state: LexerState, parser_state: Any) -> Iterator[Token]:
+        """The tokens of the text, one at a time: the parser's state decides what a word is."""
+        text_slice = lexer_state.text
+        text: Any = getattr(text_slice, "text", text_slice)
+        pos: int = getattr(text_slice, "start", 0)
+        end: int = getattr(text_slice, "end", len(text))
+        scanner = self.scanner
+        match, group_names, keywords = scanner.regex.match, scanner.group_names, scanner.keywords
+        states = parser_state.parse_conf.states if parser_state is not None else None
+        line, line_start = 1, 0
+        while True:
+            found = match(text, pos, end)
+            group = found.lastindex  # type: ignore[union-attr]
+            start = found.start(group) if group else found.end()  # type: ignore[union-attr]
+            if start > pos:  # ignored text (whitespace, comments) holds the line breaks
+                newlines = text.count("\n", pos, start)
+                if newlines:
+                    line += newlines
+                    line_start = text.rfind("\n", pos, start) + 1
+            if group is None:
+                if start < end:
+                    raise UnexpectedCharacters(text, start, line, start - line_start + 1,
+                                               state=parser_state.position if parser_state else None)
+                return
+            kind = group_names[group]
+            value = found.group(group)  # type: ignore[union-attr]
+            pos = found.end()  # type: ignore[union-attr]
+            if kind == NAME and value in keywords and states is not None:
+                kind = scanner.word(states[parser_state.position], value)
+            column = start - line_start + 1
+            token = Token(kind, value, start, line, column, line, column + len(value), pos)
+            lexer_state.last_token = token
+            yield token

@@ -1,0 +1,108 @@
+"""What the checker's passes share: the order of their findings, and checks both of them make.
+
+Each pass (:mod:`graphdsl.lang.scope`, :mod:`graphdsl.lang.rules`) walks the whole spec with a
+:class:`~graphdsl.lang.syntax.NodeVisitor` and stops at its first :class:`Finding`.
+:func:`graphdsl.lang.check.check` then reports the earliest finding of all passes, as if one
+checker had walked the spec once. "Earliest" is the order of a walk in source order: a check made
+on entering a node comes before anything inside it; a check made on leaving a node (say, an entry
+that is missing from a body) comes after everything inside it. Positions in the text give that
+order without the passes walking in step:
+
+- entering a node is at its start, leaving it at its end;
+- at one place, leaving comes before entering, an outer node is entered before an inner one and
+  left after it (``level`` is the nesting level: spec 0, statement 1, entry 2 ...);
+- at one moment of the walk, the scope pass comes before the schema pass (``rank``).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, NoReturn
+
+from graphdsl.errors import Span, SpecError
+from graphdsl.lang import schema, syntax
+
+Key = tuple[int, int, int, int, int]
+
+
+class Finding(Exception):
+    """The first error a pass found, and where in the walk it found it."""
+
+    def __init__(self, error: SpecError, key: Key) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.key = key
+
+
+class Pass(syntax.NodeVisitor):
+    """A walk over a spec that stops at its first error."""
+
+    rank: ClassVar[int]
+
+    def __init__(self, spec: syntax.Spec) -> None:
+        self.spec = spec
+        self._at = (0, 0, 0, 0)
+
+    def run(self) -> Finding | None:
+        """Walk the spec; return the first finding, or None."""
+        try:
+            self.visit(self.spec)
+        except Finding as finding:
+            return finding
+        return None
+
+    def enter(self, node: syntax.Node, level: int) -> None:
+        """The checks that follow are made on entering ``node``."""
+        self._at = (node.span.line, node.span.column, 1, level)
+
+    def leave(self, node: syntax.Node, level: int) -> None:
+        """The checks that follow are made on leaving ``node``, after everything inside it."""
+        self._at = (node.span.end_line, node.span.end_column, 0, -level)
+
+    def fail(self, message: str, span: Span, hint: str | None = None) -> NoReturn:
+        """Stop the pass with an error at ``span``."""
+        raise Finding(SpecError(message, span, hint), (*self._at, self.rank))
+
+    def check_element(self, name: syntax.String, what: str, glob: bool = False, tensor: bool = False) -> None:
+        """An op name, or a tensor name OP:INDEX; globs only where ``glob``, tensors only if ``tensor``."""
+        text = name.value
+        if not text:
+            self.fail(f"empty {what}", name.span)
+        if text.startswith(schema.SIGNATURE_KEY_PREFIX):  # a signature key of a savedmodel source
+            if len(text) == 1 or ":" in text or not schema.GLOB_CHARS.isdisjoint(text):
+                self.fail(f"malformed signature key '{text}'", name.span,
+                          "write '@' and an input or output key of the source's signature, e.g. '@x'")
+            return
+        if not glob and not schema.GLOB_CHARS.isdisjoint(text):
+            self.fail(f"{what} '{text}' is a pattern", name.span, "name one element here; patterns are for take")
+        if ":" in text:
+            op, _, index = text.rpartition(":")
+            if not op or ":" in op or not index.isdigit():
+                self.fail(f"malformed tensor name '{text}'", name.span,
+                          "a tensor name is OP:INDEX, e.g. 'encoder/out:0'")
+        elif tensor:
+            self.fail(f"{what} '{text}' is not a tensor name", name.span,
+                      f"a tensor name ends in :INDEX, e.g. '{text}:0'")
+
+
+def first_at(node: syntax.Node, name: str | None = None, column: bool = False) -> str:
+    """Where the first of two duplicates is; with the column for things that share a line."""
+    span = node.span
+    where = f"line {span.line}, column {span.column}" if column else f"line {span.line}"
+    return f"the first '{name}' is at {where}" if name else f"the first is at {where}"
+
+
+def describe(value: syntax.Value) -> str:
+    """A value in words, for messages: "a string", "the name 'x'", "a list" ..."""
+    if isinstance(value, syntax.String):
+        return f'the string "{value.value}"'
+    if isinstance(value, (syntax.Int, syntax.Float)):
+        return f"the number {value.value}"
+    if isinstance(value, syntax.Bool):
+        return "true" if value.value else "false"
+    if isinstance(value, syntax.Word):
+        return f"the name '{value.name}'"
+    if isinstance(value, syntax.Ref):
+        return "a reference"
+    if isinstance(value, syntax.ListValue):
+        return "a list"
+    return "a map"

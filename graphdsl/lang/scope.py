@@ -1,0 +1,217 @@
+"""The scope pass: names are defined once, above the statements that use them, and mean one thing.
+
+Sources, namespaces, aliases and export paths are the spec's names. Statements run in order, so a
+name must be defined above its use; a name used before its definition, defined twice, of the wrong
+kind (a source where a namespace is wanted ...) or unknown is an error, with "did you mean" where
+a known name is close. References (``NS["element"]`` and aliases) are checked where the schema
+says an entry holds references. Aliases are resolved as they are defined, so each check is a
+dictionary lookup and the pass runs in time linear in the spec, whatever its chains of aliases.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Iterable, NoReturn, TypeVar
+
+from graphdsl.errors import did_you_mean
+from graphdsl.lang import grammar, schema, syntax
+from graphdsl.lang.passes import Pass, describe, first_at
+
+N = TypeVar("N", bound=syntax.Node)
+
+
+class ScopePass(Pass):
+    """Definitions before use, duplicate names, references, aliases and namespaces."""
+
+    rank = 0
+
+    def __init__(self, spec: syntax.Spec) -> None:
+        super().__init__(spec)
+        # Defined above the current statement.
+        self.sources: dict[str, syntax.Source] = {}
+        self.namespaces: dict[str, syntax.Copy] = {}  # the first copy into each namespace
+        self.aliases: dict[str, syntax.Let] = {}
+        self.resolved: dict[str, syntax.Ref] = {}  # alias -> the reference it stands for
+        self.export_paths: dict[str, syntax.Export] = {}
+        # Defined anywhere, to tell "defined below" from "unknown".
+        self.all_sources = _first_by_name((s.name.name, s) for s in spec.sources)
+        self.all_namespaces = _first_by_name((c.namespace.name, c) for c in spec.copies)
+        self.all_aliases = _first_by_name((a.name.name, a) for a in spec.lets)
+        self.value_keywords = grammar.words().value_keywords  # `true`, `false`: no alias names
+
+    def visit_Spec(self, spec: syntax.Spec) -> None:
+        for statement in spec.statements:
+            self.visit(statement)
+
+    def visit_Version(self, version: syntax.Version) -> None:
+        pass
+
+    # Statements -------------------------------------------------------------------------------
+
+    def visit_Source(self, source: syntax.Source) -> None:
+        self.enter(source, 1)
+        name = source.name
+        if name.name in self.sources:
+            self.fail(f"duplicate source '{name.name}'", name.span, first_at(self.sources[name.name], name.name))
+        self.sources[name.name] = source
+
+    def visit_Copy(self, copy: syntax.Copy) -> None:
+        self.enter(copy, 1)
+        namespace, source = copy.namespace, copy.source
+        if source.name not in self.sources:
+            self.unknown_source(source)
+        earlier = self.namespaces.get(namespace.name)
+        if earlier is not None and earlier.source.name != source.name:
+            self.fail(
+                f"namespace '{namespace.name}' already takes from source '{earlier.source.name}' "
+                f"(line {earlier.span.line})",
+                source.span,
+                f"a namespace takes from one source; copy '{source.name}' into another namespace",
+            )
+        for bind in copy.binds:
+            self.leave(bind, 2)
+            ref = self.reference(bind.value, "a bind target")
+            if ref.namespace.name == namespace.name:
+                self.fail(
+                    f"a bind cannot refer to its own namespace '{namespace.name}'",
+                    bind.value.span,
+                    "bind to an element of another namespace, or take the element in this copy",
+                )
+        self.namespaces.setdefault(namespace.name, copy)
+
+    def visit_Let(self, let: syntax.Let) -> None:
+        self.enter(let, 1)
+        name = let.name
+        if name.name in self.value_keywords:
+            self.fail(f"'{name.name}' cannot name an alias", name.span, "it is a boolean value; choose another name")
+        if name.name in self.aliases:
+            self.fail(f"duplicate alias '{name.name}'", name.span, first_at(self.aliases[name.name], name.name))
+        clash = self.all_namespaces.get(name.name)
+        if clash is not None:
+            self.fail(
+                f"alias '{name.name}' has the name of a namespace",
+                name.span,
+                f"the namespace is defined at line {clash.span.line}; rename one of them",
+            )
+        self.resolved[name.name] = self.reference(let.value, "the value of a let")
+        self.aliases[name.name] = let
+
+    def visit_Export(self, export: syntax.Export) -> None:
+        path = export.path
+        self.enter(path, 2)  # after the schema's checks of the path itself
+        normal = posixpath.normpath(path.value) if path.value else ""
+        if normal in self.export_paths:
+            self.fail(f"duplicate export path '{path.value}'", path.span, first_at(self.export_paths[normal]))
+        self.export_paths[normal] = export
+        kind = schema.EXPORT_KINDS.get(export.kind.name)
+        if kind is None:
+            return
+        for entry in export.entries:
+            if isinstance(entry, syntax.Signature):
+                self.visit_Signature(entry)
+                continue
+            known = kind.entry(entry.key.name)
+            if known is not None and known.type is schema.ValueType.REFERENCES:
+                self.leave(entry, 2)
+                value = entry.value
+                for item in value.items if isinstance(value, syntax.ListValue) else (value,):
+                    self.reference(item, known.noun)
+
+    def visit_Signature(self, signature: syntax.Signature) -> None:
+        for setting in signature.entries:
+            known = schema.signature_entry(setting.key.name)
+            if known is None or not isinstance(setting.value, syntax.MapValue):
+                continue  # the schema pass reports it
+            if known.type is not schema.ValueType.REFERENCE_MAP:
+                continue  # values, not names (a warmup's sample inputs)
+            self.leave(setting, 3)
+            for entry in setting.value.entries:
+                self.reference(entry.value, f"a signature {known.noun}")
+
+    # References -------------------------------------------------------------------------------
+
+    def reference(self, value: syntax.Value, what: str) -> syntax.Ref:
+        """Check that ``value`` is a reference or alias to an element copied above; return the Ref."""
+        if isinstance(value, syntax.Ref):
+            self.namespace(value.namespace)
+            self.check_element(value.element, "referenced element")
+            return value
+        if isinstance(value, syntax.Word):
+            self.alias(value)
+            return self.resolved[value.name]
+        self.fail(
+            f"{what} must be a reference, not {describe(value)}",
+            value.span,
+            'write NAMESPACE["element"] or an alias defined with let',
+        )
+
+    def namespace(self, namespace: syntax.Ident) -> None:
+        name = namespace.name
+        if name in self.namespaces:
+            return
+        later = self.all_namespaces.get(name)
+        if later is not None:
+            self.fail(
+                f"namespace '{name}' is defined below, at line {later.span.line}",
+                namespace.span,
+                f"statements run in order: move the copy into '{name}' above this line",
+            )
+        if name in self.sources:
+            self.fail(
+                f"'{name}' is a source, not a namespace",
+                namespace.span,
+                f"copy from it first (copy NS from {name} {{ ... }}), then refer to NS[...]",
+            )
+        if name in self.aliases:
+            self.fail(f"'{name}' is an alias, not a namespace", namespace.span, f"write {name} without [...]")
+        self.fail(
+            f"unknown namespace '{name}'",
+            namespace.span,
+            did_you_mean(name, self.all_namespaces) or "a namespace is defined by a copy statement",
+        )
+
+    def alias(self, value: syntax.Word) -> None:
+        name = value.name
+        if name in self.aliases:
+            return
+        later = self.all_aliases.get(name)
+        if later is not None:
+            self.fail(
+                f"alias '{name}' is defined below, at line {later.span.line}",
+                value.span,
+                "statements run in order: move the let statement above this line",
+            )
+        if name in self.namespaces:
+            self.fail(f"'{name}' is a namespace, not an element", value.span, f'name an element: {name}["name:0"]')
+        if name in self.sources:
+            self.fail(f"'{name}' is a source, not an element", value.span,
+                      "refer to an element of a copy: NS[\"name:0\"]")
+        self.fail(
+            f"unknown alias '{name}'",
+            value.span,
+            did_you_mean(name, list(self.all_aliases) + list(self.namespaces))
+            or "define it first: let NAME = NS[\"name:0\"]",
+        )
+
+    def unknown_source(self, source: syntax.Ident) -> NoReturn:
+        later = self.all_sources.get(source.name)
+        if later is not None:
+            self.fail(
+                f"source '{source.name}' is defined below, at line {later.span.line}",
+                source.span,
+                "statements run in order: move the source statement above this copy",
+            )
+        if source.name in self.namespaces:
+            self.fail(f"'{source.name}' is a namespace, not a source", source.span, "copy from a source name")
+        self.fail(
+            f"unknown source '{source.name}'",
+            source.span,
+            did_you_mean(source.name, self.all_sources) or "define it first: source NAME = KIND(\"PATH\")",
+        )
+
+
+def _first_by_name(pairs: Iterable[tuple[str, N]]) -> dict[str, N]:
+    found: dict[str, N] = {}
+    for name, node in pairs:
+        found.setdefault(name, node)
+    return found

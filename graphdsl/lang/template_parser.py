@@ -1,0 +1,431 @@
+"""Template text to the tree of :mod:`graphdsl.lang.template_syntax`, and the one front door
+that tells a template from a plain spec.
+
+:func:`parse_any` reads a file as a plain spec (:func:`graphdsl.lang.parser.parse_source`) unless it
+holds a template statement (``param``, ``set``, ``block``, ``use``, ``output``, ``include``,
+``for``, ``if``); then it parses it from the grammar's ``template`` start rule. A text that parses as
+neither gets the error of the reading that went further (the plain one when they stop at the same
+place), so that a plain spec is told about plain specs. The expression inside a string's ``{...}``
+is parsed on its own from the ``interpolation`` start rule, its spans moved to where it stands in
+the file. No TensorFlow here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from lark import Token, Tree
+from lark.exceptions import UnexpectedInput
+
+from graphdsl.errors import SourceFile, Span, SpecSyntaxError
+from graphdsl.lang import expr as ex
+from graphdsl.lang import grammar, parser, syntax
+from graphdsl.lang import template_syntax as ts
+from graphdsl.lang.parser import paused_gc
+from graphdsl.lang.syntax_errors import syntax_error
+
+# A line that starts with a template keyword: such a file is read as a template first.
+_TEMPLATE_LINE = re.compile(r"^[ \t]*(param|set|block|use|output|include|for|if)\b", re.M)
+_TEMPLATE_STATEMENTS = (ts.Param, ts.Set, ts.Block, ts.Use, ts.Output, ts.Include, ts.For, ts.If)
+# Expressions nest at most this deep (a chain of 256 '+' is 256 deep): the stages that walk them
+# recurse, and must stay clear of Python's recursion limit.
+MAX_EXPRESSION_DEPTH = 256
+_ESCAPE = re.compile(r"\\(.)")
+_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+
+
+def parse_any(file: SourceFile) -> syntax.Spec | ts.Template:
+    """A plain spec, or a template if ``file`` has a template statement; SpecSyntaxError if neither."""
+    if _TEMPLATE_LINE.search(file.text):
+        try:
+            template = parse_template(file)
+        except SpecSyntaxError as template_error:
+            try:
+                return parser.parse_source(file)
+            except SpecSyntaxError as plain_error:
+                raise _further(plain_error, template_error) from None
+        return template if is_template(template) else parser.parse_source(file)
+    try:
+        return parser.parse_source(file)
+    except SpecSyntaxError as plain_error:
+        try:
+            template = parse_template(file)
+        except SpecSyntaxError:
+            raise plain_error from None  # no line starts a template statement: it is a plain spec
+        if is_template(template):
+            return template
+        raise
+
+
+def is_template(template: ts.Template) -> bool:
+    """Whether ``template`` has a template statement (else it is a plain spec)."""
+    return any(isinstance(s, _TEMPLATE_STATEMENTS) for s in template.statements)
+
+
+def _further(plain: SpecSyntaxError, template: SpecSyntaxError) -> SpecSyntaxError:
+    def where(error: SpecSyntaxError) -> tuple[int, int]:
+        return (error.span.line, error.span.column) if error.span else (0, 0)
+
+    return template if where(template) > where(plain) else plain
+
+
+def parse_template(file: SourceFile) -> ts.Template:
+    """Parse ``file`` as a template; SpecSyntaxError where it leaves the grammar."""
+    with paused_gc():
+        try:
+            tree = grammar.load("template").parse(file.text, start="template")
+        except UnexpectedInput:
+            raise syntax_error(file, start="template") from None
+        return _Builder(file).template(tree)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lark tree to template tree
+# ---------------------------------------------------------------------------------------------
+
+_BINARY = {
+    "or_op": "or", "and_op": "and", "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">",
+    "ge": ">=", "in_op": "in", "add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//",
+    "mod": "%",
+}
+
+
+class _Builder:
+    """Restructures the Lark tree of a template (or of one interpolation) into template nodes.
+
+    ``line`` and ``column`` shift positions: an interpolation is parsed on its own, from column 1
+    of line 1, and its nodes must point where it stands in the file.
+    """
+
+    def __init__(self, file: SourceFile, line: int = 0, column: int = 0) -> None:
+        self.file = file
+        self.path = file.path
+        self.line = line
+        self.column = column
+        self._statements: dict[str, Callable[[Tree], ts.Node]] = {
+            "version": self.version, "t_source": self.source, "t_copy": self.copy,
+            "t_let": self.let, "t_export": self.export, "param": self.param, "set": self.set,
+            "block": self.block, "use": self.use, "output": self.output, "include": self.include,
+            "statement_for": self.for_, "statement_if": self.if_,
+        }
+        self._entries: dict[str, Callable[[Tree], ts.Node]] = {
+            "t_setting": self.setting, "t_variable_override": self.variable_override,
+            "t_bind": self.bind, "t_signature": self.signature,
+            "copy_for": self.for_, "copy_if": self.if_, "export_for": self.for_, "export_if": self.if_,
+        }
+
+    # Spans ------------------------------------------------------------------------------------
+
+    def span_of(self, item: Tree | Token) -> Span:
+        if isinstance(item, Token):
+            line, column, end_line, end_column = item.line, item.column, item.end_line, item.end_column
+        elif item.meta.empty:
+            line = column = end_line = end_column = 1
+        else:
+            meta = item.meta
+            line, column, end_line, end_column = meta.line, meta.column, meta.end_line, meta.end_column
+        if self.line:
+            line, end_line = self.line, self.line
+            column, end_column = column + self.column, end_column + self.column  # type: ignore[operator]
+        return Span(self.path, line, column, end_line, end_column, self.file)  # type: ignore[arg-type]
+
+    # Statements -------------------------------------------------------------------------------
+
+    def template(self, tree: Tree) -> ts.Template:
+        text = self.file.text
+        end = Span(self.path, 1, 1, text.count("\n") + 1, len(text) - text.rfind("\n"), self.file)
+        return ts.Template(self.file, self.statements(tree.children), end)
+
+    def statements(self, children: list) -> tuple[ts.Node, ...]:
+        return tuple(self._statements[child.data](child) for child in children)
+
+    def body(self, tree: Tree) -> tuple[ts.Node, ...]:
+        """The statements of a ``{ ... }`` (statements, copy_entries or export_entries)."""
+        if tree.data == "statements":
+            return self.statements(tree.children)
+        return tuple(self._entries[child.data](child) for child in tree.children)
+
+    def version(self, tree: Tree) -> syntax.Version:
+        (number,) = tree.children
+        return syntax.Version(syntax.Int(int(number), self.span_of(number)), self.span_of(tree))
+
+    def source(self, tree: Tree) -> ts.Source:
+        name, kind, path, *options = tree.children
+        return ts.Source(self.name(name), self.ident(kind), self.string(path),
+                         tuple(self.setting(o) for o in options), self.span_of(tree))
+
+    def copy(self, tree: Tree) -> ts.Copy:
+        namespace, source, entries = tree.children
+        return ts.Copy(self.name(namespace), self.name(source), self.body(entries), self.span_of(tree))
+
+    def let(self, tree: Tree) -> ts.Let:
+        name, value = tree.children
+        return ts.Let(self.name(name), self.expr(value), self.span_of(tree))
+
+    def export(self, tree: Tree) -> ts.Export:
+        kind, path, *body = tree.children
+        entries = self.body(body[0]) if body else ()
+        return ts.Export(self.ident(kind), self.string(path), entries, bool(body), self.span_of(tree))
+
+    def param(self, tree: Tree) -> ts.Param:
+        name, type_, *rest = tree.children
+        default = None
+        entries: tuple[ts.Node, ...] = ()
+        for child in rest:
+            if isinstance(child, Tree) and child.data == "param_body":
+                entries = tuple(self.setting(c) if c.data == "t_setting" else self.check(c) for c in child.children)
+            else:
+                default = self.expr(child)
+        return ts.Param(self.ident(name), self.type(type_), default, entries, self.span_of(tree))
+
+    def check(self, tree: Tree) -> ts.Check:
+        condition, message = tree.children
+        return ts.Check(self.expr(condition), self.expr(message), self.span_of(tree))
+
+    def type(self, tree: Tree) -> ts.TypeSpec:
+        name, *item = tree.children
+        return ts.TypeSpec(self.ident(name), self.type(item[0]) if item else None, self.span_of(tree))
+
+    def set(self, tree: Tree) -> ts.Set:
+        name, value = tree.children
+        return ts.Set(self.ident(name), self.expr(value), self.span_of(tree))
+
+    def block(self, tree: Tree) -> ts.Block:
+        name, *params, body = tree.children
+        return ts.Block(self.ident(name), tuple(self.block_param(p) for p in params), self.body(body),
+                        self.span_of(tree))
+
+    def block_param(self, tree: Tree) -> ts.BlockParam:
+        name, *rest = tree.children
+        type_ = default = None
+        for child in rest:
+            if isinstance(child, Tree) and child.data == "type":
+                type_ = self.type(child)
+            else:
+                default = self.expr(child)
+        return ts.BlockParam(self.ident(name), type_, default, self.span_of(tree))
+
+    def use(self, tree: Tree) -> ts.Use:
+        name, block, *args = tree.children
+        return ts.Use(self.name(name), self.ident(block), tuple(self.setting(a) for a in args), self.span_of(tree))
+
+    def output(self, tree: Tree) -> ts.Output:
+        name, value = tree.children
+        return ts.Output(self.ident(name), self.expr(value), self.span_of(tree))
+
+    def include(self, tree: Tree) -> ts.Include:
+        (path,) = tree.children
+        return ts.Include(syntax.String(_decode(path[1:-1]), self.span_of(path)), self.span_of(tree))
+
+    def for_(self, tree: Tree) -> ts.For:
+        names, iterable, body = tree.children
+        return ts.For(tuple(self.ident(n) for n in names.children), self.expr(iterable), self.body(body),
+                      self.span_of(tree))
+
+    def if_(self, tree: Tree) -> ts.If:
+        condition, then, *otherwise = tree.children
+        rest: tuple[ts.Node, ...] = ()
+        if otherwise:
+            branch = otherwise[0]
+            rest = (self.if_(branch),) if branch.data.endswith("_if") else self.body(branch)
+        return ts.If(self.expr(condition), self.body(then), rest, self.span_of(tree))
+
+    # Entries ----------------------------------------------------------------------------------
+
+    def setting(self, tree: Tree) -> ts.Setting:
+        key, value = tree.children
+        return ts.Setting(self.ident(key), self.expr(value), self.span_of(tree))
+
+    def variable_override(self, tree: Tree) -> ts.VariableOverride:
+        pattern, value = tree.children
+        return ts.VariableOverride(self.string(pattern), self.expr(value), self.span_of(tree))
+
+    def bind(self, tree: Tree) -> ts.Bind:
+        input_name, value = tree.children
+        return ts.Bind(self.string(input_name), self.expr(value), self.span_of(tree))
+
+    def signature(self, tree: Tree) -> ts.Signature:
+        label, *settings = tree.children
+        return ts.Signature(self.label(label), tuple(self.setting(s) for s in settings), self.span_of(tree))
+
+    # Names ------------------------------------------------------------------------------------
+
+    def name(self, tree: Tree) -> ts.NameExpr:
+        """A name being defined: an Ident as written, or the expression of a string that computes it."""
+        (token,) = tree.children
+        if token.type == "STRING":
+            return self.string(token)
+        return self.ident(token)
+
+    def label(self, tree: Tree) -> ts.Expr:
+        (token,) = tree.children
+        if token.type == "STRING":
+            return self.string(token)
+        return ex.Literal(str(token), self.span_of(token))
+
+    def ident(self, token: Token) -> syntax.Ident:
+        return syntax.Ident(str(token), self.span_of(token))
+
+    # Expressions ------------------------------------------------------------------------------
+
+    def expr(self, item: Tree | Token, depth: int = 0) -> ts.Expr:
+        if isinstance(item, Token):
+            kind = item.type
+            if kind == "STRING":
+                return self.string(item)
+            if kind == "INT":
+                return ex.Literal(self.int(item), self.span_of(item))
+            if kind == "FLOAT":
+                return ex.Literal(self.float(item), self.span_of(item))
+            return ex.Literal(kind == "TRUE", self.span_of(item))
+        if depth >= MAX_EXPRESSION_DEPTH:
+            span = self.span_of(item)
+            raise SpecSyntaxError(f"expressions nested more than {MAX_EXPRESSION_DEPTH} deep",
+                                  Span(self.path, span.line, span.column, span.line, span.column + 1, self.file),
+                                  "give parts of it names with set")
+        data, children, span = item.data, item.children, self.span_of(item)
+        depth += 1
+        if data in _BINARY:
+            left, right = children
+            return ex.Binary(_BINARY[data], self.expr(left, depth), self.expr(right, depth), span)
+        if data == "variable":
+            return ex.Variable(str(children[0]), span)
+        if data == "call":
+            function, *args = children
+            return ex.Call(str(function), tuple(self.expr(a, depth) for a in args), span)
+        if data == "neg":
+            return ex.Unary("-", self.expr(children[0], depth), span)
+        if data == "not_op":
+            return ex.Unary("not", self.expr(children[0], depth), span)
+        if data == "conditional":
+            condition, then, otherwise = children
+            return ex.Conditional(self.expr(condition, depth), self.expr(then, depth),
+                                  self.expr(otherwise, depth), span)
+        if data == "index":
+            target, index = children
+            return ex.Index(self.expr(target, depth), self.expr(index, depth), span)
+        if data == "attribute":
+            target, name = children
+            return ex.Attribute(self.expr(target, depth), str(name), span)
+        if data == "t_list":
+            return ex.ListExpr(tuple(self.expr(c, depth) for c in children), span)
+        if data == "t_map":
+            return ex.MapExpr(tuple(self.map_item(c, depth) for c in children), span)
+        if data == "list_for":
+            names, iterable, item_ = children
+            return ex.ListFor(self.loop_names(names), self.expr(iterable, depth), self.expr(item_, depth), span)
+        if data == "map_for":
+            names, iterable, key, value = children
+            return ex.MapFor(self.loop_names(names), self.expr(iterable, depth), self.expr(key, depth),
+                             self.expr(value, depth), span)
+        if data == "interpolation":
+            return self.expr(children[0], depth)
+        raise AssertionError(f"unknown expression {data}")  # the grammar has no other
+
+    def map_item(self, tree: Tree, depth: int) -> ex.MapItem:
+        label, value = tree.children
+        return ex.MapItem(self.label(label), self.expr(value, depth), self.span_of(tree))
+
+    @staticmethod
+    def loop_names(tree: Tree) -> tuple[str, ...]:
+        return tuple(str(name) for name in tree.children)
+
+    def int(self, token: Token) -> int:
+        # Measured before converting: int() of thousands of digits is slow, and refused past 4300.
+        value = int(token) if len(token.lstrip("-")) <= 20 else ex.MAX_INT + 1
+        if not -ex.MAX_INT - 1 <= value <= ex.MAX_INT:
+            raise SpecSyntaxError(f"integer {token if len(token) < 24 else token[:20] + '...'} does not fit "
+                                  "in 64 bits", self.span_of(token), "a template's integers are 64-bit")
+        return value
+
+    def float(self, token: Token) -> float:
+        value = float(token)
+        if value in (float("inf"), float("-inf")):
+            raise SpecSyntaxError("number too large", self.span_of(token), "a float is finite")
+        return value
+
+    # Strings, with {...} -------------------------------------------------------------------------
+
+    def string(self, token: Token) -> ts.Expr:
+        """A string literal: a Literal, or an Interpolated string when it holds ``{...}``."""
+        raw = token[1:-1]
+        span = self.span_of(token)
+        if "{" not in raw and "}" not in raw:
+            return ex.Literal(_decode(raw), span)
+        parts: list[str | ts.Node] = []
+        literal: list[str] = []
+        i = 0
+        while i < len(raw):
+            char = raw[i]
+            if char == "\\":
+                literal.append(raw[i:i + 2])
+                i += 2
+            elif raw.startswith("{{", i) or raw.startswith("}}", i):
+                literal.append(char)
+                i += 2
+            elif char == "}":
+                raise self._brace_error(span, i, "a '}' that closes no '{' in a string")
+            elif char == "{":
+                end = _closing(raw, i)
+                if end is None:
+                    raise self._brace_error(span, i, "a '{' that is never closed in a string")
+                if literal:
+                    parts.append(_decode("".join(literal)))
+                    literal = []
+                parts.append(self.interpolation(raw[i + 1:end], span, i + 1))
+                i = end + 1
+            else:
+                literal.append(char)
+                i += 1
+        if literal:
+            parts.append(_decode("".join(literal)))
+        if all(isinstance(p, str) for p in parts):
+            return ex.Literal("".join(parts), span)  # type: ignore[arg-type]
+        return ex.Interpolated(tuple(parts), span)
+
+    def _brace_error(self, span: Span, offset: int, message: str) -> SpecSyntaxError:
+        column = span.column + 1 + offset
+        return SpecSyntaxError(message, Span(self.path, span.line, column, span.line, column + 1, self.file),
+                               "write {{ and }} for braces in a string; {EXPR} puts a value in it")
+
+    def interpolation(self, text: str, string: Span, offset: int) -> ts.Expr:
+        """The expression ``text``, found at ``offset`` in the string at ``string``."""
+        shift = string.column + offset  # its column 1 is at this column of the line, plus one
+        if not text.strip() or "\\" in text:
+            column = string.column + offset  # the '{'
+            raise SpecSyntaxError("expected an expression inside {...}" if not text.strip()
+                                  else "an escape inside {...}",
+                                  Span(self.path, string.line, column, string.line, column + len(text) + 2, self.file),
+                                  "{...} holds an expression without strings: give a string a name with set")
+        try:
+            tree = grammar.load("template").parse(text, start="interpolation")
+        except UnexpectedInput:
+            error = syntax_error(SourceFile(self.path, text), start="interpolation")
+            span = error.span
+            assert span is not None
+            moved = Span(self.path, string.line, span.column + shift, string.line,
+                         (span.end_column if span.end_line == span.line else span.column + 1) + shift, self.file)
+            # The text ends where the string's '}' stands.
+            message = error.message.replace("the end of the file", "'}'").replace("end of file", "'}'")
+            raise SpecSyntaxError(f"{message} (inside a string's {{...}})", moved, error.hint) from None
+        return _Builder(self.file, string.line, shift).expr(tree)
+
+
+def _closing(raw: str, start: int) -> int | None:
+    """The index of the '}' that closes the '{' at ``start`` (maps may nest inside), or None."""
+    depth = 0
+    for index in range(start, len(raw)):
+        if raw[index] == "{":
+            depth += 1
+        elif raw[index] == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+    return None
+
+
+def _decode(text: str) -> str:
+    if "\\" not in text:
+        return text
+    return _ESCAPE.sub(lambda m: _ESCAPES[m.group(1)], text)
