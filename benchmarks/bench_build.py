@@ -13,10 +13,12 @@ job, done both ways, each in its own subprocess:
             ``saved_model.loader.load(..., import_scope="M")``), then one Saver for both exports
 
 Runs are interleaved; the table gives medians of wall and CPU time (user + system) of the whole
-process (start, import, work and exit) and their ratios. ``graphdsl plan`` is timed too: it composes
-and prints its report, without exports.
+process (start, import, work and exit) and their ratios, with the load average (1 minute) seen
+after each run. ``graphdsl plan`` is timed too (it composes and prints its report, without
+exports), against a process that only imports graphdsl and composes the spec.
 
     python benchmarks/bench_build.py [--sizes 20000,200000] [--kinds metagraph,savedmodel] [--repeat 3]
+                                     [--sources DIR]
 """
 
 from __future__ import annotations
@@ -83,6 +85,18 @@ with graph.as_default():
     tf1.train.export_meta_graph(out + "/graph.meta", graph=graph, saver_def=saver.saver_def)
 """
 
+# compose alone, in a process like plan's: the anchor of "plan costs compose plus its report"
+COMPOSE = r"""
+import os, sys
+from graphdsl.tf.quiet import import_tensorflow
+import_tensorflow()
+from graphdsl.assemble.compose import compose
+composition = compose(sys.argv[1])
+print(len(composition.graph.get_operations()))
+sys.stdout.flush()
+os._exit(0)
+"""
+
 SOURCES = {
     "metagraph": 'metagraph("{src}/model.meta", checkpoint = "{src}/model.ckpt")',
     "savedmodel": 'savedmodel("{src}/sm")',
@@ -135,21 +149,31 @@ def main() -> None:
     parser.add_argument("--sizes", default="20000,200000")
     parser.add_argument("--kinds", default="metagraph,savedmodel")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--sources", metavar="DIR",
+                        help="keep the sources made in DIR and reuse those found there (a 200k-op source "
+                             "takes minutes to make)")
     args = parser.parse_args()
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", GRAPHDSL_PROGRESS="0")
     python = sys.executable
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_build_") as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
-            src = Path(tmp) / f"src{size}"
-            src.mkdir()
-            made = run([python, "-c", MAKE, str(size), str(src)], env)
-            ops = int(str(made["out"]).split()[-1])
-            print(f"source: {ops} ops ({made['wall']:.1f} s to make)", flush=True)
+            src = Path(args.sources or tmp) / f"src{size}"
+            if (src / "ops").is_file():
+                ops = int((src / "ops").read_text())
+                print(f"source: {ops} ops (kept in {src})", flush=True)
+            else:
+                shutil.rmtree(src, ignore_errors=True)
+                src.mkdir(parents=True)
+                made = run([python, "-c", MAKE, str(size), str(src)], env)
+                ops = int(str(made["out"]).split()[-1])
+                (src / "ops").write_text(str(ops))
+                print(f"source: {ops} ops ({made['wall']:.1f} s to make)", flush=True)
             for kind in args.kinds.split(","):
                 spec = Path(tmp) / f"spec_{kind}_{size}.gcomp"
                 spec.write_text(SPEC.format(source=SOURCES[kind].format(src=src)))
-                times: dict[str, list[dict]] = {"plain": [], "graphdsl build": [], "graphdsl plan": []}
+                times: dict[str, list[dict]] = {"plain": [], "graphdsl build": [], "graphdsl plan": [],
+                                                "compose": []}
                 for i in range(args.repeat):
                     for method in times:
                         out = Path(tmp) / "out"
@@ -159,25 +183,31 @@ def main() -> None:
                             argv = [python, "-c", PLAIN, kind, str(src), str(out)]
                         elif method == "graphdsl build":
                             argv = [python, "-m", "graphdsl", "build", str(spec), "-o", str(out)]
-                        else:
+                        elif method == "graphdsl plan":
                             argv = [python, "-m", "graphdsl", "plan", str(spec)]
+                        else:
+                            argv = [python, "-c", COMPOSE, str(spec)]
                         r = run(argv, env)
+                        r["load"] = os.getloadavg()[0]
                         times[method].append(r)
                         print(f"  {kind} {ops} run {i + 1} {method:15s} wall {r['wall']:6.1f} s "
-                              f"cpu {r['cpu']:6.1f} s", flush=True)
+                              f"cpu {r['cpu']:6.1f} s  load average {r['load']:.1f}", flush=True)
                 med = {m: {k: statistics.median(r[k] for r in rs) for k in ("wall", "cpu")}
                        for m, rs in times.items()}
-                rows.append((kind, ops, med))
+                loads = [r["load"] for rs in times.values() for r in rs]
+                rows.append((kind, ops, med, (min(loads), max(loads))))
     print()
-    print(f"median of {args.repeat} interleaved runs; ratio = graphdsl / plain (goal <= 1.1x)")
+    print(f"median of {args.repeat} interleaved runs on {os.cpu_count()} cores; build ratio = graphdsl build / "
+          "plain (goal <= 1.1x); plan ratio = graphdsl plan / compose alone (both whole processes)")
     print()
-    print("| source | ops | plain wall s | plain CPU s | build wall s | build CPU s | build ratio wall | "
-          "build ratio CPU | plan wall s | plan CPU s |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for kind, ops, med in rows:
-        p, b, pl = med["plain"], med["graphdsl build"], med["graphdsl plan"]
-        print(f"| {kind} | {ops} | {p['wall']:.1f} | {p['cpu']:.1f} | {b['wall']:.1f} | {b['cpu']:.1f} | "
-              f"{b['wall'] / p['wall']:.2f}x | {b['cpu'] / p['cpu']:.2f}x | {pl['wall']:.1f} | {pl['cpu']:.1f} |")
+    print("| source | ops | load average | plain wall s | plain CPU s | build wall s | build CPU s | "
+          "build ratio CPU | plan CPU s | compose CPU s | plan ratio CPU |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for kind, ops, med, (low, high) in rows:
+        p, b, pl, c = med["plain"], med["graphdsl build"], med["graphdsl plan"], med["compose"]
+        print(f"| {kind} | {ops} | {low:.1f}-{high:.1f} | {p['wall']:.1f} | {p['cpu']:.1f} | {b['wall']:.1f} | "
+              f"{b['cpu']:.1f} | {b['cpu'] / p['cpu']:.2f}x | {pl['cpu']:.1f} | {c['cpu']:.1f} | "
+              f"{pl['cpu'] / c['cpu']:.2f}x |")
 
 
 if __name__ == "__main__":

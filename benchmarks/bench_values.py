@@ -182,8 +182,9 @@ def main() -> None:
                 meta = out / ("model.meta" if method == "plain" else "graph.meta")
                 graph_files[method] = {"saved_model.pb": (out / "model" / "saved_model.pb").stat().st_size,
                                        "model.meta": meta.stat().st_size}
+                r["load"] = os.getloadavg()[0]
                 print(f"  run {i + 1} {method:8s} wall {r['wall']:6.1f} s  cpu {r['cpu']:6.1f} s  "
-                      f"peak RSS {r['rss']:7.0f} MiB", flush=True)
+                      f"peak RSS {r['rss']:7.0f} MiB  load average {r['load']:.1f}", flush=True)
         checked = ""
         if args.check:
             r = run([python, "-c", CHECK, str(source), str(work / "out_graphdsl"), "M"], env)
@@ -195,9 +196,11 @@ def main() -> None:
 def report(args: argparse.Namespace, values_mib: int, results: dict, graph_files: dict, checked: str) -> None:
     med = {m: {k: statistics.median(r[k] for r in runs) for k in ("wall", "cpu", "rss")}
            for m, runs in results.items()}
+    loads = [r["load"] for runs in results.values() for r in runs]
     print()
     print(f"{args.variables} x {args.mib} MiB = {values_mib} MiB of values, median of {args.repeat} "
-          "interleaved runs")
+          f"interleaved runs; load average (1 min) {min(loads):.1f} to {max(loads):.1f} on "
+          f"{os.cpu_count()} cores")
     print()
     print("| method | wall s | CPU s | peak RSS MiB | RSS / values | saved_model.pb bytes | .meta bytes |")
     print("|---|---:|---:|---:|---:|---:|---:|")

@@ -33,6 +33,7 @@ def restored_keys(graph: tf.Graph, restore_op: str) -> dict[str, tuple[str, int]
     except KeyError:
         return None
     keys: dict[str, tuple[str, int]] = {}
+    strings: dict[str, list[str] | None] = {}  # a RestoreV2's names and slices, read once each
     stack, seen = [root], set()
     while stack:
         op = stack.pop()
@@ -42,24 +43,32 @@ def restored_keys(graph: tf.Graph, restore_op: str) -> dict[str, tuple[str, int]
         if op.type == "NoOp" and not op.inputs:
             stack.extend(op.control_inputs)
             continue
-        found = _restored(op.inputs[1]) if op.type in _ASSIGNS and len(op.inputs) == 2 else None
+        found = _restored(op.inputs[1], strings) if op.type in _ASSIGNS and len(op.inputs) == 2 else None
         if found is None or op.control_inputs:
             return None
         keys[op.inputs[0].op.name] = found
     return keys
 
 
-def _restored(tensor: Any) -> tuple[str, int] | None:
+def _restored(tensor: Any, strings: dict[str, list[str] | None]) -> tuple[str, int] | None:
     while tensor.op.type == "Identity":
         tensor = tensor.op.inputs[0]
     op = tensor.op
     if op.type != "RestoreV2":
         return None
-    names, slices = (_const_strings(op.inputs[i]) for i in (1, 2))
+    # A Saver restores every variable from one RestoreV2 (per shard): its lists of names and slices
+    # are read once, not once per variable (that was quadratic: 2.8 s for 880 variables).
+    names, slices = (_cached_strings(op.inputs[i], strings) for i in (1, 2))
     index = tensor.value_index
     if names is None or slices is None or index >= len(names) or slices[index]:
         return None
     return names[index], index
+
+
+def _cached_strings(tensor: Any, strings: dict[str, list[str] | None]) -> list[str] | None:
+    if tensor.name not in strings:
+        strings[tensor.name] = _const_strings(tensor)
+    return strings[tensor.name]
 
 
 def _const_strings(tensor: Any) -> list[str] | None:
