@@ -109,3 +109,36 @@ def test_a_composition_reads_checkpoint_values_when_it_initializes(tmp_path: Pat
         with tf1.Session(graph=composition.graph) as fresh:  # the initializer alone sets it too
             fresh.run(w.initializer)
             assert _same_bits(fresh.run(w), reader.get_tensor("w"))
+
+
+def _savedmodel_spec(tmp_path: Path, main_op: bool) -> Path:
+    graph, session, x, w, s, y = _source(64, seed=1)
+    directory = tmp_path / ("with_main_op" if main_op else "plain")
+    with graph.as_default():
+        builder = tf1.saved_model.Builder(str(directory / "sm"))
+        signature = tf1.saved_model.predict_signature_def({"x": x}, {"y": y})
+        builder.add_meta_graph_and_variables(session, ["serve"], {"serving_default": signature},
+                                             main_op=tf.no_op(name="main") if main_op else None)
+        builder.save()
+    session.close()
+    spec = directory / "spec.gcomp"
+    spec.write_text('graphdsl 1\n\nsource s = savedmodel("sm")\n\n'
+                    'copy N from s {\n    take = "y"\n    variables = value\n}\n')
+    return spec
+
+
+@pytest.mark.parametrize("main_op", [False, True], ids=["import_and_restore", "main_op"])
+def test_a_savedmodel_source_is_restored_only_when_it_must_be(tmp_path: Path, main_op: bool) -> None:
+    """A SavedModel the loader would only import and restore is imported, and its values read from
+    variables/ when the target is initialized; one with a main op is loaded whole, at once."""
+    from graphdsl.tf.sources import load_source
+
+    spec = _savedmodel_spec(tmp_path, main_op)
+    loaded = load_source("savedmodel", "sm", {}, spec.parent)
+    assert (loaded.restore is not None) == (not main_op) and loaded.has_values
+    loaded.close()
+    reader = tf1.train.NewCheckpointReader(str(spec.parent / "sm" / "variables" / "variables"))
+    with compose(spec) as composition:
+        for name in ("w", "s"):
+            value = composition.session.run(composition.copy_of("N", name))
+            assert _same_bits(value, reader.get_tensor(name))

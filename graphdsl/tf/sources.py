@@ -333,26 +333,76 @@ def _load_savedmodel(path: str | Path, options: dict[str, Any], base_dir: Path) 
                        effects.meta_effect(meta, [meta.saver_def.restore_op_name]))
         _refuse_effect(directory, "its main op", effects.meta_effect(meta, effects.main_op_names(meta)))
 
-    graph = tf.Graph()
-    session = tf.compat.v1.Session(graph=graph)
-    try:
-        with graph.as_default():
-            tf.compat.v1.saved_model.loader.load(session, tags, str(directory))
-    except (ValueError, RuntimeError, OSError, tf.errors.OpError) as e:
-        session.close()
-        raise SourceError(
-            f"{directory}: the SavedModel does not load: {reason(e)}",
-            hint="check that the directory holds a complete SavedModel (saved_model.pb and variables/)",
-        ) from e
+    late = _late_savedmodel(meta, directory)
+    session = None
+    if late is None:
+        graph = tf.Graph()
+        session = tf.compat.v1.Session(graph=graph)
+        try:
+            with graph.as_default():
+                tf.compat.v1.saved_model.loader.load(session, tags, str(directory))
+        except (ValueError, RuntimeError, OSError, tf.errors.OpError) as e:
+            session.close()
+            raise _not_loading(directory, e) from e
+    else:
+        graph = late[0]
     tables.declare_savedmodel(graph, meta, directory)
     if options.get("inline"):
         signatures = inline.inline_signatures(graph, signatures)
     chosen = None if signature_name == "*" else signature_name
     loaded = LoadedSource("savedmodel", directory, graph, session, signatures.get(chosen), options,
                           signatures, chosen)
+    if late is not None:
+        _, loaded.restore, loaded.checkpoint = late
     if not _has_state(graph):
         loaded.close()
     return loaded
+
+
+def _late_savedmodel(meta: meta_graph_pb2.MetaGraphDef, directory: Path
+                     ) -> tuple[tf.Graph, Callable[[], tf.compat.v1.Session], CheckpointValues] | None:
+    """Imports a SavedModel whose loading is only an import and a restore, restoring it later.
+
+    That is one with variables, no main op, init op or assets: the SavedModel loader would import
+    its MetaGraph (as done here) and restore ``variables/variables`` with its Saver, nothing more.
+    The restore then waits until something needs the session (as for a MetaGraph source): value
+    copies read single values from the checkpoint when the target is initialized. Returns (the
+    graph, what restores its session, the checkpoint's values), or None for any other SavedModel,
+    which the loader then loads at once.
+    """
+    prefix = directory / "variables" / "variables"
+    if (effects.main_op_names(meta) or meta.asset_file_def or "saved_model_assets" in meta.collection_def
+            or not meta.HasField("saver_def") or not prefix.with_name("variables.index").is_file()):
+        return None
+    graph = tf.Graph()
+    try:
+        with graph.as_default():
+            saver = tf.compat.v1.train.import_meta_graph(meta)
+        values = _checkpoint_values(graph, saver, prefix) if saver is not None else None
+        if values is None:
+            return None
+        values.check(_variables(graph))
+    except (ValueError, KeyError, tf.errors.OpError):
+        return None  # the loader, loading it whole, says what is wrong
+
+    def restore() -> tf.compat.v1.Session:
+        session = tf.compat.v1.Session(graph=graph)
+        try:
+            with graph.as_default():
+                saver.restore(session, str(prefix))
+        except (ValueError, tf.errors.OpError) as e:
+            session.close()
+            raise _not_loading(directory, e) from e
+        return session
+
+    return graph, restore, values
+
+
+def _not_loading(directory: Path, error: BaseException) -> SourceError:
+    return SourceError(
+        f"{directory}: the SavedModel does not load: {reason(error)}",
+        hint="check that the directory holds a complete SavedModel (saved_model.pb and variables/)",
+    )
 
 
 def _check_savedmodel_dir(directory: Path) -> None:
