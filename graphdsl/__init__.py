@@ -32,6 +32,7 @@ _LAZY = {
     "copy_variable_to_graph": "graphdsl.api",
     "copy_to_graph": "graphdsl.api",
     "get_copied": "graphdsl.api",
+    "initialize": "graphdsl.api",
     "load_spec": "graphdsl.lang.load",
     "load_spec_text": "graphdsl.lang.load",
     "compose": "graphdsl.assemble.compose",

@@ -1,4 +1,5 @@
-"""The Python API of the copier: ``copy_variable_to_graph``, ``copy_to_graph`` and ``get_copied``.
+"""The Python API of the copier: ``copy_variable_to_graph``, ``copy_to_graph`` and ``get_copied``,
+and ``initialize``, which initializes a target session the fast way.
 
 Names and positional order follow the blog post graphdsl grew from, so its walkthrough runs as
 written; the options it lacked are keyword-only. ``copy_elements`` is ``copy_to_graph`` for
@@ -11,6 +12,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import tensorflow as tf
 
+from graphdsl.tf import initial_values
 from graphdsl.tf.copier import Copier, CopyResult
 from graphdsl.errors import CopyError, NotCopiedError, did_you_mean
 from graphdsl.lang import schema
@@ -157,6 +159,17 @@ def get_copied(original, graph: tf.Graph, copied_variables: dict | str | None = 
             else "what was copied does not need it; copy it with copy_to_graph (what it shares "
             "with earlier copies is reused)"),
     )
+
+
+def initialize(session) -> None:
+    """Initializes every variable and table of ``session``'s graph, as the three TF initializers do.
+
+    Running ``tf.compat.v1.global_variables_initializer()`` works too; this does the same but
+    feeds the values of variables copied in mode "value" straight to their initializers, a chunk
+    at a time, instead of handing them over through a Python callback each, and shows progress on
+    a terminal while large values move.
+    """
+    initial_values.initialize(session)
 
 
 def _complete(original, source, graph, namespace, copied_variables) -> tuple[Any, str | None]:

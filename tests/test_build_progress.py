@@ -65,6 +65,7 @@ def test_build_shows_each_source_value_read_and_export(capsys, spec: Path, tmp_p
         [building, "loading source enc"],
         [building, "reading the values of 1 variable"],
         [building, "loading source head"],
+        [building, "initializing the composed graph: values"],  # the values fed to their copies
         [building, "exporting savedmodel model"],
         [building, "exporting graphdef frozen.pb"],
     ]

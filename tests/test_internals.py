@@ -55,13 +55,17 @@ def _private_names_defined_by_graphdsl() -> set[str]:
     return {n for n in names if n.startswith("_")}
 
 
+# Standard library names that start with '_' and are documented public API.
+_PUBLIC_STDLIB = {"argparse._SubParsersAction", "os._exit"}
+
+
 def _foreign_private_uses(path: Path, own: set[str]) -> list[str]:
-    """``x._name`` where ``_name`` is no name of graphdsl's own (argparse's excepted)."""
+    """``x._name`` where ``_name`` is no name of graphdsl's own (the standard library's public ones excepted)."""
     uses = []
     for node in ast.walk(ast.parse(path.read_text())):
         if (isinstance(node, ast.Attribute) and node.attr.startswith("_")
                 and not node.attr.startswith("__") and node.attr not in own
-                and ast.unparse(node) != "argparse._SubParsersAction"):
+                and ast.unparse(node) not in _PUBLIC_STDLIB):
             uses.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {ast.unparse(node)}")
     return uses
 

@@ -23,7 +23,7 @@ from graphdsl.assemble.resolve import Element, Resolver
 from graphdsl.assemble.save import check_export_names, save
 from graphdsl.errors import BuildError, CopyError, GraphDslError
 from graphdsl.lang import schema, syntax
-from graphdsl.tf import effects
+from graphdsl.tf import effects, initial_values
 from graphdsl.lang.load import load_spec
 from graphdsl.tf.copier import check_compatible
 from graphdsl.tf.index import release_index
@@ -139,7 +139,7 @@ class Composition:
             report.binds.append((original.name, wired.name))
         try:
             _, result = copy_elements(tops, self.graph, namespace, variables=self._modes(copy, source),
-                                      session=source.session, replacements=replacements, stop_at=stop_at)
+                                      session=source.values, replacements=replacements, stop_at=stop_at)
         except CopyError as e:
             raise self._fail(e.message, copy.span, e.hint) from e
         self._placeholders.update({(namespace, t): p for t, p in result.placeholders.items()})
@@ -196,7 +196,7 @@ class Composition:
 
     def _modes(self, copy: syntax.Copy, source: LoadedSource) -> Callable[[str], str]:
         """The copy's variable modes; a source without values refuses mode 'value' at this copy."""
-        if source.session is not None:
+        if source.has_values:
             return copy.mode_for
 
         def mode_for(name: str) -> str:
@@ -246,21 +246,31 @@ class Composition:
 
     @property
     def session(self) -> tf.compat.v1.Session:
-        """A session on the composed graph with every variable initialized."""
+        """A session on the composed graph with every variable initialized.
+
+        The values of variables copied in mode 'value' are read from their sources now, and fed to
+        their initializers a chunk at a time (see :mod:`~graphdsl.tf.initial_values`).
+        """
         if self._session is None:
             with self.graph.as_default():
                 init = tf.group(tf1.global_variables_initializer(),
                                 tf1.local_variables_initializer(), tf1.tables_initializer(),
                                 name="graphdsl_init")
+                variables = [*tf1.global_variables(), *tf1.local_variables()]
+                fed, rest = initial_values.split_initializers(self.graph, [v.initializer for v in variables])
+                rest += self.graph.get_collection(tf1.GraphKeys.TABLE_INITIALIZERS)
             effects.check_target_runs(self.graph, [init])
             session = tf1.Session(graph=self.graph)
             try:
-                session.run(init)
+                initial_values.feed_values(session, fed, rest, label="initializing the composed graph")
             except tf.errors.OpError as e:
                 session.close()
                 raise GraphDslError(f"initializing the composed graph's variables failed: {reason(e)}",
                                     hint="check the initializers of the variables copied in mode "
                                     "'init'") from None
+            except BaseException:
+                session.close()
+                raise
             self._session = session
         return self._session
 

@@ -34,7 +34,7 @@ from graphdsl.assemble.provenance import read_provenance, recorded_spec
 from graphdsl.assemble.template_lock import same, show, template_inputs
 from graphdsl.errors import ArtifactError, GraphDslError
 from graphdsl.lang import schema, syntax
-from graphdsl.tf import internals
+from graphdsl.tf import initial_values, internals
 from graphdsl.tf.functions import reachable_functions
 from graphdsl.tf.index import VARIABLE_OPS
 from graphdsl.tf.registry import is_variable
@@ -89,7 +89,9 @@ def spec_view(path: Path) -> View:
                 side: {e.key.value: _element_info(composition.resolve(e.value))
                        for e in (entries.entries if entries else ())}
                 for side, entries in (("inputs", signature.inputs), ("outputs", signature.outputs))}
-        return _graph_view(f"{path} (spec, composed in memory)", graph.as_graph_def(), spec,
+        graph_def = graph.as_graph_def()
+        initial_values.without_values(graph_def, graph)  # as every export writes it
+        return _graph_view(f"{path} (spec, composed in memory)", graph_def, spec,
                            {n: _digest(v) for n, v in values.items()}, signatures)
 
 

@@ -30,11 +30,12 @@ import numpy as np
 import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow.core.framework import graph_pb2
+from tensorflow.core.protobuf import saved_model_pb2
 
 from graphdsl.assemble.files import write_atomically
 from graphdsl.errors import ExportError
 from graphdsl.lang import schema
-from graphdsl.tf import effects, tables
+from graphdsl.tf import effects, initial_values, tables
 from graphdsl.tf.functions import reachable_functions
 from graphdsl.tf.index import VARIABLE_OPS
 from graphdsl.tf.messages import reason
@@ -56,13 +57,15 @@ def export_savedmodel(
     tags: Sequence[str] = schema.DEFAULT_TAGS,
     *,
     label: str | Path | None = None,
+    saver: tf.compat.v1.train.Saver | None = None,
 ) -> Path:
     """Writes a SavedModel with one predict signature per entry of ``signatures``.
 
     ``signatures`` maps a signature name to ``(inputs, outputs)``, each a dict from key to a tensor of
     ``graph``. The result loads with ``tf.saved_model.load(path).signatures[name](**inputs)`` in TF2 and
     with ``tf.compat.v1.saved_model.loader.load`` in graph mode. ``out_path`` must not exist yet.
-    Messages name ``label`` (default: ``out_path``). Returns ``out_path``.
+    Messages name ``label`` (default: ``out_path``). ``saver`` writes the variables (default: the
+    builder's own, over every saveable object); see :func:`shared_saver`. Returns ``out_path``.
     """
     path = Path(out_path)
     out = Path(label) if label is not None else path
@@ -85,13 +88,31 @@ def export_savedmodel(
                 builder = tf.compat.v1.saved_model.Builder(str(path))
                 builder.add_meta_graph_and_variables(
                     session, list(tags), signature_def_map=signature_defs, main_op=main_op,
-                    assets_collection=assets or None, strip_default_attrs=True,
+                    assets_collection=assets or None, strip_default_attrs=True, saver=saver,
                 )
                 builder.save()
+            _strip_savedmodel_values(graph, path)
         except (ValueError, TypeError, AssertionError, OSError, tf.errors.OpError) as e:
             shutil.rmtree(path, ignore_errors=True)
             raise _export_error(out, "the SavedModel", e) from e
     return path
+
+
+def _strip_savedmodel_values(graph: tf.Graph, path: Path) -> None:
+    """Rewrites ``saved_model.pb`` so that no op of it calls back into this process for a value.
+
+    A value-mode copy's initial value is handed over by this process (see
+    :mod:`~graphdsl.tf.initial_values`); in the file it is a placeholder, and the checkpoint in
+    ``variables/`` holds the value.
+    """
+    if not initial_values.values_of(graph):
+        return
+    file = path / "saved_model.pb"
+    saved = saved_model_pb2.SavedModel()
+    saved.ParseFromString(file.read_bytes())
+    changed = [initial_values.without_values(m.graph_def, graph) for m in saved.meta_graphs]
+    if any(changed):
+        write_atomically(file, saved.SerializeToString(deterministic=True))
 
 
 # The SavedModel builder records the main op and the asset files in these collections of the graph
@@ -141,13 +162,15 @@ def _signature_def(out: Path, graph: tf.Graph, name: str, io: Signature) -> tf.c
 
 def export_metagraph(
     graph: tf.Graph, session: tf.compat.v1.Session | None, out_dir: str | Path, name: str, *,
-    label: str | Path | None = None,
+    label: str | Path | None = None, saver: tf.compat.v1.train.Saver | None = None,
 ) -> list[Path]:
     """Writes ``NAME.meta`` and, when the graph has global variables, checkpoint ``NAME.ckpt``.
 
     Reload with ``saver = tf.compat.v1.train.import_meta_graph("NAME.meta")`` and
     ``saver.restore(session, "NAME.ckpt")``. ``session`` may be None for a graph without variables.
-    Messages name the files in directory ``label`` (default: ``out_dir``). Returns the files written.
+    Messages name the files in directory ``label`` (default: ``out_dir``). ``saver`` writes the
+    checkpoint (default: a new one over the global variables); see :func:`shared_saver`. Returns
+    the files written.
     """
     directory = Path(out_dir)
     shown = Path(label) if label is not None else directory
@@ -165,15 +188,39 @@ def export_metagraph(
         with graph.as_default():
             saver_def = None
             if variables:
-                saver = tf.compat.v1.train.Saver(var_list=variables, save_relative_paths=True)
+                if saver is None:
+                    saver = tf.compat.v1.train.Saver(var_list=variables, save_relative_paths=True)
                 saver.save(session, str(prefix), write_meta_graph=False, write_state=False)
                 saver_def = saver.saver_def
-            tf.compat.v1.train.export_meta_graph(str(meta), graph=graph, saver_def=saver_def)
+            meta_graph = tf.compat.v1.train.export_meta_graph(graph=graph, saver_def=saver_def)
+            initial_values.without_values(meta_graph.graph_def, graph)
+            write_atomically(meta, meta_graph.SerializeToString(deterministic=True))
     except (ValueError, TypeError, OSError, tf.errors.OpError) as e:
         for path in set(directory.iterdir()) - before if directory.is_dir() else ():
             shutil.rmtree(path) if path.is_dir() else path.unlink()
         raise _export_error(shown / (prefix if variables else meta).name, "the MetaGraph", e) from e
     return [meta, *sorted(directory.glob(f"{name}.ckpt.*"))] if variables else [meta]
+
+
+def shared_saver(graph: tf.Graph) -> tf.compat.v1.train.Saver | None:
+    """One Saver that both a SavedModel and a MetaGraph export of ``graph`` can write with.
+
+    Each export would otherwise build its own (its save and restore ops, and a new executor for
+    them in the session: seconds on a large graph). None when they would save different things:
+    a graph whose saveable objects other than variables (mutable tables) a SavedModel saves and a
+    MetaGraph's checkpoint does not, or a graph without variables.
+    """
+    variables = graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES)
+    if not variables or graph.get_collection(tf.compat.v1.GraphKeys.SAVEABLE_OBJECTS):
+        return None
+    try:
+        with graph.as_default():
+            # sharded and allowing no variables as the SavedModel builder's own; relative paths
+            # as a MetaGraph's
+            return tf.compat.v1.train.Saver(var_list=variables, sharded=True, allow_empty=True,
+                                            save_relative_paths=True)
+    except (ValueError, TypeError):
+        return None  # each export then builds its own, and says what is wrong
 
 
 # -- frozen GraphDef -------------------------------------------------------------------------------

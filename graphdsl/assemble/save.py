@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import tensorflow as tf
 
 from graphdsl.assemble.canonical import canonicalize_exports
-from graphdsl.assemble.export import export_graphdef, export_metagraph, export_savedmodel, items_of
+from graphdsl.assemble.export import (
+    export_graphdef, export_metagraph, export_savedmodel, items_of, shared_saver)
 from graphdsl.assemble.manifest import (
     BUILD_MANIFEST, AliasEntry, BuildManifest, ExportEntry, read_outputs, write_manifest)
 from graphdsl.assemble.outdir import OutputDir
@@ -90,11 +91,13 @@ def save(composition: "Composition", outdir: str | os.PathLike) -> list[Path]:
     spec = composition.spec
     _check_sources_kept(composition, Path(outdir))
     session = composition.session
+    saving = [e for e in spec.exports if e.kind.name in ("savedmodel", "metagraph")]
+    saver = shared_saver(composition.graph) if len(saving) > 1 else None
     with OutputDir(outdir) as out:
         for export, elements in zip(spec.exports, composition.exported):
             try:
                 with progress.task(f"exporting {export.kind.name} {export.path.value}"):
-                    _save_one(composition.graph, session, export, elements, out)
+                    _save_one(composition.graph, session, export, elements, out, saver)
             except GraphDslError as e:  # at the export, unless the error knows better where
                 raise BuildError(e.message, span=e.span or export.span, hint=e.hint, source=spec.text) from e
         canonicalize_exports(out.staging, [(e.kind.name, e.path.value) for e in spec.exports])
@@ -138,15 +141,15 @@ def _check_sources_kept(composition: "Composition", outdir: Path) -> None:
 
 
 def _save_one(graph: tf.Graph, session: tf.compat.v1.Session, export: syntax.Export, elements: Any,
-              out: OutputDir) -> None:
+              out: OutputDir, saver: tf.compat.v1.train.Saver | None) -> None:
     kind, name = export.kind.name, export.path.value
     if kind == "savedmodel":
         path = export_savedmodel(graph, session, out.path(name), elements, tags=export.tags,
-                                 label=out.label(name))
+                                 label=out.label(name), saver=saver)
         serve_check(path, export, label=out.label(name))
     elif kind == "metagraph":
         out.path(schema.export_file(kind, name))  # claims the name, so two exports cannot write it twice
-        export_metagraph(graph, session, out.staging, name, label=out.target)
+        export_metagraph(graph, session, out.staging, name, label=out.target, saver=saver)
     else:
         export_graphdef(graph, session, out.path(name), elements, label=out.label(name))
 

@@ -74,7 +74,7 @@ def load(ref: SourceRef, inputs: dict[str, str], output: str | None, cache: Sour
     source = cache.load(ref.kind, ref.path, dict(ref.options), base_dir)
     found = {key: tensor_of(source, name) for key, name in inputs.items()}
     return Loaded(ref, source.graph, found, tensor_of(source, output) if output else None,
-                  source.session is not None)
+                  source.has_values)
 
 
 def tensor_of(source: LoadedSource, name: str) -> tf.Tensor:

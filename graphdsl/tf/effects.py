@@ -183,7 +183,8 @@ def meta_effect(meta: meta_graph_pb2.MetaGraphDef, roots: Iterable[str]) -> str 
 
 def main_op_names(meta: meta_graph_pb2.MetaGraphDef) -> list[str]:
     """The ops a SavedModel loader runs after restoring: its main op, legacy init op or init signature."""
-    names = [value for key in ("saved_model_main_op", "legacy_init_op")
+    # (``collection_def[key]`` would add an empty collection to ``meta``, which an import then logs)
+    names = [value for key in ("saved_model_main_op", "legacy_init_op") if key in meta.collection_def
              for value in meta.collection_def[key].node_list.value]
     init = meta.signature_def.get("__saved_model_init_op")
     if init is not None:

@@ -126,6 +126,10 @@ INTERNALS: dict[str, Internal] = {
         "write a canonical SavedModel's fingerprint.pb again (fallback: remove the stale one)"),
     "deprecation._PRINT_DEPRECATION_WARNINGS": Internal(
         "tensorflow.python.util.deprecation", "quiet command line (fallback: the tf logger's level)"),
+    "script_ops._py_funcs": Internal(
+        "tensorflow.python.ops.script_ops",
+        "register the function a value copy's PyFunc op calls (fallback: tf.compat.v1.py_func "
+        "on a scratch graph)"),
 }
 
 
@@ -538,3 +542,19 @@ def write_fingerprint(directory: str) -> None:
         import os
 
         os.remove(os.path.join(directory, "fingerprint.pb"))
+
+
+def register_py_function(function: Callable[[], Any], dtype: tf.DType) -> str:
+    """Registers ``function`` for a ``PyFunc`` op without inputs; returns the op's ``token``.
+
+    TensorFlow's registry holds the function weakly: the caller keeps it alive for as long as a
+    graph may run an op with that token. The fallback makes the op with ``tf.compat.v1.py_func``
+    on a scratch graph and reads its token (the registry entry lives as long as ``function``).
+    """
+    if _usable("script_ops._py_funcs"):
+        from tensorflow.python.ops import script_ops
+
+        return script_ops._py_funcs.insert(function)  # pylint: disable=protected-access
+    with tf.Graph().as_default():
+        made = tf.compat.v1.py_func(function, [], [dtype], stateful=True)
+    return made[0].op.get_attr("token").decode()

@@ -72,7 +72,9 @@ from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
 from graphdsl.errors import SourceError, did_you_mean
 from graphdsl.lang import schema
-from graphdsl.tf import effects, inline, tables
+from graphdsl.tf import checkpoints, effects, inline, tables
+from graphdsl.tf.checkpoints import CheckpointValues
+from graphdsl.tf.initial_values import LateValues
 from graphdsl.tf.index import VARIABLE_OPS
 from graphdsl.tf.messages import reason
 
@@ -84,19 +86,42 @@ KINDS = tuple(schema.SOURCE_KINDS)
 class LoadedSource:
     """A source graph, loaded.
 
-    ``session`` holds the variables' values (None when there are no values to hold);
-    ``signature`` is ``{"inputs": {key: tensor name}, "outputs": {key: tensor name}}`` for a
-    SavedModel, else None.
+    ``session`` holds the variables' values (None when there are no values to hold); a MetaGraph's
+    checkpoint is restored into it when it is first asked for (:attr:`values` reads single values
+    from the checkpoint without it). ``signature`` is ``{"inputs": {key: tensor name}, "outputs":
+    {key: tensor name}}`` for a SavedModel, else None.
     """
 
     kind: str
     path: Path
     graph: tf.Graph
-    session: tf.compat.v1.Session | None = None
+    _session: tf.compat.v1.Session | None = None
     signature: dict[str, dict[str, str]] | None = None
     options: dict[str, Any] = field(default_factory=dict)
     signatures: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)  # name -> signature
     signature_name: str | None = None  # the chosen signature's name; None when all are offered
+    restore: Callable[[], tf.compat.v1.Session] | None = None  # makes the session when first needed
+    checkpoint: CheckpointValues | None = None  # where single values are read without the session
+
+    @property
+    def session(self) -> tf.compat.v1.Session | None:
+        """The session holding the source's values (restored now if it was not yet), or None."""
+        if self._session is None and self.restore is not None:
+            restore, self.restore = self.restore, None
+            self._session = restore()
+        return self._session
+
+    @property
+    def has_values(self) -> bool:
+        """Whether the source holds variable values, without restoring them."""
+        return self._session is not None or self.restore is not None
+
+    @property
+    def values(self) -> LateValues | None:
+        """The source's values for copies that read them late (when the target is initialized)."""
+        if not self.has_values:
+            return None
+        return LateValues(self.graph, lambda: self.session, self.checkpoint)
 
     def signature_tensor(self, source_name: str, key: str) -> str:
         """The tensor name ``@key`` stands for: input or output ``key`` of the chosen signature, or
@@ -124,9 +149,10 @@ class LoadedSource:
 
     def close(self) -> None:
         """Closes the session, if any. The graph stays usable for reading."""
-        if self.session is not None:
-            self.session.close()
-            self.session = None
+        self.restore = None
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
     def __enter__(self) -> "LoadedSource":
         return self
@@ -218,17 +244,51 @@ def _load_metagraph(path: str | Path, options: dict[str, Any], base_dir: Path) -
         )
     if not options.get("allow_side_effects"):
         _refuse_effect(file, "restoring its variables", effects.meta_effect(meta, [saver.saver_def.restore_op_name]))
-    session = tf.compat.v1.Session(graph=graph)
+
+    def restore() -> tf.compat.v1.Session:
+        session = tf.compat.v1.Session(graph=graph)
+        try:
+            with graph.as_default():  # outside a graph, Saver.restore would run eagerly
+                saver.restore(session, str(prefix))
+        except (ValueError, tf.errors.OpError) as e:
+            session.close()
+            raise _not_restoring(file, prefix, e) from e
+        return session
+
+    values = _checkpoint_values(graph, saver, prefix)
+    if values is None:  # a restore op other than a Saver's plain one: restore now, as it says
+        return LoadedSource("metagraph", file, graph, restore(), options=options)
     try:
-        with graph.as_default():  # outside a graph, Saver.restore would run eagerly
-            saver.restore(session, str(prefix))
+        values.check(_variables(graph))
     except (ValueError, tf.errors.OpError) as e:
-        session.close()
-        raise SourceError(
-            f"{file}: checkpoint '{prefix}' does not restore into this MetaGraph: {reason(e)}",
-            hint="give the checkpoint written together with this .meta file",
-        ) from e
-    return LoadedSource("metagraph", file, graph, session, options=options)
+        raise _not_restoring(file, prefix, e) from e
+    return LoadedSource("metagraph", file, graph, options=options, restore=restore, checkpoint=values)
+
+
+def _checkpoint_values(graph: tf.Graph, saver: Any, prefix: Path) -> CheckpointValues | None:
+    """Single values of checkpoint ``prefix``, when ``saver`` restores every variable plainly."""
+    if any(op.type == "_VarHandlesOp" for op in graph.get_operations()):
+        return None
+    keys = checkpoints.restored_keys(graph, saver.saver_def.restore_op_name)
+    if keys is None or not set(_variables(graph)) <= set(keys):
+        return None
+    return CheckpointValues(prefix, keys)
+
+
+def _variables(graph: tf.Graph) -> dict[str, tuple[tf.DType, tf.TensorShape]]:
+    """Every variable op of ``graph`` by name, with its dtype and shape."""
+    found = {}
+    for op in graph.get_operations():
+        if op.type in VARIABLE_OPS:
+            found[op.name] = (tf.as_dtype(op.get_attr("dtype")), tf.TensorShape(op.get_attr("shape")))
+    return found
+
+
+def _not_restoring(file: Path, prefix: Path, error: BaseException) -> SourceError:
+    return SourceError(
+        f"{file}: checkpoint '{prefix}' does not restore into this MetaGraph: {reason(error)}",
+        hint="give the checkpoint written together with this .meta file",
+    )
 
 
 def _checkpoint_prefix(meta_file: Path, checkpoint: Any, base_dir: Path) -> Path:
@@ -273,26 +333,76 @@ def _load_savedmodel(path: str | Path, options: dict[str, Any], base_dir: Path) 
                        effects.meta_effect(meta, [meta.saver_def.restore_op_name]))
         _refuse_effect(directory, "its main op", effects.meta_effect(meta, effects.main_op_names(meta)))
 
-    graph = tf.Graph()
-    session = tf.compat.v1.Session(graph=graph)
-    try:
-        with graph.as_default():
-            tf.compat.v1.saved_model.loader.load(session, tags, str(directory))
-    except (ValueError, RuntimeError, OSError, tf.errors.OpError) as e:
-        session.close()
-        raise SourceError(
-            f"{directory}: the SavedModel does not load: {reason(e)}",
-            hint="check that the directory holds a complete SavedModel (saved_model.pb and variables/)",
-        ) from e
+    late = _late_savedmodel(meta, directory)
+    session = None
+    if late is None:
+        graph = tf.Graph()
+        session = tf.compat.v1.Session(graph=graph)
+        try:
+            with graph.as_default():
+                tf.compat.v1.saved_model.loader.load(session, tags, str(directory))
+        except (ValueError, RuntimeError, OSError, tf.errors.OpError) as e:
+            session.close()
+            raise _not_loading(directory, e) from e
+    else:
+        graph = late[0]
     tables.declare_savedmodel(graph, meta, directory)
     if options.get("inline"):
         signatures = inline.inline_signatures(graph, signatures)
     chosen = None if signature_name == "*" else signature_name
     loaded = LoadedSource("savedmodel", directory, graph, session, signatures.get(chosen), options,
                           signatures, chosen)
+    if late is not None:
+        _, loaded.restore, loaded.checkpoint = late
     if not _has_state(graph):
         loaded.close()
     return loaded
+
+
+def _late_savedmodel(meta: meta_graph_pb2.MetaGraphDef, directory: Path
+                     ) -> tuple[tf.Graph, Callable[[], tf.compat.v1.Session], CheckpointValues] | None:
+    """Imports a SavedModel whose loading is only an import and a restore, restoring it later.
+
+    That is one with variables, no main op, init op or assets: the SavedModel loader would import
+    its MetaGraph (as done here) and restore ``variables/variables`` with its Saver, nothing more.
+    The restore then waits until something needs the session (as for a MetaGraph source): value
+    copies read single values from the checkpoint when the target is initialized. Returns (the
+    graph, what restores its session, the checkpoint's values), or None for any other SavedModel,
+    which the loader then loads at once.
+    """
+    prefix = directory / "variables" / "variables"
+    if (effects.main_op_names(meta) or meta.asset_file_def or "saved_model_assets" in meta.collection_def
+            or not meta.HasField("saver_def") or not prefix.with_name("variables.index").is_file()):
+        return None
+    graph = tf.Graph()
+    try:
+        with graph.as_default():
+            saver = tf.compat.v1.train.import_meta_graph(meta)
+        values = _checkpoint_values(graph, saver, prefix) if saver is not None else None
+        if values is None:
+            return None
+        values.check(_variables(graph))
+    except (ValueError, KeyError, tf.errors.OpError):
+        return None  # the loader, loading it whole, says what is wrong
+
+    def restore() -> tf.compat.v1.Session:
+        session = tf.compat.v1.Session(graph=graph)
+        try:
+            with graph.as_default():
+                saver.restore(session, str(prefix))
+        except (ValueError, tf.errors.OpError) as e:
+            session.close()
+            raise _not_loading(directory, e) from e
+        return session
+
+    return graph, restore, values
+
+
+def _not_loading(directory: Path, error: BaseException) -> SourceError:
+    return SourceError(
+        f"{directory}: the SavedModel does not load: {reason(error)}",
+        hint="check that the directory holds a complete SavedModel (saved_model.pb and variables/)",
+    )
 
 
 def _check_savedmodel_dir(directory: Path) -> None:

@@ -2,9 +2,11 @@
 
 - **init**: the variable's initializer (and the subgraph that computes its initial value) is
   copied, so running the target's initializers draws values afresh as the source would.
-- **value**: the variable's current value is read once through the source's session and becomes
-  the initial value of the copy (a constant), so initializing the target restores the trained
-  weights.
+- **value**: the variable's current value becomes the initial value of the copy, so initializing
+  the target restores the trained weights. The value is not put in the graph: the copy's initial
+  value is an op that hands over the value kept beside the graph (see :mod:`.initial_values`). It
+  is read through the source's session when the copy is made, or later, when the target is
+  initialized, when ``session`` is a :class:`~graphdsl.tf.initial_values.LateValues`.
 
 Either way the copy is rebuilt as a real ``tf.Variable`` of the target, through the same
 ``VariableDef`` protocol a MetaGraph import uses, and put into the target's variable collections.
@@ -17,12 +19,14 @@ from __future__ import annotations
 import fnmatch
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+import numpy as np
 import tensorflow as tf
-from tensorflow.core.framework import graph_pb2, variable_pb2
+from tensorflow.core.framework import graph_pb2, tensor_shape_pb2, variable_pb2
 
 from graphdsl.errors import CopyError
 from graphdsl.lang import schema
-from graphdsl.tf import effects, internals
+from graphdsl.tf import effects, initial_values, internals
+from graphdsl.tf.initial_values import InitialValue, LateValues, Reader
 from graphdsl.tf.index import is_trainable_dtype
 from graphdsl.tools import progress
 
@@ -80,6 +84,7 @@ class VariableCopies:
         self.copier = copier
         self.index = copier.index
         self._synth: dict[str, tuple[str, str, str]] = {}  # var -> (value, assign, read) node names
+        self._values: dict[str, tuple[InitialValue, Any]] = {}  # var -> (its value, the op's function)
 
     # -- what the source says ----------------------------------------------------------------------
 
@@ -114,8 +119,12 @@ class VariableCopies:
 
     # -- value mode ----------------------------------------------------------------------------------
 
-    def read_values(self, walk: "Walk") -> dict[str, Any]:
-        """The current value of each value-mode variable of ``walk``, read in one session run."""
+    def read_values(self, walk: "Walk") -> dict[str, Reader]:
+        """A reader of the current value of each value-mode variable of ``walk``.
+
+        With a session, the values are read now, in one session run, and the readers hand them
+        over; with :class:`LateValues`, each reader reads its value when it is called.
+        """
         names = [n for n, mode in walk.variables.items() if mode == schema.VALUE_MODE]
         if not names:
             return {}
@@ -133,16 +142,26 @@ class VariableCopies:
             )
         reads = [self._read_tensor(name) for name in names]
         self._check_reads(reads)
+        late: dict[str, Reader] = {}
+        if isinstance(session, LateValues):
+            for name, read in zip(names, reads):
+                found = session.reader(name, read)
+                if found is not None:
+                    late[name] = found
+        now = [(name, read) for name, read in zip(names, reads) if name not in late]
+        if not now:
+            return late
         try:
-            with progress.task(f"reading the values of {len(names)} variable{'s' if len(names) > 1 else ''}"):
-                values = session.run(reads)
+            with progress.task(f"reading the values of {len(now)} variable{'s' if len(now) > 1 else ''}"):
+                values = session.run([read for _, read in now])
         except tf.errors.FailedPreconditionError as e:
             raise CopyError(
                 f"a variable copied in mode 'value' has no value in the session: {e.message}",
                 hint="initialize the source's variables or restore its checkpoint first, "
                 "or copy them in mode 'init'",
             ) from None
-        return dict(zip(names, values))
+        held = {name: _Held(value) for (name, _), value in zip(now, values)}
+        return {name: late[name] if name in late else held[name] for name in names}
 
     def _check_reads(self, reads: list[tf.Tensor]) -> None:
         """Refuses to read values through ops that act outside the session, in a guarded source."""
@@ -169,35 +188,39 @@ class VariableCopies:
             hint="copy it in mode 'init', or load the source with its read ops",
         )
 
-    def add_initializers(self, walk: "Walk", sub: graph_pb2.GraphDef, values: dict[str, Any]) -> None:
-        """Adds, for each value-mode variable, a constant and an op assigning it to the variable."""
-        for name, value in values.items():
+    def add_initializers(self, walk: "Walk", sub: graph_pb2.GraphDef, values: dict[str, Reader]) -> None:
+        """Adds, for each value-mode variable, the op giving its value and an op assigning it."""
+        for name, read in values.items():
             node = self.index.nodes[name]
+            dtype = node.attr["dtype"].type
             vdef = self.defs.get(name)
             value_name = self.free(f"{name}/copied_value")
             assign_name = _op(vdef.initializer_name) if vdef else self.free(f"{name}/copied_assign")
-            const = sub.node.add(name=value_name, op="Const")
-            const.attr["dtype"].type = node.attr["dtype"].type
-            const.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(value))
+            function = initial_values.add_value_node(sub, value_name, dtype, read)
             if node.op in _RESOURCE_OPS:
                 assign = sub.node.add(name=assign_name, op="AssignVariableOp", input=[name, value_name])
-                assign.attr["dtype"].type = node.attr["dtype"].type
+                assign.attr["dtype"].type = dtype
             else:
                 assign = sub.node.add(name=assign_name, op="Assign", input=[name, value_name])
-                assign.attr["T"].type = node.attr["dtype"].type
+                assign.attr["T"].type = dtype
                 assign.attr["validate_shape"].b = True
                 assign.attr["use_locking"].b = True
             read_name = ""
             if vdef is None:
                 read_name = self.free(f"{name}/copied_read")
-                read = sub.node.add(name=read_name, input=[name])
+                read_node = sub.node.add(name=read_name, input=[name])
                 if node.op in _RESOURCE_OPS:
-                    read.op = "ReadVariableOp"
-                    read.attr["dtype"].type = node.attr["dtype"].type
+                    read_node.op = "ReadVariableOp"
+                    read_node.attr["dtype"].type = dtype
                 else:
-                    read.op = "Identity"
-                    read.attr["T"].type = node.attr["dtype"].type
+                    read_node.op = "Identity"
+                    read_node.attr["T"].type = dtype
             self._synth[name] = (value_name, assign_name, read_name)
+            shape = _value_shape(read, node)
+            prefix = self.copier.prefix
+            entry = InitialValue(prefix + name, prefix + value_name, dtype, shape,
+                                 initial_values.nbytes_of(dtype, shape), read, prefix + assign_name)
+            self._values[name] = (entry, function)
 
     def free(self, name: str) -> str:
         """``name``, or ``name_N``, so that it names no op of the source."""
@@ -225,6 +248,8 @@ class VariableCopies:
             with target.as_default():
                 var = internals.variable_from_proto(vdef, copier.namespace or None)
             record.variables[name] = var
+            if name in self._values:
+                initial_values.keep(target, *self._values.pop(name))
             for key in self._collections(name):
                 target.add_to_collection(key, var)
             if copier.copied_variables is not None:
@@ -254,6 +279,23 @@ class VariableCopies:
                 return [tf.compat.v1.GraphKeys.GLOBAL_VARIABLES]
             return [tf.compat.v1.GraphKeys.GLOBAL_VARIABLES, tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES]
         return self.index.variable_collections(name)
+
+
+class _Held:
+    """A reader handing over a value read already."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __call__(self) -> Any:
+        return self.value
+
+
+def _value_shape(read: Reader, node: Any) -> tensor_shape_pb2.TensorShapeProto:
+    """The shape of the value ``read`` gives: the held value's, else the variable's declared one."""
+    if isinstance(read, _Held):
+        return tf.TensorShape(np.shape(read.value)).as_proto()
+    return node.attr["shape"].shape
 
 
 def _op(name: str) -> str:

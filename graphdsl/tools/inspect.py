@@ -156,7 +156,7 @@ def _report(loaded: LoadedSource, path: Path, meta: meta_graph_pb2.MetaGraphDef 
         "export": export,
         "options": options,
         "counts": {"ops": len(index.nodes), "variables": len(variables), "functions": len(index.functions)},
-        "values": loaded.session is not None,
+        "values": loaded.has_values,
         "signatures": _signatures(loaded, meta) if meta is not None else [],
         "placeholders": [_tensor(loaded.graph, n + ":0") for n, node in index.nodes.items()
                          if node.op in PLACEHOLDER_OPS and _matches(n, match)],
@@ -212,7 +212,7 @@ def _variables(loaded: LoadedSource, index: SourceIndex) -> list[dict[str, Any]]
             continue
         vdef = index.variable_defs.get(name)
         initializer = bool(vdef is not None and vdef.initializer_name)
-        modes = ([schema.INIT_MODE] if initializer else []) + ([schema.VALUE_MODE] if loaded.session is not None else [])
+        modes = ([schema.INIT_MODE] if initializer else []) + ([schema.VALUE_MODE] if loaded.has_values else [])
         found.append({
             "name": name,
             "dtype": tf.as_dtype(node.attr["dtype"].type).name,
@@ -301,7 +301,7 @@ def _brings(loaded: LoadedSource, index: SourceIndex, op_name: str, mode: str) -
     entry["variables"] = list(walk.variables)
     entry["placeholders"] = [n for n in walk.needed if nodes[n].op in PLACEHOLDER_OPS]
     entry["functions"] = len(needed_functions((nodes[n] for n in walk.needed), index))
-    if mode == schema.VALUE_MODE and walk.variables and loaded.session is None:
+    if mode == schema.VALUE_MODE and walk.variables and not loaded.has_values:
         entry["possible"] = False
         entry["reason"] = "the source holds no variable values (give a .meta its checkpoint)"
     return entry
