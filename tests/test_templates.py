@@ -13,6 +13,7 @@ from graphdsl.errors import ParamError, SpecError
 from graphdsl.lang.expand import load
 from graphdsl.lang.load import load_spec, load_spec_text
 from graphdsl.lang.params import ParamValues
+from graphdsl.lang.syntax import VariableOverride
 from graphdsl.lang.unparse import unparse_value
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,6 +52,21 @@ def test_a_plain_spec_takes_no_parameter() -> None:
         load_spec_text(plain, params={"layers": 3})
     assert info.value.message == "unknown parameter 'layers' (from params= of the Python API (layers=3))"
     assert info.value.hint == "the spec declares no parameter"
+
+
+def test_a_for_or_if_inside_a_body_alone_makes_the_file_a_template() -> None:
+    """No template statement at the top level: the loop among a copy's entries and the condition
+    among an export's are enough to read the file as a template."""
+    text = ('graphdsl 1\nsource m = savedmodel("m")\n'
+            'copy M from m {\n    take = "out"\n    for i in range(2) {\n        variable "v{i}" = value\n    }\n}\n'
+            'export savedmodel "model" {\n    if true {\n'
+            '        signature serving_default { inputs = { x: M["x:0"] } outputs = { y: M["out:0"] } }\n'
+            '    }\n}\n')
+    expansion = load(text)
+    assert expansion.template
+    overrides = [e for e in expansion.spec.copies[0].entries if isinstance(e, VariableOverride)]
+    assert [(o.pattern.value, o.mode) for o in overrides] == [("v0", "value"), ("v1", "value")]
+    assert [s.name.value for s in expansion.spec.exports[0].signatures] == ["serving_default"]
 
 
 def test_in_a_block_a_word_means_the_blocks_own_name_else_the_one_outside() -> None:

@@ -61,8 +61,15 @@ def parse_any(file: SourceFile) -> syntax.Spec | ts.Template:
 
 
 def is_template(template: ts.Template) -> bool:
-    """Whether ``template`` has a template statement (else it is a plain spec)."""
-    return any(isinstance(s, _TEMPLATE_STATEMENTS) for s in template.statements)
+    """Whether ``template`` has a template statement (else it is a plain spec): at the top level,
+    or a ``for`` or ``if`` among the entries of a copy or an export."""
+    for statement in template.statements:
+        if isinstance(statement, _TEMPLATE_STATEMENTS):
+            return True
+        if isinstance(statement, (ts.Copy, ts.Export)):
+            if any(isinstance(entry, (ts.For, ts.If)) for entry in statement.entries):
+                return True
+    return False
 
 
 def _further(plain: SpecSyntaxError, template: SpecSyntaxError) -> SpecSyntaxError:
