@@ -21,9 +21,13 @@ demo: $(STAMP)
 	$(GRAPHDSL) build specs/linear.gcomp -o out/linear
 	$(GRAPHDSL) run out/linear --fetch train --fetch W --fetch b --repeat 201
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist; "auto" for one per core, 0 for none);
+# --dist loadgroup keeps the tests of one xdist_group (a costly module fixture) on one worker.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) graphviz
 	$(PY) -m ruff check graphdsl tests benchmarks specs
-	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest -q
+	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 # `graphdsl graph -o FILE.svg` and its tests need Graphviz's dot. Installed from Debian's packages
 # when missing; without root (or apt) the SVG/PNG tests are skipped and say why.
