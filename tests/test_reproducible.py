@@ -23,9 +23,6 @@ from graphdsl.assemble.canonical import canonicalize_graph_def, function_stem
 
 tf1 = tf.compat.v1
 
-# Under pytest-xdist (make test): the three builds of every spec are made once, on one worker.
-pytestmark = pytest.mark.xdist_group("reproducible")
-
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data" / "repro"
 SPECS = {p.stem: p for p in [*sorted((REPO / "specs").glob("*.gcomp")), DATA / "counters.gcomp"]}

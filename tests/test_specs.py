@@ -26,9 +26,6 @@ from graphdsl.lang.load import load_spec
 
 tf1 = tf.compat.v1
 
-# Under pytest-xdist (make test): the generated specs and their builds are made once, on one worker.
-pytestmark = pytest.mark.xdist_group("specs")
-
 REPO = Path(__file__).resolve().parents[1]
 SPECS = REPO / "specs"
 SPEC_NAMES = sorted(p.stem for p in SPECS.glob("*.gcomp"))
