@@ -21,10 +21,15 @@ demo: $(STAMP)
 	$(GRAPHDSL) build specs/linear.gcomp -o out/linear
 	$(GRAPHDSL) run out/linear --fetch train --fetch W --fetch b --repeat 201
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist; "auto" for one per core, 0 for none);
+# --dist loadfile runs each test file's tests on one worker, one after the other, so that a
+# module-scoped fixture (every spec built, a model saved) is made once, not once per worker.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) graphviz
 	$(PY) -m ruff check graphdsl tests benchmarks specs
 	$(PY) -m mypy
-	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest -q
+	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # `graphdsl graph -o FILE.svg` and its tests need Graphviz's dot. Installed from Debian's packages
 # when missing; without root (or apt) the SVG/PNG tests are skipped and say why.

@@ -72,13 +72,31 @@ def test_a_list_of_tops_is_copied_in_one_pass():
     assert side1.name == "N/block/side:0" and out1.name == "N/block/out:0"
 
 
+def _chain_graph_def(length: int) -> tf1.GraphDef:
+    """``x + 1.0 + 1.0 ...`` (``length`` additions, each of its own constant) written as a GraphDef:
+    importing it costs a quarter of what building it op by op with ``y = y + 1.0`` does."""
+    graph_def = tf1.GraphDef()
+    float32 = tf.float32.as_datatype_enum
+    x = graph_def.node.add(name="x", op="Placeholder")
+    x.attr["dtype"].type = float32
+    x.attr["shape"].shape.SetInParent()  # a scalar
+    one = tf.make_tensor_proto(1.0, tf.float32)
+    previous = "x"
+    for i in range(length):
+        constant = graph_def.node.add(name=f"one_{i}", op="Const")
+        constant.attr["dtype"].type = float32
+        constant.attr["value"].tensor.CopyFrom(one)
+        add = graph_def.node.add(name=f"add_{i}", op="AddV2", input=[previous, constant.name])
+        add.attr["T"].type = float32
+        previous = add.name
+    return graph_def
+
+
 def test_a_30000_op_chain_copies_without_hitting_the_recursion_limit():
     graph = tf.Graph()
     with graph.as_default():
-        x = tf1.placeholder(tf.float32, [], name="x")
-        y = x
-        for _ in range(15000):
-            y = y + 1.0
+        tf1.import_graph_def(_chain_graph_def(15000), name="")
+    x, y = graph.get_tensor_by_name("x:0"), graph.get_tensor_by_name("add_14999:0")
     assert len(graph.get_operations()) > 30000
     target = tf.Graph()
     y1 = copy_to_graph(y, target, namespace="chain")

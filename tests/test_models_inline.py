@@ -8,6 +8,7 @@ computes. ``signature = "*"`` offers every signature of one loaded model, as ``@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +71,18 @@ def save_keras_cnn(path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The classifier saved once for the module; a test copies it where its spec looks (copy_to)."""
+    return save_classifier(tmp_path_factory.mktemp("classifier") / "clf")
+
+
+def copy_to(model: Path, path: Path) -> Path:
+    """A copy of the SavedModel ``model`` at ``path`` (its parents made)."""
+    shutil.copytree(model, path)
+    return path
+
+
 def run_original(path: Path, feeds: dict, fetches: list[str], signature="serving_default") -> list:
     """The source SavedModel's signature, run in graph mode as TensorFlow's loader loads it."""
     graph = tf.Graph()
@@ -123,16 +136,16 @@ export savedmodel "model" {{
         assert head_ops and not any(op.type == "Conv2D" for op in head_ops)  # the bind cut it
 
 
-def test_without_inline_the_layers_are_not_ops_of_the_source(tmp_path: Path) -> None:
-    save_classifier(tmp_path / "clf")
+def test_without_inline_the_layers_are_not_ops_of_the_source(tmp_path: Path, classifier: Path) -> None:
+    copy_to(classifier, tmp_path / "clf")
     spec = write_spec(tmp_path, 'source clf = savedmodel("clf")\n'
                                 'copy C from clf { take = "serving_default/hidden/relu" }\n')
     with pytest.raises(BuildError, match="has no op 'serving_default/hidden/relu'"):
         graphdsl.compose(spec)
 
 
-def test_every_signature_of_one_source_shares_its_variables(tmp_path: Path) -> None:
-    model = save_classifier(tmp_path / "clf")
+def test_every_signature_of_one_source_shares_its_variables(tmp_path: Path, classifier: Path) -> None:
+    model = copy_to(classifier, tmp_path / "clf")
     (probs,) = run_original(model, {"x": X}, ["probs"])
     (logits,) = run_original(model, {"x": X}, ["logits"], "logits")
     spec = write_spec(tmp_path, '''
@@ -150,8 +163,8 @@ copy C from clf { take = ["@serving_default/probs", "@logits"] variables = value
     np.testing.assert_array_equal(got[1], logits)
 
 
-def test_a_key_in_several_signatures_must_name_its_signature(tmp_path: Path) -> None:
-    save_classifier(tmp_path / "clf")
+def test_a_key_in_several_signatures_must_name_its_signature(tmp_path: Path, classifier: Path) -> None:
+    copy_to(classifier, tmp_path / "clf")
     spec = write_spec(tmp_path, 'source clf = savedmodel("clf", signature = "*")\n'
                                 'copy C from clf { take = "@x" }\n')
     with pytest.raises(BuildError) as error:
@@ -160,11 +173,10 @@ def test_a_key_in_several_signatures_must_name_its_signature(tmp_path: Path) -> 
     assert "@logits/x, @serving_default/x" in error.value.hint
 
 
-def test_the_readme_example_of_inlining_builds_and_computes_the_original(tmp_path: Path) -> None:
+def test_the_readme_example_of_inlining_builds_and_computes_the_original(tmp_path: Path, classifier: Path) -> None:
     blocks = re.findall(r"^```gcomp\n(.*?)^```", README.read_text(encoding="utf-8"), re.M | re.S)
     (text,) = [b for b in blocks if "inline = true" in b]
-    (tmp_path / "models").mkdir()
-    model = save_classifier(tmp_path / "models" / "classifier")
+    model = copy_to(classifier, tmp_path / "models" / "classifier")
     (probs,) = run_original(model, {"x": X}, ["probs"])
     (logits,) = run_original(model, {"x": X}, ["logits"], "logits")
     spec = tmp_path / "readme.gcomp"

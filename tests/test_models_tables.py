@@ -145,6 +145,19 @@ def check_all_exports(out: Path, expected: list[np.ndarray], signature_feeds: di
             np.testing.assert_array_equal(value, want)
 
 
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The Keras and TF1 models saved once for the tests that only read them (a test that removes or
+    shadows a model's files saves its own): copy_to puts a copy where a test's spec looks."""
+    root = tmp_path_factory.mktemp("tables")
+    return {"keras": save_keras(root / "keras", root), "tf1": save_tf1(root / "tf1", root)}
+
+
+def copy_to(model: Path, path: Path) -> Path:
+    shutil.copytree(model, path)
+    return path
+
+
 # -- the tests -------------------------------------------------------------------------------------
 
 
@@ -209,8 +222,8 @@ def test_a_tf1_main_op_filling_a_table_from_an_asset_comes_along(tmp_path: Path)
         runnable.close()
 
 
-def test_two_namespaces_copying_one_table_get_a_table_and_an_asset_each(tmp_path: Path) -> None:
-    save_tf1(tmp_path / "tf1", tmp_path)
+def test_two_namespaces_copying_one_table_get_a_table_and_an_asset_each(tmp_path: Path, saved) -> None:
+    copy_to(saved["tf1"], tmp_path / "tf1")
     spec = tmp_path / "spec.gcomp"
     spec.write_text('graphdsl 1\nsource m = savedmodel("tf1")\n'
                     'copy A from m { take = "@ids" }\ncopy B from m { take = "@ids" }\n')
@@ -226,8 +239,8 @@ def test_two_namespaces_copying_one_table_get_a_table_and_an_asset_each(tmp_path
         assert [v.tolist() for v in composition.session.run(ids, feeds)] == [[101], [101]]
 
 
-def test_two_savedmodel_exports_of_a_graph_with_tables_both_load(tmp_path: Path) -> None:
-    save_tf1(tmp_path / "tf1", tmp_path)
+def test_two_savedmodel_exports_of_a_graph_with_tables_both_load(tmp_path: Path, saved) -> None:
+    copy_to(saved["tf1"], tmp_path / "tf1")
     one = 'export savedmodel "{}" { signature s { inputs = { w: C["@words"] } outputs = { ids: C["@ids"] } } }'
     out = build(tmp_path, 'source m = savedmodel("tf1")', 'copy C from m { take = "@ids" }',
                 "\n".join(one.replace("{}", name, 1) for name in ("first", "second")))
@@ -253,8 +266,8 @@ def test_the_api_copies_a_table_with_its_initializer() -> None:
         assert [v.tolist() for v in session.run(copies, feeds)] == [[8, 7], [8, 7]]
 
 
-def test_plan_reports_an_asset_path_variable_as_copied_by_init(tmp_path: Path) -> None:
-    save_keras(tmp_path / "keras", tmp_path)
+def test_plan_reports_an_asset_path_variable_as_copied_by_init(tmp_path: Path, saved) -> None:
+    copy_to(saved["keras"], tmp_path / "keras")
     spec = tmp_path / "spec.gcomp"
     spec.write_text('graphdsl 1\nsource m = savedmodel("keras")\n'
                     'copy K from m { take = "@ids" variables = value }\n')
@@ -299,9 +312,9 @@ def _call(out: Path) -> str:
     return sig["serving_default"].outputs["v"].name.partition(":")[0]
 
 
-def test_an_asset_path_variable_is_not_trainable(tmp_path: Path) -> None:
+def test_an_asset_path_variable_is_not_trainable(tmp_path: Path, saved) -> None:
     """Training a composed text model must not try to train the string holding a vocabulary's path."""
-    save_keras(tmp_path / "keras", tmp_path)
+    copy_to(saved["keras"], tmp_path / "keras")
     spec = tmp_path / "spec.gcomp"
     spec.write_text('graphdsl 1\nsource m = savedmodel("keras", inline = true)\n'
                     'copy K from m { take = "@features" variables = value }\n')

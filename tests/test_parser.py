@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -348,13 +350,13 @@ def test_parsing_leaves_the_garbage_collector_as_it_found_it() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
-    gc.freeze()  # a program that keeps objects frozen (before a fork, say) keeps them frozen
-    try:
-        frozen = gc.get_freeze_count()
-        parse(HEAD)
-        assert gc.get_freeze_count() == frozen
-    finally:
-        gc.unfreeze()
+    # A program that keeps objects frozen (before a fork, say) keeps them frozen. Counted in a fresh
+    # interpreter: in this one another thread (pytest-xdist's channel) may free a frozen object meanwhile.
+    code = ("import gc\nfrom graphdsl.lang.parser import parse\n"
+            f"parse({HEAD!r})\ngc.freeze()\nfrozen = gc.get_freeze_count()\nparse({HEAD!r})\n"
+            "assert gc.get_freeze_count() == frozen, (gc.get_freeze_count(), frozen)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
 
 
 def test_lark_keeps_its_lalr_tables_where_the_fast_parse_reads_them() -> None:

@@ -1,9 +1,9 @@
 """Every spec in specs/ is checked, built, exported, loaded back and run.
 
 The model files the specs read are regenerated into a temporary copy of specs/ by
-``specs/models/make_models.py`` and the in-process builds use that copy, so these tests prove that
+``specs/models/make_models.py`` and the composition tests use that copy, so these tests prove that
 the generator and the specs agree; the CLI tests build the repository's specs with the committed
-model files. Nothing is ever written into the repository's specs/ directory.
+model files (through ``graphdsl.cli.main``, in this process). Nothing is ever written into the repository's specs/ directory.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pytest
 import tensorflow as tf
 
 from graphdsl.assemble.compose import compose
+from graphdsl.cli import main
 from graphdsl.lang.load import load_spec
 
 tf1 = tf.compat.v1
@@ -162,13 +163,16 @@ def test_spec_builds_and_every_export_loads_and_runs(name: str, built) -> None:
 
 
 @pytest.mark.parametrize("name", SPEC_NAMES)
-def test_cli_builds_the_committed_spec(name: str, tmp_path: Path) -> None:
-    """`graphdsl build` on the repository's spec, with the committed model files, exits with 0."""
+def test_cli_builds_the_committed_spec(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """`graphdsl build` on the repository's spec, with the committed model files, exits with 0.
+
+    The command line runs in this process (a TensorFlow start per spec is what made this slow);
+    what a separate process shows on stderr is tested in test_cli_build and test_build_progress."""
+    monkeypatch.chdir(REPO)
     before = sorted(p.relative_to(SPECS) for p in SPECS.rglob("*"))
-    result = subprocess.run([sys.executable, "-m", "graphdsl", "build", str(SPECS / f"{name}.gcomp"),
-                             "-o", str(tmp_path / "out")], cwd=REPO, env=ENV, capture_output=True,
-                            text=True)
-    assert result.returncode == 0, result.stderr
+    code = main(["build", str(SPECS / f"{name}.gcomp"), "-o", str(tmp_path / "out")])
+    assert code == 0, capsys.readouterr().err
     for export in load_spec(SPECS / f"{name}.gcomp").exports:
         suffix = ".meta" if export.kind.name == "metagraph" else ""
         assert (tmp_path / "out" / (export.path.value + suffix)).exists()
@@ -238,18 +242,19 @@ def test_linear_exports_train_after_loading(specs: Path, built) -> None:
     assert served["loss"].numpy() > 1e-2  # the untrained loss
 
 
-def test_linear_cli_run_trains_to_the_plane(tmp_path: Path) -> None:
-    """What `make demo` does: build, then run train 201 times and print W and b."""
-    graphdsl = [sys.executable, "-m", "graphdsl"]
-    subprocess.run([*graphdsl, "build", "specs/linear.gcomp", "-o", str(tmp_path / "linear")],
-                   cwd=REPO, env=ENV, check=True, capture_output=True)
-    result = subprocess.run([*graphdsl, "run", str(tmp_path / "linear"), "--fetch", "train",
-                             "--fetch", "W", "--fetch", "b", "--repeat", "201"],
-                            cwd=REPO, env=ENV, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    W = re.search(r"^W = \[\[(\S+)\s+(\S+)\]\]$", result.stdout, re.M)
-    b = re.search(r"^b = \[(\S+)\]$", result.stdout, re.M)
-    assert W and b, result.stdout
+def test_linear_cli_run_trains_to_the_plane(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `make demo` does: build, then run train 201 times and print W and b (in this process)."""
+    monkeypatch.chdir(REPO)
+    assert main(["build", "specs/linear.gcomp", "-o", str(tmp_path / "linear")]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    code = main(["run", str(tmp_path / "linear"), "--fetch", "train", "--fetch", "W", "--fetch", "b",
+                 "--repeat", "201"])
+    result = capsys.readouterr()
+    assert code == 0, result.err
+    W = re.search(r"^W = \[\[(\S+)\s+(\S+)\]\]$", result.out, re.M)
+    b = re.search(r"^b = \[(\S+)\]$", result.out, re.M)
+    assert W and b, result.out
     np.testing.assert_allclose([float(W[1]), float(W[2]), float(b[1])], [0.1, 0.2, 0.3], atol=1e-2)
 
 

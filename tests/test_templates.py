@@ -180,19 +180,20 @@ def test_check_prints_a_templates_values(capsys: pytest.CaptureFixture[str], mon
 
 def test_expand_writes_a_plain_spec_that_builds_from_beside_the_template(tmp_path: Path, capsys,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(REPO)
-    out = Path("specs") / f"expanded-{tmp_path.name}.gcomp"  # beside the template, as a user keeps it
-    try:
-        assert main(["expand", "specs/ensemble.gcomp", "--param", "members=2", "-o", str(out)]) == EXIT_OK
-        assert capsys.readouterr().out == f"wrote {out}\n"
-        text = out.read_text()
-        assert text.startswith("# Made by graphdsl expand from specs/ensemble.gcomp with members = 2.\n")
-        spec = load_spec(out)
-        assert [s.path.value for s in spec.sources] == ["models/mlp_a.meta", "models/encoder",
-                                                        "builders/mean.py:build"]
-        assert load_spec(out) and main(["check", str(out)]) == EXIT_OK
-    finally:
-        out.unlink(missing_ok=True)
+    # A scratch specs/ that sees every entry of the repository's: nothing is written into specs/.
+    (tmp_path / "specs").mkdir()
+    for entry in (REPO / "specs").iterdir():
+        (tmp_path / "specs" / entry.name).symlink_to(entry)
+    monkeypatch.chdir(tmp_path)
+    out = Path("specs") / "expanded.gcomp"  # beside the template, as a user keeps it
+    assert main(["expand", "specs/ensemble.gcomp", "--param", "members=2", "-o", str(out)]) == EXIT_OK
+    assert capsys.readouterr().out == f"wrote {out}\n"
+    text = out.read_text()
+    assert text.startswith("# Made by graphdsl expand from specs/ensemble.gcomp with members = 2.\n")
+    spec = load_spec(out)
+    assert [s.path.value for s in spec.sources] == ["models/mlp_a.meta", "models/encoder",
+                                                    "builders/mean.py:build"]
+    assert load_spec(out) and main(["check", str(out)]) == EXIT_OK
 
 
 def test_check_and_expand_of_a_template_import_no_tensorflow() -> None:
