@@ -205,6 +205,23 @@ def test_no_lark_object_survives_the_transformer() -> None:
                for n in _walk(spec) if dataclasses.is_dataclass(n))
 
 
+def test_parsed_nodes_are_the_dataclasses_own() -> None:
+    # The parser builds nodes without their dataclass __init__ (syntax.maker): they must still
+    # equal, hash like and stay as frozen as nodes built the usual way.
+    spec = parse(HEAD + 'copy A from s {\n  take = ["x", "y/*"]\n  variables = value\n}\n')
+    copy = spec.copies[0]
+    setting = copy.entries[0]
+    same = syntax.Setting(syntax.Ident(setting.key.name, setting.key.span),
+                          syntax.ListValue(tuple(syntax.String(v.value, v.span) for v in setting.value.items),
+                                           setting.value.span),
+                          setting.span)
+    assert setting == same and hash(setting) == hash(same) and repr(setting) == repr(same)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        copy.namespace.name = "B"  # type: ignore[misc]
+    made = syntax.maker(syntax.Export)(copy.namespace, setting.value.items[0], (), False, copy.span)
+    assert made == syntax.Export(copy.namespace, setting.value.items[0], (), False, copy.span)
+
+
 def test_copy_accessors() -> None:
     spec = parse(
         HEAD + 'copy A from s { take = "a" }\n'
