@@ -172,7 +172,12 @@ class Builder:
 
     def nest(self, node: syntax.Node, values: Any) -> None:
         depths = self._depths
-        inner = max((depths.get(id(v), 0) for v in values), default=0) if depths else 0
+        inner = 0
+        if depths:  # a loop, not max(generator): every list and map of the spec comes here
+            for value in values:
+                depth = depths.get(id(value), 0)
+                if depth > inner:
+                    inner = depth
         depths[id(node)] = inner + 1
 
     def too_deep(self, value: syntax.Value) -> None:
@@ -202,8 +207,9 @@ class Builder:
         return _String(text, Span(self.path, line, column, line, column + len(quoted), self.file))
 
     def integer(self, token: Token) -> syntax.Int:
-        text = token[1]
-        digits = len(text.lstrip("-"))
+        _, text, line, column = token
+        # Count the digits only of a long text (a sign is not a digit).
+        digits = len(text.lstrip("-")) if len(text) > MAX_DIGITS else len(text)
         if digits > MAX_DIGITS:
             self.problems.append(SpecSyntaxError(
                 f"integer too long ({digits} digits)",
@@ -211,7 +217,7 @@ class Builder:
                 f"an integer has at most {MAX_DIGITS} digits; write a long number as a string",
             ))
             return _Int(0, self.token_span(token))
-        return _Int(int(text), self.token_span(token))
+        return _Int(int(text), Span(self.path, line, column, line, column + len(text), self.file))
 
     def number(self, token: Token) -> syntax.Float:
         text = token[1]
