@@ -207,6 +207,23 @@ def test_no_lark_object_survives_the_transformer() -> None:
                for n in _walk(spec) if dataclasses.is_dataclass(n))
 
 
+def test_parsed_nodes_are_the_dataclasses_own() -> None:
+    # The parser builds nodes without their dataclass __init__ (syntax.maker): they must still
+    # equal, hash like and stay as frozen as nodes built the usual way.
+    spec = parse(HEAD + 'copy A from s {\n  take = ["x", "y/*"]\n  variables = value\n}\n')
+    copy = spec.copies[0]
+    setting = copy.entries[0]
+    same = syntax.Setting(syntax.Ident(setting.key.name, setting.key.span),
+                          syntax.ListValue(tuple(syntax.String(v.value, v.span) for v in setting.value.items),
+                                           setting.value.span),
+                          setting.span)
+    assert setting == same and hash(setting) == hash(same) and repr(setting) == repr(same)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        copy.namespace.name = "B"  # type: ignore[misc]
+    made = syntax.maker(syntax.Export)(copy.namespace, setting.value.items[0], (), False, copy.span)
+    assert made == syntax.Export(copy.namespace, setting.value.items[0], (), False, copy.span)
+
+
 def test_copy_accessors() -> None:
     spec = parse(
         HEAD + 'copy A from s { take = "a" }\n'
@@ -363,3 +380,15 @@ def test_lark_keeps_its_lalr_tables_where_the_fast_parse_reads_them() -> None:
     # graphdsl.lang.driver runs lark's tables itself; a lark release that moves them fails here.
     table = grammar.load().parser.parser.parser.parse_table
     assert table.start_states["start"] in table.states and table.end_states["start"] in table.states
+
+
+def test_terminal_patterns_lose_only_their_inner_captures() -> None:
+    # The lexer's one expression matches faster with only each terminal's own group capturing;
+    # the rewrite must keep what each pattern matches.
+    from graphdsl.lang.lexer import _uncaptured
+
+    assert _uncaptured(r'"(\\["\\nt]|[^"\\\n])*"') == r'"(?:\\["\\nt]|[^"\\\n])*"'
+    assert _uncaptured(r"[(]x(y)\(") == r"[(]x(?:y)\("
+    assert _uncaptured(r"[]()](a)") == r"[]()](?:a)"
+    assert _uncaptured(r"(?P<n>z)") == r"(?P<n>z)"  # a named group stays: the pattern is kept whole
+    assert parser._driver().scanner.regex.groups == len(parser._driver().scanner.group_names)

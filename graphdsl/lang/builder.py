@@ -28,6 +28,16 @@ Token = tuple[str, str, int, int]
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
+# The nodes' fast constructors (positional, see syntax.maker): the parse makes hundreds of
+# thousands of them.
+_String, _Ident, _Word = syntax.maker(syntax.String), syntax.maker(syntax.Ident), syntax.maker(syntax.Word)
+_Int, _Float, _Bool = syntax.maker(syntax.Int), syntax.maker(syntax.Float), syntax.maker(syntax.Bool)
+_Ref, _ListValue, _MapValue = syntax.maker(syntax.Ref), syntax.maker(syntax.ListValue), syntax.maker(syntax.MapValue)
+_MapEntry, _Setting, _Bind = syntax.maker(syntax.MapEntry), syntax.maker(syntax.Setting), syntax.maker(syntax.Bind)
+_VariableOverride, _Signature = syntax.maker(syntax.VariableOverride), syntax.maker(syntax.Signature)
+_Version, _Source, _Copy = syntax.maker(syntax.Version), syntax.maker(syntax.Source), syntax.maker(syntax.Copy)
+_Let, _Export = syntax.maker(syntax.Let), syntax.maker(syntax.Export)
+
 
 class Builder:
     """Builds the nodes of one file; :attr:`rules` maps each rule's name to its method."""
@@ -72,24 +82,24 @@ class Builder:
         return syntax.Spec(self.file, tuple(children), Span(self.path, 1, 1, end_line, end_column, self.file))
 
     def version(self, children: list[Any]) -> syntax.Version:
-        return syntax.Version(self.integer(children[1]), self.span(children))
+        return _Version(self.integer(children[1]), self.span(children))
 
     def source(self, children: list[Any]) -> syntax.Source:
         name, kind, path, *options = _content(children)
-        return syntax.Source(self.ident(name), self.ident(kind), self.string(path), tuple(options),
+        return _Source(self.ident(name), self.ident(kind), self.string(path), tuple(options),
                              self.span(children))
 
     def copy(self, children: list[Any]) -> syntax.Copy:
         namespace, source, *entries = _content(children)
-        return syntax.Copy(self.ident(namespace), self.ident(source), tuple(entries), self.span(children))
+        return _Copy(self.ident(namespace), self.ident(source), tuple(entries), self.span(children))
 
     def let(self, children: list[Any]) -> syntax.Let:
-        return syntax.Let(self.ident(children[1]), self.top_value(children[3]), self.span(children))
+        return _Let(self.ident(children[1]), self.top_value(children[3]), self.span(children))
 
     def export(self, children: list[Any]) -> syntax.Export:
         kind, path, *body = _content(children)
         entries = body[0].entries if body else ()
-        return syntax.Export(self.ident(kind), self.string(path), entries, bool(body), self.span(children))
+        return _Export(self.ident(kind), self.string(path), entries, bool(body), self.span(children))
 
     def export_body(self, children: list[Any]) -> _Body:
         return _Body(tuple(_content(children)), self.span(children))
@@ -97,24 +107,24 @@ class Builder:
     # Entries ----------------------------------------------------------------------------------
 
     def setting(self, children: list[Any]) -> syntax.Setting:
-        return syntax.Setting(self.ident(children[0]), self.top_value(children[2]), self.span(children))
+        return _Setting(self.ident(children[0]), self.top_value(children[2]), self.span(children))
 
     def variable_override(self, children: list[Any]) -> syntax.VariableOverride:
-        return syntax.VariableOverride(self.string(children[1]), self.top_value(children[3]),
+        return _VariableOverride(self.string(children[1]), self.top_value(children[3]),
                                        self.span(children))
 
     def bind(self, children: list[Any]) -> syntax.Bind:
-        return syntax.Bind(self.string(children[1]), self.top_value(children[3]), self.span(children))
+        return _Bind(self.string(children[1]), self.top_value(children[3]), self.span(children))
 
     def signature(self, children: list[Any]) -> syntax.Signature:
         name, *settings = _content(children)
-        return syntax.Signature(name, tuple(settings), self.span(children))
+        return _Signature(name, tuple(settings), self.span(children))
 
     def label(self, children: list[Any]) -> syntax.String:
         (token,) = children
         if token[0] == "STRING":
             return self.string(token)
-        return syntax.String(token[1], self.token_span(token))
+        return _String(token[1], self.token_span(token))
 
     # Values -----------------------------------------------------------------------------------
 
@@ -129,7 +139,7 @@ class Builder:
             return self.integer(item)
         if kind == "FLOAT":
             return self.number(item)
-        return syntax.Bool(kind == "TRUE", self.token_span(item))
+        return _Bool(kind == "TRUE", self.token_span(item))
 
     def top_value(self, item: Any) -> syntax.Value:
         """The value of an entry: a list or map in it may not nest deeper than MAX_NESTING."""
@@ -139,30 +149,35 @@ class Builder:
         return value
 
     def name(self, children: list[Any]) -> syntax.Word:
-        (token,) = children
-        return syntax.Word(token[1], self.token_span(token))
+        _, text, line, column = children[0]
+        return _Word(text, Span(self.path, line, column, line, column + len(text), self.file))
 
     def ref(self, children: list[Any]) -> syntax.Ref:
-        return syntax.Ref(self.ident(children[0]), self.string(children[2]), self.span(children))
+        return _Ref(self.ident(children[0]), self.string(children[2]), self.span(children))
 
     def list_value(self, children: list[Any]) -> syntax.ListValue:
         items = tuple(self.value(c) for c in _content(children))
-        node = syntax.ListValue(items, self.span(children))
+        node = _ListValue(items, self.span(children))
         self.nest(node, items)
         return node
 
     def map_value(self, children: list[Any]) -> syntax.MapValue:
         entries = tuple(_content(children))
-        node = syntax.MapValue(entries, self.span(children))  # type: ignore[arg-type]
+        node = _MapValue(entries, self.span(children))
         self.nest(node, [e.value for e in entries])
         return node
 
     def map_entry(self, children: list[Any]) -> syntax.MapEntry:
-        return syntax.MapEntry(children[0], self.value(children[2]), self.span(children))
+        return _MapEntry(children[0], self.value(children[2]), self.span(children))
 
     def nest(self, node: syntax.Node, values: Any) -> None:
         depths = self._depths
-        inner = max((depths.get(id(v), 0) for v in values), default=0) if depths else 0
+        inner = 0
+        if depths:  # a loop, not max(generator): every list and map of the spec comes here
+            for value in values:
+                depth = depths.get(id(value), 0)
+                if depth > inner:
+                    inner = depth
         depths[id(node)] = inner + 1
 
     def too_deep(self, value: syntax.Value) -> None:
@@ -181,25 +196,28 @@ class Builder:
     # Terminals --------------------------------------------------------------------------------
 
     def ident(self, token: Token) -> syntax.Ident:
-        return syntax.Ident(token[1], self.token_span(token))
+        _, text, line, column = token
+        return _Ident(text, Span(self.path, line, column, line, column + len(text), self.file))
 
     def string(self, token: Token) -> syntax.String:
-        text = token[1][1:-1]
+        _, quoted, line, column = token
+        text = quoted[1:-1]
         if "\\" in text:
             text = _ESCAPE.sub(lambda m: _ESCAPES[m.group(1)], text)
-        return syntax.String(text, self.token_span(token))
+        return _String(text, Span(self.path, line, column, line, column + len(quoted), self.file))
 
     def integer(self, token: Token) -> syntax.Int:
-        text = token[1]
-        digits = len(text.lstrip("-"))
+        _, text, line, column = token
+        # Count the digits only of a long text (a sign is not a digit).
+        digits = len(text.lstrip("-")) if len(text) > MAX_DIGITS else len(text)
         if digits > MAX_DIGITS:
             self.problems.append(SpecSyntaxError(
                 f"integer too long ({digits} digits)",
                 self.token_span(token),
                 f"an integer has at most {MAX_DIGITS} digits; write a long number as a string",
             ))
-            return syntax.Int(0, self.token_span(token))
-        return syntax.Int(int(text), self.token_span(token))
+            return _Int(0, self.token_span(token))
+        return _Int(int(text), Span(self.path, line, column, line, column + len(text), self.file))
 
     def number(self, token: Token) -> syntax.Float:
         text = token[1]
@@ -211,7 +229,7 @@ class Builder:
                 self.token_span(token),
                 f"a number lies between -{sys.float_info.max:.1e} and {sys.float_info.max:.1e}",
             ))
-        return syntax.Float(value, self.token_span(token))
+        return _Float(value, self.token_span(token))
 
 
 class _Body:

@@ -67,6 +67,12 @@ class Driver:
             self.states[state] = row
             self.gotos[state] = gotos
         self.scanner = Scanner(lark.lexer_conf.terminals, lark.lexer_conf.ignore)
+        # lark numbers its states 0, 1, ...: then a list indexed by state is a faster lookup.
+        self.rows: Any = self.states
+        self.goto_rows: Any = self.gotos
+        if set(self.states) == set(range(len(self.states))):
+            self.rows = [self.states[i] for i in range(len(self.states))]
+            self.goto_rows = [self.gotos[i] for i in range(len(self.gotos))]
 
     def parse(self, text: str, builders: Mapping[str, Callable[[list[Any]], Any]]) -> Any:
         """Parse ``text``; ``builders[rule](children)`` makes the value of each rule reduced.
@@ -74,7 +80,7 @@ class Driver:
         Children are :data:`TokenTuple` for tokens and builders' values for rules, in order.
         Raises :class:`Rejected` where the text leaves the grammar.
         """
-        states, gotos, end_state = self.states, self.gotos, self.end_state
+        states, gotos, end_state = self.rows, self.goto_rows, self.end_state
         # What each reduce does, with its builder looked up once per parse.
         rules = [(size, origin, builders[name] if mode == _BUILD else None, mode, splices)
                  for size, origin, name, mode, splices in self.rules]

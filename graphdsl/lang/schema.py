@@ -106,7 +106,10 @@ class SourceKind:
 
     def option(self, key: str) -> Entry | None:
         """The option ``key``, or None when this kind does not know it."""
-        return next((o for o in self.options or () if o.key == key), None)
+        for option in self.options or ():  # a loop, not next(generator): checked for every option
+            if option.key == key:
+                return option
+        return None
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,10 @@ class ExportKind:
 
     def entry(self, key: str) -> Entry | None:
         """The entry ``key``, or None when this kind does not take it."""
-        return next((e for e in self.entries if e.key == key), None)
+        for entry in self.entries:  # a loop, not next(generator): checked for every entry
+            if entry.key == key:
+                return entry
+        return None
 
 
 @dataclass(frozen=True)
@@ -197,11 +203,12 @@ COPY_ENTRIES: tuple[Entry, ...] = (
     Entry("stop_at", ValueType.TENSOR_NAMES, 'stop_at = ["input:0"]', noun="stop_at entry"),
 )
 COPY_LABELLED = (Labelled("variable", '"PATTERN"', "MODE"), Labelled("bind", '"INPUT"', "REF"))
+_COPY_ENTRIES = {e.key: e for e in reversed(COPY_ENTRIES)}  # by key (the first, were one repeated)
 
 
 def copy_entry(key: str) -> Entry | None:
     """The copy entry ``key``, or None."""
-    return next((e for e in COPY_ENTRIES if e.key == key), None)
+    return _COPY_ENTRIES.get(key)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,6 +239,7 @@ SIGNATURE_ENTRIES: tuple[Entry, ...] = (
     # sample inputs: the build writes them as TensorFlow Serving's warmup requests and runs them once
     Entry("warmup", ValueType.INPUT_VALUES, "warmup = { x: [[1.0, 2.0]] }", noun="warmup input"),
 )
+_SIGNATURE_ENTRIES = {e.key: e for e in reversed(SIGNATURE_ENTRIES)}
 
 
 def export_file(kind: str, path: str) -> str:
@@ -244,7 +252,7 @@ def export_file(kind: str, path: str) -> str:
 
 def signature_entry(key: str) -> Entry | None:
     """The signature entry ``key``, or None."""
-    return next((e for e in SIGNATURE_ENTRIES if e.key == key), None)
+    return _SIGNATURE_ENTRIES.get(key)
 
 
 # ---------------------------------------------------------------------------------------------
