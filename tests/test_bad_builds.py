@@ -169,8 +169,10 @@ def test_the_builder_timeout_is_set_on_the_command_line(tmp_path: Path, capsys) 
     assert main(["plan", str(builder_spec(tmp_path, "forever")), "--builder-timeout", "0.5"]) == EXIT_FAILURE
     err = capsys.readouterr().err
     assert "the builder did not return within 0.5 s" in err and "Traceback" not in err
-    assert main(["plan", "x.gcomp", "--builder-timeout", "soon"]) == 64
-    assert "not a number of seconds: 'soon'" in capsys.readouterr().err
+    for command in (["plan", "x.gcomp"], ["batch", "x.gcomp", "-o", str(tmp_path / "out")]):
+        for bad in ("soon", "nan", "-1"):
+            assert main([*command, "--builder-timeout", bad]) == 64
+            assert f"not a number of seconds: '{bad}'" in capsys.readouterr().err
 
 
 def test_no_timeout_means_the_builder_runs_to_its_end(tmp_path: Path) -> None:

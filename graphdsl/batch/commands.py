@@ -11,6 +11,8 @@ EXIT_FAILURE = 1
 
 def add_batch(subparsers: argparse._SubParsersAction) -> None:
     """Registers ``graphdsl batch``."""
+    from graphdsl.cli import add_common  # already imported: the command line is what calls this
+
     parser = subparsers.add_parser(
         "batch",
         help="build a spec many times, with different parameters, in parallel or on a Dask cluster",
@@ -21,7 +23,7 @@ def add_batch(subparsers: argparse._SubParsersAction) -> None:
         "of the spec's source (a builder's argument). Failures do not stop the others; OUTROOT/batch.json records every member as it "
         "finishes. Exit code 0 when every member was built, 1 otherwise.",
     )
-    parser.add_argument("spec", metavar="SPEC", help="the .gcomp file")
+    add_common(parser, spec=True, builder_timeout=True)
     parser.add_argument("-o", "--out", metavar="OUTROOT", required=True, help="where each member's folder goes")
     parser.add_argument("--params", nargs="+", default=[], metavar="FILE_OR_DIR",
                         help="parameter files (.yaml), or folders of them")
@@ -33,8 +35,6 @@ def add_batch(subparsers: argparse._SubParsersAction) -> None:
                         help="skip the members an earlier run into OUTROOT built whose outputs are intact")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="run on a Dask distributed cluster (tcp://HOST:PORT; pip install 'graphdsl[dask]')")
-    parser.add_argument("--builder-timeout", type=float, default=None, metavar="SECONDS",
-                        help="how long each Python builder may take (default: 600; 0: no limit)")
     parser.set_defaults(run=_run_batch)
 
 
