@@ -1,33 +1,12 @@
 """Batch builds: one spec (or several) built many times, by long-lived workers or on a Dask cluster.
 
-``import graphdsl.batch`` imports no TensorFlow: the workers do. Its names are imported when first
-asked for, so that the command line, which only registers ``graphdsl batch``, pays nothing for them.
+``import graphdsl.batch`` imports no TensorFlow: the workers do.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from graphdsl.batch.member import build_member
-    from graphdsl.batch.members import Member, members, sweep_points
-    from graphdsl.batch.runner import BatchResult, MemberResult, run_batch
-
-_WHERE = {
-    "build_member": "graphdsl.batch.member",
-    "Member": "graphdsl.batch.members", "members": "graphdsl.batch.members",
-    "sweep_points": "graphdsl.batch.members",
-    "BatchResult": "graphdsl.batch.runner", "MemberResult": "graphdsl.batch.runner",
-    "run_batch": "graphdsl.batch.runner",
-}
+from graphdsl.batch.member import build_member
+from graphdsl.batch.members import Member, members, sweep_points
+from graphdsl.batch.runner import BatchResult, MemberResult, run_batch
 
 __all__ = ["BatchResult", "Member", "MemberResult", "build_member", "members", "run_batch", "sweep_points"]
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'graphdsl.batch' has no attribute '{name}'")
-    value = getattr(importlib.import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
