@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from graphdsl.errors import GraphDslError, SourceFile, Span, SpecSyntaxError
-from graphdsl.lang import syntax
+from graphdsl.lang import syntax, template_syntax
 from graphdsl.lang.parser import parse
 
 DEFAULT_WIDTH = 100
@@ -90,7 +90,7 @@ def format_spec(spec: syntax.Spec, width: int = DEFAULT_WIDTH) -> str:
     """The text of ``spec`` in the canonical layout, ``width`` columns wide where it can be."""
     if width < 1:
         raise ValueError(f"width must be positive, not {width}")
-    lines = _Printer(spec, width).spec()
+    lines = _Printer(spec, width).lines()
     return _join(lines)
 
 
@@ -168,19 +168,20 @@ _Place = tuple[SourceFile | None, int] | None
 
 
 class _Printer:
-    """Prints one spec. Decisions depend on the tree and on where the user left blank lines only."""
+    """Prints one spec (a template's printer extends it). Decisions depend on the tree and on where
+    the user left blank lines only."""
 
-    def __init__(self, spec: syntax.Spec, width: int) -> None:
-        self.spec_node = spec
+    def __init__(self, root: syntax.Spec | template_syntax.Template, width: int) -> None:
+        self.root = root
         self.width = width
         self._quiet: dict[int, bool] = {}
         self._flat: dict[int, str | None] = {}
 
     # Statements -------------------------------------------------------------------------------
 
-    def spec(self) -> list[_Line]:
-        spec = self.spec_node
-        return self.body(spec.statements, spec.comments.end, 0, lambda s, a: self.statement(s, a, 0))
+    def lines(self) -> list[_Line]:
+        root = self.root
+        return self.body(root.statements, root.comments.end, 0, lambda s, a: self.statement(s, a, 0))
 
     def statement(self, node: syntax.Node, align: int, indent: int) -> list[_Line]:
         if isinstance(node, syntax.Version):

@@ -40,19 +40,11 @@ def format_template(template: ts.Template, width: int = DEFAULT_WIDTH) -> str:
     """The text of ``template`` in the canonical layout, ``width`` columns wide where it can be."""
     if width < 1:
         raise ValueError(f"width must be positive, not {width}")
-    return _join(_TemplatePrinter(template, width).template())
+    return _join(_TemplatePrinter(template, width).lines())
 
 
 class _TemplatePrinter(_Printer):
     """Prints one template, with the plain printer's bodies, alignment, blank lines and comments."""
-
-    def __init__(self, template: ts.Template, width: int) -> None:
-        super().__init__(template, width)  # type: ignore[arg-type]
-        self.template_node = template
-
-    def template(self) -> list[_Line]:
-        node = self.template_node
-        return self.body(node.statements, node.comments.end, 0, lambda s, a: self.statement(s, a, 0))
 
     # Statements -------------------------------------------------------------------------------
 
