@@ -283,25 +283,34 @@ class _Printer:
 
     # Values -----------------------------------------------------------------------------------
 
-    def value(self, node: syntax.Value, head: str, tail: str, indent: int) -> list[_Line]:
+    def value(self, node: syntax.Node, head: str, tail: str, indent: int) -> list[_Line]:
         """``head + value + tail`` at ``indent``: one line when it fits, else one item per line."""
         flat = self.flat(node)
+        opened = self.opened(node)
         if flat is not None:
             if indent + len(head) + len(flat) + len(tail) <= self.width:
                 return [_Line(indent, head + flat + tail)]
-            if not isinstance(node, (syntax.ListValue, syntax.MapValue)) or not _items(node):
+            if opened is None or not opened[1]:
                 return [_Line(indent, head + flat + tail)]  # nothing to break
+        assert opened is not None
+        bracket, items = opened
         inner = indent + INDENT
-        if isinstance(node, syntax.ListValue):
-            items = self.body(node.items, node.comments.end, inner,
-                              lambda item, _: self.value(item, "", ",", inner))  # type: ignore[arg-type]
-            return [_Line(indent, head + "["), *items, _Line(indent, "]" + tail)]
-        assert isinstance(node, syntax.MapValue)
+        if bracket == "[":
+            lines = self.body(items, node.comments.end, inner, lambda item, _: self.value(item, "", ",", inner))
+            return [_Line(indent, head + "["), *lines, _Line(indent, "]" + tail)]
         # Commas are optional between map entries, but a key such as `copy` right after a value
         # would be read as the keyword: the comma keeps it a key.
-        entries = self.body(node.entries, node.comments.end, inner, lambda entry, _: self.value(
+        lines = self.body(items, node.comments.end, inner, lambda entry, _: self.value(
             entry.value, _spelled(entry.key) + ": ", ",", inner))  # type: ignore[attr-defined]
-        return [_Line(indent, head + "{"), *entries, _Line(indent, "}" + tail)]
+        return [_Line(indent, head + "{"), *lines, _Line(indent, "}" + tail)]
+
+    def opened(self, node: syntax.Node) -> tuple[str, Sequence[syntax.Node]] | None:
+        """A list's ``[`` and items, or a map's ``{`` and entries: what breaks over lines."""
+        if isinstance(node, syntax.ListValue):
+            return "[", node.items
+        if isinstance(node, syntax.MapValue):
+            return "{", node.entries
+        return None
 
     def flat(self, node: syntax.Node) -> str | None:
         """The value on one line, or None when a comment inside it needs lines of its own."""
@@ -407,7 +416,3 @@ def _alignment(entries: Sequence[syntax.Node], blank_before: list[bool],
             aligns[k] = widths[type(entries[k])]
         start = i
     return aligns
-
-
-def _items(node: syntax.ListValue | syntax.MapValue) -> tuple[syntax.Node, ...]:
-    return node.items if isinstance(node, syntax.ListValue) else node.entries

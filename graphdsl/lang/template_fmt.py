@@ -200,21 +200,12 @@ class _TemplatePrinter(_Printer):
 
     # Values -----------------------------------------------------------------------------------
 
-    def value(self, node: syntax.Node, head: str, tail: str, indent: int) -> list[_Line]:
-        flat = self.flat(node)
-        if flat is not None:
-            if indent + len(head) + len(flat) + len(tail) <= self.width:
-                return [_Line(indent, head + flat + tail)]
-            if not isinstance(node, (ex.ListExpr, ex.MapExpr)) or not node.items:
-                return [_Line(indent, head + flat + tail)]  # nothing to break
-        inner = indent + INDENT
+    def opened(self, node: syntax.Node) -> tuple[str, Sequence[syntax.Node]] | None:
         if isinstance(node, ex.ListExpr):
-            items = self.body(node.items, node.comments.end, inner, lambda item, _: self.value(item, "", ",", inner))
-            return [_Line(indent, head + "["), *items, _Line(indent, "]" + tail)]
-        assert isinstance(node, ex.MapExpr)
-        entries = self.body(node.items, node.comments.end, inner, lambda item, _: self.value(
-            item.value, _spelled(item.key) + ": ", ",", inner))  # type: ignore[attr-defined]
-        return [_Line(indent, head + "{"), *entries, _Line(indent, "}" + tail)]
+            return "[", node.items
+        if isinstance(node, ex.MapExpr):
+            return "{", node.items
+        return super().opened(node)
 
     def _flatten(self, node: syntax.Node) -> str | None:
         if isinstance(node, (ex.ListExpr, ex.MapExpr)) and not self.quiet(node):
