@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from graphdsl.batch.member import build_member
-from graphdsl.batch.members import Member, members, sweep_points
+from graphdsl.batch.roster import Member, members, sweep_points
 from graphdsl.batch.runner import SUMMARY, run_batch
 from graphdsl.cli import EXIT_FAILURE, EXIT_OK, main
 from graphdsl.errors import GraphDslError

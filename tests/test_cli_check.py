@@ -84,6 +84,9 @@ def test_python_m_graphdsl_check_runs_without_tensorflow() -> None:
         "from graphdsl.cli import main\n"
         f"assert main(['check', {OK!r}]) == 0\n"
         "assert 'tensorflow' not in sys.modules, 'the front end imported tensorflow'\n"
+        "heavy = [m for m in sys.modules if m.startswith(('graphdsl.batch.', 'graphdsl.evolve.'))\n"
+        "         and not m.endswith('.commands')]\n"
+        "assert not heavy, f'check imported the batch and population tools: {heavy}'\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -17,10 +17,10 @@ from graphdsl.errors import GraphDslError
 from graphdsl.evolve import genome
 from graphdsl.evolve.childspec import SourceRef
 from graphdsl.evolve.config import load_config
-from graphdsl.evolve.crossover import crossover
+from graphdsl.evolve.crossovers import crossover
 from graphdsl.evolve.fitness import Evaluation, score
 from graphdsl.evolve.individual import load
-from graphdsl.evolve.mutate import FRESH, Library, mutate
+from graphdsl.evolve.mutations import FRESH, Library, mutate
 from graphdsl.evolve.population import Parent, Settings, evolve
 from graphdsl.tf.cache import SourceCache
 

@@ -1,4 +1,5 @@
-"""A non-editable install works: the wheel carries the grammar, and `graphdsl check` runs from it."""
+"""The package as installed: the wheel carries the grammar and `graphdsl check` runs from it; the
+packages' lazily imported names are what they name."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,3 +54,19 @@ def test_the_serving_extra_keeps_the_tested_tensorflow() -> None:
                   if Requirement(r).name == "tensorflow")
     installed = metadata.version("tensorflow")
     assert installed.startswith("2.21.") and wanted.specifier.contains(installed)
+
+
+@pytest.mark.parametrize("package", ["graphdsl", "graphdsl.batch", "graphdsl.evolve"])
+def test_a_lazy_name_stays_what_it_names_once_every_submodule_is_imported(package: str) -> None:
+    # Importing a submodule sets it as an attribute of its package: a lazy name that is also a
+    # submodule's name would then be the module, not the function the README documents.
+    import importlib
+    import pkgutil
+    import types
+
+    module = importlib.import_module(package)
+    for info in pkgutil.walk_packages(module.__path__, package + "."):
+        if info.name != "graphdsl.__main__":
+            importlib.import_module(info.name)
+    shadowed = [name for name in module.__all__ if isinstance(getattr(module, name), types.ModuleType)]
+    assert not shadowed, f"{package}: these names are modules, not what they name: {shadowed}"

@@ -39,7 +39,7 @@ def add_batch(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_batch(args: argparse.Namespace) -> int:
-    from graphdsl.batch.members import members
+    from graphdsl.batch.roster import members
     from graphdsl.batch.runner import SUMMARY, Reporter, run_batch
 
     if args.jobs is not None and args.jobs < 0:

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 from graphdsl.assemble.manifest import OUTPUTS_LIST
 from graphdsl.assemble.outdir import OutputDir
-from graphdsl.batch.members import Member
+from graphdsl.batch.roster import Member
 from graphdsl.errors import GraphDslError
 
 

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from graphdsl.assemble.files import write_atomically
 from graphdsl.batch.member import outputs_intact
-from graphdsl.batch.members import Member
+from graphdsl.batch.roster import Member
 from graphdsl.errors import GraphDslError
 from graphdsl.tools import progress
 

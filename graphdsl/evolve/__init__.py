@@ -15,9 +15,9 @@ _LAZY = {
     "GenerationStats": "graphdsl.evolve.population",
     "Evaluation": "graphdsl.evolve.fitness",
     "load_hook": "graphdsl.evolve.fitness",
-    "crossover": "graphdsl.evolve.crossover",
-    "mutate": "graphdsl.evolve.mutate",
-    "Library": "graphdsl.evolve.mutate",
+    "crossover": "graphdsl.evolve.crossovers",
+    "mutate": "graphdsl.evolve.mutations",
+    "Library": "graphdsl.evolve.mutations",
     "load_config": "graphdsl.evolve.config",
 }
 

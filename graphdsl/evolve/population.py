@@ -37,10 +37,10 @@ from typing import Callable, Sequence
 from graphdsl.errors import GraphDslError
 from graphdsl.evolve import genome
 from graphdsl.evolve.childspec import ChildSpec, SourceRef, literal
-from graphdsl.evolve.crossover import crossover
+from graphdsl.evolve.crossovers import crossover
 from graphdsl.evolve.fitness import Fitness, score
 from graphdsl.evolve.individual import Individual, Loaded, child_names, load
-from graphdsl.evolve.mutate import Library, mutate
+from graphdsl.evolve.mutations import Library, mutate
 from graphdsl.lang import schema
 from graphdsl.tf.cache import SourceCache
 from graphdsl.tools import progress
@@ -96,7 +96,7 @@ class Settings:
         if self.crossover_rate + self.mutation_rate > 1:
             raise GraphDslError("crossover_rate and mutation_rate add up to more than 1",
                                 hint="the rest of the children are carried over; give rates that sum to 1 or less")
-        from graphdsl.evolve.mutate import FUNCTIONS
+        from graphdsl.evolve.mutations import FUNCTIONS
 
         unknown = sorted(set(self.functions) - set(FUNCTIONS))
         if unknown:

@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from graphdsl.evolve import genome
 from graphdsl.evolve.childspec import ChildSpec, SourceRef
-from graphdsl.evolve.crossover import graft, usable
+from graphdsl.evolve.crossovers import graft, usable
 from graphdsl.evolve.individual import Loaded
 
 tf1 = tf.compat.v1
