@@ -307,3 +307,13 @@ def test_a_fitness_that_fails_for_everyone_stops_the_run_and_says_why(tmp_path: 
     with pytest.raises(GraphDslError, match="no individual of generation 0 could be built and scored; "
                        "the first: error: the fitness function raised KeyError"):
         evolve(parents, broken, tmp_path, Settings(population=2, generations=1), base_dir=SPECS)
+
+
+def test_a_parents_signature_keys_are_written_as_in_a_spec() -> None:
+    with SourceCache() as cache:
+        ref = SourceRef.of("savedmodel", "models/encoder", {}, SPECS)
+        short = load(ref, {"x": "@x"}, "@features", cache)
+        named = load(ref, {"x": "@serving_default/x"}, "@serving_default/features", cache)
+        assert (named.inputs["x"].name, named.output.name) == (short.inputs["x"].name, short.output.name)
+        with pytest.raises(GraphDslError, match="has no input or output 'feature'"):
+            load(ref, {"x": "@x"}, "@feature", cache)

@@ -143,6 +143,9 @@ def test_op_shows_its_neighbours_and_what_a_copy_of_it_brings(capsys) -> None:
 def test_op_takes_tensors_and_signature_keys_and_says_when_init_is_impossible(capsys) -> None:
     op = inspect_json(capsys, "specs/models/encoder", "--op", "@features")["graphs"][0]["op"]
     assert (op["name"], op["asked"]) == ("StatefulPartitionedCall", "@features")
+    # A key of a named signature, written as in a spec.
+    named = inspect_json(capsys, "specs/models/encoder", "--op", "@serving_default/features")
+    assert named["graphs"][0]["op"]["name"] == "StatefulPartitionedCall"
     assert not op["brings"]["init"]["possible"]
     assert "no initializer" in op["brings"]["init"]["reason"]
     assert op["brings"]["value"]["possible"] and sorted(op["brings"]["value"]["variables"]) == ["b", "w"]

@@ -79,13 +79,8 @@ def load(ref: SourceRef, inputs: dict[str, str], output: str | None, cache: Sour
 
 def tensor_of(source: LoadedSource, name: str) -> tf.Tensor:
     """The tensor ``name`` (``"y:0"``, ``"y"`` for output 0, or a SavedModel's ``"@KEY"``) of a source."""
-    text = name
-    if name.startswith("@"):
-        keys = {**(source.signature or {}).get("inputs", {}), **(source.signature or {}).get("outputs", {})}
-        if name[1:] not in keys:
-            raise GraphDslError(f"{source.path}: no signature key '{name[1:]}'",
-                                hint=f"use one of: {', '.join('@' + k for k in sorted(keys)) or 'none'}")
-        text = keys[name[1:]]
+    # "@key" and "@SIGNATURE/key" mean what they mean in a spec.
+    text = source.signature_tensor(str(source.path), name[1:]) if name.startswith("@") else name
     if ":" not in text:
         text += ":0"
     try:

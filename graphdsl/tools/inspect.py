@@ -269,13 +269,8 @@ def _element(loaded: LoadedSource, path: Path, index: SourceIndex, text: str) ->
 
 def _find_op(loaded: LoadedSource, path: Path, index: SourceIndex, text: str) -> tf.Operation:
     """The op ``text`` names: an op, a tensor (``op:0``), a variable or a signature key (``@key``)."""
-    name = text
-    if text.startswith("@") and loaded.signature is not None:
-        keys = {**loaded.signature["inputs"], **loaded.signature["outputs"]}
-        if text[1:] not in keys:
-            raise GraphDslError(f"{path}: the signature has no input or output '{text[1:]}'",
-                                hint=did_you_mean(text[1:], keys) or f"its keys: {', '.join(sorted(keys))}")
-        name = keys[text[1:]]
+    # "@key" and "@SIGNATURE/key" mean what they mean in a spec.
+    name = loaded.signature_tensor(str(path), text[1:]) if text.startswith("@") else text
     op_name, colon, output = name.partition(":")
     if op_name not in index.nodes:
         raise GraphDslError(f"{path}: no op '{op_name}'",
