@@ -19,7 +19,7 @@ from typing import Callable, NoReturn, Sequence
 
 from graphdsl.lang import schema
 from graphdsl.lang.syntax import Spec
-from graphdsl.errors import GraphDslError, GraphDslWarning, SpecError, SpecSyntaxError
+from graphdsl.errors import GraphDslError, GraphDslWarning, ParamError, SpecError, SpecSyntaxError
 from graphdsl.tf.quiet import import_tensorflow
 from graphdsl.tools import jsonout
 
@@ -491,17 +491,33 @@ def _add_diff(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("a", metavar="A", help="a .gcomp spec or an artifact")
     parser.add_argument("b", metavar="B", help="a .gcomp spec or an artifact")
     parser.add_argument("--json", action="store_true", help="print the differences as JSON")
+    add_common(parser, params=True)
+    for side in ("a", "b"):
+        parser.add_argument(f"--{side}-param", action="append", default=[], metavar="NAME=VALUE",
+                            help=f"a template parameter's value for {side.upper()} only (wins over --param)")
     parser.set_defaults(run=_run_diff)
 
 
 def _run_diff(args: argparse.Namespace) -> int:
     import json
 
+    from graphdsl.lang.params import ParamValues
+
     import_tensorflow()
-    from graphdsl.assemble.diff import compare, render, view_of
+    from graphdsl.assemble.diff import compare, is_spec, render, view_of
 
     try:
-        result = compare(view_of(args.a), view_of(args.b))
+        common, views = params_of(args), []
+        if common and not (is_spec(args.a) or is_spec(args.b)):
+            raise ParamError(f"--param and --params set a spec's parameters, and neither A nor B is a "
+                             f"{schema.SPEC_SUFFIX} spec", hint="a build records the parameters it was built with")
+        for side, target, own in (("a", args.a, args.a_param), ("b", args.b, args.b_param)):
+            values = ParamValues.from_command_line(own, f"--{side}-param")
+            if values and not is_spec(target):
+                raise ParamError(f"{side.upper()} ({target}) is not a {schema.SPEC_SUFFIX} spec, so it "
+                                 "takes no parameters", hint="a build records the parameters it was built with")
+            views.append(view_of(target, params=common.merged(values), max_statements=args.max_statements))
+        result = compare(*views)
     except GraphDslError as error:
         print(error.render(), file=sys.stderr)
         return EXIT_DIFF_TROUBLE

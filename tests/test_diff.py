@@ -143,6 +143,24 @@ def test_builds_of_one_template_with_other_parameters_show_the_parameters(tmp_pa
     # the template itself is expanded with its defaults (layers = 3, mode = "value")
     code, lines = _diff(capsys, one, towers)
     assert code == 1 and lines[:2] == ["parameters (1 changed):", "  ~ layers: 1 -> 3"]
+    # ... or with the parameters given: --param for each side that is a spec, --a-param / --b-param for one
+    assert _diff(capsys, one, towers, "--param", "layers=1")[0] == 0
+    code, lines = _diff(capsys, towers, towers, "--param", "layers=2", "--b-param", "layers=1")
+    assert code == 1 and lines[:2] == ["parameters (1 changed):", "  ~ layers: 2 -> 1"]
+    assert _diff(capsys, towers, two, "--a-param", "layers=2", "--a-param", "mode=init")[0] == 0
+
+
+def test_parameters_for_a_side_that_is_not_a_spec_are_trouble(tmp_path: Path, capsys) -> None:
+    a = _spec(tmp_path, "a")
+    out = str(tmp_path / "out")
+    assert main(["build", a, "-o", out]) == 0
+    capsys.readouterr()
+    code, err = _diff(capsys, a, out, "--b-param", "layers=1")
+    assert code == 2 and f"B ({out}) is not a .gcomp spec, so it takes no parameters" in err[0]
+    code, err = _diff(capsys, a, out, "--a-param", "layers")
+    assert code == 2 and "--a-param takes NAME=VALUE, not 'layers'" in err[0]
+    code, err = _diff(capsys, out, out, "--param", "layers=1")
+    assert code == 2 and "neither A nor B is a .gcomp spec" in err[0]
 
 
 def test_diff_and_explain_read_a_build_through_its_manifest(tmp_path: Path, capsys) -> None:

@@ -34,6 +34,8 @@ from graphdsl.assemble.provenance import read_provenance, recorded_spec
 from graphdsl.assemble.template_lock import same, show, template_inputs
 from graphdsl.errors import ArtifactError, GraphDslError
 from graphdsl.lang import schema, syntax
+from graphdsl.lang.expand import DEFAULT_MAX_STATEMENTS
+from graphdsl.lang.params import ParamValues
 from graphdsl.tf import initial_values, internals
 from graphdsl.tf.functions import reachable_functions
 from graphdsl.tf.index import VARIABLE_OPS
@@ -59,21 +61,29 @@ class View:
 # -- views ------------------------------------------------------------------------------------------
 
 
-def view_of(target: str | Path) -> View:
-    """The view of a spec file or an artifact (see the module docstring)."""
+def is_spec(target: str | Path) -> bool:
+    """Whether ``target`` is a spec file (else it is read as an artifact)."""
     path = Path(target)
-    if path.suffix == schema.SPEC_SUFFIX and path.is_file():
-        return spec_view(path)
-    return artifact_view(path)
+    return path.suffix == schema.SPEC_SUFFIX and path.is_file()
 
 
-def spec_view(path: Path) -> View:
+def view_of(target: str | Path, *, params: ParamValues | None = None,
+            max_statements: int = DEFAULT_MAX_STATEMENTS) -> View:
+    """The view of a spec file (a template expanded for ``params``) or an artifact (see the
+    module docstring)."""
+    if is_spec(target):
+        return spec_view(Path(target), params=params, max_statements=max_statements)
+    return artifact_view(Path(target))
+
+
+def spec_view(path: Path, *, params: ParamValues | None = None,
+              max_statements: int = DEFAULT_MAX_STATEMENTS) -> View:
     """Composes the spec in memory: its graph, its first SavedModel export's signatures, the values
     its variables are initialized with."""
     from graphdsl.assemble.compose import compose
     from graphdsl.lang.load import load_spec
 
-    spec = load_spec(path)
+    spec = load_spec(path, params=params, max_statements=max_statements)
     with compose(spec) as composition:
         session = composition.session
         graph = composition.graph

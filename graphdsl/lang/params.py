@@ -96,23 +96,24 @@ class ParamValues:
         return cls(items)
 
     @classmethod
-    def from_command_line(cls, arguments: Iterable[str]) -> ParamValues:
-        """Values of ``--param NAME=VALUE`` arguments, VALUE a YAML literal."""
+    def from_command_line(cls, arguments: Iterable[str], option: str = "--param") -> ParamValues:
+        """Values of ``--param NAME=VALUE`` arguments, VALUE a YAML literal; ``option`` is the
+        option's name as the command line spells it, for messages."""
         import yaml
 
         items: dict[str, Given] = {}
         for argument in arguments:
             name, sep, text = argument.partition("=")
-            origin = Origin(f"the command-line argument --param {argument}")
+            origin = Origin(f"the command-line argument {option} {argument}")
             if not sep or not ex.IDENTIFIER.fullmatch(name):
-                raise ParamError(f"--param takes NAME=VALUE, not '{argument}'",
-                                 hint="e.g. --param layers=12 (VALUE is a YAML literal: 12, 0.5, true, [1, 2], value)")
+                raise ParamError(f"{option} takes NAME=VALUE, not '{argument}'",
+                                 hint=f"e.g. {option} layers=12 (VALUE is a YAML literal: 12, 0.5, true, [1, 2], value)")
             try:
                 value = yaml.load(text, Loader=_loader()) if text.strip() else ""
             except yaml.YAMLError as error:
                 raise ParamError(f"the value of parameter '{name}' is not YAML: {_yaml_problem(error)} "
                                  f"(from {origin.text})",
-                                 hint='quote it if it is a string: --param name=\'"a: b"\'') from None
+                                 hint=f'quote it if it is a string: {option} name=\'"a: b"\'') from None
             items[name] = Given(normalize(value, name, origin), origin)
         return cls(items)
 
