@@ -299,6 +299,15 @@ def test_bad_settings_are_reported_at_their_line(tmp_path: Path, capsys, origina
     assert f"evolve.yaml:{where}: error: {message}" in err and "Traceback" not in err
 
 
+def test_a_settings_file_that_is_not_utf8_is_reported_at_its_byte(tmp_path: Path, capsys) -> None:
+    text = EVALUATE.replace("population: 6", "population: 6  # caf\u00e9", 1)
+    (tmp_path / "evolve.yaml").write_bytes(text.encode("latin-1"))
+    assert main(["evolve", str(tmp_path / "evolve.yaml"), "-o", str(tmp_path / "out")]) == EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert "evolve.yaml:7:21: error: the settings file is not UTF-8 text: byte 0xe9" in err
+    assert "Traceback" not in err
+
+
 def test_a_fitness_that_fails_for_everyone_stops_the_run_and_says_why(tmp_path: Path) -> None:
     def broken(graph, session, inputs, output):
         raise KeyError("y")

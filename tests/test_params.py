@@ -79,3 +79,11 @@ def test_source_option_keys_are_read_where_a_batch_reads_them_and_refused_elsewh
     assert info.value.message == "'a.b.c' is not a parameter name"
     assert info.value.hint.endswith("or SOURCE.OPTION for a source's option")
     assert ParamValues.from_yaml_text("sizes: [1, [2]]\n", "m.yaml").values() == {"sizes": [1, [2]]}
+
+
+def test_a_params_file_that_is_not_utf8_is_reported_at_its_byte(tmp_path) -> None:
+    (tmp_path / "p.yaml").write_bytes("layers: 2\nname: caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(ParamError) as info:
+        ParamValues.from_yaml_file(tmp_path / "p.yaml")
+    assert info.value.message == "the params file is not UTF-8 text: byte 0xe9 cannot be decoded"
+    assert (info.value.span.line, info.value.span.column) == (2, 10)

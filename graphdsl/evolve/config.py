@@ -28,6 +28,7 @@ import yaml
 
 from graphdsl.errors import GraphDslError, SourceFile, Span, did_you_mean
 from graphdsl.lang import schema
+from graphdsl.lang.parser import decode
 
 _SOURCE_KEYS = ("source", "path", "options", "inputs", "output", "name")
 _LIBRARY_KEYS = ("source", "path", "options", "inputs", "outputs", "name")
@@ -53,7 +54,7 @@ def load_config(path: str | Path) -> EvolveConfig:
     from graphdsl.evolve.population import Settings
 
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    text = decode(path.read_bytes(), str(path), "the settings file", GraphDslError).text
     reader = _Reader(path, text)
     try:
         root = yaml.compose(text)

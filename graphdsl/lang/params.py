@@ -124,12 +124,10 @@ class ParamValues:
         With ``options``, a key may also be ``SOURCE.OPTION``: a source's option (``graphdsl
         batch``); :meth:`split` parts them from the template's parameters.
         """
+        from graphdsl.lang.parser import decode
+
         name = os.fspath(path)
-        data = Path(path).read_bytes()
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ParamError(f"{name}: the params file is not UTF-8 text", hint="save it as UTF-8") from None
+        text = decode(Path(path).read_bytes(), name, "the params file", ParamError).text
         return cls.from_yaml_text(text, name, options=options)
 
     @classmethod

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from graphdsl.errors import SourceFile, Span, SpecSyntaxError, normalize_newlines
+from graphdsl.errors import GraphDslError, SourceFile, Span, SpecSyntaxError, normalize_newlines
 from graphdsl.lang import comments, grammar, syntax
 from graphdsl.lang.builder import MAX_DIGITS, MAX_NESTING, Builder
 from graphdsl.lang.driver import Driver, Rejected
@@ -67,19 +67,24 @@ def _position(error: SpecSyntaxError) -> tuple[int, int]:
     return (span.line, span.column) if span is not None else (0, 0)
 
 
-def decode(data: bytes, path: str) -> SourceFile:
-    """The spec file ``path`` holding ``data``, decoded as UTF-8; SpecSyntaxError at a bad byte."""
+def decode(data: bytes, path: str, what: str = "the spec",
+           error: type[GraphDslError] = SpecSyntaxError) -> SourceFile:
+    """The file ``path`` holding ``data``, decoded as UTF-8 (a byte order mark is allowed).
+
+    A byte that is not UTF-8 raises ``error`` at its line and column, saying that ``what`` (the
+    spec, a params file ...) is not UTF-8 text.
+    """
     if data.startswith(codecs.BOM_UTF8):  # so that a bad byte's column is counted without it
         data = data[len(codecs.BOM_UTF8):]
     try:
         return SourceFile(path, data.decode("utf-8"))
-    except UnicodeDecodeError as error:
+    except UnicodeDecodeError as problem:
         file = SourceFile(path, data.decode("utf-8", errors="replace"))
-        before = normalize_newlines(data[: error.start].decode("utf-8"))
+        before = normalize_newlines(data[: problem.start].decode("utf-8"))
         line = before.count("\n") + 1
         column = len(before) - before.rfind("\n")
-        raise SpecSyntaxError(
-            f"the spec is not UTF-8 text: byte 0x{data[error.start]:02x} cannot be decoded",
+        raise error(
+            f"{what} is not UTF-8 text: byte 0x{data[problem.start]:02x} cannot be decoded",
             Span(path, line, column, line, column + 1, file),
             "save the file with the UTF-8 encoding",
         ) from None
