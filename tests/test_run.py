@@ -276,3 +276,11 @@ def test_what_cannot_be_saved_says_why(built: Path, tmp_path: Path) -> None:
             runnable.save_variables(built / "out")
     finally:
         runnable.close()
+
+
+def test_an_unknown_name_lists_each_known_name_once(tmp_path: Path, capsys) -> None:
+    # towers.gcomp's alias x is also its signature's input key x.
+    out = tmp_path / "towers"
+    assert main(["build", str(REPO / "specs" / "towers.gcomp"), "--param", "layers=1", "-o", str(out)]) == EXIT_OK
+    code, _, err = run(capsys, str(out), "--fetch", "zzzzzz")
+    assert code == EXIT_FAILURE and "help: known names: layer0/out, top, x, y\n" in err

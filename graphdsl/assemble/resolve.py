@@ -191,11 +191,11 @@ class Resolver:
         found = self._by_name(name)
         if found is not None:
             return found
-        known = [*self.keys, *self.aliases]
+        known = sorted({*self.keys, *self.aliases})  # an alias may share a signature key's name
         ops = [op.name for op in self.graph.get_operations()]
         raise self.error(f"no input, output, alias or element named '{name}'",
                          hint=did_you_mean(name, [*known, *ops])
-                         or f"known names: {', '.join(sorted(known)) or '(none)'}")
+                         or f"known names: {', '.join(known) or '(none)'}")
 
     def _alias(self, name: str) -> Element:
         element = self.aliases[name]
