@@ -1,8 +1,9 @@
 """Reduced grammar rules to syntax nodes: what the parser's driver calls for each rule.
 
 Each method named like a rule of ``grammar/graphdsl.lark`` gets the rule's children in order:
-tokens as ``(terminal, text, line, column)`` and the nodes already built for sub-rules. A node's
-span runs from its first child to its last; tokens of terminals named ``_...`` (keywords,
+tokens as ``(terminal, text, offset)`` and the nodes already built for sub-rules. A node's
+span (a :class:`~graphdsl.errors.TextSpan`: offsets, lines worked out when asked) runs from its
+first child to its last; tokens of terminals named ``_...`` (keywords,
 punctuation) only give positions. The builder never fails: a literal that is out of bounds (a
 number too large, values nested too deep) is recorded in :attr:`Builder.problems`, and the parser
 raises the first in source order once the whole text is read. No TensorFlow here.
@@ -15,7 +16,7 @@ import re
 import sys
 from typing import Any, Callable
 
-from graphdsl.errors import SourceFile, Span, SpecSyntaxError
+from graphdsl.errors import SourceFile, SpecSyntaxError, TextSpan, text_span
 from graphdsl.lang import syntax
 
 # Lists and maps nest at most this deep: deeper values are refused with a message rather than
@@ -24,7 +25,7 @@ MAX_NESTING = 100
 # An integer literal has at most this many digits (Python's own limit for int(str)).
 MAX_DIGITS = getattr(sys, "get_int_max_str_digits", lambda: 4300)() or 4300
 
-Token = tuple[str, str, int, int]
+Token = tuple[str, str, int]
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
@@ -57,29 +58,20 @@ class Builder:
 
     # Spans ------------------------------------------------------------------------------------
 
-    def token_span(self, token: Token) -> Span:
-        _, text, line, column = token
-        return Span(self.path, line, column, line, column + len(text), self.file)
+    def token_span(self, token: Token) -> TextSpan:
+        _, text, start = token
+        return text_span(self.file, start, start + len(text))
 
-    def span(self, children: list[Any]) -> Span:
+    def span(self, children: list[Any]) -> TextSpan:
         first, last = children[0], children[-1]
-        if type(first) is tuple:
-            line, column = first[2], first[3]
-        else:
-            line, column = first.span.line, first.span.column
-        if type(last) is tuple:
-            end_line, end_column = last[2], last[3] + len(last[1])
-        else:
-            end_line, end_column = last.span.end_line, last.span.end_column
-        return Span(self.path, line, column, end_line, end_column, self.file)
+        start = first[2] if type(first) is tuple else first.span.start
+        end = last[2] + len(last[1]) if type(last) is tuple else last.span.end
+        return text_span(self.file, start, end)
 
     # Statements -------------------------------------------------------------------------------
 
     def start(self, children: list[Any]) -> syntax.Spec:
-        text = self.file.text
-        end_line = text.count("\n") + 1
-        end_column = len(text) - text.rfind("\n")
-        return syntax.Spec(self.file, tuple(children), Span(self.path, 1, 1, end_line, end_column, self.file))
+        return syntax.Spec(self.file, tuple(children), text_span(self.file, 0, len(self.file.text)))
 
     def version(self, children: list[Any]) -> syntax.Version:
         return _Version(self.integer(children[1]), self.span(children))
@@ -149,8 +141,8 @@ class Builder:
         return value
 
     def name(self, children: list[Any]) -> syntax.Word:
-        _, text, line, column = children[0]
-        return _Word(text, Span(self.path, line, column, line, column + len(text), self.file))
+        _, text, start = children[0]
+        return _Word(text, text_span(self.file, start, start + len(text)))
 
     def ref(self, children: list[Any]) -> syntax.Ref:
         return _Ref(self.ident(children[0]), self.string(children[2]), self.span(children))
@@ -189,25 +181,25 @@ class Builder:
         span = node.span
         self.problems.append(SpecSyntaxError(
             f"lists and maps nested more than {MAX_NESTING} deep",
-            Span(self.path, span.line, span.column, span.line, span.column + 1, self.file),
+            text_span(self.file, span.start, span.start + 1),
             "flatten the value (a python builder can rebuild the structure from it)",
         ))
 
     # Terminals --------------------------------------------------------------------------------
 
     def ident(self, token: Token) -> syntax.Ident:
-        _, text, line, column = token
-        return _Ident(text, Span(self.path, line, column, line, column + len(text), self.file))
+        _, text, start = token
+        return _Ident(text, text_span(self.file, start, start + len(text)))
 
     def string(self, token: Token) -> syntax.String:
-        _, quoted, line, column = token
+        _, quoted, start = token
         text = quoted[1:-1]
         if "\\" in text:
             text = _ESCAPE.sub(lambda m: _ESCAPES[m.group(1)], text)
-        return _String(text, Span(self.path, line, column, line, column + len(quoted), self.file))
+        return _String(text, text_span(self.file, start, start + len(quoted)))
 
     def integer(self, token: Token) -> syntax.Int:
-        _, text, line, column = token
+        _, text, start = token
         # Count the digits only of a long text (a sign is not a digit).
         digits = len(text.lstrip("-")) if len(text) > MAX_DIGITS else len(text)
         if digits > MAX_DIGITS:
@@ -217,7 +209,7 @@ class Builder:
                 f"an integer has at most {MAX_DIGITS} digits; write a long number as a string",
             ))
             return _Int(0, self.token_span(token))
-        return _Int(int(text), Span(self.path, line, column, line, column + len(text), self.file))
+        return _Int(int(text), text_span(self.file, start, start + len(text)))
 
     def number(self, token: Token) -> syntax.Float:
         text = token[1]
@@ -237,7 +229,7 @@ class _Body:
 
     __slots__ = ("entries", "span")
 
-    def __init__(self, entries: tuple[Any, ...], span: Span) -> None:
+    def __init__(self, entries: tuple[Any, ...], span: TextSpan) -> None:
         self.entries = entries
         self.span = span
 

@@ -23,12 +23,12 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from graphdsl.errors import SourceFile, Span
+from graphdsl.errors import SourceFile, Span, text_span
 from graphdsl.lang import expr as ex
 from graphdsl.lang import grammar, syntax
 from graphdsl.lang import template_syntax as ts
 
-Position = tuple[int, int]
+Position = int  # an offset in the file's text
 
 
 @functools.cache
@@ -42,19 +42,8 @@ def find(file: SourceFile) -> list[syntax.Comment]:
     text = file.text
     if "#" not in text:
         return []
-    found = []
-    line, line_start, counted = 1, 0, 0
-    for match in _scanner().finditer(text):
-        if match.group("comment") is None:
-            continue
-        start = match.start()
-        line += text.count("\n", counted, start)
-        counted = start
-        line_start = text.rfind("\n", 0, start) + 1
-        column = start - line_start + 1
-        span = Span(file.path, line, column, line, column + len(match.group()), file)
-        found.append(syntax.Comment(match.group(), span))
-    return found
+    return [syntax.Comment(match.group(), text_span(file, match.start(), match.end()))
+            for match in _scanner().finditer(text) if match.group("comment") is not None]
 
 
 def attach(spec: syntax.Spec | ts.Template, file: SourceFile) -> None:
@@ -82,20 +71,22 @@ class _Body:
 
 
 def _start(span: Span) -> Position:
-    return (span.line, span.column)
+    return span.start
 
 
 def _end(span: Span) -> Position:
-    return (span.end_line, span.end_column)
+    return span.end
 
 
 class _Attacher:
     def __init__(self, spec: syntax.Spec | ts.Template) -> None:
         self.bodies: list[_Body] = []  # in order of their start
-        self.ending: dict[int, list[tuple[int, int, syntax.Node]]] = {}  # end line -> (column, order, node)
+        # The end of the line where entries end (its offset) -> (where each ends, order, entry).
+        self.ending: dict[int, list[tuple[int, int, syntax.Node]]] = {}
         self.leading: dict[int, list[syntax.Comment]] = {}
         self.trailing: dict[int, syntax.Comment] = {}
         self.nodes: dict[int, syntax.Node] = {}
+        self.text = spec.file.text
         self._collect(spec, spec.statements)
 
     def _collect(self, node: syntax.Node, entries: tuple[syntax.Node, ...]) -> None:
@@ -103,12 +94,15 @@ class _Attacher:
         # that of two nodes ending at one place the outer one takes a trailing comment.
         stack = [_Body(node, _start(node.span), _end(node.span), list(entries))]
         order = 0
+        find, size = self.text.find, len(self.text)
         while stack:
             body = stack.pop()
             self.bodies.append(body)
             for entry in body.entries:
                 order += 1
-                self.ending.setdefault(entry.span.end_line, []).append((entry.span.end_column, order, entry))
+                end = entry.span.end
+                line_end = find("\n", end)
+                self.ending.setdefault(size if line_end < 0 else line_end, []).append((end, order, entry))
                 stack.extend(_bodies_of(entry))
         self.bodies.sort(key=lambda b: b.start)
 
@@ -145,8 +139,9 @@ class _Attacher:
 
     def _trail(self, comment: syntax.Comment, at: Position) -> bool:
         best: tuple[int, int, syntax.Node] | None = None
-        for column, order, node in self.ending.get(comment.span.line, ()):
-            if column <= at[1] and (best is None or column > best[0] or (column == best[0] and order < best[1])):
+        # A comment runs to the end of its line: its end is that line's end.
+        for column, order, node in self.ending.get(comment.span.end, ()):
+            if column <= at and (best is None or column > best[0] or (column == best[0] and order < best[1])):
                 best = (column, order, node)
         if best is None:
             return False
@@ -214,7 +209,7 @@ def _template_bodies(node: syntax.Node) -> list[_Body]:
         return [_body(node, node.body)]
     assert isinstance(node, ts.If)
     # Two bodies: the branch up to its '}' and what follows `else`, each with its end comments.
-    then_end = node.then_end or _end(node.span)
+    then_end = _end(node.span) if node.then_end is None else node.span.file.offset(*node.then_end)
     bodies = [_Body(node, _start(node.span), then_end, list(node.then))]
     if then_end < _end(node.span):
         bodies.append(_Body(node, then_end, _end(node.span), list(node.otherwise), "else"))
