@@ -38,6 +38,8 @@ _MapEntry, _Setting, _Bind = syntax.maker(syntax.MapEntry), syntax.maker(syntax.
 _VariableOverride, _Signature = syntax.maker(syntax.VariableOverride), syntax.maker(syntax.Signature)
 _Version, _Source, _Copy = syntax.maker(syntax.Version), syntax.maker(syntax.Source), syntax.maker(syntax.Copy)
 _Let, _Export = syntax.maker(syntax.Let), syntax.maker(syntax.Export)
+_NESTING = (syntax.ListValue, syntax.MapValue)  # the values that nest (exact types)
+_new = object.__new__
 
 
 class Builder:
@@ -48,6 +50,11 @@ class Builder:
         self.path = file.path
         self.problems: list[SpecSyntaxError] = []
         self._depths: dict[int, int] = {}  # id of a list or map -> how deep it nests
+        # The node of a token that is a value, by its terminal.
+        self.token_values: dict[str, Callable[[Token], syntax.Value]] = {
+            "STRING": self.string, "INT": self.integer, "FLOAT": self.number,
+            "TRUE": self.boolean, "FALSE": self.boolean,
+        }
         self.rules: dict[str, Callable[[list[Any]], Any]] = {
             "start": self.start, "version": self.version, "source": self.source, "copy": self.copy,
             "let": self.let, "export": self.export, "export_body": self.export_body,
@@ -64,9 +71,11 @@ class Builder:
 
     def span(self, children: list[Any]) -> TextSpan:
         first, last = children[0], children[-1]
-        start = first[2] if type(first) is tuple else first.span.start
-        end = last[2] + len(last[1]) if type(last) is tuple else last.span.end
-        return text_span(self.file, start, end)
+        span: TextSpan = _new(TextSpan)  # text_span(), inline: the parse makes one per node
+        span.file = self.file
+        span.start = first[2] if type(first) is tuple else first.span.start
+        span.end = last[2] + len(last[1]) if type(last) is tuple else last.span.end
+        return span
 
     # Statements -------------------------------------------------------------------------------
 
@@ -124,21 +133,18 @@ class Builder:
         """A value: a token (string, number, boolean) becomes its node; a node stays as it is."""
         if type(item) is not tuple:
             return item  # type: ignore[no-any-return]
-        kind = item[0]
-        if kind == "STRING":
-            return self.string(item)
-        if kind == "INT":
-            return self.integer(item)
-        if kind == "FLOAT":
-            return self.number(item)
-        return _Bool(kind == "TRUE", self.token_span(item))
+        return self.token_values[item[0]](item)
+
+    def boolean(self, token: Token) -> syntax.Bool:
+        return _Bool(token[0] == "TRUE", self.token_span(token))
 
     def top_value(self, item: Any) -> syntax.Value:
         """The value of an entry: a list or map in it may not nest deeper than MAX_NESTING."""
-        value = self.value(item)
-        if self._depths and self._depths.get(id(value), 0) > MAX_NESTING:
-            self.too_deep(value)
-        return value
+        if type(item) is tuple:
+            return self.token_values[item[0]](item)
+        if self._depths and self._depths.get(id(item), 0) > MAX_NESTING:
+            self.too_deep(item)
+        return item  # type: ignore[no-any-return]
 
     def name(self, children: list[Any]) -> syntax.Word:
         _, text, start = children[0]
@@ -148,7 +154,10 @@ class Builder:
         return _Ref(self.ident(children[0]), self.string(children[2]), self.span(children))
 
     def list_value(self, children: list[Any]) -> syntax.ListValue:
-        items = tuple(self.value(c) for c in _content(children))
+        values = self.token_values
+        # Between the brackets: values, and the commas between them.
+        items = tuple([values[c[0]](c) if type(c) is tuple else c for c in children[1:-1]
+                       if type(c) is not tuple or c[0] != "_COMMA"])
         node = _ListValue(items, self.span(children))
         self.nest(node, items)
         return node
@@ -167,9 +176,10 @@ class Builder:
         inner = 0
         if depths:  # a loop, not max(generator): every list and map of the spec comes here
             for value in values:
-                depth = depths.get(id(value), 0)
-                if depth > inner:
-                    inner = depth
+                if type(value) in _NESTING:
+                    depth = depths[id(value)]
+                    if depth > inner:
+                        inner = depth
         depths[id(node)] = inner + 1
 
     def too_deep(self, value: syntax.Value) -> None:
@@ -189,14 +199,18 @@ class Builder:
 
     def ident(self, token: Token) -> syntax.Ident:
         _, text, start = token
-        return _Ident(text, text_span(self.file, start, start + len(text)))
+        span: TextSpan = _new(TextSpan)  # text_span(), inline
+        span.file, span.start, span.end = self.file, start, start + len(text)
+        return _Ident(text, span)
 
     def string(self, token: Token) -> syntax.String:
         _, quoted, start = token
         text = quoted[1:-1]
         if "\\" in text:
             text = _ESCAPE.sub(lambda m: _ESCAPES[m.group(1)], text)
-        return _String(text, text_span(self.file, start, start + len(quoted)))
+        span: TextSpan = _new(TextSpan)  # text_span(), inline
+        span.file, span.start, span.end = self.file, start, start + len(quoted)
+        return _String(text, span)
 
     def integer(self, token: Token) -> syntax.Int:
         _, text, start = token
