@@ -88,6 +88,8 @@ class Span:
 
     ``file`` is the :class:`SourceFile` the span points into (None for spans made up by code);
     it takes no part in comparisons, so a span equals another at the same place of the same path.
+    ``start`` and ``end`` are the same place as offsets into the file's text. The parser makes
+    :class:`TextSpan` s, which hold the offsets and find their lines when asked.
     """
 
     __slots__ = ("path", "line", "column", "end_line", "end_column", "file")

@@ -222,7 +222,9 @@ def _template_bodies(node: syntax.Node) -> list[_Body]:
         return [_body(node, node.body)]
     assert isinstance(node, ts.If)
     # Two bodies: the branch up to its '}' and what follows `else`, each with its end comments.
-    then_end = _end(node.span) if node.then_end is None else node.span.file.offset(*node.then_end)
+    then_end = _end(node.span)
+    if node.then_end is not None and node.span.file is not None:  # a parsed template's node has its file
+        then_end = node.span.file.offset(*node.then_end)
     bodies = [_Body(node, _start(node.span), then_end, list(node.then))]
     if then_end < _end(node.span):
         bodies.append(_Body(node, then_end, _end(node.span), list(node.otherwise), "else"))
