@@ -17,6 +17,8 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from bisect import bisect_right
+from itertools import accumulate
 from typing import Any, Iterable
 
 
@@ -41,13 +43,14 @@ class SourceFile:
     order mark, which editors write but users do not see: columns count what the user sees.
     """
 
-    __slots__ = ("path", "text", "included_from", "_lines")
+    __slots__ = ("path", "text", "included_from", "_lines", "_starts")
 
     def __init__(self, path: str, text: str, included_from: "Span | None" = None) -> None:
         self.path = path
         self.text = normalize_newlines(text.removeprefix("\ufeff"))
         self.included_from = included_from
         self._lines: list[str] | None = None
+        self._starts: list[int] | None = None
 
     def line(self, number: int) -> str | None:
         """Line ``number`` (1-based) without its line break, or None past the end."""
@@ -56,6 +59,25 @@ class SourceFile:
         if 1 <= number <= len(self._lines):
             return self._lines[number - 1]
         return None
+
+    def _line_starts(self) -> list[int]:
+        # The offset where each line starts: 0, then one past each "\n" (the lines of line()).
+        if self._starts is None:
+            if self._lines is None:
+                self._lines = self.text.split("\n")
+            self._starts = list(accumulate((len(line) + 1 for line in self._lines[:-1]), initial=0))
+        return self._starts
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """The 1-based line and column of the character at ``offset`` in the text (or of its end)."""
+        starts = self._starts if self._starts is not None else self._line_starts()
+        line = bisect_right(starts, offset)
+        return line, offset - starts[line - 1] + 1
+
+    def offset(self, line: int, column: int) -> int:
+        """The offset in the text of 1-based ``line`` and ``column`` (the inverse of :meth:`position`)."""
+        starts = self._starts if self._starts is not None else self._line_starts()
+        return starts[min(max(line, 1), len(starts)) - 1] + column - 1
 
     def __repr__(self) -> str:
         return f"SourceFile({self.path!r})"
@@ -66,6 +88,8 @@ class Span:
 
     ``file`` is the :class:`SourceFile` the span points into (None for spans made up by code);
     it takes no part in comparisons, so a span equals another at the same place of the same path.
+    ``start`` and ``end`` are the same place as offsets into the file's text. The parser makes
+    :class:`TextSpan` s, which hold the offsets and find their lines when asked.
     """
 
     __slots__ = ("path", "line", "column", "end_line", "end_column", "file")
@@ -102,6 +126,60 @@ class Span:
         A span of a statement a template made says which block use and loop values made it.
         """
         return ()
+
+    @property
+    def start(self) -> int:
+        """The offset in its file's text where the span starts (a span with a file only)."""
+        return self._file().offset(self.line, self.column)
+
+    @property
+    def end(self) -> int:
+        """The offset in its file's text where the span ends, exclusive (a span with a file only)."""
+        return self._file().offset(self.end_line, self.end_column)
+
+    def _file(self) -> SourceFile:
+        if self.file is None:
+            raise ValueError(f"{self!r} has no file: it has no offsets")
+        return self.file
+
+
+_POSITIONS = frozenset({"path", "line", "column", "end_line", "end_column"})
+
+
+class TextSpan(Span):
+    """A span the parser made: two offsets into its file's text (:func:`text_span`).
+
+    Line and column are worked out from the offsets when first asked for, then kept: a large
+    spec has hundreds of thousands of spans and most are never asked where they are. It is a
+    :class:`Span` in every other way (equal to a Span at the same place, same attributes).
+    """
+
+    __slots__ = ("start", "end")  # type: ignore[misc]  # fields here, properties in Span
+    start: int  # type: ignore[misc]
+    end: int  # type: ignore[misc]
+    file: SourceFile
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for a field not set yet: the position fields, all set at once.
+        if name not in _POSITIONS:
+            raise AttributeError(name)
+        file = self.file
+        self.path = file.path
+        self.line, self.column = file.position(self.start)
+        self.end_line, self.end_column = file.position(self.end)
+        return object.__getattribute__(self, name)
+
+
+_new = object.__new__
+
+
+def text_span(file: SourceFile, start: int, end: int) -> TextSpan:
+    """The span of ``file``'s text from offset ``start`` to ``end`` (exclusive)."""
+    span: TextSpan = _new(TextSpan)
+    span.file = file
+    span.start = start
+    span.end = end
+    return span
 
 
 class GraphDslError(Exception):

@@ -295,6 +295,30 @@ def test_only_newlines_end_lines(separator: str) -> None:
     ]
 
 
+@pytest.mark.parametrize(("separator", "newline"), [
+    ("\f", "\n"), ("\v", "\n"), ("\x1c", "\n"), ("\x1e", "\n"), ("\x85", "\n"), ("\u2028", "\n"),
+    ("\u2028", "\r\n"), ("\x85", "\r"),
+])
+def test_the_spans_of_the_tree_count_lines_at_newlines_only(separator: str, newline: str) -> None:
+    # The parser's spans are offsets; their lines and columns are worked out when an error asks.
+    from graphdsl.lang.load import load_spec_text
+
+    text = (f'graphdsl 1\n# a{separator}b\nsource s = graphdef("x{separator}y.pb")\n'
+            f'copy A from s {{ take = "x" }}\ncopy B from t {{\n  take = "{separator}" }}\n')
+    with pytest.raises(SpecError) as info:
+        load_spec_text(text.replace("\n", newline), "p.gcomp")
+    assert info.value.span == Span("p.gcomp", 5, 13, 5, 14)
+    assert info.value.render().splitlines()[:3] == [
+        "p.gcomp:5:13: error: unknown source 't'",
+        "    5 | copy B from t {",
+        "      |             ^",
+    ]
+    spec = parse(text.replace("from t", "from s").replace("\n", newline), "p.gcomp")
+    take = spec.copies[1].entries[0]
+    assert take.span == Span("p.gcomp", 6, 3, 6, 13)
+    assert (take.span.start, take.span.end) == (spec.text.rindex("take"), spec.text.rindex('"') + 1)
+
+
 def test_a_byte_order_mark_is_not_part_of_the_text() -> None:
     assert parse("\ufeffgraphdsl 1").statements[0].span == Span("<string>", 1, 1, 1, 11)
     assert parser.decode(b"\xef\xbb\xbfgraphdsl 1", "p").text == "graphdsl 1"

@@ -1,8 +1,9 @@
 """Reduced grammar rules to syntax nodes: what the parser's driver calls for each rule.
 
 Each method named like a rule of ``grammar/graphdsl.lark`` gets the rule's children in order:
-tokens as ``(terminal, text, line, column)`` and the nodes already built for sub-rules. A node's
-span runs from its first child to its last; tokens of terminals named ``_...`` (keywords,
+tokens as ``(terminal, text, offset)`` and the nodes already built for sub-rules. A node's
+span (a :class:`~graphdsl.errors.TextSpan`: offsets, lines worked out when asked) runs from its
+first child to its last; tokens of terminals named ``_...`` (keywords,
 punctuation) only give positions. The builder never fails: a literal that is out of bounds (a
 number too large, values nested too deep) is recorded in :attr:`Builder.problems`, and the parser
 raises the first in source order once the whole text is read. No TensorFlow here.
@@ -15,7 +16,7 @@ import re
 import sys
 from typing import Any, Callable
 
-from graphdsl.errors import SourceFile, Span, SpecSyntaxError
+from graphdsl.errors import SourceFile, SpecSyntaxError, TextSpan, text_span
 from graphdsl.lang import syntax
 
 # Lists and maps nest at most this deep: deeper values are refused with a message rather than
@@ -24,7 +25,7 @@ MAX_NESTING = 100
 # An integer literal has at most this many digits (Python's own limit for int(str)).
 MAX_DIGITS = getattr(sys, "get_int_max_str_digits", lambda: 4300)() or 4300
 
-Token = tuple[str, str, int, int]
+Token = tuple[str, str, int]
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
@@ -37,6 +38,8 @@ _MapEntry, _Setting, _Bind = syntax.maker(syntax.MapEntry), syntax.maker(syntax.
 _VariableOverride, _Signature = syntax.maker(syntax.VariableOverride), syntax.maker(syntax.Signature)
 _Version, _Source, _Copy = syntax.maker(syntax.Version), syntax.maker(syntax.Source), syntax.maker(syntax.Copy)
 _Let, _Export = syntax.maker(syntax.Let), syntax.maker(syntax.Export)
+_NESTING = (syntax.ListValue, syntax.MapValue)  # the values that nest (exact types)
+_new = object.__new__
 
 
 class Builder:
@@ -47,6 +50,11 @@ class Builder:
         self.path = file.path
         self.problems: list[SpecSyntaxError] = []
         self._depths: dict[int, int] = {}  # id of a list or map -> how deep it nests
+        # The node of a token that is a value, by its terminal.
+        self.token_values: dict[str, Callable[[Token], syntax.Value]] = {
+            "STRING": self.string, "INT": self.integer, "FLOAT": self.number,
+            "TRUE": self.boolean, "FALSE": self.boolean,
+        }
         self.rules: dict[str, Callable[[list[Any]], Any]] = {
             "start": self.start, "version": self.version, "source": self.source, "copy": self.copy,
             "let": self.let, "export": self.export, "export_body": self.export_body,
@@ -57,29 +65,22 @@ class Builder:
 
     # Spans ------------------------------------------------------------------------------------
 
-    def token_span(self, token: Token) -> Span:
-        _, text, line, column = token
-        return Span(self.path, line, column, line, column + len(text), self.file)
+    def token_span(self, token: Token) -> TextSpan:
+        _, text, start = token
+        return text_span(self.file, start, start + len(text))
 
-    def span(self, children: list[Any]) -> Span:
+    def span(self, children: list[Any]) -> TextSpan:
         first, last = children[0], children[-1]
-        if type(first) is tuple:
-            line, column = first[2], first[3]
-        else:
-            line, column = first.span.line, first.span.column
-        if type(last) is tuple:
-            end_line, end_column = last[2], last[3] + len(last[1])
-        else:
-            end_line, end_column = last.span.end_line, last.span.end_column
-        return Span(self.path, line, column, end_line, end_column, self.file)
+        span: TextSpan = _new(TextSpan)  # text_span(), inline: the parse makes one per node
+        span.file = self.file
+        span.start = first[2] if type(first) is tuple else first.span.start
+        span.end = last[2] + len(last[1]) if type(last) is tuple else last.span.end
+        return span
 
     # Statements -------------------------------------------------------------------------------
 
     def start(self, children: list[Any]) -> syntax.Spec:
-        text = self.file.text
-        end_line = text.count("\n") + 1
-        end_column = len(text) - text.rfind("\n")
-        return syntax.Spec(self.file, tuple(children), Span(self.path, 1, 1, end_line, end_column, self.file))
+        return syntax.Spec(self.file, tuple(children), text_span(self.file, 0, len(self.file.text)))
 
     def version(self, children: list[Any]) -> syntax.Version:
         return _Version(self.integer(children[1]), self.span(children))
@@ -132,31 +133,31 @@ class Builder:
         """A value: a token (string, number, boolean) becomes its node; a node stays as it is."""
         if type(item) is not tuple:
             return item  # type: ignore[no-any-return]
-        kind = item[0]
-        if kind == "STRING":
-            return self.string(item)
-        if kind == "INT":
-            return self.integer(item)
-        if kind == "FLOAT":
-            return self.number(item)
-        return _Bool(kind == "TRUE", self.token_span(item))
+        return self.token_values[item[0]](item)
+
+    def boolean(self, token: Token) -> syntax.Bool:
+        return _Bool(token[0] == "TRUE", self.token_span(token))
 
     def top_value(self, item: Any) -> syntax.Value:
         """The value of an entry: a list or map in it may not nest deeper than MAX_NESTING."""
-        value = self.value(item)
-        if self._depths and self._depths.get(id(value), 0) > MAX_NESTING:
-            self.too_deep(value)
-        return value
+        if type(item) is tuple:
+            return self.token_values[item[0]](item)
+        if self._depths and self._depths.get(id(item), 0) > MAX_NESTING:
+            self.too_deep(item)
+        return item  # type: ignore[no-any-return]
 
     def name(self, children: list[Any]) -> syntax.Word:
-        _, text, line, column = children[0]
-        return _Word(text, Span(self.path, line, column, line, column + len(text), self.file))
+        _, text, start = children[0]
+        return _Word(text, text_span(self.file, start, start + len(text)))
 
     def ref(self, children: list[Any]) -> syntax.Ref:
         return _Ref(self.ident(children[0]), self.string(children[2]), self.span(children))
 
     def list_value(self, children: list[Any]) -> syntax.ListValue:
-        items = tuple(self.value(c) for c in _content(children))
+        values = self.token_values
+        # Between the brackets: values, and the commas between them.
+        items = tuple([values[c[0]](c) if type(c) is tuple else c for c in children[1:-1]
+                       if type(c) is not tuple or c[0] != "_COMMA"])
         node = _ListValue(items, self.span(children))
         self.nest(node, items)
         return node
@@ -175,9 +176,10 @@ class Builder:
         inner = 0
         if depths:  # a loop, not max(generator): every list and map of the spec comes here
             for value in values:
-                depth = depths.get(id(value), 0)
-                if depth > inner:
-                    inner = depth
+                if type(value) in _NESTING:
+                    depth = depths[id(value)]
+                    if depth > inner:
+                        inner = depth
         depths[id(node)] = inner + 1
 
     def too_deep(self, value: syntax.Value) -> None:
@@ -189,25 +191,29 @@ class Builder:
         span = node.span
         self.problems.append(SpecSyntaxError(
             f"lists and maps nested more than {MAX_NESTING} deep",
-            Span(self.path, span.line, span.column, span.line, span.column + 1, self.file),
+            text_span(self.file, span.start, span.start + 1),
             "flatten the value (a python builder can rebuild the structure from it)",
         ))
 
     # Terminals --------------------------------------------------------------------------------
 
     def ident(self, token: Token) -> syntax.Ident:
-        _, text, line, column = token
-        return _Ident(text, Span(self.path, line, column, line, column + len(text), self.file))
+        _, text, start = token
+        span: TextSpan = _new(TextSpan)  # text_span(), inline
+        span.file, span.start, span.end = self.file, start, start + len(text)
+        return _Ident(text, span)
 
     def string(self, token: Token) -> syntax.String:
-        _, quoted, line, column = token
+        _, quoted, start = token
         text = quoted[1:-1]
         if "\\" in text:
             text = _ESCAPE.sub(lambda m: _ESCAPES[m.group(1)], text)
-        return _String(text, Span(self.path, line, column, line, column + len(quoted), self.file))
+        span: TextSpan = _new(TextSpan)  # text_span(), inline
+        span.file, span.start, span.end = self.file, start, start + len(quoted)
+        return _String(text, span)
 
     def integer(self, token: Token) -> syntax.Int:
-        _, text, line, column = token
+        _, text, start = token
         # Count the digits only of a long text (a sign is not a digit).
         digits = len(text.lstrip("-")) if len(text) > MAX_DIGITS else len(text)
         if digits > MAX_DIGITS:
@@ -217,7 +223,7 @@ class Builder:
                 f"an integer has at most {MAX_DIGITS} digits; write a long number as a string",
             ))
             return _Int(0, self.token_span(token))
-        return _Int(int(text), Span(self.path, line, column, line, column + len(text), self.file))
+        return _Int(int(text), text_span(self.file, start, start + len(text)))
 
     def number(self, token: Token) -> syntax.Float:
         text = token[1]
@@ -237,7 +243,7 @@ class _Body:
 
     __slots__ = ("entries", "span")
 
-    def __init__(self, entries: tuple[Any, ...], span: Span) -> None:
+    def __init__(self, entries: tuple[Any, ...], span: TextSpan) -> None:
         self.entries = entries
         self.span = span
 

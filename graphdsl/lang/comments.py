@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import functools
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
-from graphdsl.errors import SourceFile, Span
+from graphdsl.errors import SourceFile, Span, text_span
 from graphdsl.lang import expr as ex
 from graphdsl.lang import grammar, syntax
 from graphdsl.lang import template_syntax as ts
 
-Position = tuple[int, int]
+Position = int  # an offset in the file's text
 
 
 @functools.cache
@@ -42,19 +43,8 @@ def find(file: SourceFile) -> list[syntax.Comment]:
     text = file.text
     if "#" not in text:
         return []
-    found = []
-    line, line_start, counted = 1, 0, 0
-    for match in _scanner().finditer(text):
-        if match.group("comment") is None:
-            continue
-        start = match.start()
-        line += text.count("\n", counted, start)
-        counted = start
-        line_start = text.rfind("\n", 0, start) + 1
-        column = start - line_start + 1
-        span = Span(file.path, line, column, line, column + len(match.group()), file)
-        found.append(syntax.Comment(match.group(), span))
-    return found
+    return [syntax.Comment(match.group(), text_span(file, match.start(), match.end()))
+            for match in _scanner().finditer(text) if match.group("comment") is not None]
 
 
 def attach(spec: syntax.Spec | ts.Template, file: SourceFile) -> None:
@@ -77,89 +67,102 @@ class _Body:
     end: Position
     entries: list[syntax.Node]
     slot: str = "end"
-    next_entry: int = 0
     end_comments: list[syntax.Comment] = field(default_factory=list)
+    starts: list[int] | None = None  # where each entry starts, once asked
+
+    def before(self, at: Position) -> int:
+        """The index of the last entry that starts before ``at`` (-1 if none does)."""
+        if self.starts is None:
+            self.starts = [entry.span.start for entry in self.entries]
+        return bisect_left(self.starts, at) - 1
 
 
 def _start(span: Span) -> Position:
-    return (span.line, span.column)
+    return span.start
 
 
 def _end(span: Span) -> Position:
-    return (span.end_line, span.end_column)
+    return span.end
 
 
 class _Attacher:
+    """Finds, for each comment, the entries around it by walking down from the top to it alone:
+    only the bodies that hold a comment are looked at, so a spec with few comments costs little.
+
+    Bodies nest and the entries of one body do not overlap, so the body that holds a comment is
+    one of the bodies of the last entry starting before it, and so on down. On the way down, the
+    last entry that ends before the comment is also found: an entry inside another ends after
+    the outer ones before it, and of nodes ending at one place the outer one is met first.
+    """
+
     def __init__(self, spec: syntax.Spec | ts.Template) -> None:
-        self.bodies: list[_Body] = []  # in order of their start
-        self.ending: dict[int, list[tuple[int, int, syntax.Node]]] = {}  # end line -> (column, order, node)
+        self.text = spec.file.text
+        self.root = _Body(spec, _start(spec.span), _end(spec.span), list(spec.statements))
+        self.opened: dict[int, list[_Body]] = {}  # id of an entry -> the bodies it opens
         self.leading: dict[int, list[syntax.Comment]] = {}
         self.trailing: dict[int, syntax.Comment] = {}
         self.nodes: dict[int, syntax.Node] = {}
-        self._collect(spec, spec.statements)
-
-    def _collect(self, node: syntax.Node, entries: tuple[syntax.Node, ...]) -> None:
-        # Iterative: bodies nest as deep as the values do. Outer entries are numbered first, so
-        # that of two nodes ending at one place the outer one takes a trailing comment.
-        stack = [_Body(node, _start(node.span), _end(node.span), list(entries))]
-        order = 0
-        while stack:
-            body = stack.pop()
-            self.bodies.append(body)
-            for entry in body.entries:
-                order += 1
-                self.ending.setdefault(entry.span.end_line, []).append((entry.span.end_column, order, entry))
-                stack.extend(_bodies_of(entry))
-        self.bodies.sort(key=lambda b: b.start)
+        self.ended: dict[tuple[int, str], _Body] = {}  # bodies with end comments, by node and slot
 
     def run(self, found: list[syntax.Comment]) -> None:
-        # One sweep in source order; bodies nest, so the open ones form a stack.
-        root = self.bodies[0]
-        open_bodies: list[_Body] = [root]
-        next_body = 1
         for comment in found:
-            at = _start(comment.span)
-            if self._trail(comment, at):
-                continue
-            while next_body < len(self.bodies) and self.bodies[next_body].start < at:
-                self._push(open_bodies, self.bodies[next_body])
-                next_body += 1
-            while len(open_bodies) > 1 and open_bodies[-1].end <= at:
-                open_bodies.pop()
-            body = open_bodies[-1]
-            while body.next_entry < len(body.entries) and _start(body.entries[body.next_entry].span) < at:
-                body.next_entry += 1
-            if body.next_entry < len(body.entries):
-                entry = body.entries[body.next_entry]
-                self.leading.setdefault(id(entry), []).append(comment)
-                self.nodes[id(entry)] = entry
-            else:
-                body.end_comments.append(comment)
+            self._place(comment)
         self._store()
 
-    @staticmethod
-    def _push(open_bodies: list[_Body], body: _Body) -> None:
-        while len(open_bodies) > 1 and open_bodies[-1].end <= body.start:
-            open_bodies.pop()
-        open_bodies.append(body)
+    def _place(self, comment: syntax.Comment) -> None:
+        at = _start(comment.span)
+        body: _Body = self.root
+        trail: syntax.Node | None = None
+        while True:
+            index = body.before(at)
+            if index < 0:
+                break
+            entry = body.entries[index]
+            if _end(entry.span) <= at:
+                trail = _later(trail, entry)
+                break
+            if index > 0:
+                trail = _later(trail, body.entries[index - 1])
+            # The entry holds the comment: in its innermost body that does (an `if`'s branch,
+            # a parameter's default inside the parameter), and after its other bodies' entries.
+            bodies = self._bodies(entry)
+            inner: _Body | None = None
+            for opened in bodies:
+                if opened.start < at < opened.end and (inner is None or opened.start > inner.start):
+                    inner = opened
+            for opened in bodies:
+                if opened is not inner and opened.start < at:
+                    last = opened.before(at)
+                    if last >= 0 and _end(opened.entries[last].span) <= at:
+                        trail = _later(trail, opened.entries[last])
+            if inner is None:
+                break
+            body = inner
+        # On the line where an entry ends, after it: that entry's trailing comment.
+        if trail is not None and self.text.find("\n", _end(trail.span), at) < 0:
+            self.trailing[id(trail)] = comment
+            self.nodes[id(trail)] = trail
+            return
+        if index + 1 < len(body.entries):
+            entry = body.entries[index + 1]
+            self.leading.setdefault(id(entry), []).append(comment)
+            self.nodes[id(entry)] = entry
+        else:
+            body.end_comments.append(comment)
+            self.ended[(id(body.node), body.slot)] = body
 
-    def _trail(self, comment: syntax.Comment, at: Position) -> bool:
-        best: tuple[int, int, syntax.Node] | None = None
-        for column, order, node in self.ending.get(comment.span.line, ()):
-            if column <= at[1] and (best is None or column > best[0] or (column == best[0] and order < best[1])):
-                best = (column, order, node)
-        if best is None:
-            return False
-        self.trailing[id(best[2])] = comment
-        self.nodes[id(best[2])] = best[2]
-        return True
+    def _bodies(self, entry: syntax.Node) -> list[_Body]:
+        bodies = self.opened.get(id(entry))
+        if bodies is None:
+            bodies = self.opened[id(entry)] = _bodies_of(entry)
+        return bodies
 
     def _store(self) -> None:
-        ends = {id(b.node): b for b in self.bodies if b.end_comments and b.slot == "end"}
+        ends = {id(b.node): b for b in self.ended.values() if b.slot == "end"}
         for ended in ends.values():
             self.nodes[id(ended.node)] = ended.node
-        for branch in self.bodies:
-            if branch.end_comments and branch.slot == "else":
+        for branch in self.ended.values():
+            if branch.slot == "else":
                 object.__setattr__(branch.node, "else_comments", tuple(branch.end_comments))
         for key, node in self.nodes.items():
             body = ends.get(key)
@@ -170,6 +173,11 @@ class _Attacher:
             )
             # The tree is still being built: no one holds it yet, so setting the field is safe.
             object.__setattr__(node, "comments", comments)
+
+
+def _later(node: syntax.Node | None, other: syntax.Node) -> syntax.Node:
+    """Of two entries, the one that ends later; the first (the outer one) where they end together."""
+    return other if node is None or _end(other.span) > _end(node.span) else node
 
 
 def _body(node: syntax.Node, entries: tuple[syntax.Node, ...]) -> _Body:
@@ -214,7 +222,9 @@ def _template_bodies(node: syntax.Node) -> list[_Body]:
         return [_body(node, node.body)]
     assert isinstance(node, ts.If)
     # Two bodies: the branch up to its '}' and what follows `else`, each with its end comments.
-    then_end = node.then_end or _end(node.span)
+    then_end = _end(node.span)
+    if node.then_end is not None and node.span.file is not None:  # a parsed template's node has its file
+        then_end = node.span.file.offset(*node.then_end)
     bodies = [_Body(node, _start(node.span), then_end, list(node.then))]
     if then_end < _end(node.span):
         bodies.append(_Body(node, then_end, _end(node.span), list(node.otherwise), "else"))

@@ -22,8 +22,8 @@ from lark.parsers.lalr_analysis import Shift
 from graphdsl.lang.lexer import NAME, Scanner
 
 END = "$END"
-# A token as the builders get it: (terminal name, text, line, column).
-TokenTuple = tuple[str, str, int, int]
+# A token as the builders get it: (terminal name, text, offset in the text).
+TokenTuple = tuple[str, str, int]
 
 _BUILD, _SPLICE, _EXPAND = 0, 1, 2
 
@@ -73,6 +73,12 @@ class Driver:
         if set(self.states) == set(range(len(self.states))):
             self.rows = [self.states[i] for i in range(len(self.states))]
             self.goto_rows = [self.gotos[i] for i in range(len(self.gotos))]
+        # Per state, what each keyword's spelling reads as there (Scanner.word, worked out once).
+        keywords = self.scanner.keywords
+        self.words: Any = (
+            [{w: self.scanner.word(row, w) for w in keywords} for row in self.rows]
+            if isinstance(self.rows, list)
+            else {state: {w: self.scanner.word(row, w) for w in keywords} for state, row in self.states.items()})
 
     def parse(self, text: str, builders: Mapping[str, Callable[[list[Any]], Any]]) -> Any:
         """Parse ``text``; ``builders[rule](children)`` makes the value of each rule reduced.
@@ -80,82 +86,98 @@ class Driver:
         Children are :data:`TokenTuple` for tokens and builders' values for rules, in order.
         Raises :class:`Rejected` where the text leaves the grammar.
         """
-        states, gotos, end_state = self.rows, self.goto_rows, self.end_state
-        # What each reduce does, with its builder looked up once per parse.
-        rules = [(size, origin, builders[name] if mode == _BUILD else None, mode, splices)
-                 for size, origin, name, mode, splices in self.rules]
-        scanner = self.scanner
-        match, group_names, keywords, word = (
-            scanner.regex.match, scanner.group_names, scanner.keywords, scanner.word)
+        gotos, end_state, words = self.goto_rows, self.end_state, self.words
+        actions = self._actions(builders)
+        group_names = self.scanner.group_names
         state = self.start_state
         state_stack: list[Any] = [state]
         value_stack: list[Any] = []
         push_state, push_value = state_stack.append, value_stack.append
-        pos, end, line, line_start = 0, len(text), 1, 0
+        end = len(text)
         token: TokenTuple | None
-        while True:
-            found = match(text, pos)
-            group = found.lastindex  # type: ignore[union-attr]
+        # One match per token (ignored text first); the expression also matches the empty text at
+        # the end, and where no token starts, the text is not in the language.
+        for found in self.scanner.regex.finditer(text):
+            group = found.lastindex
             if group is not None:
-                start, after = found.span(group)  # type: ignore[union-attr]
-            else:
-                start = after = found.end()  # type: ignore[union-attr]
-            if start > pos:  # ignored text (whitespace, comments) holds the line breaks
-                newlines = text.count("\n", pos, start)
-                if newlines:
-                    line += newlines
-                    line_start = text.rfind("\n", pos, start) + 1
-            if group is not None:
+                start, after = found.span(group)
                 kind = group_names[group]
                 value = text[start:after]
-                pos = after
-                if kind == NAME and value in keywords:
-                    kind = word(states[state], value)
-                token = (kind, value, line, start - line_start + 1)
-            elif start < end:
-                raise Rejected(start)
+                if kind == NAME:  # a keyword where the parser takes it (see Scanner.word)
+                    kind = words[state].get(value, NAME)
+                token = (kind, value, start)
+            elif found.end() < end:
+                raise Rejected(found.end())
             else:
                 kind, token = END, None
             while True:
-                step = states[state].get(kind)
-                if step is None:
-                    raise Rejected(pos)
-                if step >= 0:  # shift
+                step = actions[state].get(kind)
+                if type(step) is int:  # shift
                     state = step
                     push_state(state)
                     push_value(token)
                     break
-                size, origin, build, mode, splices = rules[~step]
-                if size == 1 and mode != _BUILD:
-                    # One child, spliced or expanded into the parent: it stands for the rule.
-                    state = gotos[state_stack[-2]][origin]
+                if type(step) is str:
+                    # A rule of one child, spliced or expanded into its parent: the child stands
+                    # for the rule. Never the end: that follows a reduce of the start rule.
+                    state = gotos[state_stack[-2]][step]
                     state_stack[-1] = state
-                    continue  # never the end: the end state follows a reduce of the start rule
-                if mode == _SPLICE and type(value_stack[-size]) is Splice:
+                    continue
+                if step is None:
+                    raise Rejected(found.start())
+                size, origin, build, splices = step
+                if build is None and type(value_stack[-size]) is Splice:
                     # A left-recursive helper rule (x: x item): the splice grows in place.
                     grown = value_stack[-size]
-                    for child in value_stack[1 - size:]:
+                    if size == 2:
+                        child = value_stack.pop()
+                        state_stack.pop()
                         if type(child) is Splice:
                             grown.extend(child)
                         else:
                             grown.append(child)
-                    del value_stack[1 - size:]
+                    else:
+                        for child in value_stack[1 - size:]:
+                            if type(child) is Splice:
+                                grown.extend(child)
+                            else:
+                                grown.append(child)
+                        del value_stack[1 - size:]
+                        del state_stack[1 - size:]
+                    state = gotos[state_stack[-2]][origin]
+                    state_stack[-1] = state
+                    continue
+                if size:
+                    children = value_stack[-size:]
+                    del value_stack[-size:]
                     del state_stack[-size:]
                 else:
-                    if size:
-                        children = value_stack[-size:]
-                        del value_stack[-size:]
-                        del state_stack[-size:]
-                    else:
-                        children = []
-                    if build is None:
-                        push_value(_splice(children))
-                    else:
-                        push_value(build(_flat(children) if splices else children))
+                    children = []
+                if build is None:
+                    push_value(_splice(children))
+                else:
+                    push_value(build(_flat(children) if splices else children))
                 state = gotos[state_stack[-1]][origin]
                 push_state(state)
                 if state == end_state and kind == END:
                     return value_stack[-1]
+        raise Rejected(end)  # not reached: the last match is the empty one at the end
+
+    def _actions(self, builders: Mapping[str, Callable[[list[Any]], Any]]) -> Any:
+        """Each state's actions for one parse, by terminal: a shift is the next state (an int); a
+        reduce of one child that stands for its rule is the rule's name in the tables (a str);
+        another reduce is (number of children, name in the tables, its builder or None for a
+        spliced rule, whether a child may be a splice)."""
+        steps: list[Any] = []
+        for size, origin, name, mode, splices in self.rules:
+            if size == 1 and mode != _BUILD:
+                steps.append(origin)
+            else:
+                steps.append((size, origin, builders[name] if mode == _BUILD else None, splices))
+        if isinstance(self.rows, list):
+            return [{kind: step if step >= 0 else steps[~step] for kind, step in row.items()} for row in self.rows]
+        return {state: {kind: step if step >= 0 else steps[~step] for kind, step in row.items()}
+                for state, row in self.rows.items()}
 
 
 def _rule(rule: Any) -> tuple[int, str, str, int, bool]:

@@ -40,7 +40,9 @@ class Pass(syntax.NodeVisitor):
 
     def __init__(self, spec: syntax.Spec) -> None:
         self.spec = spec
-        self._at = (0, 0, 0, 0)
+        # Where the walk is: the node entered (1) or left (0), and its level. The key of a finding
+        # is worked out from it only when the pass fails: asking a span its line costs time.
+        self._at: tuple[syntax.Node | None, int, int] = (None, 1, 0)
 
     def run(self) -> Finding | None:
         """Walk the spec; return the first finding, or None."""
@@ -52,15 +54,24 @@ class Pass(syntax.NodeVisitor):
 
     def enter(self, node: syntax.Node, level: int) -> None:
         """The checks that follow are made on entering ``node``."""
-        self._at = (node.span.line, node.span.column, 1, level)
+        self._at = (node, 1, level)
 
     def leave(self, node: syntax.Node, level: int) -> None:
         """The checks that follow are made on leaving ``node``, after everything inside it."""
-        self._at = (node.span.end_line, node.span.end_column, 0, -level)
+        self._at = (node, 0, level)
 
     def fail(self, message: str, span: Span, hint: str | None = None) -> NoReturn:
         """Stop the pass with an error at ``span``."""
-        raise Finding(SpecError(message, span, hint), (*self._at, self.rank))
+        raise Finding(SpecError(message, span, hint), (*self._where(), self.rank))
+
+    def _where(self) -> tuple[int, int, int, int]:
+        node, entering, level = self._at
+        if node is None:
+            return (0, 0, 0, 0)
+        at = node.span
+        if entering:
+            return (at.line, at.column, 1, level)
+        return (at.end_line, at.end_column, 0, -level)
 
     def check_element(self, name: syntax.String, what: str, glob: bool = False, tensor: bool = False) -> None:
         """An op name, or a tensor name OP:INDEX; globs only where ``glob``, tensors only if ``tensor``."""

@@ -17,6 +17,11 @@ from graphdsl.lang import schema, serving, syntax
 from graphdsl.lang.passes import Pass, describe, first_at
 
 ValueType = schema.ValueType
+# The types, as plain names: reading an enum's member from its class costs a lookup through the
+# enum's metaclass, and value() below compares each entry's type.
+_STRING, _STRING_LIST, _MODE, _BOOL = ValueType.STRING, ValueType.STRING_LIST, ValueType.MODE, ValueType.BOOL
+_ELEMENT_PATTERNS, _TENSOR_NAMES = ValueType.ELEMENT_PATTERNS, ValueType.TENSOR_NAMES
+_REFERENCE_MAP = ValueType.REFERENCE_MAP
 K = TypeVar("K")  # a kind of the schema: SourceKind or ExportKind
 
 
@@ -297,25 +302,25 @@ class SchemaPass(Pass):
 
     def value(self, entry: schema.Entry, value: syntax.Value, what: str) -> None:
         kind = entry.type
-        if kind is ValueType.STRING:
+        if kind is _STRING:
             if not isinstance(value, syntax.String):
                 self.fail(f"{what} must be a string, not {describe(value)}", value.span, f"e.g. {entry.example}")
-        elif kind is ValueType.STRING_LIST:
+        elif kind is _STRING_LIST:
             self.strings(value, what, entry.example)
-        elif kind is ValueType.MODE:
+        elif kind is _MODE:
             self.mode(value)
-        elif kind in (ValueType.ELEMENT_PATTERNS, ValueType.TENSOR_NAMES):
+        elif kind is _ELEMENT_PATTERNS or kind is _TENSOR_NAMES:
             names = self.strings(value, what, entry.example, single=True)
             if not entry.allow_empty and not names:
                 self.fail(f"empty {entry.key} list", value.span, "name at least one element to copy")
-            glob = kind is ValueType.ELEMENT_PATTERNS
+            glob = kind is _ELEMENT_PATTERNS
             for name in names:
                 self.check_element(name, entry.noun, glob=glob, tensor=not glob)
-        elif kind is ValueType.BOOL:
+        elif kind is _BOOL:
             if not isinstance(value, syntax.Bool):
                 self.fail(f"{what} must be true or false, not {describe(value)}", value.span,
                           f"write {entry.example}")
-        elif kind is ValueType.REFERENCE_MAP:
+        elif kind is _REFERENCE_MAP:
             if not isinstance(value, syntax.MapValue):
                 self.fail(f"{what} must be a map, not {describe(value)}", value.span, f"write {entry.example}")
             self.map_keys(value, entry.noun)

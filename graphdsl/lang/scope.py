@@ -18,6 +18,8 @@ from graphdsl.lang import grammar, schema, syntax
 from graphdsl.lang.passes import Pass, describe, first_at
 
 N = TypeVar("N", bound=syntax.Node)
+# Plain names: reading an enum's member from its class is slow, and the pass asks per entry.
+_REFERENCES, _REFERENCE_MAP = schema.ValueType.REFERENCES, schema.ValueType.REFERENCE_MAP
 
 
 class ScopePass(Pass):
@@ -111,7 +113,7 @@ class ScopePass(Pass):
                 self.visit_Signature(entry)
                 continue
             known = kind.entry(entry.key.name)
-            if known is not None and known.type is schema.ValueType.REFERENCES:
+            if known is not None and known.type is _REFERENCES:
                 self.leave(entry, 2)
                 value = entry.value
                 for item in value.items if isinstance(value, syntax.ListValue) else (value,):
@@ -122,7 +124,7 @@ class ScopePass(Pass):
             known = schema.signature_entry(setting.key.name)
             if known is None or not isinstance(setting.value, syntax.MapValue):
                 continue  # the schema pass reports it
-            if known.type is not schema.ValueType.REFERENCE_MAP:
+            if known.type is not _REFERENCE_MAP:
                 continue  # values, not names (a warmup's sample inputs)
             self.leave(setting, 3)
             for entry in setting.value.entries:
