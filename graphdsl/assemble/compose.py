@@ -18,18 +18,18 @@ from typing import Any, Callable
 
 import tensorflow as tf
 
-from graphdsl.api import copy_elements
 from graphdsl.assemble.resolve import Element, Resolver
 from graphdsl.assemble.save import check_export_names, save
 from graphdsl.errors import BuildError, CopyError, GraphDslError
 from graphdsl.lang import schema, syntax
 from graphdsl.tf import effects, initial_values
 from graphdsl.lang.load import load_spec
-from graphdsl.tf.copier import check_compatible
+from graphdsl.tf.copier import Copier, CopyResult, Prepared, check_compatible, import_together
 from graphdsl.tf.index import release_index
 from graphdsl.tf.messages import reason
 from graphdsl.tf.cache import SourceCache
-from graphdsl.tf.registry import CopyRecord, registry_of
+from graphdsl.tf.registry import CopyRecord, is_variable, registry_of
+from graphdsl.tf.variables import mode_rule
 from graphdsl.tf.sources import LoadedSource, load_source
 from graphdsl.tools import progress
 
@@ -64,6 +64,7 @@ class Composition:
         self.graph = tf.Graph()
         self.names = Resolver(self.graph, spec)
         self.reports: list[CopyReport] = []
+        self._pending: list[_Pending] = []  # copies prepared, not imported yet (see _copy)
         self.exported: list[Any] = []  # per export: its signatures' or outputs' tensors
         self._session: tf.compat.v1.Session | None = None
 
@@ -89,7 +90,9 @@ class Composition:
             if isinstance(statement, syntax.Copy):
                 self._copy(statement)
             elif isinstance(statement, syntax.Let):
+                self._flush()
                 self.aliases[statement.name.name] = self.names.value(statement.value)
+        self._flush()
         if self.source_cache is None:  # a cache keeps each source's index for the next composition
             for source in self.sources.values():
                 release_index(source.graph)  # the copies are done: the sources' GraphDefs can go
@@ -121,6 +124,40 @@ class Composition:
         return Path(path).parent if os.path.exists(path) else Path(".")
 
     def _copy(self, copy: syntax.Copy) -> None:
+        """Prepares ``copy`` and queues it; consecutive copies that can go together import at once.
+
+        Copies queue while they come from the queue's source, go into namespaces apart from the
+        queued ones (``a`` and ``a/b`` never go together) and wire nothing the queue makes; the
+        queue is imported (see :func:`~graphdsl.tf.copier.import_together`) before anything that
+        needs what it makes. A copy's error is raised only once the copies before it are done,
+        so the first failing statement is the one named, as if each copy ran alone.
+        """
+        if self._pending and not self._joins(copy):
+            self._flush()
+        try:
+            pending = self._prepare(copy)
+        except Exception:
+            self._flush()  # an earlier copy's error comes first
+            raise
+        self._pending.append(pending)
+        if not pending.groups:
+            self._flush()
+
+    def _joins(self, copy: syntax.Copy) -> bool:
+        """Whether ``copy`` can be imported together with the queued copies."""
+        first = self._pending[0].statement
+        if copy.source.name != first.source.name:
+            return False
+        name = copy.namespace.name
+        for queued in self._pending:
+            other = queued.statement.namespace.name
+            if name == other or name.startswith(other + "/") or other.startswith(name + "/"):
+                return False
+        queued_names = {q.statement.namespace.name for q in self._pending}
+        return not any(isinstance(b.value, syntax.Ref) and b.value.namespace.name in queued_names
+                       for b in copy.binds)
+
+    def _prepare(self, copy: syntax.Copy) -> "_Pending":
         source = self._source(copy.source.name)
         namespace = copy.namespace.name
         self.namespaces[namespace] = copy.source.name
@@ -130,6 +167,8 @@ class Composition:
         replacements = {}
         for bind in copy.binds:
             original = self.names.source_tensor(copy.source.name, bind.input)
+            if self._pending and is_variable(self.names.value(bind.value)):
+                self._flush()  # wiring a variable may add a read op: after the queued copies, in order
             wired = self.names.tensor(bind.value, resource=original.dtype == tf.resource)
             try:
                 check_compatible(original, wired)
@@ -138,17 +177,43 @@ class Composition:
             replacements[original] = wired
             report.binds.append((original.name, wired.name))
         try:
-            _, result = copy_elements(tops, self.graph, namespace, variables=self._modes(copy, source),
-                                      session=source.values, replacements=replacements, stop_at=stop_at)
+            copier = Copier(source.graph, self.graph, namespace, modes=mode_rule(self._modes(copy, source)),
+                            session=source.values, replacements=replacements, stop_at=stop_at)
+            roots = [_op_name(e) for e in tops
+                     if not (isinstance(e, tf.Tensor) and (e.name in copier.replacements
+                                                           or e.name in copier.stop_at))]
+            prepared = copier.prepare(roots)
         except CopyError as e:
             raise self._fail(e.message, copy.span, e.hint) from e
+        # A source with functions: each copy alone, since each decides which functions it adds
+        # by what the target holds.
+        return _Pending(copy, report, copier, tops, stop_at, prepared, groups=not copier.index.functions)
+
+    def _flush(self) -> None:
+        """Imports the queued copies and finishes each, in order."""
+        pending, self._pending = self._pending, []
+        results = import_together([p.prepared for p in pending])
+        for item in pending:
+            try:
+                result = next(results)
+                for top in item.tops:
+                    _copied(item.copier, top)
+            except CopyError as e:
+                raise self._fail(e.message, item.statement.span, e.hint) from e
+            self._finish(item, result)
+
+    def _finish(self, pending: "_Pending", result: CopyResult) -> None:
+        copy, report = pending.statement, pending.report
+        namespace = copy.namespace.name
+        source = self.sources[copy.source.name]
         self._placeholders.update({(namespace, t): p for t, p in result.placeholders.items()})
         record = registry_of(self.graph).record(source.graph, namespace)
         assert record is not None  # the copy succeeded, so it made (or extended) the record
         report.ops = len(result.ops)
         added = {name: var for name, var in record.variables.items() if var.op.name in result.variables}
         report.variables = [(var.op.name, result.variables[var.op.name]) for var in added.values()]
-        stops = {item: self._stop(copy, item, tensor, record) for item, tensor in zip(copy.stop_at, stop_at)}
+        stops = {item: self._stop(copy, item, tensor, record)
+                 for item, tensor in zip(copy.stop_at, pending.stop_at)}
         report.stops = [placeholder.name for placeholder in stops.values()]
         self._check_initializers(copy, added, stops)
         self.reports.append(report)
@@ -295,6 +360,31 @@ class Composition:
 
     def _fail(self, message: str, span: Any, hint: str | None = None) -> BuildError:
         return BuildError(message, span=span, hint=hint, source=self.spec.text)
+
+
+@dataclass
+class _Pending:
+    """A copy statement prepared for its import, with what finishing it needs."""
+
+    statement: syntax.Copy
+    report: CopyReport
+    copier: Copier
+    tops: list[Any]  # the source elements its take names
+    stop_at: list[tf.Tensor]  # its stop_at entries, as source tensors
+    prepared: Prepared | CopyResult  # what it imports (a CopyResult: nothing)
+    groups: bool  # whether later copies may be imported together with it
+
+
+def _op_name(element: Any) -> str:
+    return element.name if isinstance(element, tf.Operation) else element.op.name
+
+
+def _copied(copier: Copier, element: Any) -> None:
+    """Raises CopyError unless the copy holds a copy of ``element`` (as ``copy_to_graph`` checks)."""
+    if isinstance(element, tf.Tensor) and element.name in copier.replacements:
+        return
+    if copier.record.find(element) is None:
+        raise CopyError(f"could not copy {element!r}")
 
 
 def compose(spec: str | os.PathLike | syntax.Spec, params: Any = None,
