@@ -50,13 +50,13 @@ def _source(directory: Path) -> str:
 
 
 def _spec(directory: Path) -> str:
-    """Copies that can go together, a copy wired to one of them, a let, and more copies after it."""
+    """Copies that can go together, a copy wired to one of them, a let among them, a copy wired to it."""
     return ("graphdsl 1\n" + _source(directory)
             + 'copy A from s { take = "layer0/out" }\n'
             + 'copy B from s { take = "layer1/out"  stop_at = "layer0/out:0"  variables = value }\n'
             + 'copy C from s {\n    take = "layer2/out"\n    bind "layer1/out:0" = B["layer1/out:0"]\n}\n'
-            + 'copy D from s { take = ["layer2/out", "layer0/w"]  variables = value }\n'
             + 'let top = C["layer2/out:0"]\n'
+            + 'copy D from s { take = ["layer2/out", "layer0/w"]  variables = value }\n'
             + 'copy E from s { take = "layer1/out"  bind "layer0/out:0" = top }\n'
             + 'copy F from s { take = "layer2/out"  stop_at = "layer1/out:0" }\n'
             + 'copy G from s { take = "layer2/out"  stop_at = "layer1/out:0"  variables = value }\n')
@@ -126,7 +126,7 @@ def test_copies_imported_together_give_what_copies_one_by_one_give(tmp_path: Pat
     for key in expected:
         assert seen[key] == expected[key], key
     if internals.fast_import_works():
-        # A and B together; C (wired to B) and D together; the let; E, F and G together
+        # A and B; C (wired to B), the let naming C's output, and D; E (wired to the let), F and G
         assert len(grouped) == 3 and len(counts) == 7
         assert sum(grouped) == sum(counts)
     else:
@@ -189,3 +189,11 @@ def test_a_refused_group_is_imported_copy_by_copy(tmp_path: Path, monkeypatch) -
     monkeypatch.setattr(internals, "import_nodes", refuse_groups)
     with compose(load_spec_text(text)) as composition:
         assert [n.name for n in composition.graph.as_graph_def().node] == expected
+
+
+def test_a_let_among_queued_copies_fails_before_the_copies_after_it(tmp_path: Path) -> None:
+    text = _bad(tmp_path, 'let wrong = A["layer2/out:0"]\n', 'copy C from s { take = "nothing/here" }\n')
+    with pytest.raises(BuildError) as info:
+        compose(load_spec_text(text, "bad.gcomp"))
+    assert "'layer2/out:0' of source 's' was not copied into namespace 'A'" in info.value.message
+    assert info.value.span.line == 4

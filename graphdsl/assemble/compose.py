@@ -64,7 +64,8 @@ class Composition:
         self.graph = tf.Graph()
         self.names = Resolver(self.graph, spec)
         self.reports: list[CopyReport] = []
-        self._pending: list[_Pending] = []  # copies prepared, not imported yet (see _copy)
+        # copies prepared, not imported yet, and the lets between them (see _copy)
+        self._pending: list[_Pending | syntax.Let] = []
         self.exported: list[Any] = []  # per export: its signatures' or outputs' tensors
         self._session: tf.compat.v1.Session | None = None
 
@@ -90,8 +91,10 @@ class Composition:
             if isinstance(statement, syntax.Copy):
                 self._copy(statement)
             elif isinstance(statement, syntax.Let):
-                self._flush()
-                self.aliases[statement.name.name] = self.names.value(statement.value)
+                if self._pending:  # it names what the queued copies make: it runs after them
+                    self._pending.append(statement)
+                else:
+                    self._let(statement)
         self._flush()
         if self.source_cache is None:  # a cache keeps each source's index for the next composition
             for source in self.sources.values():
@@ -127,10 +130,12 @@ class Composition:
         """Prepares ``copy`` and queues it; consecutive copies that can go together import at once.
 
         Copies queue while they come from the queue's source, go into namespaces apart from the
-        queued ones (``a`` and ``a/b`` never go together) and wire nothing the queue makes; the
-        queue is imported (see :func:`~graphdsl.tf.copier.import_together`) before anything that
-        needs what it makes. A copy's error is raised only once the copies before it are done,
-        so the first failing statement is the one named, as if each copy ran alone.
+        queued ones (``a`` and ``a/b`` never go together) and wire nothing the queue makes (a
+        queued namespace or alias); the lets between them queue too, and name their elements
+        once the copies before them are done. The queue is imported (see
+        :func:`~graphdsl.tf.copier.import_together`) before anything that needs what it makes. A
+        copy's error is raised only once the statements before it are done, so the first failing
+        statement is the one named, as if each copy ran alone.
         """
         if self._pending and not self._joins(copy):
             self._flush()
@@ -145,16 +150,18 @@ class Composition:
 
     def _joins(self, copy: syntax.Copy) -> bool:
         """Whether ``copy`` can be imported together with the queued copies."""
-        first = self._pending[0].statement
-        if copy.source.name != first.source.name:
+        copies = [q.statement for q in self._pending if isinstance(q, _Pending)]
+        if copy.source.name != copies[0].source.name:
             return False
         name = copy.namespace.name
-        for queued in self._pending:
-            other = queued.statement.namespace.name
+        for queued in copies:
+            other = queued.namespace.name
             if name == other or name.startswith(other + "/") or other.startswith(name + "/"):
                 return False
-        queued_names = {q.statement.namespace.name for q in self._pending}
-        return not any(isinstance(b.value, syntax.Ref) and b.value.namespace.name in queued_names
+        namespaces = {q.namespace.name for q in copies}
+        aliases = {q.name.name for q in self._pending if isinstance(q, syntax.Let)}
+        return not any(b.value.namespace.name in namespaces if isinstance(b.value, syntax.Ref)
+                       else isinstance(b.value, syntax.Word) and b.value.name in aliases
                        for b in copy.binds)
 
     def _prepare(self, copy: syntax.Copy) -> "_Pending":
@@ -189,11 +196,17 @@ class Composition:
         # by what the target holds.
         return _Pending(copy, report, copier, tops, stop_at, prepared, groups=not copier.index.functions)
 
+    def _let(self, let: syntax.Let) -> None:
+        self.aliases[let.name.name] = self.names.value(let.value)
+
     def _flush(self) -> None:
-        """Imports the queued copies and finishes each, in order."""
+        """Imports the queued copies and finishes each, and runs the queued lets, in order."""
         pending, self._pending = self._pending, []
-        results = import_together([p.prepared for p in pending])
+        results = import_together([p.prepared for p in pending if isinstance(p, _Pending)])
         for item in pending:
+            if isinstance(item, syntax.Let):
+                self._let(item)
+                continue
             try:
                 result = next(results)
                 for top in item.tops:
