@@ -24,7 +24,7 @@ tf1 = tf.compat.v1
 X = np.array([[1.0, -2.0, 0.5]], dtype=np.float32)
 
 
-def _source(directory: Path) -> str:
+def _source(directory: Path, names: tuple[str, ...] = ("s",)) -> str:
     """A MetaGraph + checkpoint of three dense layers (resource variables, colocated reads)."""
     graph = tf.Graph()
     with graph.as_default():
@@ -45,8 +45,8 @@ def _source(directory: Path) -> str:
     meta, checkpoint = (directory / "m.meta").as_posix(), (directory / "m.ckpt").as_posix()
     # allow_side_effects: the public fallback cannot look op types up, so it trusts no op of a
     # guarded source when the composition initializes
-    return (f'source s = metagraph("{meta}", checkpoint = "{checkpoint}", '
-            'allow_side_effects = true)\n')
+    return "".join(f'source {name} = metagraph("{meta}", checkpoint = "{checkpoint}", '
+                   'allow_side_effects = true)\n' for name in names)
 
 
 def _spec(directory: Path) -> str:
@@ -197,3 +197,21 @@ def test_a_let_among_queued_copies_fails_before_the_copies_after_it(tmp_path: Pa
         compose(load_spec_text(text, "bad.gcomp"))
     assert "'layer2/out:0' of source 's' was not copied into namespace 'A'" in info.value.message
     assert info.value.span.line == 4
+
+
+@pytest.mark.usefixtures("copy_path")
+def test_copies_from_several_sources_go_together(tmp_path: Path, monkeypatch) -> None:
+    text = ("graphdsl 1\n" + _source(tmp_path, ("s", "t"))
+            + 'copy A from s { take = "layer1/out" }\n'
+            + 'copy B from t { take = "layer2/out"  stop_at = "layer1/out:0"  variables = value }\n'
+            + 'copy C from s { take = "layer2/out"  variables = value }\n')
+    counts = _imports(monkeypatch)
+    with compose(load_spec_text(text)) as together:
+        nodes = [n.name for n in together.graph.as_graph_def().node]
+        reports = [(r.namespace, r.ops, r.variables, r.stops) for r in together.reports]
+    grouped = list(counts)
+    _alone(monkeypatch)
+    with compose(load_spec_text(text)) as alone:
+        assert [n.name for n in alone.graph.as_graph_def().node] == nodes
+        assert [(r.namespace, r.ops, r.variables, r.stops) for r in alone.reports] == reports
+    assert len(grouped) == (1 if internals.fast_import_works() else 3)

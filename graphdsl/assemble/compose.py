@@ -129,8 +129,7 @@ class Composition:
     def _copy(self, copy: syntax.Copy) -> None:
         """Prepares ``copy`` and queues it; consecutive copies that can go together import at once.
 
-        Copies queue while they come from the queue's source, go into namespaces apart from the
-        queued ones (``a`` and ``a/b`` never go together) and wire nothing the queue makes (a
+        Copies queue while they go into namespaces apart from the queued ones (``a`` and ``a/b`` never go together) and wire nothing the queue makes (a
         queued namespace or alias); the lets between them queue too, and name their elements
         once the copies before them are done. The queue is imported (see
         :func:`~graphdsl.tf.copier.import_together`) before anything that needs what it makes. A
@@ -144,6 +143,8 @@ class Composition:
         except Exception:
             self._flush()  # an earlier copy's error comes first
             raise
+        if not (pending.groups and self._fits(pending.prepared)):
+            self._flush()  # the queue goes first, in one import; then this copy
         self._pending.append(pending)
         if not pending.groups:
             self._flush()
@@ -151,8 +152,6 @@ class Composition:
     def _joins(self, copy: syntax.Copy) -> bool:
         """Whether ``copy`` can be imported together with the queued copies."""
         copies = [q.statement for q in self._pending if isinstance(q, _Pending)]
-        if copy.source.name != copies[0].source.name:
-            return False
         name = copy.namespace.name
         for queued in copies:
             other = queued.namespace.name
@@ -163,6 +162,13 @@ class Composition:
         return not any(b.value.namespace.name in namespaces if isinstance(b.value, syntax.Ref)
                        else isinstance(b.value, syntax.Word) and b.value.name in aliases
                        for b in copy.binds)
+
+    def _fits(self, prepared: Prepared | CopyResult) -> bool:
+        """Whether ``prepared`` imports together with the queue: its source's GraphDef versions are theirs."""
+        if not isinstance(prepared, Prepared):
+            return True
+        queued = [q.prepared for q in self._pending if isinstance(q, _Pending)]
+        return all(q.sub.versions == prepared.sub.versions for q in queued if isinstance(q, Prepared))
 
     def _prepare(self, copy: syntax.Copy) -> "_Pending":
         source = self._source(copy.source.name)
@@ -192,8 +198,8 @@ class Composition:
             prepared = copier.prepare(roots)
         except CopyError as e:
             raise self._fail(e.message, copy.span, e.hint) from e
-        # A source with functions: each copy alone, since each decides which functions it adds
-        # by what the target holds.
+        # A source with functions: each of its copies alone, since each decides which functions
+        # it adds by what the target holds.
         return _Pending(copy, report, copier, tops, stop_at, prepared, groups=not copier.index.functions)
 
     def _let(self, let: syntax.Let) -> None:

@@ -504,9 +504,9 @@ class Copier:
 def import_together(copies: Sequence[Prepared | CopyResult]) -> Iterator[CopyResult]:
     """Imports prepared copies into their target and finishes each; yields their results in order.
 
-    The copies come from one source graph, go into one target and into namespaces of which none
-    holds another (``a`` and ``a/b`` never go together), and none wires to what another of them
-    makes. TensorFlow's importer reads every name of the target before each import, so
+    The copies go into one target and into namespaces of which none holds another (``a`` and
+    ``a/b`` never go together), and none wires to what another of them makes. Copies that carry
+    functions, or whose sources' GraphDef versions differ, are imported one by one. TensorFlow's importer reads every name of the target before each import, so
     one import per copy costs time in proportion to the target: many small copies into a big
     target go through one import together, with the names already prefixed as the importer would
     prefix each copy's. The target ends up as after one import per copy, in order; when the
@@ -516,7 +516,7 @@ def import_together(copies: Sequence[Prepared | CopyResult]) -> Iterator[CopyRes
     """
     prepared = [c for c in copies if isinstance(c, Prepared)]
     imported: dict[int, internals.Imported] = {}
-    if len(prepared) > 1 and internals.fast_import_works():
+    if len(prepared) > 1 and internals.fast_import_works() and _mergeable(prepared):
         with _gc_paused():
             imported = _import_merged(prepared)
     for copy in copies:
@@ -527,6 +527,12 @@ def import_together(copies: Sequence[Prepared | CopyResult]) -> Iterator[CopyRes
             found = imported.get(id(copy))
             result = copy.copier._finish(copy, found if found is not None else copy.copier._import(copy))
         yield result
+
+
+def _mergeable(prepared: list[Prepared]) -> bool:
+    """Whether one GraphDef can carry every copy: one versions field, no function library."""
+    versions = prepared[0].sub.versions
+    return all(not p.sub.library.function and p.sub.versions == versions for p in prepared)
 
 
 def _import_merged(prepared: list[Prepared]) -> dict[int, internals.Imported]:
