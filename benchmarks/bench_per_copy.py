@@ -10,7 +10,8 @@ into namespace "c<k>" of one target. Two ways:
 
 - ``spec``: ``compose`` of a spec of N such copy statements (the source saved as a MetaGraph, loaded
   once through a ``SourceCache`` before the timed runs), for each N of --copies; printed: its CPU
-  time divided by N, the milliseconds per copy, and the ratio to the smallest N (1.0 means flat).
+  time divided by N, the milliseconds per copy, and the ratio to the smallest N (1.0 means flat);
+  then the time of rendering the plan report (``graphdsl plan``) of the largest spec.
 - ``api``: ``copy_to_graph`` called once per copy, max(--copies) times into one target; printed: the
   median milliseconds per copy over each stretch of copies (the first 10, copies 91-100, 991-1000,
   ...), and its ratio to the first stretch.
@@ -81,6 +82,7 @@ def spec_child(source, counts: list[int], repeat: int) -> dict:
     import tensorflow as tf
 
     from graphdsl import compose, load_spec_text
+    from graphdsl.assemble.plan import render
     from graphdsl.tf.cache import SourceCache
 
     pieces = _pieces(source)
@@ -91,6 +93,7 @@ def spec_child(source, counts: list[int], repeat: int) -> dict:
         compose(load_spec_text(spec_text(path, pieces, 1)), source_cache=cache).close()  # load, index
         specs = {n: load_spec_text(spec_text(path, pieces, n)) for n in counts}
         seconds: dict[int, list[float]] = {n: [] for n in counts}
+        plan: list[float] = []  # rendering the plan report of the largest spec
         target_ops = 0
         for _ in range(repeat):
             for n in counts:
@@ -98,9 +101,13 @@ def spec_child(source, counts: list[int], repeat: int) -> dict:
                 composition = compose(specs[n], source_cache=cache)
                 seconds[n].append(time.process_time() - t0)
                 target_ops = len(composition.graph.get_operations())
+                if n == counts[-1]:
+                    t0 = time.process_time()
+                    render(composition)
+                    plan.append(time.process_time() - t0)
                 composition.close()
                 del composition
-    return {"target_ops": target_ops,
+    return {"target_ops": target_ops, "plan_ms": statistics.median(plan) * 1e3,
             "ms": {str(n): statistics.median(seconds[n]) / n * 1e3 for n in counts}}
 
 
@@ -162,6 +169,9 @@ def main() -> None:
         for name, res in results.items():
             ms = [res["ms"][str(n)] for n in counts]
             print(f"| {name} | " + " | ".join(f"{m:.2f}" for m in ms) + f" | {ms[-1] / ms[0]:.2f} |")
+        if mode == "spec":
+            print("\nthe plan report of the N=" + str(counts[-1]) + " spec (graphdsl.assemble.plan.render), "
+                  "CPU ms: " + ", ".join(f"{name} {res['plan_ms']:.1f}" for name, res in results.items()))
         print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n", flush=True)
 
 
