@@ -215,3 +215,25 @@ def test_copies_from_several_sources_go_together(tmp_path: Path, monkeypatch) ->
         assert [n.name for n in alone.graph.as_graph_def().node] == nodes
         assert [(r.namespace, r.ops, r.variables, r.stops) for r in alone.reports] == reports
     assert len(grouped) == (1 if internals.fast_import_works() else 3)
+
+
+def test_copies_tensorflow_refuses_together_are_imported_one_by_one(tmp_path: Path, monkeypatch) -> None:
+    # The second copy into A brings op A/layer0/w, while A/layer0/w/Initializer/... is in the
+    # target already: TensorFlow refuses a name that is a scope of the target when it imports
+    # without a prefix, as a merged import does, and accepts it under a prefix.
+    text = ("graphdsl 1\n" + _source(tmp_path)
+            + 'copy A from s { take = "layer0/w/Initializer/initial_value" }\n'
+            + 'copy A from s { take = "layer0/out" }\n'
+            + 'copy B from s { take = "layer1/out"  stop_at = "layer0/out:0" }\n')
+    counts = _imports(monkeypatch)
+    with compose(load_spec_text(text)) as together:
+        nodes = [n.SerializeToString(deterministic=True) for n in together.graph.as_graph_def().node]
+        value = together.session.run(together.tensor('A["layer0/out:0"]'), {together.tensor('A["x:0"]'): X})
+    if internals.fast_import_works():
+        # the first copy into A alone; then the second and B together, refused; then each alone
+        assert len(counts) == 4 and counts[1] == counts[2] + counts[3]
+    _alone(monkeypatch)
+    with compose(load_spec_text(text)) as alone:
+        assert [n.SerializeToString(deterministic=True) for n in alone.graph.as_graph_def().node] == nodes
+        np.testing.assert_array_equal(
+            alone.session.run(alone.tensor('A["layer0/out:0"]'), {alone.tensor('A["x:0"]'): X}), value)
