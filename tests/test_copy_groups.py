@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from graphdsl.assemble import compose as compose_module
 from graphdsl.assemble.compose import Composition, compose
 from graphdsl.errors import BuildError
 from graphdsl.lang.load import load_spec_text
@@ -237,3 +238,12 @@ def test_copies_tensorflow_refuses_together_are_imported_one_by_one(tmp_path: Pa
         assert [n.SerializeToString(deterministic=True) for n in alone.graph.as_graph_def().node] == nodes
         np.testing.assert_array_equal(
             alone.session.run(alone.tensor('A["layer0/out:0"]'), {alone.tensor('A["x:0"]'): X}), value)
+
+
+def test_a_queue_holds_a_bounded_number_of_nodes(tmp_path: Path, monkeypatch) -> None:
+    text = _spec(tmp_path)
+    monkeypatch.setattr(compose_module, "QUEUED_NODES", 1)  # every copy goes alone
+    counts = _imports(monkeypatch)
+    with compose(load_spec_text(text)) as composition:
+        assert [r.namespace for r in composition.reports] == list("ABCDEFG")
+    assert len(counts) == 7

@@ -35,6 +35,11 @@ from graphdsl.tools import progress
 
 tf1 = tf.compat.v1
 
+# The most nodes the queued copies hold together. Importing them together saves reading the
+# target's names once per copy, which matters for many small copies; the merged GraphDef is a
+# second copy of their nodes, so big copies, which gain little, go through their own import.
+QUEUED_NODES = 50_000
+
 
 @dataclass
 class CopyReport:
@@ -64,8 +69,7 @@ class Composition:
         self.graph = tf.Graph()
         self.names = Resolver(self.graph, spec)
         self.reports: list[CopyReport] = []
-        # copies prepared, not imported yet, and the lets between them (see _copy)
-        self._pending: list[_Pending | syntax.Let] = []
+        self._pending = _Queue()  # copies prepared, not imported yet, and the lets between them
         self.exported: list[Any] = []  # per export: its signatures' or outputs' tensors
         self._session: tf.compat.v1.Session | None = None
 
@@ -92,7 +96,7 @@ class Composition:
                 self._copy(statement)
             elif isinstance(statement, syntax.Let):
                 if self._pending:  # it names what the queued copies make: it runs after them
-                    self._pending.append(statement)
+                    self._pending.add(statement)
                 else:
                     self._let(statement)
         self._flush()
@@ -129,9 +133,10 @@ class Composition:
     def _copy(self, copy: syntax.Copy) -> None:
         """Prepares ``copy`` and queues it; consecutive copies that can go together import at once.
 
-        Copies queue while they go into namespaces apart from the queued ones (``a`` and ``a/b`` never go together) and wire nothing the queue makes (a
-        queued namespace or alias); the lets between them queue too, and name their elements
-        once the copies before them are done. The queue is imported (see
+        Copies queue while they go into namespaces apart from the queued ones (``a`` and ``a/b``
+        never go together), wire nothing the queue makes (a queued namespace or alias) and the
+        queue holds at most :data:`QUEUED_NODES` nodes; the lets between them queue too, and name
+        their elements once the copies before them are done. The queue is imported (see
         :func:`~graphdsl.tf.copier.import_together`) before anything that needs what it makes. A
         copy's error is raised only once the statements before it are done, so the first failing
         statement is the one named, as if each copy ran alone.
@@ -145,30 +150,27 @@ class Composition:
             raise
         if not (pending.groups and self._fits(pending.prepared)):
             self._flush()  # the queue goes first, in one import; then this copy
-        self._pending.append(pending)
+        self._pending.add(pending)
         if not pending.groups:
             self._flush()
 
     def _joins(self, copy: syntax.Copy) -> bool:
         """Whether ``copy`` can be imported together with the queued copies."""
-        copies = [q.statement for q in self._pending if isinstance(q, _Pending)]
-        name = copy.namespace.name
-        for queued in copies:
-            other = queued.namespace.name
-            if name == other or name.startswith(other + "/") or other.startswith(name + "/"):
-                return False
-        namespaces = {q.namespace.name for q in copies}
-        aliases = {q.name.name for q in self._pending if isinstance(q, syntax.Let)}
-        return not any(b.value.namespace.name in namespaces if isinstance(b.value, syntax.Ref)
-                       else isinstance(b.value, syntax.Word) and b.value.name in aliases
+        queue = self._pending
+        if not queue.apart(copy.namespace.name):
+            return False
+        return not any(b.value.namespace.name in queue.namespaces if isinstance(b.value, syntax.Ref)
+                       else isinstance(b.value, syntax.Word) and b.value.name in queue.aliases
                        for b in copy.binds)
 
     def _fits(self, prepared: Prepared | CopyResult) -> bool:
-        """Whether ``prepared`` imports together with the queue: its source's GraphDef versions are theirs."""
+        """Whether ``prepared`` imports together with the queue: its source's GraphDef versions are
+        theirs, and the queue stays within :data:`QUEUED_NODES` nodes."""
         if not isinstance(prepared, Prepared):
             return True
-        queued = [q.prepared for q in self._pending if isinstance(q, _Pending)]
-        return all(q.sub.versions == prepared.sub.versions for q in queued if isinstance(q, Prepared))
+        queue = self._pending
+        return ((queue.versions is None or queue.versions == prepared.sub.versions)
+                and queue.nodes + len(prepared.names) <= QUEUED_NODES)
 
     def _prepare(self, copy: syntax.Copy) -> "_Pending":
         source = self._source(copy.source.name)
@@ -207,7 +209,7 @@ class Composition:
 
     def _flush(self) -> None:
         """Imports the queued copies and finishes each, and runs the queued lets, in order."""
-        pending, self._pending = self._pending, []
+        pending, self._pending = self._pending.items, _Queue()
         results = import_together([p.prepared for p in pending if isinstance(p, _Pending)])
         for item in pending:
             if isinstance(item, syntax.Let):
@@ -379,6 +381,47 @@ class Composition:
 
     def _fail(self, message: str, span: Any, hint: str | None = None) -> BuildError:
         return BuildError(message, span=span, hint=hint, source=self.spec.text)
+
+
+class _Queue:
+    """The statements waiting for the queued copies' import, with what deciding a join needs.
+
+    Kept as the queue grows, so that a join costs the same with a thousand copies queued as with one.
+    """
+
+    def __init__(self) -> None:
+        self.items: list[_Pending | syntax.Let] = []
+        self.namespaces: set[str] = set()
+        self.scopes: set[str] = set()  # the namespaces that hold a queued one: "a" for "a/b"
+        self.aliases: set[str] = set()
+        self.nodes = 0
+        self.versions: Any = None  # the GraphDef versions of the queued copies' sources
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def add(self, item: "_Pending | syntax.Let") -> None:
+        self.items.append(item)
+        if isinstance(item, syntax.Let):
+            self.aliases.add(item.name.name)
+            return
+        name = item.statement.namespace.name
+        self.namespaces.add(name)
+        self.scopes.update(_scopes(name))
+        if isinstance(item.prepared, Prepared):
+            self.nodes += len(item.prepared.names)
+            self.versions = item.prepared.sub.versions
+
+    def apart(self, namespace: str) -> bool:
+        """Whether ``namespace`` neither is, holds, nor lies in a queued namespace."""
+        return (namespace not in self.namespaces and namespace not in self.scopes
+                and not any(scope in self.namespaces for scope in _scopes(namespace)))
+
+
+def _scopes(namespace: str) -> list[str]:
+    """The namespaces that hold ``namespace``: ["a", "a/b"] for "a/b/c"."""
+    parts = namespace.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
 
 
 @dataclass
