@@ -12,7 +12,8 @@ One call does four things:
 4. **record** what is the copy of what (see :mod:`.registry`), rebuild the copied variables as
    real ``tf.Variable`` objects of the target, and fill the target's collections.
 
-and says what it added in a :class:`CopyResult`.
+and says what it added in a :class:`CopyResult`. A build runs steps 1 and 2 of several copies
+(:meth:`Copier.prepare`), then imports them together and records each (:func:`import_together`).
 """
 
 from __future__ import annotations
@@ -505,11 +506,11 @@ def import_together(copies: Sequence[Prepared | CopyResult]) -> Iterator[CopyRes
     """Imports prepared copies into their target and finishes each; yields their results in order.
 
     The copies go into one target and into namespaces of which none holds another (``a`` and
-    ``a/b`` never go together), and none wires to what another of them makes. Copies that carry
-    functions, or whose sources' GraphDef versions differ, are imported one by one. TensorFlow's importer reads every name of the target before each import, so
-    one import per copy costs time in proportion to the target: many small copies into a big
-    target go through one import together, with the names already prefixed as the importer would
-    prefix each copy's. The target ends up as after one import per copy, in order; when the
+    ``a/b`` never go together), and none wires to what another of them makes. TensorFlow's
+    importer reads every name of the target before each import, so one import per copy costs time
+    in proportion to the target: many small copies into a big target go through one import
+    together, with the names already prefixed as the importer would prefix each copy's. Copies
+    that carry functions, or whose sources' GraphDef versions differ, are imported one by one. The target ends up as after one import per copy, in order; when the
     importer refuses the copies together, each is imported alone, so the refusal names its copy.
     A ``CopyResult`` (a copy that adds nothing) is yielded as it is. The results are yielded one
     by one, so that a caller can tell which copy an error belongs to.
