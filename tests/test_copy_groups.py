@@ -247,3 +247,68 @@ def test_a_queue_holds_a_bounded_number_of_nodes(tmp_path: Path, monkeypatch) ->
     with compose(load_spec_text(text)) as composition:
         assert [r.namespace for r in composition.reports] == list("ABCDEFG")
     assert len(counts) == 7
+
+
+def _ensemble(composition: Composition) -> tuple[list[bytes], bytes, bytes, int]:
+    graph_def = composition.graph.as_graph_def()
+    for node in graph_def.node:
+        if node.op == "PyFunc":  # a value copy's callback: its token counts up in the process
+            del node.attr["token"]
+    inputs, outputs = composition.exported[0]["serving_default"]
+    x = inputs["x"]
+    feed = np.ones([2] + [d or 1 for d in x.shape.as_list()[1:]], x.dtype.as_numpy_dtype)
+    value = composition.session.run(outputs["features"], {x: feed})
+    return ([n.SerializeToString(deterministic=True) for n in graph_def.node],
+            graph_def.library.SerializeToString(deterministic=True), value.tobytes(),
+            len(composition.reports))
+
+
+def test_copies_of_a_source_with_functions_go_together(monkeypatch) -> None:
+    # The members of specs/ensemble.gcomp copy a TF2 SavedModel (its signature calls functions):
+    # each needs the same functions; imported together, they are added once, as one by one.
+    spec = Path(__file__).resolve().parents[1] / "specs" / "ensemble.gcomp"
+    counts = _imports(monkeypatch)
+    with compose(spec, {"members": 4}) as together:
+        seen = _ensemble(together)
+    grouped = list(counts)
+    counts.clear()
+    _alone(monkeypatch)
+    with compose(spec, {"members": 4}) as alone:
+        assert _ensemble(alone) == seen
+    assert len(counts) == 6 and len(grouped) == 3  # Input; the four members; the mean
+
+
+def test_import_together_reports_what_one_import_per_copy_reports() -> None:
+    """Copies imported together say what each added, as if each had been imported alone."""
+    from graphdsl.tf.copier import Copier, import_together
+    from graphdsl.tf.variables import mode_rule
+
+    def functional_graph() -> tuple[tf.Graph, tf.Tensor]:
+        graph = tf.Graph()
+        with graph.as_default():
+            x = tf1.placeholder(tf.float32, [], name="x")
+
+            @tf.function
+            def double(v):
+                return v * 2.0
+
+            out = tf.identity(double(x) + 1.0, name="out")
+        return graph, out
+
+    def copies(target: tf.Graph, source: tf.Graph, together: bool) -> list:
+        def copier(namespace: str) -> Copier:
+            return Copier(source, target, namespace, modes=mode_rule("init"))
+
+        if not together:
+            return [copier(ns).copy(["out"]) for ns in ("A", "B", "C")]
+        return list(import_together([copier(ns).prepare(["out"]) for ns in ("A", "B", "C")]))
+
+    source, _ = functional_graph()
+    results = {}
+    for together in (False, True):
+        target = tf.Graph()
+        results[together] = [(r.ops, dict(r.functions_renamed), dict(r.variables))
+                             for r in copies(target, source, together)]
+        # the function went into the target once, with the first copy
+        assert len(target.as_graph_def().library.function) == 1
+    assert results[True] == results[False]

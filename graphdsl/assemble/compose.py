@@ -148,11 +148,9 @@ class Composition:
         except Exception:
             self._flush()  # an earlier copy's error comes first
             raise
-        if not (pending.groups and self._fits(pending.prepared)):
+        if not self._fits(pending):
             self._flush()  # the queue goes first, in one import; then this copy
         self._pending.add(pending)
-        if not pending.groups:
-            self._flush()
 
     def _joins(self, copy: syntax.Copy) -> bool:
         """Whether ``copy`` can be imported together with the queued copies."""
@@ -163,12 +161,19 @@ class Composition:
                        else isinstance(b.value, syntax.Word) and b.value.name in queue.aliases
                        for b in copy.binds)
 
-    def _fits(self, prepared: Prepared | CopyResult) -> bool:
-        """Whether ``prepared`` imports together with the queue: its source's GraphDef versions are
-        theirs, and the queue stays within :data:`QUEUED_NODES` nodes."""
+    def _fits(self, pending: "_Pending") -> bool:
+        """Whether a prepared copy imports together with the queue.
+
+        Its source's GraphDef versions are theirs, the queue stays within :data:`QUEUED_NODES`
+        nodes, and the queue holds copies of at most one source with functions: each copy decides
+        which functions it adds, and how to name them, by what the target holds, and the copies of
+        one source add the same functions under the same names.
+        """
+        prepared, queue = pending.prepared, self._pending
         if not isinstance(prepared, Prepared):
             return True
-        queue = self._pending
+        if pending.functions and queue.functions not in (None, pending.copier.source):
+            return False
         return ((queue.versions is None or queue.versions == prepared.sub.versions)
                 and queue.nodes + len(prepared.names) <= QUEUED_NODES)
 
@@ -200,9 +205,7 @@ class Composition:
             prepared = copier.prepare(roots)
         except CopyError as e:
             raise self._fail(e.message, copy.span, e.hint) from e
-        # A source with functions: each of its copies alone, since each decides which functions
-        # it adds by what the target holds.
-        return _Pending(copy, report, copier, tops, stop_at, prepared, groups=not copier.index.functions)
+        return _Pending(copy, report, copier, tops, stop_at, prepared, functions=bool(copier.index.functions))
 
     def _let(self, let: syntax.Let) -> None:
         self.aliases[let.name.name] = self.names.value(let.value)
@@ -396,6 +399,7 @@ class _Queue:
         self.aliases: set[str] = set()
         self.nodes = 0
         self.versions: Any = None  # the GraphDef versions of the queued copies' sources
+        self.functions: tf.Graph | None = None  # the queued copies' source with functions, if any
 
     def __bool__(self) -> bool:
         return bool(self.items)
@@ -411,6 +415,8 @@ class _Queue:
         if isinstance(item.prepared, Prepared):
             self.nodes += len(item.prepared.names)
             self.versions = item.prepared.sub.versions
+        if item.functions:
+            self.functions = item.copier.source
 
     def apart(self, namespace: str) -> bool:
         """Whether ``namespace`` neither is, holds, nor lies in a queued namespace."""
@@ -434,7 +440,7 @@ class _Pending:
     tops: list[Any]  # the source elements its take names
     stop_at: list[tf.Tensor]  # its stop_at entries, as source tensors
     prepared: Prepared | CopyResult  # what it imports (a CopyResult: nothing)
-    groups: bool  # whether later copies may be imported together with it
+    functions: bool  # whether its source has functions
 
 
 def _op_name(element: Any) -> str:

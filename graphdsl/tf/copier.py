@@ -19,6 +19,7 @@ and says what it added in a :class:`CopyResult`. A build runs steps 1 and 2 of s
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
@@ -506,34 +507,65 @@ def import_together(copies: Sequence[Prepared | CopyResult]) -> Iterator[CopyRes
     """Imports prepared copies into their target and finishes each; yields their results in order.
 
     The copies go into one target and into namespaces of which none holds another (``a`` and
-    ``a/b`` never go together), and none wires to what another of them makes. TensorFlow's
-    importer reads every name of the target before each import, so one import per copy costs time
-    in proportion to the target: many small copies into a big target go through one import
-    together, with the names already prefixed as the importer would prefix each copy's. Copies
-    that carry functions, or whose sources' GraphDef versions differ, are imported one by one. The target ends up as after one import per copy, in order; when the
+    ``a/b`` never go together), none wires to what another of them makes, and those that carry
+    functions come from one source. TensorFlow's importer reads every name of the target before
+    each import, so one import per copy costs time in proportion to the target: many small copies
+    into a big target go through one import together, with the names already prefixed as the
+    importer would prefix each copy's. Copies whose sources' GraphDef versions differ, or that
+    define one function name two ways, are imported one by one. The target ends up as after one import per copy, in order; when the
     importer refuses the copies together, each is imported alone, so the refusal names its copy.
     A ``CopyResult`` (a copy that adds nothing) is yielded as it is. The results are yielded one
     by one, so that a caller can tell which copy an error belongs to.
     """
     prepared = [c for c in copies if isinstance(c, Prepared)]
     imported: dict[int, internals.Imported] = {}
+    merged: dict[int, Prepared] = {}  # each copy as the merged import carried it
     if len(prepared) > 1 and internals.fast_import_works() and _mergeable(prepared):
+        once = _added_once(prepared)
         with _gc_paused():
-            imported = _import_merged(prepared)
+            imported = _import_merged(once)
+        merged = {id(copy): alone for copy, alone in zip(prepared, once)}
     for copy in copies:
         if isinstance(copy, CopyResult):
             yield copy
             continue
         with _gc_paused():
-            found = imported.get(id(copy))
-            result = copy.copier._finish(copy, found if found is not None else copy.copier._import(copy))
+            carried = merged.get(id(copy))
+            found = imported.get(id(carried)) if carried is not None else None
+            if carried is not None and found is not None:
+                result = copy.copier._finish(carried, found)
+            else:
+                result = copy.copier._finish(copy, copy.copier._import(copy))
         yield result
 
 
 def _mergeable(prepared: list[Prepared]) -> bool:
-    """Whether one GraphDef can carry every copy: one versions field, no function library."""
+    """Whether one GraphDef can carry every copy: one versions field, one definition per function name."""
     versions = prepared[0].sub.versions
-    return all(not p.sub.library.function and p.sub.versions == versions for p in prepared)
+    functions: dict[str, bytes] = {}
+    for copy in prepared:
+        if copy.sub.versions != versions:
+            return False
+        for name, definition in copy.added.items():
+            if functions.setdefault(name, definition) != definition:
+                return False
+    return True
+
+
+def _added_once(prepared: list[Prepared]) -> list[Prepared]:
+    """The copies, each adding only the functions no copy before it adds, as one import each would.
+
+    Prepared together, copies of one source each add the functions they need that the target
+    lacks; imported one by one, a later copy finds those an earlier one added and adds nothing.
+    """
+    seen: set[str] = set()
+    result = []
+    for copy in prepared:
+        added = {name: d for name, d in copy.added.items() if name not in seen}
+        renamed = {old: new for old, new in copy.renamed.items() if new in added}
+        seen.update(copy.added)
+        result.append(dataclasses.replace(copy, added=added, renamed=renamed))
+    return result
 
 
 def _import_merged(prepared: list[Prepared]) -> dict[int, internals.Imported]:
@@ -544,10 +576,13 @@ def _import_merged(prepared: list[Prepared]) -> dict[int, internals.Imported]:
     input_map: dict[str, Any] = {}
     control_map: dict[str, Any] = {}
     full: list[str] = []
+    library = merged.library
     for copy in prepared:
         prefix = copy.copier.prefix
         start = len(merged.node)
         merged.node.extend(copy.sub.node)
+        library.function.extend(f for f in copy.sub.library.function if f.signature.name in copy.added)
+        library.gradient.extend(g for g in copy.sub.library.gradient if g.function_name in copy.added)
         nodes = merged.node
         for i in range(start, len(nodes)):
             _prefix_node(nodes[i], prefix)
