@@ -12,11 +12,13 @@ into namespace "c<k>" of one target. Two ways:
   once through a ``SourceCache`` before the timed runs), for each N of --copies; printed: its CPU
   time divided by N, the milliseconds per copy, and the ratio to the smallest N (1.0 means flat);
   then the time of rendering the plan report (``graphdsl plan``) of the largest spec.
+- ``chain``: the same, with each copy after the first wired (``bind``) to the output of the copy
+  before it instead of cut there, as a stack of layers is: no two copies can share an import.
 - ``api``: ``copy_to_graph`` called once per copy, max(--copies) times into one target; printed: the
   median milliseconds per copy over each stretch of copies (the first 10, copies 91-100, 991-1000,
   ...), and its ratio to the first stretch.
 
-    python benchmarks/bench_per_copy.py [--ops 20000] [--copies 10,100,1000] [--modes spec,api]
+    python benchmarks/bench_per_copy.py [--ops 20000] [--copies 10,100,1000] [--modes spec,chain,api]
                                         [--repeat 3] [--baseline DIR]
 
 --baseline DIR also runs the graphdsl package of another checkout, in the same run. CPU time
@@ -68,15 +70,21 @@ def api_child(source, counts: list[int]) -> dict:
             "ms": {str(n): s * 1e3 for n, s in stretches.items()}}
 
 
-def spec_text(path: str, pieces: list, copies: int) -> str:
+def spec_text(path: str, pieces: list, copies: int, chain: bool = False) -> str:
+    """N copy statements; with ``chain``, each wired (bind) to the output of the one before it."""
     lines = ["graphdsl 1", f"source s = metagraph({json.dumps(path)})"]
     for k in range(copies):
         top, cut = pieces[k % len(pieces)]
-        lines.append(f'copy c{k} from s {{ take = "{top.op.name}"  stop_at = "{cut.name}" }}')
+        if chain and k:
+            before = pieces[(k - 1) % len(pieces)][0]
+            lines.append(f'copy c{k} from s {{ take = "{top.op.name}"  '
+                         f'bind "{cut.name}" = c{k - 1}["{before.name}"] }}')
+        else:
+            lines.append(f'copy c{k} from s {{ take = "{top.op.name}"  stop_at = "{cut.name}" }}')
     return "\n".join(lines) + "\n"
 
 
-def spec_child(source, counts: list[int], repeat: int) -> dict:
+def spec_child(source, counts: list[int], repeat: int, chain: bool = False) -> dict:
     import tempfile
 
     import tensorflow as tf
@@ -91,7 +99,7 @@ def spec_child(source, counts: list[int], repeat: int) -> dict:
         with source.as_default():
             tf.compat.v1.train.export_meta_graph(path)
         compose(load_spec_text(spec_text(path, pieces, 1)), source_cache=cache).close()  # load, index
-        specs = {n: load_spec_text(spec_text(path, pieces, n)) for n in counts}
+        specs = {n: load_spec_text(spec_text(path, pieces, n, chain)) for n in counts}
         seconds: dict[int, list[float]] = {n: [] for n in counts}
         plan: list[float] = []  # rendering the plan report of the largest spec
         target_ops = 0
@@ -119,7 +127,10 @@ def child(home: str, ops: int, counts: list[int], mode: str, repeat: int) -> dic
 
     assert os.path.abspath(graphdsl.__file__).startswith(os.path.abspath(home) + os.sep)
     source, _ = _build_graph(_layers_for(ops))
-    out = spec_child(source, counts, repeat) if mode == "spec" else api_child(source, counts)
+    if mode == "api":
+        out = api_child(source, counts)
+    else:
+        out = spec_child(source, counts, repeat, chain=mode == "chain")
     return {"source_ops": len(source.get_operations()), **out}
 
 
@@ -156,8 +167,9 @@ def main() -> None:
                 sys.exit(f"{name} failed:\n{proc.stderr[-3000:]}")
             results[name] = json.loads(lines[-1][len(MARK):])
         first = next(iter(results.values()))
-        if mode == "spec":
-            print(f"spec: compose of a spec of N copy statements; source {first['source_ops']} ops; "
+        if mode in ("spec", "chain"):
+            wired = ", each wired to the one before it" if mode == "chain" else ""
+            print(f"{mode}: compose of a spec of N copy statements{wired}; source {first['source_ops']} ops; "
                   f"with N={counts[-1]} the target has {first['target_ops']} ops; CPU ms per copy "
                   f"(compose time / N, median of {args.repeat})\n")
         else:
@@ -169,7 +181,7 @@ def main() -> None:
         for name, res in results.items():
             ms = [res["ms"][str(n)] for n in counts]
             print(f"| {name} | " + " | ".join(f"{m:.2f}" for m in ms) + f" | {ms[-1] / ms[0]:.2f} |")
-        if mode == "spec":
+        if mode in ("spec", "chain"):
             print("\nthe plan report of the N=" + str(counts[-1]) + " spec (graphdsl.assemble.plan.render), "
                   "CPU ms: " + ", ".join(f"{name} {res['plan_ms']:.1f}" for name, res in results.items()))
         print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n", flush=True)
