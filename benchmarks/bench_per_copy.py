@@ -6,7 +6,7 @@ Each should cost what one small copy costs, whatever the size of the source and 
 Here, in one process per graphdsl version: the training graph of bench_copy.py (about --ops ops) is
 the source; copy k takes layer k's activation (cycling over the layers) with ``stop_at`` its
 input, so each copy brings about 20 ops (a dense layer, its two variables and their initializers)
-into namespace "c<k>" of one target. Two ways:
+into namespace "c<k>" of one target. Three ways (--modes, spec and api by default):
 
 - ``spec``: ``compose`` of a spec of N such copy statements (the source saved as a MetaGraph, loaded
   once through a ``SourceCache`` before the timed runs), for each N of --copies; printed: its CPU
@@ -18,7 +18,7 @@ into namespace "c<k>" of one target. Two ways:
   median milliseconds per copy over each stretch of copies (the first 10, copies 91-100, 991-1000,
   ...), and its ratio to the first stretch.
 
-    python benchmarks/bench_per_copy.py [--ops 20000] [--copies 10,100,1000] [--modes spec,chain,api]
+    python benchmarks/bench_per_copy.py [--ops 20000] [--copies 10,100,1000] [--modes spec,api]
                                         [--repeat 3] [--baseline DIR]
 
 --baseline DIR also runs the graphdsl package of another checkout, in the same run. CPU time
