@@ -312,3 +312,21 @@ def test_import_together_reports_what_one_import_per_copy_reports() -> None:
         # the function went into the target once, with the first copy
         assert len(target.as_graph_def().library.function) == 1
     assert results[True] == results[False]
+
+
+def test_copies_of_two_sources_with_functions_import_apart(monkeypatch) -> None:
+    encoder = (Path(__file__).resolve().parents[1] / "specs" / "models" / "encoder").as_posix()
+    text = (f'graphdsl 1\nsource e1 = savedmodel("{encoder}")\nsource e2 = savedmodel("{encoder}")\n'
+            + "".join(f'copy {ns} from {source} {{ take = "@features"  variables = value }}\n'
+                      for ns, source in (("A", "e1"), ("B", "e1"), ("C", "e2"), ("D", "e2"), ("E", "e1"))))
+    counts = _imports(monkeypatch)
+    with compose(load_spec_text(text)) as together:
+        graph_def = together.graph.as_graph_def()
+        seen = ([n.name for n in graph_def.node], graph_def.library.SerializeToString(deterministic=True))
+    grouped = list(counts)
+    counts.clear()
+    _alone(monkeypatch)
+    with compose(load_spec_text(text)) as alone:
+        graph_def = alone.graph.as_graph_def()
+        assert ([n.name for n in graph_def.node], graph_def.library.SerializeToString(deterministic=True)) == seen
+    assert len(counts) == 5 and len(grouped) == 3  # A and B; C and D; E

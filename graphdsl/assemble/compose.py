@@ -25,7 +25,7 @@ from graphdsl.lang import schema, syntax
 from graphdsl.tf import effects, initial_values
 from graphdsl.lang.load import load_spec
 from graphdsl.tf.copier import Copier, CopyResult, Prepared, check_compatible, import_together
-from graphdsl.tf.index import release_index
+from graphdsl.tf.index import index_of, release_index
 from graphdsl.tf.messages import reason
 from graphdsl.tf.cache import SourceCache
 from graphdsl.tf.registry import CopyRecord, is_variable, registry_of
@@ -150,6 +150,8 @@ class Composition:
             raise
         if not self._fits(pending):
             self._flush()  # the queue goes first, in one import; then this copy
+            if pending.functions:  # it chose its functions by the target without the queue's
+                pending = self._prepare(copy)
         self._pending.add(pending)
 
     def _joins(self, copy: syntax.Copy) -> bool:
@@ -157,23 +159,22 @@ class Composition:
         queue = self._pending
         if not queue.apart(copy.namespace.name):
             return False
+        if queue.functions is not None:
+            # Each copy chooses the functions it adds, and their names, by what the target holds:
+            # the copies of one source agree, those of two sources with functions may not.
+            loaded = self.sources.get(copy.source.name)
+            if loaded is None or (loaded.graph is not queue.functions and index_of(loaded.graph).functions):
+                return False
         return not any(b.value.namespace.name in queue.namespaces if isinstance(b.value, syntax.Ref)
                        else isinstance(b.value, syntax.Word) and b.value.name in queue.aliases
                        for b in copy.binds)
 
     def _fits(self, pending: "_Pending") -> bool:
-        """Whether a prepared copy imports together with the queue.
-
-        Its source's GraphDef versions are theirs, the queue stays within :data:`QUEUED_NODES`
-        nodes, and the queue holds copies of at most one source with functions: each copy decides
-        which functions it adds, and how to name them, by what the target holds, and the copies of
-        one source add the same functions under the same names.
-        """
+        """Whether a prepared copy imports together with the queue: its source's GraphDef versions
+        are theirs, and the queue stays within :data:`QUEUED_NODES` nodes."""
         prepared, queue = pending.prepared, self._pending
         if not isinstance(prepared, Prepared):
             return True
-        if pending.functions and queue.functions not in (None, pending.copier.source):
-            return False
         return ((queue.versions is None or queue.versions == prepared.sub.versions)
                 and queue.nodes + len(prepared.names) <= QUEUED_NODES)
 
