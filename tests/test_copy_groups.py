@@ -1,6 +1,6 @@
-"""Consecutive copies from one source go through one import together, as if each ran alone.
+"""Consecutive copy statements go through one import together, as if each ran alone.
 
-A spec with many copy statements from one source imports them together (the importer's cost grows
+A spec with many copy statements imports them together (the importer's cost grows
 with the target, so one import per copy grows with the number of copies). What a user sees must
 not change: the same graph (names, order, attributes), the same values, the same reports, a later
 copy wiring to an earlier one in the same run, and errors naming the statement that failed.
