@@ -18,22 +18,27 @@ from typing import Any, Callable
 
 import tensorflow as tf
 
-from graphdsl.api import copy_elements
 from graphdsl.assemble.resolve import Element, Resolver
 from graphdsl.assemble.save import check_export_names, save
 from graphdsl.errors import BuildError, CopyError, GraphDslError
 from graphdsl.lang import schema, syntax
 from graphdsl.tf import effects, initial_values
 from graphdsl.lang.load import load_spec
-from graphdsl.tf.copier import check_compatible
-from graphdsl.tf.index import release_index
+from graphdsl.tf.copier import Copier, CopyResult, Prepared, check_compatible, import_together
+from graphdsl.tf.index import index_of, release_index
 from graphdsl.tf.messages import reason
 from graphdsl.tf.cache import SourceCache
-from graphdsl.tf.registry import CopyRecord, registry_of
+from graphdsl.tf.registry import CopyRecord, is_variable, registry_of
+from graphdsl.tf.variables import mode_rule
 from graphdsl.tf.sources import LoadedSource, load_source
 from graphdsl.tools import progress
 
 tf1 = tf.compat.v1
+
+# The most nodes the queued copies hold together. Importing them together saves reading the
+# target's names once per copy, which matters for many small copies; the merged GraphDef is a
+# second copy of their nodes, so big copies, which gain little, go through their own import.
+QUEUED_NODES = 50_000
 
 
 @dataclass
@@ -64,6 +69,7 @@ class Composition:
         self.graph = tf.Graph()
         self.names = Resolver(self.graph, spec)
         self.reports: list[CopyReport] = []
+        self._pending = _Queue()  # copies prepared, not imported yet, and the lets between them
         self.exported: list[Any] = []  # per export: its signatures' or outputs' tensors
         self._session: tf.compat.v1.Session | None = None
 
@@ -89,7 +95,11 @@ class Composition:
             if isinstance(statement, syntax.Copy):
                 self._copy(statement)
             elif isinstance(statement, syntax.Let):
-                self.aliases[statement.name.name] = self.names.value(statement.value)
+                if self._pending:  # it names what the queued copies make: it runs after them
+                    self._pending.add(statement)
+                else:
+                    self._let(statement)
+        self._flush()
         if self.source_cache is None:  # a cache keeps each source's index for the next composition
             for source in self.sources.values():
                 release_index(source.graph)  # the copies are done: the sources' GraphDefs can go
@@ -121,6 +131,54 @@ class Composition:
         return Path(path).parent if os.path.exists(path) else Path(".")
 
     def _copy(self, copy: syntax.Copy) -> None:
+        """Prepares ``copy`` and queues it; consecutive copies that can go together import at once.
+
+        Copies queue while they go into namespaces apart from the queued ones (``a`` and ``a/b``
+        never go together), wire nothing the queue makes (a queued namespace or alias) and the
+        queue holds at most :data:`QUEUED_NODES` nodes; the lets between them queue too, and name
+        their elements once the copies before them are done. The queue is imported (see
+        :func:`~graphdsl.tf.copier.import_together`) before anything that needs what it makes. A
+        copy's error is raised only once the statements before it are done, so the first failing
+        statement is the one named, as if each copy ran alone.
+        """
+        if self._pending and not self._joins(copy):
+            self._flush()
+        try:
+            pending = self._prepare(copy)
+        except Exception:
+            self._flush()  # an earlier copy's error comes first
+            raise
+        if not self._fits(pending):
+            self._flush()  # the queue goes first, in one import; then this copy
+            if pending.functions:  # it chose its functions by the target without the queue's
+                pending = self._prepare(copy)
+        self._pending.add(pending)
+
+    def _joins(self, copy: syntax.Copy) -> bool:
+        """Whether ``copy`` can be imported together with the queued copies."""
+        queue = self._pending
+        if not queue.apart(copy.namespace.name):
+            return False
+        if queue.functions is not None:
+            # Each copy chooses the functions it adds, and their names, by what the target holds:
+            # the copies of one source agree, those of two sources with functions may not.
+            loaded = self.sources.get(copy.source.name)
+            if loaded is None or (loaded.graph is not queue.functions and index_of(loaded.graph).functions):
+                return False
+        return not any(b.value.namespace.name in queue.namespaces if isinstance(b.value, syntax.Ref)
+                       else isinstance(b.value, syntax.Word) and b.value.name in queue.aliases
+                       for b in copy.binds)
+
+    def _fits(self, pending: "_Pending") -> bool:
+        """Whether a prepared copy imports together with the queue: its source's GraphDef versions
+        are theirs, and the queue stays within :data:`QUEUED_NODES` nodes."""
+        prepared, queue = pending.prepared, self._pending
+        if not isinstance(prepared, Prepared):
+            return True
+        return ((queue.versions is None or queue.versions == prepared.sub.versions)
+                and queue.nodes + len(prepared.names) <= QUEUED_NODES)
+
+    def _prepare(self, copy: syntax.Copy) -> "_Pending":
         source = self._source(copy.source.name)
         namespace = copy.namespace.name
         self.namespaces[namespace] = copy.source.name
@@ -130,6 +188,8 @@ class Composition:
         replacements = {}
         for bind in copy.binds:
             original = self.names.source_tensor(copy.source.name, bind.input)
+            if self._pending and is_variable(self.names.value(bind.value)):
+                self._flush()  # wiring a variable may add a read op: after the queued copies, in order
             wired = self.names.tensor(bind.value, resource=original.dtype == tf.resource)
             try:
                 check_compatible(original, wired)
@@ -138,17 +198,47 @@ class Composition:
             replacements[original] = wired
             report.binds.append((original.name, wired.name))
         try:
-            _, result = copy_elements(tops, self.graph, namespace, variables=self._modes(copy, source),
-                                      session=source.values, replacements=replacements, stop_at=stop_at)
+            copier = Copier(source.graph, self.graph, namespace, modes=mode_rule(self._modes(copy, source)),
+                            session=source.values, replacements=replacements, stop_at=stop_at)
+            roots = [_op_name(e) for e in tops
+                     if not (isinstance(e, tf.Tensor) and (e.name in copier.replacements
+                                                           or e.name in copier.stop_at))]
+            prepared = copier.prepare(roots)
         except CopyError as e:
             raise self._fail(e.message, copy.span, e.hint) from e
+        return _Pending(copy, report, copier, tops, stop_at, prepared, functions=bool(copier.index.functions))
+
+    def _let(self, let: syntax.Let) -> None:
+        self.aliases[let.name.name] = self.names.value(let.value)
+
+    def _flush(self) -> None:
+        """Imports the queued copies and finishes each, and runs the queued lets, in order."""
+        pending, self._pending = self._pending.items, _Queue()
+        results = import_together([p.prepared for p in pending if isinstance(p, _Pending)])
+        for item in pending:
+            if isinstance(item, syntax.Let):
+                self._let(item)
+                continue
+            try:
+                result = next(results)
+                for top in item.tops:
+                    _copied(item.copier, top)
+            except CopyError as e:
+                raise self._fail(e.message, item.statement.span, e.hint) from e
+            self._finish(item, result)
+
+    def _finish(self, pending: "_Pending", result: CopyResult) -> None:
+        copy, report = pending.statement, pending.report
+        namespace = copy.namespace.name
+        source = self.sources[copy.source.name]
         self._placeholders.update({(namespace, t): p for t, p in result.placeholders.items()})
         record = registry_of(self.graph).record(source.graph, namespace)
         assert record is not None  # the copy succeeded, so it made (or extended) the record
         report.ops = len(result.ops)
         added = {name: var for name, var in record.variables.items() if var.op.name in result.variables}
         report.variables = [(var.op.name, result.variables[var.op.name]) for var in added.values()]
-        stops = {item: self._stop(copy, item, tensor, record) for item, tensor in zip(copy.stop_at, stop_at)}
+        stops = {item: self._stop(copy, item, tensor, record)
+                 for item, tensor in zip(copy.stop_at, pending.stop_at)}
         report.stops = [placeholder.name for placeholder in stops.values()]
         self._check_initializers(copy, added, stops)
         self.reports.append(report)
@@ -295,6 +385,75 @@ class Composition:
 
     def _fail(self, message: str, span: Any, hint: str | None = None) -> BuildError:
         return BuildError(message, span=span, hint=hint, source=self.spec.text)
+
+
+class _Queue:
+    """The statements waiting for the queued copies' import, with what deciding a join needs.
+
+    Kept as the queue grows, so that a join costs the same with a thousand copies queued as with one.
+    """
+
+    def __init__(self) -> None:
+        self.items: list[_Pending | syntax.Let] = []
+        self.namespaces: set[str] = set()
+        self.scopes: set[str] = set()  # the namespaces that hold a queued one: "a" for "a/b"
+        self.aliases: set[str] = set()
+        self.nodes = 0
+        self.versions: Any = None  # the GraphDef versions of the queued copies' sources
+        self.functions: tf.Graph | None = None  # the queued copies' source with functions, if any
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def add(self, item: "_Pending | syntax.Let") -> None:
+        self.items.append(item)
+        if isinstance(item, syntax.Let):
+            self.aliases.add(item.name.name)
+            return
+        name = item.statement.namespace.name
+        self.namespaces.add(name)
+        self.scopes.update(_scopes(name))
+        if isinstance(item.prepared, Prepared):
+            self.nodes += len(item.prepared.names)
+            self.versions = item.prepared.sub.versions
+        if item.functions:
+            self.functions = item.copier.source
+
+    def apart(self, namespace: str) -> bool:
+        """Whether ``namespace`` neither is, holds, nor lies in a queued namespace."""
+        return (namespace not in self.namespaces and namespace not in self.scopes
+                and not any(scope in self.namespaces for scope in _scopes(namespace)))
+
+
+def _scopes(namespace: str) -> list[str]:
+    """The namespaces that hold ``namespace``: ["a", "a/b"] for "a/b/c"."""
+    parts = namespace.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
+
+
+@dataclass
+class _Pending:
+    """A copy statement prepared for its import, with what finishing it needs."""
+
+    statement: syntax.Copy
+    report: CopyReport
+    copier: Copier
+    tops: list[Any]  # the source elements its take names
+    stop_at: list[tf.Tensor]  # its stop_at entries, as source tensors
+    prepared: Prepared | CopyResult  # what it imports (a CopyResult: nothing)
+    functions: bool  # whether its source has functions
+
+
+def _op_name(element: Any) -> str:
+    return element.name if isinstance(element, tf.Operation) else element.op.name
+
+
+def _copied(copier: Copier, element: Any) -> None:
+    """Raises CopyError unless the copy holds a copy of ``element`` (as ``copy_to_graph`` checks)."""
+    if isinstance(element, tf.Tensor) and element.name in copier.replacements:
+        return
+    if copier.record.find(element) is None:
+        raise CopyError(f"could not copy {element!r}")
 
 
 def compose(spec: str | os.PathLike | syntax.Spec, params: Any = None,

@@ -17,8 +17,11 @@ def render(composition: "Composition") -> str:
     spec = composition.spec
     lines = [f"plan for {spec.path}", ""]
     rows = [("namespace", "source", "kind", "ops", "variables")]
+    by_namespace: dict[str, list] = {}
+    for report in composition.reports:  # one pass: a spec may have thousands of namespaces
+        by_namespace.setdefault(report.namespace, []).append(report)
     for namespace, source_name in composition.namespaces.items():
-        reports = [r for r in composition.reports if r.namespace == namespace]
+        reports = by_namespace.get(namespace, [])
         variables = [v for r in reports for v in r.variables]
         modes = sorted({mode for _, mode in variables})
         counts = ", ".join(f"{sum(m == mode for _, m in variables)} {mode}" for mode in modes)

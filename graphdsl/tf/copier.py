@@ -12,15 +12,17 @@ One call does four things:
 4. **record** what is the copy of what (see :mod:`.registry`), rebuild the copied variables as
    real ``tf.Variable`` objects of the target, and fill the target's collections.
 
-and says what it added in a :class:`CopyResult`.
+and says what it added in a :class:`CopyResult`. A build runs steps 1 and 2 of several copies
+(:meth:`Copier.prepare`), then imports them together and records each (:func:`import_together`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2
@@ -70,6 +72,21 @@ class Walk:
     cut_controls: set[str] = field(default_factory=set)  # needed ops with a control input stopped
     rewired: set[str] = field(default_factory=set)  # needed ops reading a stopped tensor
     tables: list[str] = field(default_factory=list)  # needed mutable tables, in walk order
+
+
+@dataclass
+class Prepared:
+    """One copy walked and built (:meth:`Copier.prepare`), waiting for its import."""
+
+    copier: "Copier"
+    walk: Walk
+    sub: graph_pb2.GraphDef  # the nodes to import, named as in the source (no namespace yet)
+    names: list[str]  # the names of sub's nodes, in order
+    placeholders: dict[str, str]  # stopped source tensor -> the placeholder's name in sub
+    copied: int  # names[:copied] are the placeholders and the copies of source nodes
+    contents: Any  # the table contents a value copy fills (see tables.add_contents)
+    added: dict[str, bytes]  # functions the import adds to the target: name -> definition
+    renamed: dict[str, str]  # functions renamed because their name clashed in the target
 
 
 class Copier:
@@ -245,9 +262,22 @@ class Copier:
         if not walk.needed and not walk.stopped:
             return CopyResult(self.namespace)
         with _gc_paused():
-            return self._copy_needed(walk)
+            prepared = self._prepare(walk)
+            return self._finish(prepared, self._import(prepared))
 
-    def _copy_needed(self, walk: Walk) -> CopyResult:
+    def prepare(self, roots: list[str]) -> "Prepared | CopyResult":
+        """Walks from ``roots`` and builds what :meth:`copy` would import, without importing it.
+
+        Gives the (empty) result at once when the copy adds nothing. The target is not touched:
+        :func:`import_together` imports what one or more copies prepared, and finishes them.
+        """
+        walk = self.walk(roots)
+        if not walk.needed and not walk.stopped:
+            return CopyResult(self.namespace)
+        with _gc_paused():
+            return self._prepare(walk)
+
+    def _prepare(self, walk: Walk) -> "Prepared":
         stopped_ops = self.stopped_ops
         conflict = [n for n in walk.needed if n in stopped_ops]
         if conflict:
@@ -271,19 +301,23 @@ class Copier:
             sub, functions.needed_functions(sub.node, self.index), self.index, self.target, self.registry
         )
         self._check_names(names)
-        imported = self._import(sub, walk, names)
-        self.registry.functions.update(added)
+        return Prepared(self, walk, sub, names, placeholders, copied, contents, added, renamed)
+
+    def _finish(self, prepared: "Prepared", imported: internals.Imported) -> CopyResult:
+        """Records what the import of ``prepared`` added and rebuilds its variables and collections."""
+        walk, placeholders = prepared.walk, prepared.placeholders
+        self.registry.functions.update(prepared.added)
         self.registry.add(self.source, self.record)
-        self._record(walk, names, imported.ops, placeholders, copied)
+        self._record(walk, prepared.names, imported.ops, placeholders, prepared.copied)
         variables = self.vars.make_variables(walk)
         self._fill_collections()
         tables.collect(self.target, self.record.ops, walk.needed, self.tables)
-        tables.collect_contents(self.target, self.prefix, contents)
+        tables.collect_contents(self.target, self.prefix, prepared.contents)
         return CopyResult(
             namespace=self.namespace,
             ops=tuple(imported.names),
             variables=variables,
-            functions_renamed=renamed,
+            functions_renamed=prepared.renamed,
             placeholders={t: self.record.tensors[t].name for t in placeholders},
             replacements={t: r.name for t, r in self.replacements.items()
                           if t in walk.boundary or t.partition(":")[0] in walk.controls},
@@ -388,17 +422,22 @@ class Copier:
                 hint="copy into another namespace, or remove or rename the existing operation",
             )
 
-    def _import(self, sub: graph_pb2.GraphDef, walk: Walk, names: list[str]) -> internals.Imported:
-        input_map = {tensor: self._existing_tensor(tensor) for tensor in walk.boundary}
-        control_map = {name: self._existing_op(name) for name in walk.controls}
+    def _import(self, prepared: "Prepared") -> internals.Imported:
+        input_map, control_map = self._maps(prepared.walk)
         try:
-            imported = internals.import_nodes(self.target, sub, self.namespace, input_map, control_map,
-                                              names=names)
+            imported = internals.import_nodes(self.target, prepared.sub, self.namespace, input_map,
+                                              control_map, names=prepared.names)
         except ValueError as e:
             raise CopyError(f"TensorFlow refused the copy into namespace '{self.namespace}': {e}") from e
         if self.namespace:
             internals.mark_name_used(self.target, self.namespace)
         return imported
+
+    def _maps(self, walk: Walk, prefix: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
+        """The import's input and control maps: names of the GraphDef (``prefix`` on) to target elements."""
+        input_map = {prefix + tensor: self._existing_tensor(tensor) for tensor in walk.boundary}
+        control_map = {prefix + name: self._existing_op(name) for name in walk.controls}
+        return input_map, control_map
 
     def _existing_tensor(self, tensor: str):
         if tensor in self.replacements:
@@ -462,6 +501,126 @@ class Copier:
             return None  # only part of it was copied
         with self.target.as_default():
             return internals.from_proto(key, item, proto, self.namespace or None)
+
+
+def import_together(copies: Sequence[Prepared | CopyResult]) -> Iterator[CopyResult]:
+    """Imports prepared copies into their target and finishes each; yields their results in order.
+
+    The copies go into one target and into namespaces of which none holds another (``a`` and
+    ``a/b`` never go together), none wires to what another of them makes, and those that carry
+    functions come from one source. TensorFlow's importer reads every name of the target before
+    each import, so one import per copy costs time in proportion to the target: many small copies
+    into a big target go through one import together, with the names already prefixed as the
+    importer would prefix each copy's. Copies whose sources' GraphDef versions differ, or that
+    define one function name two ways, are imported one by one. The target ends up as after one import per copy, in order; when the
+    importer refuses the copies together, each is imported alone, so the refusal names its copy.
+    A ``CopyResult`` (a copy that adds nothing) is yielded as it is. The results are yielded one
+    by one, so that a caller can tell which copy an error belongs to.
+    """
+    prepared = [c for c in copies if isinstance(c, Prepared)]
+    imported: dict[int, internals.Imported] = {}
+    merged: dict[int, Prepared] = {}  # each copy as the merged import carried it
+    if len(prepared) > 1 and internals.fast_import_works() and _mergeable(prepared):
+        once = _added_once(prepared)
+        with _gc_paused():
+            imported = _import_merged(once)
+        merged = {id(copy): alone for copy, alone in zip(prepared, once)}
+    for copy in copies:
+        if isinstance(copy, CopyResult):
+            yield copy
+            continue
+        with _gc_paused():
+            carried = merged.get(id(copy))
+            found = imported.get(id(carried)) if carried is not None else None
+            if carried is not None and found is not None:
+                result = copy.copier._finish(carried, found)
+            else:
+                result = copy.copier._finish(copy, copy.copier._import(copy))
+        yield result
+
+
+def _mergeable(prepared: list[Prepared]) -> bool:
+    """Whether one GraphDef can carry every copy: one versions field, one definition per function name."""
+    versions = prepared[0].sub.versions
+    functions: dict[str, bytes] = {}
+    for copy in prepared:
+        if copy.sub.versions != versions:
+            return False
+        for name, definition in copy.added.items():
+            if functions.setdefault(name, definition) != definition:
+                return False
+    return True
+
+
+def _added_once(prepared: list[Prepared]) -> list[Prepared]:
+    """The copies, each adding only the functions no copy before it adds, as one import each would.
+
+    Prepared together, copies of one source each add the functions they need that the target
+    lacks; imported one by one, a later copy finds those an earlier one added and adds nothing.
+    """
+    seen: set[str] = set()
+    result = []
+    for copy in prepared:
+        added = {name: d for name, d in copy.added.items() if name not in seen}
+        renamed = {old: new for old, new in copy.renamed.items() if new in added}
+        seen.update(copy.added)
+        result.append(dataclasses.replace(copy, added=added, renamed=renamed))
+    return result
+
+
+def _import_merged(prepared: list[Prepared]) -> dict[int, internals.Imported]:
+    """One import of every copy's nodes, each under its namespace; {} when TensorFlow refuses it."""
+    target = prepared[0].copier.target
+    merged = graph_pb2.GraphDef()
+    merged.versions.CopyFrom(prepared[0].sub.versions)
+    input_map: dict[str, Any] = {}
+    control_map: dict[str, Any] = {}
+    full: list[str] = []
+    library = merged.library
+    for copy in prepared:
+        prefix = copy.copier.prefix
+        start = len(merged.node)
+        merged.node.extend(copy.sub.node)
+        library.function.extend(f for f in copy.sub.library.function if f.signature.name in copy.added)
+        library.gradient.extend(g for g in copy.sub.library.gradient if g.function_name in copy.added)
+        nodes = merged.node
+        for i in range(start, len(nodes)):
+            _prefix_node(nodes[i], prefix)
+        inputs, controls = copy.copier._maps(copy.walk, prefix)
+        input_map.update(inputs)
+        control_map.update(controls)
+        full += [prefix + name for name in copy.names]
+    try:
+        imported = internals.import_nodes(target, merged, "", input_map, control_map, names=full)
+    except ValueError:
+        return {}  # each alone: the error then names the copy TensorFlow refuses
+    result, start = {}, 0
+    for copy in prepared:
+        end = start + len(copy.names)
+        result[id(copy)] = internals.Imported(imported.ops[start:end], imported.names[start:end])
+        internals.mark_name_used(target, copy.copier.namespace)
+        start = end
+    return result
+
+
+def _prefix_node(node: node_def_pb2.NodeDef, prefix: str) -> None:
+    """Puts ``prefix`` on the names ``node`` holds, as TensorFlow's importer applies its prefix.
+
+    The node's name, its inputs (the import maps prefixed names to target elements) and its
+    colocation entries.
+    """
+    node.name = prefix + node.name
+    inputs = node.input
+    if inputs:
+        renamed = ["^" + prefix + i[1:] if i[0] == "^" else prefix + i for i in inputs]
+        del inputs[:]
+        inputs.extend(renamed)
+    if "_class" in node.attr:
+        entries = node.attr["_class"].list.s
+        if any(e.startswith(b"loc:@") for e in entries):
+            fixed = [b"loc:@" + prefix.encode() + e[5:] if e.startswith(b"loc:@") else e for e in entries]
+            del entries[:]
+            entries.extend(fixed)
 
 
 class _Either:

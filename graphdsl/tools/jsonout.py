@@ -116,12 +116,16 @@ def plan_report(composition: "Composition", warnings: Iterable[GraphDslError] = 
 
     spec = composition.spec
     manifest = manifest_of(composition).to_dict()
+    by_namespace: dict[str, list] = {}
+    for report in composition.reports:  # one pass: a spec may have thousands of namespaces
+        by_namespace.setdefault(report.namespace, []).append(report)
     return {
         "ok": True,
         "version": VERSION,
         "spec": spec.path,
         "sources": {s.name.name: {"kind": s.kind.name, "path": s.path.value} for s in spec.sources},
-        "namespaces": [_namespace(composition, name, source) for name, source in composition.namespaces.items()],
+        "namespaces": [_namespace(composition, name, source, by_namespace.get(name, []))
+                       for name, source in composition.namespaces.items()],
         "aliases": manifest["aliases"],
         "exports": [_export(export, elements) for export, elements in zip(spec.exports, composition.exported)],
         "warnings": [w.to_dict() for w in warnings],
@@ -143,8 +147,7 @@ def build_report(composition: "Composition", outdir: str | os.PathLike, written:
             **{key: value for key, value in plan.items() if key not in head}}
 
 
-def _namespace(composition: "Composition", name: str, source: str) -> dict[str, Any]:
-    reports = [r for r in composition.reports if r.namespace == name]
+def _namespace(composition: "Composition", name: str, source: str, reports: list) -> dict[str, Any]:
     statement = composition.spec.source(source)
     return {
         "name": name,
