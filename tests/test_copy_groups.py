@@ -44,10 +44,7 @@ def _source(directory: Path, names: tuple[str, ...] = ("s",)) -> str:
             tf1.train.Saver().save(session, str(directory / "m.ckpt"), write_meta_graph=False)
         tf1.train.export_meta_graph(str(directory / "m.meta"))
     meta, checkpoint = (directory / "m.meta").as_posix(), (directory / "m.ckpt").as_posix()
-    # allow_side_effects: the public fallback cannot look op types up, so it trusts no op of a
-    # guarded source when the composition initializes
-    return "".join(f'source {name} = metagraph("{meta}", checkpoint = "{checkpoint}", '
-                   'allow_side_effects = true)\n' for name in names)
+    return "".join(f'source {name} = metagraph("{meta}", checkpoint = "{checkpoint}")\n' for name in names)
 
 
 def _spec(directory: Path) -> str:

@@ -501,8 +501,12 @@ def silence_deprecation_warnings() -> None:
 
 
 def op_def(op_type: str) -> Any | None:
-    """The registered OpDef of ``op_type``, or None (unknown op, or no registry to ask)."""
-    if not _usable("op_def_registry.get"):
+    """The registered OpDef of ``op_type``, or None (unknown op, or no registry to ask).
+
+    Not switched off with :data:`FAST_PATH`: that picks how copies are imported, and the guard
+    on side effects needs to know op types whichever way they are.
+    """
+    if "op_def_registry.get" in _missing():
         return None
     from tensorflow.python.framework import op_def_registry
 
