@@ -17,6 +17,7 @@ checked in turn). Any other stateful op, including one this TensorFlow does not 
 
 from __future__ import annotations
 
+import gc
 import weakref
 from typing import Callable, Iterable, Iterator, Mapping
 
@@ -228,9 +229,17 @@ def _registered(op_type: str) -> bool:
 
 def meta_effect(meta: meta_graph_pb2.MetaGraphDef, roots: Iterable[str]) -> str | None:
     """What running ``roots`` (op or tensor names) of a MetaGraphDef would run outside the session."""
-    nodes = {node.name: node for node in meta.graph_def.node}
-    library = {f.signature.name: f for f in meta.graph_def.library.function}
-    return first_effect(nodes, library, [r for r in roots if r])
+    # The table of nodes is garbage once the walk is done, and makes none of its own: no cyclic
+    # collection meanwhile (its objects would count towards one of the whole heap).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        nodes = {node.name: node for node in meta.graph_def.node}
+        library = {f.signature.name: f for f in meta.graph_def.library.function}
+        return first_effect(nodes, library, [r for r in roots if r])
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def main_op_names(meta: meta_graph_pb2.MetaGraphDef) -> list[str]:
