@@ -22,7 +22,7 @@ import weakref
 from typing import Callable, Iterable, Iterator, Mapping
 
 import tensorflow as tf
-from tensorflow.core.framework import function_pb2, node_def_pb2
+from tensorflow.core.framework import attr_value_pb2, function_pb2, node_def_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
 
 from graphdsl.errors import BuildError
@@ -131,11 +131,18 @@ def _node_effect(node: node_def_pb2.NodeDef, library: Mapping[str, function_pb2.
         return ""
     if isinstance(library, dict) and not library:
         return None  # calls nothing
+    if node.op not in library and not any(map(_holds_function, node.attr.values())):
+        return None  # calls nothing (most nodes: looked at without node_functions' generators)
     for function in node_functions(node, library):
         found = _function_effect(function, library, checked)
         if found is not None:
             return f", through function '{function}', which runs {found}"
     return None
+
+
+def _holds_function(attr: attr_value_pb2.AttrValue) -> bool:
+    kind = attr.WhichOneof("value")
+    return kind == "func" or (kind == "list" and len(attr.list.func) > 0)
 
 
 def _function_effect(name: str, library: Mapping[str, function_pb2.FunctionDef],
@@ -201,6 +208,7 @@ class _GraphLibrary(Mapping[str, function_pb2.FunctionDef]):
     def __init__(self, graph: tf.Graph) -> None:
         self._graph = graph
         self._functions: dict[str, function_pb2.FunctionDef] | None = None
+        self._registered: dict[str, bool] = {}  # op type -> registered
 
     def _read(self) -> dict[str, function_pb2.FunctionDef]:
         if self._functions is None:
@@ -209,8 +217,12 @@ class _GraphLibrary(Mapping[str, function_pb2.FunctionDef]):
         return self._functions
 
     def __contains__(self, name: object) -> bool:
-        if isinstance(name, str) and _registered(name):
-            return False
+        if isinstance(name, str):
+            registered = self._registered.get(name)
+            if registered is None:
+                registered = self._registered[name] = internals.op_def(name) is not None
+            if registered:
+                return False
         return name in self._read()
 
     def __getitem__(self, name: str) -> function_pb2.FunctionDef:
@@ -221,10 +233,6 @@ class _GraphLibrary(Mapping[str, function_pb2.FunctionDef]):
 
     def __len__(self) -> int:
         return len(self._read())
-
-
-def _registered(op_type: str) -> bool:
-    return internals.op_def(op_type) is not None
 
 
 def meta_effect(meta: meta_graph_pb2.MetaGraphDef, roots: Iterable[str]) -> str | None:
