@@ -18,7 +18,7 @@ after each run. ``graphdsl plan`` is timed too (it composes and prints its repor
 exports), against a process that only imports graphdsl and composes the spec.
 
     python benchmarks/bench_build.py [--sizes 20000,200000] [--kinds metagraph,savedmodel] [--repeat 3]
-                                     [--sources DIR]
+                                     [--sources DIR] [--methods plain,build,plan,compose] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -97,6 +97,8 @@ sys.stdout.flush()
 os._exit(0)
 """
 
+METHODS = {"plain": "plain", "build": "graphdsl build", "plan": "graphdsl plan", "compose": "compose"}
+
 SOURCES = {
     "metagraph": 'metagraph("{src}/model.meta", checkpoint = "{src}/model.ckpt")',
     "savedmodel": 'savedmodel("{src}/sm")',
@@ -121,9 +123,9 @@ export metagraph "graph"
 """
 
 
-def run(argv: list[str], env: dict[str, str]) -> dict[str, float | str]:
+def run(argv: list[str], env: dict[str, str], cwd: str | None = None) -> dict[str, float | str]:
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
     out, err = proc.communicate()
     wall = time.perf_counter() - started
     usage = _child_usage(proc)
@@ -149,11 +151,17 @@ def main() -> None:
     parser.add_argument("--sizes", default="20000,200000")
     parser.add_argument("--kinds", default="metagraph,savedmodel")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--methods", default="plain,build,plan,compose",
+                        help="a subset of plain,build,plan,compose (plain and build are needed for the ratio)")
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="also time 'graphdsl build' with the graphdsl package of the checkout DIR "
+                             "(e.g. `git archive REV | tar -x -C DIR`)")
     parser.add_argument("--sources", metavar="DIR",
                         help="keep the sources made in DIR and reuse those found there (a 200k-op source "
                              "takes minutes to make)")
     args = parser.parse_args()
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", GRAPHDSL_PROGRESS="0")
+    methods = args.methods.split(",")
     python = sys.executable
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_build_") as tmp:
@@ -172,22 +180,26 @@ def main() -> None:
             for kind in args.kinds.split(","):
                 spec = Path(tmp) / f"spec_{kind}_{size}.gcomp"
                 spec.write_text(SPEC.format(source=SOURCES[kind].format(src=src)))
-                times: dict[str, list[dict]] = {"plain": [], "graphdsl build": [], "graphdsl plan": [],
-                                                "compose": []}
+                times: dict[str, list[dict]] = {name: [] for key, name in METHODS.items() if key in methods}
+                if args.baseline:
+                    times["baseline build"] = []
                 for i in range(args.repeat):
                     for method in times:
                         out = Path(tmp) / "out"
                         shutil.rmtree(out, ignore_errors=True)
                         out.mkdir()
+                        cwd = None
                         if method == "plain":
                             argv = [python, "-c", PLAIN, kind, str(src), str(out)]
-                        elif method == "graphdsl build":
+                        elif method in ("graphdsl build", "baseline build"):
                             argv = [python, "-m", "graphdsl", "build", str(spec), "-o", str(out)]
+                            # run in DIR: `python -m` puts the working directory first on sys.path
+                            cwd = args.baseline if method == "baseline build" else None
                         elif method == "graphdsl plan":
                             argv = [python, "-m", "graphdsl", "plan", str(spec)]
                         else:
                             argv = [python, "-c", COMPOSE, str(spec)]
-                        r = run(argv, env)
+                        r = run(argv, env, cwd)
                         r["load"] = os.getloadavg()[0]
                         times[method].append(r)
                         print(f"  {kind} {ops} run {i + 1} {method:15s} wall {r['wall']:6.1f} s "
@@ -198,16 +210,28 @@ def main() -> None:
                 rows.append((kind, ops, med, (min(loads), max(loads))))
     print()
     print(f"median of {args.repeat} interleaved runs on {os.cpu_count()} cores; build ratio = graphdsl build / "
-          "plain (goal <= 1.1x); plan ratio = graphdsl plan / compose alone (both whole processes)")
+          "plain (goal <= 1.1x); plan ratio = graphdsl plan / compose alone (both whole processes)"
+          + ("; baseline = graphdsl build of the --baseline checkout" if args.baseline else ""))
     print()
     print("| source | ops | load average | plain wall s | plain CPU s | build wall s | build CPU s | "
-          "build ratio CPU | plan CPU s | compose CPU s | plan ratio CPU |")
-    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "build ratio CPU | plan CPU s | compose CPU s | plan ratio CPU |"
+          + (" baseline CPU s | baseline ratio CPU |" if args.baseline else ""))
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if args.baseline else ""))
     for kind, ops, med, (low, high) in rows:
-        p, b, pl, c = med["plain"], med["graphdsl build"], med["graphdsl plan"], med["compose"]
-        print(f"| {kind} | {ops} | {low:.1f}-{high:.1f} | {p['wall']:.1f} | {p['cpu']:.1f} | {b['wall']:.1f} | "
-              f"{b['cpu']:.1f} | {b['cpu'] / p['cpu']:.2f}x | {pl['cpu']:.1f} | {c['cpu']:.1f} | "
-              f"{pl['cpu'] / c['cpu']:.2f}x |")
+        p, b, pl, c = (med.get(m, _NONE) for m in ("plain", "graphdsl build", "graphdsl plan", "compose"))
+        line = (f"| {kind} | {ops} | {low:.1f}-{high:.1f} | {p['wall']:.1f} | {p['cpu']:.1f} | {b['wall']:.1f} | "
+                f"{b['cpu']:.1f} | {_ratio(b, p)} | {pl['cpu']:.1f} | {c['cpu']:.1f} | {_ratio(pl, c)} |")
+        if args.baseline:
+            base = med["baseline build"]
+            line += f" {base['cpu']:.1f} | {_ratio(base, p)} |"
+        print(line)
+
+
+_NONE = {"wall": float("nan"), "cpu": float("nan")}
+
+
+def _ratio(a: dict[str, float], b: dict[str, float]) -> str:
+    return f"{a['cpu'] / b['cpu']:.2f}x" if b["cpu"] == b["cpu"] and a["cpu"] == a["cpu"] else "-"
 
 
 if __name__ == "__main__":

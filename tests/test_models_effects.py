@@ -70,6 +70,12 @@ def metagraph(directory: Path, marker: Path, hide: str) -> tuple[Path, Path]:
         w = _variable()
         tf.matmul(x, w, name="y")
         write = _write(marker)
+        if hide == "initializer_function":
+            @tf.function
+            def hidden():
+                tf.io.write_file(str(marker), "ran")
+                return tf.constant(0)
+            call = hidden().op.name
         session.run(w.initializer)
         saver = tf1.train.Saver([w])
         saver.save(session, str(directory / "m.ckpt"), write_meta_graph=False, write_state=False)
@@ -85,6 +91,8 @@ def metagraph(directory: Path, marker: Path, hide: str) -> tuple[Path, Path]:
     for node in meta.graph_def.node:
         if hide == "initializer" and node.name == "w/Assign":
             node.input.append("^hidden_write")  # the initializer waits for the write
+        if hide == "initializer_function" and node.name == "w/Assign":
+            node.input.append(f"^{call}")  # the initializer waits for a function that writes
         if hide == "read" and node.name == "w/Read/ReadVariableOp":
             node.input.append("^hidden_write")  # the read a freezer fetches waits for the write
     if hide == "snapshot":
@@ -169,6 +177,18 @@ def test_an_initializer_waiting_for_an_effect_is_not_run(tmp_path: Path) -> None
     path = spec(tmp_path, 'metagraph("m.meta")')
     with pytest.raises(BuildError, match=r"initializing the built graph would run op 'C/hidden_write' "
                                          r"\(WriteFile\).*namespace 'C' from source 'm.meta'"):
+        graphdsl.build(path, tmp_path / "out")
+    assert not marker.exists()
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_initializer_waiting_for_a_function_with_an_effect_is_not_run(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    metagraph(tmp_path, marker, "initializer_function")
+    path = spec(tmp_path, 'metagraph("m.meta")')
+    with pytest.raises(BuildError, match=r"initializing the built graph would run op 'C/StatefulPartitionedCall' "
+                                         r"\(StatefulPartitionedCall\), through function '.*hidden.*', which runs "
+                                         r"op .*\(WriteFile\).*namespace 'C' from source 'm.meta'"):
         graphdsl.build(path, tmp_path / "out")
     assert not marker.exists()
     assert not (tmp_path / "out").exists()

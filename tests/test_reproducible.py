@@ -20,7 +20,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from graphdsl.assemble.canonical import canonicalize_graph_def, function_stem
+from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
+
+from graphdsl.assemble.canonical import (
+    canonical_bytes, canonicalize_graph_def, canonicalize_meta_graph, function_stem, serialize)
 
 tf1 = tf.compat.v1
 
@@ -119,6 +122,47 @@ def test_canonical_graph_defs_are_equal_where_tensorflow_counted_on() -> None:
     assert first.SerializeToString(deterministic=True) == second.SerializeToString(deterministic=True)
     assert "while_body_0" in names(first)
     assert [n.name for n in first.node] == sorted(n.name for n in first.node)
+
+
+def _custom_gradient_meta_graph() -> meta_graph_pb2.MetaGraphDef:
+    """A graph with two custom gradients, made after others moved TensorFlow's counter on."""
+    graph = tf.Graph()
+    with graph.as_default():
+        @tf.custom_gradient
+        def clipped(v):
+            return tf.identity(v), lambda dy: tf.clip_by_value(dy, -1.0, 1.0)
+
+        x = tf1.placeholder(tf.float32, [2], name="x")
+        for _ in range(3):  # move the counter on
+            tf.gradients(clipped(x), x)
+        y = clipped(clipped(x * 2.0))
+        tf.gradients(y, x, name="grad")
+        return tf1.train.export_meta_graph(graph=graph)
+
+
+def test_canonical_bytes_are_those_of_canonicalize_then_serialize() -> None:
+    """The single pass exports use (custom gradient keys renumbered only when the bytes hold
+    any) writes what canonicalizing and then serializing writes."""
+    meta = _custom_gradient_meta_graph()
+    assert b"CustomGradient-" in meta.SerializeToString()
+    reference = meta_graph_pb2.MetaGraphDef.FromString(meta.SerializeToString())
+    canonicalize_meta_graph(reference)
+    expected = serialize(reference)
+    assert b"CustomGradient-0" in expected
+    assert canonical_bytes(meta_graph_pb2.MetaGraphDef.FromString(meta.SerializeToString())) == expected
+    saved = saved_model_pb2.SavedModel()
+    saved.meta_graphs.add().CopyFrom(meta)
+    saved.meta_graphs.add().CopyFrom(_counters_meta_graph())
+    reference_saved = saved_model_pb2.SavedModel.FromString(saved.SerializeToString())
+    for one in reference_saved.meta_graphs:
+        canonicalize_meta_graph(one)
+    assert canonical_bytes(saved) == serialize(reference_saved)
+
+
+def _counters_meta_graph() -> meta_graph_pb2.MetaGraphDef:
+    meta = meta_graph_pb2.MetaGraphDef()
+    meta.graph_def.CopyFrom(_counters_graph_def())
+    return meta
 
 
 def test_function_stem_drops_counters_only() -> None:

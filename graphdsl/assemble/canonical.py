@@ -182,6 +182,13 @@ def _renumber_gradient_keys(nodes: Iterable[node_def_pb2.NodeDef], keys: dict[st
 
 def canonicalize_graph_def(graph_def: graph_pb2.GraphDef) -> dict[str, str]:
     """Makes ``graph_def`` canonical in place (see the module docstring); returns the renames."""
+    renames = _order_graph_def(graph_def)
+    _renumber_graph_def(graph_def)
+    return renames
+
+
+def _order_graph_def(graph_def: graph_pb2.GraphDef) -> dict[str, str]:
+    """Sorts ``graph_def``'s nodes, renames its functions and sorts its library; returns the renames."""
     graph_def.node.sort(key=lambda n: n.name)
     library = graph_def.library
     renames: dict[str, str] = {}
@@ -201,21 +208,48 @@ def canonicalize_graph_def(graph_def: graph_pb2.GraphDef) -> dict[str, str]:
         del library.gradient[:]
         for name, grad in gradients:
             library.gradient.add(function_name=name, gradient_func=grad)
+    return renames
+
+
+def _renumber_graph_def(graph_def: graph_pb2.GraphDef) -> None:
+    """Renumbers the ``CustomGradient-N`` keys of an ordered ``graph_def``: nodes, then functions."""
     keys: dict[str, str] = {}
     _renumber_gradient_keys(graph_def.node, keys)
-    for fdef in library.function:
+    for fdef in graph_def.library.function:
         _renumber_gradient_keys(sorted(fdef.node_def, key=lambda n: n.name), keys)
-    return renames
 
 
 def canonicalize_meta_graph(meta: meta_graph_pb2.MetaGraphDef) -> None:
     """Makes a MetaGraphDef canonical in place: its graph, function aliases and object graph."""
-    renames = canonicalize_graph_def(meta.graph_def)
+    _order_meta_graph(meta)
+    _renumber_graph_def(meta.graph_def)
+
+
+def _order_meta_graph(meta: meta_graph_pb2.MetaGraphDef) -> None:
+    renames = _order_graph_def(meta.graph_def)
     aliases = meta.meta_info_def.function_aliases
     for key in list(aliases):
         aliases[key] = renames.get(aliases[key], aliases[key])
     if meta.HasField("object_graph_def"):
         _rename_object_graph(meta.object_graph_def, renames)
+
+
+def canonical_bytes(proto: meta_graph_pb2.MetaGraphDef | saved_model_pb2.SavedModel) -> bytes:
+    """Makes a MetaGraphDef or a SavedModel canonical in place and returns its canonical bytes.
+
+    The same as :func:`canonicalize_meta_graph` on each MetaGraphDef, then :func:`serialize`,
+    but each node is looked at for ``CustomGradient-N`` keys only when the bytes hold the
+    attribute's name somewhere (few graphs do; the look costs a pass over every node).
+    """
+    metas = list(proto.meta_graphs) if isinstance(proto, saved_model_pb2.SavedModel) else [proto]
+    for meta in metas:
+        _order_meta_graph(meta)
+    data = serialize(proto)
+    if _GRADIENT_OP_TYPE.encode("utf-8") in data:
+        for meta in metas:
+            _renumber_graph_def(meta.graph_def)
+        data = serialize(proto)
+    return data
 
 
 def _rename_object_graph(graph, renames: dict[str, str]) -> None:
@@ -249,9 +283,12 @@ def canonicalize_savedmodel(directory: Path) -> None:
     path = directory / "saved_model.pb"
     saved = saved_model_pb2.SavedModel()
     saved.ParseFromString(path.read_bytes())
-    for meta in saved.meta_graphs:
-        canonicalize_meta_graph(meta)
-    path.write_bytes(serialize(saved))
+    write_savedmodel(directory, canonical_bytes(saved))
+
+
+def write_savedmodel(directory: Path, data: bytes) -> None:
+    """Writes ``data`` as ``DIR/saved_model.pb`` (and its fingerprint again, when TensorFlow wrote one)."""
+    (directory / "saved_model.pb").write_bytes(data)
     if (directory / "fingerprint.pb").exists():  # it hashes saved_model.pb: compute it again
         internals.write_fingerprint(str(directory))
 
@@ -260,8 +297,7 @@ def canonicalize_metagraph_file(path: Path) -> None:
     """Rewrites a binary ``.meta`` file canonically."""
     meta = meta_graph_pb2.MetaGraphDef()
     meta.ParseFromString(path.read_bytes())
-    canonicalize_meta_graph(meta)
-    path.write_bytes(serialize(meta))
+    path.write_bytes(canonical_bytes(meta))
 
 
 def canonicalize_graphdef_file(path: Path) -> None:

@@ -24,14 +24,15 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping, Sequence, Union
+from typing import Callable, Iterable, Iterator, Mapping, Sequence, Union
 
 import numpy as np
 import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow.core.framework import graph_pb2
-from tensorflow.core.protobuf import saved_model_pb2
+from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
+from graphdsl.assemble.canonical import canonical_bytes, write_savedmodel
 from graphdsl.assemble.files import write_atomically
 from graphdsl.errors import ExportError
 from graphdsl.lang import schema
@@ -58,6 +59,7 @@ def export_savedmodel(
     *,
     label: str | Path | None = None,
     saver: tf.compat.v1.train.Saver | None = None,
+    canonical: bool = False,
 ) -> Path:
     """Writes a SavedModel with one predict signature per entry of ``signatures``.
 
@@ -65,7 +67,9 @@ def export_savedmodel(
     ``graph``. The result loads with ``tf.saved_model.load(path).signatures[name](**inputs)`` in TF2 and
     with ``tf.compat.v1.saved_model.loader.load`` in graph mode. ``out_path`` must not exist yet.
     Messages name ``label`` (default: ``out_path``). ``saver`` writes the variables (default: the
-    builder's own, over every saveable object); see :func:`shared_saver`. Returns ``out_path``.
+    builder's own, over every saveable object); see :func:`shared_saver`. ``canonical`` writes
+    ``saved_model.pb`` in canonical form (:mod:`~graphdsl.assemble.canonical`), as a build does.
+    Returns ``out_path``.
     """
     path = Path(out_path)
     out = Path(label) if label is not None else path
@@ -91,27 +95,30 @@ def export_savedmodel(
                     assets_collection=assets or None, strip_default_attrs=True, saver=saver,
                 )
                 builder.save()
-            _strip_savedmodel_values(graph, path)
+            _rewrite_savedmodel(graph, path, canonical)
         except (ValueError, TypeError, AssertionError, OSError, tf.errors.OpError) as e:
             shutil.rmtree(path, ignore_errors=True)
             raise _export_error(out, "the SavedModel", e) from e
     return path
 
 
-def _strip_savedmodel_values(graph: tf.Graph, path: Path) -> None:
-    """Rewrites ``saved_model.pb`` so that no op of it calls back into this process for a value.
+def _rewrite_savedmodel(graph: tf.Graph, path: Path, canonical: bool) -> None:
+    """Rewrites ``saved_model.pb`` so that no op of it calls back into this process for a value,
+    and in canonical form if asked, reading and writing it once.
 
     A value-mode copy's initial value is handed over by this process (see
     :mod:`~graphdsl.tf.initial_values`); in the file it is a placeholder, and the checkpoint in
     ``variables/`` holds the value.
     """
-    if not initial_values.values_of(graph):
+    if not canonical and not initial_values.values_of(graph):
         return
     file = path / "saved_model.pb"
     saved = saved_model_pb2.SavedModel()
     saved.ParseFromString(file.read_bytes())
     changed = [initial_values.without_values(m.graph_def, graph) for m in saved.meta_graphs]
-    if any(changed):
+    if canonical:
+        write_savedmodel(path, canonical_bytes(saved))
+    elif any(changed):
         write_atomically(file, saved.SerializeToString(deterministic=True))
 
 
@@ -162,15 +169,18 @@ def _signature_def(out: Path, graph: tf.Graph, name: str, io: Signature) -> tf.c
 
 def export_metagraph(
     graph: tf.Graph, session: tf.compat.v1.Session | None, out_dir: str | Path, name: str, *,
-    label: str | Path | None = None, saver: tf.compat.v1.train.Saver | None = None,
+    label: str | Path | None = None, saver: tf.compat.v1.train.Saver | None = None, canonical: bool = False,
+    info: Callable[[meta_graph_pb2.MetaGraphDef], None] | None = None,
 ) -> list[Path]:
     """Writes ``NAME.meta`` and, when the graph has global variables, checkpoint ``NAME.ckpt``.
 
     Reload with ``saver = tf.compat.v1.train.import_meta_graph("NAME.meta")`` and
     ``saver.restore(session, "NAME.ckpt")``. ``session`` may be None for a graph without variables.
     Messages name the files in directory ``label`` (default: ``out_dir``). ``saver`` writes the
-    checkpoint (default: a new one over the global variables); see :func:`shared_saver`. Returns
-    the files written.
+    checkpoint (default: a new one over the global variables); see :func:`shared_saver`.
+    ``canonical`` writes ``NAME.meta`` in canonical form (:mod:`~graphdsl.assemble.canonical`),
+    as a build does; ``info``, if given, is called on the MetaGraphDef before it is written (a
+    build puts its provenance record there). Returns the files written.
     """
     directory = Path(out_dir)
     shown = Path(label) if label is not None else directory
@@ -194,7 +204,10 @@ def export_metagraph(
                 saver_def = saver.saver_def
             meta_graph = tf.compat.v1.train.export_meta_graph(graph=graph, saver_def=saver_def)
             initial_values.without_values(meta_graph.graph_def, graph)
-            write_atomically(meta, meta_graph.SerializeToString(deterministic=True))
+            if info is not None:
+                info(meta_graph)
+            write_atomically(meta, canonical_bytes(meta_graph) if canonical
+                             else meta_graph.SerializeToString(deterministic=True))
     except (ValueError, TypeError, OSError, tf.errors.OpError) as e:
         for path in set(directory.iterdir()) - before if directory.is_dir() else ():
             shutil.rmtree(path) if path.is_dir() else path.unlink()

@@ -62,9 +62,13 @@ def dump(provenance: dict[str, Any]) -> str:
                      width=100, allow_unicode=True)
 
 
-def attach_provenance(spec: syntax.Spec, out: Any) -> None:
-    """Puts the record of ``spec`` into (or beside) every export staged in ``out`` (an OutputDir)."""
-    text = dump(record(spec))
+def attach_provenance(spec: syntax.Spec, out: Any, text: str | None = None, metagraphs: bool = True) -> None:
+    """Puts the record of ``spec`` into (or beside) every export staged in ``out`` (an OutputDir).
+
+    ``text`` is the record's YAML (default: made from ``spec``); ``metagraphs=False`` leaves the
+    MetaGraph exports alone, when they were written with it (see :func:`pack_metagraph`).
+    """
+    text = dump(record(spec)) if text is None else text
     for export in spec.exports:
         kind, name = export.kind.name, export.path.value
         if kind == "savedmodel":
@@ -72,13 +76,19 @@ def attach_provenance(spec: syntax.Spec, out: Any) -> None:
             directory.mkdir(parents=True)
             (directory / SAVEDMODEL_FILE).write_text(text, encoding="utf-8")
         elif kind == "metagraph":
-            path = out.staging / schema.export_file(kind, name)
-            meta = meta_graph_pb2.MetaGraphDef()
-            meta.ParseFromString(path.read_bytes())
-            meta.meta_info_def.any_info.Pack(wrappers_pb2.StringValue(value=text))
-            path.write_bytes(serialize(meta))
+            if metagraphs:
+                path = out.staging / schema.export_file(kind, name)
+                meta = meta_graph_pb2.MetaGraphDef()
+                meta.ParseFromString(path.read_bytes())
+                pack_metagraph(meta, text)
+                path.write_bytes(serialize(meta))
         else:
             out.path(name + SIDECAR_SUFFIX).write_text(text, encoding="utf-8")
+
+
+def pack_metagraph(meta: meta_graph_pb2.MetaGraphDef, text: str) -> None:
+    """Puts the record's YAML ``text`` into ``meta`` (``meta_info_def.any_info``)."""
+    meta.meta_info_def.any_info.Pack(wrappers_pb2.StringValue(value=text))
 
 
 # -- reading it back --------------------------------------------------------------------------------

@@ -8,11 +8,13 @@ left as it was.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import os
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import tensorflow as tf
 
@@ -22,7 +24,7 @@ from graphdsl.assemble.export import (
 from graphdsl.assemble.manifest import (
     BUILD_MANIFEST, AliasEntry, BuildManifest, ExportEntry, read_outputs, write_manifest)
 from graphdsl.assemble.outdir import OutputDir
-from graphdsl.assemble.provenance import attach_provenance
+from graphdsl.assemble.provenance import attach_provenance, dump, pack_metagraph, record
 from graphdsl.assemble.serving import serve_check
 from graphdsl.errors import BuildError, ExportError, GraphDslError
 from graphdsl.lang import schema, syntax
@@ -88,20 +90,51 @@ def save(composition: "Composition", outdir: str | os.PathLike) -> list[Path]:
 
     Returns the exports' paths, in the spec's order.
     """
+    with _gc_paused():
+        return _save(composition, outdir)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a composition is initialized and exported.
+
+    Exporting a large graph allocates a Python object per node several times over (the Saver's
+    ops, the exported protos, their canonical order) and makes few garbage cycles; the
+    allocation count would start collections of the whole heap, which holds the source and the
+    target graphs: seconds at 200k ops. The collector resumes afterwards (objects someone froze
+    stay frozen; the new ones join the oldest generation unexamined, as after a copy).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            if not gc.get_freeze_count():
+                gc.freeze()
+                gc.unfreeze()
+            gc.enable()
+
+
+def _save(composition: "Composition", outdir: str | os.PathLike) -> list[Path]:
     spec = composition.spec
     _check_sources_kept(composition, Path(outdir))
     session = composition.session
     saving = [e for e in spec.exports if e.kind.name in ("savedmodel", "metagraph")]
     saver = shared_saver(composition.graph) if len(saving) > 1 else None
+    provenance = dump(record(spec))
     with OutputDir(outdir) as out:
         for export, elements in zip(spec.exports, composition.exported):
             try:
                 with progress.task(f"exporting {export.kind.name} {export.path.value}"):
-                    _save_one(composition.graph, session, export, elements, out, saver)
+                    _save_one(composition.graph, session, export, elements, out, saver, provenance)
             except GraphDslError as e:  # at the export, unless the error knows better where
                 raise BuildError(e.message, span=e.span or export.span, hint=e.hint, source=spec.text) from e
-        canonicalize_exports(out.staging, [(e.kind.name, e.path.value) for e in spec.exports])
-        attach_provenance(spec, out)
+        # the SavedModel and MetaGraph exports wrote their graphs canonically already, and the
+        # MetaGraphs hold the provenance record
+        canonicalize_exports(out.staging, [(e.kind.name, e.path.value) for e in spec.exports
+                                           if e.kind.name == "graphdef"])
+        attach_provenance(spec, out, provenance, metagraphs=False)
         try:
             write_manifest(out.path(BUILD_MANIFEST), manifest_of(composition))
         except OSError as e:
@@ -141,15 +174,16 @@ def _check_sources_kept(composition: "Composition", outdir: Path) -> None:
 
 
 def _save_one(graph: tf.Graph, session: tf.compat.v1.Session, export: syntax.Export, elements: Any,
-              out: OutputDir, saver: tf.compat.v1.train.Saver | None) -> None:
+              out: OutputDir, saver: tf.compat.v1.train.Saver | None, provenance: str) -> None:
     kind, name = export.kind.name, export.path.value
     if kind == "savedmodel":
         path = export_savedmodel(graph, session, out.path(name), elements, tags=export.tags,
-                                 label=out.label(name), saver=saver)
+                                 label=out.label(name), saver=saver, canonical=True)
         serve_check(path, export, label=out.label(name))
     elif kind == "metagraph":
         out.path(schema.export_file(kind, name))  # claims the name, so two exports cannot write it twice
-        export_metagraph(graph, session, out.staging, name, label=out.target, saver=saver)
+        export_metagraph(graph, session, out.staging, name, label=out.target, saver=saver, canonical=True,
+                         info=partial(pack_metagraph, text=provenance))
     else:
         export_graphdef(graph, session, out.path(name), elements, label=out.label(name))
 

@@ -17,11 +17,12 @@ checked in turn). Any other stateful op, including one this TensorFlow does not 
 
 from __future__ import annotations
 
+import gc
 import weakref
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 
 import tensorflow as tf
-from tensorflow.core.framework import function_pb2, node_def_pb2
+from tensorflow.core.framework import attr_value_pb2, function_pb2, node_def_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
 
 from graphdsl.errors import BuildError
@@ -126,14 +127,22 @@ def first_effect(
 def _node_effect(node: node_def_pb2.NodeDef, library: Mapping[str, function_pb2.FunctionDef],
                  checked: dict[str, str | None]) -> str | None:
     """'' when ``node`` itself is unsafe, ' calls ...' when a function it calls is, else None."""
-    called = list(node_functions(node, library))
     if node.op not in library and not is_safe(node.op):
         return ""
-    for function in called:
+    if isinstance(library, dict) and not library:
+        return None  # calls nothing
+    if node.op not in library and not any(map(_holds_function, node.attr.values())):
+        return None  # calls nothing (most nodes: looked at without node_functions' generators)
+    for function in node_functions(node, library):
         found = _function_effect(function, library, checked)
         if found is not None:
             return f", through function '{function}', which runs {found}"
     return None
+
+
+def _holds_function(attr: attr_value_pb2.AttrValue) -> bool:
+    kind = attr.WhichOneof("value")
+    return kind == "func" or (kind == "list" and len(attr.list.func) > 0)
 
 
 def _function_effect(name: str, library: Mapping[str, function_pb2.FunctionDef],
@@ -154,31 +163,91 @@ def _function_effect(name: str, library: Mapping[str, function_pb2.FunctionDef],
 def check_target_runs(graph: tf.Graph, roots: Iterable[tf.Operation],
                       what: str = "initializing the built graph") -> None:
     """Raises BuildError if running ``roots`` of the built ``graph`` would run an unsafe op copied
-    from a guarded source. Ops graphdsl made and copies of trusted sources are not judged."""
-    untrusted: dict[str, str] = {}
+    from a guarded source. Ops graphdsl made and copies of trusted sources are not judged.
+
+    The walk is :func:`first_effect`'s, over the live graph: it visits only what ``roots`` run
+    (an op's data inputs, then its control inputs by name, as a GraphDef of the graph lists
+    them), reads the definition of the guarded ops it meets, and the function library only when
+    one of them may call a function, instead of serializing the whole graph.
+    """
+    untrusted: dict[tf.Operation, str] = {}
     for source, record in registry_of(graph).records():
         label = guarded(source)
         if label is not None:
-            for op in record.ops.values():
-                untrusted[op.name] = f"copied into namespace '{record.namespace}' from {label}"
+            untrusted.update(dict.fromkeys(
+                record.ops.values(), f"copied into namespace '{record.namespace}' from {label}"))
     if not untrusted:
         return
-    graph_def = graph.as_graph_def()
-    nodes = {node.name: node for node in graph_def.node}
-    library = {f.signature.name: f for f in graph_def.library.function}
-    root_names = [op.name for op in roots]
-    found = first_effect(nodes, library, root_names, trusted=lambda name: name not in untrusted)
-    if found is not None:
-        name = found.split("'")[1]
-        raise BuildError(f"{what} would run {found}, which acts outside the session; it was "
-                         f"{untrusted[name]}", hint=HINT)
+    library = _GraphLibrary(graph)
+    checked: dict[str, str | None] = {}
+    seen: set[tf.Operation] = set()
+    stack = list(roots)
+    while stack:
+        op = stack.pop()
+        if op in seen:
+            continue
+        seen.add(op)
+        stack.extend(tensor.op for tensor in op.inputs)
+        stack.extend(sorted(op.control_inputs, key=lambda control: control.name))
+        if op not in untrusted:
+            continue
+        node = op.node_def
+        found = _node_effect(node, library, checked)
+        if found is not None:
+            raise BuildError(f"{what} would run op '{op.name}' ({node.op}){found}, which acts outside "
+                             f"the session; it was {untrusted[op]}", hint=HINT)
+
+
+class _GraphLibrary(Mapping[str, function_pb2.FunctionDef]):
+    """A graph's function library, read from the graph (one ``as_graph_def``) when first needed.
+
+    A name TensorFlow registers as an op is no function's (it refuses a function named like an
+    op), so asking about an op type reads nothing.
+    """
+
+    def __init__(self, graph: tf.Graph) -> None:
+        self._graph = graph
+        self._functions: dict[str, function_pb2.FunctionDef] | None = None
+        self._registered: dict[str, bool] = {}  # op type -> registered
+
+    def _read(self) -> dict[str, function_pb2.FunctionDef]:
+        if self._functions is None:
+            library = self._graph.as_graph_def().library
+            self._functions = {f.signature.name: f for f in library.function}
+        return self._functions
+
+    def __contains__(self, name: object) -> bool:
+        if isinstance(name, str):
+            registered = self._registered.get(name)
+            if registered is None:
+                registered = self._registered[name] = internals.op_def(name) is not None
+            if registered:
+                return False
+        return name in self._read()
+
+    def __getitem__(self, name: str) -> function_pb2.FunctionDef:
+        return self._read()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
 
 
 def meta_effect(meta: meta_graph_pb2.MetaGraphDef, roots: Iterable[str]) -> str | None:
     """What running ``roots`` (op or tensor names) of a MetaGraphDef would run outside the session."""
-    nodes = {node.name: node for node in meta.graph_def.node}
-    library = {f.signature.name: f for f in meta.graph_def.library.function}
-    return first_effect(nodes, library, [r for r in roots if r])
+    # The table of nodes is garbage once the walk is done, and makes none of its own: no cyclic
+    # collection meanwhile (its objects would count towards one of the whole heap).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        nodes = {node.name: node for node in meta.graph_def.node}
+        library = {f.signature.name: f for f in meta.graph_def.library.function}
+        return first_effect(nodes, library, [r for r in roots if r])
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def main_op_names(meta: meta_graph_pb2.MetaGraphDef) -> list[str]:
