@@ -8,16 +8,15 @@ left as it was.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import os
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import tensorflow as tf
 
+from graphdsl.collector import paused
 from graphdsl.assemble.canonical import canonicalize_exports
 from graphdsl.assemble.export import (
     export_graphdef, export_metagraph, export_savedmodel, items_of, shared_saver)
@@ -90,30 +89,8 @@ def save(composition: "Composition", outdir: str | os.PathLike) -> list[Path]:
 
     Returns the exports' paths, in the spec's order.
     """
-    with _gc_paused():
+    with paused():
         return _save(composition, outdir)
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a composition is initialized and exported.
-
-    Exporting a large graph allocates a Python object per node several times over (the Saver's
-    ops, the exported protos, their canonical order) and makes few garbage cycles; the
-    allocation count would start collections of the whole heap, which holds the source and the
-    target graphs: seconds at 200k ops. The collector resumes afterwards (objects someone froze
-    stay frozen; the new ones join the oldest generation unexamined, as after a copy).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            if not gc.get_freeze_count():
-                gc.freeze()
-                gc.unfreeze()
-            gc.enable()
 
 
 def _save(composition: "Composition", outdir: str | os.PathLike) -> list[Path]:

@@ -11,7 +11,7 @@ source order, as a build would meet it (see :mod:`graphdsl.lang.passes`), with a
 from __future__ import annotations
 
 from graphdsl.lang import syntax
-from graphdsl.lang.parser import paused_gc
+from graphdsl.collector import paused
 from graphdsl.lang.passes import Finding, Pass
 from graphdsl.lang.rules import SchemaPass
 from graphdsl.lang.scope import ScopePass
@@ -21,7 +21,7 @@ PASSES: tuple[type[Pass], ...] = (ScopePass, SchemaPass)
 
 def check(spec: syntax.Spec) -> syntax.Spec:
     """Check a parsed spec; return it unchanged, or raise the first SpecError in source order."""
-    with paused_gc():
+    with paused():
         findings = [f for f in (p(spec).run() for p in PASSES) if f is not None]
     if findings:
         first: Finding = min(findings, key=lambda f: f.key)

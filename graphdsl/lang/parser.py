@@ -12,20 +12,18 @@ a file that is not UTF-8, a number no machine type holds, or values nested deepe
 from __future__ import annotations
 
 import codecs
-import contextlib
 import functools
-import gc
 import os
 from pathlib import Path
-from typing import Iterator
 
+from graphdsl.collector import paused
 from graphdsl.errors import GraphDslError, SourceFile, Span, SpecSyntaxError, normalize_newlines
 from graphdsl.lang import comments, grammar, syntax
 from graphdsl.lang.builder import MAX_DIGITS, MAX_NESTING, Builder
 from graphdsl.lang.driver import Driver, Rejected
 from graphdsl.lang.syntax_errors import syntax_error
 
-__all__ = ["MAX_DIGITS", "MAX_NESTING", "decode", "parse", "parse_file", "parse_source", "paused_gc"]
+__all__ = ["MAX_DIGITS", "MAX_NESTING", "decode", "parse", "parse_file", "parse_source"]
 
 def parse(text: str, path: str = "<string>") -> syntax.Spec:
     """Parse spec text; ``path`` names it in error messages. Raises SpecSyntaxError."""
@@ -44,7 +42,7 @@ def parse_file(path: str | os.PathLike[str]) -> syntax.Spec:
 def parse_source(file: SourceFile) -> syntax.Spec:
     """Parse the text of ``file``; every span of the tree points into it."""
     builder = Builder(file)
-    with paused_gc():
+    with paused():
         try:
             spec: syntax.Spec = _driver().parse(file.text, builder.rules)
         except Rejected:
@@ -88,27 +86,3 @@ def decode(data: bytes, path: str, what: str = "the spec",
             Span(path, line, column, line, column + 1, file),
             "save the file with the UTF-8 encoding",
         ) from None
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a spec is parsed or checked.
-
-    Parsing allocates hundreds of thousands of small objects and frees none: each allocation
-    threshold would start a collection that scans them all again, which made parsing a large
-    spec several times slower. Nothing here makes garbage cycles that must be freed meanwhile.
-    Afterwards the new objects join the oldest generation at once (``gc.freeze()`` then
-    ``gc.unfreeze()``), instead of being scanned by each younger collection on their way there;
-    that is skipped when the program keeps objects frozen itself. The collector is enabled
-    again if it was.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if gc.get_freeze_count() == 0:
-            gc.freeze()
-            gc.unfreeze()
-        if enabled:
-            gc.enable()

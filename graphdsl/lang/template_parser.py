@@ -22,7 +22,7 @@ from graphdsl.errors import SourceFile, Span, SpecSyntaxError
 from graphdsl.lang import expr as ex
 from graphdsl.lang import comments, grammar, parser, syntax
 from graphdsl.lang import template_syntax as ts
-from graphdsl.lang.parser import paused_gc
+from graphdsl.collector import paused
 from graphdsl.lang.syntax_errors import syntax_error
 
 # A line that starts with a template keyword: such a file is read as a template first. Searched
@@ -83,7 +83,7 @@ def _further(plain: SpecSyntaxError, template: SpecSyntaxError) -> SpecSyntaxErr
 
 def parse_template(file: SourceFile) -> ts.Template:
     """Parse ``file`` as a template; SpecSyntaxError where it leaves the grammar."""
-    with paused_gc():
+    with paused():
         try:
             tree = grammar.load("template").parse(file.text, start="template")
         except UnexpectedInput:

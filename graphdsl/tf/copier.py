@@ -18,15 +18,14 @@ and says what it added in a :class:`CopyResult`. A build runs steps 1 and 2 of s
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2
 
+from graphdsl.collector import paused
 from graphdsl.tf import functions, internals, tables
 from graphdsl.errors import CopyError, NameClashError
 from graphdsl.lang import schema
@@ -110,7 +109,7 @@ class Copier:
         self.prefix = self.namespace + "/" if self.namespace else ""
         self.session = session
         self.copied_variables = copied_variables
-        with _gc_paused():  # indexing a big source makes a Python object per node
+        with paused():  # indexing a big source makes a Python object per node
             self.index: SourceIndex = index_of(source)
         self.tables = tables.tables_of(self.index)
         self.modes = tables.forced_modes(modes, self.tables)
@@ -261,7 +260,7 @@ class Copier:
     def _copy_walk(self, walk: Walk) -> CopyResult:
         if not walk.needed and not walk.stopped:
             return CopyResult(self.namespace)
-        with _gc_paused():
+        with paused():
             prepared = self._prepare(walk)
             return self._finish(prepared, self._import(prepared))
 
@@ -274,7 +273,7 @@ class Copier:
         walk = self.walk(roots)
         if not walk.needed and not walk.stopped:
             return CopyResult(self.namespace)
-        with _gc_paused():
+        with paused():
             return self._prepare(walk)
 
     def _prepare(self, walk: Walk) -> "Prepared":
@@ -522,14 +521,14 @@ def import_together(copies: Sequence[Prepared | CopyResult]) -> Iterator[CopyRes
     merged: dict[int, Prepared] = {}  # each copy as the merged import carried it
     if len(prepared) > 1 and internals.fast_import_works() and _mergeable(prepared):
         once = _added_once(prepared)
-        with _gc_paused():
+        with paused():
             imported = _import_merged(once)
         merged = {id(copy): alone for copy, alone in zip(prepared, once)}
     for copy in copies:
         if isinstance(copy, CopyResult):
             yield copy
             continue
-        with _gc_paused():
+        with paused():
             carried = merged.get(id(copy))
             found = imported.get(id(carried)) if carried is not None else None
             if carried is not None and found is not None:
@@ -631,30 +630,6 @@ class _Either:
 
     def __contains__(self, item) -> bool:
         return item in self.first or item in self.second
-
-
-@contextlib.contextmanager
-def _gc_paused():
-    """No cyclic garbage collection while a copy (or an index) is made.
-
-    A copy allocates a Python wrapper per op; the allocation count would start collections of the
-    whole heap (3 s of a 200k-op copy) although the copy makes no garbage cycles of its own. Once
-    it is done the collector resumes, and the objects made meanwhile join its oldest generation
-    unexamined (``freeze`` then ``unfreeze`` moves them there without a collection): they are
-    long-lived, and examining them in the first young collection after the copy cost as much
-    again. Garbage among them goes at the next full collection. Objects someone else froze are
-    left frozen (then the new objects go through the young collections as usual).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            if not gc.get_freeze_count():
-                gc.freeze()
-                gc.unfreeze()
-            gc.enable()
 
 
 def check_compatible(original, replacement) -> None:

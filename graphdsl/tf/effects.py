@@ -17,7 +17,6 @@ checked in turn). Any other stateful op, including one this TensorFlow does not 
 
 from __future__ import annotations
 
-import gc
 import weakref
 from typing import Callable, Iterable, Iterator, Mapping
 
@@ -25,6 +24,7 @@ import tensorflow as tf
 from tensorflow.core.framework import attr_value_pb2, function_pb2, node_def_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
 
+from graphdsl.collector import paused
 from graphdsl.errors import BuildError
 from graphdsl.tf import internals
 from graphdsl.tf.functions import node_functions
@@ -239,15 +239,10 @@ def meta_effect(meta: meta_graph_pb2.MetaGraphDef, roots: Iterable[str]) -> str 
     """What running ``roots`` (op or tensor names) of a MetaGraphDef would run outside the session."""
     # The table of nodes is garbage once the walk is done, and makes none of its own: no cyclic
     # collection meanwhile (its objects would count towards one of the whole heap).
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused(kept=False):
         nodes = {node.name: node for node in meta.graph_def.node}
         library = {f.signature.name: f for f in meta.graph_def.library.function}
         return first_effect(nodes, library, [r for r in roots if r])
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def main_op_names(meta: meta_graph_pb2.MetaGraphDef) -> list[str]:

@@ -70,6 +70,7 @@ from google.protobuf import message, text_format
 from tensorflow.core.framework import graph_pb2
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
+from graphdsl.collector import paused
 from graphdsl.errors import SourceError, did_you_mean
 from graphdsl.lang import schema
 from graphdsl.tf import checkpoints, effects, inline, tables
@@ -194,7 +195,8 @@ def load_source(kind: str, path: str | Path, options: dict[str, Any] | None, bas
     _check_options(kind, path, options, _OPTIONS[kind])
     for flag in _FLAGS:
         _check_flag(path, options, flag)
-    loaded = loader(path, options, Path(base_dir))
+    with paused():  # a big graph's import makes an object per node; a builder's code is not paused
+        loaded = loader(path, options, Path(base_dir))
     if not options.get("allow_side_effects"):
         effects.guard(loaded.graph, f"source '{path}'")
     return loaded
@@ -255,22 +257,25 @@ def _load_metagraph(path: str | Path, options: dict[str, Any], base_dir: Path) -
             raise _not_restoring(file, prefix, e) from e
         return session
 
-    values = _checkpoint_values(graph, saver, prefix)
+    variables = _variables(graph)
+    values = _checkpoint_values(graph, saver, prefix, variables)
     if values is None:  # a restore op other than a Saver's plain one: restore now, as it says
         return LoadedSource("metagraph", file, graph, restore(), options=options)
     try:
-        values.check(_variables(graph))
+        values.check(variables)
     except (ValueError, tf.errors.OpError) as e:
         raise _not_restoring(file, prefix, e) from e
     return LoadedSource("metagraph", file, graph, options=options, restore=restore, checkpoint=values)
 
 
-def _checkpoint_values(graph: tf.Graph, saver: Any, prefix: Path) -> CheckpointValues | None:
-    """Single values of checkpoint ``prefix``, when ``saver`` restores every variable plainly."""
+def _checkpoint_values(graph: tf.Graph, saver: Any, prefix: Path,
+                       variables: dict[str, tuple[tf.DType, tf.TensorShape]]) -> CheckpointValues | None:
+    """Single values of checkpoint ``prefix``, when ``saver`` restores every variable of
+    ``variables`` (those of ``graph``) plainly."""
     if any(op.type == "_VarHandlesOp" for op in graph.get_operations()):
         return None
     keys = checkpoints.restored_keys(graph, saver.saver_def.restore_op_name)
-    if keys is None or not set(_variables(graph)) <= set(keys):
+    if keys is None or not set(variables) <= set(keys):
         return None
     return CheckpointValues(prefix, keys)
 
@@ -378,10 +383,11 @@ def _late_savedmodel(meta: meta_graph_pb2.MetaGraphDef, directory: Path
     try:
         with graph.as_default():
             saver = tf.compat.v1.train.import_meta_graph(meta)
-        values = _checkpoint_values(graph, saver, prefix) if saver is not None else None
+        variables = _variables(graph)
+        values = _checkpoint_values(graph, saver, prefix, variables) if saver is not None else None
         if values is None:
             return None
-        values.check(_variables(graph))
+        values.check(variables)
     except (ValueError, KeyError, tf.errors.OpError):
         return None  # the loader, loading it whole, says what is wrong
 
