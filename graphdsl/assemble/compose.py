@@ -88,6 +88,13 @@ class Composition:
         """Each alias of the spec with its element: a Tensor, Operation or Variable."""
         return self.names.aliases
 
+    def reports_by_namespace(self) -> dict[str, list[CopyReport]]:
+        """The copies' reports grouped by namespace, in one pass (a spec may have thousands)."""
+        grouped: dict[str, list[CopyReport]] = {}
+        for report in self.reports:
+            grouped.setdefault(report.namespace, []).append(report)
+        return grouped
+
     # -- the statements --------------------------------------------------------------------------
 
     def _run(self) -> None:

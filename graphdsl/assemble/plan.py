@@ -17,9 +17,7 @@ def render(composition: "Composition") -> str:
     spec = composition.spec
     lines = [f"plan for {spec.path}", ""]
     rows = [("namespace", "source", "kind", "ops", "variables")]
-    by_namespace: dict[str, list] = {}
-    for report in composition.reports:  # one pass: a spec may have thousands of namespaces
-        by_namespace.setdefault(report.namespace, []).append(report)
+    by_namespace = composition.reports_by_namespace()
     for namespace, source_name in composition.namespaces.items():
         reports = by_namespace.get(namespace, [])
         variables = [v for r in reports for v in r.variables]

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import tensorflow as tf
 
-from graphdsl.collector import paused
 from graphdsl.assemble.canonical import canonicalize_exports
 from graphdsl.assemble.export import (
     export_graphdef, export_metagraph, export_savedmodel, items_of, shared_saver)
@@ -25,6 +24,7 @@ from graphdsl.assemble.manifest import (
 from graphdsl.assemble.outdir import OutputDir
 from graphdsl.assemble.provenance import attach_provenance, dump, pack_metagraph, record
 from graphdsl.assemble.serving import serve_check
+from graphdsl.collector import paused
 from graphdsl.errors import BuildError, ExportError, GraphDslError
 from graphdsl.lang import schema, syntax
 from graphdsl.tf.registry import is_variable

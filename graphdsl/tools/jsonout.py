@@ -116,9 +116,7 @@ def plan_report(composition: "Composition", warnings: Iterable[GraphDslError] = 
 
     spec = composition.spec
     manifest = manifest_of(composition).to_dict()
-    by_namespace: dict[str, list] = {}
-    for report in composition.reports:  # one pass: a spec may have thousands of namespaces
-        by_namespace.setdefault(report.namespace, []).append(report)
+    by_namespace = composition.reports_by_namespace()
     return {
         "ok": True,
         "version": VERSION,
