@@ -113,8 +113,8 @@ def copy_elements(
                             f"{element!r} is in another graph than {elements[0]!r}")
     copier = _copier(source, to_graph, namespace, mode_rule(variables), session, replacements,
                      stop_at, copied_variables)
-    result = copier.copy([_op_name(e) for e in elements if not _is_replaced_or_stopped(copier, e)])
-    return [_result(copier, e) for e in elements], result
+    result = copier.copy(copier.roots_of(elements))
+    return [copier.copy_of(e) for e in elements], result
 
 
 def get_copied(original, graph: tf.Graph, copied_variables: dict | str | None = None,
@@ -222,26 +222,6 @@ def _graph_of(element) -> tf.Graph:
         raise CopyError(f"could not copy {element!r}: expected an Operation, Tensor or Variable "
                         "of a graph")
     return graph
-
-
-def _op_name(element) -> str:
-    if isinstance(element, tf.Operation):
-        return element.name
-    return element.op.name
-
-
-def _is_replaced_or_stopped(copier: Copier, element) -> bool:
-    return isinstance(element, tf.Tensor) and (
-        element.name in copier.replacements or element.name in copier.stop_at)
-
-
-def _result(copier: Copier, element):
-    if isinstance(element, tf.Tensor) and element.name in copier.replacements:
-        return copier.replacements[element.name]
-    found = copier.record.find(element)
-    if found is None:
-        raise CopyError(f"could not copy {element!r}")
-    return found
 
 
 def _by_name(graph: tf.Graph, prefix: str, original) -> Any:

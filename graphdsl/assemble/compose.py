@@ -207,10 +207,7 @@ class Composition:
         try:
             copier = Copier(source.graph, self.graph, namespace, modes=mode_rule(self._modes(copy, source)),
                             session=source.values, replacements=replacements, stop_at=stop_at)
-            roots = [_op_name(e) for e in tops
-                     if not (isinstance(e, tf.Tensor) and (e.name in copier.replacements
-                                                           or e.name in copier.stop_at))]
-            prepared = copier.prepare(roots)
+            prepared = copier.prepare(copier.roots_of(tops))
         except CopyError as e:
             raise self._fail(e.message, copy.span, e.hint) from e
         return _Pending(copy, report, copier, tops, stop_at, prepared, functions=bool(copier.index.functions))
@@ -229,7 +226,7 @@ class Composition:
             try:
                 result = next(results)
                 for top in item.tops:
-                    _copied(item.copier, top)
+                    item.copier.copy_of(top)  # raises CopyError if the copy holds none
             except CopyError as e:
                 raise self._fail(e.message, item.statement.span, e.hint) from e
             self._finish(item, result)
@@ -449,18 +446,6 @@ class _Pending:
     stop_at: list[tf.Tensor]  # its stop_at entries, as source tensors
     prepared: Prepared | CopyResult  # what it imports (a CopyResult: nothing)
     functions: bool  # whether its source has functions
-
-
-def _op_name(element: Any) -> str:
-    return element.name if isinstance(element, tf.Operation) else element.op.name
-
-
-def _copied(copier: Copier, element: Any) -> None:
-    """Raises CopyError unless the copy holds a copy of ``element`` (as ``copy_to_graph`` checks)."""
-    if isinstance(element, tf.Tensor) and element.name in copier.replacements:
-        return
-    if copier.record.find(element) is None:
-        raise CopyError(f"could not copy {element!r}")
 
 
 def compose(spec: str | os.PathLike | syntax.Spec, params: Any = None,

@@ -257,6 +257,22 @@ class Copier:
         """Copies ``roots`` (source op names) and everything they need; says what it added."""
         return self._copy_walk(self.walk(roots))
 
+    def roots_of(self, elements: Iterable[Any]) -> list[str]:
+        """The op names to copy for ``elements`` (source Operations, Tensors, Variables): a
+        tensor this copy replaces or stops at needs no copy."""
+        return [e.name if isinstance(e, tf.Operation) else e.op.name for e in elements
+                if not (isinstance(e, tf.Tensor) and (e.name in self.replacements or e.name in self.stop_at))]
+
+    def copy_of(self, element: Any) -> Any:
+        """The copy of ``element`` once the copy is done (a replaced tensor: its replacement);
+        CopyError if there is none."""
+        if isinstance(element, tf.Tensor) and element.name in self.replacements:
+            return self.replacements[element.name]
+        found = self.record.find(element)
+        if found is None:
+            raise CopyError(f"could not copy {element!r}")
+        return found
+
     def _copy_walk(self, walk: Walk) -> CopyResult:
         if not walk.needed and not walk.stopped:
             return CopyResult(self.namespace)
