@@ -21,13 +21,13 @@ import weakref
 from typing import Callable, Iterable, Iterator, Mapping
 
 import tensorflow as tf
-from tensorflow.core.framework import attr_value_pb2, function_pb2, node_def_pb2
+from tensorflow.core.framework import function_pb2, node_def_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
 
 from graphdsl.collector import paused
 from graphdsl.errors import BuildError
 from graphdsl.tf import internals
-from graphdsl.tf.functions import node_functions
+from graphdsl.tf.functions import holds_function, node_functions
 from graphdsl.tf.registry import registry_of
 
 # Stateful op types whose effects stay inside the session.
@@ -131,18 +131,13 @@ def _node_effect(node: node_def_pb2.NodeDef, library: Mapping[str, function_pb2.
         return ""
     if isinstance(library, dict) and not library:
         return None  # calls nothing
-    if node.op not in library and not any(map(_holds_function, node.attr.values())):
+    if node.op not in library and not any(map(holds_function, node.attr.values())):
         return None  # calls nothing (most nodes: looked at without node_functions' generators)
     for function in node_functions(node, library):
         found = _function_effect(function, library, checked)
         if found is not None:
             return f", through function '{function}', which runs {found}"
     return None
-
-
-def _holds_function(attr: attr_value_pb2.AttrValue) -> bool:
-    kind = attr.WhichOneof("value")
-    return kind == "func" or (kind == "list" and len(attr.list.func) > 0)
 
 
 def _function_effect(name: str, library: Mapping[str, function_pb2.FunctionDef],

@@ -29,6 +29,13 @@ def _attr_functions(attr: attr_value_pb2.AttrValue) -> Iterator[attr_value_pb2.N
             yield from (f for a in func.attr.values() for f in _attr_functions(a))
 
 
+def holds_function(attr: attr_value_pb2.AttrValue) -> bool:
+    """Whether attribute value ``attr`` names a function (what :func:`_attr_functions` reads),
+    asked without a generator: most attributes hold none."""
+    kind = attr.WhichOneof("value")
+    return kind == "func" or (kind == "list" and len(attr.list.func) > 0)
+
+
 def _node_functions(node: node_def_pb2.NodeDef, library: Mapping[str, object]) -> Iterator[str]:
     if node.op in library:
         yield node.op
