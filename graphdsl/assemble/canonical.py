@@ -95,12 +95,6 @@ class _Scanner:
         return found
 
 
-def canonical_function_names(nodes: Iterable[node_def_pb2.NodeDef],
-                             library: function_pb2.FunctionDefLibrary) -> dict[str, str]:
-    """``{old name: canonical name}`` for every function of ``library``, walking from ``nodes``."""
-    return _walk(sorted(nodes, key=lambda n: n.name), library)[0]
-
-
 def _walk(nodes: list[node_def_pb2.NodeDef], library: function_pb2.FunctionDefLibrary
           ) -> tuple[dict[str, str], list[node_def_pb2.NodeDef]]:
     """The renames, walking from ``nodes`` in their order, and the nodes that name a function."""
