@@ -18,7 +18,7 @@ checked in turn). Any other stateful op, including one this TensorFlow does not 
 from __future__ import annotations
 
 import weakref
-from typing import Callable, Iterable, Iterator, Mapping
+from typing import Callable, Iterable, Iterator, Mapping, TypeVar
 
 import tensorflow as tf
 from tensorflow.core.framework import function_pb2, node_def_pb2
@@ -73,6 +73,8 @@ HINT = ("graphdsl runs only ops without effects outside the session when it load
         "values and initializes; if you trust this source, give it the option "
         "allow_side_effects = true")
 
+_Item = TypeVar("_Item")  # what a guard walks: node names or live ops
+
 _guarded: "weakref.WeakKeyDictionary[tf.Graph, str]" = weakref.WeakKeyDictionary()
 
 
@@ -106,21 +108,40 @@ def first_effect(
     every function an op calls. An op for which ``trusted(name)`` holds is followed but not judged,
     and neither are the functions it calls.
     """
+    def inputs(name: str) -> Iterable[str]:
+        node = nodes.get(name)
+        return () if node is None else (i.lstrip("^").partition(":")[0] for i in node.input)
+
+    def judged(name: str) -> node_def_pb2.NodeDef | None:
+        return None if name not in nodes or trusted(name) else nodes[name]
+
+    found = _first_unsafe([r.partition(":")[0].lstrip("^") for r in roots], inputs, judged, library)
+    if found is None:
+        return None
+    name, node, detail = found
+    return f"op '{name}' ({node.op}){detail}"
+
+
+def _first_unsafe(roots: list[_Item], inputs: Callable[[_Item], Iterable[_Item]],
+                  judged: Callable[[_Item], node_def_pb2.NodeDef | None],
+                  library: Mapping[str, function_pb2.FunctionDef]) -> tuple[_Item, node_def_pb2.NodeDef, str] | None:
+    """The walk of both guards: from ``roots`` through ``inputs``, the first item whose NodeDef
+    (``judged``: None for one not judged) runs an unsafe op, with that NodeDef and the detail."""
     checked: dict[str, str | None] = {}  # function name -> what it runs that is unsafe
-    seen: set[str] = set()
-    stack = [r.partition(":")[0].lstrip("^") for r in roots]
+    seen: set[_Item] = set()
+    stack = roots
     while stack:
-        name = stack.pop()
-        if name in seen or name not in nodes:
+        item = stack.pop()
+        if item in seen:
             continue
-        seen.add(name)
-        node = nodes[name]
-        stack.extend(i.lstrip("^").partition(":")[0] for i in node.input)
-        if trusted(name):
+        seen.add(item)
+        stack.extend(inputs(item))
+        node = judged(item)
+        if node is None:
             continue
         found = _node_effect(node, library, checked)
         if found is not None:
-            return f"op '{name}' ({node.op}){found}"
+            return item, node, found
     return None
 
 
@@ -160,10 +181,11 @@ def check_target_runs(graph: tf.Graph, roots: Iterable[tf.Operation],
     """Raises BuildError if running ``roots`` of the built ``graph`` would run an unsafe op copied
     from a guarded source. Ops graphdsl made and copies of trusted sources are not judged.
 
-    The walk is :func:`first_effect`'s, over the live graph: it visits only what ``roots`` run
-    (an op's data inputs, then its control inputs by name, as a GraphDef of the graph lists
-    them), reads the definition of the guarded ops it meets, and the function library only when
-    one of them may call a function, instead of serializing the whole graph.
+    The walk is :func:`first_effect`'s (both run :func:`_first_unsafe`), over the live graph: it
+    visits only what ``roots`` run (an op's data inputs, then its control inputs by name, as a
+    GraphDef of the graph lists them), reads the definition of the guarded ops it meets, and the
+    function library only when one of them may call a function, instead of serializing the whole
+    graph.
     """
     untrusted: dict[tf.Operation, str] = {}
     for source, record in registry_of(graph).records():
@@ -173,24 +195,19 @@ def check_target_runs(graph: tf.Graph, roots: Iterable[tf.Operation],
                 record.ops.values(), f"copied into namespace '{record.namespace}' from {label}"))
     if not untrusted:
         return
-    library = _GraphLibrary(graph)
-    checked: dict[str, str | None] = {}
-    seen: set[tf.Operation] = set()
-    stack = list(roots)
-    while stack:
-        op = stack.pop()
-        if op in seen:
-            continue
-        seen.add(op)
-        stack.extend(tensor.op for tensor in op.inputs)
-        stack.extend(sorted(op.control_inputs, key=lambda control: control.name))
-        if op not in untrusted:
-            continue
-        node = op.node_def
-        found = _node_effect(node, library, checked)
-        if found is not None:
-            raise BuildError(f"{what} would run op '{op.name}' ({node.op}){found}, which acts outside "
-                             f"the session; it was {untrusted[op]}", hint=HINT)
+
+    def inputs(op: tf.Operation) -> Iterable[tf.Operation]:
+        yield from (tensor.op for tensor in op.inputs)
+        yield from sorted(op.control_inputs, key=lambda control: control.name)
+
+    def judged(op: tf.Operation) -> node_def_pb2.NodeDef | None:
+        return op.node_def if op in untrusted else None
+
+    found = _first_unsafe(list(roots), inputs, judged, _GraphLibrary(graph))
+    if found is not None:
+        op, node, detail = found
+        raise BuildError(f"{what} would run op '{op.name}' ({node.op}){detail}, which acts outside "
+                         f"the session; it was {untrusted[op]}", hint=HINT)
 
 
 class _GraphLibrary(Mapping[str, function_pb2.FunctionDef]):
