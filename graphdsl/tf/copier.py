@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2
@@ -88,6 +88,50 @@ class Prepared:
     renamed: dict[str, str]  # functions renamed because their name clashed in the target
 
 
+class Future:
+    """A tensor that a prepared copy will make once imported: what a later copy may wire to.
+
+    A copy wired (``replacements``) to a future tensor can go through one import with the copy
+    that makes it: the merged GraphDef reads the tensor by its name in the target, as the import
+    of each alone would wire it. Its dtype is the source tensor's (a copy keeps every attribute
+    of the op); its shape is the target's to infer, so :func:`check_compatible` sees it unknown
+    and ``check`` runs on the imported tensor before the copy wired to it is finished.
+    """
+
+    def __init__(self, maker: "Copier", tensor: str, dtype: tf.DType,
+                 check: Callable[[tf.Tensor], None] | None = None) -> None:
+        self.copier = maker
+        op_name, _, index = tensor.partition(":")
+        self.source_op, self.index = op_name, int(index)
+        self.op = _FutureOp(maker.prefix + op_name, self)
+        self.name = f"{self.op.name}:{index}"
+        self.dtype = dtype
+        self.shape = tf.TensorShape(None)
+        self.check = check
+
+    @property
+    def input(self) -> str:
+        """How a NodeDef names the tensor among its inputs."""
+        return self.op.name if self.index == 0 else self.name
+
+    @property
+    def ready(self) -> bool:
+        """Whether the copy that makes it is finished (imported before the copies wired to it)."""
+        return self.source_op in self.copier.record.ops
+
+    def live(self) -> tf.Tensor:
+        """The tensor, once the copy that makes it is finished."""
+        return self.copier.record.ops[self.source_op].outputs[self.index]
+
+
+@dataclass(frozen=True)
+class _FutureOp:
+    """The op of a :class:`Future` tensor (a control input names it)."""
+
+    name: str
+    future: Future
+
+
 class Copier:
     """Copies elements of one source graph into one namespace of a target graph."""
 
@@ -147,7 +191,9 @@ class Copier:
             name = self._source_tensor_name(original, "replacements")
             if is_variable(replacement):
                 replacement = variable_tensor(replacement)
-            if not isinstance(replacement, tf.Tensor) or replacement.graph is not self.target:
+            if isinstance(replacement, Future) and replacement.copier.target is self.target:
+                pass  # a tensor a queued copy makes: its shape is checked once it is imported
+            elif not isinstance(replacement, tf.Tensor) or replacement.graph is not self.target:
                 raise CopyError(
                     f"replacement for '{name}' must be a tensor of the target graph, "
                     f"got {replacement!r}"
@@ -291,6 +337,19 @@ class Copier:
             return CopyResult(self.namespace)
         with paused():
             return self._prepare(walk)
+
+    def settle(self) -> None:
+        """Wires this copy to the tensors its future replacements stand for, now imported.
+
+        Runs each one's ``check`` on the tensor first (called before the copy is finished, and
+        before it is imported when it goes alone).
+        """
+        for tensor, replacement in self.replacements.items():
+            if isinstance(replacement, Future):
+                live = replacement.live()
+                if replacement.check is not None:
+                    replacement.check(live)
+                self.replacements[tensor] = live
 
     def _prepare(self, walk: Walk) -> "Prepared":
         stopped_ops = self.stopped_ops
@@ -545,6 +604,7 @@ def import_together(copies: Sequence[Prepared | CopyResult]) -> Iterator[CopyRes
             yield copy
             continue
         with paused():
+            copy.copier.settle()
             carried = merged.get(id(copy))
             found = imported.get(id(carried)) if carried is not None else None
             if carried is not None and found is not None:
@@ -602,6 +662,10 @@ def _import_merged(prepared: list[Prepared]) -> dict[int, internals.Imported]:
         for i in range(start, len(nodes)):
             _prefix_node(nodes[i], prefix)
         inputs, controls = copy.copier._maps(copy.walk, prefix)
+        futures = _future_inputs(inputs, controls)
+        if futures:
+            for i in range(start, len(nodes)):
+                _read_futures(nodes[i], futures)
         input_map.update(inputs)
         control_map.update(controls)
         full += [prefix + name for name in copy.names]
@@ -616,6 +680,35 @@ def _import_merged(prepared: list[Prepared]) -> dict[int, internals.Imported]:
         internals.mark_name_used(target, copy.copier.namespace)
         start = end
     return result
+
+
+def _future_inputs(inputs: dict[str, Any], controls: dict[str, Any]) -> dict[str, str]:
+    """Takes the future tensors and ops out of an import's maps; gives the inputs naming them
+    (prefixed) with what the nodes read instead: the names the tensors and ops get in the target."""
+    futures = {}
+    for name in [n for n, t in inputs.items() if isinstance(t, Future)]:
+        future = inputs.pop(name)
+        if future.ready:  # made by an earlier import: mapped, as a live tensor is
+            inputs[name] = future.live()
+            continue
+        futures[name] = future.input
+        if name.endswith(":0"):
+            futures[name[:-2]] = future.input  # a NodeDef names output 0 by its op name
+    for name in [n for n, op in controls.items() if isinstance(op, _FutureOp)]:
+        future_op = controls.pop(name)
+        if future_op.future.ready:
+            controls[name] = future_op.future.live().op
+        else:
+            futures["^" + name] = "^" + future_op.name
+    return futures
+
+
+def _read_futures(node: node_def_pb2.NodeDef, futures: dict[str, str]) -> None:
+    """Points the inputs of ``node`` that name future tensors at their names in the target."""
+    inputs = node.input
+    for i, inp in enumerate(inputs):
+        if inp in futures:
+            inputs[i] = futures[inp]
 
 
 def _prefix_node(node: node_def_pb2.NodeDef, prefix: str) -> None:
