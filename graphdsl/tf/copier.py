@@ -525,8 +525,10 @@ class Copier:
         """Whether creating the copy's ops one by one (:func:`~.internals.create_nodes`) beats
         the import: the target holds many more ops than the copy (see :data:`CREATE_RATIO`), and
         each tensor the copy is wired to has the dtype and shape of the source tensor it stands
-        for, so that each op is created from what it was created from in the source."""
-        if self.target.version <= CREATE_RATIO * len(prepared.names):
+        for, so that each op is created from what it was created from in the source. A copy into
+        no namespace is imported: only then does the importer refuse an op named like a name
+        scope of the target."""
+        if not self.namespace or self.target.version <= CREATE_RATIO * len(prepared.names):
             return False
         source = self.source
         for name, tensor in input_map.items():
