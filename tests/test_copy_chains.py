@@ -149,6 +149,18 @@ def test_a_bind_to_a_queued_copy_fails_as_alone(tmp_path: Path, monkeypatch, bin
     assert together.span.line == 7  # the bind's own line
 
 
+def test_a_bind_to_a_queued_copy_fails_before_what_the_copier_refuses(tmp_path: Path, monkeypatch) -> None:
+    # the bind's shapes differ (known once A is imported); the walk is told to stop at an op it needs
+    text = (_source(tmp_path) + 'copy A from s { take = "wide" }\n'
+            + 'copy B from s {\n    take = ["out", "side"]\n    stop_at = "side:0"\n'
+            + '    bind "x:0" = A["wide:0"]\n}\n')
+    together = _error(text)
+    _alone(monkeypatch)
+    alone = _error(text)
+    assert "the shapes are incompatible" in together.message
+    assert (together.message, together.span.line) == (alone.message, alone.span.line)
+
+
 def test_binds_no_future_can_stand_for_import_the_queue_first(tmp_path: Path, monkeypatch) -> None:
     # a variable, a placeholder made at a stop (also through a let): resolved once the queue is imported
     text = (_source(tmp_path)

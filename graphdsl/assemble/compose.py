@@ -153,6 +153,7 @@ class Composition:
         """
         if self._pending and not self._joins(copy):
             self._flush()
+        futures: dict[int, Future] | None = {}
         try:
             futures = self._futures(copy) if self._pending else {}
             if futures is None:
@@ -161,6 +162,9 @@ class Composition:
             pending = self._prepare(copy, futures)
         except Exception:
             self._flush()  # an earlier copy's error comes first
+            for future in (futures or {}).values():  # then a bind checked before what failed
+                if future.check is not None and future.ready:
+                    future.check(future.live())
             raise
         if not self._fits(pending):
             self._flush()  # the queue goes first, in one import; then this copy
