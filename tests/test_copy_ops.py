@@ -42,12 +42,14 @@ def _cond_v1() -> tf.Graph:
     graph = tf.Graph()
     with graph.as_default():
         x = tf1.placeholder(tf.float32, [None, 3], name="x")
+        was_v2 = tf1.control_flow_v2_enabled()
         tf1.disable_control_flow_v2()
         try:
             y = tf1.cond(tf.reduce_sum(x) > 0, lambda: x * 2.0, lambda: x - 1.0)
             i = tf1.while_loop(lambda i: i < 3, lambda i: i + 1, [tf.constant(0)])
         finally:
-            tf1.enable_control_flow_v2()
+            if was_v2:
+                tf1.enable_control_flow_v2()
         tf.identity(y * tf.cast(i, tf.float32), name="out")
     return graph
 
@@ -158,3 +160,17 @@ def test_the_order_of_creation_is_the_importers() -> None:
         assert made is not None and [op.name for op in made.ops] == [f"ns/{n}" for n in names]
         graphs.append([n.SerializeToString(deterministic=True) for n in target.as_graph_def().node])
     assert graphs[0] == graphs[1]
+
+
+def test_what_only_the_importer_does_alike_is_left_to_it() -> None:
+    """Shape attributes, a v1 while loop's back edge: create_nodes creates nothing and says so."""
+    source = _cond_v1()
+    with_shapes = source.as_graph_def(add_shapes=True)
+    loop = source.as_graph_def()  # every input in it: only the loop's back edge stops the creation
+    for graph_def in (with_shapes, loop):
+        target = tf.Graph()
+        with target.as_default():
+            tf.constant(0.0, name="there")
+        names = [node.name for node in graph_def.node]
+        assert internals.create_nodes(target, graph_def, "ns", {}, {}, names) is None
+        assert [op.name for op in target.get_operations()] == ["there"]
