@@ -25,6 +25,7 @@ does not promise to keep: ``_``-prefixed attributes and functions, and modules o
 from __future__ import annotations
 
 import functools
+import heapq
 import importlib
 from dataclasses import dataclass
 from types import ModuleType
@@ -652,8 +653,6 @@ def _creation_order(nodes, input_map, control_map) -> list[int] | None:
     None when a node reads a node after it in a cycle (a v1 while loop), or names an input that is
     neither mapped nor in the GraphDef (the importer refuses that, with its message).
     """
-    import heapq
-
     index = {node.name: i for i, node in enumerate(nodes)}
     pending = [0] * len(nodes)
     readers: list[list[int]] = [[] for _ in nodes]
@@ -684,13 +683,20 @@ def _creation_order(nodes, input_map, control_map) -> list[int] | None:
     return order if len(order) == len(nodes) else None
 
 
-def _create(graph, nodes, order, op_defs, prefix, input_map, control_map) -> list:
-    """Creates the C ops of ``nodes`` in ``order``; gives them in the GraphDef's order."""
-    # pylint: disable=protected-access
+@functools.lru_cache(maxsize=1)
+def _creating() -> tuple[ModuleType, Callable]:
+    """The C API and its TF_Output maker, imported once (an import per op costs time too)."""
     from tensorflow.python.client import pywrap_tf_session as c_api
     from tensorflow.python.framework import c_api_util
 
-    tf_output, set_attr, add_input = c_api_util.tf_output, c_api.TF_SetAttrValueProto, c_api.TF_AddInput
+    return c_api, c_api_util.tf_output
+
+
+def _create(graph, nodes, order, op_defs, prefix, input_map, control_map) -> list:
+    """Creates the C ops of ``nodes`` in ``order``; gives them in the GraphDef's order."""
+    # pylint: disable=protected-access
+    c_api, tf_output = _creating()
+    set_attr, add_input = c_api.TF_SetAttrValueProto, c_api.TF_AddInput
     made: list = [None] * len(nodes)
     by_name: dict[str, Any] = {}
     with graph._c_graph.get() as c_graph:
@@ -718,8 +724,9 @@ def _create(graph, nodes, order, op_defs, prefix, input_map, control_map) -> lis
                 c_api.TF_AddControlInput(desc, control)
             for key, value in node.attr.items():
                 if key == _COLOCATION and prefix:  # the importer prefixes colocation entries
-                    value = _prefixed_colocation(value, prefix)
-                set_attr(desc, key, value.SerializeToString())
+                    set_attr(desc, key, _prefixed_colocation(value, prefix))
+                else:
+                    set_attr(desc, key, value.SerializeToString())
             try:
                 made[i] = by_name[node.name] = c_api.TF_FinishOperation(desc)
             except tf.errors.InvalidArgumentError as e:
@@ -744,13 +751,9 @@ def _grouped(op_def_, node, inputs: list) -> list:
     return grouped
 
 
-def _prefixed_colocation(value, prefix: str):
-    from tensorflow.core.framework import attr_value_pb2
-
-    fixed = attr_value_pb2.AttrValue()
-    fixed.CopyFrom(value)
-    entries = fixed.list.s
-    renamed = [b"loc:@" + prefix.encode() + e[5:] if e.startswith(b"loc:@") else e for e in entries]
-    del entries[:]
-    entries.extend(renamed)
-    return fixed
+def _prefixed_colocation(value, prefix: str) -> bytes:
+    """A colocation attribute with the prefix on each entry, serialized."""
+    fixed = type(value)()
+    loc = b"loc:@" + prefix.encode()
+    fixed.list.s.extend(loc + e[5:] if e.startswith(b"loc:@") else e for e in value.list.s)
+    return fixed.SerializeToString()
