@@ -145,8 +145,8 @@ class Composition:
         Copies queue while they go into namespaces apart from the queued ones (``a`` and ``a/b``
         never go together) and the queue holds at most :data:`QUEUED_NODES` nodes; a copy wired
         to a tensor a queued copy makes (through a queued namespace or alias) reads it as a
-        :class:`~graphdsl.tf.copier.Future` (see :meth:`_futures`); the lets between them queue too, and name
-        their elements once the copies before them are done. The queue is imported (see
+        :class:`~graphdsl.tf.copier.Future` (see :meth:`_futures`). The lets between them queue
+        too, and name their elements once the copies before them are done. The queue is imported (see
         :func:`~graphdsl.tf.copier.import_together`) before anything that needs what it makes. A
         copy's error is raised only once the statements before it are done, so the first failing
         statement is the one named, as if each copy ran alone.
@@ -457,7 +457,6 @@ class _Queue:
         self.by_namespace: dict[str, _Pending] = {}  # the queued copy into each namespace
         self.lets: dict[str, syntax.Let] = {}  # the last queued let of each alias
         self.scopes: set[str] = set()  # the namespaces that hold a queued one: "a" for "a/b"
-        self.aliases: set[str] = set()
         self.nodes = 0
         self.versions: Any = None  # the GraphDef versions of the queued copies' sources
         self.functions: tf.Graph | None = None  # the queued copies' source with functions, if any
@@ -468,7 +467,6 @@ class _Queue:
     def add(self, item: "_Pending | syntax.Let") -> None:
         self.items.append(item)
         if isinstance(item, syntax.Let):
-            self.aliases.add(item.name.name)
             self.lets[item.name.name] = item
             return
         name = item.statement.namespace.name
@@ -484,7 +482,7 @@ class _Queue:
     def reference(self, value: syntax.Value) -> tuple[bool, syntax.Ref | None]:
         """Whether ``value`` names what the queue makes, and then the reference it comes to
         through the queued lets (None when it comes to something else)."""
-        seen: set[str] = set()  # an alias may be defined again from its own earlier value
+        seen: set[str] = set()  # the lets followed (the checker refuses a cycle; this does not rely on it)
         while isinstance(value, syntax.Word) and value.name in self.lets and value.name not in seen:
             seen.add(value.name)
             value = self.lets[value.name].value
