@@ -161,6 +161,16 @@ def test_a_bind_to_a_queued_copy_fails_before_what_the_copier_refuses(tmp_path: 
     assert (together.message, together.span.line) == (alone.message, alone.span.line)
 
 
+def test_a_bad_take_is_named_before_a_bad_bind_to_a_queued_copy(tmp_path: Path, monkeypatch) -> None:
+    text = (_source(tmp_path) + 'copy A from s { take = "wide" }\n'
+            + 'copy B from s {\n    take = "nothing"\n    bind "x:0" = A["nowhere:0"]\n}\n')
+    together = _error(text)
+    _alone(monkeypatch)
+    alone = _error(text)
+    assert "has no op 'nothing'" in together.message
+    assert (together.message, together.span.line) == (alone.message, alone.span.line)
+
+
 def test_binds_no_future_can_stand_for_import_the_queue_first(tmp_path: Path, monkeypatch) -> None:
     # a variable, a placeholder made at a stop (also through a let): resolved once the queue is imported
     text = (_source(tmp_path)

@@ -208,8 +208,10 @@ class Composition:
         prepared, copier = pending.prepared, pending.copier
         if not isinstance(prepared, Prepared):
             return None
-        element = self.names.source_element(pending.statement.source.name, ref.element.value,
-                                            ref.element.span)
+        try:
+            element = self.names.source_element(pending.statement.source.name, ref.element.value)
+        except GraphDslError:
+            return None  # resolved as without a queue, so that the error comes where it would
         if not isinstance(element, tf.Tensor):
             return None
         name, op = element.name, element.op
