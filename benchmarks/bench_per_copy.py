@@ -17,6 +17,11 @@ into namespace "c<k>" of one target. Three ways (--modes, spec and api by defaul
 - ``api``: ``copy_to_graph`` called once per copy, max(--copies) times into one target; printed: the
   median milliseconds per copy over each stretch of copies (the first 10, copies 91-100, 991-1000,
   ...), and its ratio to the first stretch.
+- ``paths`` (this checkout only): the two ways a copy can enter its target, side by side as the
+  target grows: each piece copied twice in turn, once through TensorFlow's import and once created
+  op by op (``graphdsl.tf.copier.CREATE_RATIO`` forced either way); printed: the median ms per
+  copy of each over each stretch, with the target's size in ops. Where creating wins sets
+  ``CREATE_RATIO``.
 
     python benchmarks/bench_per_copy.py [--ops 20000] [--copies 10,100,1000] [--modes spec,api]
                                         [--repeat 3] [--baseline DIR]
@@ -68,6 +73,30 @@ def api_child(source, counts: list[int]) -> dict:
     stretches = {n: statistics.median(seconds[max(0, n - STRETCH):n]) for n in counts}
     return {"target_ops": len(target.get_operations()),
             "ms": {str(n): s * 1e3 for n, s in stretches.items()}}
+
+
+def paths_child(source, counts: list[int]) -> dict:
+    import tensorflow as tf
+
+    from graphdsl import copy_to_graph
+    from graphdsl.tf import copier
+
+    pieces = _pieces(source)
+    target = tf.Graph()
+    seconds: dict[str, list[float]] = {"import": [], "create": []}
+    sizes = []
+    for k in range(max(counts)):
+        top, cut = pieces[k % len(pieces)]
+        for way, ratio in (("import", 10**9), ("create", 0)):
+            copier.CREATE_RATIO = ratio
+            t0 = time.process_time()
+            copy_to_graph(top, target, namespace=f"{way}{k}", stop_at=[cut])
+            seconds[way].append(time.process_time() - t0)
+        sizes.append(len(target.get_operations()))
+    return {"target_ops": sizes[-1],
+            "sizes": {str(n): sizes[n - 1] for n in counts},
+            "ms": {way: {str(n): statistics.median(s[max(0, n - STRETCH):n]) * 1e3 for n in counts}
+                   for way, s in seconds.items()}}
 
 
 def spec_text(path: str, pieces: list, copies: int, chain: bool = False) -> str:
@@ -129,9 +158,22 @@ def child(home: str, ops: int, counts: list[int], mode: str, repeat: int) -> dic
     source, _ = _build_graph(_layers_for(ops))
     if mode == "api":
         out = api_child(source, counts)
+    elif mode == "paths":
+        out = paths_child(source, counts)
     else:
         out = spec_child(source, counts, repeat, chain=mode == "chain")
     return {"source_ops": len(source.get_operations()), **out}
+
+
+def _print_paths(res: dict, counts: list[int]) -> None:
+    print(f"paths: copy_to_graph of one piece twice per step, imported and created op by op; source "
+          f"{res['source_ops']} ops; median CPU ms per copy over steps n-{STRETCH - 1}..n\n")
+    print("| step | target ops | import | create | create / import |")
+    print("|---:|---:|---:|---:|---:|")
+    for n in counts:
+        imported, created = res["ms"]["import"][str(n)], res["ms"]["create"][str(n)]
+        print(f"| {n} | {res['sizes'][str(n)]} | {imported:.2f} | {created:.2f} | {created / imported:.2f} |")
+    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n", flush=True)
 
 
 def main() -> None:
@@ -158,6 +200,8 @@ def main() -> None:
     for mode in args.modes.split(","):
         results = {}
         for name, home in versions.items():
+            if mode == "paths" and name != "graphdsl":
+                continue
             print(f"running {name} ({mode}) ...", file=sys.stderr, flush=True)
             proc = subprocess.run([sys.executable, __file__, "--_child", home, str(args.ops),
                                    ",".join(map(str, counts)), mode, str(args.repeat)],
@@ -167,6 +211,9 @@ def main() -> None:
                 sys.exit(f"{name} failed:\n{proc.stderr[-3000:]}")
             results[name] = json.loads(lines[-1][len(MARK):])
         first = next(iter(results.values()))
+        if mode == "paths":
+            _print_paths(first, counts)
+            continue
         if mode in ("spec", "chain"):
             wired = ", each wired to the one before it" if mode == "chain" else ""
             print(f"{mode}: compose of a spec of N copy statements{wired}; source {first['source_ops']} ops; "

@@ -124,8 +124,8 @@ def test_copies_imported_together_give_what_copies_one_by_one_give(tmp_path: Pat
     for key in expected:
         assert seen[key] == expected[key], key
     if internals.fast_import_works():
-        # A and B; C (wired to B), the let naming C's output, and D; E (wired to the let), F and G
-        assert len(grouped) == 3 and len(counts) == 7
+        # all in one: C reads B's output and E reads C's (through the let) within the import
+        assert len(grouped) == 1 and len(counts) == 7
         assert sum(grouped) == sum(counts)
     else:
         assert len(grouped) == len(counts) == 7
@@ -272,7 +272,7 @@ def test_copies_of_a_source_with_functions_go_together(monkeypatch) -> None:
     _alone(monkeypatch)
     with compose(spec, {"members": 4}) as alone:
         assert _ensemble(alone) == seen
-    assert len(counts) == 6 and len(grouped) == 3  # Input; the four members; the mean
+    assert len(counts) == 6 and len(grouped) == 2  # Input and the four members (wired to it); the mean
 
 
 def test_import_together_reports_what_one_import_per_copy_reports() -> None:

@@ -11,6 +11,7 @@ a bind whose dtypes differ, a reference to an element that was not copied) are r
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +25,9 @@ from graphdsl.errors import BuildError, CopyError, GraphDslError
 from graphdsl.lang import schema, syntax
 from graphdsl.tf import effects, initial_values
 from graphdsl.lang.load import load_spec
-from graphdsl.tf.copier import Copier, CopyResult, Prepared, check_compatible, import_together
-from graphdsl.tf.index import index_of, release_index
+from graphdsl.tf import internals
+from graphdsl.tf.copier import Copier, CopyResult, Future, Prepared, check_compatible, import_together
+from graphdsl.tf.index import VARIABLE_OPS, index_of, release_index
 from graphdsl.tf.messages import reason
 from graphdsl.tf.cache import SourceCache
 from graphdsl.tf.registry import CopyRecord, is_variable, registry_of
@@ -141,24 +143,33 @@ class Composition:
         """Prepares ``copy`` and queues it; consecutive copies that can go together import at once.
 
         Copies queue while they go into namespaces apart from the queued ones (``a`` and ``a/b``
-        never go together), wire nothing the queue makes (a queued namespace or alias) and the
-        queue holds at most :data:`QUEUED_NODES` nodes; the lets between them queue too, and name
-        their elements once the copies before them are done. The queue is imported (see
+        never go together) and the queue holds at most :data:`QUEUED_NODES` nodes; a copy wired
+        to a tensor a queued copy makes (through a queued namespace or alias) reads it as a
+        :class:`~graphdsl.tf.copier.Future` (see :meth:`_futures`). The lets between them queue
+        too, and name their elements once the copies before them are done. The queue is imported (see
         :func:`~graphdsl.tf.copier.import_together`) before anything that needs what it makes. A
         copy's error is raised only once the statements before it are done, so the first failing
         statement is the one named, as if each copy ran alone.
         """
         if self._pending and not self._joins(copy):
             self._flush()
+        futures: dict[int, Future] | None = {}
         try:
-            pending = self._prepare(copy)
+            futures = self._futures(copy) if self._pending else {}
+            if futures is None:
+                self._flush()  # it wires to what a queued copy makes, which no future can stand for
+                futures = {}
+            pending = self._prepare(copy, futures)
         except Exception:
             self._flush()  # an earlier copy's error comes first
+            for future in (futures or {}).values():  # then a bind checked before what failed
+                if future.check is not None and future.ready:
+                    future.check(future.live())
             raise
         if not self._fits(pending):
             self._flush()  # the queue goes first, in one import; then this copy
             if pending.functions:  # it chose its functions by the target without the queue's
-                pending = self._prepare(copy)
+                pending = self._prepare(copy, {})
         self._pending.add(pending)
 
     def _joins(self, copy: syntax.Copy) -> bool:
@@ -172,9 +183,44 @@ class Composition:
             loaded = self.sources.get(copy.source.name)
             if loaded is None or (loaded.graph is not queue.functions and index_of(loaded.graph).functions):
                 return False
-        return not any(b.value.namespace.name in queue.namespaces if isinstance(b.value, syntax.Ref)
-                       else isinstance(b.value, syntax.Word) and b.value.name in queue.aliases
-                       for b in copy.binds)
+        return True
+
+    def _futures(self, copy: syntax.Copy) -> dict[int, Future] | None:
+        """The binds of ``copy`` that name a tensor a queued copy makes, by position, each as a
+        :class:`~graphdsl.tf.copier.Future`; None when one names something else the queue makes
+        (a variable, an op, a placeholder, a replaced tensor, an element of an earlier copy, a
+        queued alias of any of these), which only the import of the queue can resolve."""
+        futures: dict[int, Future] = {}
+        for i, bind in enumerate(copy.binds):
+            queued, ref = self._pending.reference(bind.value)
+            if not queued:
+                continue
+            future = self._future(ref) if ref is not None and internals.fast_import_works() else None
+            if future is None:
+                return None
+            futures[i] = future
+        return futures
+
+    def _future(self, ref: syntax.Ref) -> Future | None:
+        """The future tensor ``ref`` names: an output of an op the queued copy into its
+        namespace brings itself; None for anything else."""
+        pending = self._pending.by_namespace[ref.namespace.name]
+        prepared, copier = pending.prepared, pending.copier
+        if not isinstance(prepared, Prepared):
+            return None
+        try:
+            element = self.names.source_element(pending.statement.source.name, ref.element.value)
+        except GraphDslError:
+            return None  # resolved as without a queue, so that the error comes where it would
+        if not isinstance(element, tf.Tensor):
+            return None
+        name, op = element.name, element.op
+        if (op.name not in prepared.walk.needed or op.name in copier.record.ops
+                or name in copier.record.tensors or name in copier.replacements
+                or name in copier.stop_at or op.type in VARIABLE_OPS
+                or op.name in copier.vars.replaced_initializers(prepared.walk)):
+            return None
+        return Future(copier, name, element.dtype)
 
     def _fits(self, pending: "_Pending") -> bool:
         """Whether a prepared copy imports together with the queue: its source's GraphDef versions
@@ -185,7 +231,7 @@ class Composition:
         return ((queue.versions is None or queue.versions == prepared.sub.versions)
                 and queue.nodes + len(prepared.names) <= QUEUED_NODES)
 
-    def _prepare(self, copy: syntax.Copy) -> "_Pending":
+    def _prepare(self, copy: syntax.Copy, futures: dict[int, Future]) -> "_Pending":
         source = self._source(copy.source.name)
         namespace = copy.namespace.name
         self.namespaces[namespace] = copy.source.name
@@ -193,15 +239,18 @@ class Composition:
         tops = [e for item in copy.take for e in self.names.take(copy.source.name, item)]
         stop_at = [self.names.source_tensor(copy.source.name, item) for item in copy.stop_at]
         replacements = {}
-        for bind in copy.binds:
+        for i, bind in enumerate(copy.binds):
             original = self.names.source_tensor(copy.source.name, bind.input)
-            if self._pending and is_variable(self.names.value(bind.value)):
-                self._flush()  # wiring a variable may add a read op: after the queued copies, in order
-            wired = self.names.tensor(bind.value, resource=original.dtype == tf.resource)
-            try:
-                check_compatible(original, wired)
-            except CopyError as e:
-                raise self._fail(f"bind {bind.input.value!r}: {e.message}", bind.span, e.hint) from e
+            wired: tf.Tensor | Future
+            if i in futures:
+                # its dtype is checked now, its shape once the copy that makes it is imported
+                wired = futures[i]
+                wired.check = functools.partial(self._check_bind, bind, original)
+            else:
+                if self._pending and is_variable(self.names.value(bind.value)):
+                    self._flush()  # wiring a variable may add a read op: after the queued copies, in order
+                wired = self.names.tensor(bind.value, resource=original.dtype == tf.resource)
+            self._check_bind(bind, original, wired)
             replacements[original] = wired
             report.binds.append((original.name, wired.name))
         try:
@@ -211,6 +260,13 @@ class Composition:
         except CopyError as e:
             raise self._fail(e.message, copy.span, e.hint) from e
         return _Pending(copy, report, copier, tops, stop_at, prepared, functions=bool(copier.index.functions))
+
+    def _check_bind(self, bind: syntax.Bind, original: tf.Tensor, wired: Any) -> None:
+        """Refuses a bind whose tensor cannot stand where the source's stood (dtype, shape)."""
+        try:
+            check_compatible(original, wired)
+        except CopyError as e:
+            raise self._fail(f"bind {bind.input.value!r}: {e.message}", bind.span, e.hint) from e
 
     def _let(self, let: syntax.Let) -> None:
         self.aliases[let.name.name] = self.names.value(let.value)
@@ -400,8 +456,9 @@ class _Queue:
     def __init__(self) -> None:
         self.items: list[_Pending | syntax.Let] = []
         self.namespaces: set[str] = set()
+        self.by_namespace: dict[str, _Pending] = {}  # the queued copy into each namespace
+        self.lets: dict[str, syntax.Let] = {}  # the last queued let of each alias
         self.scopes: set[str] = set()  # the namespaces that hold a queued one: "a" for "a/b"
-        self.aliases: set[str] = set()
         self.nodes = 0
         self.versions: Any = None  # the GraphDef versions of the queued copies' sources
         self.functions: tf.Graph | None = None  # the queued copies' source with functions, if any
@@ -412,16 +469,28 @@ class _Queue:
     def add(self, item: "_Pending | syntax.Let") -> None:
         self.items.append(item)
         if isinstance(item, syntax.Let):
-            self.aliases.add(item.name.name)
+            self.lets[item.name.name] = item
             return
         name = item.statement.namespace.name
         self.namespaces.add(name)
+        self.by_namespace[name] = item
         self.scopes.update(_scopes(name))
         if isinstance(item.prepared, Prepared):
             self.nodes += len(item.prepared.names)
             self.versions = item.prepared.sub.versions
         if item.functions:
             self.functions = item.copier.source
+
+    def reference(self, value: syntax.Value) -> tuple[bool, syntax.Ref | None]:
+        """Whether ``value`` names what the queue makes, and then the reference it comes to
+        through the queued lets (None when it comes to something else)."""
+        seen: set[str] = set()  # the lets followed (the checker refuses a cycle; this does not rely on it)
+        while isinstance(value, syntax.Word) and value.name in self.lets and value.name not in seen:
+            seen.add(value.name)
+            value = self.lets[value.name].value
+        if isinstance(value, syntax.Ref) and value.namespace.name in self.namespaces:
+            return True, value
+        return bool(seen), None
 
     def apart(self, namespace: str) -> bool:
         """Whether ``namespace`` neither is, holds, nor lies in a queued namespace."""

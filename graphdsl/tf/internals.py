@@ -25,6 +25,7 @@ does not promise to keep: ``_``-prefixed attributes and functions, and modules o
 from __future__ import annotations
 
 import functools
+import heapq
 import importlib
 from dataclasses import dataclass
 from types import ModuleType
@@ -105,6 +106,15 @@ INTERNALS: dict[str, Internal] = {
     "Graph._container": Internal(f"{_OPS}.Graph (set in __init__)", "container scopes", True),
     "function.from_library": Internal(
         "tensorflow.python.framework.function", "Python side of imported functions (gradients)", True),
+    # Creating a small copy's ops one by one (fallback: the import above).
+    "pywrap_tf_session.TF_NewOperation": Internal(_C_API, "create a copied op from its NodeDef"),
+    "pywrap_tf_session.TF_SetDevice": Internal(_C_API, "its device"),
+    "pywrap_tf_session.TF_AddInput": Internal(_C_API, "its inputs"),
+    "pywrap_tf_session.TF_AddInputList": Internal(_C_API, "its list inputs"),
+    "pywrap_tf_session.TF_AddControlInput": Internal(_C_API, "its control inputs"),
+    "pywrap_tf_session.TF_SetAttrValueProto": Internal(_C_API, "its attributes"),
+    "pywrap_tf_session.TF_FinishOperation": Internal(_C_API, "add it to the graph"),
+    "c_api_util.tf_output": Internal(_C_UTIL, "an output of a created op as an input"),
     # Outside the import, each with its own public fallback.
     "Graph._functions": Internal(
         f"{_OPS}.Graph (set in __init__)", "functions the target holds (fallback: as_graph_def)"),
@@ -562,3 +572,188 @@ def register_py_function(function: Callable[[], Any], dtype: tf.DType) -> str:
     with tf.Graph().as_default():
         made = tf.compat.v1.py_func(function, [], [dtype], stateful=True)
     return made[0].op.get_attr("token").decode()
+
+
+# -- creating a small copy's ops one by one ------------------------------------------------------------
+
+_CREATE = ("pywrap_tf_session.TF_NewOperation", "pywrap_tf_session.TF_SetDevice",
+           "pywrap_tf_session.TF_AddInput", "pywrap_tf_session.TF_AddInputList",
+           "pywrap_tf_session.TF_AddControlInput", "pywrap_tf_session.TF_SetAttrValueProto",
+           "pywrap_tf_session.TF_FinishOperation", "c_api_util.tf_output")
+_COLOCATION = "_class"
+
+
+def create_nodes(
+    graph: tf.Graph,
+    graph_def: graph_pb2.GraphDef,
+    prefix: str,
+    input_map: Mapping[str, tf.Tensor],
+    control_map: Mapping[str, tf.Operation],
+    names: Sequence[str],
+) -> Imported | None:
+    """What :func:`import_nodes` does, by creating each op from its NodeDef; None when it cannot.
+
+    TensorFlow's importer reads every node of the target on each import (its table of existing
+    names, then the edges from the source and to the sink of every node), so a small copy into a
+    big target costs time in proportion to the target. Created one by one through the C API, as
+    ``tf.Operation`` creates an op, each op costs the same whatever the target holds. The graph
+    comes out as the importer makes it: the ops created in the importer's order (a node once its
+    inputs exist, the first in the GraphDef first), with the importer's prefix on names, inputs
+    and colocation entries, and the same default attributes (both add them from the OpDef).
+
+    Returns None, having created nothing, for what only the importer does alike: a GraphDef with
+    functions, shape attributes (``_output_shapes``), debug info or full types, a while loop of
+    control flow v1 (a back edge), an op type without a registered OpDef, versions the target
+    would take on, or a mapped input whose dtype or shape differs from the source's (so that
+    shape inference sees what it saw in the source, and no op can fail half-way).
+    """
+    if not _usable(*_CREATE, "Operation._c_op", "Tensor._as_tf_output", "Graph._c_graph",
+                   "Graph._mutation_lock") or not fast_import_works():
+        return None
+    nodes = graph_def.node
+    if graph_def.library.function or not _versions_kept(graph, graph_def):
+        return None
+    op_defs = _op_defs(nodes)
+    order = None if op_defs is None else _creation_order(nodes, input_map, control_map)
+    if order is None:
+        return None
+    full = [f"{prefix}/{name}" for name in names] if prefix else list(names)
+    with graph._mutation_lock():  # pylint: disable=protected-access
+        c_ops = _create(graph, nodes, order, op_defs, prefix + "/" if prefix else "",
+                        input_map, control_map)
+        return Imported(_wrap(graph, c_ops, full), full)
+
+
+def _versions_kept(graph: tf.Graph, graph_def: graph_pb2.GraphDef) -> bool:
+    """Whether importing ``graph_def`` would leave the target's GraphDef versions as they are."""
+    ours, theirs = graph.graph_def_versions, graph_def.versions
+    return (ours.producer <= theirs.producer and ours.min_consumer >= theirs.min_consumer
+            and set(theirs.bad_consumers) <= set(ours.bad_consumers))
+
+
+def _op_defs(nodes) -> list | None:
+    """Each node's OpDef; None when a node has one the registry lacks, or what only the importer reads."""
+    defs, found = [], {}
+    for node in nodes:
+        if ("_output_shapes" in node.attr or node.HasField("experimental_debug_info")
+                or node.HasField("experimental_type")):
+            return None
+        op = node.op
+        if op not in found:
+            found[op] = op_def(op)
+            if found[op] is None:
+                return None
+        defs.append(found[op])
+    return defs
+
+
+def _creation_order(nodes, input_map, control_map) -> list[int] | None:
+    """The importer's order of creation: the smallest-indexed node whose inputs exist, each time.
+
+    None when a node reads a node after it in a cycle (a v1 while loop), or names an input that is
+    neither mapped nor in the GraphDef (the importer refuses that, with its message).
+    """
+    index = {node.name: i for i, node in enumerate(nodes)}
+    pending = [0] * len(nodes)
+    readers: list[list[int]] = [[] for _ in nodes]
+    for i, node in enumerate(nodes):
+        for inp in node.input:
+            if inp[0] == "^":
+                if inp[1:] in control_map:
+                    continue
+                source = inp[1:]
+            else:
+                source, _, slot = inp.partition(":")
+                if (inp if slot else inp + ":0") in input_map:
+                    continue
+            if source not in index:
+                return None
+            pending[i] += 1
+            readers[index[source]].append(i)
+    ready = [i for i, count in enumerate(pending) if not count]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(i)
+        for reader in readers[i]:
+            pending[reader] -= 1
+            if not pending[reader]:
+                heapq.heappush(ready, reader)
+    return order if len(order) == len(nodes) else None
+
+
+@functools.lru_cache(maxsize=1)
+def _creating() -> tuple[ModuleType, Callable]:
+    """The C API and its TF_Output maker, imported once (an import per op costs time too)."""
+    from tensorflow.python.client import pywrap_tf_session as c_api
+    from tensorflow.python.framework import c_api_util
+
+    return c_api, c_api_util.tf_output
+
+
+def _create(graph, nodes, order, op_defs, prefix, input_map, control_map) -> list:
+    """Creates the C ops of ``nodes`` in ``order``; gives them in the GraphDef's order."""
+    # pylint: disable=protected-access
+    c_api, tf_output = _creating()
+    set_attr, add_input = c_api.TF_SetAttrValueProto, c_api.TF_AddInput
+    made: list = [None] * len(nodes)
+    by_name: dict[str, Any] = {}
+    with graph._c_graph.get() as c_graph:
+        for i in order:
+            node = nodes[i]
+            desc = c_api.TF_NewOperation(c_graph, node.op, prefix + node.name)
+            if node.device:
+                c_api.TF_SetDevice(desc, node.device)
+            inputs, controls = [], []
+            for inp in node.input:
+                if inp[0] == "^":
+                    name = inp[1:]
+                    controls.append(control_map[name]._c_op if name in control_map else by_name[name])
+                    continue
+                name, _, slot = inp.partition(":")
+                mapped = input_map.get(inp if slot else inp + ":0")
+                inputs.append(mapped._as_tf_output() if mapped is not None
+                              else tf_output(by_name[name], int(slot or 0)))
+            for item in _grouped(op_defs[i], node, inputs):
+                if isinstance(item, list):
+                    c_api.TF_AddInputList(desc, item)
+                else:
+                    add_input(desc, item)
+            for control in dict.fromkeys(controls):  # the importer drops repeated control inputs
+                c_api.TF_AddControlInput(desc, control)
+            for key, value in node.attr.items():
+                if key == _COLOCATION and prefix:  # the importer prefixes colocation entries
+                    set_attr(desc, key, _prefixed_colocation(value, prefix))
+                else:
+                    set_attr(desc, key, value.SerializeToString())
+            try:
+                made[i] = by_name[node.name] = c_api.TF_FinishOperation(desc)
+            except tf.errors.InvalidArgumentError as e:
+                raise ValueError(e.message) from None
+    return made
+
+
+def _grouped(op_def_, node, inputs: list) -> list:
+    """The inputs of ``node`` grouped as its OpDef's arguments take them (a list per list argument)."""
+    grouped, at = [], 0
+    for arg in op_def_.input_arg:
+        if arg.number_attr:
+            count = node.attr[arg.number_attr].i
+        elif arg.type_list_attr:
+            count = len(node.attr[arg.type_list_attr].list.type)
+        else:
+            grouped.append(inputs[at])
+            at += 1
+            continue
+        grouped.append(inputs[at:at + count])
+        at += count
+    return grouped
+
+
+def _prefixed_colocation(value, prefix: str) -> bytes:
+    """A colocation attribute with the prefix on each entry, serialized."""
+    fixed = type(value)()
+    loc = b"loc:@" + prefix.encode()
+    fixed.list.s.extend(loc + e[5:] if e.startswith(b"loc:@") else e for e in value.list.s)
+    return fixed.SerializeToString()
