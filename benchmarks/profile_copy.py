@@ -7,7 +7,10 @@ as a first copy does) with a CPU timer around each stage of the copier. Prints t
 stage in milliseconds and in µs per op; stages nest (``import_nodes`` holds ``wrap``, the Python
 ``Operation`` wrappers), so the column does not add up to the total.
 
-    python benchmarks/profile_copy.py [--ops 20000] [--repeat 5]
+    python benchmarks/profile_copy.py [--ops 20000] [--repeat 5] [--source FILE]
+
+--source FILE copies a source MetaGraphDef kept by ``bench_copy.py --workdir DIR``
+(``DIR/source_20000.meta``) instead of building the graph here (minutes at 200k ops).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--source", help="a MetaGraphDef written by bench_copy.py --workdir")
     args = parser.parse_args()
 
     import tensorflow as tf
@@ -65,7 +69,10 @@ def main() -> None:
 
         setattr(holder, attr, functools.wraps(original)(timed))
 
-    source, top = _build_graph(_layers_for(args.ops))
+    if args.source:
+        source, top = _load(args.source)
+    else:
+        source, top = _build_graph(_layers_for(args.ops))
     ops = len(source.get_operations())
     runs = []
     copy_to_graph(top, tf.Graph(), namespace="warm")  # one-time costs (the fast import's trial)
@@ -84,6 +91,22 @@ def main() -> None:
     for label in [stage[-1] for stage in STAGES] + ["total"]:
         ms = statistics.median(run.get(label, 0.0) for run in runs) * 1e3
         print(f"| {label} | {ms:.1f} | {ms * 1e3 / ops:.2f} |")
+
+
+def _load(path: str):
+    """The source graph of a MetaGraphDef bench_copy.py wrote, loaded as bench_copy.py loads it."""
+    import tensorflow as tf
+    from bench_copy import TOP_NAME
+    from tensorflow.core.protobuf import meta_graph_pb2
+    from tensorflow.python.framework import meta_graph
+
+    meta = meta_graph_pb2.MetaGraphDef()
+    with open(path, "rb") as f:
+        meta.ParseFromString(f.read())
+    source = tf.Graph()
+    with source.as_default():
+        meta_graph.import_scoped_meta_graph(meta, graph=source)
+    return source, source.get_tensor_by_name(TOP_NAME)
 
 
 if __name__ == "__main__":

@@ -105,6 +105,23 @@ INTERNALS: dict[str, Internal] = {
     "Graph._container": Internal(f"{_OPS}.Graph (set in __init__)", "container scopes", True),
     "function.from_library": Internal(
         "tensorflow.python.framework.function", "Python side of imported functions (gradients)", True),
+    # The lean Operation wrappers (fallback: Operation._from_c_op, one per op). They do what
+    # Operation._init does, which _lean_wrappers_work() checks by the names its code uses.
+    "Operation._init": Internal(f"{_OPS}.Operation", "what a wrapper sets (checked, not called)"),
+    "Operation._init_outputs": Internal(f"{_C_API}.PyOperation", "a wrapper's output tensors"),
+    "Operation._original_op": Internal(f"{_OPS}.Operation (set per op)", "set on a new wrapper"),
+    "Operation._inputs_val": Internal(f"{_OPS}.Operation (set per op)", "set on a new wrapper"),
+    "Operation._device_code_locations": Internal(
+        f"{_OPS}.Operation (set per op)", "set on a new wrapper"),
+    "Operation._colocation_code_locations": Internal(
+        f"{_OPS}.Operation (set per op)", "set on a new wrapper"),
+    "Operation._control_flow_context": Internal(
+        f"{_OPS}.Operation (set per op)", "set on a new wrapper"),
+    "Operation._id_value": Internal(f"{_OPS}.Operation (set per op)", "set on a new wrapper"),
+    "Graph._add_op": Internal(f"{_OPS}.Graph", "a new wrapper joins its graph"),
+    "pywrap_tf_session.PyTensor": Internal(_C_API, "a wrapper's output tensors, made directly"),
+    "pywrap_tfe.TFE_Py_UID": Internal("tensorflow.python.pywrap_tfe", "each tensor's unique id"),
+    "ops.SymbolicTensor": Internal(_OPS, "the class of a wrapper's output tensors"),
     # Outside the import, each with its own public fallback.
     "Graph._functions": Internal(
         f"{_OPS}.Graph (set in __init__)", "functions the target holds (fallback: as_graph_def)"),
@@ -297,7 +314,10 @@ def _wrap(graph: tf.Graph, c_ops: Sequence, names: Sequence[str]) -> list[tf.Ope
     names_in_use.update({key: 1 for key in map(str.lower, names) if key not in names_in_use})
     gradients = graph._gradient_function_map
     if _target_is_plain(graph) and graph._get_control_flow_context() is None:
-        new_ops = [from_c_op(c_op, graph) for c_op in c_ops]
+        if _lean_wrappers_work():
+            new_ops = _lean_wrappers(graph, c_ops)
+        else:
+            new_ops = [from_c_op(c_op, graph) for c_op in c_ops]
         if gradients:  # an op starts without an override; look it up only when there are some
             for op in new_ops:
                 op._gradient_function = gradients.get(op.type)
@@ -317,6 +337,83 @@ def _wrap(graph: tf.Graph, c_ops: Sequence, names: Sequence[str]) -> list[tf.Ope
             op._add_control_inputs(graph._control_dependencies_for_inputs(op.inputs))
             op._control_flow_post_processing()
     return new_ops
+
+
+# The names Operation._init, Operation._from_c_op and SymbolicTensor.__new__ use in TensorFlow 2.21:
+# :func:`_lean_wrappers` does what they do, and only while their code uses these names.
+_INIT_NAMES = ("graph", "_original_op", "_inputs_val", "_device_code_locations",
+               "_colocation_code_locations", "_get_control_flow_context", "_control_flow_context",
+               "_gradient_function", "_init_outputs", "_add_op", "_id_value")
+_FROM_C_OP_NAMES = ("Operation", "SymbolicTensor", "_init")
+_TENSOR_NAMES = ("uid", "pywrap_tf_session", "PyTensor", "__new__", "SymbolicTensor", "dtypes", "as_dtype")
+_LEAN = ("Operation._init", "Operation._init_outputs", "Graph._add_op", "pywrap_tf_session.PyTensor",
+         "pywrap_tfe.TFE_Py_UID", "ops.SymbolicTensor")
+
+
+@functools.lru_cache(maxsize=1)
+def _lean_wrappers_work() -> bool:
+    """Whether :func:`_lean_wrappers` does what ``Operation._from_c_op`` does in this TensorFlow."""
+    if not _usable(*_LEAN):
+        return False
+    from tensorflow.python.framework import ops
+
+    return (_code_names(ops.Operation._init) == _INIT_NAMES
+            and _code_names(ops.Operation._from_c_op) == _FROM_C_OP_NAMES
+            and _code_names(ops.SymbolicTensor.__new__) == _TENSOR_NAMES)
+
+
+def _code_names(function: Any) -> tuple[str, ...] | None:
+    """The global and attribute names the Python code of ``function`` uses; None if it has none."""
+    code = getattr(getattr(function, "__func__", function), "__code__", None)
+    return code.co_names if code is not None else None
+
+
+def _lean_wrappers(graph: tf.Graph, c_ops: Sequence) -> list[tf.Operation]:
+    """``Operation._from_c_op(c_op, graph)`` for each of ``c_ops``, in a graph outside any
+    control-flow context, without a Python call per op and per output tensor in between.
+
+    The wrapper of a big import costs about 4.5 µs per op, most of it Python calls around the
+    C++ work; this loop sets the same attributes to the same values (``_init``'s), and makes the
+    same output tensors (``SymbolicTensor.__new__``'s, with the dtype looked up once per type).
+    """
+    # pylint: disable=protected-access
+    from tensorflow.python.framework import ops
+
+    make, add, tensor = ops.Operation, graph._add_op, _tensor_maker()
+    new_ops = []
+    append = new_ops.append
+    for c_op in c_ops:
+        op = make(c_op, tensor)
+        op.graph = graph
+        op._original_op = None
+        op._inputs_val = None
+        op._device_code_locations = None
+        op._colocation_code_locations = None
+        op._control_flow_context = None
+        op._gradient_function = None
+        op._init_outputs()
+        op._id_value = add(op)
+        append(op)
+    return new_ops
+
+
+@functools.lru_cache(maxsize=1)
+def _tensor_maker() -> Callable[[Any, int, Any], tf.Tensor]:
+    """What ``SymbolicTensor(op, index, dtype)`` makes, each dtype converted once."""
+    from tensorflow.python import pywrap_tfe
+    from tensorflow.python.client import pywrap_tf_session
+    from tensorflow.python.framework import ops
+
+    new, kind, uid = pywrap_tf_session.PyTensor.__new__, ops.SymbolicTensor, pywrap_tfe.TFE_Py_UID
+    dtypes: dict[Any, tf.DType] = {}
+
+    def tensor(op: Any, index: int, dtype: Any) -> tf.Tensor:
+        found = dtypes.get(dtype)
+        if found is None:
+            found = dtypes[dtype] = tf.as_dtype(dtype)
+        return new(kind, op, index, found, uid())
+
+    return tensor
 
 
 def _target_is_plain(graph: tf.Graph) -> bool:
