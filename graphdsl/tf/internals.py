@@ -380,7 +380,7 @@ def _lean_wrappers(graph: tf.Graph, c_ops: Sequence) -> list[tf.Operation]:
     from tensorflow.python.framework import ops
 
     make, add, tensor = ops.Operation, graph._add_op, _tensor_maker()
-    new_ops = []
+    new_ops: list[tf.Operation] = []
     append = new_ops.append
     for c_op in c_ops:
         op = make(c_op, tensor)
