@@ -32,7 +32,7 @@ from graphdsl.lang import schema
 from graphdsl.tf.registry import CopyRecord, Registry, is_variable, registry_of, variable_tensor
 from graphdsl.tf.index import (
     FRAME_OPS, GRAPH_COLLECTIONS, VARIABLE_COLLECTIONS, VARIABLE_OPS, SourceIndex, index_of,
-    tensor_name)
+    may_rename, renamed, tensor_name)
 from graphdsl.tf.variables import ModeRule, VariableCopies
 
 # Op types that are inputs of a graph: a lookup (``get_copied``) never adds one.
@@ -40,6 +40,9 @@ _INPUT_OPS = frozenset({"Placeholder", "PlaceholderV2"})
 
 # Op types the walk looks at twice: variables, and the tables a value copy fills.
 _SPECIAL_OPS = VARIABLE_OPS | tables.MUTABLE_TABLE_OPS
+
+# index.may_rename by op type, as the walk learns it (a dict lookup is cheaper than a call per op).
+_RENAMABLE: dict[str, bool] = {}
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class Walk:
     cut_controls: set[str] = field(default_factory=set)  # needed ops with a control input stopped
     rewired: set[str] = field(default_factory=set)  # needed ops reading a stopped tensor
     tables: list[str] = field(default_factory=list)  # needed mutable tables, in walk order
+    renamable: list[str] = field(default_factory=list)  # needed ops of a type index.may_rename names
 
 
 @dataclass
@@ -178,6 +182,7 @@ class Copier:
         stopped_ops, replaced_ops = self.stopped_ops, self.replaced_ops
         owners, special_ops = self.index.initializer_owners, _SPECIAL_OPS
         table_inits, tables = self.tables.initializers, walk.tables
+        renamable, kinds = walk.renamable, _RENAMABLE
         # Nothing to meet (the first copy into a namespace, without replacements or stop_at): each
         # input is only followed, which is most of the time of a big copy.
         meets = bool(copied or overridden or replacements or stop_at or stopped_ops or replaced_ops)
@@ -200,6 +205,11 @@ class Copier:
                         push(owner)  # replaced by an initializer assigning the current value
                     continue
             op = node.op
+            kind = kinds.get(op)
+            if kind is None:
+                kind = kinds[op] = may_rename(op)
+            if kind:
+                renamable.append(name)
             if op in special_ops:
                 if op in VARIABLE_OPS:
                     mode = walk.variables[name] = self.modes(name)
@@ -374,7 +384,8 @@ class Copier:
             names = [n for n in walk.needed if n not in skip] if skip else list(walk.needed)
             sub.node.extend(nodes[n] for n in names)  # one C-level copy per node
         keep = _Either(walk.needed, self.record.ops)  # what the target will hold, unmerged
-        touched = self._touched(walk, names, skip, keep)
+        whole = not skip and not offset and len(names) == len(nodes)
+        touched = self._touched(walk, names, skip, keep, whole)
         if touched:
             renamed_inputs = {t: p + ":0" for t, p in placeholders.items() if not t.endswith(":0")}
             if offset or len(names) != len(nodes):
@@ -385,21 +396,26 @@ class Copier:
                 self._rewrite(sub.node[positions[name]], walk, keep, renamed_inputs)
         return [*placeholders.values(), *names]
 
-    def _touched(self, walk: Walk, names: list[str], skip: set[str], keep: "_Either") -> set[str]:
-        """The copied ops whose NodeDef needs a rewrite; looks only at the smaller side of each test."""
-        needed, index = walk.needed, self.index
-        renamed, colocations = index.renamed, index.colocations
+    def _touched(self, walk: Walk, names: list[str], skip: set[str], keep: "_Either",
+                 whole: bool) -> set[str]:
+        """The copied ops whose NodeDef needs a rewrite; looks only at the smaller side of each test.
+
+        ``whole``: ``names`` are every op of the source.
+        """
+        needed, index, nodes = walk.needed, self.index, self.index.nodes
 
         def copied(name: str) -> bool:
             return name in needed and name not in skip
 
         touched = {n for n in (*walk.rewired, *walk.cut_controls) if n not in skip}
-        if len(renamed) < len(names):
-            touched.update(n for n in renamed if copied(n))
-        else:
-            touched.update(n for n in names if n in renamed)
+        touched.update(n for n in walk.renamable if n not in skip and renamed(nodes[n]))
         # The importer prefixes colocation lists itself; only entries naming an op the target
-        # will not hold need a rewrite.
+        # will not hold need a rewrite. A whole-graph copy first asks whether every op named by
+        # a colocation entry is copied (or copied before), which spares reading every node.
+        named = index.colocated_with
+        if whole and named is not None and all(n in keep for n in named):
+            return touched
+        colocations = index.colocations
         if len(colocations) < len(names):
             pairs = ((n, c) for n, c in colocations.items() if copied(n))
         else:
@@ -418,7 +434,7 @@ class Copier:
             node.input.extend(kept)
         if "shared_name" in node.attr and node.attr["shared_name"].s:
             node.attr["shared_name"].s = (self.prefix + node.attr["shared_name"].s.decode()).encode()
-        if node.name in self.index.colocations:
+        if "_class" in node.attr:
             _fix_colocation(node, keep)
         if node.op in FRAME_OPS and self.prefix:
             # Each v1 while loop runs in a frame named after it; copies need frames of their own.

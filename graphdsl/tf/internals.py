@@ -123,6 +123,14 @@ INTERNALS: dict[str, Internal] = {
     "pywrap_tfe.TFE_Py_UID": Internal("tensorflow.python.pywrap_tfe", "each tensor's unique id"),
     "ops.SymbolicTensor": Internal(_OPS, "the class of a wrapper's output tensors"),
     # Outside the import, each with its own public fallback.
+    "Graph._lock": Internal(
+        f"{_OPS}.Graph (set in __init__)", "a source's GraphDef with its bytes (fallback: as_graph_def)"),
+    "c_api_util.tf_buffer": Internal(
+        _C_UTIL, "a source's GraphDef with its bytes (fallback: as_graph_def)"),
+    "pywrap_tf_session.TF_GraphToGraphDef": Internal(
+        _C_API, "a source's GraphDef with its bytes (fallback: as_graph_def)"),
+    "pywrap_tf_session.TF_GetBuffer": Internal(
+        _C_API, "a source's GraphDef with its bytes (fallback: as_graph_def)"),
     "Graph._functions": Internal(
         f"{_OPS}.Graph (set in __init__)", "functions the target holds (fallback: as_graph_def)"),
     "ops.get_to_proto_function": Internal(
@@ -487,6 +495,31 @@ def _control_anchor(graph: tf.Graph, prefix: str, name: str, op: tf.Operation) -
 
 
 # -- smaller doors, each with its public fallback ---------------------------------------------------
+
+
+def graph_def_and_bytes(graph: tf.Graph) -> tuple[graph_pb2.GraphDef, bytes]:
+    """``graph.as_graph_def()``, and the serialized GraphDef TensorFlow parses it from.
+
+    The bytes come with the GraphDef: ``as_graph_def`` makes them and parses them, and
+    serializing the GraphDef again costs time in proportion to the graph.
+    """
+    if _usable("Graph._lock", "Graph._c_graph", "c_api_util.tf_buffer",
+               "pywrap_tf_session.TF_GraphToGraphDef", "pywrap_tf_session.TF_GetBuffer"):
+        # pylint: disable=protected-access
+        from tensorflow.python.client import pywrap_tf_session as c_api
+        from tensorflow.python.framework import c_api_util
+
+        with graph._lock, c_api_util.tf_buffer() as buffer:
+            with graph._c_graph.get() as c_graph:
+                c_api.TF_GraphToGraphDef(c_graph, buffer)
+                data = tf.compat.as_bytes(c_api.TF_GetBuffer(buffer))
+        graph_def = graph_pb2.GraphDef()
+        graph_def.ParseFromString(data)
+        if not graph_def.library.function:  # as as_graph_def leaves it
+            graph_def.ClearField("library")
+        return graph_def, data
+    graph_def = graph.as_graph_def()
+    return graph_def, graph_def.SerializeToString()
 
 
 def existing_operations(graph: tf.Graph, names: Iterable[str]) -> list[str]:
