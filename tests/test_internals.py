@@ -219,3 +219,56 @@ def test_the_lean_wrappers_step_aside_when_tensorflow_changes_what_a_wrapper_hol
         monkeypatch.undo()
         internals._lean_wrappers_work.cache_clear()
     assert internals._lean_wrappers_work()
+
+
+def _variables_graph():
+    """Resource variables: plain, partitioned (slice info), not trainable, and one read through an Identity."""
+    graph = tf.Graph()
+    with graph.as_default():
+        w = tf1.get_variable("w", [3, 2], use_resource=True)
+        parts = tf1.get_variable("p", [4, 2], use_resource=True,
+                                 partitioner=tf1.fixed_size_partitioner(2))
+        step = tf1.get_variable("step", [], tf.int64, trainable=False, use_resource=True)
+        total = tf.add(tf.reduce_sum(w) + tf.reduce_sum(parts), tf.cast(step, tf.float32), name="total")
+    return graph, total
+
+
+def _fields(var) -> dict:
+    fields = dict(vars(var))
+    info = fields.pop("_save_slice_info")
+    fields["slice"] = info.to_proto().SerializeToString() if info is not None else None
+    return fields
+
+
+@pytest.mark.parametrize("mode", ["init", "value"])
+def test_the_lean_variables_are_what_tensorflows_from_proto_makes(mode):
+    assert internals._lean_variables_work()  # on the tested TensorFlow
+    graph, total = _variables_graph()
+    with tf1.Session(graph=graph) as sess:
+        sess.run(tf1.global_variables_initializer())
+        target = tf.Graph()
+        copy_to_graph(total, target, namespace="N", variables=mode, session=sess)
+    made = target.get_collection(tf1.GraphKeys.GLOBAL_VARIABLES)
+    assert len(made) == 4 and any(v._save_slice_info is not None for v in made)
+    with target.as_default():
+        own = [type(v).from_proto(v.to_proto()) for v in made]
+    assert [type(v) for v in made] == [type(v) for v in own]
+    assert [_fields(v) for v in made] == [_fields(v) for v in own]
+    assert [list(_fields(v)) for v in made] == [list(_fields(v)) for v in own]  # in the same order
+
+
+def test_the_lean_variables_step_aside_when_tensorflow_changes_what_a_variable_holds(monkeypatch):
+    internals._lean_variables_work.cache_clear()
+    monkeypatch.setattr(internals, "_VARIABLE_INIT_NAMES", internals._VARIABLE_INIT_NAMES + ("_new",))
+    made = []
+    monkeypatch.setattr(internals, "_lean_resource_variable", lambda *a: made.append(a))
+    try:
+        assert not internals._lean_variables_work()
+        graph, total = _variables_graph()
+        target = tf.Graph()
+        copy_to_graph(total, target, namespace="N")
+        assert not made and len(target.get_collection(tf1.GraphKeys.TRAINABLE_VARIABLES)) == 3
+    finally:
+        monkeypatch.undo()
+        internals._lean_variables_work.cache_clear()
+    assert internals._lean_variables_work()
