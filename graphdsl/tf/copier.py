@@ -38,11 +38,16 @@ from graphdsl.tf.variables import ModeRule, VariableCopies
 # Op types that are inputs of a graph: a lookup (``get_copied``) never adds one.
 _INPUT_OPS = frozenset({"Placeholder", "PlaceholderV2"})
 
-# Op types the walk looks at twice: variables, and the tables a value copy fills.
-_SPECIAL_OPS = VARIABLE_OPS | tables.MUTABLE_TABLE_OPS
+# What the walk notes of an op by its type: whether its copy may need a new state name or frame
+# (index.may_rename), whether it is a variable, or a table a value copy fills. One dict lookup per
+# op, filled as the walk meets each type (an OpDef is read once per type).
+_RENAMABLE, _VARIABLE, _TABLE = 1, 2, 4
+_KINDS: dict[str, int] = {}
 
-# index.may_rename by op type, as the walk learns it (a dict lookup is cheaper than a call per op).
-_RENAMABLE: dict[str, bool] = {}
+
+def _kind(op_type: str) -> int:
+    return ((_RENAMABLE if may_rename(op_type) else 0) | (_VARIABLE if op_type in VARIABLE_OPS else 0)
+            | (_TABLE if op_type in tables.MUTABLE_TABLE_OPS else 0))
 
 
 @dataclass(frozen=True)
@@ -180,20 +185,20 @@ class Copier:
         copied, overridden = self.record.ops, self.record.tensors
         replacements, stop_at = self.replacements, self.stop_at
         stopped_ops, replaced_ops = self.stopped_ops, self.replaced_ops
-        owners, special_ops = self.index.initializer_owners, _SPECIAL_OPS
+        owners, kinds = self.index.initializer_owners, _KINDS
         table_inits, tables = self.tables.initializers, walk.tables
-        renamable, kinds = walk.renamable, _RENAMABLE
+        renamable = walk.renamable
         # Nothing to meet (the first copy into a namespace, without replacements or stop_at): each
         # input is only followed, which is most of the time of a big copy.
         meets = bool(copied or overridden or replacements or stop_at or stopped_ops or replaced_ops)
         stack = [r for r in reversed(list(roots)) if r not in copied]
-        push = stack.append
+        push, pop = stack.append, stack.pop
         while stack:
-            name = stack.pop()
+            name = pop()
             if name in needed:
                 continue
-            node = nodes[name]
             needed[name] = None
+            node = nodes[name]
             if loops and name in loops:
                 stack.extend(m for m in loops[name] if m not in copied)
             if table_inits and name in table_inits:  # state that its initializers fill
@@ -207,14 +212,14 @@ class Copier:
             op = node.op
             kind = kinds.get(op)
             if kind is None:
-                kind = kinds[op] = may_rename(op)
-            if kind:
-                renamable.append(name)
-            if op in special_ops:
-                if op in VARIABLE_OPS:
+                kind = kinds[op] = _kind(op)
+            if kind:  # rare: most ops are neither
+                if kind & _RENAMABLE:
+                    renamable.append(name)
+                if kind & _VARIABLE:
                     mode = walk.variables[name] = self.modes(name)
                     stack.extend(r for r in self.vars.extra_roots(name, mode) if r not in copied)
-                else:
+                elif kind & _TABLE:
                     tables.append(name)
             if not meets:
                 for inp in node.input:

@@ -60,10 +60,10 @@ class SourceIndex:
     functions: dict  # name -> FunctionDef
     gradients: dict[str, str]  # function name -> gradient function name
     variables: dict  # variable op name -> tf.Variable of the source
+    memberships: dict[str, list[str]]  # variable op name -> the variable collections holding it
     _consumers: dict[str, list[str]] | None = field(default=None, repr=False)
     _defs: dict | None = field(default=None, repr=False)
     _owners: dict[str, str] | None = field(default=None, repr=False)
-    _memberships: dict[str, list[str]] | None = field(default=None, repr=False)
     _loops: dict[str, list[str]] | None = field(default=None, repr=False)
     _colocations: dict[str, tuple[str, ...]] | None = field(default=None, repr=False)
     # Every op name a colocation constraint of the source names, and maybe a few names more; None
@@ -173,15 +173,7 @@ class SourceIndex:
 
     def variable_collections(self, op_name: str) -> list[str]:
         """The variable collections that hold the variable ``op_name``, in a fixed order."""
-        if self._memberships is None:
-            table: dict[str, list[str]] = {}
-            for key in VARIABLE_COLLECTIONS:
-                for var in self.graph.get_collection(key):
-                    name = _op_name(var)
-                    if name is not None and key not in table.setdefault(name, []):
-                        table[name].append(key)
-            self._memberships = table
-        return self._memberships.get(op_name, [])
+        return self.memberships.get(op_name, [])
 
     def consumers(self, op_name: str) -> list[str]:
         """Names of the ops that take an output of ``op_name`` as a data input."""
@@ -261,6 +253,7 @@ def index_of(graph: tf.Graph) -> SourceIndex:
         return cached
     release_index(graph)  # the old GraphDef goes before the new one is made
     graph_def, serialized = internals.graph_def_and_bytes(graph)
+    variables, memberships = _variables(graph)
     index = SourceIndex(
         graph=graph,
         version=version,
@@ -268,7 +261,8 @@ def index_of(graph: tf.Graph) -> SourceIndex:
         nodes={node.name: node for node in graph_def.node},
         functions={f.signature.name: f for f in graph_def.library.function},
         gradients={g.function_name: g.gradient_func for g in graph_def.library.gradient},
-        variables=_variables(graph),
+        variables=variables,
+        memberships=memberships,
         # From the bytes, which a whole-graph copy asks about rather than reading every node's
         # attributes (several times the cost); the bytes themselves are not kept.
         colocated_with=colocation_names(serialized),
@@ -283,14 +277,21 @@ def release_index(graph: tf.Graph) -> None:
         delattr(graph, _ATTRIBUTE)
 
 
-def _variables(graph: tf.Graph) -> dict[str, Any]:
+def _variables(graph: tf.Graph) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The variables of ``graph``'s variable collections by op name, and the collections holding each."""
     found: dict[str, Any] = {}
+    memberships: dict[str, list[str]] = {}
     for key in VARIABLE_COLLECTIONS:
         for var in graph.get_collection(key):
             name = _op_name(var)
-            if name is not None and var.graph is graph:
+            if name is None:
+                continue
+            if var.graph is graph:
                 found.setdefault(name, var)
-    return found
+            keys = memberships.setdefault(name, [])
+            if key not in keys:
+                keys.append(key)
+    return found, memberships
 
 
 def _op_name(var) -> str | None:
