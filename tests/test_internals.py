@@ -272,3 +272,11 @@ def test_the_lean_variables_step_aside_when_tensorflow_changes_what_a_variable_h
         monkeypatch.undo()
         internals._lean_variables_work.cache_clear()
     assert internals._lean_variables_work()
+
+
+@pytest.mark.parametrize("others", [0, 10])
+def test_imported_names_are_marked_used_and_a_used_name_keeps_its_count(others):
+    in_use = {"n/a": 3, **{f"x{i}": 1 for i in range(others)}}  # the table larger or smaller
+    internals._mark_used(in_use, ["N/a", "N/B", "N/c"])
+    assert in_use == {"n/a": 3, **{f"x{i}": 1 for i in range(others)}, "n/b": 1, "n/c": 1}
+    assert list(in_use)[0] == "n/a"

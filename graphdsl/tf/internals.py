@@ -337,8 +337,7 @@ def _wrap(graph: tf.Graph, c_ops: Sequence, names: Sequence[str]) -> list[tf.Ope
     """
     # pylint: disable=protected-access
     from_c_op = tf.Operation._from_c_op
-    names_in_use = graph._names_in_use
-    names_in_use.update({key: 1 for key in map(str.lower, names) if key not in names_in_use})
+    _mark_used(graph._names_in_use, names)
     gradients = graph._gradient_function_map
     if _target_is_plain(graph) and graph._get_control_flow_context() is None:
         if _lean_wrappers_work():
@@ -441,6 +440,16 @@ def _tensor_maker() -> Callable[[Any, int, Any], tf.Tensor]:
         return new(kind, op, index, found, uid())
 
     return tensor
+
+
+def _mark_used(names_in_use: dict[str, int], names: Sequence[str]) -> None:
+    """Marks ``names`` used, as creating an op of each name would; a name used already keeps its count."""
+    lowered = dict.fromkeys(map(str.lower, names), 1)
+    if len(names_in_use) < len(lowered):  # look at the smaller side only
+        lowered.update({key: count for key, count in names_in_use.items() if key in lowered})
+        names_in_use.update(lowered)
+    else:
+        names_in_use.update({key: 1 for key in lowered if key not in names_in_use})
 
 
 def _target_is_plain(graph: tf.Graph) -> bool:

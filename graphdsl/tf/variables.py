@@ -245,6 +245,7 @@ class VariableCopies:
             variables = internals.variables_from_protos(
                 [self._target_def(name, walk.variables[name]) for name in names], copier.namespace or None,
                 [self._attrs(name) for name in names])
+            collected: dict[str, list] = {}
             for name, var in zip(names, variables):
                 mode = walk.variables[name]
                 made[prefix + name] = mode
@@ -252,9 +253,12 @@ class VariableCopies:
                 if name in self._values:
                     initial_values.keep(target, *self._values.pop(name))
                 for key in self._collections(name):
-                    target.add_to_collection(key, var)
+                    collected.setdefault(key, []).append(var)
                 if copier.copied_variables is not None:
                     copier.copied_variables[prefix + name + ":0"] = var
+            for key, members in collected.items():  # in order, as one add_to_collection each would
+                target.add_to_collection(key, members[0])  # which refuses a finalized graph
+                target.get_collection_ref(key).extend(members[1:])
         return made
 
     def _target_def(self, name: str, mode: str) -> variable_pb2.VariableDef:
