@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import tensorflow as tf
@@ -492,7 +493,7 @@ class Copier:
                 placeholders: dict[str, str], copied: int) -> None:
         """Records the copies: ``names[:copied]`` are the placeholders and the copied source nodes."""
         record, first = self.record, len(placeholders)
-        record.ops.update(zip(names[first:copied], new_ops[first:copied]))
+        record.ops.update(zip(islice(names, first, copied), islice(new_ops, first, copied)))
         made = dict(zip(names[:first], new_ops[:first]))
         made.update(zip(names[copied:], new_ops[copied:]))
         # A value-mode initializer stands in for the source's initializer of the same name.
