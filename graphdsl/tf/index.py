@@ -61,6 +61,7 @@ class SourceIndex:
     gradients: dict[str, str]  # function name -> gradient function name
     variables: dict  # variable op name -> tf.Variable of the source
     memberships: dict[str, list[str]]  # variable op name -> the variable collections holding it
+    variable_ops: list[str]  # the ops of a type in VARIABLE_OPS, in the GraphDef's order
     _consumers: dict[str, list[str]] | None = field(default=None, repr=False)
     _defs: dict | None = field(default=None, repr=False)
     _owners: dict[str, str] | None = field(default=None, repr=False)
@@ -127,11 +128,11 @@ class SourceIndex:
                     for name, var in self.variables.items()
                     if hasattr(var, "to_proto")
                 }
-            for node in self.graph_def.node:
-                if node.op in VARIABLE_OPS and node.name not in defs:
-                    inferred = self._infer_def(node)
+            for name in self.variable_ops:
+                if name not in defs:
+                    inferred = self._infer_def(self.nodes[name])
                     if inferred is not None:
-                        defs[node.name] = inferred
+                        defs[name] = inferred
             self._defs = defs
         return self._defs
 
@@ -254,15 +255,23 @@ def index_of(graph: tf.Graph) -> SourceIndex:
     release_index(graph)  # the old GraphDef goes before the new one is made
     graph_def, serialized = internals.graph_def_and_bytes(graph)
     variables, memberships = _variables(graph)
+    nodes: dict[str, node_def_pb2.NodeDef] = {}
+    variable_ops: list[str] = []
+    for node in graph_def.node:  # one pass: a second one costs as much again
+        name = node.name
+        nodes[name] = node
+        if node.op in VARIABLE_OPS:
+            variable_ops.append(name)
     index = SourceIndex(
         graph=graph,
         version=version,
         graph_def=graph_def,
-        nodes={node.name: node for node in graph_def.node},
+        nodes=nodes,
         functions={f.signature.name: f for f in graph_def.library.function},
         gradients={g.function_name: g.gradient_func for g in graph_def.library.gradient},
         variables=variables,
         memberships=memberships,
+        variable_ops=variable_ops,
         # From the bytes, which a whole-graph copy asks about rather than reading every node's
         # attributes (several times the cost); the bytes themselves are not kept.
         colocated_with=colocation_names(serialized),
