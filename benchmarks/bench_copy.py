@@ -20,11 +20,13 @@ own subprocess and saved as a MetaGraphDef; each measuring subprocess loads it (
 only the copy. See benchmarks/README.md for the columns.
 
     python benchmarks/bench_copy.py [--sizes 2000,20000,200000] [--repeat N] [--json FILE]
-                                    [--baseline DIR]
+                                    [--baseline DIR] [--workdir DIR]
 
 --baseline DIR adds a row "graphdsl_baseline": the graphdsl package of another checkout (DIR), to
 compare two versions of the copier in one run. Repetitions are interleaved (method 1, 2, ..., then
-again), so that a change in the machine's load falls on every method alike.
+again), so that a change in the machine's load falls on every method alike. --workdir DIR keeps the
+source MetaGraphDefs (and their build info) in DIR, and a later run with the same DIR reuses them
+rather than building them again (the 200k-op source takes minutes to build).
 """
 
 from __future__ import annotations
@@ -363,6 +365,18 @@ def _spawn(args, timeout: float) -> dict:
     return {"error": f"exit code {proc.returncode}", "stderr_tail": tail}
 
 
+def _reused_source(path: str) -> dict | None:
+    """The build info of a source MetaGraphDef kept at ``path`` by an earlier run, or None."""
+    try:
+        with open(path + ".json") as f:
+            info = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not os.path.isfile(path) or os.path.getsize(path) != info.get("meta_graph_bytes"):
+        return None
+    return info
+
+
 def _machine() -> dict:
     cpu = ""
     try:
@@ -525,7 +539,8 @@ def main(argv=None) -> int:
     parser.add_argument("--tracemalloc", action="store_true",
                         help="also run each method once more under tracemalloc (Python peak)")
     parser.add_argument("--json", metavar="FILE", help="write raw results to FILE")
-    parser.add_argument("--workdir", help="where to keep the source MetaGraphDefs (default: temp)")
+    parser.add_argument("--workdir", help="where to keep the source MetaGraphDefs (default: temp); "
+                        "a source built there before (by this script) is reused")
     parser.add_argument("--baseline", metavar="DIR",
                         help="also time the graphdsl of another checkout DIR (row graphdsl_baseline)")
     args = parser.parse_args(argv)
@@ -553,8 +568,15 @@ def main(argv=None) -> int:
     tf_version = None
     for size in sizes:
         path = os.path.join(workdir, f"source_{size}.meta")
-        log(f"[bench] building source graph of ~{size} ops ...")
-        info = _spawn(["build", size, path], args.timeout)
+        info = _reused_source(path) if args.workdir else None
+        if info is None:
+            log(f"[bench] building source graph of ~{size} ops ...")
+            info = _spawn(["build", size, path], args.timeout)
+            if args.workdir and "ops" in info:
+                with open(path + ".json", "w") as f:
+                    json.dump(info, f)
+        else:
+            log(f"[bench] reusing the ~{size}-op source built before in {args.workdir}")
         if "ops" not in info:
             log(f"[bench] building the {size}-op source failed: {info}")
             raw["sizes"].append({"target_ops": size, "build": info})

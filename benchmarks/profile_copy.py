@@ -5,9 +5,14 @@ Builds the training graph of bench_copy.py (about --ops ops) in this process, th
 into a fresh graph --repeat times (the source's index dropped before each copy, so each pays for it
 as a first copy does) with a CPU timer around each stage of the copier. Prints the median of each
 stage in milliseconds and in µs per op; stages nest (``import_nodes`` holds ``wrap``, the Python
-``Operation`` wrappers), so the column does not add up to the total.
+``Operation`` wrappers), so the column does not add up to the total. The minor page faults of
+each stage count the fresh memory it touched (a page of 4 KiB each), which costs time of its own
+at 200k ops.
 
-    python benchmarks/profile_copy.py [--ops 20000] [--repeat 5]
+    python benchmarks/profile_copy.py [--ops 20000] [--repeat 5] [--source FILE]
+
+--source FILE copies a source MetaGraphDef kept by ``bench_copy.py --workdir DIR``
+(``DIR/source_20000.meta``) instead of building the graph here (minutes at 200k ops).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import functools
 import gc
 import importlib
 import os
+import resource
 import statistics
 import sys
 import time
@@ -41,6 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--source", help="a MetaGraphDef written by bench_copy.py --workdir")
     args = parser.parse_args()
 
     import tensorflow as tf
@@ -51,39 +58,69 @@ def main() -> None:
     from graphdsl.tf import index
 
     spent: dict[str, float] = {}
+    faults: dict[str, int] = {}
     for module, cls, attr, label in STAGES:
         holder = importlib.import_module(module)
         holder = getattr(holder, cls) if cls else holder
         original = getattr(holder, attr)
 
         def timed(*a, _f=original, _label=label, **k):
-            c0 = time.process_time()
+            c0, f0 = time.process_time(), _faults()
             try:
                 return _f(*a, **k)
             finally:
                 spent[_label] = spent.get(_label, 0.0) + time.process_time() - c0
+                faults[_label] = faults.get(_label, 0) + _faults() - f0
 
         setattr(holder, attr, functools.wraps(original)(timed))
 
-    source, top = _build_graph(_layers_for(args.ops))
+    if args.source:
+        source, top = _load(args.source)
+    else:
+        source, top = _build_graph(_layers_for(args.ops))
     ops = len(source.get_operations())
-    runs = []
+    runs, fault_runs = [], []
     copy_to_graph(top, tf.Graph(), namespace="warm")  # one-time costs (the fast import's trial)
     for _ in range(args.repeat):
         target = tf.Graph()
         index.release_index(source)
         spent.clear()
+        faults.clear()
         gc.collect()
-        c0 = time.process_time()
+        c0, f0 = time.process_time(), _faults()
         copy_to_graph(top, target, namespace="copy")
         spent["total"] = time.process_time() - c0
+        faults["total"] = _faults() - f0
         runs.append(dict(spent))
+        fault_runs.append(dict(faults))
         del target
     print(f"{ops} ops; median of {args.repeat}; load average {os.getloadavg()}")
-    print("| stage | CPU ms | µs/op |\n|---|---:|---:|")
+    print("| stage | CPU ms | µs/op | minor page faults |\n|---|---:|---:|---:|")
     for label in [stage[-1] for stage in STAGES] + ["total"]:
         ms = statistics.median(run.get(label, 0.0) for run in runs) * 1e3
-        print(f"| {label} | {ms:.1f} | {ms * 1e3 / ops:.2f} |")
+        flt = statistics.median(run.get(label, 0) for run in fault_runs)
+        print(f"| {label} | {ms:.1f} | {ms * 1e3 / ops:.2f} | {flt:.0f} |")
+
+
+def _faults() -> int:
+    """Minor page faults of this process so far: each is a fresh page of memory touched."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _load(path: str):
+    """The source graph of a MetaGraphDef bench_copy.py wrote, loaded as bench_copy.py loads it."""
+    import tensorflow as tf
+    from bench_copy import TOP_NAME
+    from tensorflow.core.protobuf import meta_graph_pb2
+    from tensorflow.python.framework import meta_graph
+
+    meta = meta_graph_pb2.MetaGraphDef()
+    with open(path, "rb") as f:
+        meta.ParseFromString(f.read())
+    source = tf.Graph()
+    with source.as_default():
+        meta_graph.import_scoped_meta_graph(meta, graph=source)
+    return source, source.get_tensor_by_name(TOP_NAME)
 
 
 if __name__ == "__main__":

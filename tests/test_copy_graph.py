@@ -3,9 +3,11 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.core.framework import attr_value_pb2
 
 from graphdsl import copy_to_graph, get_copied
 from graphdsl.errors import CopyError, GraphDslError, NameClashError, NotCopiedError
+from graphdsl.tf import index
 
 tf1 = tf.compat.v1
 
@@ -149,6 +151,55 @@ def test_colocation_points_at_the_copies():
     target = tf.Graph()
     copy_to_graph(b, target, namespace="N")
     assert target.get_operation_by_name("N/b").get_attr("_class") == [b"loc:@N/a"]
+
+
+def _colocated_graph(text: bool = False):
+    """Ops colocated with a short and a long name (a two-byte length); ``text``: and a string
+    that reads like an entry."""
+    graph = tf.Graph()
+    with graph.as_default():
+        a = tf.constant(1.0, name="a")
+        long = tf.constant(2.0, name="l" * 200)
+        if text:
+            tf.constant("loc:@not_an_entry", name="text")
+        with tf1.colocate_with(a.op), tf1.colocate_with(long.op):
+            b = tf.add(a, long, name="b")
+    return graph, b
+
+
+def test_the_colocation_names_read_from_the_bytes_hold_every_entry():
+    graph, b = _colocated_graph()
+    assert sorted(b.op.get_attr("_class")) == [b"loc:@a", b"loc:@" + b"l" * 200]
+    named = index.colocation_names(graph.as_graph_def().SerializeToString())
+    assert named == {"a", "l" * 200}
+    graph, b = _colocated_graph(text=True)  # not an entry's bytes: cannot tell
+    assert index.colocation_names(graph.as_graph_def().SerializeToString()) is None
+    assert index.colocation_names(b"\x12\x06loc:@a\x2a" + b"\x12\x07loc:@ab2") == {"a", "ab"}
+    assert index.colocation_names(b"\x13\x06loc:@a") is None  # not a string of a list: unknown
+
+
+@pytest.mark.parametrize("text", [False, True])
+def test_a_whole_graph_copy_keeps_the_colocations_of_what_it_copies_and_drops_the_others(text):
+    graph, b = _colocated_graph(text)
+    target = tf.Graph()
+    copy_to_graph(b, target, namespace="N")
+    assert sorted(target.get_operation_by_name("N/b").get_attr("_class")) == [
+        b"loc:@N/a", b"loc:@N/" + b"l" * 200]
+    with graph.as_default(), tf.control_dependencies(graph.get_operations()):  # needs every op
+        c = tf.identity(b, name="c")
+    entries = [b"loc:@a", b"loc:@gone"]  # an op the graph no longer has
+    c.op._set_attr("_class", attr_value_pb2.AttrValue(list=attr_value_pb2.AttrValue.ListValue(s=entries)))
+    target = tf.Graph()
+    copy_to_graph(c, target, namespace="N")
+    assert len(target.get_operations()) == len(graph.get_operations())  # every op
+    assert target.get_operation_by_name("N/c").get_attr("_class") == [b"loc:@N/a"]
+
+
+def test_the_op_types_whose_copies_may_need_a_new_state_name():
+    assert index.may_rename("VarHandleOp") and index.may_rename("HashTableV2")
+    assert index.may_rename("Enter")  # a v1 loop's frame
+    assert index.may_rename("a_function_called_as_an_op")  # unknown: its attributes say
+    assert not index.may_rename("Const") and not index.may_rename("MatMul")
 
 
 def test_an_unrelated_element_with_the_needed_name_is_an_error(copy_path):

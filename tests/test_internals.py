@@ -160,3 +160,123 @@ def test_both_paths_make_the_same_ops(fast, monkeypatch):
             assert list(copy.input) == [("^N/" + i[1:]) if i.startswith("^") else "N/" + i
                                         for i in op.node_def.input]
     assert not nodes
+
+
+def _wrapped_ops(monkeypatch, lean: bool) -> list[tf.Operation]:
+    """A GraphDef with ops of several dtypes and output counts, imported through import_nodes."""
+    monkeypatch.setattr(internals, "_lean_wrappers_work", lambda: lean)
+    source = tf.Graph()
+    with source.as_default():
+        x = tf1.placeholder(tf.float32, [None, 4], name="x")
+        parts = tf.split(x, 2, axis=1, name="split")  # two outputs
+        n = tf.shape(x, out_type=tf.int64, name="n")
+        flag = tf.greater(parts[0], parts[1], name="flag")
+        tf.group(flag, n, name="done")  # no outputs
+    target = tf.Graph()
+    imported = internals.import_nodes(target, source.as_graph_def(), "N", {}, {})
+    assert imported.names == [f"N/{op.name}" for op in source.get_operations()]
+    return imported.ops
+
+
+def _described(op: tf.Operation) -> tuple:
+    """Everything ``Operation._from_c_op`` sets on a wrapper, but its graph and ids."""
+    return (op.name, op.type, op._original_op, op._inputs_val, op._device_code_locations,
+            op._colocation_code_locations, op._control_flow_context, op._gradient_function,
+            [(type(t), t.op is op, t.value_index, t.dtype, t.shape.as_list() if t.shape.rank is not None
+              else None) for t in op.outputs])
+
+
+def test_the_lean_wrappers_make_what_tensorflows_own_make(monkeypatch):
+    assert internals._lean_wrappers_work()  # on the tested TensorFlow
+    lean, own = _wrapped_ops(monkeypatch, True), _wrapped_ops(monkeypatch, False)
+    assert [_described(op) for op in lean] == [_described(op) for op in own]
+    graph = lean[0].graph
+    assert all(op.graph is graph for op in lean)
+    assert graph.get_operations() == lean and all(graph.get_operation_by_name(op.name) is op for op in lean)
+    assert [op._id for op in lean] == sorted(op._id for op in lean)  # creation order
+    tensors = [t for op in lean for t in op.outputs]
+    assert len({t._id for t in tensors}) == len(tensors)  # each tensor its own id
+    assert graph.get_tensor_by_name("N/split:1") is graph.get_operation_by_name("N/split").outputs[1]
+    with tf1.Session(graph=graph) as sess:
+        assert sess.run(graph.get_tensor_by_name("N/n:0"), {"N/x:0": np.zeros([3, 4])}).tolist() == [3, 4]
+
+
+def test_the_lean_wrappers_step_aside_when_tensorflow_changes_what_a_wrapper_holds(monkeypatch):
+    internals._lean_wrappers_work.cache_clear()
+    monkeypatch.setattr(internals, "_INIT_NAMES", internals._INIT_NAMES + ("_new_field",))
+    try:
+        assert not internals._lean_wrappers_work()
+        graph = tf.Graph()
+        with graph.as_default():
+            x = tf1.placeholder(tf.float32, [2], name="x")
+            y = tf.multiply(x, 3.0, name="y")
+        target = tf.Graph()
+        y1 = copy_to_graph(y, target, namespace="N")
+        with tf1.Session(graph=target) as sess:
+            np.testing.assert_allclose(sess.run(y1, {get_copied(x, target, namespace="N"): [1, 2]}),
+                                       [3.0, 6.0])
+    finally:
+        monkeypatch.undo()
+        internals._lean_wrappers_work.cache_clear()
+    assert internals._lean_wrappers_work()
+
+
+def _variables_graph():
+    """Resource variables: plain, partitioned (slice info), not trainable, and one read through an Identity."""
+    graph = tf.Graph()
+    with graph.as_default():
+        w = tf1.get_variable("w", [3, 2], use_resource=True)
+        parts = tf1.get_variable("p", [4, 2], use_resource=True,
+                                 partitioner=tf1.fixed_size_partitioner(2))
+        step = tf1.get_variable("step", [], tf.int64, trainable=False, use_resource=True)
+        total = tf.add(tf.reduce_sum(w) + tf.reduce_sum(parts), tf.cast(step, tf.float32), name="total")
+    return graph, total
+
+
+def _fields(var) -> dict:
+    fields = dict(vars(var))
+    info = fields.pop("_save_slice_info")
+    fields["slice"] = info.to_proto().SerializeToString() if info is not None else None
+    return fields
+
+
+@pytest.mark.parametrize("mode", ["init", "value"])
+def test_the_lean_variables_are_what_tensorflows_from_proto_makes(mode):
+    assert internals._lean_variables_work()  # on the tested TensorFlow
+    graph, total = _variables_graph()
+    with tf1.Session(graph=graph) as sess:
+        sess.run(tf1.global_variables_initializer())
+        target = tf.Graph()
+        copy_to_graph(total, target, namespace="N", variables=mode, session=sess)
+    made = target.get_collection(tf1.GraphKeys.GLOBAL_VARIABLES)
+    assert len(made) == 4 and any(v._save_slice_info is not None for v in made)
+    with target.as_default():
+        own = [type(v).from_proto(v.to_proto()) for v in made]
+    assert [type(v) for v in made] == [type(v) for v in own]
+    assert [_fields(v) for v in made] == [_fields(v) for v in own]
+    assert [list(_fields(v)) for v in made] == [list(_fields(v)) for v in own]  # in the same order
+
+
+def test_the_lean_variables_step_aside_when_tensorflow_changes_what_a_variable_holds(monkeypatch):
+    internals._lean_variables_work.cache_clear()
+    monkeypatch.setattr(internals, "_VARIABLE_INIT_NAMES", internals._VARIABLE_INIT_NAMES + ("_new",))
+    made = []
+    monkeypatch.setattr(internals, "_lean_resource_variable", lambda *a: made.append(a))
+    try:
+        assert not internals._lean_variables_work()
+        graph, total = _variables_graph()
+        target = tf.Graph()
+        copy_to_graph(total, target, namespace="N")
+        assert not made and len(target.get_collection(tf1.GraphKeys.TRAINABLE_VARIABLES)) == 3
+    finally:
+        monkeypatch.undo()
+        internals._lean_variables_work.cache_clear()
+    assert internals._lean_variables_work()
+
+
+@pytest.mark.parametrize("others", [0, 10])
+def test_imported_names_are_marked_used_and_a_used_name_keeps_its_count(others):
+    in_use = {"n/a": 3, **{f"x{i}": 1 for i in range(others)}}  # the table larger or smaller
+    internals._mark_used(in_use, ["N/a", "N/B", "N/c"])
+    assert in_use == {"n/a": 3, **{f"x{i}": 1 for i in range(others)}, "n/b": 1, "n/c": 1}
+    assert list(in_use)[0] == "n/a"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import tensorflow as tf
@@ -32,7 +33,7 @@ from graphdsl.lang import schema
 from graphdsl.tf.registry import CopyRecord, Registry, is_variable, registry_of, variable_tensor
 from graphdsl.tf.index import (
     FRAME_OPS, GRAPH_COLLECTIONS, VARIABLE_COLLECTIONS, VARIABLE_OPS, SourceIndex, index_of,
-    tensor_name)
+    may_rename, renamed, tensor_name)
 from graphdsl.tf.variables import ModeRule, VariableCopies
 
 # Op types that are inputs of a graph: a lookup (``get_copied``) never adds one.
@@ -47,8 +48,16 @@ _INPUT_OPS = frozenset({"Placeholder", "PlaceholderV2"})
 # 800, 1.16 and 1.03 at 2,000, 1.86 and 1.06 at 4,000: the two cross at about 60 times the copy.
 CREATE_RATIO = 50
 
-# Op types the walk looks at twice: variables, and the tables a value copy fills.
-_SPECIAL_OPS = VARIABLE_OPS | tables.MUTABLE_TABLE_OPS
+# What the walk notes of an op by its type: whether its copy may need a new state name or frame
+# (index.may_rename), whether it is a variable, or a table a value copy fills. One dict lookup per
+# op, filled as the walk meets each type (an OpDef is read once per type).
+_RENAMABLE, _VARIABLE, _TABLE = 1, 2, 4
+_KINDS: dict[str, int] = {}
+
+
+def _kind(op_type: str) -> int:
+    return ((_RENAMABLE if may_rename(op_type) else 0) | (_VARIABLE if op_type in VARIABLE_OPS else 0)
+            | (_TABLE if op_type in tables.MUTABLE_TABLE_OPS else 0))
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,7 @@ class Walk:
     cut_controls: set[str] = field(default_factory=set)  # needed ops with a control input stopped
     rewired: set[str] = field(default_factory=set)  # needed ops reading a stopped tensor
     tables: list[str] = field(default_factory=list)  # needed mutable tables, in walk order
+    renamable: list[str] = field(default_factory=list)  # needed ops of a type index.may_rename names
 
 
 @dataclass
@@ -231,19 +241,20 @@ class Copier:
         copied, overridden = self.record.ops, self.record.tensors
         replacements, stop_at = self.replacements, self.stop_at
         stopped_ops, replaced_ops = self.stopped_ops, self.replaced_ops
-        owners, special_ops = self.index.initializer_owners, _SPECIAL_OPS
+        owners, kinds = self.index.initializer_owners, _KINDS
         table_inits, tables = self.tables.initializers, walk.tables
+        renamable = walk.renamable
         # Nothing to meet (the first copy into a namespace, without replacements or stop_at): each
         # input is only followed, which is most of the time of a big copy.
         meets = bool(copied or overridden or replacements or stop_at or stopped_ops or replaced_ops)
         stack = [r for r in reversed(list(roots)) if r not in copied]
-        push = stack.append
+        push, pop = stack.append, stack.pop
         while stack:
-            name = stack.pop()
+            name = pop()
             if name in needed:
                 continue
-            node = nodes[name]
             needed[name] = None
+            node = nodes[name]
             if loops and name in loops:
                 stack.extend(m for m in loops[name] if m not in copied)
             if table_inits and name in table_inits:  # state that its initializers fill
@@ -255,11 +266,16 @@ class Copier:
                         push(owner)  # replaced by an initializer assigning the current value
                     continue
             op = node.op
-            if op in special_ops:
-                if op in VARIABLE_OPS:
+            kind = kinds.get(op)
+            if kind is None:
+                kind = kinds[op] = _kind(op)
+            if kind:  # rare: most ops are neither
+                if kind & _RENAMABLE:
+                    renamable.append(name)
+                if kind & _VARIABLE:
                     mode = walk.variables[name] = self.modes(name)
                     stack.extend(r for r in self.vars.extra_roots(name, mode) if r not in copied)
-                else:
+                elif kind & _TABLE:
                     tables.append(name)
             if not meets:
                 for inp in node.input:
@@ -442,7 +458,8 @@ class Copier:
             names = [n for n in walk.needed if n not in skip] if skip else list(walk.needed)
             sub.node.extend(nodes[n] for n in names)  # one C-level copy per node
         keep = _Either(walk.needed, self.record.ops)  # what the target will hold, unmerged
-        touched = self._touched(walk, names, skip, keep)
+        whole = not skip and not offset and len(names) == len(nodes)
+        touched = self._touched(walk, names, skip, keep, whole)
         if touched:
             renamed_inputs = {t: p + ":0" for t, p in placeholders.items() if not t.endswith(":0")}
             if offset or len(names) != len(nodes):
@@ -453,21 +470,26 @@ class Copier:
                 self._rewrite(sub.node[positions[name]], walk, keep, renamed_inputs)
         return [*placeholders.values(), *names]
 
-    def _touched(self, walk: Walk, names: list[str], skip: set[str], keep: "_Either") -> set[str]:
-        """The copied ops whose NodeDef needs a rewrite; looks only at the smaller side of each test."""
-        needed, index = walk.needed, self.index
-        renamed, colocations = index.renamed, index.colocations
+    def _touched(self, walk: Walk, names: list[str], skip: set[str], keep: "_Either",
+                 whole: bool) -> set[str]:
+        """The copied ops whose NodeDef needs a rewrite; looks only at the smaller side of each test.
+
+        ``whole``: ``names`` are every op of the source.
+        """
+        needed, index, nodes = walk.needed, self.index, self.index.nodes
 
         def copied(name: str) -> bool:
             return name in needed and name not in skip
 
         touched = {n for n in (*walk.rewired, *walk.cut_controls) if n not in skip}
-        if len(renamed) < len(names):
-            touched.update(n for n in renamed if copied(n))
-        else:
-            touched.update(n for n in names if n in renamed)
+        touched.update(n for n in walk.renamable if n not in skip and renamed(nodes[n]))
         # The importer prefixes colocation lists itself; only entries naming an op the target
-        # will not hold need a rewrite.
+        # will not hold need a rewrite. A whole-graph copy first asks whether every op named by
+        # a colocation entry is copied (or copied before), which spares reading every node.
+        named = index.colocated_with
+        if whole and named is not None and all(n in keep for n in named):
+            return touched
+        colocations = index.colocations
         if len(colocations) < len(names):
             pairs = ((n, c) for n, c in colocations.items() if copied(n))
         else:
@@ -486,7 +508,7 @@ class Copier:
             node.input.extend(kept)
         if "shared_name" in node.attr and node.attr["shared_name"].s:
             node.attr["shared_name"].s = (self.prefix + node.attr["shared_name"].s.decode()).encode()
-        if node.name in self.index.colocations:
+        if "_class" in node.attr:
             _fix_colocation(node, keep)
         if node.op in FRAME_OPS and self.prefix:
             # Each v1 while loop runs in a frame named after it; copies need frames of their own.
@@ -560,7 +582,7 @@ class Copier:
                 placeholders: dict[str, str], copied: int) -> None:
         """Records the copies: ``names[:copied]`` are the placeholders and the copied source nodes."""
         record, first = self.record, len(placeholders)
-        record.ops.update(zip(names[first:copied], new_ops[first:copied]))
+        record.ops.update(zip(islice(names, first, copied), islice(new_ops, first, copied)))
         made = dict(zip(names[:first], new_ops[:first]))
         made.update(zip(names[copied:], new_ops[copied:]))
         # A value-mode initializer stands in for the source's initializer of the same name.

@@ -11,6 +11,7 @@ will follow.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,41 +60,30 @@ class SourceIndex:
     functions: dict  # name -> FunctionDef
     gradients: dict[str, str]  # function name -> gradient function name
     variables: dict  # variable op name -> tf.Variable of the source
+    memberships: dict[str, list[str]]  # variable op name -> the variable collections holding it
+    variable_ops: list[str]  # the ops of a type in VARIABLE_OPS, in the GraphDef's order
     _consumers: dict[str, list[str]] | None = field(default=None, repr=False)
     _defs: dict | None = field(default=None, repr=False)
     _owners: dict[str, str] | None = field(default=None, repr=False)
-    _memberships: dict[str, list[str]] | None = field(default=None, repr=False)
     _loops: dict[str, list[str]] | None = field(default=None, repr=False)
-    _renamed: frozenset[str] | None = field(default=None, repr=False)
     _colocations: dict[str, tuple[str, ...]] | None = field(default=None, repr=False)
+    # Every op name a colocation constraint of the source names, and maybe a few names more; None
+    # when the serialized GraphDef did not tell (then :attr:`colocations` does).
+    colocated_with: frozenset[str] | None = None
     _positions: dict[str, int] | None = field(default=None, repr=False)
-
-    @property
-    def renamed(self) -> frozenset[str]:
-        """Ops whose copies always need a rewrite: a state name (``shared_name``) or a v1 frame."""
-        if self._renamed is None:
-            self._renamed, self._colocations = self._scan_attrs()
-        return self._renamed
 
     @property
     def colocations(self) -> dict[str, tuple[str, ...]]:
         """For each op with colocation constraints, the ops it is colocated with."""
         if self._colocations is None:
-            self._renamed, self._colocations = self._scan_attrs()
+            colocations: dict[str, tuple[str, ...]] = {}
+            for node in self.graph_def.node:
+                attr = node.attr
+                if "_class" in attr:
+                    colocations[node.name] = tuple(
+                        s[5:].decode() for s in attr["_class"].list.s if s.startswith(b"loc:@"))
+            self._colocations = colocations
         return self._colocations
-
-    def _scan_attrs(self) -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
-        """One pass over the attributes: the ops :attr:`renamed` names, and the :attr:`colocations`."""
-        renamed: list[str] = []
-        colocations: dict[str, tuple[str, ...]] = {}
-        for node in self.graph_def.node:
-            attr = node.attr
-            if node.op in FRAME_OPS or ("shared_name" in attr and attr["shared_name"].s):
-                renamed.append(node.name)
-            if "_class" in attr:
-                colocations[node.name] = tuple(
-                    s[5:].decode() for s in attr["_class"].list.s if s.startswith(b"loc:@"))
-        return frozenset(renamed), colocations
 
     def in_graph_order(self, names) -> list[str]:
         """``names`` (op names of the source) in the order the source created them.
@@ -138,11 +128,11 @@ class SourceIndex:
                     for name, var in self.variables.items()
                     if hasattr(var, "to_proto")
                 }
-            for node in self.graph_def.node:
-                if node.op in VARIABLE_OPS and node.name not in defs:
-                    inferred = self._infer_def(node)
+            for name in self.variable_ops:
+                if name not in defs:
+                    inferred = self._infer_def(self.nodes[name])
                     if inferred is not None:
-                        defs[node.name] = inferred
+                        defs[name] = inferred
             self._defs = defs
         return self._defs
 
@@ -184,15 +174,7 @@ class SourceIndex:
 
     def variable_collections(self, op_name: str) -> list[str]:
         """The variable collections that hold the variable ``op_name``, in a fixed order."""
-        if self._memberships is None:
-            table: dict[str, list[str]] = {}
-            for key in VARIABLE_COLLECTIONS:
-                for var in self.graph.get_collection(key):
-                    name = _op_name(var)
-                    if name is not None and key not in table.setdefault(name, []):
-                        table[name].append(key)
-            self._memberships = table
-        return self._memberships.get(op_name, [])
+        return self.memberships.get(op_name, [])
 
     def consumers(self, op_name: str) -> list[str]:
         """Names of the ops that take an output of ``op_name`` as a data input."""
@@ -204,6 +186,50 @@ class SourceIndex:
                         table.setdefault(name.partition(":")[0], []).append(node.name)
             self._consumers = table
         return self._consumers.get(op_name, [])
+
+
+def colocation_names(serialized: bytes) -> frozenset[str] | None:
+    """The op names after every ``loc:@`` of a serialized GraphDef, or None when one of them is
+    not the start of a length-prefixed string.
+
+    A colocation constraint is an entry b"loc:@<op name>" of the ``_class`` attribute's list of
+    strings; serialized, each entry is tag 0x12 (``AttrValue.ListValue.s``), its length as a
+    varint, then its bytes. Every colocation entry of the GraphDef is among the names; other bytes
+    that happen to read ``loc:@`` (inside a tensor's content, say) may add names, or make the
+    answer None.
+    """
+    parts = serialized.split(b"loc:@")
+    found = set()
+    for before, after in zip(parts, parts[1:]):
+        if len(before) >= 2 and before[-2] == 0x12 and before[-1] < 0x80:
+            length = before[-1] - 5
+        elif len(before) >= 3 and before[-3] == 0x12 and before[-2] >= 0x80 > before[-1]:
+            length = ((before[-2] & 0x7F) | before[-1] << 7) - 5
+        else:
+            return None
+        if not 0 <= length <= len(after):
+            return None
+        found.add(after[:length])
+    try:
+        return frozenset(name.decode() for name in found)
+    except UnicodeDecodeError:
+        return None
+
+
+@functools.lru_cache(maxsize=None)
+def may_rename(op_type: str) -> bool:
+    """Whether a copy of an op of this type may need a rewrite whatever the copy: a v1 frame
+    (``frame_name``), or a type with a state name (``shared_name``; an unknown type may have one)."""
+    if op_type in FRAME_OPS:
+        return True
+    op_def = internals.op_def(op_type)
+    return op_def is None or any(attr.name == "shared_name" for attr in op_def.attr)
+
+
+def renamed(node: node_def_pb2.NodeDef) -> bool:
+    """Whether the copy of ``node`` needs a rewrite whatever the copy: a v1 frame, or a state name."""
+    attr = node.attr
+    return node.op in FRAME_OPS or ("shared_name" in attr and bool(attr["shared_name"].s))
 
 
 def is_trainable_dtype(dtype: int) -> bool:
@@ -227,15 +253,28 @@ def index_of(graph: tf.Graph) -> SourceIndex:
     if cached is not None and cached.version == version:
         return cached
     release_index(graph)  # the old GraphDef goes before the new one is made
-    graph_def = graph.as_graph_def()
+    graph_def, serialized = internals.graph_def_and_bytes(graph)
+    variables, memberships = _variables(graph)
+    nodes: dict[str, node_def_pb2.NodeDef] = {}
+    variable_ops: list[str] = []
+    for node in graph_def.node:  # one pass: a second one costs as much again
+        name = node.name
+        nodes[name] = node
+        if node.op in VARIABLE_OPS:
+            variable_ops.append(name)
     index = SourceIndex(
         graph=graph,
         version=version,
         graph_def=graph_def,
-        nodes={node.name: node for node in graph_def.node},
+        nodes=nodes,
         functions={f.signature.name: f for f in graph_def.library.function},
         gradients={g.function_name: g.gradient_func for g in graph_def.library.gradient},
-        variables=_variables(graph),
+        variables=variables,
+        memberships=memberships,
+        variable_ops=variable_ops,
+        # From the bytes, which a whole-graph copy asks about rather than reading every node's
+        # attributes (several times the cost); the bytes themselves are not kept.
+        colocated_with=colocation_names(serialized),
     )
     setattr(graph, _ATTRIBUTE, index)
     return index
@@ -247,14 +286,21 @@ def release_index(graph: tf.Graph) -> None:
         delattr(graph, _ATTRIBUTE)
 
 
-def _variables(graph: tf.Graph) -> dict[str, Any]:
+def _variables(graph: tf.Graph) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The variables of ``graph``'s variable collections by op name, and the collections holding each."""
     found: dict[str, Any] = {}
+    memberships: dict[str, list[str]] = {}
     for key in VARIABLE_COLLECTIONS:
         for var in graph.get_collection(key):
             name = _op_name(var)
-            if name is not None and var.graph is graph:
+            if name is None:
+                continue
+            if var.graph is graph:
                 found.setdefault(name, var)
-    return found
+            keys = memberships.setdefault(name, [])
+            if key not in keys:
+                keys.append(key)
+    return found, memberships
 
 
 def _op_name(var) -> str | None:

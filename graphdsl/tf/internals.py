@@ -115,7 +115,32 @@ INTERNALS: dict[str, Internal] = {
     "pywrap_tf_session.TF_SetAttrValueProto": Internal(_C_API, "its attributes"),
     "pywrap_tf_session.TF_FinishOperation": Internal(_C_API, "add it to the graph"),
     "c_api_util.tf_output": Internal(_C_UTIL, "an output of a created op as an input"),
+    # The lean Operation wrappers (fallback: Operation._from_c_op, one per op). They do what
+    # Operation._init does, which _lean_wrappers_work() checks by the names its code uses.
+    "Operation._init": Internal(f"{_OPS}.Operation", "what a wrapper sets (checked, not called)"),
+    "Operation._init_outputs": Internal(f"{_C_API}.PyOperation", "a wrapper's output tensors"),
+    "Operation._original_op": Internal(f"{_OPS}.Operation (set per op)", "set on a new wrapper"),
+    "Operation._inputs_val": Internal(f"{_OPS}.Operation (set per op)", "set on a new wrapper"),
+    "Operation._device_code_locations": Internal(
+        f"{_OPS}.Operation (set per op)", "set on a new wrapper"),
+    "Operation._colocation_code_locations": Internal(
+        f"{_OPS}.Operation (set per op)", "set on a new wrapper"),
+    "Operation._control_flow_context": Internal(
+        f"{_OPS}.Operation (set per op)", "set on a new wrapper"),
+    "Operation._id_value": Internal(f"{_OPS}.Operation (set per op)", "set on a new wrapper"),
+    "Graph._add_op": Internal(f"{_OPS}.Graph", "a new wrapper joins its graph"),
+    "pywrap_tf_session.PyTensor": Internal(_C_API, "a wrapper's output tensors, made directly"),
+    "pywrap_tfe.TFE_Py_UID": Internal("tensorflow.python.pywrap_tfe", "each tensor's unique id"),
+    "ops.SymbolicTensor": Internal(_OPS, "the class of a wrapper's output tensors"),
     # Outside the import, each with its own public fallback.
+    "Graph._lock": Internal(
+        f"{_OPS}.Graph (set in __init__)", "a source's GraphDef with its bytes (fallback: as_graph_def)"),
+    "c_api_util.tf_buffer": Internal(
+        _C_UTIL, "a source's GraphDef with its bytes (fallback: as_graph_def)"),
+    "pywrap_tf_session.TF_GraphToGraphDef": Internal(
+        _C_API, "a source's GraphDef with its bytes (fallback: as_graph_def)"),
+    "pywrap_tf_session.TF_GetBuffer": Internal(
+        _C_API, "a source's GraphDef with its bytes (fallback: as_graph_def)"),
     "Graph._functions": Internal(
         f"{_OPS}.Graph (set in __init__)", "functions the target holds (fallback: as_graph_def)"),
     "ops.get_to_proto_function": Internal(
@@ -134,6 +159,16 @@ INTERNALS: dict[str, Internal] = {
     "fingerprinting_utils.write_fingerprint": Internal(
         "tensorflow.python.saved_model.fingerprinting_utils",
         "write a canonical SavedModel's fingerprint.pb again (fallback: remove the stale one)"),
+    "ResourceVariable._init_from_proto": Internal(
+        "tensorflow.python.ops.resource_variable_ops.ResourceVariable",
+        "the fields a resource variable made from a VariableDef has, set directly (checked by the "
+        "names its code uses; fallback: ResourceVariable.from_proto)"),
+    "resource_variable_ops.ResourceVariable": Internal(
+        "tensorflow.python.ops.resource_variable_ops", "the class of a lean resource variable"),
+    "variables.validate_synchronization_aggregation_trainable": Internal(
+        "tensorflow.python.ops.variables", "a lean resource variable's flags, as from_proto checks them"),
+    "Graph._get_operation_by_name": Internal(
+        f"{_OPS}.Graph", "a copied variable's ops by name (fallback: ResourceVariable.from_proto)"),
     "deprecation._PRINT_DEPRECATION_WARNINGS": Internal(
         "tensorflow.python.util.deprecation", "quiet command line (fallback: the tf logger's level)"),
     "script_ops._py_funcs": Internal(
@@ -165,8 +200,17 @@ def _module(path: str) -> ModuleType | None:
 def _present(name: str) -> bool:
     owner, _, attr = name.rpartition(".")
     samples = _samples()
-    holder = samples[owner] if owner in samples else _module(INTERNALS[name].where)
+    holder = samples[owner] if owner in samples else _holder(INTERNALS[name].where)
     return holder is not None and hasattr(holder, attr)
+
+
+def _holder(where: str) -> Any:
+    """The module ``where`` names, or the class ``where`` names in its module; None if absent."""
+    module = _module(where)
+    if module is None and "." in where:
+        parent, _, name = where.rpartition(".")
+        module = getattr(_module(parent), name, None)
+    return module
 
 
 @functools.lru_cache(maxsize=1)
@@ -303,11 +347,13 @@ def _wrap(graph: tf.Graph, c_ops: Sequence, names: Sequence[str]) -> list[tf.Ope
     """
     # pylint: disable=protected-access
     from_c_op = tf.Operation._from_c_op
-    names_in_use = graph._names_in_use
-    names_in_use.update({key: 1 for key in map(str.lower, names) if key not in names_in_use})
+    _mark_used(graph._names_in_use, names)
     gradients = graph._gradient_function_map
     if _target_is_plain(graph) and graph._get_control_flow_context() is None:
-        new_ops = [from_c_op(c_op, graph) for c_op in c_ops]
+        if _lean_wrappers_work():
+            new_ops = _lean_wrappers(graph, c_ops)
+        else:
+            new_ops = [from_c_op(c_op, graph) for c_op in c_ops]
         if gradients:  # an op starts without an override; look it up only when there are some
             for op in new_ops:
                 op._gradient_function = gradients.get(op.type)
@@ -327,6 +373,93 @@ def _wrap(graph: tf.Graph, c_ops: Sequence, names: Sequence[str]) -> list[tf.Ope
             op._add_control_inputs(graph._control_dependencies_for_inputs(op.inputs))
             op._control_flow_post_processing()
     return new_ops
+
+
+# The names Operation._init, Operation._from_c_op and SymbolicTensor.__new__ use in TensorFlow 2.21:
+# :func:`_lean_wrappers` does what they do, and only while their code uses these names.
+_INIT_NAMES = ("graph", "_original_op", "_inputs_val", "_device_code_locations",
+               "_colocation_code_locations", "_get_control_flow_context", "_control_flow_context",
+               "_gradient_function", "_init_outputs", "_add_op", "_id_value")
+_FROM_C_OP_NAMES = ("Operation", "SymbolicTensor", "_init")
+_TENSOR_NAMES = ("uid", "pywrap_tf_session", "PyTensor", "__new__", "SymbolicTensor", "dtypes", "as_dtype")
+_LEAN = ("Operation._init", "Operation._init_outputs", "Graph._add_op", "pywrap_tf_session.PyTensor",
+         "pywrap_tfe.TFE_Py_UID", "ops.SymbolicTensor")
+
+
+@functools.lru_cache(maxsize=1)
+def _lean_wrappers_work() -> bool:
+    """Whether :func:`_lean_wrappers` does what ``Operation._from_c_op`` does in this TensorFlow."""
+    if not _usable(*_LEAN):
+        return False
+    from tensorflow.python.framework import ops
+
+    return (_code_names(ops.Operation._init) == _INIT_NAMES
+            and _code_names(ops.Operation._from_c_op) == _FROM_C_OP_NAMES
+            and _code_names(ops.SymbolicTensor.__new__) == _TENSOR_NAMES)
+
+
+def _code_names(function: Any) -> tuple[str, ...] | None:
+    """The global and attribute names the Python code of ``function`` uses; None if it has none."""
+    code = getattr(getattr(function, "__func__", function), "__code__", None)
+    return code.co_names if code is not None else None
+
+
+def _lean_wrappers(graph: tf.Graph, c_ops: Sequence) -> list[tf.Operation]:
+    """``Operation._from_c_op(c_op, graph)`` for each of ``c_ops``, in a graph outside any
+    control-flow context, without a Python call per op and per output tensor in between.
+
+    The wrapper of a big import costs about 4.5 µs per op, most of it Python calls around the
+    C++ work; this loop sets the same attributes to the same values (``_init``'s), and makes the
+    same output tensors (``SymbolicTensor.__new__``'s, with the dtype looked up once per type).
+    """
+    # pylint: disable=protected-access
+    from tensorflow.python.framework import ops
+
+    make, add, tensor = ops.Operation, graph._add_op, _tensor_maker()
+    new_ops: list[tf.Operation] = []
+    append = new_ops.append
+    for c_op in c_ops:
+        op = make(c_op, tensor)
+        op.graph = graph
+        op._original_op = None
+        op._inputs_val = None
+        op._device_code_locations = None
+        op._colocation_code_locations = None
+        op._control_flow_context = None
+        op._gradient_function = None
+        op._init_outputs()
+        op._id_value = add(op)
+        append(op)
+    return new_ops
+
+
+@functools.lru_cache(maxsize=1)
+def _tensor_maker() -> Callable[[Any, int, Any], tf.Tensor]:
+    """What ``SymbolicTensor(op, index, dtype)`` makes, each dtype converted once."""
+    from tensorflow.python import pywrap_tfe
+    from tensorflow.python.client import pywrap_tf_session
+    from tensorflow.python.framework import ops
+
+    new, kind, uid = pywrap_tf_session.PyTensor.__new__, ops.SymbolicTensor, pywrap_tfe.TFE_Py_UID
+    dtypes: dict[Any, tf.DType] = {}
+
+    def tensor(op: Any, index: int, dtype: Any) -> tf.Tensor:
+        found = dtypes.get(dtype)
+        if found is None:
+            found = dtypes[dtype] = tf.as_dtype(dtype)
+        return new(kind, op, index, found, uid())
+
+    return tensor
+
+
+def _mark_used(names_in_use: dict[str, int], names: Sequence[str]) -> None:
+    """Marks ``names`` used, as creating an op of each name would; a name used already keeps its count."""
+    lowered = dict.fromkeys(map(str.lower, names), 1)
+    if len(names_in_use) < len(lowered):  # look at the smaller side only
+        lowered.update({key: count for key, count in names_in_use.items() if key in lowered})
+        names_in_use.update(lowered)
+    else:
+        names_in_use.update({key: 1 for key in lowered if key not in names_in_use})
 
 
 def _target_is_plain(graph: tf.Graph) -> bool:
@@ -402,6 +535,31 @@ def _control_anchor(graph: tf.Graph, prefix: str, name: str, op: tf.Operation) -
 # -- smaller doors, each with its public fallback ---------------------------------------------------
 
 
+def graph_def_and_bytes(graph: tf.Graph) -> tuple[graph_pb2.GraphDef, bytes]:
+    """``graph.as_graph_def()``, and the serialized GraphDef TensorFlow parses it from.
+
+    The bytes come with the GraphDef: ``as_graph_def`` makes them and parses them, and
+    serializing the GraphDef again costs time in proportion to the graph.
+    """
+    if _usable("Graph._lock", "Graph._c_graph", "c_api_util.tf_buffer",
+               "pywrap_tf_session.TF_GraphToGraphDef", "pywrap_tf_session.TF_GetBuffer"):
+        # pylint: disable=protected-access
+        from tensorflow.python.client import pywrap_tf_session as c_api
+        from tensorflow.python.framework import c_api_util
+
+        with graph._lock, c_api_util.tf_buffer() as buffer:
+            with graph._c_graph.get() as c_graph:
+                c_api.TF_GraphToGraphDef(c_graph, buffer)
+                data = tf.compat.as_bytes(c_api.TF_GetBuffer(buffer))
+        graph_def = graph_pb2.GraphDef()
+        graph_def.ParseFromString(data)
+        if not graph_def.library.function:  # as as_graph_def leaves it
+            graph_def.ClearField("library")
+        return graph_def, data
+    graph_def = graph.as_graph_def()
+    return graph_def, graph_def.SerializeToString()
+
+
 def existing_operations(graph: tf.Graph, names: Iterable[str]) -> list[str]:
     """The names among ``names`` that ops of ``graph`` already carry.
 
@@ -461,11 +619,138 @@ def from_proto(key: str, item: Any, proto: Any, import_scope: str | None) -> Any
     return convert(proto, import_scope=import_scope) if convert is not None else None
 
 
-def variable_from_proto(vdef: variable_pb2.VariableDef, import_scope: str | None) -> Any:
-    """A tf.Variable over ops already in the default graph, as a MetaGraph import makes it."""
+def variables_from_protos(vdefs: Sequence[variable_pb2.VariableDef], import_scope: str | None,
+                          attrs: Sequence[tuple[int, Any] | None] | None = None) -> list[Any]:
+    """A tf.Variable over ops already in the default graph for each of ``vdefs``, as a MetaGraph
+    import makes them.
+
+    ``vdefs`` are the caller's to give: their names get ``import_scope`` in place. ``attrs``,
+    when the caller knows them, are each variable op's ``dtype`` (enum) and ``shape`` (a
+    TensorShapeProto), which then need not be read back from each op.
+    """
     if import_scope:
         # TensorFlow would prepend the scope to each name with a regular expression; prefixing
         # the names here, once, costs a fraction of that.
+        prefix = import_scope.rstrip("/") + "/"
+        for vdef in vdefs:
+            _prefix_names(vdef, prefix)
+    if not vdefs or not _lean_variables_work() or tf.distribute.has_strategy():
+        return [variable_from_proto(vdef, None) for vdef in vdefs]
+    graph = tf.compat.v1.get_default_graph()
+    checked: dict[tuple[int, int, bool], tuple] = {}
+    made = []
+    for vdef, known in zip(vdefs, attrs or [None] * len(vdefs)):
+        var = _lean_resource_variable(graph, vdef, checked, known) if vdef.is_resource else None
+        made.append(var if var is not None else variable_from_proto(vdef, None))
+    return made
+
+
+# The names ResourceVariable's _init_from_proto, __init__ and from_proto use in TensorFlow 2.21:
+# _lean_resource_variable does what they do, and only while their code uses these names.
+_VARIABLE_INIT_NAMES = (
+    "context", "executing_eagerly", "_in_graph_mode", "isinstance", "variable_pb2", "VariableDef",
+    "is_resource", "ValueError", "ops", "get_default_graph", "as_graph_element", "prepend_name_scope",
+    "variable_name", "_handle", "tensor_shape", "TensorShape", "op", "get_attr", "_shape", "name",
+    "_handle_name", "_unique_id", "initializer_name", "_initializer_op", "hasattr",
+    "initial_value_name", "_initial_value", "variables", "validate_synchronization_aggregation_trainable",
+    "synchronization", "aggregation", "trainable", "_synchronization", "_aggregation", "_trainable",
+    "snapshot_name", "type", "_cached_value", "inputs", "_graph_element", "get_tensor_by_name",
+    "HasField", "Variable", "SaveSliceInfo", "save_slice_info_def", "_save_slice_info",
+    "_caching_device", "dtypes", "as_dtype", "_dtype", "_constraint", "_validate_shape")
+_VARIABLE_NEW_NAMES = (
+    "ValueError", "context", "executing_eagerly", "_init_from_proto", "_init_from_handle", "_init_from_args")
+_VARIABLE_FROM_PROTO_NAMES = ("context", "executing_eagerly", "RuntimeError", "ResourceVariable")
+
+
+@functools.lru_cache(maxsize=1)
+def _lean_variables_work() -> bool:
+    """Whether :func:`_lean_resource_variable` does what ``ResourceVariable.from_proto`` does."""
+    if not _usable("ResourceVariable._init_from_proto", "Graph._get_operation_by_name",
+                   "resource_variable_ops.ResourceVariable",
+                   "variables.validate_synchronization_aggregation_trainable"):
+        return False
+    from tensorflow.python.ops import resource_variable_ops
+
+    kind = resource_variable_ops.ResourceVariable
+    return (_code_names(kind._init_from_proto) == _VARIABLE_INIT_NAMES
+            and _code_names(kind.__init__) == _VARIABLE_NEW_NAMES
+            and _code_names(kind.from_proto) == _VARIABLE_FROM_PROTO_NAMES
+            and kind.__new__ is object.__new__)
+
+
+def _lean_resource_variable(graph: tf.Graph, vdef: variable_pb2.VariableDef, checked: dict,
+                            known: tuple[int, Any] | None = None) -> Any | None:
+    """``ResourceVariable.from_proto(vdef)`` in ``graph`` (its default graph), or None when it
+    would not be the same (then the caller asks TensorFlow, which may raise).
+
+    The same fields with the same values, in the order ``_init_from_proto`` sets them; the
+    elements come from the graph's table of ops by name rather than through
+    ``Graph.as_graph_element`` (a lock and a parse of each name), and the synchronization,
+    aggregation and trainable flags are checked once per combination. About a fifth of the time.
+    """
+    # pylint: disable=protected-access
+    from tensorflow.python.ops import resource_variable_ops
+    from tensorflow.python.ops import variables
+
+    if (":" not in vdef.variable_name or (vdef.initial_value_name and ":" not in vdef.initial_value_name)
+            or (vdef.snapshot_name and ":" not in vdef.snapshot_name)):
+        return None  # an op name where TensorFlow expects a tensor's: its error
+    by_name = graph._get_operation_by_name
+
+    def element(name: str) -> Any:
+        if ":" not in name:
+            return by_name(name)
+        op_name, _, index = name.partition(":")
+        return by_name(op_name).outputs[int(index)]
+
+    try:
+        handle = element(vdef.variable_name)
+        handle_op = handle.op
+        key = (vdef.synchronization, vdef.aggregation, vdef.trainable)
+        if key not in checked:
+            checked[key] = variables.validate_synchronization_aggregation_trainable(*key, vdef.variable_name)
+        synchronization, aggregation, trainable = checked[key]
+        if vdef.snapshot_name:
+            snapshot = element(vdef.snapshot_name)
+            cached = snapshot if snapshot.op.type != "ReadVariableOp" else None
+            while snapshot.op.type != "ReadVariableOp":
+                snapshot = snapshot.op.inputs[0]
+        else:
+            cached, snapshot = None, graph.get_tensor_by_name(handle_op.name + "/Read/ReadVariableOp:0")
+        dtype, shape = known if known is not None else (handle_op.get_attr("dtype"), handle_op.get_attr("shape"))
+        fields = {
+            "_in_graph_mode": True,
+            "_handle": handle,
+            "_shape": tf.TensorShape(shape),
+            "_handle_name": handle.name,
+        }
+        fields["_unique_id"] = fields["_handle_name"]
+        fields.update({
+            "_initializer_op": element(vdef.initializer_name),
+            "_initial_value": element(vdef.initial_value_name) if vdef.initial_value_name else None,
+            "_synchronization": synchronization,
+            "_aggregation": aggregation,
+            "_trainable": trainable,
+            "_cached_value": cached,
+            "_graph_element": snapshot,
+            "_save_slice_info": variables.Variable.SaveSliceInfo(
+                save_slice_info_def=vdef.save_slice_info_def, import_scope=None)
+            if vdef.HasField("save_slice_info_def") else None,
+            "_caching_device": None,
+            "_dtype": tf.as_dtype(dtype),
+            "_constraint": None,
+            "_validate_shape": True,
+        })
+    except Exception:  # pylint: disable=broad-except  # TensorFlow's own path says what is wrong
+        return None
+    var = object.__new__(resource_variable_ops.ResourceVariable)
+    var.__dict__.update(fields)
+    return var
+
+
+def variable_from_proto(vdef: variable_pb2.VariableDef, import_scope: str | None) -> Any:
+    """A tf.Variable over ops already in the default graph, as a MetaGraph import makes it."""
+    if import_scope:
         vdef = _prefixed(vdef, import_scope.rstrip("/") + "/")
     if _usable("ops.get_from_proto_function"):
         from tensorflow.python.framework import ops
@@ -479,13 +764,17 @@ def _prefixed(vdef: variable_pb2.VariableDef, prefix: str) -> variable_pb2.Varia
     """``vdef`` with ``prefix`` on every name it holds, as ``import_scope`` would put it."""
     copy = variable_pb2.VariableDef()
     copy.CopyFrom(vdef)
+    _prefix_names(copy, prefix)
+    return copy
+
+
+def _prefix_names(vdef: variable_pb2.VariableDef, prefix: str) -> None:
     for field in ("variable_name", "initial_value_name", "initializer_name", "snapshot_name"):
         name = getattr(vdef, field)
         if name:
-            setattr(copy, field, prefix + name)
+            setattr(vdef, field, prefix + name)
     if vdef.HasField("save_slice_info_def"):
-        copy.save_slice_info_def.full_name = prefix + vdef.save_slice_info_def.full_name
-    return copy
+        vdef.save_slice_info_def.full_name = prefix + vdef.save_slice_info_def.full_name
 
 
 def mark_name_used(graph: tf.Graph, name: str) -> None:

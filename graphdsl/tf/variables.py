@@ -239,21 +239,26 @@ class VariableCopies:
         copier = self.copier
         record, target, prefix = copier.record, copier.target, copier.prefix
         made = {}
+        # The source's order, not the walk's.
+        names = [n for n in self.index.in_graph_order(walk.variables) if n not in record.variables]
         with target.as_default():  # once: entering it costs as much as a small variable
-            for name in self.index.in_graph_order(walk.variables):  # the source's order, not the walk's
+            variables = internals.variables_from_protos(
+                [self._target_def(name, walk.variables[name]) for name in names], copier.namespace or None,
+                [self._attrs(name) for name in names])
+            collected: dict[str, list] = {}
+            for name, var in zip(names, variables):
                 mode = walk.variables[name]
-                if name in record.variables:
-                    continue
                 made[prefix + name] = mode
-                vdef = self._target_def(name, mode)
-                var = internals.variable_from_proto(vdef, copier.namespace or None)
                 record.variables[name] = var
                 if name in self._values:
                     initial_values.keep(target, *self._values.pop(name))
                 for key in self._collections(name):
-                    target.add_to_collection(key, var)
+                    collected.setdefault(key, []).append(var)
                 if copier.copied_variables is not None:
                     copier.copied_variables[prefix + name + ":0"] = var
+            for key, members in collected.items():  # in order, as one add_to_collection each would
+                target.add_to_collection(key, members[0])  # which refuses a finalized graph
+                target.get_collection_ref(key).extend(members[1:])
         return made
 
     def _target_def(self, name: str, mode: str) -> variable_pb2.VariableDef:
@@ -272,6 +277,13 @@ class VariableCopies:
             if read_name:
                 vdef.snapshot_name = read_name + ":0"
         return vdef
+
+    def _attrs(self, name: str) -> tuple[int, Any] | None:
+        """The variable op's dtype and shape, which its copy holds too; None for an op without them."""
+        attr = self.index.nodes[name].attr
+        if "dtype" not in attr or "shape" not in attr:
+            return None
+        return attr["dtype"].type, attr["shape"].shape
 
     def _collections(self, name: str) -> list[str]:
         if name not in self.index.variables:  # in no collection of the source (TF2, GraphDef)
