@@ -15,12 +15,15 @@ No TensorFlow here.
 from __future__ import annotations
 
 import re
+import re._parser as _sre  # the parse of a pattern, to know what its matches start with
+from itertools import accumulate, compress
 from typing import Any, Iterable, Iterator, Mapping
 
 from lark.exceptions import UnexpectedCharacters
 from lark.lexer import Lexer, LexerState, PatternStr, TerminalDef, Token
 
 NAME = "NAME"
+END = "$END"  # lark's name of the end of the text
 
 
 class Scanner:
@@ -135,3 +138,161 @@ class SpecLexer(Lexer):
             token = Token(kind, value, start, line, column, line, column + len(value), pos)
             lexer_state.last_token = token
             yield token
+
+
+# The whole text at once ------------------------------------------------------------------------
+
+IGNORED = " "  # the key of ignored text (whitespace, comments): no terminal is named so
+
+
+class Pieces:
+    """The whole text cut by one C-level ``findall`` into ignored runs and tokens, classified.
+
+    ``findall`` over one alternation without groups (ignored patterns first, then the terminals in
+    lark's order, as :class:`Scanner`'s expression) returns the text as strings, one per match, and
+    no match objects: lexing a large spec is then a few list operations instead of Python work per
+    token. Which terminal read a piece is found from its first character: a table built from the
+    terminals' patterns (:func:`first_chars`) lists the terminals that may start with it, in lark's
+    order, and where there are several, the first whose pattern matches the whole piece is the one
+    the alternation chose. A piece a keyword is spelled like is keyed by its spelling, for the
+    parser's state to decide (see :meth:`Scanner.word`).
+    """
+
+    def __init__(self, scanner: Scanner, terminals: Iterable[TerminalDef]) -> None:
+        terminals = list(terminals)
+        keyword_names = set(scanner.keywords.values())
+        ordered = [t for t in terminals if t.name in scanner.ignore]
+        rest = [t for t in terminals if t.name not in keyword_names and t.name not in scanner.ignore]
+        rest.sort(key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
+        ordered += rest
+        patterns = [_uncaptured(t.pattern.to_regexp()) for t in ordered]
+        self.regex = re.compile("|".join(f"(?:{p})" for p in patterns))
+        # The candidates, in order: (key, compiled pattern); ignored terminals key as IGNORED.
+        candidates = [(IGNORED if t.name in scanner.ignore else t.name, re.compile(p))
+                      for t, p in zip(ordered, patterns)]
+        self.spellings = dict(scanner.keywords)  # spelling -> keyword terminal
+        firsts = [first_chars(p) for p in patterns]
+        self.by_char: dict[str, list[tuple[str, re.Pattern[str]]]] = {
+            chr(code): [c for c, first in zip(candidates, firsts) if first is None or chr(code) in first]
+            for code in range(128)}
+        self.anywhere = candidates  # a first character outside ASCII: try them all
+        # One character per key (terminal, keyword spelling, the end), for comparing sequences.
+        names = sorted({key for key, _ in candidates} | set(self.spellings) | {END})
+        self.codes = {name: chr(0x100 + i) for i, name in enumerate(names)}
+        # findall would return groups if a pattern kept one, and never ends on an empty match.
+        self.usable = self.regex.groups == 0 and self.regex.match("") is None and all(
+            candidates_resolve(self, spelling) == NAME for spelling in self.spellings)
+
+    def key(self, piece: str) -> str:
+        """The key of a piece: IGNORED, a keyword's spelling, or its terminal ('' if none reads it)."""
+        candidates = self.by_char.get(piece[0], self.anywhere)
+        if len(candidates) == 1:
+            kind = candidates[0][0]
+        else:
+            kind = next((key for key, pattern in candidates if pattern.fullmatch(piece)), "")
+        if kind == NAME and piece in self.spellings:
+            return piece
+        return kind
+
+    def split(self, text: str) -> tuple[list[tuple[str, str, int]], str, int]:
+        """The tokens of ``text`` as (key, text, offset); their keys as one string, a character
+        per token (:attr:`codes`); and the offset where lexing stopped: ``len(text)``, or where no
+        terminal reads the text (the tokens end before it)."""
+        pieces = self.regex.findall(text)
+        offsets = list(accumulate(map(len, pieces), initial=0))
+        end = len(text)
+        if offsets[-1] != end:  # findall skipped text no terminal reads: cut before the first gap
+            cut = next((i for i, (p, o) in enumerate(zip(pieces, offsets)) if not text.startswith(p, o)),
+                       len(pieces))
+            del pieces[cut:]
+            end = offsets[cut]
+        # Each distinct piece classified once; the rest is done by C loops (map, compress).
+        key = self.key
+        known = {piece: key(piece) for piece in set(pieces)}
+        keys = list(map(known.__getitem__, pieces))
+        kept = list(map(IGNORED.__ne__, keys))
+        tokens = list(compress(zip(keys, pieces, offsets), kept))
+        codes = "".join(map(self.codes.__getitem__, compress(keys, kept)))
+        return tokens, codes, end
+
+def candidates_resolve(pieces: Pieces, text: str) -> str:
+    """The terminal the alternation reads ``text`` as, trying every terminal in order."""
+    return next((key for key, pattern in pieces.anywhere if pattern.fullmatch(text)), "")
+
+
+_ASCII = [chr(code) for code in range(128)]
+_CATEGORIES: dict[str, Any] = {
+    "CATEGORY_DIGIT": str.isdigit, "CATEGORY_SPACE": str.isspace,
+    "CATEGORY_WORD": lambda c: c.isalnum() or c == "_",
+}
+
+
+def first_chars(pattern: str) -> frozenset[str] | None:
+    """The ASCII characters a match of ``pattern`` may start with; None if that is not known (an
+    empty match, a construct this does not read): then it is taken to start with any."""
+    try:
+        parsed = _sre.parse(pattern)
+        chars, nullable = _first(list(parsed))
+    except Exception:  # a construct of a later Python: the table then tries this terminal always
+        return None
+    return None if nullable or chars is None else frozenset(chars)
+
+
+def _first(items: list[Any]) -> tuple[set[str] | None, bool]:
+    """What a sequence of parsed items may start with, and whether it may match the empty text."""
+    chars: set[str] = set()
+    for op, arg in items:
+        name = str(op)
+        if name in ("AT", "ASSERT", "ASSERT_NOT"):  # zero width: what follows starts the match
+            continue
+        if name == "SUBPATTERN":
+            first, nullable = _first(list(arg[-1])) if not (arg[1] or arg[2]) else (None, True)
+        elif name == "BRANCH":
+            branches = [_first(list(b)) for b in arg[1]]
+            if any(f is None for f, _ in branches):
+                return None, True
+            first = set().union(*(f for f, _ in branches))  # type: ignore[arg-type]
+            nullable = any(n for _, n in branches)
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            first, nullable = _first(list(arg[2]))
+            nullable = nullable or arg[0] == 0
+        else:
+            first, nullable = _one_char(name, arg), False
+        if first is None:
+            return None, True
+        chars |= first
+        if not nullable:
+            return chars, False
+    return chars, True
+
+
+def _one_char(name: str, arg: Any) -> set[str] | None:
+    """The ASCII characters one single-character item matches (None: not such an item)."""
+    if name == "LITERAL":
+        return {chr(arg)} if arg < 128 else set()
+    if name == "NOT_LITERAL":
+        return {c for c in _ASCII if ord(c) != arg}
+    if name == "ANY":
+        return set(_ASCII)
+    if name != "IN":
+        return None
+    matched: set[str] = set()
+    negate = False
+    for op, value in arg:
+        kind = str(op)
+        if kind == "NEGATE":
+            negate = True
+        elif kind == "LITERAL":
+            matched |= {chr(value)} if value < 128 else set()
+        elif kind == "RANGE":
+            matched |= {c for c in _ASCII if value[0] <= ord(c) <= value[1]}
+        elif kind == "CATEGORY":
+            category = str(value)
+            test = _CATEGORIES.get(category.replace("NOT_", "").replace("UNI_", ""))
+            if test is None:
+                return None
+            inside = {c for c in _ASCII if test(c)}
+            matched |= set(_ASCII) - inside if "NOT_" in category else inside
+        else:
+            return None
+    return set(_ASCII) - matched if negate else matched
