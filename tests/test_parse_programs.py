@@ -27,7 +27,8 @@ from graphdsl.errors import SourceFile, Span
 from graphdsl.lang import comments, grammar, parser, syntax
 from graphdsl.lang.builder import Builder
 from graphdsl.lang.driver import Rejected
-from graphdsl.lang.lexer import Pieces, SpecLexer, first_chars
+from graphdsl.lang.lexer import SpecLexer
+from graphdsl.lang.pieces import Pieces, first_chars, last_chars
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAD = 'graphdsl 1\nsource s = graphdef("s.pb")\n'
@@ -159,15 +160,22 @@ def test_hardened_inputs_parse_as_lark_parses_them(text: str) -> None:
 
 
 def test_the_first_characters_of_a_pattern() -> None:
-    # The lexer's table of which terminals a piece may be: wrong here, a piece gets the wrong terminal.
-    assert first_chars(r"-?\d+") == frozenset("-0123456789")
+    # The lexer's table of which terminals a piece may be: wrong here, a piece gets the wrong
+    # terminal. "" stands for the characters outside ASCII.
+    assert first_chars(r"-?\d+") == frozenset("-0123456789") | {""}  # \d: other digits too
     assert first_chars(r'"(?:\\["\\nt]|[^"\\\n])*"') == frozenset('"')
     assert first_chars(r"[ \t\r\n\f]+") == frozenset(" \t\r\n\f")
-    assert first_chars(r"(?:-?\d+[eE][+-]?\d+|-?(\d+\.\d*|\.\d+)([eE][+-]?\d+)?)") == frozenset("-.0123456789")
-    assert first_chars(r"\s") == frozenset(c for c in map(chr, range(128)) if c.isspace())
-    assert first_chars(r"[^a]") == frozenset(map(chr, range(128))) - {"a"}
+    assert first_chars(r"(?:-?\d+[eE][+-]?\d+|-?(\d+\.\d*|\.\d+)([eE][+-]?\d+)?)") == frozenset("-.0123456789") | {""}
+    assert first_chars(r"\s") == frozenset(c for c in map(chr, range(128)) if c.isspace()) | {""}
+    assert first_chars(r"[^a]") == frozenset(map(chr, range(128))) - {"a"} | {""}
+    assert first_chars("é") == frozenset({""})
     assert first_chars(r"a?") is None  # may match nothing: taken to start with anything
     assert first_chars(r"(?i:a)") is None
+    # Whitespace rides in the piece of the token before it only if no token ends with it.
+    assert last_chars(r'"(?:\\["\\nt]|[^"\\\n])*"') == frozenset('"')
+    assert last_chars(r"[A-Za-z_][A-Za-z0-9_]*(?:\/[A-Za-z_][A-Za-z0-9_]*)*") == frozenset(
+        string.ascii_letters + string.digits + "_")
+    assert " " in (last_chars(r"#[^\n]*") or ())
 
 
 def test_the_whole_text_lexer_reads_what_the_scanner_reads() -> None:

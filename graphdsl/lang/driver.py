@@ -19,7 +19,8 @@ from typing import Any, Callable, Mapping
 from lark import Lark
 from lark.parsers.lalr_analysis import Shift
 
-from graphdsl.lang.lexer import NAME, Pieces, Scanner
+from graphdsl.lang.lexer import NAME, Scanner
+from graphdsl.lang.pieces import Pieces
 from graphdsl.lang.programs import MAX_NODES, Programs, Splice, flat
 
 END = "$END"
@@ -78,7 +79,7 @@ class Driver:
             else {state: {w: self.scanner.word(row, w) for w in keywords} for state, row in self.states.items()})
         # The fast path: the whole text lexed at once, statements replayed from the trie; each
         # where the grammar allows it (else the tables run token by token over the scanner's).
-        self.pieces: Pieces | None = Pieces(self.scanner, lark.lexer_conf.terminals)
+        self.pieces: Pieces | None = Pieces(lark.lexer_conf.terminals, lark.lexer_conf.ignore, keywords)
         if not self.pieces.usable or set(keywords) & {str(t.name) for t in lark.lexer_conf.terminals}:
             self.pieces = None
         self.between_state: Any = None
