@@ -108,7 +108,18 @@ class Builder:
     # Entries ----------------------------------------------------------------------------------
 
     def setting(self, children: list[Any]) -> syntax.Setting:
-        return _Setting(self.ident(children[0]), self.top_value(children[2]), self.span(children))
+        # ident(), top_value() and span() inline: a large spec has a setting per line or two.
+        (_, key, start), _, value = children
+        file = self.file
+        key_span: TextSpan = _new(TextSpan)
+        key_span.file, key_span.start, key_span.end = file, start, start + len(key)
+        if type(value) is tuple:
+            value = self.token_values[value[0]](value)
+        elif self._depths and self._depths.get(id(value), 0) > MAX_NESTING:
+            self.too_deep(value)
+        span: TextSpan = _new(TextSpan)
+        span.file, span.start, span.end = file, start, value.span.end
+        return _Setting(_Ident(key, key_span), value, span)
 
     def variable_override(self, children: list[Any]) -> syntax.VariableOverride:
         return _VariableOverride(self.string(children[1]), self.top_value(children[3]),
@@ -125,7 +136,10 @@ class Builder:
         (token,) = children
         if token[0] == "STRING":
             return self.string(token)
-        return _String(token[1], self.token_span(token))
+        _, text, start = token
+        span: TextSpan = _new(TextSpan)  # token_span() inline
+        span.file, span.start, span.end = self.file, start, start + len(text)
+        return _String(text, span)
 
     # Values -----------------------------------------------------------------------------------
 
@@ -148,17 +162,27 @@ class Builder:
 
     def name(self, children: list[Any]) -> syntax.Word:
         _, text, start = children[0]
-        return _Word(text, text_span(self.file, start, start + len(text)))
+        span: TextSpan = _new(TextSpan)  # text_span() inline
+        span.file, span.start, span.end = self.file, start, start + len(text)
+        return _Word(text, span)
 
     def ref(self, children: list[Any]) -> syntax.Ref:
-        return _Ref(self.ident(children[0]), self.string(children[2]), self.span(children))
+        (_, name, start), _, path, (_, close, bracket) = children
+        name_span: TextSpan = _new(TextSpan)  # ident() and span() inline
+        name_span.file, name_span.start, name_span.end = self.file, start, start + len(name)
+        span: TextSpan = _new(TextSpan)
+        span.file, span.start, span.end = self.file, start, bracket + len(close)
+        return _Ref(_Ident(name, name_span), self.string(path), span)
 
     def list_value(self, children: list[Any]) -> syntax.ListValue:
         values = self.token_values
         # Between the brackets: values, and the commas between them.
         items = tuple([values[c[0]](c) if type(c) is tuple else c for c in children[1:-1]
                        if type(c) is not tuple or c[0] != "_COMMA"])
-        node = _ListValue(items, self.span(children))
+        span: TextSpan = _new(TextSpan)  # span() inline: both ends are brackets
+        _, close, end = children[-1]
+        span.file, span.start, span.end = self.file, children[0][2], end + len(close)
+        node = _ListValue(items, span)
         self.nest(node, items)
         return node
 
@@ -169,7 +193,12 @@ class Builder:
         return node
 
     def map_entry(self, children: list[Any]) -> syntax.MapEntry:
-        return _MapEntry(children[0], self.value(children[2]), self.span(children))
+        key, _, value = children
+        if type(value) is tuple:
+            value = self.token_values[value[0]](value)
+        span: TextSpan = _new(TextSpan)  # span() inline: a label, then a value's node
+        span.file, span.start, span.end = self.file, key.span.start, value.span.end
+        return _MapEntry(key, value, span)
 
     def nest(self, node: syntax.Node, values: Any) -> None:
         depths = self._depths
@@ -223,7 +252,9 @@ class Builder:
                 f"an integer has at most {MAX_DIGITS} digits; write a long number as a string",
             ))
             return _Int(0, self.token_span(token))
-        return _Int(int(text), text_span(self.file, start, start + len(text)))
+        span: TextSpan = _new(TextSpan)  # text_span() inline
+        span.file, span.start, span.end = self.file, start, start + len(text)
+        return _Int(int(text), span)
 
     def number(self, token: Token) -> syntax.Float:
         text = token[1]
