@@ -227,3 +227,32 @@ _gaps = st.sampled_from([" ", "\n", "  # note\n", "\t", "\f", "\n# c\n\n"])
 def test_generated_specs_parse_as_lark_parses_them(statements: list[str], gap: str, repeat: int) -> None:
     # Repeated, each statement's program is found by its keys and compiled on its second run.
     _same(gap.join(statements * repeat))
+
+
+@pytest.mark.parametrize("glob", [False, True])
+@pytest.mark.parametrize("tensor", [False, True])
+def test_the_checks_of_element_names_take_their_shortcut_only_for_names_they_accept(
+        glob: bool, tensor: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from graphdsl.lang import passes
+
+    class Probe(passes.Pass):
+        rank = 0
+
+        def checks(self, text: str) -> bool:
+            self.enter(self.spec, 0)
+            try:
+                self.check_element(syntax.String(text, Span("t", 1, 1, 1, 1)), "name", glob=glob, tensor=tensor)
+            except passes.Finding:
+                return False
+            return True
+
+    texts = ["", "a", "a:0", "a:b", ":0", "a:0:1", "a::0", "a*", "a*:0", "[x]", "@", "@x", "@x:0", "a:²", "a:٣",
+             "é/ü:12", "a b:3", "a\n:1", "layer/*", "?", "a:", "a/b", "x:007"]
+    spec = parser.parse(HEAD + 'copy A from s { take = "x" }\n')
+    plain = dict(passes._PLAIN)
+    monkeypatch.setattr(passes, "_PLAIN", {key: lambda text: None for key in plain})  # the checks alone
+    for text in texts:
+        shortcut = plain[glob, tensor](text) is not None
+        accepted = Probe(spec).checks(text)
+        assert not shortcut or accepted, text  # the shortcut lets through only what the checks accept
+        assert shortcut == accepted or not text.isascii() or text.startswith("@"), text
