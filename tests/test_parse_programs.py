@@ -200,18 +200,20 @@ _strings = st.lists(st.sampled_from(["a", " ", "#", "é", '\\"', "\\n", "{", "\u
     lambda chars: '"' + "".join(chars) + '"')
 _scalars = st.one_of(_names, _strings, st.sampled_from(["1", "-2", "3.5", "-.5e2", "1e9", "true", "false"]),
                      st.builds(lambda n, s: f"{n}[{s}]", _names, _strings))
+_trailing = st.sampled_from(["", ","])
 _values = st.recursive(_scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4).map(lambda items: "[" + ", ".join(items) + "]"),
-    st.lists(st.tuples(st.one_of(_names, _strings), inner), max_size=3).map(
-        lambda entries: "{" + ", ".join(f"{k}: {v}" for k, v in entries) + "}")), max_leaves=8)
+    st.builds(lambda items, end: "[" + ", ".join(items) + (end if items else "") + "]", st.lists(inner, max_size=4), _trailing),
+    st.builds(lambda entries, gap, end: "{" + gap.join(f"{k}: {v}" for k, v in entries) + end + "}",
+              st.lists(st.tuples(st.one_of(_names, _strings), inner), max_size=3), st.sampled_from([", ", " ", "\n"]),
+              _trailing)), max_leaves=8)
 _entries = st.lists(st.one_of(
     st.builds("{} = {}".format, _names, _values),
     st.builds('variable {} = {}'.format, _strings, _values),
     st.builds('bind {} = {}'.format, _strings, _values)), max_size=3).map(" ".join)
 _statements = st.one_of(
     st.sampled_from(["graphdsl 1", "graphdsl -3"]),
-    st.builds('source {} = {}({}{})'.format, _names, _names, _strings,
-              st.lists(st.builds(", {} = {}".format, _names, _values), max_size=2).map("".join)),
+    st.builds('source {} = {}({}{}{})'.format, _names, _names, _strings,
+              st.lists(st.builds(", {} = {}".format, _names, _values), max_size=2).map("".join), _trailing),
     st.builds("copy {} from {} {{ {} }}".format, _names, _names, _entries),
     st.builds("let {} = {}".format, _names, _values),
     st.builds("export {} {}{}".format, _names, _strings, st.one_of(st.just(""), st.builds(

@@ -85,25 +85,30 @@ class Builder:
     def version(self, children: list[Any]) -> syntax.Version:
         return _Version(self.integer(children[1]), self.span(children))
 
+    # The rules below take their content by position (the grammar's order; punctuation and
+    # keywords between), not by filtering the tokens out: tests/test_parse_programs.py compares
+    # every tree with lark's own.
+
     def source(self, children: list[Any]) -> syntax.Source:
-        name, kind, path, *options = _content(children)
-        return _Source(self.ident(name), self.ident(kind), self.string(path), tuple(options),
-                             self.span(children))
+        # source NAME = KIND ( PATH (, setting)* ,? )
+        return _Source(self.ident(children[1]), self.ident(children[3]), self.string(children[5]),
+                       tuple(children[7:-1:2]), self.span(children))
 
     def copy(self, children: list[Any]) -> syntax.Copy:
-        namespace, source, *entries = _content(children)
-        return _Copy(self.ident(namespace), self.ident(source), tuple(entries), self.span(children))
+        # copy NAMESPACE from SOURCE { entry* }
+        return _Copy(self.ident(children[1]), self.ident(children[3]), tuple(children[5:-1]), self.span(children))
 
     def let(self, children: list[Any]) -> syntax.Let:
         return _Let(self.ident(children[1]), self.top_value(children[3]), self.span(children))
 
     def export(self, children: list[Any]) -> syntax.Export:
-        kind, path, *body = _content(children)
+        # export KIND PATH body?
+        body = children[3:]
         entries = body[0].entries if body else ()
-        return _Export(self.ident(kind), self.string(path), entries, bool(body), self.span(children))
+        return _Export(self.ident(children[1]), self.string(children[2]), entries, bool(body), self.span(children))
 
     def export_body(self, children: list[Any]) -> _Body:
-        return _Body(tuple(_content(children)), self.span(children))
+        return _Body(tuple(children[1:-1]), self.span(children))  # { entry* }
 
     # Entries ----------------------------------------------------------------------------------
 
@@ -129,8 +134,8 @@ class Builder:
         return _Bind(self.string(children[1]), self.top_value(children[3]), self.span(children))
 
     def signature(self, children: list[Any]) -> syntax.Signature:
-        name, *settings = _content(children)
-        return _Signature(name, tuple(settings), self.span(children))
+        # signature label { setting* }
+        return _Signature(children[1], tuple(children[3:-1]), self.span(children))
 
     def label(self, children: list[Any]) -> syntax.String:
         (token,) = children
@@ -187,7 +192,7 @@ class Builder:
         return node
 
     def map_value(self, children: list[Any]) -> syntax.MapValue:
-        entries = tuple(_content(children))
+        entries = tuple([c for c in children[1:-1] if type(c) is not tuple])  # { (entry ,?)* }
         node = _MapValue(entries, self.span(children))
         self.nest(node, [e.value for e in entries])
         return node
@@ -277,8 +282,3 @@ class _Body:
     def __init__(self, entries: tuple[Any, ...], span: TextSpan) -> None:
         self.entries = entries
         self.span = span
-
-
-def _content(children: list[Any]) -> list[Any]:
-    """The children that carry content: nodes, and tokens of terminals not named '_...'."""
-    return [c for c in children if type(c) is not tuple or c[0][0] != "_"]
