@@ -183,12 +183,11 @@ def test_the_whole_text_lexer_reads_what_the_scanner_reads() -> None:
     pieces = driver.pieces
     assert isinstance(pieces, Pieces) and driver.programs is not None  # the fast path is in use
     text = HEAD + 'copy copyA from s { take = ["a#b", x/y] } # c\nlet f = -1.5e3 let i = -7 let d = .5\n'
-    tokens, codes, end = pieces.split(text)
-    assert (tokens, end) == driver.scanner_tokens(text)
-    assert len(codes) == len(tokens)
-    bad = HEAD + "let a = 1 $ let b = 2"
-    tokens, codes, end = pieces.split(bad)
-    assert (tokens, end) == driver.scanner_tokens(bad) and end == bad.index("$")
+    for text in (text, text + "# the end", "  " + text, HEAD + "let a = 1 $ let b = 2", '"open'):
+        keys, texts, offsets, codes, end = pieces.split(text)
+        assert (list(zip(keys, texts, offsets)), end) == driver.scanner_tokens(text)
+        assert len(codes) == len(keys)
+        assert end == len(text) or text[end] in '$"'
 
 
 _FIRST = string.ascii_letters + "_"

@@ -104,28 +104,31 @@ class Driver:
         pieces, programs = self.pieces, self.programs
         if pieces is None or programs is None:
             tokens, end = self.scanner_tokens(text)
-            codes = ""
-        else:
-            tokens, codes, end = pieces.split(text)
+            complete = end == len(text)
+            if complete:
+                tokens.append((END, "", end))
+            return self.run(tokens, 0, [self.start_state], [], builders, complete)
+        keys, texts, offsets, codes, end = pieces.split(text)
         complete = end == len(text)
         if complete:
-            tokens.append((END, "", end))
-            codes += pieces.codes[END] if pieces is not None else ""
-        statements: list[Any] = []
-        start = 0
-        if programs is not None:
-            if programs.nodes > MAX_NODES:
-                programs.clear()
-            statements, start = self._statements(tokens, codes, programs, builders)
+            keys.append(END)
+            texts.append("")
+            offsets.append(end)
+            codes += pieces.codes[END]
+        if programs.nodes > MAX_NODES:
+            programs.clear()
+        statements, start = self._statements(keys, texts, offsets, codes, programs, builders)
         if not statements:
             states, values = [self.start_state], []
         else:
             states = [self.start_state, self.between_state]
             values = [statements[0] if len(statements) == 1 else Splice(statements)]
-        return self.run(tokens, start, states, values, builders, complete)
+        # What the trie does not take (the end, a statement the tables reject) runs token by token.
+        tokens = list(zip(keys[start:], texts[start:], offsets[start:]))
+        return self.run(tokens, 0, states, values, builders, complete)
 
     @staticmethod
-    def _statements(tokens: list[TokenTuple], codes: str, programs: Programs,
+    def _statements(keys: list[str], texts: list[str], offsets: list[int], codes: str, programs: Programs,
                     builders: Mapping[str, Callable[[list[Any]], Any]]) -> tuple[list[Any], int]:
         """The values of the statements from the first on that the trie knows or learns
         (:mod:`graphdsl.lang.programs`), and the index of the token where they end."""
@@ -135,27 +138,27 @@ class Driver:
         node = root = programs.first
         last: Any = None
         start = i = 0
-        size = len(tokens)
+        size = len(keys)
         while i < size:
             if node is between:
                 # A whole statement by its keys: the one before's shape, or one seen before.
                 program = last if last is not None and startswith(last.codes, i) else find(codes, i)
                 if program is not None:
-                    append(program.run(tokens, i, builders))
+                    append(program.run(texts, offsets, i, builders))
                     i += program.size
                     start, last = i, program
                     continue
             # Token by token through the trie, learning what it does not know yet.
-            step = node.get(tokens[i][0])
+            step = node.get(keys[i])
             if step is None:
-                step = extend(node, tokens[i][0])
+                step = extend(node, keys[i])
                 if step is None:
                     break
             if type(step) is dict:
                 node = step
                 i += 1
                 continue
-            append(step.run(tokens, start, builders))
+            append(step.run(texts, offsets, start, builders))
             if root is between and not step.codes:
                 programs.remember(step, codes[start:i + 1])
             start, node = i, between

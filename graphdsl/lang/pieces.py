@@ -85,10 +85,11 @@ class Pieces:
             return token
         return kind
 
-    def split(self, text: str) -> tuple[list[tuple[str, str, int]], str, int]:
-        """The tokens of ``text`` as (key, text, offset); their keys as one string, a character
-        per token (:attr:`codes`); and the offset where lexing stopped: ``len(text)``, or where no
-        terminal reads the text (the tokens end before it)."""
+    def split(self, text: str) -> tuple[list[str], list[str], list[int], str, int]:
+        """The tokens of ``text``: their keys, texts and offsets (three lists, index by index);
+        their keys as one string, a character per token (:attr:`codes`); and the offset where
+        lexing stopped: ``len(text)``, or where no terminal reads the text (the tokens end before
+        it)."""
         pieces = self.regex.findall(text)
         offsets = list(accumulate(map(len, pieces), initial=0))
         end = len(text)
@@ -97,17 +98,15 @@ class Pieces:
                        len(pieces))
             del pieces[cut:]
             end = offsets[cut]
+        del offsets[len(pieces):]
         texts = pieces if self.strip is None else list(map(str.rstrip, pieces, repeat(self.strip)))
-        # Each distinct token classified once; the rest is done by C loops (map, zip, compress).
+        # Each distinct token classified once; the rest is done by C loops (map, compress).
         known = {token: self.key(token) for token in set(texts)}
         keys = list(map(known.__getitem__, texts))
         if IGNORED in known.values():
             kept = list(map(IGNORED.__ne__, keys))
-            tokens = list(compress(zip(keys, texts, offsets), kept))
-            keys = list(compress(keys, kept))
-        else:
-            tokens = list(zip(keys, texts, offsets))
-        return tokens, "".join(map(self.codes.__getitem__, keys)), end
+            keys, texts, offsets = list(compress(keys, kept)), list(compress(texts, kept)), list(compress(offsets, kept))
+        return keys, texts, offsets, "".join(map(self.codes.__getitem__, keys)), end
 
 
 def _blank(patterns: list[str], keys: list[str], firsts: list[frozenset[str] | None]) -> tuple[frozenset[str], str] | None:

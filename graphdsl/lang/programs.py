@@ -33,35 +33,39 @@ class Splice(list):  # type: ignore[type-arg]
     """The children of an inlined rule, on their way into their parent's."""
 
 
+# run(texts, offsets, start, builders): the value of the statement whose tokens' texts and offsets
+# start at texts[start] and offsets[start].
+Run = Callable[[list[str], list[int], int, Mapping[str, Callable[[list[Any]], Any]]], Any]
+
+
 class Program:
     """The reduces of one statement: ``(tokens shifted before, size, builder name or None for a
-    spliced rule, whether a child may be a splice)``, and the tokens whose terminal the parser's
-    state gave (keywords, or words read as names): ``(position, terminal)``."""
+    spliced rule, whether a child may be a splice)``, and the terminal of each of its tokens (the
+    parser's state decided what a keyword's spelling is)."""
 
     __slots__ = ("steps", "size", "kinds", "codes", "uses", "run", "interpreted")
 
-    def __init__(self, steps: list[tuple[int, int, str | None, bool]], size: int,
-                 kinds: list[tuple[int, str]]) -> None:
+    def __init__(self, steps: list[tuple[int, int, str | None, bool]], kinds: tuple[str, ...]) -> None:
         self.steps = steps
-        self.size = size
+        self.size = len(kinds)
         self.kinds = kinds
         # The keys of the statement's tokens and of the token after it, a character each (see
         # graphdsl.lang.lexer.Pieces.codes): text with these keys there is this statement.
         self.codes = ""
         self.uses = 0
-        # run(tokens, start, builders): the value of the statement whose tokens start at
-        # tokens[start]; a program run again is compiled into Python (see compiled()).
-        self.run: Callable[[list[Any], int, Mapping[str, Callable[[list[Any]], Any]]], Any] = self.replay
+        # A program run again is compiled into Python (see compiled()); the method replaced stays
+        # referenced, so that compiling frees nothing an earlier parse made.
+        self.run: Run = self.replay
+        self.interpreted: Run | None = None
 
-    def replay(self, tokens: list[Any], start: int, builders: Mapping[str, Callable[[list[Any]], Any]]) -> Any:
-        """The value of the statement whose tokens start at ``tokens[start]``, step by step."""
+    def replay(self, texts: list[str], offsets: list[int], start: int,
+               builders: Mapping[str, Callable[[list[Any]], Any]]) -> Any:
+        """The value of the statement whose tokens start at ``start``, step by step."""
         self.uses += 1
         if self.uses == COMPILE_AFTER and self.size <= MAX_COMPILED:
             self.interpreted, self.run = self.run, compiled(self)
-        tokens = tokens[start:start + self.size]
-        for position, kind in self.kinds:
-            _, text, offset = tokens[position]
-            tokens[position] = (kind, text, offset)
+        end = start + self.size
+        tokens: list[Any] = list(zip(self.kinds, texts[start:end], offsets[start:end]))
         stack: list[Any] = []
         shifted = 0
         for shift, size, name, splices in self.steps:
@@ -131,8 +135,7 @@ class Programs:
         ``key``; None where the tables reject it (the caller then runs them token by token)."""
         states: list[Any] = list(node[_STACK])
         steps: list[Any] = list(node.get(1, ()))
-        kinds: list[tuple[int, str]] = list(node.get(2, ()))
-        size: int = node.get(3, 0)
+        kinds: list[str] = list(node.get(2, ()))
         shift: int = node.get(4, 0)
         state = states[-1]
         kind = self.words[state].get(key, key)
@@ -142,10 +145,8 @@ class Programs:
                 return None
             if action >= 0:
                 states.append(action)
-                if kind != key:  # a keyword's spelling, read as the keyword or as a name
-                    kinds.append((size, kind))
-                child: dict[Any, Any] = {_STACK: tuple(states), 1: tuple(steps), 2: tuple(kinds),
-                                         3: size + 1, 4: shift + 1}
+                kinds.append(kind)
+                child: dict[Any, Any] = {_STACK: tuple(states), 1: tuple(steps), 2: tuple(kinds), 4: shift + 1}
                 node[key] = child
                 self.nodes += 1
                 return child
@@ -160,7 +161,7 @@ class Programs:
             steps.append((shift, count, name if built else None, splices))
             shift = 0
             if len(states) == 2 and built:  # the statement, made right above the state between
-                program = Program(steps, size, kinds)
+                program = Program(steps, tuple(kinds))
                 node[key] = program
                 return program
 
@@ -176,13 +177,15 @@ def flat(children: list[Any]) -> list[Any]:
     return out
 
 
-def compiled(program: Program) -> Callable[[list[Any], int, Mapping[str, Callable[[list[Any]], Any]]], Any]:
+def compiled(program: Program) -> Run:
     """``program.replay`` as one Python function without a loop: the stack of values is followed
     here, once, so the function only unpacks the tokens and calls the builders with their
     children. Its text is made of the grammar's names only (terminals, rules), never of a spec's."""
-    lines = [f"    {''.join(f't{k}, ' for k in range(program.size))}= t[i:i + {program.size}]"]
-    for position, kind in program.kinds:
-        lines.append(f"    t{position} = ({kind!r}, t{position}[1], t{position}[2])")
+    size = program.size
+    lines = [f"    {''.join(f'x{k}, ' for k in range(size))}= x[i:i + {size}]",
+             f"    {''.join(f'o{k}, ' for k in range(size))}= o[i:i + {size}]"]
+    # The tokens, as the builders take them: (terminal, text, offset).
+    lines += [f"    t{k} = ({kind!r}, x{k}, o{k})" for k, kind in enumerate(program.kinds)]
     builders = sorted({name for _, _, name, _ in program.steps if name is not None})
     lines += [f"    b{j} = b[{name!r}]" for j, name in enumerate(builders)]
     # The stack: a value's name, or a list of names for a splice (its children, in order).
@@ -211,5 +214,5 @@ def compiled(program: Program) -> Callable[[list[Any], int, Mapping[str, Callabl
         stack.append(f"v{made}")
     lines.append(f"    return {stack[0]}")
     namespace: dict[str, Any] = {"Splice": Splice}
-    exec(compile("def run(t, i, b):\n" + "\n".join(lines) + "\n", "<statement program>", "exec"), namespace)
+    exec(compile("def run(x, o, i, b):\n" + "\n".join(lines) + "\n", "<statement program>", "exec"), namespace)
     return namespace["run"]  # type: ignore[no-any-return]
