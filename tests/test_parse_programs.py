@@ -24,7 +24,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedInput
 
 from graphdsl.errors import SourceFile, Span
-from graphdsl.lang import comments, grammar, parser, syntax
+from graphdsl.lang import comments, grammar, parser, programs, syntax
 from graphdsl.lang.builder import Builder
 from graphdsl.lang.driver import Rejected
 from graphdsl.lang.lexer import SpecLexer
@@ -32,6 +32,13 @@ from graphdsl.lang.pieces import Pieces, first_chars, last_chars
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAD = 'graphdsl 1\nsource s = graphdef("s.pb")\n'
+
+
+@pytest.fixture(autouse=True)
+def _compile_soon(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Programs are compiled once run COMPILE_AFTER times; here on their second run, so that the
+    # texts below, each parsed twice, go through both the replay and the compiled function.
+    monkeypatch.setattr(programs, "COMPILE_AFTER", 2)
 
 
 @functools.cache
@@ -257,3 +264,12 @@ def test_the_checks_of_element_names_take_their_shortcut_only_for_names_they_acc
         accepted = Probe(spec).checks(text)
         assert not shortcut or accepted, text  # the shortcut lets through only what the checks accept
         assert shortcut == accepted or not text.isascii() or text.startswith("@"), text
+
+
+def test_a_statement_shape_that_comes_again_is_compiled_and_gives_the_same_tree() -> None:
+    text = HEAD + 'copy Zq1 from s { take = ["a", "b"] variables = value }\n' * 3
+    _same(text)
+    trie = parser._driver().programs
+    assert trie is not None
+    compiled = [p for known in trie.by_first.values() for p in known if p.interpreted is not None]
+    assert any(p.kinds[:2] == ("_COPY", "NAME") and p.size == 16 for p in compiled)
