@@ -1,9 +1,13 @@
 """The fast parse: the grammar's LALR tables, run by one loop that builds syntax nodes directly.
 
 Lark compiles ``grammar/graphdsl.lark`` into LALR tables (:func:`graphdsl.lang.grammar.load`).
-:meth:`Driver.parse` reads tokens with the lexer's :class:`~graphdsl.lang.lexer.Scanner` and
-shifts and reduces as those tables say, calling a builder for each rule it reduces, so no lark
-``Token`` or ``Tree`` is made: that is most of what a plain lark parse costs. The shape of what the
+:meth:`Driver.parse` shifts and reduces as those tables say, calling a builder for each rule it
+reduces, so no lark ``Token`` or ``Tree`` is made: that is most of what a plain lark parse costs.
+It lexes the whole text at once (:mod:`graphdsl.lang.pieces`) and takes it statement by statement
+through a trie of what the tables do with each sequence of terminals (:mod:`graphdsl.lang.programs`);
+:meth:`Driver.run` runs the tables token by token over what the trie does not take (the end of the
+text, a statement they reject), and over the :class:`~graphdsl.lang.lexer.Scanner`'s tokens where
+the grammar allows neither (another start rule, terminals the whole-text lexer cannot read). The shape of what the
 builders get follows lark's conventions for trees that keep all tokens: a rule named ``_x`` (and
 lark's helper rules for ``*``, ``+`` and ``?``) is spliced into its parent, a ``?rule`` with one
 child is that child, an alias (``-> name``) names the rule.
