@@ -17,7 +17,12 @@ also checked by DIR's graphdsl, in a child process per shape and size run betwee
 measurements of this one; the child measures its own lark anchor, and the table adds its time and
 its ratio to that anchor.
 
-    python benchmarks/bench_check.py [--sizes 10000,20000] [--repeat 5] [--shapes copies,...] [--baseline DIR]
+Those runs parse each text once before measuring (what a long-lived process sees). With --fresh,
+each measurement is instead one load_spec_text in a fresh process, after a tiny spec has loaded
+the parser (what `graphdsl check` sees: nothing learnt from an earlier parse), the median of
+--repeat processes, alternating with DIR's when --baseline is given; no lark anchor.
+
+    python benchmarks/bench_check.py [--sizes 10000,20000] [--repeat 5] [--shapes copies,...] [--baseline DIR] [--fresh]
 """
 
 from __future__ import annotations
@@ -86,6 +91,13 @@ def _builders(n: int) -> list[str]:
     ]
 
 
+def _variety(n: int) -> list[str]:
+    """No two statements alike in their terminals (up to 8,192): python sources taking a list of
+    13 items, each a string or a list of one string, by the bits of the statement's number."""
+    return [f'source p{i} = python("b.py:build", arg = [{", ".join(chr(34) + "s" + chr(34) if (i >> b) & 1 else "[" + chr(34) + "s" + chr(34) + "]" for b in range(13))}])'
+            for i in range(n)]
+
+
 def _mixed(n: int) -> list[str]:
     """A spec as people write them: groups of a source, two copies, two aliases and an export."""
     out: list[str] = []
@@ -111,6 +123,7 @@ SHAPES: dict[str, Callable[[int], list[str]]] = {
     "commented": _commented,
     "builders": _builders,
     "mixed": _mixed,
+    "variety": _variety,
 }
 
 
@@ -152,12 +165,54 @@ def baseline(checkout: str, text: str, repeat: int) -> tuple[float, float]:
     return lark_s, ours_s
 
 
+_FRESH = """
+import sys, time, gc
+sys.path.insert(0, sys.argv[1])
+from graphdsl.lang.load import load_spec_text
+load_spec_text('graphdsl 1\\nsource s = graphdef("s.pb")\\ncopy A from s { take = "x" }\\n')
+text = open(sys.argv[2], encoding="utf-8").read()
+gc.collect()
+start = time.process_time()
+load_spec_text(text)
+print(time.process_time() - start)
+"""
+
+
+def fresh(checkout: str, text: str) -> float:
+    """CPU seconds of one load_spec_text of ``text`` by ``checkout``'s graphdsl, in a fresh process."""
+    with tempfile.NamedTemporaryFile("w", suffix=".gcomp", encoding="utf-8", delete=False) as spec:
+        spec.write(text)
+    try:
+        child = subprocess.run([sys.executable, "-c", _FRESH, os.path.abspath(checkout), spec.name],
+                               capture_output=True, text=True, check=True)
+    finally:
+        os.unlink(spec.name)
+    return float(child.stdout)
+
+
+def main_fresh(shapes: list[str], sizes: list[int], repeat: int, checkout_base: str | None) -> None:
+    print("| shape | statements | graphdsl s (fresh process) |" + (" baseline s (fresh process) |" if checkout_base else ""))
+    print("|---|---:|---:|" + ("---:|" if checkout_base else ""))
+    for shape in shapes:
+        for n in sizes:
+            text = spec_text(shape, n)
+            ours, base = [], []
+            for _ in range(repeat):
+                ours.append(fresh(os.path.dirname(HERE), text))
+                if checkout_base:
+                    base.append(fresh(checkout_base, text))
+            row = f" {statistics.median(base):.3f} |" if checkout_base else ""
+            statements = len(load_spec_text(text).statements)
+            print(f"| {shape} | {statements} | {statistics.median(ours):.3f} |{row}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,20000", help="statements per spec, comma-separated")
     parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (median)")
     parser.add_argument("--shapes", default=",".join(SHAPES), help="which shapes, comma-separated")
     parser.add_argument("--baseline", metavar="DIR", help="also measure the graphdsl of the checkout DIR")
+    parser.add_argument("--fresh", action="store_true", help="one parse per fresh process (see above)")
     parser.add_argument("--measure-file", help=argparse.SUPPRESS)  # the child of --baseline
     args = parser.parse_args(argv)
     anchor = Lark(grammar.text(), parser="lalr")
@@ -171,6 +226,11 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"# Python {platform.python_version()}, {os.cpu_count()} CPUs, load average {load:.2f} at start; "
           f"CPU seconds, median of {args.repeat}")
+    if args.fresh:
+        main_fresh(shapes, sizes, args.repeat, args.baseline)
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"# load average {load:.2f} at the end")
+        return 0
     extra = " baseline s | baseline / its lark |" if args.baseline else ""
     print(f"| shape | statements | lines | lark s | graphdsl s | statements/s | graphdsl / lark |{extra}")
     print("|---|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if args.baseline else ""))

@@ -4,8 +4,9 @@
 Each stage is timed alone, in this process, with the cyclic GC off (as the parser runs), CPU
 seconds (time.process_time), the best of --repeat runs:
 
-  lex          the lexer's expression matched over the whole text (no tokens made)
-  parse        the parse loop with builders that make nothing (lexing included)
+  lex          the whole text cut into tokens (graphdsl.lang.lexer.Pieces.split)
+  parse        the parse with builders that make nothing (lexing included; the statements'
+               programs are compiled by the warm-up run)
   parse+build  the parse loop building the syntax tree (graphdsl.lang.builder)
   parse_source the whole parse: the tree, its comments and the checks of literals
   check        both checker passes (graphdsl.lang.check.check) of the parsed tree
@@ -60,15 +61,11 @@ def main() -> None:
     text = spec_text(options.shape, options.statements)
     file = SourceFile("<bench>", text)
     driver = parser._driver()
-    match = driver.scanner.regex.match
+    pieces = driver.pieces
+    assert pieces is not None, "the grammar does not allow the whole-text lexer"
 
     def lex() -> None:
-        pos = 0
-        while True:
-            found = match(text, pos)
-            if found is None or found.lastindex is None:
-                return
-            pos = found.end()
+        pieces.split(text)
 
     spec = parser.parse_source(file)  # warms everything up
     stages: list[tuple[str, Callable[[], object]]] = [

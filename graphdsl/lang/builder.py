@@ -85,30 +85,46 @@ class Builder:
     def version(self, children: list[Any]) -> syntax.Version:
         return _Version(self.integer(children[1]), self.span(children))
 
+    # The rules below take their content by position (the grammar's order; punctuation and
+    # keywords between), not by filtering the tokens out: tests/test_parse_programs.py compares
+    # every tree with lark's own.
+
     def source(self, children: list[Any]) -> syntax.Source:
-        name, kind, path, *options = _content(children)
-        return _Source(self.ident(name), self.ident(kind), self.string(path), tuple(options),
-                             self.span(children))
+        # source NAME = KIND ( PATH (, setting)* ,? )
+        return _Source(self.ident(children[1]), self.ident(children[3]), self.string(children[5]),
+                       tuple(children[7:-1:2]), self.span(children))
 
     def copy(self, children: list[Any]) -> syntax.Copy:
-        namespace, source, *entries = _content(children)
-        return _Copy(self.ident(namespace), self.ident(source), tuple(entries), self.span(children))
+        # copy NAMESPACE from SOURCE { entry* }
+        return _Copy(self.ident(children[1]), self.ident(children[3]), tuple(children[5:-1]), self.span(children))
 
     def let(self, children: list[Any]) -> syntax.Let:
         return _Let(self.ident(children[1]), self.top_value(children[3]), self.span(children))
 
     def export(self, children: list[Any]) -> syntax.Export:
-        kind, path, *body = _content(children)
+        # export KIND PATH body?
+        body = children[3:]
         entries = body[0].entries if body else ()
-        return _Export(self.ident(kind), self.string(path), entries, bool(body), self.span(children))
+        return _Export(self.ident(children[1]), self.string(children[2]), entries, bool(body), self.span(children))
 
     def export_body(self, children: list[Any]) -> _Body:
-        return _Body(tuple(_content(children)), self.span(children))
+        return _Body(tuple(children[1:-1]), self.span(children))  # { entry* }
 
     # Entries ----------------------------------------------------------------------------------
 
     def setting(self, children: list[Any]) -> syntax.Setting:
-        return _Setting(self.ident(children[0]), self.top_value(children[2]), self.span(children))
+        # ident(), top_value() and span() inline: a large spec has a setting per line or two.
+        (_, key, start), _, value = children
+        file = self.file
+        key_span: TextSpan = _new(TextSpan)
+        key_span.file, key_span.start, key_span.end = file, start, start + len(key)
+        if type(value) is tuple:
+            value = self.token_values[value[0]](value)
+        elif self._depths and self._depths.get(id(value), 0) > MAX_NESTING:
+            self.too_deep(value)
+        span: TextSpan = _new(TextSpan)
+        span.file, span.start, span.end = file, start, value.span.end
+        return _Setting(_Ident(key, key_span), value, span)
 
     def variable_override(self, children: list[Any]) -> syntax.VariableOverride:
         return _VariableOverride(self.string(children[1]), self.top_value(children[3]),
@@ -118,14 +134,17 @@ class Builder:
         return _Bind(self.string(children[1]), self.top_value(children[3]), self.span(children))
 
     def signature(self, children: list[Any]) -> syntax.Signature:
-        name, *settings = _content(children)
-        return _Signature(name, tuple(settings), self.span(children))
+        # signature label { setting* }
+        return _Signature(children[1], tuple(children[3:-1]), self.span(children))
 
     def label(self, children: list[Any]) -> syntax.String:
         (token,) = children
         if token[0] == "STRING":
             return self.string(token)
-        return _String(token[1], self.token_span(token))
+        _, text, start = token
+        span: TextSpan = _new(TextSpan)  # token_span() inline
+        span.file, span.start, span.end = self.file, start, start + len(text)
+        return _String(text, span)
 
     # Values -----------------------------------------------------------------------------------
 
@@ -148,28 +167,43 @@ class Builder:
 
     def name(self, children: list[Any]) -> syntax.Word:
         _, text, start = children[0]
-        return _Word(text, text_span(self.file, start, start + len(text)))
+        span: TextSpan = _new(TextSpan)  # text_span() inline
+        span.file, span.start, span.end = self.file, start, start + len(text)
+        return _Word(text, span)
 
     def ref(self, children: list[Any]) -> syntax.Ref:
-        return _Ref(self.ident(children[0]), self.string(children[2]), self.span(children))
+        (_, name, start), _, path, (_, close, bracket) = children
+        name_span: TextSpan = _new(TextSpan)  # ident() and span() inline
+        name_span.file, name_span.start, name_span.end = self.file, start, start + len(name)
+        span: TextSpan = _new(TextSpan)
+        span.file, span.start, span.end = self.file, start, bracket + len(close)
+        return _Ref(_Ident(name, name_span), self.string(path), span)
 
     def list_value(self, children: list[Any]) -> syntax.ListValue:
         values = self.token_values
         # Between the brackets: values, and the commas between them.
         items = tuple([values[c[0]](c) if type(c) is tuple else c for c in children[1:-1]
                        if type(c) is not tuple or c[0] != "_COMMA"])
-        node = _ListValue(items, self.span(children))
+        span: TextSpan = _new(TextSpan)  # span() inline: both ends are brackets
+        _, close, end = children[-1]
+        span.file, span.start, span.end = self.file, children[0][2], end + len(close)
+        node = _ListValue(items, span)
         self.nest(node, items)
         return node
 
     def map_value(self, children: list[Any]) -> syntax.MapValue:
-        entries = tuple(_content(children))
+        entries = tuple([c for c in children[1:-1] if type(c) is not tuple])  # { (entry ,?)* }
         node = _MapValue(entries, self.span(children))
         self.nest(node, [e.value for e in entries])
         return node
 
     def map_entry(self, children: list[Any]) -> syntax.MapEntry:
-        return _MapEntry(children[0], self.value(children[2]), self.span(children))
+        key, _, value = children
+        if type(value) is tuple:
+            value = self.token_values[value[0]](value)
+        span: TextSpan = _new(TextSpan)  # span() inline: a label, then a value's node
+        span.file, span.start, span.end = self.file, key.span.start, value.span.end
+        return _MapEntry(key, value, span)
 
     def nest(self, node: syntax.Node, values: Any) -> None:
         depths = self._depths
@@ -223,7 +257,9 @@ class Builder:
                 f"an integer has at most {MAX_DIGITS} digits; write a long number as a string",
             ))
             return _Int(0, self.token_span(token))
-        return _Int(int(text), text_span(self.file, start, start + len(text)))
+        span: TextSpan = _new(TextSpan)  # text_span() inline
+        span.file, span.start, span.end = self.file, start, start + len(text)
+        return _Int(int(text), span)
 
     def number(self, token: Token) -> syntax.Float:
         text = token[1]
@@ -246,8 +282,3 @@ class _Body:
     def __init__(self, entries: tuple[Any, ...], span: TextSpan) -> None:
         self.entries = entries
         self.span = span
-
-
-def _content(children: list[Any]) -> list[Any]:
-    """The children that carry content: nodes, and tokens of terminals not named '_...'."""
-    return [c for c in children if type(c) is not tuple or c[0][0] != "_"]

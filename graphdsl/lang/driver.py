@@ -1,9 +1,13 @@
 """The fast parse: the grammar's LALR tables, run by one loop that builds syntax nodes directly.
 
 Lark compiles ``grammar/graphdsl.lark`` into LALR tables (:func:`graphdsl.lang.grammar.load`).
-:meth:`Driver.parse` reads tokens with the lexer's :class:`~graphdsl.lang.lexer.Scanner` and
-shifts and reduces as those tables say, calling a builder for each rule it reduces, so no lark
-``Token`` or ``Tree`` is made: that is most of what a plain lark parse costs. The shape of what the
+:meth:`Driver.parse` shifts and reduces as those tables say, calling a builder for each rule it
+reduces, so no lark ``Token`` or ``Tree`` is made: that is most of what a plain lark parse costs.
+It lexes the whole text at once (:mod:`graphdsl.lang.pieces`) and takes it statement by statement
+through a trie of what the tables do with each sequence of terminals (:mod:`graphdsl.lang.programs`);
+:meth:`Driver.run` runs the tables token by token over what the trie does not take (the end of the
+text, a statement they reject), and over the :class:`~graphdsl.lang.lexer.Scanner`'s tokens where
+the grammar allows neither (another start rule, terminals the whole-text lexer cannot read). The shape of what the
 builders get follows lark's conventions for trees that keep all tokens: a rule named ``_x`` (and
 lark's helper rules for ``*``, ``+`` and ``?``) is spliced into its parent, a ``?rule`` with one
 child is that child, an alias (``-> name``) names the rule.
@@ -20,6 +24,8 @@ from lark import Lark
 from lark.parsers.lalr_analysis import Shift
 
 from graphdsl.lang.lexer import NAME, Scanner
+from graphdsl.lang.pieces import Pieces
+from graphdsl.lang.programs import MAX_NODES, Programs, Splice, flat
 
 END = "$END"
 # A token as the builders get it: (terminal name, text, offset in the text).
@@ -30,10 +36,6 @@ _BUILD, _SPLICE, _EXPAND = 0, 1, 2
 
 class Rejected(Exception):
     """The text is not in the language (no detail: lark's parser finds and explains the error)."""
-
-
-class Splice(list):  # type: ignore[type-arg]
-    """The children of an inlined rule, on their way into their parent's."""
 
 
 class Driver:
@@ -79,6 +81,23 @@ class Driver:
             [{w: self.scanner.word(row, w) for w in keywords} for row in self.rows]
             if isinstance(self.rows, list)
             else {state: {w: self.scanner.word(row, w) for w in keywords} for state, row in self.states.items()})
+        # The fast path: the whole text lexed at once, statements replayed from the trie; each
+        # where the grammar allows it (else the tables run token by token over the scanner's).
+        self.pieces: Pieces | None = Pieces(lark.lexer_conf.terminals, lark.lexer_conf.ignore, keywords)
+        if not self.pieces.usable or set(keywords) & {str(t.name) for t in lark.lexer_conf.terminals}:
+            self.pieces = None
+        self.between_state: Any = None
+        self.programs: Programs | None = None
+        statement = _repeated(lark.rules, start)
+        if statement is not None and self.pieces is not None:
+            helper, built = statement
+            self.between_state = self.gotos[self.start_state].get(helper)
+            if self.between_state is not None and built and not any(
+                    size == 0 and mode != _BUILD for size, _, _, mode, _ in self.rules):
+                steps = [(size, origin, name if mode == _BUILD else None, mode == _BUILD, splices)
+                         for size, origin, name, mode, splices in self.rules]
+                self.programs = Programs(self.rows, self.goto_rows, self.words, steps,
+                                         self.start_state, self.between_state)
 
     def parse(self, text: str, builders: Mapping[str, Callable[[list[Any]], Any]]) -> Any:
         """Parse ``text``; ``builders[rule](children)`` makes the value of each rule reduced.
@@ -86,30 +105,99 @@ class Driver:
         Children are :data:`TokenTuple` for tokens and builders' values for rules, in order.
         Raises :class:`Rejected` where the text leaves the grammar.
         """
-        gotos, end_state, words = self.goto_rows, self.end_state, self.words
-        actions = self._actions(builders)
-        group_names = self.scanner.group_names
-        state = self.start_state
-        state_stack: list[Any] = [state]
-        value_stack: list[Any] = []
-        push_state, push_value = state_stack.append, value_stack.append
-        end = len(text)
-        token: TokenTuple | None
-        # One match per token (ignored text first); the expression also matches the empty text at
-        # the end, and where no token starts, the text is not in the language.
+        pieces, programs = self.pieces, self.programs
+        if pieces is None or programs is None:
+            tokens, end = self.scanner_tokens(text)
+            complete = end == len(text)
+            if complete:
+                tokens.append((END, "", end))
+            return self.run(tokens, 0, [self.start_state], [], builders, complete)
+        keys, texts, offsets, codes, end = pieces.split(text)
+        complete = end == len(text)
+        if complete:
+            keys.append(END)
+            texts.append("")
+            offsets.append(end)
+            codes += pieces.codes[END]
+        if programs.nodes > MAX_NODES:
+            programs.clear()
+        statements, start = self._statements(keys, texts, offsets, codes, programs, builders)
+        if not statements:
+            states, values = [self.start_state], []
+        else:
+            states = [self.start_state, self.between_state]
+            values = [statements[0] if len(statements) == 1 else Splice(statements)]
+        # What the trie does not take (the end, a statement the tables reject) runs token by token.
+        tokens = list(zip(keys[start:], texts[start:], offsets[start:]))
+        return self.run(tokens, 0, states, values, builders, complete)
+
+    @staticmethod
+    def _statements(keys: list[str], texts: list[str], offsets: list[int], codes: str, programs: Programs,
+                    builders: Mapping[str, Callable[[list[Any]], Any]]) -> tuple[list[Any], int]:
+        """The values of the statements from the first on that the trie knows or learns
+        (:mod:`graphdsl.lang.programs`), and the index of the token where they end."""
+        statements: list[Any] = []
+        append = statements.append
+        between, extend, find, startswith = programs.between, programs.extend, programs.find, codes.startswith
+        node = root = programs.first
+        last: Any = None
+        start = i = 0
+        size = len(keys)
+        while i < size:
+            if node is between:
+                # A whole statement by its keys: the one before's shape, or one seen before.
+                program = last if last is not None and startswith(last.codes, i) else find(codes, i)
+                if program is not None:
+                    append(program.run(texts, offsets, i, builders))
+                    i += program.size
+                    start, last = i, program
+                    continue
+            # Token by token through the trie, learning what it does not know yet.
+            step = node.get(keys[i])
+            if step is None:
+                step = extend(node, keys[i])
+                if step is None:
+                    break
+            if type(step) is dict:
+                node = step
+                i += 1
+                continue
+            append(step.run(texts, offsets, start, builders))
+            if root is between and not step.codes:
+                programs.remember(step, codes[start:i + 1])
+            start, node = i, between
+            root = between
+            last = step if step.codes else None
+        return statements, start
+
+    def scanner_tokens(self, text: str) -> tuple[list[TokenTuple], int]:
+        """The tokens of ``text`` read by the scanner's expression, match by match (keys as
+        :meth:`graphdsl.lang.lexer.Pieces.split` gives them), and where lexing stopped."""
+        tokens: list[TokenTuple] = []
+        group_names, keywords = self.scanner.group_names, self.scanner.keywords
         for found in self.scanner.regex.finditer(text):
             group = found.lastindex
-            if group is not None:
-                start, after = found.span(group)
-                kind = group_names[group]
-                value = text[start:after]
-                if kind == NAME:  # a keyword where the parser takes it (see Scanner.word)
-                    kind = words[state].get(value, NAME)
+            if group is None:
+                return tokens, found.end()
+            start, after = found.span(group)
+            kind, value = group_names[group], text[start:after]
+            tokens.append((value if kind == NAME and value in keywords else kind, value, start))
+        return tokens, len(text)  # not reached: the last match is the empty one at the end
+
+    def run(self, tokens: list[TokenTuple], i: int, state_stack: list[Any], value_stack: list[Any],
+            builders: Mapping[str, Callable[[list[Any]], Any]], complete: bool) -> Any:
+        """Run the tables token by token over ``tokens[i:]`` from the given stacks; the value of
+        the start rule, or :class:`Rejected` (also where ``complete`` is false: lexing stopped)."""
+        gotos, end_state, words = self.goto_rows, self.end_state, self.words
+        actions = self._actions(builders)
+        state = state_stack[-1]
+        push_state, push_value = state_stack.append, value_stack.append
+        for index in range(i, len(tokens)):
+            token = tokens[index]
+            key, value, start = token
+            kind = words[state].get(key, key)  # a keyword's spelling: what it reads as here
+            if kind != key:
                 token = (kind, value, start)
-            elif found.end() < end:
-                raise Rejected(found.end())
-            else:
-                kind, token = END, None
             while True:
                 step = actions[state].get(kind)
                 if type(step) is int:  # shift
@@ -124,26 +212,18 @@ class Driver:
                     state_stack[-1] = state
                     continue
                 if step is None:
-                    raise Rejected(found.start())
+                    raise Rejected(start)
                 size, origin, build, splices = step
                 if build is None and type(value_stack[-size]) is Splice:
                     # A left-recursive helper rule (x: x item): the splice grows in place.
                     grown = value_stack[-size]
-                    if size == 2:
-                        child = value_stack.pop()
-                        state_stack.pop()
+                    for child in value_stack[1 - size:]:
                         if type(child) is Splice:
                             grown.extend(child)
                         else:
                             grown.append(child)
-                    else:
-                        for child in value_stack[1 - size:]:
-                            if type(child) is Splice:
-                                grown.extend(child)
-                            else:
-                                grown.append(child)
-                        del value_stack[1 - size:]
-                        del state_stack[1 - size:]
+                    del value_stack[1 - size:]
+                    del state_stack[1 - size:]
                     state = gotos[state_stack[-2]][origin]
                     state_stack[-1] = state
                     continue
@@ -154,14 +234,14 @@ class Driver:
                 else:
                     children = []
                 if build is None:
-                    push_value(_splice(children))
+                    push_value(Splice(flat(children)))
                 else:
-                    push_value(build(_flat(children) if splices else children))
+                    push_value(build(flat(children) if splices else children))
                 state = gotos[state_stack[-1]][origin]
                 push_state(state)
                 if state == end_state and kind == END:
                     return value_stack[-1]
-        raise Rejected(end)  # not reached: the last match is the empty one at the end
+        raise Rejected(tokens[-1][2] if tokens else 0)
 
     def _actions(self, builders: Mapping[str, Callable[[list[Any]], Any]]) -> Any:
         """Each state's actions for one parse, by terminal: a shift is the next state (an int); a
@@ -191,15 +271,27 @@ def _rule(rule: Any) -> tuple[int, str, str, int, bool]:
     return len(rule.expansion), origin, origin, mode, splices
 
 
-def _splice(children: list[Any]) -> Splice:
-    return Splice(_flat(children))
-
-
-def _flat(children: list[Any]) -> list[Any]:
-    flat: list[Any] = []
-    for child in children:
-        if type(child) is Splice:
-            flat.extend(child)
-        else:
-            flat.append(child)
-    return flat
+def _repeated(rules: Any, start: str) -> tuple[str, bool] | None:
+    """For a start rule ``start: _item*`` (lark's helper ``h: _item | h _item``): the helper's
+    name, and whether every ``_item`` is one rule that is built (so that the first rule built
+    right above the state between two items is the item); None for another start rule."""
+    by_origin: dict[str, list[Any]] = {}
+    for rule in rules:
+        by_origin.setdefault(str(rule.origin.name), []).append(rule)
+    starts = [[str(s.name) for s in r.expansion] for r in by_origin.get(start, [])]
+    helpers = [e[0] for e in starts if len(e) == 1]
+    if sorted(map(len, starts)) != [0, 1] or helpers[0] not in by_origin:
+        return None
+    helper = helpers[0]
+    expansions = sorted(([str(s.name) for s in r.expansion] for r in by_origin[helper]), key=len)
+    if len(expansions) != 2 or len(expansions[0]) != 1 or expansions[1] != [helper, expansions[0][0]]:
+        return None
+    item = expansions[0][0]
+    if not item.startswith("_") or any(r.options.expand1 or r.alias for r in by_origin.get(item, [])):
+        return None
+    alternatives = [r.expansion for r in by_origin.get(item, [])]
+    built = bool(alternatives) and all(
+        len(e) == 1 and not e[0].is_term and _rule(r)[3] == _BUILD
+        for e in alternatives for r in by_origin.get(str(e[0].name), [None]) if r is not None)
+    return helper, built and all(len(e) == 1 and not e[0].is_term and str(e[0].name) in by_origin
+                                 for e in alternatives)

@@ -16,7 +16,8 @@ order without the passes walking in step:
 
 from __future__ import annotations
 
-from typing import ClassVar, NoReturn
+import re
+from typing import Callable, ClassVar, NoReturn
 
 from graphdsl.errors import Span, SpecError
 from graphdsl.lang import schema, syntax
@@ -76,6 +77,8 @@ class Pass(syntax.NodeVisitor):
     def check_element(self, name: syntax.String, what: str, glob: bool = False, tensor: bool = False) -> None:
         """An op name, or a tensor name OP:INDEX; globs only where ``glob``, tensors only if ``tensor``."""
         text = name.value
+        if _PLAIN[glob, tensor](text) is not None:
+            return  # the common case, in one match: a name the checks below all let through
         if not text:
             self.fail(f"empty {what}", name.span)
         if text.startswith(schema.SIGNATURE_KEY_PREFIX):  # a signature key of a savedmodel source
@@ -93,6 +96,23 @@ class Pass(syntax.NodeVisitor):
         elif tensor:
             self.fail(f"{what} '{text}' is not a tensor name", name.span,
                       f"a tensor name ends in :INDEX, e.g. '{text}:0'")
+
+
+def _plain_names() -> dict[tuple[bool, bool], Callable[[str], re.Match[str] | None]]:
+    """For (glob, tensor) as check_element takes them: the fullmatch of names it surely lets
+    through (not a signature key; no pattern character where none is allowed; OP:INDEX with one
+    ':' and ASCII digits, and a tensor name where one is required)."""
+    head, glob_chars = re.escape(schema.SIGNATURE_KEY_PREFIX), re.escape("".join(sorted(schema.GLOB_CHARS)))
+    patterns = {
+        (True, False): f"[^{head}:][^:]*(?::[0-9]+)?",
+        (False, False): f"[^{head}:{glob_chars}][^:{glob_chars}]*(?::[0-9]+)?",
+        (False, True): f"[^{head}:{glob_chars}][^:{glob_chars}]*:[0-9]+",
+        (True, True): f"[^{head}:][^:]*:[0-9]+",
+    }
+    return {key: re.compile(pattern).fullmatch for key, pattern in patterns.items()}
+
+
+_PLAIN = _plain_names()
 
 
 def first_at(node: syntax.Node, name: str | None = None, column: bool = False) -> str:

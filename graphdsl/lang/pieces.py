@@ -1,0 +1,254 @@
+"""The whole text lexed at once: one C-level ``findall``, then a few list operations.
+
+:class:`~graphdsl.lang.lexer.Scanner` matches one token at a time, a match object each; on a large
+spec that is a fifth of the parse. :class:`Pieces` cuts the text with ``findall`` over one
+alternation without groups, which returns strings and no match objects. Each piece is a token with
+the whitespace after it (a text that starts with whitespace begins with a piece of whitespace alone,
+and so does the whitespace after a comment); ``str.rstrip`` gives the token, and the offsets are
+the running sum of the pieces' lengths. Which terminal read a piece is found once per distinct
+piece, from its first character: a table made from the terminals' patterns (:func:`first_chars`)
+lists those that may start with it in lark's order, and where there are several, the first whose
+pattern matches the whole token is the one the alternation chose.
+
+The alternation reads exactly the scanner's tokens: its branches are the scanner's, in lark's order
+wherever two may start with the same character (elsewhere the cheap ones first: a branch that
+starts with a fixed character is skipped at once where it cannot match). Whitespace rides with the
+token before it only if no token can start or end with a whitespace character; else (another
+grammar) whitespace is a piece of its own. No TensorFlow here.
+"""
+
+from __future__ import annotations
+
+import re
+import re._parser as _sre  # the parse of a pattern, to know what its matches start and end with
+from itertools import accumulate, compress, repeat
+from typing import Any, Iterable
+
+from lark.lexer import TerminalDef
+
+from graphdsl.lang.lexer import _uncaptured
+
+IGNORED = " "  # the key of ignored text (whitespace, comments): no terminal is named so
+END = "$END"  # lark's name for the end of the text
+NAME = "NAME"
+_NON_ASCII = ""  # in a set of characters: some character outside ASCII
+_ASCII = frozenset(chr(code) for code in range(128))
+
+
+class Pieces:
+    """The terminals of a grammar compiled for lexing a whole text at once (see the module)."""
+
+    def __init__(self, terminals: Iterable[TerminalDef], ignore: Iterable[str], keywords: dict[str, str]) -> None:
+        ignore = set(ignore)
+        keyword_names = set(keywords.values())
+        # The scanner's branches and their order (graphdsl.lang.lexer.Scanner): ignored first.
+        ordered = [t for t in terminals if t.name in ignore]
+        rest = [t for t in terminals if t.name not in keyword_names and t.name not in ignore]
+        rest.sort(key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
+        ordered += rest
+        patterns = [_uncaptured(t.pattern.to_regexp()) for t in ordered]
+        keys = [IGNORED if t.name in ignore else t.name for t in ordered]
+        firsts = [first_chars(p) for p in patterns]
+        candidates = [(k, re.compile(p)) for k, p in zip(keys, patterns)]
+        self.by_char = {c: [cand for cand, first in zip(candidates, firsts) if first is None or c in first]
+                        for c in _ASCII}
+        self.anywhere = candidates  # a first character outside ASCII: try them all
+        self.spellings = dict(keywords)  # spelling -> keyword terminal
+        # One character per key (terminal, keyword spelling, the end), for comparing sequences.
+        names = sorted(set(keys) | set(self.spellings) | {END})
+        self.codes = {name: chr(0x100 + i) for i, name in enumerate(names)}
+        blank = _blank(patterns, keys, firsts)
+        self.strip = "".join(sorted(blank[0])) if blank else None
+        branches = _fast_order(list(zip(keys, patterns, firsts)))
+        if blank is None:
+            self.regex = re.compile("|".join(f"(?:{p})" for _, p, _ in branches))
+        else:
+            space = f"[{re.escape(self.strip or '')}]"
+            alone = [p for k, p, _ in branches if k == IGNORED and p != blank[1]]
+            tokens = [p for k, p, _ in branches if k != IGNORED]
+            self.regex = re.compile("|".join(
+                [f"(?:{p})" for p in alone] + [f"(?:{'|'.join(f'(?:{p})' for p in tokens)}){space}*", f"{space}+"]))
+        # findall returns groups if a pattern keeps one, and an empty match takes no text.
+        self.usable = self.regex.groups == 0 and self.regex.match("") is None and all(
+            self.key(spelling) == spelling for spelling in self.spellings)
+
+    def key(self, token: str) -> str:
+        """The key of a token: IGNORED, a keyword's spelling, or its terminal ('' if none reads it)."""
+        if not token:
+            return IGNORED  # whitespace alone
+        candidates = self.by_char.get(token[0], self.anywhere)
+        if len(candidates) == 1:
+            kind = candidates[0][0]
+        else:
+            kind = next((key for key, pattern in candidates if pattern.fullmatch(token)), "")
+        if kind == NAME and token in self.spellings:
+            return token
+        return kind
+
+    def split(self, text: str) -> tuple[list[str], list[str], list[int], str, int]:
+        """The tokens of ``text``: their keys, texts and offsets (three lists, index by index);
+        their keys as one string, a character per token (:attr:`codes`); and the offset where
+        lexing stopped: ``len(text)``, or where no terminal reads the text (the tokens end before
+        it)."""
+        pieces = self.regex.findall(text)
+        offsets = list(accumulate(map(len, pieces), initial=0))
+        end = len(text)
+        if offsets[-1] != end:  # findall skipped text no terminal reads: cut before the first gap
+            cut = next((i for i, (p, o) in enumerate(zip(pieces, offsets)) if not text.startswith(p, o)),
+                       len(pieces))
+            del pieces[cut:]
+            end = offsets[cut]
+        del offsets[len(pieces):]
+        texts = pieces if self.strip is None else list(map(str.rstrip, pieces, repeat(self.strip)))
+        # Each distinct token classified once; the rest is done by C loops (map, compress).
+        known = {token: self.key(token) for token in set(texts)}
+        keys = list(map(known.__getitem__, texts))
+        if IGNORED in known.values():
+            kept = list(map(IGNORED.__ne__, keys))
+            keys, texts, offsets = list(compress(keys, kept)), list(compress(texts, kept)), list(compress(offsets, kept))
+        return keys, texts, offsets, "".join(map(self.codes.__getitem__, keys)), end
+
+
+def _blank(patterns: list[str], keys: list[str], firsts: list[frozenset[str] | None]) -> tuple[frozenset[str], str] | None:
+    """The characters of the ignored whitespace (a pattern ``[...]+`` of ASCII characters) and
+    its pattern, if whitespace may follow a token in its piece: no token may start or end with one
+    of them, and no other ignored terminal (a comment) may start with one, and each alone starts
+    with its first characters (then its piece is known as ignored whatever its end). None where
+    that does not hold."""
+    found = None
+    for key, pattern in zip(keys, patterns):
+        items = list(_sre.parse(pattern)) if key == IGNORED else []
+        if len(items) == 1 and str(items[0][0]) == "MAX_REPEAT" and items[0][1][0] == 1:
+            inner = list(items[0][1][2])
+            if len(inner) == 1 and str(inner[0][0]) == "IN" and all(
+                    str(op) in ("LITERAL", "RANGE") for op, _ in inner[0][1]):
+                chars = _one_char("IN", inner[0][1])
+                if chars and _NON_ASCII not in chars:
+                    found = (frozenset(chars), pattern)
+    if found is None:
+        return None
+    blank, blank_pattern = found
+    for key, pattern, first in zip(keys, patterns, firsts):
+        if pattern == blank_pattern:
+            continue
+        if first is None or first & blank:
+            return None
+        if key == IGNORED:
+            if any(len([f for f in firsts if f is None or c in f]) > 1 for c in first):
+                return None
+            continue
+        last = last_chars(pattern)
+        if last is None or last & blank:
+            return None
+    return found
+
+
+def _fast_order(branches: list[tuple[str, str, frozenset[str] | None]]) -> list[tuple[str, str, frozenset[str] | None]]:
+    """The branches in an order that reads the same tokens: two that may start with the same
+    character keep lark's order; otherwise those that start with a fixed character come first."""
+    def cheap(pattern: str) -> bool:
+        try:
+            items = list(_sre.parse(pattern))
+        except re.error:
+            return False
+        return bool(items) and str(items[0][0]) in ("LITERAL", "IN", "NOT_LITERAL")
+
+    remaining = list(enumerate(branches))
+    out = []
+    while remaining:
+        def free(position: int) -> bool:
+            _, (_, _, first) = remaining[position]
+            return all(f is not None and first is not None and not f & first for _, (_, _, f) in remaining[:position])
+        ready = [p for p in range(len(remaining)) if free(p)]
+        best = min(ready, key=lambda p: (not cheap(remaining[p][1][1]), remaining[p][0]))
+        out.append(remaining.pop(best)[1])
+    return out
+
+
+def first_chars(pattern: str) -> frozenset[str] | None:
+    """The characters a match of ``pattern`` may start with: ASCII ones, and "" for any other;
+    None if that is not known (an empty match, a construct this does not read): then it is taken
+    to start with anything."""
+    return _ends(pattern, reverse=False)
+
+
+def last_chars(pattern: str) -> frozenset[str] | None:
+    """The characters a match of ``pattern`` may end with (as :func:`first_chars`)."""
+    return _ends(pattern, reverse=True)
+
+
+def _ends(pattern: str, reverse: bool) -> frozenset[str] | None:
+    try:
+        chars, nullable = _first(list(_sre.parse(pattern)), reverse)
+    except Exception:  # a construct of a later Python: the table then tries this terminal always
+        return None
+    return None if nullable or chars is None else frozenset(chars)
+
+
+def _first(items: list[Any], reverse: bool) -> tuple[set[str] | None, bool]:
+    """What a sequence of parsed items may start (or, ``reverse``, end) with, and whether it may
+    match the empty text."""
+    chars: set[str] = set()
+    for op, arg in reversed(items) if reverse else items:
+        name = str(op)
+        if name in ("AT", "ASSERT", "ASSERT_NOT"):  # zero width: the next item starts the match
+            continue
+        if name == "SUBPATTERN":
+            first, nullable = _first(list(arg[-1]), reverse) if not (arg[1] or arg[2]) else (None, True)
+        elif name == "BRANCH":
+            branches = [_first(list(b), reverse) for b in arg[1]]
+            if any(f is None for f, _ in branches):
+                return None, True
+            first = set().union(*(f for f, _ in branches if f is not None))
+            nullable = any(n for _, n in branches)
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            first, nullable = _first(list(arg[2]), reverse)
+            nullable = nullable or arg[0] == 0
+        else:
+            first, nullable = _one_char(name, arg), False
+        if first is None:
+            return None, True
+        chars |= first
+        if not nullable:
+            return chars, False
+    return chars, True
+
+
+_CATEGORIES: dict[str, Any] = {
+    "CATEGORY_DIGIT": str.isdigit, "CATEGORY_SPACE": str.isspace,
+    "CATEGORY_WORD": lambda c: c.isalnum() or c == "_",
+}
+
+
+def _one_char(name: str, arg: Any) -> set[str] | None:
+    """The characters one single-character item matches (None: not such an item)."""
+    if name == "LITERAL":
+        return {chr(arg) if arg < 128 else _NON_ASCII}
+    if name == "NOT_LITERAL":
+        return {c for c in _ASCII if ord(c) != arg} | {_NON_ASCII}
+    if name == "ANY":
+        return set(_ASCII) | {_NON_ASCII}
+    if name != "IN":
+        return None
+    matched: set[str] = set()
+    negate = False
+    for op, value in arg:
+        kind = str(op)
+        if kind == "NEGATE":
+            negate = True
+        elif kind == "LITERAL":
+            matched.add(chr(value) if value < 128 else _NON_ASCII)
+        elif kind == "RANGE":
+            matched |= {c for c in _ASCII if value[0] <= ord(c) <= value[1]}
+            if value[1] >= 128:
+                matched.add(_NON_ASCII)
+        elif kind == "CATEGORY":
+            category = str(value)
+            test = _CATEGORIES.get(category.replace("NOT_", "").replace("UNI_", ""))
+            if test is None:
+                return None
+            inside = {c for c in _ASCII if test(c)}
+            matched |= (set(_ASCII) - inside if "NOT_" in category else inside) | {_NON_ASCII}
+        else:
+            return None
+    return (set(_ASCII) - matched) | {_NON_ASCII} if negate else matched
