@@ -18,6 +18,7 @@ from graphdsl.assemble.compose import Composition, compose
 from graphdsl.errors import BuildError
 from graphdsl.lang.load import load_spec_text
 from graphdsl.tf import internals
+from imports import copies_alone, count_imports  # tests/imports.py
 
 tf1 = tf.compat.v1
 
@@ -58,22 +59,6 @@ def _chain(directory: Path, length: int = 4) -> str:
     return "".join(lines)
 
 
-def _alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(Composition, "_joins", lambda self, copy: False)
-
-
-def _imports(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    counts: list[int] = []
-    real = internals.import_nodes
-
-    def counting(graph, graph_def, *args, **kwargs):
-        counts.append(len(graph_def.node))
-        return real(graph, graph_def, *args, **kwargs)
-
-    monkeypatch.setattr(internals, "import_nodes", counting)
-    return counts
-
-
 def _seen(composition: Composition) -> dict:
     graph_def = composition.graph.as_graph_def()
     for node in graph_def.node:
@@ -89,7 +74,7 @@ def _seen(composition: Composition) -> dict:
 @pytest.mark.usefixtures("copy_path")
 def test_a_chain_of_copies_imports_together_as_one_by_one(tmp_path: Path, monkeypatch) -> None:
     text = _chain(tmp_path)
-    counts = _imports(monkeypatch)
+    counts = count_imports(monkeypatch)
     with compose(load_spec_text(text)) as together:
         seen = _seen(together)
         # the control input on the bound op reaches the copy bound in its place
@@ -98,7 +83,7 @@ def test_a_chain_of_copies_imports_together_as_one_by_one(tmp_path: Path, monkey
         assert waiting and all([c.name for c in op.control_inputs] == ["L3/out"] for op in waiting)
     grouped = list(counts)
     counts.clear()
-    _alone(monkeypatch)
+    copies_alone(monkeypatch)
     with compose(load_spec_text(text)) as alone:
         expected = _seen(alone)
     for key in expected:
@@ -141,7 +126,7 @@ def test_a_bind_to_a_queued_copy_fails_as_alone(tmp_path: Path, monkeypatch, bin
             + f'copy B from s {{\n    take = "out"\n    {bind}\n}}\n'
             + 'copy C from s { take = "nothing" }\n')
     together = _error(text)
-    _alone(monkeypatch)
+    copies_alone(monkeypatch)
     alone = _error(text)
     assert message in together.message
     assert (together.message, together.span.line, together.span.column) == (
@@ -155,7 +140,7 @@ def test_a_bind_to_a_queued_copy_fails_before_what_the_copier_refuses(tmp_path: 
             + 'copy B from s {\n    take = ["out", "side"]\n    stop_at = "side:0"\n'
             + '    bind "x:0" = A["wide:0"]\n}\n')
     together = _error(text)
-    _alone(monkeypatch)
+    copies_alone(monkeypatch)
     alone = _error(text)
     assert "the shapes are incompatible" in together.message
     assert (together.message, together.span.line) == (alone.message, alone.span.line)
@@ -165,7 +150,7 @@ def test_a_bad_take_is_named_before_a_bad_bind_to_a_queued_copy(tmp_path: Path, 
     text = (_source(tmp_path) + 'copy A from s { take = "wide" }\n'
             + 'copy B from s {\n    take = "nothing"\n    bind "x:0" = A["nowhere:0"]\n}\n')
     together = _error(text)
-    _alone(monkeypatch)
+    copies_alone(monkeypatch)
     alone = _error(text)
     assert "has no op 'nothing'" in together.message
     assert (together.message, together.span.line) == (alone.message, alone.span.line)
@@ -180,13 +165,13 @@ def test_binds_no_future_can_stand_for_import_the_queue_first(tmp_path: Path, mo
             + 'copy D from s { take = "out"  stop_at = "x:0"  variables = value }\n'
             + 'let a = A["x:0"]\n'
             + 'copy E from s { take = "out"  bind "x:0" = a }\n')
-    counts = _imports(monkeypatch)
+    counts = count_imports(monkeypatch)
     with compose(load_spec_text(text)) as together:
         graph_def = together.graph.as_graph_def()
         seen = [n.SerializeToString(deterministic=True) for n in graph_def.node if n.op != "PyFunc"]
         assert together.tensor('B["x:0"]') is together.tensor('A["x:0"]')
     grouped = list(counts)
-    _alone(monkeypatch)
+    copies_alone(monkeypatch)
     with compose(load_spec_text(text)) as alone:
         assert [n.SerializeToString(deterministic=True) for n in alone.graph.as_graph_def().node
                 if n.op != "PyFunc"] == seen

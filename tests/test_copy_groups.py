@@ -19,6 +19,7 @@ from graphdsl.assemble.compose import Composition, compose
 from graphdsl.errors import BuildError
 from graphdsl.lang.load import load_spec_text
 from graphdsl.tf import internals
+from imports import copies_alone, count_imports  # tests/imports.py
 
 tf1 = tf.compat.v1
 
@@ -73,24 +74,6 @@ _RUNS = {
 }
 
 
-def _alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every copy statement imported on its own, as before copies were grouped."""
-    monkeypatch.setattr(Composition, "_joins", lambda self, copy: False)
-
-
-def _imports(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts the imports into a target (their node counts)."""
-    counts: list[int] = []
-    real = internals.import_nodes
-
-    def counting(graph, graph_def, *args, **kwargs):
-        counts.append(len(graph_def.node))
-        return real(graph, graph_def, *args, **kwargs)
-
-    monkeypatch.setattr(internals, "import_nodes", counting)
-    return counts
-
-
 def _seen(composition: Composition) -> dict:
     graph = composition.graph
     graph_def = graph.as_graph_def()
@@ -113,12 +96,12 @@ def _seen(composition: Composition) -> dict:
 @pytest.mark.usefixtures("copy_path")
 def test_copies_imported_together_give_what_copies_one_by_one_give(tmp_path: Path, monkeypatch) -> None:
     text = _spec(tmp_path)
-    counts = _imports(monkeypatch)
+    counts = count_imports(monkeypatch)
     with compose(load_spec_text(text)) as together:
         seen = _seen(together)
     grouped = list(counts)
     counts.clear()
-    _alone(monkeypatch)
+    copies_alone(monkeypatch)
     with compose(load_spec_text(text)) as alone:
         expected = _seen(alone)
     for key in expected:
@@ -203,12 +186,12 @@ def test_copies_from_several_sources_go_together(tmp_path: Path, monkeypatch) ->
             + 'copy A from s { take = "layer1/out" }\n'
             + 'copy B from t { take = "layer2/out"  stop_at = "layer1/out:0"  variables = value }\n'
             + 'copy C from s { take = "layer2/out"  variables = value }\n')
-    counts = _imports(monkeypatch)
+    counts = count_imports(monkeypatch)
     with compose(load_spec_text(text)) as together:
         nodes = [n.name for n in together.graph.as_graph_def().node]
         reports = [(r.namespace, r.ops, r.variables, r.stops) for r in together.reports]
     grouped = list(counts)
-    _alone(monkeypatch)
+    copies_alone(monkeypatch)
     with compose(load_spec_text(text)) as alone:
         assert [n.name for n in alone.graph.as_graph_def().node] == nodes
         assert [(r.namespace, r.ops, r.variables, r.stops) for r in alone.reports] == reports
@@ -223,14 +206,14 @@ def test_copies_tensorflow_refuses_together_are_imported_one_by_one(tmp_path: Pa
             + 'copy A from s { take = "layer0/w/Initializer/initial_value" }\n'
             + 'copy A from s { take = "layer0/out" }\n'
             + 'copy B from s { take = "layer1/out"  stop_at = "layer0/out:0" }\n')
-    counts = _imports(monkeypatch)
+    counts = count_imports(monkeypatch)
     with compose(load_spec_text(text)) as together:
         nodes = [n.SerializeToString(deterministic=True) for n in together.graph.as_graph_def().node]
         value = together.session.run(together.tensor('A["layer0/out:0"]'), {together.tensor('A["x:0"]'): X})
     if internals.fast_import_works():
         # the first copy into A alone; then the second and B together, refused; then each alone
         assert len(counts) == 4 and counts[1] == counts[2] + counts[3]
-    _alone(monkeypatch)
+    copies_alone(monkeypatch)
     with compose(load_spec_text(text)) as alone:
         assert [n.SerializeToString(deterministic=True) for n in alone.graph.as_graph_def().node] == nodes
         np.testing.assert_array_equal(
@@ -240,7 +223,7 @@ def test_copies_tensorflow_refuses_together_are_imported_one_by_one(tmp_path: Pa
 def test_a_queue_holds_a_bounded_number_of_nodes(tmp_path: Path, monkeypatch) -> None:
     text = _spec(tmp_path)
     monkeypatch.setattr(compose_module, "QUEUED_NODES", 1)  # every copy goes alone
-    counts = _imports(monkeypatch)
+    counts = count_imports(monkeypatch)
     with compose(load_spec_text(text)) as composition:
         assert [r.namespace for r in composition.reports] == list("ABCDEFG")
     assert len(counts) == 7
@@ -264,12 +247,12 @@ def test_copies_of_a_source_with_functions_go_together(monkeypatch) -> None:
     # The members of specs/ensemble.gcomp copy a TF2 SavedModel (its signature calls functions):
     # each needs the same functions; imported together, they are added once, as one by one.
     spec = Path(__file__).resolve().parents[1] / "specs" / "ensemble.gcomp"
-    counts = _imports(monkeypatch)
+    counts = count_imports(monkeypatch)
     with compose(spec, {"members": 4}) as together:
         seen = _ensemble(together)
     grouped = list(counts)
     counts.clear()
-    _alone(monkeypatch)
+    copies_alone(monkeypatch)
     with compose(spec, {"members": 4}) as alone:
         assert _ensemble(alone) == seen
     assert len(counts) == 6 and len(grouped) == 2  # Input and the four members (wired to it); the mean
@@ -316,13 +299,13 @@ def test_copies_of_two_sources_with_functions_import_apart(monkeypatch) -> None:
     text = (f'graphdsl 1\nsource e1 = savedmodel("{encoder}")\nsource e2 = savedmodel("{encoder}")\n'
             + "".join(f'copy {ns} from {source} {{ take = "@features"  variables = value }}\n'
                       for ns, source in (("A", "e1"), ("B", "e1"), ("C", "e2"), ("D", "e2"), ("E", "e1"))))
-    counts = _imports(monkeypatch)
+    counts = count_imports(monkeypatch)
     with compose(load_spec_text(text)) as together:
         graph_def = together.graph.as_graph_def()
         seen = ([n.name for n in graph_def.node], graph_def.library.SerializeToString(deterministic=True))
     grouped = list(counts)
     counts.clear()
-    _alone(monkeypatch)
+    copies_alone(monkeypatch)
     with compose(load_spec_text(text)) as alone:
         graph_def = alone.graph.as_graph_def()
         assert ([n.name for n in graph_def.node], graph_def.library.SerializeToString(deterministic=True)) == seen

@@ -1,0 +1,28 @@
+"""What the tests of grouped copies share: counting the imports into a target, and composing with
+every copy statement imported on its own (as before copies were grouped), to compare with.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from graphdsl.assemble.compose import Composition
+from graphdsl.tf import internals
+
+
+def copies_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every copy statement imported on its own, as before copies were grouped."""
+    monkeypatch.setattr(Composition, "_joins", lambda self, copy: False)
+
+
+def count_imports(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the imports into a target: the list gets each import's number of nodes."""
+    counts: list[int] = []
+    real = internals.import_nodes
+
+    def counting(graph, graph_def, *args, **kwargs):
+        counts.append(len(graph_def.node))
+        return real(graph, graph_def, *args, **kwargs)
+
+    monkeypatch.setattr(internals, "import_nodes", counting)
+    return counts
