@@ -172,7 +172,7 @@ class Driver:
 
     def scanner_tokens(self, text: str) -> tuple[list[TokenTuple], int]:
         """The tokens of ``text`` read by the scanner's expression, match by match (keys as
-        :meth:`graphdsl.lang.lexer.Pieces.split` gives them), and where lexing stopped."""
+        :meth:`graphdsl.lang.pieces.Pieces.split` gives them), and where lexing stopped."""
         tokens: list[TokenTuple] = []
         group_names, keywords = self.scanner.group_names, self.scanner.keywords
         for found in self.scanner.regex.finditer(text):

@@ -52,11 +52,11 @@ class Program:
         self.size = len(kinds)
         self.kinds = kinds
         # The keys of the statement's tokens and of the token after it, a character each (see
-        # graphdsl.lang.lexer.Pieces.codes): text with these keys there is this statement.
+        # graphdsl.lang.pieces.Pieces.codes): text with these keys there is this statement.
         self.codes = ""
         self.uses = 0
-        # A program run again is compiled into Python (see compiled()); the method replaced stays
-        # referenced, so that compiling frees nothing an earlier parse made.
+        # A program run COMPILE_AFTER times is compiled into Python (see compiled()); the method
+        # replaced stays referenced, so that compiling frees nothing an earlier parse made.
         self.run: Run = self.replay
         self.interpreted: Run | None = None
 
