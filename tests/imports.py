@@ -1,5 +1,6 @@
-"""What the tests of grouped copies share: counting the imports into a target, and composing with
-every copy statement imported on its own (as before copies were grouped), to compare with.
+"""What the tests of grouped copies share: counting the imports into a target, composing with every
+copy statement imported on its own (as before copies were grouped), to compare with, and TensorFlow
+refusing the copies together.
 """
 
 from __future__ import annotations
@@ -26,3 +27,16 @@ def count_imports(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(internals, "import_nodes", counting)
     return counts
+
+
+def refuse_merged_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TensorFlow refusing every import of copies together (the merged imports, the only ones
+    without a prefix in these tests): each copy is then imported alone."""
+    real = internals.import_nodes
+
+    def refuse_groups(graph, graph_def, prefix, *args, **kwargs):
+        if not prefix:
+            raise ValueError("refused")
+        return real(graph, graph_def, prefix, *args, **kwargs)
+
+    monkeypatch.setattr(internals, "import_nodes", refuse_groups)

@@ -18,7 +18,7 @@ from graphdsl.assemble.compose import Composition, compose
 from graphdsl.errors import BuildError
 from graphdsl.lang.load import load_spec_text
 from graphdsl.tf import internals
-from imports import copies_alone, count_imports  # tests/imports.py
+from imports import copies_alone, count_imports, refuse_merged_imports  # tests/imports.py
 
 tf1 = tf.compat.v1
 
@@ -97,14 +97,7 @@ def test_a_chain_refused_together_is_imported_copy_by_copy(tmp_path: Path, monke
     with compose(load_spec_text(text)) as first:
         expected = [n.SerializeToString(deterministic=True) for n in first.graph.as_graph_def().node
                     if n.op != "PyFunc"]
-    real = internals.import_nodes
-
-    def refuse_groups(graph, graph_def, prefix, *args, **kwargs):
-        if not prefix:  # only the merged imports go without a prefix here
-            raise ValueError("refused")
-        return real(graph, graph_def, prefix, *args, **kwargs)
-
-    monkeypatch.setattr(internals, "import_nodes", refuse_groups)
+    refuse_merged_imports(monkeypatch)
     with compose(load_spec_text(text)) as composition:
         assert [n.SerializeToString(deterministic=True) for n in composition.graph.as_graph_def().node
                 if n.op != "PyFunc"] == expected

@@ -117,6 +117,19 @@ def test_a_later_copy_waits_for_an_earlier_copys_op_without_outputs(copy_path):
         assert [sess.run(after1) for _ in range(3)] == [1.0, 2.0, 3.0]  # each run bumps first
 
 
+def _copy_runs() -> None:
+    """A small graph copied with copy_to_graph computes what the original computes."""
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf1.placeholder(tf.float32, [2], name="x")
+        y = tf.multiply(x, 3.0, name="y")
+    target = tf.Graph()
+    y1 = copy_to_graph(y, target, namespace="N")
+    with tf1.Session(graph=target) as sess:
+        np.testing.assert_allclose(sess.run(y1, {get_copied(x, target, namespace="N"): [1, 2]}),
+                                   [3.0, 6.0])
+
+
 def test_a_fast_import_that_fails_its_trial_leaves_copies_to_the_public_path(monkeypatch):
     def broken(*args):
         raise TypeError("TF_ImportGraphDefOptionsSetPrefix(): incompatible function arguments")
@@ -125,15 +138,7 @@ def test_a_fast_import_that_fails_its_trial_leaves_copies_to_the_public_path(mon
     internals._fast_trial.cache_clear()
     try:
         assert not internals.fast_import_works()
-        graph = tf.Graph()
-        with graph.as_default():
-            x = tf1.placeholder(tf.float32, [2], name="x")
-            y = tf.multiply(x, 3.0, name="y")
-        target = tf.Graph()
-        y1 = copy_to_graph(y, target, namespace="N")
-        with tf1.Session(graph=target) as sess:
-            np.testing.assert_allclose(sess.run(y1, {get_copied(x, target, namespace="N"): [1, 2]}),
-                                       [3.0, 6.0])
+        _copy_runs()
     finally:
         monkeypatch.undo()
         internals._fast_trial.cache_clear()
@@ -206,15 +211,7 @@ def test_the_lean_wrappers_step_aside_when_tensorflow_changes_what_a_wrapper_hol
     monkeypatch.setattr(internals, "_INIT_NAMES", internals._INIT_NAMES + ("_new_field",))
     try:
         assert not internals._lean_wrappers_work()
-        graph = tf.Graph()
-        with graph.as_default():
-            x = tf1.placeholder(tf.float32, [2], name="x")
-            y = tf.multiply(x, 3.0, name="y")
-        target = tf.Graph()
-        y1 = copy_to_graph(y, target, namespace="N")
-        with tf1.Session(graph=target) as sess:
-            np.testing.assert_allclose(sess.run(y1, {get_copied(x, target, namespace="N"): [1, 2]}),
-                                       [3.0, 6.0])
+        _copy_runs()
     finally:
         monkeypatch.undo()
         internals._lean_wrappers_work.cache_clear()
