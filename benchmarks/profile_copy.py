@@ -31,11 +31,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
 STAGES = [  # (module, class or "", function, label)
-    ("graphdsl.tf.copier", "", "index_of", "index (as_graph_def, nodes by name)"),
+    ("graphdsl.tf.copier", "", "index_and_bytes", "index (as_graph_def, nodes by name)"),
     ("graphdsl.tf.copier", "Copier", "walk", "walk"),
     ("graphdsl.tf.copier", "Copier", "_copy_nodes", "copy nodes, rewrite the few"),
     ("graphdsl.tf.copier", "Copier", "_check_names", "name clash check"),
     ("graphdsl.tf.internals", "", "import_nodes", "import_nodes (C++ import + wrappers)"),
+    ("graphdsl.tf.internals", "", "import_serialized", "import_serialized (the source's bytes)"),
     ("graphdsl.tf.internals", "", "_wrap", "  of which wrap (Python Operations)"),
     ("graphdsl.tf.copier", "Copier", "_record", "record"),
     ("graphdsl.tf.variables", "VariableCopies", "make_variables", "variables as tf.Variables"),

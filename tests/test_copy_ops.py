@@ -186,3 +186,63 @@ def test_what_only_the_importer_does_alike_is_left_to_it() -> None:
         names = [node.name for node in graph_def.node]
         assert internals.create_nodes(target, graph_def, "ns", {}, {}, names) is None
         assert [op.name for op in target.get_operations()] == ["there"]
+
+
+def _whole_copy(source: tf.Graph, namespace: str, monkeypatch: pytest.MonkeyPatch,
+                from_bytes: bool) -> tuple[dict, int]:
+    """A copy of every op of ``source`` into an empty target, with or without the bytes route;
+    what the target holds, and how many imports went from the source's bytes."""
+    from graphdsl.tf import index
+
+    index.release_index(source)  # a first copy: its index is made, with the bytes
+    taken = 0
+    real = internals.import_serialized
+
+    def counting(*args, **kwargs):
+        nonlocal taken
+        made = real(*args, **kwargs)
+        taken += made is not None
+        return made
+
+    monkeypatch.setattr(internals, "import_serialized", counting)
+    if not from_bytes:
+        monkeypatch.setattr(copier_module.Copier, "_copy_bytes", lambda *args: None)
+    target = tf.Graph()
+    copy_to_graph(source.get_operation_by_name("every"), target, namespace=namespace)
+    monkeypatch.undo()
+    assert len(target.get_operations()) == len(source.get_operations())
+    graph_def = target.as_graph_def()
+    prefix = namespace + "/" if namespace else ""
+    with tf1.Session(graph=target) as session:
+        session.run(tf1.global_variables_initializer())
+        out = session.run(target.get_tensor_by_name(prefix + "out:0"),
+                          {target.get_tensor_by_name(prefix + "x:0"): np.ones([2, 3], np.float32)})
+    return {
+        "graph": graph_def.SerializeToString(deterministic=True),
+        "ops": [op.name for op in target.get_operations()],
+        "collections": {key: [getattr(item, "name", repr(item)) for item in target.get_collection(key)]
+                        for key in target.get_all_collection_keys()},
+        "variables": [v.name for v in target.get_collection(tf1.GraphKeys.GLOBAL_VARIABLES)],
+        "out": out.tobytes(),
+    }, taken
+
+
+@pytest.mark.parametrize("namespace", ["A", ""])
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_a_whole_graph_copy_from_the_sources_bytes_gives_the_graph_the_import_gives(
+        name: str, namespace: str, monkeypatch) -> None:
+    """A whole-graph copy that only renames state and frames imports the bytes its index was
+    made from (sparing a copy and a serialization of the GraphDef): the target is the same."""
+    source = SOURCES[name]()
+    with source.as_default(), tf.control_dependencies(source.get_operations()):
+        tf.no_op(name="every")  # needs every op
+    expected, _ = _whole_copy(source, namespace, monkeypatch, from_bytes=False)
+    seen, taken = _whole_copy(source, namespace, monkeypatch, from_bytes=True)
+    assert seen == expected
+    if internals.fast_import_works():
+        assert taken == (name not in ("control_flow_v2", "functions"))  # functions: attached, renamed
+    if name in ("dense", "while_v1") and namespace:  # state and frame names got the namespace
+        node = {n.name: n for n in tf.compat.v1.GraphDef.FromString(seen["graph"]).node}
+        renamed = [n for n in node.values() if n.op in ("VarHandleOp", "Enter")]
+        assert renamed and all((n.attr["shared_name"].s if n.op != "Enter" else n.attr["frame_name"].s)
+                               .startswith(b"A/") for n in renamed)

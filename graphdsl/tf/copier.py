@@ -24,7 +24,7 @@ from itertools import islice
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import tensorflow as tf
-from tensorflow.core.framework import graph_pb2, node_def_pb2
+from tensorflow.core.framework import attr_value_pb2, graph_pb2, node_def_pb2
 
 from graphdsl.collector import paused
 from graphdsl.tf import functions, internals, tables
@@ -32,7 +32,7 @@ from graphdsl.errors import CopyError, NameClashError
 from graphdsl.lang import schema
 from graphdsl.tf.registry import CopyRecord, Registry, is_variable, registry_of, variable_tensor
 from graphdsl.tf.index import (
-    FRAME_OPS, GRAPH_COLLECTIONS, VARIABLE_COLLECTIONS, VARIABLE_OPS, SourceIndex, index_of,
+    FRAME_OPS, GRAPH_COLLECTIONS, VARIABLE_COLLECTIONS, VARIABLE_OPS, SourceIndex, index_and_bytes,
     may_rename, renamed, tensor_name)
 from graphdsl.tf.variables import ModeRule, VariableCopies
 
@@ -173,7 +173,10 @@ class Copier:
         self.session = session
         self.copied_variables = copied_variables
         with paused():  # indexing a big source makes a Python object per node
-            self.index: SourceIndex = index_of(source)
+            self.index: SourceIndex
+            self.index, self._serialized = index_and_bytes(source)
+        # The bytes the index was just made from, for this copier's first copy (see _copy_bytes);
+        # dropped by that copy, whatever it is, so that they live no longer than it.
         self.tables = tables.tables_of(self.index)
         self.modes = tables.forced_modes(modes, self.tables)
         self.registry: Registry = registry_of(target)
@@ -345,9 +348,14 @@ class Copier:
         return found
 
     def _copy_walk(self, walk: Walk) -> CopyResult:
+        serialized, self._serialized = self._serialized, None
         if not walk.needed and not walk.stopped:
             return CopyResult(self.namespace)
         with paused():
+            if serialized is not None:
+                result = self._copy_bytes(walk, serialized)
+                if result is not None:
+                    return result
             prepared = self._prepare(walk)
             return self._finish(prepared, self._import(prepared))
 
@@ -357,6 +365,7 @@ class Copier:
         Gives the (empty) result at once when the copy adds nothing. The target is not touched:
         :func:`import_together` imports what one or more copies prepared, and finishes them.
         """
+        self._serialized = None
         walk = self.walk(roots)
         if not walk.needed and not walk.stopped:
             return CopyResult(self.namespace)
@@ -401,6 +410,62 @@ class Copier:
         )
         self._check_names(names)
         return Prepared(self, walk, sub, names, placeholders, copied, contents, added, renamed)
+
+    def _copy_bytes(self, walk: Walk, serialized: bytes) -> CopyResult | None:
+        """Copies every op of the source by importing ``serialized``, the bytes its index was made
+        from, when the copy changes no node but state and frame names (set on the imported ops);
+        None, with nothing done, when the copy is another one.
+
+        The common whole-graph copy then spares copying the GraphDef and serializing it again:
+        the bytes hold the same nodes in the same order, the same versions, and an empty library.
+        """
+        index = self.index
+        graph_def, nodes = index.graph_def, index.nodes
+        if (len(walk.needed) != len(nodes) or walk.stopped or walk.tables or walk.boundary
+                or walk.controls or self.stop_at or self.replacements or index.functions
+                or self.tables.assets or graph_def.HasField("library")
+                or graph_def.HasField("debug_info") or graph_def.version
+                or any(mode == schema.VALUE_MODE for mode in walk.variables.values())):
+            return None
+        named, keep = index.colocated_with, _Either(walk.needed, self.record.ops)
+        if named is None or not all(n in keep for n in named):
+            return None  # a colocation entry may name an op the copy lacks: a rewrite
+        names = list(nodes)
+        if self._create_pays(names, {}):
+            return None
+        self._check_names(names)
+        attrs = self._renames(walk)
+        try:
+            imported = internals.import_serialized(self.target, serialized, self.namespace, names, attrs)
+        except ValueError as e:
+            raise CopyError(f"TensorFlow refused the copy into namespace '{self.namespace}': {e}") from e
+        if imported is None:
+            return None
+        if self.namespace:
+            internals.mark_name_used(self.target, self.namespace)
+        # Never imported (the bytes were): carries what _finish reads.
+        prepared = Prepared(self, walk, graph_pb2.GraphDef(), names, {}, len(names), [], {}, {})
+        return self._finish(prepared, imported)
+
+    def _renames(self, walk: Walk) -> dict[int, list[tuple[str, bytes]]]:
+        """The state and frame names :meth:`_rewrite` would give the copied ops, by position in
+        the source's GraphDef: serialized AttrValues, to set on the imported ops."""
+        nodes, prefix, attrs = self.index.nodes, self.prefix, {}
+        positions = self.index.positions if walk.renamable else {}
+        for name in walk.renamable:
+            node = nodes[name]
+            if not renamed(node) or not prefix:
+                continue
+            values = []
+            attr = node.attr
+            if "shared_name" in attr and attr["shared_name"].s:
+                values.append(("shared_name", attr_value_pb2.AttrValue(
+                    s=prefix.encode() + attr["shared_name"].s).SerializeToString()))
+            if node.op in FRAME_OPS:
+                values.append(("frame_name", attr_value_pb2.AttrValue(
+                    s=prefix.encode() + attr["frame_name"].s).SerializeToString()))
+            attrs[positions[name]] = values
+        return attrs
 
     def _finish(self, prepared: "Prepared", imported: internals.Imported) -> CopyResult:
         """Records what the import of ``prepared`` added and rebuilds its variables and collections."""
@@ -531,7 +596,7 @@ class Copier:
         input_map, control_map = self._maps(prepared.walk)
         try:
             imported = None
-            if self._create_pays(prepared, input_map):
+            if self._create_pays(prepared.names, input_map):
                 imported = internals.create_nodes(self.target, prepared.sub, self.namespace,
                                                   input_map, control_map, prepared.names)
             if imported is None:
@@ -543,14 +608,14 @@ class Copier:
             internals.mark_name_used(self.target, self.namespace)
         return imported
 
-    def _create_pays(self, prepared: "Prepared", input_map: Mapping[str, tf.Tensor]) -> bool:
+    def _create_pays(self, names: list[str], input_map: Mapping[str, tf.Tensor]) -> bool:
         """Whether creating the copy's ops one by one (:func:`~.internals.create_nodes`) beats
         the import: the target holds many more ops than the copy (see :data:`CREATE_RATIO`), and
         each tensor the copy is wired to has the dtype and shape of the source tensor it stands
         for, so that each op is created from what it was created from in the source. A copy into
         no namespace is imported: only then does the importer refuse an op named like a name
         scope of the target."""
-        if not self.namespace or self.target.version <= CREATE_RATIO * len(prepared.names):
+        if not self.namespace or self.target.version <= CREATE_RATIO * len(names):
             return False
         source = self.source
         for name, tensor in input_map.items():

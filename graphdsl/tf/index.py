@@ -248,10 +248,17 @@ _ATTRIBUTE = "_graphdsl_index"  # where a source graph keeps its index
 
 def index_of(graph: tf.Graph) -> SourceIndex:
     """The index of ``graph``, rebuilt only when the graph gained operations since the last call."""
+    return index_and_bytes(graph)[0]
+
+
+def index_and_bytes(graph: tf.Graph) -> tuple[SourceIndex, bytes | None]:
+    """:func:`index_of`, and the serialized GraphDef the index was made from when this call made
+    it (else None). The index does not keep the bytes: a whole-graph copy that follows at once
+    imports them rather than serializing the GraphDef again."""
     version = graph.version
     cached = getattr(graph, _ATTRIBUTE, None)
     if cached is not None and cached.version == version:
-        return cached
+        return cached, None
     release_index(graph)  # the old GraphDef goes before the new one is made
     graph_def, serialized = internals.graph_def_and_bytes(graph)
     variables, memberships = _variables(graph)
@@ -277,7 +284,7 @@ def index_of(graph: tf.Graph) -> SourceIndex:
         colocated_with=colocation_names(serialized),
     )
     setattr(graph, _ATTRIBUTE, index)
-    return index
+    return index, serialized
 
 
 def release_index(graph: tf.Graph) -> None:

@@ -114,6 +114,8 @@ INTERNALS: dict[str, Internal] = {
     "pywrap_tf_session.TF_AddControlInput": Internal(_C_API, "its control inputs"),
     "pywrap_tf_session.TF_SetAttrValueProto": Internal(_C_API, "its attributes"),
     "pywrap_tf_session.TF_FinishOperation": Internal(_C_API, "add it to the graph"),
+    # A whole graph imported from its own bytes (fallback: the import above, of a GraphDef).
+    "pywrap_tf_session.SetAttr": Internal(_C_API, "a state or frame name of an imported op"),
     "c_api_util.tf_output": Internal(_C_UTIL, "an output of a created op as an input"),
     # The lean Operation wrappers (fallback: Operation._from_c_op, one per op). They do what
     # Operation._init does, which _lean_wrappers_work() checks by the names its code uses.
@@ -300,7 +302,35 @@ def _fast_trial() -> bool:
         return False
 
 
-def _import_fast(graph, graph_def, prefix, input_map, control_map, names, full) -> list[tf.Operation]:
+def import_serialized(graph: tf.Graph, data: bytes, prefix: str, names: Sequence[str],
+                      attrs: Mapping[int, Sequence[tuple[str, bytes]]]) -> Imported | None:
+    """Imports the serialized GraphDef ``data`` (nodes ``names``, in order) into ``graph`` under
+    ``prefix``, mapping nothing; then sets, on the op made from node ``i``, each serialized
+    AttrValue of ``attrs[i]`` (attribute name, value), before any wrapper or session sees the op.
+
+    Spares serializing a GraphDef that TensorFlow gave as bytes. None when a name it needs is
+    missing (nothing imported then): import the GraphDef with :func:`import_nodes`.
+    """
+    if not fast_import_works() or not _usable("pywrap_tf_session.SetAttr"):
+        return None
+    full = [f"{prefix}/{name}" for name in names] if prefix else list(names)
+    return Imported(_import_fast(graph, data, prefix, {}, {}, names, full, attrs), full)
+
+
+def _set_attrs(c_graph: Any, c_ops: Sequence, attrs: Mapping[int, Sequence[tuple[str, bytes]]]) -> None:
+    from tensorflow.python.client import pywrap_tf_session as c_api
+
+    for i, values in attrs.items():
+        for name, value in values:
+            buffer = c_api.TF_NewBufferFromString(value)
+            try:
+                c_api.SetAttr(c_graph, c_ops[i], name, buffer)
+            finally:
+                c_api.TF_DeleteBuffer(buffer)
+
+
+def _import_fast(graph, graph_def, prefix, input_map, control_map, names, full,
+                 attrs=None) -> list[tf.Operation]:
     # pylint: disable=protected-access
     from tensorflow.python.client import pywrap_tf_session as c_api
     from tensorflow.python.framework import c_api_util
@@ -318,7 +348,8 @@ def _import_fast(graph, graph_def, prefix, input_map, control_map, names, full) 
     for name in names:
         add_return(options, name)
 
-    buffer = c_api.TF_NewBufferFromString(tf.compat.as_bytes(graph_def.SerializeToString()))
+    data = graph_def if isinstance(graph_def, bytes) else graph_def.SerializeToString()
+    buffer = c_api.TF_NewBufferFromString(data)
     try:
         with graph._mutation_lock():
             try:
@@ -328,6 +359,9 @@ def _import_fast(graph, graph_def, prefix, input_map, control_map, names, full) 
             except tf.errors.InvalidArgumentError as e:
                 raise ValueError(e.message) from None
             c_ops = c_api.TF_ImportGraphDefResultsReturnOperations(results.results)
+            if attrs:
+                with graph._c_graph.get() as c_graph:
+                    _set_attrs(c_graph, c_ops, attrs)
             return _wrap(graph, c_ops, full)
     finally:
         c_api.TF_DeleteBuffer(buffer)
