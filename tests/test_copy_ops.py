@@ -94,19 +94,25 @@ SOURCES: dict[str, Callable[[], tf.Graph]] = {
 }
 
 
+def _taken(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
+    """Counts the calls of ``internals.<name>`` that took their route (gave something, not None):
+    the list's one item."""
+    taken = [0]
+    real = getattr(internals, name)
+
+    def counting(*args, **kwargs):
+        made = real(*args, **kwargs)
+        taken[0] += made is not None
+        return made
+
+    monkeypatch.setattr(internals, name, counting)
+    return taken
+
+
 def _copies(source: tf.Graph, create: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[tf.Graph, int]:
     """Copies into one target: whole, cut at the input, again into a namespace that holds a copy."""
     monkeypatch.setattr(copier_module, "CREATE_RATIO", 0 if create else 10**9)
-    created = 0
-    real = internals.create_nodes
-
-    def counting(*args, **kwargs):
-        nonlocal created
-        made = real(*args, **kwargs)
-        created += made is not None
-        return made
-
-    monkeypatch.setattr(internals, "create_nodes", counting)
+    created = _taken(monkeypatch, "create_nodes")
     target = tf.Graph()
     out, x = source.get_tensor_by_name("out:0"), source.get_tensor_by_name("x:0")
     copy_to_graph(out, target, namespace="A")
@@ -116,7 +122,7 @@ def _copies(source: tf.Graph, create: bool, monkeypatch: pytest.MonkeyPatch) -> 
         feed = tf.identity(target.get_tensor_by_name("A/x:0"), name="feed")
     copy_to_graph(out, target, namespace="C", replacements={x: feed})
     monkeypatch.undo()
-    return target, created
+    return target, created[0]
 
 
 def _seen(target: tf.Graph) -> dict:
@@ -195,16 +201,7 @@ def _whole_copy(source: tf.Graph, namespace: str, monkeypatch: pytest.MonkeyPatc
     from graphdsl.tf import index
 
     index.release_index(source)  # a first copy: its index is made, with the bytes
-    taken = 0
-    real = internals.import_serialized
-
-    def counting(*args, **kwargs):
-        nonlocal taken
-        made = real(*args, **kwargs)
-        taken += made is not None
-        return made
-
-    monkeypatch.setattr(internals, "import_serialized", counting)
+    taken = _taken(monkeypatch, "import_serialized")
     if not from_bytes:
         monkeypatch.setattr(copier_module.Copier, "_copy_bytes", lambda *args: None)
     target = tf.Graph()
@@ -224,7 +221,7 @@ def _whole_copy(source: tf.Graph, namespace: str, monkeypatch: pytest.MonkeyPatc
                         for key in target.get_all_collection_keys()},
         "variables": [v.name for v in target.get_collection(tf1.GraphKeys.GLOBAL_VARIABLES)],
         "out": out.tobytes(),
-    }, taken
+    }, taken[0]
 
 
 @pytest.mark.parametrize("namespace", ["A", ""])
