@@ -37,6 +37,22 @@ def test_python_sources_take_any_literal_argument() -> None:
                 'xs = [1, "a"], m = { k: [1] })\ncopy P from p { take = "y" }\n'))
 
 
+def test_builder_arguments_are_literals_at_any_depth_and_the_first_mistake_is_named() -> None:
+    def first(argument: str) -> tuple[str, int]:
+        error = _error(f'source p = python("b.py:f", x = {argument})\ncopy P from p {{ take = "y" }}\n')
+        return error.message, error.span.column
+
+    at = len('source p = python("b.py:f", x = ') + 1  # the column where the argument starts
+    # In source order: the map's repeated key comes before a name inside it, which comes before
+    # a reference written after it.
+    assert first('[["a"], {k: 1, k: [w]}, A["y:0"]]') == ("duplicate key 'k'", at + 15)
+    assert first('[["a", [w]], {k: A["y:0"]}]') == ("builder argument 'x' must be a literal", at + 8)
+    assert first('[1, {k: [true, A["y:0"]]}, w]') == ("builder argument 'x' must be a literal", at + 15)
+    depth = 100
+    assert first("[" * (depth - 1) + "w" + "]" * (depth - 1)) == (
+        "builder argument 'x' must be a literal", at + depth - 1)
+
+
 def test_the_first_error_in_source_order_is_raised() -> None:
     error = _error('copy Enc from encodr { take = "out" }\ncopy X from nowhere { take = "y" }\n')
     assert error.message == "unknown source 'encodr'"

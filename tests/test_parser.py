@@ -335,6 +335,21 @@ def test_values_nested_to_the_limit_are_parsed_checked_and_dumped() -> None:
         parse(text.replace("[1]", "[[1]]"))
 
 
+def test_nesting_counts_lists_and_maps_not_brackets_in_strings() -> None:
+    depth = parser.MAX_NESTING
+    many = '"' + "[{" * depth + '"'
+    head = 'graphdsl 1\nsource p = python("b.py:f", x = '
+    # Brackets in strings, any number of them, nest nothing.
+    parse(head + f'[{many}, {{k: [{many}]}}])\ncopy P from p {{ take = "y" }}\n')
+    # Lists and maps, alternating: refused at the first bracket past the limit, on the deepest path.
+    deep = "[{k: " * (depth // 2) + "1" + "}]" * (depth // 2)  # at the limit
+    text = head + f"[[1], {deep}, {many}])"
+    with pytest.raises(SpecSyntaxError, match=f"nested more than {depth} deep") as info:
+        parse(text)
+    assert info.value.span.column == text.index("{k: 1}") - len("graphdsl 1\n") + 1
+    parse(head + deep + ")\ncopy P from p { take = \"y\" }\n")  # exactly at the limit
+
+
 def test_numbers_a_machine_cannot_hold_are_refused_where_they_stand() -> None:
     digits = "7" * (parser.MAX_DIGITS + 1)
     with pytest.raises(SpecSyntaxError) as info:

@@ -39,6 +39,9 @@ _VariableOverride, _Signature = syntax.maker(syntax.VariableOverride), syntax.ma
 _Version, _Source, _Copy = syntax.maker(syntax.Version), syntax.maker(syntax.Source), syntax.maker(syntax.Copy)
 _Let, _Export = syntax.maker(syntax.Let), syntax.maker(syntax.Export)
 _NESTING = (syntax.ListValue, syntax.MapValue)  # the values that nest (exact types)
+# A value whose text is at most this long cannot nest deeper than MAX_NESTING (each level takes
+# two brackets): the builder does not look into it.
+_SHALLOW = 2 * MAX_NESTING
 _new = object.__new__
 
 
@@ -48,8 +51,8 @@ class Builder:
     def __init__(self, file: SourceFile) -> None:
         self.file = file
         self.path = file.path
+        self.text = file.text
         self.problems: list[SpecSyntaxError] = []
-        self._depths: dict[int, int] = {}  # id of a list or map -> how deep it nests
         # The node of a token that is a value, by its terminal.
         self.token_values: dict[str, Callable[[Token], syntax.Value]] = {
             "STRING": self.string, "INT": self.integer, "FLOAT": self.number,
@@ -120,10 +123,11 @@ class Builder:
         key_span.file, key_span.start, key_span.end = file, start, start + len(key)
         if type(value) is tuple:
             value = self.token_values[value[0]](value)
-        elif self._depths and self._depths.get(id(value), 0) > MAX_NESTING:
-            self.too_deep(value)
+        end = value.span.end
+        if end - value.span.start > _SHALLOW and type(value) in _NESTING:
+            self.nesting(value)
         span: TextSpan = _new(TextSpan)
-        span.file, span.start, span.end = file, start, value.span.end
+        span.file, span.start, span.end = file, start, end
         return _Setting(_Ident(key, key_span), value, span)
 
     def variable_override(self, children: list[Any]) -> syntax.VariableOverride:
@@ -161,8 +165,9 @@ class Builder:
         """The value of an entry: a list or map in it may not nest deeper than MAX_NESTING."""
         if type(item) is tuple:
             return self.token_values[item[0]](item)
-        if self._depths and self._depths.get(id(item), 0) > MAX_NESTING:
-            self.too_deep(item)
+        span = item.span
+        if span.end - span.start > _SHALLOW and type(item) in _NESTING:
+            self.nesting(item)
         return item  # type: ignore[no-any-return]
 
     def name(self, children: list[Any]) -> syntax.Word:
@@ -180,22 +185,17 @@ class Builder:
         return _Ref(_Ident(name, name_span), self.string(path), span)
 
     def list_value(self, children: list[Any]) -> syntax.ListValue:
+        # [ (value (, value)* ,?)? ]: the values stand at the odd places, commas between them.
         values = self.token_values
-        # Between the brackets: values, and the commas between them.
-        items = tuple([values[c[0]](c) if type(c) is tuple else c for c in children[1:-1]
-                       if type(c) is not tuple or c[0] != "_COMMA"])
+        items = tuple([values[c[0]](c) if type(c) is tuple else c for c in children[1:-1:2]])
         span: TextSpan = _new(TextSpan)  # span() inline: both ends are brackets
         _, close, end = children[-1]
         span.file, span.start, span.end = self.file, children[0][2], end + len(close)
-        node = _ListValue(items, span)
-        self.nest(node, items)
-        return node
+        return _ListValue(items, span)
 
     def map_value(self, children: list[Any]) -> syntax.MapValue:
         entries = tuple([c for c in children[1:-1] if type(c) is not tuple])  # { (entry ,?)* }
-        node = _MapValue(entries, self.span(children))
-        self.nest(node, [e.value for e in entries])
-        return node
+        return _MapValue(entries, self.span(children))
 
     def map_entry(self, children: list[Any]) -> syntax.MapEntry:
         key, _, value = children
@@ -205,23 +205,21 @@ class Builder:
         span.file, span.start, span.end = self.file, key.span.start, value.span.end
         return _MapEntry(key, value, span)
 
-    def nest(self, node: syntax.Node, values: Any) -> None:
-        depths = self._depths
-        inner = 0
-        if depths:  # a loop, not max(generator): every list and map of the spec comes here
-            for value in values:
-                if type(value) in _NESTING:
-                    depth = depths[id(value)]
-                    if depth > inner:
-                        inner = depth
-        depths[id(node)] = inner + 1
+    def nesting(self, value: syntax.ListValue | syntax.MapValue) -> None:
+        """Record a problem if ``value`` (an entry's list or map) nests deeper than MAX_NESTING.
 
-    def too_deep(self, value: syntax.Value) -> None:
+        Only a value with more brackets in its text than that can: the others are not walked.
+        """
+        text, span = self.text, value.span
+        if text.count("[", span.start, span.end) + text.count("{", span.start, span.end) <= MAX_NESTING:
+            return
+        depths = _depths(value)
+        if depths[id(value)] <= MAX_NESTING:
+            return
         # Point at the first bracket past the limit, on the deepest path from the top.
         node: Any = value
         for _ in range(MAX_NESTING):
-            inner = node.items if isinstance(node, syntax.ListValue) else [e.value for e in node.entries]
-            node = max(inner, key=lambda v: self._depths.get(id(v), 0))
+            node = max(_inner(node), key=lambda v: depths.get(id(v), 0))
         span = node.span
         self.problems.append(SpecSyntaxError(
             f"lists and maps nested more than {MAX_NESTING} deep",
@@ -272,6 +270,27 @@ class Builder:
                 f"a number lies between -{sys.float_info.max:.1e} and {sys.float_info.max:.1e}",
             ))
         return _Float(value, self.token_span(token))
+
+
+def _inner(value: syntax.ListValue | syntax.MapValue) -> list[syntax.Value]:
+    """The values directly inside a list or map."""
+    return list(value.items) if isinstance(value, syntax.ListValue) else [e.value for e in value.entries]
+
+
+def _depths(value: syntax.ListValue | syntax.MapValue) -> dict[int, int]:
+    """How deep each list and map in ``value`` nests (1: nothing nested inside), by its id;
+    without recursion, since that is what is being checked."""
+    depths: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(value, False)]
+    while stack:
+        node, inside_done = stack.pop()
+        inner = [v for v in _inner(node) if type(v) in _NESTING]
+        if inside_done:
+            depths[id(node)] = 1 + max((depths[id(v)] for v in inner), default=0)
+        else:
+            stack.append((node, True))
+            stack.extend((v, False) for v in inner)
+    return depths
 
 
 class _Body:

@@ -22,6 +22,9 @@ ValueType = schema.ValueType
 _STRING, _STRING_LIST, _MODE, _BOOL = ValueType.STRING, ValueType.STRING_LIST, ValueType.MODE, ValueType.BOOL
 _ELEMENT_PATTERNS, _TENSOR_NAMES = ValueType.ELEMENT_PATTERNS, ValueType.TENSOR_NAMES
 _REFERENCE_MAP = ValueType.REFERENCE_MAP
+# The node types literal() tells apart, by exact type (no node type has subclasses).
+_LIST, _MAP, _WORD, _REF = syntax.ListValue, syntax.MapValue, syntax.Word, syntax.Ref
+_SCALARS = frozenset({syntax.String, syntax.Int, syntax.Float, syntax.Bool})
 K = TypeVar("K")  # a kind of the schema: SourceKind or ExportKind
 
 
@@ -128,18 +131,28 @@ class SchemaPass(Pass):
 
     def literal(self, value: syntax.Value, what: str) -> None:
         """A literal, at any depth: no alias or reference (a builder runs before any copy)."""
-        if isinstance(value, syntax.ListValue):
-            for item in value.items:
-                self.literal(item, what)
-        elif isinstance(value, syntax.MapValue):
-            self.map_keys(value, "key")
-            for entry in value.entries:
-                self.literal(entry.value, what)
-        elif isinstance(value, syntax.Word):
-            self.fail(f"{what} must be a literal", value.span, f'write "{value.name}" in quotes for a string')
-        elif isinstance(value, syntax.Ref):
-            self.fail(f"{what} must be a literal", value.span,
-                      "a builder runs before any copy: it cannot take a reference")
+        # Depth first in source order, as a recursive walk would go, with a stack of its own:
+        # python sources take large literals, and lists of strings are the common case.
+        stack: list[syntax.Value] = [value]
+        pop, push = stack.pop, stack.extend
+        while stack:
+            node = pop()
+            kind = type(node)
+            if kind is _LIST:
+                items = node.items  # type: ignore[union-attr]
+                for item in items:
+                    if type(item) not in _SCALARS:
+                        push(items[::-1])
+                        break
+            elif kind is _MAP:
+                self.map_keys(node, "key")  # type: ignore[arg-type]
+                push([e.value for e in reversed(node.entries)])  # type: ignore[union-attr]
+            elif kind is _WORD:
+                self.fail(f"{what} must be a literal", node.span,
+                          f'write "{node.name}" in quotes for a string')  # type: ignore[union-attr]
+            elif kind is _REF:
+                self.fail(f"{what} must be a literal", node.span,
+                          "a builder runs before any copy: it cannot take a reference")
 
     # Copies -----------------------------------------------------------------------------------
 
