@@ -43,6 +43,14 @@ _NESTING = (syntax.ListValue, syntax.MapValue)  # the values that nest (exact ty
 # two brackets): the builder does not look into it.
 _SHALLOW = 2 * MAX_NESTING
 _new = object.__new__
+# The classes of the nodes made inline (without the call of their maker): the most common.
+_STRING, _LIST, _WORD, _IDENT = syntax.String, syntax.ListValue, syntax.Word, syntax.Ident
+_SETTING, _MAP_ENTRY = syntax.Setting, syntax.MapEntry
+_INFINITIES = (math.inf, -math.inf)
+
+
+def _unescape(match: re.Match[str]) -> str:
+    return _ESCAPES[match.group(1)]
 
 
 class Builder:
@@ -128,7 +136,16 @@ class Builder:
             self.nesting(value)
         span: TextSpan = _new(TextSpan)
         span.file, span.start, span.end = file, start, end
-        return _Setting(_Ident(key, key_span), value, span)
+        ident = _new(_IDENT)  # _Ident() and _Setting() inline
+        fields = ident.__dict__
+        fields["name"] = key
+        fields["span"] = key_span
+        node = _new(_SETTING)
+        fields = node.__dict__
+        fields["key"] = ident
+        fields["value"] = value
+        fields["span"] = span
+        return node  # type: ignore[no-any-return]
 
     def variable_override(self, children: list[Any]) -> syntax.VariableOverride:
         return _VariableOverride(self.string(children[1]), self.top_value(children[3]),
@@ -159,7 +176,10 @@ class Builder:
         return self.token_values[item[0]](item)
 
     def boolean(self, token: Token) -> syntax.Bool:
-        return _Bool(token[0] == "TRUE", self.token_span(token))
+        kind, text, start = token
+        span: TextSpan = _new(TextSpan)  # token_span() inline
+        span.file, span.start, span.end = self.file, start, start + len(text)
+        return _Bool(kind == "TRUE", span)
 
     def top_value(self, item: Any) -> syntax.Value:
         """The value of an entry: a list or map in it may not nest deeper than MAX_NESTING."""
@@ -174,7 +194,11 @@ class Builder:
         _, text, start = children[0]
         span: TextSpan = _new(TextSpan)  # text_span() inline
         span.file, span.start, span.end = self.file, start, start + len(text)
-        return _Word(text, span)
+        node = _new(_WORD)  # _Word() inline
+        fields = node.__dict__
+        fields["name"] = text
+        fields["span"] = span
+        return node  # type: ignore[no-any-return]
 
     def ref(self, children: list[Any]) -> syntax.Ref:
         (_, name, start), _, path, (_, close, bracket) = children
@@ -186,12 +210,34 @@ class Builder:
 
     def list_value(self, children: list[Any]) -> syntax.ListValue:
         # [ (value (, value)* ,?)? ]: the values stand at the odd places, commas between them.
-        values = self.token_values
-        items = tuple([values[c[0]](c) if type(c) is tuple else c for c in children[1:-1:2]])
-        span: TextSpan = _new(TextSpan)  # span() inline: both ends are brackets
+        # A string is made here (string() inline, as _String): lists of strings are common.
+        file = self.file
+        items: list[Any] = []
+        append = items.append
+        for item in children[1:-1:2]:
+            if type(item) is tuple:
+                kind, quoted, start = item
+                if kind != "STRING":
+                    item = self.token_values[kind](item)
+                else:
+                    text = quoted[1:-1]
+                    if "\\" in text:
+                        text = _ESCAPE.sub(_unescape, text)
+                    span: TextSpan = _new(TextSpan)
+                    span.file, span.start, span.end = file, start, start + len(quoted)
+                    item = _new(_STRING)
+                    fields = item.__dict__
+                    fields["value"] = text
+                    fields["span"] = span
+            append(item)
+        span = _new(TextSpan)  # span() inline: both ends are brackets
         _, close, end = children[-1]
-        span.file, span.start, span.end = self.file, children[0][2], end + len(close)
-        return _ListValue(items, span)
+        span.file, span.start, span.end = file, children[0][2], end + len(close)
+        node = _new(_LIST)  # _ListValue() inline
+        fields = node.__dict__
+        fields["items"] = tuple(items)
+        fields["span"] = span
+        return node  # type: ignore[no-any-return]
 
     def map_value(self, children: list[Any]) -> syntax.MapValue:
         entries = tuple([c for c in children[1:-1] if type(c) is not tuple])  # { (entry ,?)* }
@@ -203,7 +249,12 @@ class Builder:
             value = self.token_values[value[0]](value)
         span: TextSpan = _new(TextSpan)  # span() inline: a label, then a value's node
         span.file, span.start, span.end = self.file, key.span.start, value.span.end
-        return _MapEntry(key, value, span)
+        node = _new(_MAP_ENTRY)  # _MapEntry() inline
+        fields = node.__dict__
+        fields["key"] = key
+        fields["value"] = value
+        fields["span"] = span
+        return node  # type: ignore[no-any-return]
 
     def nesting(self, value: syntax.ListValue | syntax.MapValue) -> None:
         """Record a problem if ``value`` (an entry's list or map) nests deeper than MAX_NESTING.
@@ -239,10 +290,14 @@ class Builder:
         _, quoted, start = token
         text = quoted[1:-1]
         if "\\" in text:
-            text = _ESCAPE.sub(lambda m: _ESCAPES[m.group(1)], text)
+            text = _ESCAPE.sub(_unescape, text)
         span: TextSpan = _new(TextSpan)  # text_span(), inline
         span.file, span.start, span.end = self.file, start, start + len(quoted)
-        return _String(text, span)
+        node = _new(_STRING)  # _String() inline: a spec's most common node
+        fields = node.__dict__
+        fields["value"] = text
+        fields["span"] = span
+        return node  # type: ignore[no-any-return]
 
     def integer(self, token: Token) -> syntax.Int:
         _, text, start = token
@@ -260,16 +315,18 @@ class Builder:
         return _Int(int(text), span)
 
     def number(self, token: Token) -> syntax.Float:
-        text = token[1]
+        _, text, start = token
         value = float(text)
-        if math.isinf(value):
+        if value in _INFINITIES:
             shown = text if len(text) <= 20 else text[:17] + "..."
             self.problems.append(SpecSyntaxError(
                 f"number {shown} is too large",
                 self.token_span(token),
                 f"a number lies between -{sys.float_info.max:.1e} and {sys.float_info.max:.1e}",
             ))
-        return _Float(value, self.token_span(token))
+        span: TextSpan = _new(TextSpan)  # token_span() inline
+        span.file, span.start, span.end = self.file, start, start + len(text)
+        return _Float(value, span)
 
 
 def _inner(value: syntax.ListValue | syntax.MapValue) -> list[syntax.Value]:

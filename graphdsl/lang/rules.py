@@ -10,7 +10,7 @@ pass (:mod:`graphdsl.lang.scope`).
 from __future__ import annotations
 
 import posixpath
-from typing import Mapping, TypeVar
+from typing import Any, Mapping, TypeVar
 
 from graphdsl.errors import Span, SpecError, did_you_mean
 from graphdsl.lang import schema, serving, syntax
@@ -131,25 +131,32 @@ class SchemaPass(Pass):
 
     def literal(self, value: syntax.Value, what: str) -> None:
         """A literal, at any depth: no alias or reference (a builder runs before any copy)."""
-        # Depth first in source order, as a recursive walk would go, with a stack of its own:
-        # python sources take large literals, and lists of strings are the common case.
-        stack: list[syntax.Value] = [value]
-        pop, push = stack.pop, stack.extend
+        # Depth first in source order, as a recursive walk would go, with a stack of its own;
+        # only lists, maps and names go on it (python sources take large lists of scalars).
+        stack: list[Any] = [value]
+        pop, push = stack.pop, stack.append
         while stack:
             node = pop()
             kind = type(node)
             if kind is _LIST:
-                items = node.items  # type: ignore[union-attr]
-                for item in items:
-                    if type(item) not in _SCALARS:
-                        push(items[::-1])
-                        break
+                # What may hold a name goes on the stack, last first; a list of scalars inside
+                # is looked at here.
+                for item in reversed(node.items):
+                    inside = type(item)
+                    if inside in _SCALARS:
+                        continue
+                    if inside is _LIST:
+                        for inner in item.items:
+                            if type(inner) not in _SCALARS:
+                                push(item)
+                                break
+                    else:
+                        push(item)
             elif kind is _MAP:
-                self.map_keys(node, "key")  # type: ignore[arg-type]
-                push([e.value for e in reversed(node.entries)])  # type: ignore[union-attr]
+                self.map_keys(node, "key")
+                stack += [e.value for e in reversed(node.entries) if type(e.value) not in _SCALARS]
             elif kind is _WORD:
-                self.fail(f"{what} must be a literal", node.span,
-                          f'write "{node.name}" in quotes for a string')  # type: ignore[union-attr]
+                self.fail(f"{what} must be a literal", node.span, f'write "{node.name}" in quotes for a string')
             elif kind is _REF:
                 self.fail(f"{what} must be a literal", node.span,
                           "a builder runs before any copy: it cannot take a reference")
