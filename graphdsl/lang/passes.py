@@ -115,6 +115,12 @@ def _plain_names() -> dict[tuple[bool, bool], Callable[[str], re.Match[str] | No
 _PLAIN = _plain_names()
 
 
+def plain_names(glob: bool, tensor: bool) -> Callable[[str], re.Match[str] | None]:
+    """The first step of :meth:`Pass.check_element`: matches the names it surely lets through
+    (None: the name takes the whole check)."""
+    return _PLAIN[glob, tensor]
+
+
 def first_at(node: syntax.Node, name: str | None = None, column: bool = False) -> str:
     """Where the first of two duplicates is; with the column for things that share a line."""
     span = node.span

@@ -10,11 +10,11 @@ pass (:mod:`graphdsl.lang.scope`).
 from __future__ import annotations
 
 import posixpath
-from typing import Any, Mapping, TypeVar
+from typing import Any, Mapping, TypeVar, cast
 
 from graphdsl.errors import Span, SpecError, did_you_mean
 from graphdsl.lang import schema, serving, syntax
-from graphdsl.lang.passes import Pass, describe, first_at
+from graphdsl.lang.passes import Pass, describe, first_at, plain_names
 
 ValueType = schema.ValueType
 # The types, as plain names: reading an enum's member from its class costs a lookup through the
@@ -25,6 +25,9 @@ _REFERENCE_MAP = ValueType.REFERENCE_MAP
 # The node types literal() tells apart, by exact type (no node type has subclasses).
 _LIST, _MAP, _WORD, _REF = syntax.ListValue, syntax.MapValue, syntax.Word, syntax.Ref
 _SCALARS = frozenset({syntax.String, syntax.Int, syntax.Float, syntax.Bool})
+_STRING_NODE, _SETTING, _OVERRIDE = syntax.String, syntax.Setting, syntax.VariableOverride
+# check_element's first step, for element patterns (globs) and tensor names.
+_PLAIN_GLOB, _PLAIN_TENSOR = plain_names(glob=True, tensor=False), plain_names(glob=False, tensor=True)
 K = TypeVar("K")  # a kind of the schema: SourceKind or ExportKind
 
 
@@ -167,11 +170,13 @@ class SchemaPass(Pass):
         settings: dict[str, syntax.Setting] = {}
         patterns: dict[str, syntax.VariableOverride] = {}
         inputs: dict[str, syntax.Bind] = {}
+        entry: Any
         for entry in copy.entries:
-            self.enter(entry, 2)
-            if isinstance(entry, syntax.Setting):
+            self._at = (entry, 1, 2)  # self.enter(entry, 2), inline
+            kind = type(entry)
+            if kind is _SETTING:
                 self.copy_setting(entry, settings)
-            elif isinstance(entry, syntax.VariableOverride):
+            elif kind is _OVERRIDE:
                 pattern = entry.pattern
                 if not pattern.value:
                     self.fail("empty variable pattern", pattern.span,
@@ -182,7 +187,8 @@ class SchemaPass(Pass):
                 patterns[pattern.value] = entry
                 self.mode(entry.value)
             else:
-                self.check_element(entry.input, "bind input", tensor=True)
+                if _PLAIN_TENSOR(entry.input.value) is None:  # else surely a tensor name
+                    self.check_element(entry.input, "bind input", tensor=True)
                 if entry.input.value in inputs:
                     self.fail(f"input '{entry.input.value}' is bound twice", entry.input.span,
                               first_at(inputs[entry.input.value]))
@@ -210,7 +216,7 @@ class SchemaPass(Pass):
 
     def mode(self, value: syntax.Value) -> None:
         modes = schema.VARIABLE_MODES
-        if isinstance(value, syntax.Word) and value.name in modes:
+        if type(value) is _WORD and cast(syntax.Word, value).name in modes:
             return
         if isinstance(value, syntax.String) and value.value in modes:
             self.fail("a variable mode is a bare word", value.span, f"write {value.value} without quotes")
@@ -313,6 +319,8 @@ class SchemaPass(Pass):
             value = seen[required.key].value if required.key in seen else None
             if required.required and (value is None or _empty(value)):
                 self.fail(f"signature '{name.value}' has no {required.key}", signature.span, required.missing)
+        if serving.WARMUP not in seen:
+            return  # nothing for serving.check_warmup to check
         try:
             serving.check_warmup(signature)
         except SpecError as error:
@@ -334,8 +342,10 @@ class SchemaPass(Pass):
             if not entry.allow_empty and not names:
                 self.fail(f"empty {entry.key} list", value.span, "name at least one element to copy")
             glob = kind is _ELEMENT_PATTERNS
+            plain = _PLAIN_GLOB if glob else _PLAIN_TENSOR
             for name in names:
-                self.check_element(name, entry.noun, glob=glob, tensor=not glob)
+                if plain(name.value) is None:  # else surely a good name: check_element's first step
+                    self.check_element(name, entry.noun, glob=glob, tensor=not glob)
         elif kind is _BOOL:
             if not isinstance(value, syntax.Bool):
                 self.fail(f"{what} must be true or false, not {describe(value)}", value.span,
@@ -349,10 +359,17 @@ class SchemaPass(Pass):
 
     def strings(self, value: syntax.Value, what: str, example: str, single: bool = False) -> tuple[syntax.String, ...]:
         """A list of strings (or, if ``single``, one string); return the strings."""
-        if single and isinstance(value, syntax.String):
-            return (value,)
-        if isinstance(value, syntax.ListValue) and all(isinstance(v, syntax.String) for v in value.items):
-            return value.items  # type: ignore[return-value]
+        # Exact types, and a loop rather than all(generator): every take and stop_at comes here.
+        if type(value) is _STRING_NODE:
+            if single:
+                return (cast(syntax.String, value),)
+        elif type(value) is _LIST:
+            items = cast(syntax.ListValue, value).items
+            for item in items:
+                if type(item) is not _STRING_NODE:
+                    break
+            else:
+                return cast("tuple[syntax.String, ...]", items)
         bad = value
         if isinstance(value, syntax.ListValue):
             bad = next(v for v in value.items if not isinstance(v, syntax.String))

@@ -11,15 +11,17 @@ dictionary lookup and the pass runs in time linear in the spec, whatever its cha
 from __future__ import annotations
 
 import posixpath
-from typing import Iterable, NoReturn, TypeVar
+from typing import Iterable, NoReturn, TypeVar, cast
 
 from graphdsl.errors import did_you_mean
 from graphdsl.lang import grammar, schema, syntax
-from graphdsl.lang.passes import Pass, describe, first_at
+from graphdsl.lang.passes import Pass, describe, first_at, plain_names
 
 N = TypeVar("N", bound=syntax.Node)
 # Plain names: reading an enum's member from its class is slow, and the pass asks per entry.
 _REFERENCES, _REFERENCE_MAP = schema.ValueType.REFERENCES, schema.ValueType.REFERENCE_MAP
+_BIND, _REF = syntax.Bind, syntax.Ref
+_PLAIN_NAME = plain_names(glob=False, tensor=False)  # check_element's first step for references
 
 
 class ScopePass(Pass):
@@ -70,8 +72,10 @@ class ScopePass(Pass):
                 source.span,
                 f"a namespace takes from one source; copy '{source.name}' into another namespace",
             )
-        for bind in copy.binds:
-            self.leave(bind, 2)
+        for bind in copy.entries:
+            if type(bind) is not _BIND:
+                continue
+            self._at = (bind, 0, 2)  # self.leave(bind, 2), inline
             ref = self.reference(bind.value, "a bind target")
             if ref.namespace.name == namespace.name:
                 self.fail(
@@ -101,7 +105,8 @@ class ScopePass(Pass):
     def visit_Export(self, export: syntax.Export) -> None:
         path = export.path
         self.enter(path, 2)  # after the schema's checks of the path itself
-        normal = posixpath.normpath(path.value) if path.value else ""
+        # A path of one name (no '/') is its own normal form: normpath only for the others.
+        normal = posixpath.normpath(path.value) if "/" in path.value else path.value
         if normal in self.export_paths:
             self.fail(f"duplicate export path '{path.value}'", path.span, first_at(self.export_paths[normal]))
         self.export_paths[normal] = export
@@ -134,10 +139,13 @@ class ScopePass(Pass):
 
     def reference(self, value: syntax.Value, what: str) -> syntax.Ref:
         """Check that ``value`` is a reference or alias to an element copied above; return the Ref."""
-        if isinstance(value, syntax.Ref):
-            self.namespace(value.namespace)
-            self.check_element(value.element, "referenced element")
-            return value
+        if type(value) is _REF:
+            ref = cast(syntax.Ref, value)
+            if ref.namespace.name not in self.namespaces:
+                self.namespace(ref.namespace)
+            if _PLAIN_NAME(ref.element.value) is None:  # else surely a good name
+                self.check_element(ref.element, "referenced element")
+            return ref
         if isinstance(value, syntax.Word):
             self.alias(value)
             return self.resolved[value.name]
