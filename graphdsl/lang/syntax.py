@@ -559,34 +559,14 @@ def maker(cls: type[NodeT]) -> Callable[..., NodeT]:
     ``__post_init__`` and no default the caller leaves out.
     """
     names = tuple(f.name for f in dataclasses.fields(cast(Any, cls)))
-    new = object.__new__
-    if len(names) == 2:
-        first, second = names
-
-        def make2(a: Any, b: Any) -> NodeT:
-            node = new(cls)
-            fields = node.__dict__
-            fields[first] = a
-            fields[second] = b
-            return node
-        return make2
-    if len(names) == 3:
-        first, second, third = names
-
-        def make3(a: Any, b: Any, c: Any) -> NodeT:
-            node = new(cls)
-            fields = node.__dict__
-            fields[first] = a
-            fields[second] = b
-            fields[third] = c
-            return node
-        return make3
-
-    def make(*values: Any) -> NodeT:
-        node = new(cls)
-        node.__dict__.update(zip(names, values, strict=True))
-        return node
-    return make
+    # One function per class, its fields stored one by one (no loop, no zip): the text is made
+    # of the dataclass's own field names.
+    arguments = ", ".join(f"a{i}" for i in range(len(names)))
+    stores = "".join(f"    fields[{name!r}] = a{i}\n" for i, name in enumerate(names))
+    text = f"def make({arguments}):\n    node = new(cls)\n    fields = node.__dict__\n{stores}    return node\n"
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    exec(compile(text, f"<maker of {cls.__name__}>", "exec"), namespace)
+    return cast(Callable[..., NodeT], namespace["make"])
 
 
 # ---------------------------------------------------------------------------------------------
