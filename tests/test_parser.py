@@ -222,6 +222,12 @@ def test_parsed_nodes_are_the_dataclasses_own() -> None:
         copy.namespace.name = "B"  # type: ignore[misc]
     made = syntax.maker(syntax.Export)(copy.namespace, setting.value.items[0], (), False, copy.span)
     assert made == syntax.Export(copy.namespace, setting.value.items[0], (), False, copy.span)
+    # Comments are no field: a node given some keeps them, the others share the empty ones.
+    spec = parse(HEAD + 'copy A from s {\n  take = ["x"]  # what\n  variables = value\n}\n')
+    take, variables = spec.copies[0].entries
+    assert take.comments.trailing is not None and take.comments.trailing.text == "# what"
+    assert variables.comments is syntax.NO_COMMENTS and take.value.comments is syntax.NO_COMMENTS
+    assert take == dataclasses.replace(take) and dataclasses.replace(take).comments is syntax.NO_COMMENTS
 
 
 def test_copy_accessors() -> None:

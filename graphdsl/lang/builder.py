@@ -43,9 +43,16 @@ _NESTING = (syntax.ListValue, syntax.MapValue)  # the values that nest (exact ty
 # two brackets): the builder does not look into it.
 _SHALLOW = 2 * MAX_NESTING
 _new = object.__new__
-# The classes of the nodes made inline (without the call of their maker): the most common.
+# The most common nodes are made inline, without a call to their maker: their classes, and
+# what sets each of their fields (syntax.setters).
 _STRING, _LIST, _WORD, _IDENT = syntax.String, syntax.ListValue, syntax.Word, syntax.Ident
 _SETTING, _MAP_ENTRY = syntax.Setting, syntax.MapEntry
+_STRING_VALUE, _STRING_SPAN = syntax.setters(_STRING)
+_LIST_ITEMS, _LIST_SPAN = syntax.setters(_LIST)
+_WORD_NAME, _WORD_SPAN = syntax.setters(_WORD)
+_IDENT_NAME, _IDENT_SPAN = syntax.setters(_IDENT)
+_SETTING_KEY, _SETTING_VALUE, _SETTING_SPAN = syntax.setters(_SETTING)
+_MAP_ENTRY_KEY, _MAP_ENTRY_VALUE, _MAP_ENTRY_SPAN = syntax.setters(_MAP_ENTRY)
 _INFINITIES = (math.inf, -math.inf)
 
 
@@ -137,14 +144,12 @@ class Builder:
         span: TextSpan = _new(TextSpan)
         span.file, span.start, span.end = file, start, end
         ident = _new(_IDENT)  # _Ident() and _Setting() inline
-        fields = ident.__dict__
-        fields["name"] = key
-        fields["span"] = key_span
+        _IDENT_NAME(ident, key)
+        _IDENT_SPAN(ident, key_span)
         node = _new(_SETTING)
-        fields = node.__dict__
-        fields["key"] = ident
-        fields["value"] = value
-        fields["span"] = span
+        _SETTING_KEY(node, ident)
+        _SETTING_VALUE(node, value)
+        _SETTING_SPAN(node, span)
         return node  # type: ignore[no-any-return]
 
     def variable_override(self, children: list[Any]) -> syntax.VariableOverride:
@@ -195,9 +200,8 @@ class Builder:
         span: TextSpan = _new(TextSpan)  # text_span() inline
         span.file, span.start, span.end = self.file, start, start + len(text)
         node = _new(_WORD)  # _Word() inline
-        fields = node.__dict__
-        fields["name"] = text
-        fields["span"] = span
+        _WORD_NAME(node, text)
+        _WORD_SPAN(node, span)
         return node  # type: ignore[no-any-return]
 
     def ref(self, children: list[Any]) -> syntax.Ref:
@@ -226,17 +230,15 @@ class Builder:
                     span: TextSpan = _new(TextSpan)
                     span.file, span.start, span.end = file, start, start + len(quoted)
                     item = _new(_STRING)
-                    fields = item.__dict__
-                    fields["value"] = text
-                    fields["span"] = span
+                    _STRING_VALUE(item, text)
+                    _STRING_SPAN(item, span)
             append(item)
         span = _new(TextSpan)  # span() inline: both ends are brackets
         _, close, end = children[-1]
         span.file, span.start, span.end = file, children[0][2], end + len(close)
         node = _new(_LIST)  # _ListValue() inline
-        fields = node.__dict__
-        fields["items"] = tuple(items)
-        fields["span"] = span
+        _LIST_ITEMS(node, tuple(items))
+        _LIST_SPAN(node, span)
         return node  # type: ignore[no-any-return]
 
     def map_value(self, children: list[Any]) -> syntax.MapValue:
@@ -250,10 +252,9 @@ class Builder:
         span: TextSpan = _new(TextSpan)  # span() inline: a label, then a value's node
         span.file, span.start, span.end = self.file, key.span.start, value.span.end
         node = _new(_MAP_ENTRY)  # _MapEntry() inline
-        fields = node.__dict__
-        fields["key"] = key
-        fields["value"] = value
-        fields["span"] = span
+        _MAP_ENTRY_KEY(node, key)
+        _MAP_ENTRY_VALUE(node, value)
+        _MAP_ENTRY_SPAN(node, span)
         return node  # type: ignore[no-any-return]
 
     def nesting(self, value: syntax.ListValue | syntax.MapValue) -> None:
@@ -294,9 +295,8 @@ class Builder:
         span: TextSpan = _new(TextSpan)  # text_span(), inline
         span.file, span.start, span.end = self.file, start, start + len(quoted)
         node = _new(_STRING)  # _String() inline: a spec's most common node
-        fields = node.__dict__
-        fields["value"] = text
-        fields["span"] = span
+        _STRING_VALUE(node, text)
+        _STRING_SPAN(node, span)
         return node  # type: ignore[no-any-return]
 
     def integer(self, token: Token) -> syntax.Int:

@@ -259,7 +259,7 @@ class SchemaPass(Pass):
         if not path.value:
             self.fail("empty export path", path.span, "the path is relative to the build's output directory")
         self.no_nul(path)
-        normal = posixpath.normpath(path.value)
+        normal = posixpath.normpath(path.value) if "/" in path.value else path.value  # one name: itself
         if path.value.startswith("/") or normal == ".." or normal.startswith("../"):
             self.fail(
                 f"export path '{path.value}' leaves the output directory",

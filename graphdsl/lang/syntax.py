@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import functools
 from dataclasses import dataclass
 from functools import cached_property
+from types import MemberDescriptorType
 from typing import Any, Callable, ClassVar, Iterator, TypeVar, Union, cast
 
 from graphdsl.errors import SourceFile, Span
@@ -68,6 +70,12 @@ class Node:
     shares the empty :data:`NO_COMMENTS` (the parser sets it on the few nodes that have some, as
     it builds the tree; making it a field would slow down building every node).
     """
+
+    # The fields of the spec's nodes are slots (declared by each class): a large spec has
+    # hundreds of thousands of nodes, and a dict of fields per node was a good part of the cost
+    # of making and freeing each. The dict here only comes to be for the few nodes given
+    # comments (or, on template nodes, attributes that are not fields).
+    __slots__ = ("__dict__",)
 
     span: Span  # each node (a frozen dataclass) declares it as its last positional field
     comments: ClassVar[Comments] = NO_COMMENTS
@@ -128,6 +136,8 @@ NodeVisitor._methods = {}
 class String(Node):
     """A string literal, escapes decoded; also a quoted label (signature name, map key)."""
 
+    __slots__ = ("value", "span")
+
     value: str
     span: Span
 
@@ -135,6 +145,8 @@ class String(Node):
 @dataclass(frozen=True)
 class Int(Node):
     """An integer literal."""
+
+    __slots__ = ("value", "span")
 
     value: int
     span: Span
@@ -144,6 +156,8 @@ class Int(Node):
 class Float(Node):
     """A floating-point literal."""
 
+    __slots__ = ("value", "span")
+
     value: float
     span: Span
 
@@ -151,6 +165,8 @@ class Float(Node):
 @dataclass(frozen=True)
 class Bool(Node):
     """``true`` or ``false``."""
+
+    __slots__ = ("value", "span")
 
     value: bool
     span: Span
@@ -163,6 +179,8 @@ class Word(Node):
     Which one it is depends on where it stands; the checker decides.
     """
 
+    __slots__ = ("name", "span")
+
     name: str
     span: Span
 
@@ -170,6 +188,8 @@ class Word(Node):
 @dataclass(frozen=True)
 class Ident(Node):
     """An identifier in a naming position: a source, namespace, alias, kind or key name."""
+
+    __slots__ = ("name", "span")
 
     name: str
     span: Span
@@ -183,6 +203,8 @@ class Ref(Node):
     called in the source graph.
     """
 
+    __slots__ = ("namespace", "element", "span")
+
     namespace: Ident
     element: String
     span: Span
@@ -192,6 +214,8 @@ class Ref(Node):
 class ListValue(Node):
     """``[a, b, ...]``."""
 
+    __slots__ = ("items", "span")
+
     items: tuple[Value, ...]
     span: Span
 
@@ -199,6 +223,8 @@ class ListValue(Node):
 @dataclass(frozen=True)
 class MapEntry(Node):
     """``key: value`` inside a map; a bare key is stored as a :class:`String` too."""
+
+    __slots__ = ("key", "value", "span")
 
     key: String
     value: Value
@@ -208,6 +234,8 @@ class MapEntry(Node):
 @dataclass(frozen=True)
 class MapValue(Node):
     """``{ key: value, ... }``; entries in source order, duplicates kept (the checker rejects them)."""
+
+    __slots__ = ("entries", "span")
 
     entries: tuple[MapEntry, ...]
     span: Span
@@ -225,6 +253,8 @@ NodeT = TypeVar("NodeT", bound=Node)
 class Setting(Node):
     """``key = value``: a source option, a copy or export entry, a signature entry."""
 
+    __slots__ = ("key", "value", "span")
+
     key: Ident
     value: Value
     span: Span
@@ -233,6 +263,8 @@ class Setting(Node):
 @dataclass(frozen=True)
 class VariableOverride(Node):
     """``variable "PATTERN" = MODE``: the mode for variables whose op name matches the glob."""
+
+    __slots__ = ("pattern", "value", "span")
 
     pattern: String
     value: Value
@@ -248,6 +280,8 @@ class VariableOverride(Node):
 class Bind(Node):
     """``bind "INPUT:0" = REF``: the copied piece's input tensor becomes an existing copy."""
 
+    __slots__ = ("input", "value", "span")
+
     input: String
     value: Value
     span: Span
@@ -256,6 +290,8 @@ class Bind(Node):
 @dataclass(frozen=True)
 class Signature(Node):
     """``signature NAME { inputs = {...}  outputs = {...} }`` in a savedmodel export."""
+
+    __slots__ = ("name", "entries", "span")
 
     name: String
     entries: tuple[Setting, ...]
@@ -281,6 +317,8 @@ class Signature(Node):
 class Version(Node):
     """``graphdsl 1``: the language version; must be the first statement."""
 
+    __slots__ = ("number", "span")
+
     number: Int
     span: Span
 
@@ -288,6 +326,8 @@ class Version(Node):
 @dataclass(frozen=True)
 class Source(Node):
     """``source NAME = KIND("PATH", key = value, ...)``; PATH is relative to the spec file."""
+
+    __slots__ = ("name", "kind", "path", "options", "span")
 
     name: Ident
     kind: Ident
@@ -303,6 +343,8 @@ class Copy(Node):
     ``entries`` holds the body in source order: :class:`Setting` (``take``, ``variables``,
     ``stop_at``), :class:`VariableOverride` and :class:`Bind`.
     """
+
+    __slots__ = ("namespace", "source", "entries", "span")
 
     namespace: Ident
     source: Ident
@@ -351,6 +393,8 @@ CopyEntry = Union[Setting, VariableOverride, Bind]
 class Let(Node):
     """``let ALIAS = REF``: a name for a copied element."""
 
+    __slots__ = ("name", "value", "span")
+
     name: Ident
     value: Value
     span: Span
@@ -363,6 +407,8 @@ class Export(Node):
     ``entries`` holds the body in source order: :class:`Setting` and :class:`Signature`.
     ``has_body`` tells ``export metagraph "g"`` from ``export metagraph "g" { }``.
     """
+
+    __slots__ = ("kind", "path", "entries", "has_body", "span")
 
     kind: Ident
     path: String
@@ -550,6 +596,23 @@ def _mode(value: Value) -> str:
     return value.name if isinstance(value, Word) else schema.DEFAULT_MODE
 
 
+def setters(cls: type[Node]) -> tuple[Callable[[Any, Any], None], ...]:
+    """For each field of the node class ``cls``, in order, what sets it on a node being made
+    (the slot's own setter; for a class without slots, a store into the node's dict)."""
+    out: list[Callable[[Any, Any], None]] = []
+    for field in dataclasses.fields(cast(Any, cls)):
+        slot = cls.__dict__.get(field.name)
+        if isinstance(slot, MemberDescriptorType):
+            out.append(slot.__set__)
+        else:
+            out.append(functools.partial(_store, field.name))
+    return tuple(out)
+
+
+def _store(name: str, node: Any, value: Any) -> None:
+    node.__dict__[name] = value
+
+
 def maker(cls: type[NodeT]) -> Callable[..., NodeT]:
     """A constructor of the node class ``cls`` that takes its fields positionally, for the parser.
 
@@ -559,12 +622,15 @@ def maker(cls: type[NodeT]) -> Callable[..., NodeT]:
     ``__post_init__`` and no default the caller leaves out.
     """
     names = tuple(f.name for f in dataclasses.fields(cast(Any, cls)))
-    # One function per class, its fields stored one by one (no loop, no zip): the text is made
-    # of the dataclass's own field names.
+    # One function per class, its fields set one by one (no loop, no zip): its text is made of
+    # the dataclass's own field names.
+    slots = [isinstance(cls.__dict__.get(name), MemberDescriptorType) for name in names]
     arguments = ", ".join(f"a{i}" for i in range(len(names)))
-    stores = "".join(f"    fields[{name!r}] = a{i}\n" for i, name in enumerate(names))
-    text = f"def make({arguments}):\n    node = new(cls)\n    fields = node.__dict__\n{stores}    return node\n"
+    stores = "".join(f"    set{i}(node, a{i})\n" if slot else f"    node.__dict__[{name!r}] = a{i}\n"
+                     for i, (name, slot) in enumerate(zip(names, slots)))
+    text = f"def make({arguments}):\n    node = new(cls)\n{stores}    return node\n"
     namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    namespace.update((f"set{i}", setter) for i, setter in enumerate(setters(cls)))
     exec(compile(text, f"<maker of {cls.__name__}>", "exec"), namespace)
     return cast(Callable[..., NodeT], namespace["make"])
 
