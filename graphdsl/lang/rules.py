@@ -26,6 +26,7 @@ _REFERENCE_MAP = ValueType.REFERENCE_MAP
 _LIST, _MAP, _WORD, _REF = syntax.ListValue, syntax.MapValue, syntax.Word, syntax.Ref
 _SCALARS = frozenset({syntax.String, syntax.Int, syntax.Float, syntax.Bool})
 _STRING_NODE, _SETTING, _OVERRIDE = syntax.String, syntax.Setting, syntax.VariableOverride
+_SIGNATURE = syntax.Signature
 # check_element's first step, for element patterns (globs) and tensor names.
 _PLAIN_GLOB, _PLAIN_TENSOR = plain_names(glob=True, tensor=False), plain_names(glob=False, tensor=True)
 K = TypeVar("K")  # a kind of the schema: SourceKind or ExportKind
@@ -100,7 +101,8 @@ class SchemaPass(Pass):
                 self.fail(f"duplicate option '{key}'", option.key.span, first_at(seen[key], key, column=True))
             seen[key] = option
             if kind.options is None:
-                self.literal(option.value, f"builder argument '{key}'")
+                if type(option.value) not in _SCALARS:  # a scalar is a literal
+                    self.literal(option.value, f"builder argument '{key}'")
                 continue
             entry = kind.option(key)
             if entry is None:
@@ -237,9 +239,10 @@ class SchemaPass(Pass):
         self.export_path(export.path)
         seen: dict[str, syntax.Setting] = {}
         names: dict[str, syntax.Signature] = {}
+        entry: Any
         for entry in export.entries:
-            self.enter(entry, 2)
-            if isinstance(entry, syntax.Signature):
+            self._at = (entry, 1, 2)  # self.enter(entry, 2), inline
+            if type(entry) is _SIGNATURE:
                 self.signature(entry, kind, names)
             else:
                 self.export_setting(entry, kind, seen)
@@ -251,9 +254,10 @@ class SchemaPass(Pass):
                 f"add e.g. signature {schema.DEFAULT_SIGNATURE} {{ inputs = {{...}}  outputs = {{...}} }}",
             )
         for required in kind.entries:
-            value = seen[required.key].value if required.key in seen else None
-            if required.required and (value is None or _empty(value)):
-                self.fail(f"a {kind.name} export needs {required.key}", export.span, required.missing)
+            if required.required:
+                value = seen[required.key].value if required.key in seen else None
+                if value is None or _empty(value):
+                    self.fail(f"a {kind.name} export needs {required.key}", export.span, required.missing)
 
     def export_path(self, path: syntax.String) -> None:
         if not path.value:
@@ -300,7 +304,7 @@ class SchemaPass(Pass):
         names[name.value] = signature
         seen: dict[str, syntax.Setting] = {}
         for setting in signature.entries:
-            self.enter(setting, 3)
+            self._at = (setting, 1, 3)  # self.enter(setting, 3), inline
             key = setting.key.name
             entry = schema.signature_entry(key)
             if entry is None:
@@ -316,9 +320,11 @@ class SchemaPass(Pass):
             self.value(entry, setting.value, f"'{key}'")
         self.leave(signature, 2)
         for required in schema.SIGNATURE_ENTRIES:
-            value = seen[required.key].value if required.key in seen else None
-            if required.required and (value is None or _empty(value)):
-                self.fail(f"signature '{name.value}' has no {required.key}", signature.span, required.missing)
+            if required.required:
+                value = seen[required.key].value if required.key in seen else None
+                if value is None or _empty(value):
+                    self.fail(f"signature '{name.value}' has no {required.key}", signature.span,
+                              required.missing)
         if serving.WARMUP not in seen:
             return  # nothing for serving.check_warmup to check
         try:

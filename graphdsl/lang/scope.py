@@ -11,7 +11,7 @@ dictionary lookup and the pass runs in time linear in the spec, whatever its cha
 from __future__ import annotations
 
 import posixpath
-from typing import Iterable, NoReturn, TypeVar, cast
+from typing import Any, Iterable, NoReturn, TypeVar, cast
 
 from graphdsl.errors import did_you_mean
 from graphdsl.lang import grammar, schema, syntax
@@ -20,7 +20,7 @@ from graphdsl.lang.passes import Pass, describe, first_at, plain_names
 N = TypeVar("N", bound=syntax.Node)
 # Plain names: reading an enum's member from its class is slow, and the pass asks per entry.
 _REFERENCES, _REFERENCE_MAP = schema.ValueType.REFERENCES, schema.ValueType.REFERENCE_MAP
-_BIND, _REF = syntax.Bind, syntax.Ref
+_BIND, _REF, _SIGNATURE = syntax.Bind, syntax.Ref, syntax.Signature
 _PLAIN_NAME = plain_names(glob=False, tensor=False)  # check_element's first step for references
 
 
@@ -113,8 +113,9 @@ class ScopePass(Pass):
         kind = schema.EXPORT_KINDS.get(export.kind.name)
         if kind is None:
             return
+        entry: Any
         for entry in export.entries:
-            if isinstance(entry, syntax.Signature):
+            if type(entry) is _SIGNATURE:
                 self.visit_Signature(entry)
                 continue
             known = kind.entry(entry.key.name)
@@ -132,8 +133,9 @@ class ScopePass(Pass):
             if known.type is not _REFERENCE_MAP:
                 continue  # values, not names (a warmup's sample inputs)
             self.leave(setting, 3)
+            what = f"a signature {known.noun}"
             for entry in setting.value.entries:
-                self.reference(entry.value, f"a signature {known.noun}")
+                self.reference(entry.value, what)
 
     # References -------------------------------------------------------------------------------
 
