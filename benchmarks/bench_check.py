@@ -191,8 +191,9 @@ def fresh(checkout: str, text: str) -> float:
 
 
 def main_fresh(shapes: list[str], sizes: list[int], repeat: int, checkout_base: str | None) -> None:
-    print("| shape | statements | graphdsl s (fresh process) |" + (" baseline s (fresh process) |" if checkout_base else ""))
-    print("|---|---:|---:|" + ("---:|" if checkout_base else ""))
+    print("| shape | statements | graphdsl s (fresh process) |"
+          + (" baseline s (fresh process) | graphdsl / baseline |" if checkout_base else ""))
+    print("|---|---:|---:|" + ("---:|---:|" if checkout_base else ""))
     for shape in shapes:
         for n in sizes:
             text = spec_text(shape, n)
@@ -201,7 +202,9 @@ def main_fresh(shapes: list[str], sizes: list[int], repeat: int, checkout_base: 
                 ours.append(fresh(os.path.dirname(HERE), text))
                 if checkout_base:
                     base.append(fresh(checkout_base, text))
-            row = f" {statistics.median(base):.3f} |" if checkout_base else ""
+            row = ""
+            if checkout_base:
+                row = f" {statistics.median(base):.3f} | {statistics.median(ours) / statistics.median(base):.2f} |"
             statements = len(load_spec_text(text).statements)
             print(f"| {shape} | {statements} | {statistics.median(ours):.3f} |{row}", flush=True)
 

@@ -216,9 +216,8 @@ class Builder:
         # [ (value (, value)* ,?)? ]: the values stand at the odd places, commas between them.
         # A string is made here (string() inline, as _String): lists of strings are common.
         file = self.file
-        items: list[Any] = []
-        append = items.append
-        for item in children[1:-1:2]:
+        items = children[1:-1:2]
+        for index, item in enumerate(items):
             if type(item) is tuple:
                 kind, quoted, start = item
                 if kind != "STRING":
@@ -232,7 +231,7 @@ class Builder:
                     item = _new(_STRING)
                     _STRING_VALUE(item, text)
                     _STRING_SPAN(item, span)
-            append(item)
+                items[index] = item
         span = _new(TextSpan)  # span() inline: both ends are brackets
         _, close, end = children[-1]
         span.file, span.start, span.end = file, children[0][2], end + len(close)
