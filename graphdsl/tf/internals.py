@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import heapq
 import importlib
+import weakref
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
@@ -137,12 +138,12 @@ INTERNALS: dict[str, Internal] = {
     # Outside the import, each with its own public fallback.
     "Graph._lock": Internal(
         f"{_OPS}.Graph (set in __init__)", "a source's GraphDef with its bytes (fallback: as_graph_def)"),
-    "c_api_util.tf_buffer": Internal(
-        _C_UTIL, "a source's GraphDef with its bytes (fallback: as_graph_def)"),
     "pywrap_tf_session.TF_GraphToGraphDef": Internal(
         _C_API, "a source's GraphDef with its bytes (fallback: as_graph_def)"),
     "pywrap_tf_session.TF_GetBuffer": Internal(
         _C_API, "a source's GraphDef with its bytes (fallback: as_graph_def)"),
+    "pywrap_tf_session.TF_NewBuffer": Internal(
+        _C_API, "the buffer of a source's serialized GraphDef, kept for its import (fallback: as_graph_def)"),
     "Graph._functions": Internal(
         f"{_OPS}.Graph (set in __init__)", "functions the target holds (fallback: as_graph_def)"),
     "ops.get_to_proto_function": Internal(
@@ -302,7 +303,7 @@ def _fast_trial() -> bool:
         return False
 
 
-def import_serialized(graph: tf.Graph, data: bytes, prefix: str, names: Sequence[str],
+def import_serialized(graph: tf.Graph, data: "bytes | KeptBuffer", prefix: str, names: Sequence[str],
                       attrs: Mapping[int, Sequence[tuple[str, bytes]]]) -> Imported | None:
     """Imports the serialized GraphDef ``data`` (nodes ``names``, in order) into ``graph`` under
     ``prefix``, mapping nothing; then sets, on the op made from node ``i``, each serialized
@@ -348,8 +349,11 @@ def _import_fast(graph, graph_def, prefix, input_map, control_map, names, full,
     for name in names:
         add_return(options, name)
 
-    data = graph_def if isinstance(graph_def, bytes) else graph_def.SerializeToString()
-    buffer = c_api.TF_NewBufferFromString(data)
+    if isinstance(graph_def, KeptBuffer):
+        buffer, owned = graph_def.buffer, False
+    else:
+        data = graph_def if isinstance(graph_def, bytes) else graph_def.SerializeToString()
+        buffer, owned = c_api.TF_NewBufferFromString(data), True
     try:
         with graph._mutation_lock():
             try:
@@ -364,7 +368,8 @@ def _import_fast(graph, graph_def, prefix, input_map, control_map, names, full,
                     _set_attrs(c_graph, c_ops, attrs)
             return _wrap(graph, c_ops, full)
     finally:
-        c_api.TF_DeleteBuffer(buffer)
+        if owned:
+            c_api.TF_DeleteBuffer(buffer)
 
 
 def _split(name: str) -> tuple[str, int]:
@@ -569,29 +574,47 @@ def _control_anchor(graph: tf.Graph, prefix: str, name: str, op: tf.Operation) -
 # -- smaller doors, each with its public fallback ---------------------------------------------------
 
 
-def graph_def_and_bytes(graph: tf.Graph) -> tuple[graph_pb2.GraphDef, bytes]:
-    """``graph.as_graph_def()``, and the serialized GraphDef TensorFlow parses it from.
+class KeptBuffer:
+    """A serialized GraphDef in a buffer of TensorFlow's C side, freed when this object goes.
+
+    :func:`import_serialized` imports it as it is, where bytes would first be copied into a new
+    buffer: a copy of the whole GraphDef, and fresh memory as large.
+    """
+
+    def __init__(self, buffer: Any) -> None:
+        from tensorflow.python.client import pywrap_tf_session as c_api
+
+        self.buffer = buffer
+        weakref.finalize(self, c_api.TF_DeleteBuffer, buffer)
+
+
+def graph_def_and_bytes(graph: tf.Graph) -> tuple[graph_pb2.GraphDef, bytes, "bytes | KeptBuffer"]:
+    """``graph.as_graph_def()``, the serialized GraphDef TensorFlow parses it from, and the same
+    serialized GraphDef as :func:`import_serialized` takes it (TensorFlow's buffer of it, kept).
 
     The bytes come with the GraphDef: ``as_graph_def`` makes them and parses them, and
     serializing the GraphDef again costs time in proportion to the graph.
     """
-    if _usable("Graph._lock", "Graph._c_graph", "c_api_util.tf_buffer",
-               "pywrap_tf_session.TF_GraphToGraphDef", "pywrap_tf_session.TF_GetBuffer"):
+    if _usable("Graph._lock", "Graph._c_graph", "pywrap_tf_session.TF_NewBuffer",
+               "pywrap_tf_session.TF_DeleteBuffer", "pywrap_tf_session.TF_GraphToGraphDef",
+               "pywrap_tf_session.TF_GetBuffer"):
         # pylint: disable=protected-access
         from tensorflow.python.client import pywrap_tf_session as c_api
-        from tensorflow.python.framework import c_api_util
 
-        with graph._lock, c_api_util.tf_buffer() as buffer:
+        # As c_api_util.tf_buffer() makes and frees it, but freed with the KeptBuffer.
+        kept = KeptBuffer(c_api.TF_NewBuffer())
+        with graph._lock:
             with graph._c_graph.get() as c_graph:
-                c_api.TF_GraphToGraphDef(c_graph, buffer)
-                data = tf.compat.as_bytes(c_api.TF_GetBuffer(buffer))
+                c_api.TF_GraphToGraphDef(c_graph, kept.buffer)
+                data = tf.compat.as_bytes(c_api.TF_GetBuffer(kept.buffer))
         graph_def = graph_pb2.GraphDef()
         graph_def.ParseFromString(data)
         if not graph_def.library.function:  # as as_graph_def leaves it
             graph_def.ClearField("library")
-        return graph_def, data
+        return graph_def, data, kept
     graph_def = graph.as_graph_def()
-    return graph_def, graph_def.SerializeToString()
+    data = graph_def.SerializeToString()
+    return graph_def, data, data
 
 
 def existing_operations(graph: tf.Graph, names: Iterable[str]) -> list[str]:
@@ -723,9 +746,7 @@ def _lean_resource_variable(graph: tf.Graph, vdef: variable_pb2.VariableDef, che
     aggregation and trainable flags are checked once per combination. About a fifth of the time.
     """
     # pylint: disable=protected-access
-    from tensorflow.python.ops import resource_variable_ops
-    from tensorflow.python.ops import variables
-
+    resource_variable_ops, variables = _variable_modules()
     if (":" not in vdef.variable_name or (vdef.initial_value_name and ":" not in vdef.initial_value_name)
             or (vdef.snapshot_name and ":" not in vdef.snapshot_name)):
         return None  # an op name where TensorFlow expects a tensor's: its error
@@ -771,7 +792,7 @@ def _lean_resource_variable(graph: tf.Graph, vdef: variable_pb2.VariableDef, che
                 save_slice_info_def=vdef.save_slice_info_def, import_scope=None)
             if vdef.HasField("save_slice_info_def") else None,
             "_caching_device": None,
-            "_dtype": tf.as_dtype(dtype),
+            "_dtype": _as_dtype(dtype),
             "_constraint": None,
             "_validate_shape": True,
         })
@@ -780,6 +801,21 @@ def _lean_resource_variable(graph: tf.Graph, vdef: variable_pb2.VariableDef, che
     var = object.__new__(resource_variable_ops.ResourceVariable)
     var.__dict__.update(fields)
     return var
+
+
+@functools.lru_cache(maxsize=1)
+def _variable_modules() -> tuple[ModuleType, ModuleType]:
+    """TensorFlow's resource_variable_ops and variables modules, imported once (an import
+    statement per variable costs a few microseconds)."""
+    from tensorflow.python.ops import resource_variable_ops, variables
+
+    return resource_variable_ops, variables
+
+
+@functools.lru_cache(maxsize=None)
+def _as_dtype(dtype: Any) -> tf.DType:
+    """``tf.as_dtype(dtype)``, each dtype converted once."""
+    return tf.as_dtype(dtype)
 
 
 def variable_from_proto(vdef: variable_pb2.VariableDef, import_scope: str | None) -> Any:
