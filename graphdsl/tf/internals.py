@@ -227,7 +227,10 @@ def missing() -> list[str]:
 
 
 def _usable(*names: str) -> bool:
-    return FAST_PATH and not set(names) & set(_missing())
+    if not FAST_PATH:
+        return False
+    missing = _missing()  # usually empty: a copy asks this several times
+    return not missing or not any(name in missing for name in names)
 
 
 # -- importing a GraphDef into a live graph -----------------------------------------------------------
@@ -271,7 +274,9 @@ def import_nodes(
 
 def fast_import_works() -> bool:
     """True when copies use the fast import: every name it needs is there and it passed its trial."""
-    return _usable(*(name for name, entry in INTERNALS.items() if entry.fast)) and _fast_trial()
+    missing = _missing()
+    return (FAST_PATH and not (missing and any(INTERNALS[name].fast for name in missing))
+            and _fast_trial())
 
 
 @functools.lru_cache(maxsize=1)
@@ -1061,7 +1066,8 @@ def _create(graph, nodes, order, op_defs, prefix, input_map, control_map) -> lis
     with graph._c_graph.get() as c_graph:
         for i in order:
             node = nodes[i]
-            desc = c_api.TF_NewOperation(c_graph, node.op, prefix + node.name)
+            op_type = node.op
+            desc = c_api.TF_NewOperation(c_graph, op_type, prefix + node.name)
             if node.device:
                 c_api.TF_SetDevice(desc, node.device)
             inputs, controls = [], []
@@ -1074,14 +1080,24 @@ def _create(graph, nodes, order, op_defs, prefix, input_map, control_map) -> lis
                 mapped = input_map.get(inp if slot else inp + ":0")
                 inputs.append(mapped._as_tf_output() if mapped is not None
                               else tf_output(by_name[name], int(slot or 0)))
-            for item in _grouped(op_defs[i], node, inputs):
-                if isinstance(item, list):
-                    c_api.TF_AddInputList(desc, item)
-                else:
+            plain = _PLAIN_INPUTS.get(op_type)
+            if plain is None:
+                plain = _PLAIN_INPUTS[op_type] = not any(
+                    arg.number_attr or arg.type_list_attr for arg in op_defs[i].input_arg)
+            if plain:  # one input per argument: no lists to group
+                for item in inputs:
                     add_input(desc, item)
+            else:
+                for item in _grouped(op_defs[i], node, inputs):
+                    if isinstance(item, list):
+                        c_api.TF_AddInputList(desc, item)
+                    else:
+                        add_input(desc, item)
             for control in dict.fromkeys(controls):  # the importer drops repeated control inputs
                 c_api.TF_AddControlInput(desc, control)
-            for key, value in node.attr.items():
+            attrs = node.attr
+            for key in attrs:  # by key: the map's items() view walks it in Python
+                value = attrs[key]
                 if key == _COLOCATION and prefix:  # the importer prefixes colocation entries
                     set_attr(desc, key, _prefixed_colocation(value, prefix))
                 else:
@@ -1091,6 +1107,10 @@ def _create(graph, nodes, order, op_defs, prefix, input_map, control_map) -> lis
             except tf.errors.InvalidArgumentError as e:
                 raise ValueError(e.message) from None
     return made
+
+
+# Whether an op type's OpDef takes one input per argument (no list arguments), by op type.
+_PLAIN_INPUTS: dict[str, bool] = {}
 
 
 def _grouped(op_def_, node, inputs: list) -> list:
@@ -1114,5 +1134,5 @@ def _prefixed_colocation(value, prefix: str) -> bytes:
     """A colocation attribute with the prefix on each entry, serialized."""
     fixed = type(value)()
     loc = b"loc:@" + prefix.encode()
-    fixed.list.s.extend(loc + e[5:] if e.startswith(b"loc:@") else e for e in value.list.s)
+    fixed.list.s.extend([loc + e[5:] if e.startswith(b"loc:@") else e for e in value.list.s])
     return fixed.SerializeToString()
