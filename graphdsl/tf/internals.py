@@ -997,18 +997,24 @@ def _versions_kept(graph: tf.Graph, graph_def: graph_pb2.GraphDef) -> bool:
 
 def _op_defs(nodes) -> list | None:
     """Each node's OpDef; None when a node has one the registry lacks, or what only the importer reads."""
-    defs, found = [], {}
+    defs, found = [], _FOUND_OP_DEFS
     for node in nodes:
         if ("_output_shapes" in node.attr or node.HasField("experimental_debug_info")
                 or node.HasField("experimental_type")):
             return None
         op = node.op
-        if op not in found:
-            found[op] = op_def(op)
-            if found[op] is None:
+        known = found.get(op)
+        if known is None:
+            known = op_def(op)
+            if known is None:
                 return None
-        defs.append(found[op])
+            found[op] = known
+        defs.append(known)
     return defs
+
+
+# The OpDefs found so far, by op type: a registered op keeps its OpDef (the registry only grows).
+_FOUND_OP_DEFS: dict[str, Any] = {}
 
 
 def _creation_order(nodes, input_map, control_map) -> list[int] | None:
