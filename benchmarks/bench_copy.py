@@ -299,14 +299,16 @@ def child_copy(method: str, path: str, trace: bool, expected_ops: int | None) ->
             gc_spent[1] += 1
 
     gc.callbacks.append(on_gc)
+    f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     c0, t0 = time.process_time(), time.perf_counter()
     run(src, top, target, parts)
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0  # fresh 4 KiB pages touched
     gc.callbacks.remove(on_gc)
     if method == "tf_floor":  # Python wrappers for the check below, untimed
         target._add_new_tf_operations(compute_devices=False)  # pylint: disable=protected-access
     result = {"seconds": seconds, "cpu_seconds": cpu_seconds, "gc_s": gc_spent[0],
-              "gc_collections": gc_spent[1], **parts}
+              "gc_collections": gc_spent[1], "minor_faults": faults, **parts}
     if trace:
         result["tracemalloc_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
@@ -433,6 +435,8 @@ def _row_for(method, size_info, runs, cutoff_note):
     row["seconds_min"] = min(secs)
     row["cpu_seconds"] = statistics.median(r["cpu_seconds"] for r in good)
     row["gc_s"] = statistics.median(r["gc_s"] for r in good)
+    if all("minor_faults" in r for r in good):
+        row["minor_faults"] = statistics.median(r["minor_faults"] for r in good)
     row["us_per_op"] = row["seconds"] / ops * 1e6
     row["peak_rss_mib"] = statistics.median(r["peak_rss_mib"] for r in good)
     for key in ("as_graph_def_s", "export_s", "import_s"):
@@ -469,6 +473,8 @@ def _table(rows, with_trace: bool) -> str:
                 notes.append(f"export {row['export_s']:.3f} s + import {row['import_s']:.3f} s")
             if row.get("gc_s"):
                 notes.append(f"cyclic GC {row['gc_s']:.3f} s")
+            if row.get("minor_faults"):
+                notes.append(f"{row['minor_faults']:.0f} minor page faults")
             if row["check"] != "ok":
                 notes.append("CHECK FAILED: " + row["check"])
             if row.get("peak_note"):
@@ -514,13 +520,33 @@ def _growth(rows) -> str:
     for method in dict.fromkeys(row["method"] for row in rows):
         sized = [r for r in rows if r["method"] == method and r.get("cpu_seconds")]
         for small, large in zip(sized, sized[1:]):
+            faults = (f"{large['minor_faults'] / small['minor_faults']:.1f}"
+                      if small.get("minor_faults") and large.get("minor_faults") else "n/a")
             lines.append(f"| {method} | {small['ops']} -> {large['ops']} | "
                          f"{large['ops'] / small['ops']:.1f} | "
-                         f"{large['cpu_seconds'] / small['cpu_seconds']:.1f} |")
+                         f"{large['cpu_seconds'] / small['cpu_seconds']:.1f} | {faults} |")
+    above = _above_floor(rows)
     if not lines:
         return ""
-    return "\n".join(["| method | ops | ops ratio | CPU time ratio (linear: the ops ratio) |",
-                      "|---|---|---:|---:|", *lines])
+    return "\n".join(["| method | ops | ops ratio | CPU time ratio (linear: the ops ratio) "
+                      "| minor page faults ratio |",
+                      "|---|---|---:|---:|---:|", *lines, *above])
+
+
+def _above_floor(rows) -> list[str]:
+    """The growth of each graphdsl row's CPU time above tf_floor's, size to size: what the
+    copier adds to TensorFlow's own work."""
+    floors = {r["ops"]: r["cpu_seconds"] for r in rows if r["method"] == "tf_floor" and r.get("cpu_seconds")}
+    lines = []
+    for method in dict.fromkeys(r["method"] for r in rows if r["method"].startswith("graphdsl")):
+        sized = [r for r in rows if r["method"] == method and r.get("cpu_seconds") and r["ops"] in floors]
+        for small, large in zip(sized, sized[1:]):
+            below, above = (small["cpu_seconds"] - floors[small["ops"]],
+                            large["cpu_seconds"] - floors[large["ops"]])
+            if below > 0:
+                lines.append(f"| {method} above tf_floor | {small['ops']} -> {large['ops']} | "
+                             f"{large['ops'] / small['ops']:.1f} | {above / below:.1f} | |")
+    return lines
 
 
 def main(argv=None) -> int:

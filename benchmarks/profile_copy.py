@@ -9,10 +9,13 @@ stage in milliseconds and in µs per op; stages nest (``import_nodes`` holds ``w
 each stage count the fresh memory it touched (a page of 4 KiB each), which costs time of its own
 at 200k ops.
 
-    python benchmarks/profile_copy.py [--ops 20000] [--repeat 5] [--source FILE]
+    python benchmarks/profile_copy.py [--ops 20000] [--repeat 5] [--source FILE] [--cold]
 
 --source FILE copies a source MetaGraphDef kept by ``bench_copy.py --workdir DIR``
 (``DIR/source_20000.meta``) instead of building the graph here (minutes at 200k ops).
+--cold skips the copy that first warms the process up (one-time costs, and memory that later
+copies reuse), so that --repeat 1 measures the first copy of a fresh process, as bench_copy.py
+does: run it several times for a median.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--source", help="a MetaGraphDef written by bench_copy.py --workdir")
+    parser.add_argument("--cold", action="store_true", help="no warm-up copy first")
     args = parser.parse_args()
 
     import tensorflow as tf
@@ -81,7 +85,8 @@ def main() -> None:
         source, top = _build_graph(_layers_for(args.ops))
     ops = len(source.get_operations())
     runs, fault_runs = [], []
-    copy_to_graph(top, tf.Graph(), namespace="warm")  # one-time costs (the fast import's trial)
+    if not args.cold:
+        copy_to_graph(top, tf.Graph(), namespace="warm")  # one-time costs (the fast import's trial)
     for _ in range(args.repeat):
         target = tf.Graph()
         index.release_index(source)
@@ -95,7 +100,8 @@ def main() -> None:
         runs.append(dict(spent))
         fault_runs.append(dict(faults))
         del target
-    print(f"{ops} ops; median of {args.repeat}; load average {os.getloadavg()}")
+    print(f"{ops} ops; median of {args.repeat}{'; cold' if args.cold else ''}; "
+          f"load average {os.getloadavg()}")
     print("| stage | CPU ms | µs/op | minor page faults |\n|---|---:|---:|---:|")
     for label in [stage[-1] for stage in STAGES] + ["total"]:
         ms = statistics.median(run.get(label, 0.0) for run in runs) * 1e3

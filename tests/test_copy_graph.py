@@ -176,6 +176,8 @@ def test_the_colocation_names_read_from_the_bytes_hold_every_entry():
     assert index.colocation_names(graph.as_graph_def().SerializeToString()) is None
     assert index.colocation_names(b"\x12\x06loc:@a\x2a" + b"\x12\x07loc:@ab2") == {"a", "ab"}
     assert index.colocation_names(b"\x13\x06loc:@a") is None  # not a string of a list: unknown
+    assert index.colocation_names(b"\x12\x0bloc:@ab\x12\x07loc:@cd") is None  # runs into the next one
+    assert index.colocation_names(b"\x12\x05loc:@\x12\x07loc:@cd") == {"", "cd"}
 
 
 @pytest.mark.parametrize("text", [False, True])

@@ -243,3 +243,32 @@ def test_a_whole_graph_copy_from_the_sources_bytes_gives_the_graph_the_import_gi
         renamed = [n for n in node.values() if n.op in ("VarHandleOp", "Enter")]
         assert renamed and all((n.attr["shared_name"].s if n.op != "Enter" else n.attr["frame_name"].s)
                                .startswith(b"A/") for n in renamed)
+
+
+def test_a_whole_graph_copy_imports_tensorflows_own_buffer_of_the_source(monkeypatch) -> None:
+    """The bytes route hands TensorFlow the buffer its serialization of the source filled, as it
+    is: no buffer made from a copy of the GraphDef's bytes (only the few renamed attributes)."""
+    from tensorflow.python.client import pywrap_tf_session
+
+    from graphdsl.tf import index
+
+    if not internals.fast_import_works():
+        pytest.skip("the fast import is off: the public import copies")
+    source = _dense()
+    with source.as_default(), tf.control_dependencies(source.get_operations()):
+        tf.no_op(name="every")
+    size = len(source.as_graph_def().SerializeToString())
+    sizes: list[int] = []
+    real = pywrap_tf_session.TF_NewBufferFromString
+
+    def recording(data):
+        sizes.append(len(data))
+        return real(data)
+
+    index.release_index(source)
+    taken = _taken(monkeypatch, "import_serialized")
+    monkeypatch.setattr(pywrap_tf_session, "TF_NewBufferFromString", recording)
+    copy_to_graph(source.get_operation_by_name("every"), tf.Graph(), namespace="A")
+    monkeypatch.undo()
+    assert taken == [1]
+    assert sizes and max(sizes) < size / 4  # the renamed state names only

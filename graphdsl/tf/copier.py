@@ -411,7 +411,7 @@ class Copier:
         self._check_names(names)
         return Prepared(self, walk, sub, names, placeholders, copied, contents, added, renamed)
 
-    def _copy_bytes(self, walk: Walk, serialized: bytes) -> CopyResult | None:
+    def _copy_bytes(self, walk: Walk, serialized: "bytes | internals.KeptBuffer") -> CopyResult | None:
         """Copies every op of the source by importing ``serialized``, the bytes its index was made
         from, when the copy changes no node but state and frame names (set on the imported ops);
         None, with nothing done, when the copy is another one.

@@ -198,18 +198,25 @@ def colocation_names(serialized: bytes) -> frozenset[str] | None:
     that happen to read ``loc:@`` (inside a tensor's content, say) may add names, or make the
     answer None.
     """
-    parts = serialized.split(b"loc:@")
+    # Read in place, occurrence by occurrence: splitting the bytes would copy the whole GraphDef.
+    # ``start`` is where the bytes after the previous occurrence begin, ``at`` this occurrence.
+    find, marker, end = serialized.find, b"loc:@", len(serialized)
     found = set()
-    for before, after in zip(parts, parts[1:]):
-        if len(before) >= 2 and before[-2] == 0x12 and before[-1] < 0x80:
-            length = before[-1] - 5
-        elif len(before) >= 3 and before[-3] == 0x12 and before[-2] >= 0x80 > before[-1]:
-            length = ((before[-2] & 0x7F) | before[-1] << 7) - 5
+    start, at = 0, find(marker)
+    while at >= 0:
+        following = find(marker, at + 5)
+        limit = following if following >= 0 else end  # the name ends before the next occurrence
+        if at - start >= 2 and serialized[at - 2] == 0x12 and serialized[at - 1] < 0x80:
+            length = serialized[at - 1] - 5
+        elif at - start >= 3 and serialized[at - 3] == 0x12 and serialized[at - 2] >= 0x80 > serialized[at - 1]:
+            length = ((serialized[at - 2] & 0x7F) | serialized[at - 1] << 7) - 5
         else:
             return None
-        if not 0 <= length <= len(after):
+        start = at + 5
+        if not 0 <= length <= limit - start:
             return None
-        found.add(after[:length])
+        found.add(serialized[start:start + length])
+        at = following
     try:
         return frozenset(name.decode() for name in found)
     except UnicodeDecodeError:
@@ -251,16 +258,17 @@ def index_of(graph: tf.Graph) -> SourceIndex:
     return index_and_bytes(graph)[0]
 
 
-def index_and_bytes(graph: tf.Graph) -> tuple[SourceIndex, bytes | None]:
+def index_and_bytes(graph: tf.Graph) -> tuple[SourceIndex, "bytes | internals.KeptBuffer | None"]:
     """:func:`index_of`, and the serialized GraphDef the index was made from when this call made
-    it (else None). The index does not keep the bytes: a whole-graph copy that follows at once
-    imports them rather than serializing the GraphDef again."""
+    it (else None), as :func:`~.internals.import_serialized` takes it. The index does not keep
+    it: a whole-graph copy that follows at once imports it rather than serializing the GraphDef
+    again."""
     version = graph.version
     cached = getattr(graph, _ATTRIBUTE, None)
     if cached is not None and cached.version == version:
         return cached, None
     release_index(graph)  # the old GraphDef goes before the new one is made
-    graph_def, serialized = internals.graph_def_and_bytes(graph)
+    graph_def, serialized, importable = internals.graph_def_and_bytes(graph)
     variables, memberships = _variables(graph)
     nodes: dict[str, node_def_pb2.NodeDef] = {}
     variable_ops: list[str] = []
@@ -284,7 +292,7 @@ def index_and_bytes(graph: tf.Graph) -> tuple[SourceIndex, bytes | None]:
         colocated_with=colocation_names(serialized),
     )
     setattr(graph, _ATTRIBUTE, index)
-    return index, serialized
+    return index, importable
 
 
 def release_index(graph: tf.Graph) -> None:

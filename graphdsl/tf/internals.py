@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import heapq
 import importlib
+import weakref
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
@@ -137,12 +138,12 @@ INTERNALS: dict[str, Internal] = {
     # Outside the import, each with its own public fallback.
     "Graph._lock": Internal(
         f"{_OPS}.Graph (set in __init__)", "a source's GraphDef with its bytes (fallback: as_graph_def)"),
-    "c_api_util.tf_buffer": Internal(
-        _C_UTIL, "a source's GraphDef with its bytes (fallback: as_graph_def)"),
     "pywrap_tf_session.TF_GraphToGraphDef": Internal(
         _C_API, "a source's GraphDef with its bytes (fallback: as_graph_def)"),
     "pywrap_tf_session.TF_GetBuffer": Internal(
         _C_API, "a source's GraphDef with its bytes (fallback: as_graph_def)"),
+    "pywrap_tf_session.TF_NewBuffer": Internal(
+        _C_API, "the buffer of a source's serialized GraphDef, kept for its import (fallback: as_graph_def)"),
     "Graph._functions": Internal(
         f"{_OPS}.Graph (set in __init__)", "functions the target holds (fallback: as_graph_def)"),
     "ops.get_to_proto_function": Internal(
@@ -226,7 +227,10 @@ def missing() -> list[str]:
 
 
 def _usable(*names: str) -> bool:
-    return FAST_PATH and not set(names) & set(_missing())
+    if not FAST_PATH:
+        return False
+    missing = _missing()  # usually empty: a copy asks this several times
+    return not missing or not any(name in missing for name in names)
 
 
 # -- importing a GraphDef into a live graph -----------------------------------------------------------
@@ -270,7 +274,9 @@ def import_nodes(
 
 def fast_import_works() -> bool:
     """True when copies use the fast import: every name it needs is there and it passed its trial."""
-    return _usable(*(name for name, entry in INTERNALS.items() if entry.fast)) and _fast_trial()
+    missing = _missing()
+    return (FAST_PATH and not (missing and any(INTERNALS[name].fast for name in missing))
+            and _fast_trial())
 
 
 @functools.lru_cache(maxsize=1)
@@ -302,7 +308,7 @@ def _fast_trial() -> bool:
         return False
 
 
-def import_serialized(graph: tf.Graph, data: bytes, prefix: str, names: Sequence[str],
+def import_serialized(graph: tf.Graph, data: "bytes | KeptBuffer", prefix: str, names: Sequence[str],
                       attrs: Mapping[int, Sequence[tuple[str, bytes]]]) -> Imported | None:
     """Imports the serialized GraphDef ``data`` (nodes ``names``, in order) into ``graph`` under
     ``prefix``, mapping nothing; then sets, on the op made from node ``i``, each serialized
@@ -348,8 +354,11 @@ def _import_fast(graph, graph_def, prefix, input_map, control_map, names, full,
     for name in names:
         add_return(options, name)
 
-    data = graph_def if isinstance(graph_def, bytes) else graph_def.SerializeToString()
-    buffer = c_api.TF_NewBufferFromString(data)
+    if isinstance(graph_def, KeptBuffer):
+        buffer, owned = graph_def.buffer, False
+    else:
+        data = graph_def if isinstance(graph_def, bytes) else graph_def.SerializeToString()
+        buffer, owned = c_api.TF_NewBufferFromString(data), True
     try:
         with graph._mutation_lock():
             try:
@@ -364,7 +373,8 @@ def _import_fast(graph, graph_def, prefix, input_map, control_map, names, full,
                     _set_attrs(c_graph, c_ops, attrs)
             return _wrap(graph, c_ops, full)
     finally:
-        c_api.TF_DeleteBuffer(buffer)
+        if owned:
+            c_api.TF_DeleteBuffer(buffer)
 
 
 def _split(name: str) -> tuple[str, int]:
@@ -569,29 +579,47 @@ def _control_anchor(graph: tf.Graph, prefix: str, name: str, op: tf.Operation) -
 # -- smaller doors, each with its public fallback ---------------------------------------------------
 
 
-def graph_def_and_bytes(graph: tf.Graph) -> tuple[graph_pb2.GraphDef, bytes]:
-    """``graph.as_graph_def()``, and the serialized GraphDef TensorFlow parses it from.
+class KeptBuffer:
+    """A serialized GraphDef in a buffer of TensorFlow's C side, freed when this object goes.
+
+    :func:`import_serialized` imports it as it is, where bytes would first be copied into a new
+    buffer: a copy of the whole GraphDef, and fresh memory as large.
+    """
+
+    def __init__(self, buffer: Any) -> None:
+        from tensorflow.python.client import pywrap_tf_session as c_api
+
+        self.buffer = buffer
+        weakref.finalize(self, c_api.TF_DeleteBuffer, buffer)
+
+
+def graph_def_and_bytes(graph: tf.Graph) -> tuple[graph_pb2.GraphDef, bytes, "bytes | KeptBuffer"]:
+    """``graph.as_graph_def()``, the serialized GraphDef TensorFlow parses it from, and the same
+    serialized GraphDef as :func:`import_serialized` takes it (TensorFlow's buffer of it, kept).
 
     The bytes come with the GraphDef: ``as_graph_def`` makes them and parses them, and
     serializing the GraphDef again costs time in proportion to the graph.
     """
-    if _usable("Graph._lock", "Graph._c_graph", "c_api_util.tf_buffer",
-               "pywrap_tf_session.TF_GraphToGraphDef", "pywrap_tf_session.TF_GetBuffer"):
+    if _usable("Graph._lock", "Graph._c_graph", "pywrap_tf_session.TF_NewBuffer",
+               "pywrap_tf_session.TF_DeleteBuffer", "pywrap_tf_session.TF_GraphToGraphDef",
+               "pywrap_tf_session.TF_GetBuffer"):
         # pylint: disable=protected-access
         from tensorflow.python.client import pywrap_tf_session as c_api
-        from tensorflow.python.framework import c_api_util
 
-        with graph._lock, c_api_util.tf_buffer() as buffer:
+        # As c_api_util.tf_buffer() makes and frees it, but freed with the KeptBuffer.
+        kept = KeptBuffer(c_api.TF_NewBuffer())
+        with graph._lock:
             with graph._c_graph.get() as c_graph:
-                c_api.TF_GraphToGraphDef(c_graph, buffer)
-                data = tf.compat.as_bytes(c_api.TF_GetBuffer(buffer))
+                c_api.TF_GraphToGraphDef(c_graph, kept.buffer)
+                data = tf.compat.as_bytes(c_api.TF_GetBuffer(kept.buffer))
         graph_def = graph_pb2.GraphDef()
         graph_def.ParseFromString(data)
         if not graph_def.library.function:  # as as_graph_def leaves it
             graph_def.ClearField("library")
-        return graph_def, data
+        return graph_def, data, kept
     graph_def = graph.as_graph_def()
-    return graph_def, graph_def.SerializeToString()
+    data = graph_def.SerializeToString()
+    return graph_def, data, data
 
 
 def existing_operations(graph: tf.Graph, names: Iterable[str]) -> list[str]:
@@ -723,9 +751,7 @@ def _lean_resource_variable(graph: tf.Graph, vdef: variable_pb2.VariableDef, che
     aggregation and trainable flags are checked once per combination. About a fifth of the time.
     """
     # pylint: disable=protected-access
-    from tensorflow.python.ops import resource_variable_ops
-    from tensorflow.python.ops import variables
-
+    resource_variable_ops, variables = _variable_modules()
     if (":" not in vdef.variable_name or (vdef.initial_value_name and ":" not in vdef.initial_value_name)
             or (vdef.snapshot_name and ":" not in vdef.snapshot_name)):
         return None  # an op name where TensorFlow expects a tensor's: its error
@@ -771,7 +797,7 @@ def _lean_resource_variable(graph: tf.Graph, vdef: variable_pb2.VariableDef, che
                 save_slice_info_def=vdef.save_slice_info_def, import_scope=None)
             if vdef.HasField("save_slice_info_def") else None,
             "_caching_device": None,
-            "_dtype": tf.as_dtype(dtype),
+            "_dtype": _as_dtype(dtype),
             "_constraint": None,
             "_validate_shape": True,
         })
@@ -780,6 +806,21 @@ def _lean_resource_variable(graph: tf.Graph, vdef: variable_pb2.VariableDef, che
     var = object.__new__(resource_variable_ops.ResourceVariable)
     var.__dict__.update(fields)
     return var
+
+
+@functools.lru_cache(maxsize=1)
+def _variable_modules() -> tuple[ModuleType, ModuleType]:
+    """TensorFlow's resource_variable_ops and variables modules, imported once (an import
+    statement per variable costs a few microseconds)."""
+    from tensorflow.python.ops import resource_variable_ops, variables
+
+    return resource_variable_ops, variables
+
+
+@functools.lru_cache(maxsize=None)
+def _as_dtype(dtype: Any) -> tf.DType:
+    """``tf.as_dtype(dtype)``, each dtype converted once."""
+    return tf.as_dtype(dtype)
 
 
 def variable_from_proto(vdef: variable_pb2.VariableDef, import_scope: str | None) -> Any:
@@ -956,18 +997,24 @@ def _versions_kept(graph: tf.Graph, graph_def: graph_pb2.GraphDef) -> bool:
 
 def _op_defs(nodes) -> list | None:
     """Each node's OpDef; None when a node has one the registry lacks, or what only the importer reads."""
-    defs, found = [], {}
+    defs, found = [], _FOUND_OP_DEFS
     for node in nodes:
         if ("_output_shapes" in node.attr or node.HasField("experimental_debug_info")
                 or node.HasField("experimental_type")):
             return None
         op = node.op
-        if op not in found:
-            found[op] = op_def(op)
-            if found[op] is None:
+        known = found.get(op)
+        if known is None:
+            known = op_def(op)
+            if known is None:
                 return None
-        defs.append(found[op])
+            found[op] = known
+        defs.append(known)
     return defs
+
+
+# The OpDefs found so far, by op type: a registered op keeps its OpDef (the registry only grows).
+_FOUND_OP_DEFS: dict[str, Any] = {}
 
 
 def _creation_order(nodes, input_map, control_map) -> list[int] | None:
@@ -1025,7 +1072,8 @@ def _create(graph, nodes, order, op_defs, prefix, input_map, control_map) -> lis
     with graph._c_graph.get() as c_graph:
         for i in order:
             node = nodes[i]
-            desc = c_api.TF_NewOperation(c_graph, node.op, prefix + node.name)
+            op_type = node.op
+            desc = c_api.TF_NewOperation(c_graph, op_type, prefix + node.name)
             if node.device:
                 c_api.TF_SetDevice(desc, node.device)
             inputs, controls = [], []
@@ -1038,14 +1086,24 @@ def _create(graph, nodes, order, op_defs, prefix, input_map, control_map) -> lis
                 mapped = input_map.get(inp if slot else inp + ":0")
                 inputs.append(mapped._as_tf_output() if mapped is not None
                               else tf_output(by_name[name], int(slot or 0)))
-            for item in _grouped(op_defs[i], node, inputs):
-                if isinstance(item, list):
-                    c_api.TF_AddInputList(desc, item)
-                else:
+            plain = _PLAIN_INPUTS.get(op_type)
+            if plain is None:
+                plain = _PLAIN_INPUTS[op_type] = not any(
+                    arg.number_attr or arg.type_list_attr for arg in op_defs[i].input_arg)
+            if plain:  # one input per argument: no lists to group
+                for item in inputs:
                     add_input(desc, item)
+            else:
+                for item in _grouped(op_defs[i], node, inputs):
+                    if isinstance(item, list):
+                        c_api.TF_AddInputList(desc, item)
+                    else:
+                        add_input(desc, item)
             for control in dict.fromkeys(controls):  # the importer drops repeated control inputs
                 c_api.TF_AddControlInput(desc, control)
-            for key, value in node.attr.items():
+            attrs = node.attr
+            for key in attrs:  # by key: the map's items() view walks it in Python
+                value = attrs[key]
                 if key == _COLOCATION and prefix:  # the importer prefixes colocation entries
                     set_attr(desc, key, _prefixed_colocation(value, prefix))
                 else:
@@ -1055,6 +1113,10 @@ def _create(graph, nodes, order, op_defs, prefix, input_map, control_map) -> lis
             except tf.errors.InvalidArgumentError as e:
                 raise ValueError(e.message) from None
     return made
+
+
+# Whether an op type's OpDef takes one input per argument (no list arguments), by op type.
+_PLAIN_INPUTS: dict[str, bool] = {}
 
 
 def _grouped(op_def_, node, inputs: list) -> list:
@@ -1078,5 +1140,5 @@ def _prefixed_colocation(value, prefix: str) -> bytes:
     """A colocation attribute with the prefix on each entry, serialized."""
     fixed = type(value)()
     loc = b"loc:@" + prefix.encode()
-    fixed.list.s.extend(loc + e[5:] if e.startswith(b"loc:@") else e for e in value.list.s)
+    fixed.list.s.extend([loc + e[5:] if e.startswith(b"loc:@") else e for e in value.list.s])
     return fixed.SerializeToString()
