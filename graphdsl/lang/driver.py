@@ -138,7 +138,7 @@ class Driver:
         (:mod:`graphdsl.lang.programs`), and the index of the token where they end."""
         statements: list[Any] = []
         append = statements.append
-        between, extend, find, startswith = programs.between, programs.extend, programs.find, codes.startswith
+        between, learn, find, startswith = programs.between, programs.learn, programs.find, codes.startswith
         node = root = programs.first
         last: Any = None
         start = i = 0
@@ -152,13 +152,13 @@ class Driver:
                     i += program.size
                     start, last = i, program
                     continue
-            # Token by token through the trie, learning what it does not know yet.
+            # Token by token through the trie, learning the rest of a statement it does not know.
             step = node.get(keys[i])
             if step is None:
-                step = extend(node, keys[i])
+                step, i = learn(node, keys, i)
                 if step is None:
                     break
-            if type(step) is dict:
+            elif type(step) is dict:
                 node = step
                 i += 1
                 continue

@@ -38,19 +38,26 @@ class Splice(list):  # type: ignore[type-arg]
 # run(texts, offsets, start, builders): the value of the statement whose tokens' texts and offsets
 # start at texts[start] and offsets[start].
 Run = Callable[[list[str], list[int], int, Mapping[str, Callable[[list[Any]], Any]]], Any]
+# A builder's call in a program: the builder's name and where its children are, in order. The
+# statement's values are its tokens (index k >= 0: the k-th token, as (terminal, text, offset))
+# followed by what the calls return, each appended as it is made: a negative index counts back
+# from the end of that list at the time of the call (-1: the value the call before made). A tuple
+# of indexes is a spliced rule's children handed on as one Splice (only where a rule that does not
+# take splices gets one, which the grammar may not allow at all).
+Call = tuple[str, tuple[Any, ...]]
 
 
 class Program:
-    """The reduces of one statement: ``(tokens shifted before, size, builder name or None for a
-    spliced rule, whether a child may be a splice)``, and the terminal of each of its tokens (the
-    parser's state decided what a keyword's spelling is)."""
+    """The builders' calls of one statement (:data:`Call`), and the terminal of each of its
+    tokens (the parser's state decided what a keyword's spelling is)."""
 
-    __slots__ = ("steps", "size", "kinds", "codes", "uses", "run", "interpreted")
+    __slots__ = ("calls", "size", "kinds", "plain", "codes", "uses", "run", "interpreted")
 
-    def __init__(self, steps: list[tuple[int, int, str | None, bool]], kinds: tuple[str, ...]) -> None:
-        self.steps = steps
+    def __init__(self, calls: list[Call], kinds: tuple[str, ...], plain: bool) -> None:
+        self.calls = calls
         self.size = len(kinds)
         self.kinds = kinds
+        self.plain = plain  # no call hands on a Splice
         # The keys of the statement's tokens and of the token after it, a character each (see
         # graphdsl.lang.pieces.Pieces.codes): text with these keys there is this statement.
         self.codes = ""
@@ -62,35 +69,20 @@ class Program:
 
     def replay(self, texts: list[str], offsets: list[int], start: int,
                builders: Mapping[str, Callable[[list[Any]], Any]]) -> Any:
-        """The value of the statement whose tokens start at ``start``, step by step."""
+        """The value of the statement whose tokens start at ``start``, call by call."""
         self.uses += 1
         if self.uses >= COMPILE_AFTER and self.interpreted is None and self.size <= MAX_COMPILED:
             self.interpreted, self.run = self.run, compiled(self)
         end = start + self.size
-        tokens: list[Any] = list(zip(self.kinds, texts[start:end], offsets[start:end]))
-        stack: list[Any] = []
-        shifted = 0
-        for shift, size, name, splices in self.steps:
-            if shift:
-                stack += tokens[shifted:shifted + shift]
-                shifted += shift
-            if name is None and type(stack[-size]) is Splice:
-                # A left-recursive helper rule (x: x item): the splice grows in place.
-                grown = stack[-size]
-                for child in stack[1 - size:]:
-                    if type(child) is Splice:
-                        grown.extend(child)
-                    else:
-                        grown.append(child)
-                del stack[1 - size:]
-                continue
-            children = stack[-size:]
-            del stack[-size:]
-            if name is None:
-                stack.append(Splice(flat(children)))
-            else:
-                stack.append(builders[name](flat(children) if splices else children))
-        return stack[0]
+        values: list[Any] = list(zip(self.kinds, texts[start:end], offsets[start:end]))
+        get, append = values.__getitem__, values.append
+        if self.plain:
+            for name, where in self.calls:
+                append(builders[name](list(map(get, where))))
+        else:
+            for name, where in self.calls:
+                append(builders[name]([Splice(map(get, w)) if type(w) is tuple else get(w) for w in where]))
+        return values[-1]
 
 
 class Programs:
@@ -101,6 +93,14 @@ class Programs:
     terminal it reads as there; ``rules``: (size, name in the tables, builder name, whether it is
     built, whether a child may be a splice). ``first`` and ``between`` are the states before the
     first statement and between two statements.
+
+    A node keeps, under the key ``_STACK``, where the parse is there: the stack of states and
+    values as linked cells ``(state, value, cell below, depth)`` (a node shares the cells below
+    with the node it grew from), and the terminals and calls of the statement so far as
+    ``(kinds, len(kinds), calls, len(calls), no call hands on a splice)``: lists that the nodes of one learning run share,
+    each node seeing its prefix. A value is a token's index in the statement (>= 0), ``~m`` for
+    what the m-th call made, or a splice: ``(indexes, splice before)``, chunks linked so that a
+    list of n items grows in n steps, not n * n.
     """
 
     def __init__(self, rows: Any, gotos: Any, words: Any, rules: list[tuple[int, str, str | None, bool, bool]],
@@ -111,8 +111,8 @@ class Programs:
 
     def clear(self) -> None:
         """Forget every sequence seen (the trie is kept to a bounded size: :data:`MAX_NODES`)."""
-        self.first: dict[Any, Any] = {_STACK: (self.states[0],)}
-        self.between: dict[Any, Any] = {_STACK: (self.states[1],)}
+        self.first: dict[Any, Any] = {_STACK: ((self.states[0], None, None, 1), [], 0, [], 0, True)}
+        self.between: dict[Any, Any] = {_STACK: ((self.states[1], None, None, 1), [], 0, [], 0, True)}
         self.nodes = 0
         # The programs of statements that follow another, by the code of their first token,
         # the latest first: most specs repeat a few shapes of statement.
@@ -132,40 +132,65 @@ class Programs:
                 return program
         return None
 
-    def extend(self, node: dict[Any, Any], key: str) -> Any:
-        """The node (or the program, where the statement ends) after ``node`` for the token
-        ``key``; None where the tables reject it (the caller then runs them token by token)."""
-        states: list[Any] = list(node[_STACK])
-        steps: list[Any] = list(node.get(1, ()))
-        kinds: list[str] = list(node.get(2, ()))
-        shift: int = node.get(4, 0)
-        state = states[-1]
-        kind = self.words[state].get(key, key)
-        while True:
-            action = self.rows[state].get(kind)
-            if action is None:
-                return None
-            if action >= 0:
-                states.append(action)
-                kinds.append(kind)
-                child: dict[Any, Any] = {_STACK: tuple(states), 1: tuple(steps), 2: tuple(kinds), 4: shift + 1}
-                node[key] = child
-                self.nodes += 1
-                return child
-            count, origin, name, built, splices = self.rules[~action]
-            if count >= len(states) or count == 0:
-                return None  # a reduce below the statement, or of nothing: left to the tables
-            del states[-count:]
-            state = self.gotos[states[-1]][origin]
-            states.append(state)
-            if count == 1 and not built:
-                continue  # a rule of one child that stands for it: nothing to do with the values
-            steps.append((shift, count, name if built else None, splices))
-            shift = 0
-            if len(states) == 2 and built:  # the statement, made right above the state between
-                program = Program(steps, tuple(kinds))
-                node[key] = program
-                return program
+    def learn(self, node: dict[Any, Any], keys: list[str], i: int) -> tuple[Program | None, int]:
+        """Grow the trie from ``node``, which has no child for ``keys[i]``, along ``keys[i:]`` to
+        the end of the statement: its program and the index of the token after the statement
+        (the key that leads to the program); None (and where it stopped) where the tables reject
+        a token, or the keys end, first (the caller then runs the tables token by token)."""
+        top, kinds, shifted, calls, made, plain = node[_STACK]
+        kinds, calls = kinds[:shifted], calls[:made]  # this run's own: it appends to them
+        rows, gotos, words, rules = self.rows, self.gotos, self.words, self.rules
+        size = len(keys)
+        while i < size:
+            key = keys[i]
+            state = top[0]
+            kind = words[state].get(key, key)
+            while True:
+                action = rows[state].get(kind)
+                if action is None:
+                    return None, i
+                if action >= 0:
+                    break
+                count, origin, name, built, splices = rules[~action]
+                if count >= top[3] or count == 0:
+                    return None, i  # a reduce below the statement, or of nothing: left to the tables
+                children = []
+                for _ in range(count):
+                    children.append(top[1])
+                    top = top[2]
+                children.reverse()
+                state = gotos[top[0]][origin]
+                if count == 1 and not built:  # a rule of one child that stands for it
+                    top = (state, children[0], top, top[3] + 1)
+                    continue
+                if not built:  # spliced into its parent: a chunk more
+                    first = children[0]
+                    if type(first) is tuple:
+                        top = (state, (tuple(_flat(children[1:])), first), top, top[3] + 1)
+                    else:
+                        top = (state, (tuple(_flat(children)), None), top, top[3] + 1)
+                    continue
+                # A builder's call: where its children are, counted back from this call's place.
+                j = len(calls)
+                if splices:
+                    where = tuple([w if w >= 0 else ~w - j for w in _flat(children)])
+                else:
+                    where = tuple([_here(w, j) for w in children])
+                    plain = plain and not any(type(w) is tuple for w in where)
+                calls.append((name, where))
+                top = (state, ~j, top, top[3] + 1)
+                if top[3] == 2:  # the statement, made right above the state between
+                    program = Program(calls, tuple(kinds), plain)
+                    node[key] = program
+                    return program, i
+            top = (action, len(kinds), top, top[3] + 1)
+            kinds.append(kind)
+            child: dict[Any, Any] = {_STACK: (top, kinds, len(kinds), calls, len(calls), plain)}
+            node[key] = child
+            self.nodes += 1
+            node = child
+            i += 1
+        return None, i
 
 
 def flat(children: list[Any]) -> list[Any]:
@@ -179,42 +204,53 @@ def flat(children: list[Any]) -> list[Any]:
     return out
 
 
+def _items(splice: tuple[tuple[int, ...], Any]) -> list[int]:
+    """The values of a splice of a learning run, in order (its chunks are linked last first)."""
+    chunks = []
+    while splice is not None:
+        chunks.append(splice[0])
+        splice = splice[1]
+    return [value for chunk in reversed(chunks) for value in chunk]
+
+
+def _flat(children: list[Any]) -> list[int]:
+    """``children`` of a learning run with each splice's values in its place (as :func:`flat`)."""
+    out: list[int] = []
+    for child in children:
+        if type(child) is tuple:
+            out += _items(child)
+        else:
+            out.append(child)
+    return out
+
+
+def _here(value: Any, call: int) -> Any:
+    """Where ``value`` of a learning run is for the ``call``-th call (see :data:`Call`)."""
+    if type(value) is tuple:
+        return tuple([v if v >= 0 else ~v - call for v in _items(value)])
+    return value if value >= 0 else ~value - call
+
+
 def compiled(program: Program) -> Run:
-    """``program.replay`` as one Python function without a loop: the stack of values is followed
-    here, once, so the function only unpacks the tokens and calls the builders with their
-    children. Its text is made of the grammar's names only (terminals, rules), never of a spec's."""
+    """``program.replay`` as one Python function without a loop: it only unpacks the tokens and
+    calls the builders with their children. Its text is made of the grammar's names only
+    (terminals, rules), never of a spec's."""
     size = program.size
     lines = [f"    {''.join(f'x{k}, ' for k in range(size))}= x[i:i + {size}]",
              f"    {''.join(f'o{k}, ' for k in range(size))}= o[i:i + {size}]"]
     # The tokens, as the builders take them: (terminal, text, offset).
     lines += [f"    t{k} = ({kind!r}, x{k}, o{k})" for k, kind in enumerate(program.kinds)]
-    builders = sorted({name for _, _, name, _ in program.steps if name is not None})
+    builders = sorted({name for name, _ in program.calls})
     lines += [f"    b{j} = b[{name!r}]" for j, name in enumerate(builders)]
-    # The stack: a value's name, or a list of names for a splice (its children, in order).
-    stack: list[Any] = []
-    shifted = made = 0
-    for shift, size, name, splices in program.steps:
-        stack += [f"t{k}" for k in range(shifted, shifted + shift)]
-        shifted += shift
-        if name is None and type(stack[-size]) is list:
-            grown = stack[-size]
-            for child in stack[1 - size:]:
-                grown += child if type(child) is list else [child]
-            del stack[1 - size:]
-            continue
-        children = stack[-size:]
-        del stack[-size:]
-        if name is None:
-            stack.append([n for c in children for n in (c if type(c) is list else [c])])
-            continue
-        if splices:
-            items = [n for c in children for n in (c if type(c) is list else [c])]
-        else:
-            items = [f"Splice([{', '.join(c)}])" if type(c) is list else c for c in children]
-        made += 1
-        lines.append(f"    v{made} = b{builders.index(name)}([{', '.join(items)}])")
-        stack.append(f"v{made}")
-    lines.append(f"    return {stack[0]}")
+
+    def value(where: int, call: int) -> str:
+        return f"t{where}" if where >= 0 else f"v{call + where}"
+
+    for call, (name, where) in enumerate(program.calls):
+        items = [f"Splice([{', '.join(value(v, call) for v in w)}])" if type(w) is tuple else value(w, call)
+                 for w in where]
+        lines.append(f"    v{call} = b{builders.index(name)}([{', '.join(items)}])")
+    lines.append(f"    return v{len(program.calls) - 1}")
     namespace: dict[str, Any] = {"Splice": Splice}
     exec(compile("def run(x, o, i, b):\n" + "\n".join(lines) + "\n", "<statement program>", "exec"), namespace)
     return namespace["run"]  # type: ignore[no-any-return]
