@@ -25,6 +25,7 @@ from lark.exceptions import UnexpectedInput
 
 from graphdsl.errors import SourceFile, Span
 from graphdsl.lang import comments, grammar, parser, programs, syntax
+from graphdsl.lang import pieces as pieces_module
 from graphdsl.lang.builder import Builder
 from graphdsl.lang.driver import Rejected
 from graphdsl.lang.lexer import SpecLexer
@@ -195,6 +196,21 @@ def test_the_whole_text_lexer_reads_what_the_scanner_reads() -> None:
         assert (list(zip(keys, texts, offsets)), end) == driver.scanner_tokens(text)
         assert len(codes) == len(keys)
         assert end == len(text) or text[end] in '$"'
+
+
+def test_a_token_is_known_by_its_first_character_only_where_that_character_tells() -> None:
+    # Where it does not (a digit: an INT or a FLOAT; "=": "=", "==" or "=>"), the token is read
+    # whole: taken by its first character, "1.5" would be an INT and "==" an "=".
+    pieces = parser._driver().pieces
+    assert pieces is not None
+    codes = pieces.codes
+    assert pieces.sure["a"] == pieces.sure["_"] == codes["NAME"] and pieces.sure['"'] == codes["STRING"]
+    assert "1" not in pieces.sure and "-" not in pieces.sure and "=" not in pieces.sure
+    assert pieces.spelled["copy"] == codes["copy"]
+    assert pieces.split('x = 1.5 == "s" copy -2')[0] == ["NAME", "_EQUAL", "FLOAT", "_EQEQ", "STRING", "copy", "INT"]
+    # A pattern that looks around may not match its first character alone where it stands.
+    assert pieces_module._context_free(r"[a-z]+(?:/[a-z]+)*") and not pieces_module._context_free(r"a(?=b)")
+    assert not pieces_module._context_free(r"\bx") and not pieces_module._context_free(r"(a)\1")
 
 
 _FIRST = string.ascii_letters + "_"

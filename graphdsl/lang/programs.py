@@ -4,13 +4,14 @@ Between two statements the parser is always in the same state, so what it does w
 (which tokens it shifts, which rules it reduces, in which order) depends only on the statement's
 terminals and on the token after it. :class:`Programs` keeps a trie of the sequences seen so far:
 each node is a dict from a token's key (its terminal, or a keyword's spelling: the parser's state
-decides what a word is) to the next node, and the key that ends a statement leads to a
-:class:`Program`, the statement's reduces in order. A parse walks the trie with one dict lookup per
-token and replays each statement's program, calling the same builders with the same children as
-running the tables token by token would (:meth:`graphdsl.lang.driver.Driver.run`, which still
-parses what the trie cannot: a statement the tables reject, so that the builders run exactly as far
-as they did). A node is worked out from the tables the first time a sequence reaches it, from the
-stack of states kept in the node. No TensorFlow here.
+decides what a word is), by its one-character code (:attr:`graphdsl.lang.pieces.Pieces.codes`),
+to the next node, and the key that ends a statement leads to a :class:`Program`, the builders'
+calls of the statement in order. A parse walks the trie with one dict lookup per token and replays
+each statement's program, calling the same builders with the same children as running the tables
+token by token would (:meth:`graphdsl.lang.driver.Driver.run`, which still parses what the trie
+cannot: a statement the tables reject, so that the builders run exactly as far as they did). A
+node is worked out from the tables the first time a sequence reaches it, from the parser's stack
+kept in the node. No TensorFlow here.
 """
 
 from __future__ import annotations
@@ -104,8 +105,9 @@ class Programs:
     """
 
     def __init__(self, rows: Any, gotos: Any, words: Any, rules: list[tuple[int, str, str | None, bool, bool]],
-                 first: Any, between: Any) -> None:
+                 first: Any, between: Any, names: Mapping[str, str]) -> None:
         self.rows, self.gotos, self.words, self.rules = rows, gotos, words, rules
+        self.names = names  # a token's code (graphdsl.lang.pieces.Pieces.codes) -> its key
         self.states = (first, between)
         self.clear()
 
@@ -132,17 +134,18 @@ class Programs:
                 return program
         return None
 
-    def learn(self, node: dict[Any, Any], keys: list[str], i: int) -> tuple[Program | None, int]:
-        """Grow the trie from ``node``, which has no child for ``keys[i]``, along ``keys[i:]`` to
+    def learn(self, node: dict[Any, Any], codes: str, i: int) -> tuple[Program | None, int]:
+        """Grow the trie from ``node``, which has no child for ``codes[i]``, along ``codes[i:]`` to
         the end of the statement: its program and the index of the token after the statement
-        (the key that leads to the program); None (and where it stopped) where the tables reject
+        (whose code leads to the program); None (and where it stopped) where the tables reject
         a token, or the keys end, first (the caller then runs the tables token by token)."""
         top, kinds, shifted, calls, made, plain = node[_STACK]
         kinds, calls = kinds[:shifted], calls[:made]  # this run's own: it appends to them
-        rows, gotos, words, rules = self.rows, self.gotos, self.words, self.rules
-        size = len(keys)
+        rows, gotos, words, rules, names = self.rows, self.gotos, self.words, self.rules, self.names
+        size = len(codes)
         while i < size:
-            key = keys[i]
+            code = codes[i]
+            key = names[code]
             state = top[0]
             kind = words[state].get(key, key)
             while True:
@@ -181,12 +184,12 @@ class Programs:
                 top = (state, ~j, top, top[3] + 1)
                 if top[3] == 2:  # the statement, made right above the state between
                     program = Program(calls, tuple(kinds), plain)
-                    node[key] = program
+                    node[code] = program
                     return program, i
             top = (action, len(kinds), top, top[3] + 1)
             kinds.append(kind)
             child: dict[Any, Any] = {_STACK: (top, kinds, len(kinds), calls, len(calls), plain)}
-            node[key] = child
+            node[code] = child
             self.nodes += 1
             node = child
             i += 1
