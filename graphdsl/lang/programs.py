@@ -155,34 +155,46 @@ class Programs:
                 if action >= 0:
                     break
                 count, origin, name, built, splices = rules[~action]
-                if count >= top[3] or count == 0:
+                depth = top[3]
+                if count >= depth or count == 0:
                     return None, i  # a reduce below the statement, or of nothing: left to the tables
-                children = []
-                for _ in range(count):
-                    children.append(top[1])
-                    top = top[2]
-                children.reverse()
-                state = gotos[top[0]][origin]
-                if count == 1 and not built:  # a rule of one child that stands for it
-                    top = (state, children[0], top, top[3] + 1)
-                    continue
+                if count == 1:
+                    below = top[2]
+                    state = gotos[below[0]][origin]
+                    if not built:  # a rule of one child that stands for it
+                        top = (state, top[1], below, depth)
+                        continue
+                    children = [top[1]]
+                else:
+                    children = [top[1]]
+                    below = top[2]
+                    for _ in range(count - 1):
+                        children.append(below[1])
+                        below = below[2]
+                    children.reverse()
+                    state = gotos[below[0]][origin]
+                depth = below[3] + 1
+                spliced = tuple in map(type, children)  # a splice among the children
                 if not built:  # spliced into its parent: a chunk more
                     first = children[0]
                     if type(first) is tuple:
-                        top = (state, (tuple(_flat(children[1:])), first), top, top[3] + 1)
+                        rest = children[1:]
+                        top = (state, (tuple(_flat(rest) if tuple in map(type, rest) else rest), first), below, depth)
                     else:
-                        top = (state, (tuple(_flat(children)), None), top, top[3] + 1)
+                        top = (state, (tuple(_flat(children) if spliced else children), None), below, depth)
                     continue
                 # A builder's call: where its children are, counted back from this call's place.
                 j = len(calls)
-                if splices:
+                if not spliced:
+                    where = tuple([w if w >= 0 else ~w - j for w in children])
+                elif splices:
                     where = tuple([w if w >= 0 else ~w - j for w in _flat(children)])
-                else:
+                else:  # a splice handed on whole
                     where = tuple([_here(w, j) for w in children])
-                    plain = plain and not any(type(w) is tuple for w in where)
+                    plain = False
                 calls.append((name, where))
-                top = (state, ~j, top, top[3] + 1)
-                if top[3] == 2:  # the statement, made right above the state between
+                top = (state, ~j, below, depth)
+                if depth == 2:  # the statement, made right above the state between
                     program = Program(calls, tuple(kinds), plain)
                     node[code] = program
                     return program, i
