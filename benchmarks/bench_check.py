@@ -98,6 +98,11 @@ def _variety(n: int) -> list[str]:
             for i in range(n)]
 
 
+def _one_list(n: int) -> list[str]:
+    """One statement of n tokens and more: a copy taking a list of n names (4 statements)."""
+    return ["copy B from s { take = [" + ", ".join(f'"op{i}"' for i in range(n)) + "] }"]
+
+
 def _mixed(n: int) -> list[str]:
     """A spec as people write them: groups of a source, two copies, two aliases and an export."""
     out: list[str] = []
@@ -124,6 +129,7 @@ SHAPES: dict[str, Callable[[int], list[str]]] = {
     "builders": _builders,
     "mixed": _mixed,
     "variety": _variety,
+    "one_list": _one_list,
 }
 
 
@@ -213,7 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,20000", help="statements per spec, comma-separated")
     parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (median)")
-    parser.add_argument("--shapes", default=",".join(SHAPES), help="which shapes, comma-separated")
+    parser.add_argument("--shapes", default=",".join(s for s in SHAPES if s != "one_list"),
+                        help="which shapes, comma-separated (one_list, one statement of SIZE list items, "
+                             "only when named)")
     parser.add_argument("--baseline", metavar="DIR", help="also measure the graphdsl of the checkout DIR")
     parser.add_argument("--fresh", action="store_true", help="one parse per fresh process (see above)")
     parser.add_argument("--measure-file", help=argparse.SUPPRESS)  # the child of --baseline

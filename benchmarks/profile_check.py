@@ -4,7 +4,7 @@
 Each stage is timed alone, in this process, with the cyclic GC off (as the parser runs), CPU
 seconds (time.process_time), the best of --repeat runs:
 
-  lex          the whole text cut into tokens (graphdsl.lang.lexer.Pieces.split)
+  lex          the whole text cut into tokens (graphdsl.lang.pieces.Pieces.cut)
   parse        the parse with builders that make nothing (lexing included; the statements'
                programs are compiled by the warm-up run)
   parse+build  the parse loop building the syntax tree (graphdsl.lang.builder)
@@ -65,7 +65,7 @@ def main() -> None:
     assert pieces is not None, "the grammar does not allow the whole-text lexer"
 
     def lex() -> None:
-        pieces.split(text)
+        pieces.cut(text)
 
     spec = parser.parse_source(file)  # warms everything up
     stages: list[tuple[str, Callable[[], object]]] = [

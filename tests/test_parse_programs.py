@@ -25,8 +25,9 @@ from lark.exceptions import UnexpectedInput
 
 from graphdsl.errors import SourceFile, Span
 from graphdsl.lang import comments, grammar, parser, programs, syntax
+from graphdsl.lang import pieces as pieces_module
 from graphdsl.lang.builder import Builder
-from graphdsl.lang.driver import Rejected
+from graphdsl.lang.driver import END, Driver, Rejected
 from graphdsl.lang.lexer import SpecLexer
 from graphdsl.lang.pieces import Pieces, first_chars, last_chars
 
@@ -197,6 +198,21 @@ def test_the_whole_text_lexer_reads_what_the_scanner_reads() -> None:
         assert end == len(text) or text[end] in '$"'
 
 
+def test_a_token_is_known_by_its_first_character_only_where_that_character_tells() -> None:
+    # Where it does not (a digit: an INT or a FLOAT; "=": "=", "==" or "=>"), the token is read
+    # whole: taken by its first character, "1.5" would be an INT and "==" an "=".
+    pieces = parser._driver().pieces
+    assert pieces is not None
+    codes = pieces.codes
+    assert pieces.sure["a"] == pieces.sure["_"] == codes["NAME"] and pieces.sure['"'] == codes["STRING"]
+    assert "1" not in pieces.sure and "-" not in pieces.sure and "=" not in pieces.sure
+    assert pieces.spelled["copy"] == codes["copy"]
+    assert pieces.split('x = 1.5 == "s" copy -2')[0] == ["NAME", "_EQUAL", "FLOAT", "_EQEQ", "STRING", "copy", "INT"]
+    # A pattern that looks around may not match its first character alone where it stands.
+    assert pieces_module._context_free(r"[a-z]+(?:/[a-z]+)*") and not pieces_module._context_free(r"a(?=b)")
+    assert not pieces_module._context_free(r"\bx") and not pieces_module._context_free(r"(a)\1")
+
+
 _FIRST = string.ascii_letters + "_"
 _names = st.one_of(
     st.builds(str.__add__, st.sampled_from(_FIRST), st.text(_FIRST + string.digits, max_size=4)),
@@ -273,3 +289,23 @@ def test_a_statement_shape_that_comes_again_is_compiled_and_gives_the_same_tree(
     assert trie is not None
     compiled = [p for known in trie.by_first.values() for p in known if p.interpreted is not None]
     assert any(p.kinds[:2] == ("_COPY", "NAME") and p.size == 16 for p in compiled)
+
+
+def test_a_rule_handed_a_splice_whole_gets_the_children_the_tables_give_it() -> None:
+    # graphdsl's grammar never hands a splice whole to a rule; another grammar may (a ?rule of two
+    # children, here under a rule that does not splice it): replayed and compiled, the rule gets
+    # the Splice that running the tables token by token gives it.
+    lark = Lark('start: _item*\n_item: stmt\nstmt: "a" pair ";"\n?pair: NAME NAME\nNAME: /[x-z]+/\n%ignore " "',
+                parser="lalr", keep_all_tokens=True)
+    driver = Driver(lark)
+    builders: dict[str, Any] = {"start": list, "stmt": lambda children: ("stmt", children)}
+    text = "a x y ; a xx yz ; a z z ;"
+    tokens, end = driver.scanner_tokens(text)
+    expected = driver.run([*tokens, (END, "", end)], 0, [driver.start_state], [], builders, True)
+    assert [type(stmt[1][1]) for stmt in expected] == [programs.Splice] * 3
+    assert driver.programs is not None
+    for _ in range(3):  # each program replayed, compiled on its second run, run compiled on its third
+        parsed = driver.parse(text, builders)
+        assert parsed == expected and [type(stmt[1][1]) for stmt in parsed] == [programs.Splice] * 3
+    known = [p for found in driver.programs.by_first.values() for p in found]
+    assert known and all(not p.plain and p.interpreted is not None for p in known)

@@ -97,7 +97,7 @@ class Driver:
                 steps = [(size, origin, name if mode == _BUILD else None, mode == _BUILD, splices)
                          for size, origin, name, mode, splices in self.rules]
                 self.programs = Programs(self.rows, self.goto_rows, self.words, steps,
-                                         self.start_state, self.between_state)
+                                         self.start_state, self.between_state, self.pieces.names)
 
     def parse(self, text: str, builders: Mapping[str, Callable[[list[Any]], Any]]) -> Any:
         """Parse ``text``; ``builders[rule](children)`` makes the value of each rule reduced.
@@ -112,37 +112,36 @@ class Driver:
             if complete:
                 tokens.append((END, "", end))
             return self.run(tokens, 0, [self.start_state], [], builders, complete)
-        keys, texts, offsets, codes, end = pieces.split(text)
+        texts, offsets, codes, end = pieces.cut(text)
         complete = end == len(text)
         if complete:
-            keys.append(END)
             texts.append("")
             offsets.append(end)
             codes += pieces.codes[END]
         if programs.nodes > MAX_NODES:
             programs.clear()
-        statements, start = self._statements(keys, texts, offsets, codes, programs, builders)
+        statements, start = self._statements(texts, offsets, codes, programs, builders)
         if not statements:
             states, values = [self.start_state], []
         else:
             states = [self.start_state, self.between_state]
             values = [statements[0] if len(statements) == 1 else Splice(statements)]
         # What the trie does not take (the end, a statement the tables reject) runs token by token.
-        tokens = list(zip(keys[start:], texts[start:], offsets[start:]))
+        tokens = list(zip(map(pieces.names.__getitem__, codes[start:]), texts[start:], offsets[start:]))
         return self.run(tokens, 0, states, values, builders, complete)
 
     @staticmethod
-    def _statements(keys: list[str], texts: list[str], offsets: list[int], codes: str, programs: Programs,
+    def _statements(texts: list[str], offsets: list[int], codes: str, programs: Programs,
                     builders: Mapping[str, Callable[[list[Any]], Any]]) -> tuple[list[Any], int]:
         """The values of the statements from the first on that the trie knows or learns
         (:mod:`graphdsl.lang.programs`), and the index of the token where they end."""
         statements: list[Any] = []
         append = statements.append
-        between, extend, find, startswith = programs.between, programs.extend, programs.find, codes.startswith
+        between, learn, find, startswith = programs.between, programs.learn, programs.find, codes.startswith
         node = root = programs.first
         last: Any = None
         start = i = 0
-        size = len(keys)
+        size = len(codes)
         while i < size:
             if node is between:
                 # A whole statement by its keys: the one before's shape, or one seen before.
@@ -152,13 +151,13 @@ class Driver:
                     i += program.size
                     start, last = i, program
                     continue
-            # Token by token through the trie, learning what it does not know yet.
-            step = node.get(keys[i])
+            # Token by token through the trie, learning the rest of a statement it does not know.
+            step = node.get(codes[i])
             if step is None:
-                step = extend(node, keys[i])
+                step, i = learn(node, codes, i)
                 if step is None:
                     break
-            if type(step) is dict:
+            elif type(step) is dict:
                 node = step
                 i += 1
                 continue

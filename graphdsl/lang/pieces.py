@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import re._parser as _sre  # the parse of a pattern, to know what its matches start and end with
 from itertools import accumulate, compress, repeat
+from operator import itemgetter, not_
 from typing import Any, Iterable
 
 from lark.lexer import TerminalDef
@@ -54,9 +55,13 @@ class Pieces:
                         for c in _ASCII}
         self.anywhere = candidates  # a first character outside ASCII: try them all
         self.spellings = dict(keywords)  # spelling -> keyword terminal
-        # One character per key (terminal, keyword spelling, the end), for comparing sequences.
-        names = sorted(set(keys) | set(self.spellings) | {END})
-        self.codes = {name: chr(0x100 + i) for i, name in enumerate(names)}
+        # One character per key (terminal, keyword spelling, the end; "" for a token no terminal
+        # reads), for comparing sequences: printable ASCII where there are few enough, so that the
+        # string of a text's codes is one byte a character and each of its characters is shared.
+        names = sorted(set(keys) | set(self.spellings) | {END, ""})
+        base = 0x21 if len(names) <= 0x7F - 0x21 else 0x100
+        self.codes = {name: chr(base + i) for i, name in enumerate(names)}
+        self.names = {code: name for name, code in self.codes.items()}
         blank = _blank(patterns, keys, firsts)
         self.strip = "".join(sorted(blank[0])) if blank else None
         branches = _fast_order(list(zip(keys, patterns, firsts)))
@@ -71,6 +76,17 @@ class Pieces:
         # findall returns groups if a pattern keeps one, and an empty match takes no text.
         self.usable = self.regex.groups == 0 and self.regex.match("") is None and all(
             self.key(spelling) == spelling for spelling in self.spellings)
+        # The code of every token that starts with a given character, where that character alone
+        # tells: one terminal may start with it, or the first that may (in lark's order, which is
+        # the alternation's among them) reads the character alone and looks neither around nor
+        # back, so that the alternation takes it wherever the character is and the token is its
+        # match. A NAME's code stands for keywords' spellings too: :attr:`spelled` has theirs.
+        self.sure: dict[str, str] = {}
+        for char, candidates in self.by_char.items():
+            if len(candidates) == 1 or (candidates and candidates[0][1].match(char) is not None
+                                        and _context_free(candidates[0][1].pattern)):
+                self.sure[char] = self.codes[candidates[0][0]]
+        self.spelled = {spelling: self.codes[self.key(spelling)] for spelling in self.spellings}
 
     def key(self, token: str) -> str:
         """The key of a token: IGNORED, a keyword's spelling, or its terminal ('' if none reads it)."""
@@ -90,6 +106,11 @@ class Pieces:
         their keys as one string, a character per token (:attr:`codes`); and the offset where
         lexing stopped: ``len(text)``, or where no terminal reads the text (the tokens end before
         it)."""
+        texts, offsets, codes, end = self.cut(text)
+        return list(map(self.names.__getitem__, codes)), texts, offsets, codes, end
+
+    def cut(self, text: str) -> tuple[list[str], list[int], str, int]:
+        """:meth:`split` without the list of keys (the string of codes says them)."""
         pieces = self.regex.findall(text)
         offsets = list(accumulate(map(len, pieces), initial=0))
         end = len(text)
@@ -100,14 +121,19 @@ class Pieces:
             end = offsets[cut]
         del offsets[len(pieces):]
         texts = pieces if self.strip is None else list(map(str.rstrip, pieces, repeat(self.strip)))
-        # Each distinct token classified once; the rest is done by C loops (map, compress).
-        known = {token: self.key(token) for token in set(texts)}
-        keys = list(map(known.__getitem__, texts))
-        if IGNORED in known.values():
-            kept = list(map(IGNORED.__ne__, keys))
-            keys, texts, offsets = list(compress(keys, kept)), list(compress(texts, kept)), list(compress(offsets, kept))
-        return keys, texts, offsets, "".join(map(self.codes.__getitem__, keys)), end
-
+        # Each token's code by the first character of its piece (a piece is never empty) where
+        # that tells, else by the token: each distinct such token and each keyword's spelling
+        # classified once. All of it is done by C loops (map, compress, join).
+        by_first: list[Any] = list(map(self.sure.get, map(itemgetter(0), pieces)))
+        exceptions = dict(self.spelled)
+        exceptions.update({token: self.codes[self.key(token)] for token in set(compress(texts, map(not_, by_first)))})
+        codes = "".join(map(exceptions.get, texts, by_first))
+        ignored = self.codes[IGNORED]
+        if ignored in codes:
+            kept = list(map(ignored.__ne__, codes))
+            texts, offsets = list(compress(texts, kept)), list(compress(offsets, kept))
+            codes = codes.replace(ignored, "")
+        return texts, offsets, codes, end
 
 def _blank(patterns: list[str], keys: list[str], firsts: list[frozenset[str] | None]) -> tuple[frozenset[str], str] | None:
     """The characters of the ignored whitespace (a pattern ``[...]+`` of ASCII characters) and
@@ -163,6 +189,30 @@ def _fast_order(branches: list[tuple[str, str, frozenset[str] | None]]) -> list[
         best = min(ready, key=lambda p: (not cheap(remaining[p][1][1]), remaining[p][0]))
         out.append(remaining.pop(best)[1])
     return out
+
+
+def _context_free(pattern: str) -> bool:
+    """Whether ``pattern`` matches without looking around or back (no anchors, lookarounds or
+    back references): then a text it matches stays matched whatever follows it."""
+    def free(items: Any) -> bool:
+        for op, arg in items:
+            name = str(op)
+            if name in ("AT", "ASSERT", "ASSERT_NOT", "GROUPREF", "GROUPREF_EXISTS"):
+                return False
+            if name == "SUBPATTERN" and not free(arg[-1]):
+                return False
+            if name == "BRANCH" and not all(free(b) for b in arg[1]):
+                return False
+            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and not free(arg[2]):
+                return False
+            if name == "ATOMIC_GROUP" and not free(arg):
+                return False
+        return True
+
+    try:
+        return free(_sre.parse(pattern))
+    except Exception:  # a construct of a later Python: taken as not known
+        return False
 
 
 def first_chars(pattern: str) -> frozenset[str] | None:
