@@ -254,12 +254,8 @@ def _prepare(method: str):
     return run
 
 
-def child_copy(method: str, path: str, trace: bool, expected_ops: int | None) -> dict:
-    try:
-        run = _prepare(method)
-    except ImportError as e:
-        return {"skipped": f"cannot import: {e}"}
-
+def load_source(path: str):
+    """The source graph of a MetaGraphDef written by --workdir: its ops and collections."""
     import tensorflow as tf
     from tensorflow.core.protobuf import meta_graph_pb2
     from tensorflow.python.framework import meta_graph
@@ -272,7 +268,18 @@ def child_copy(method: str, path: str, trace: bool, expected_ops: int | None) ->
     # ops) to the graph. This restores the ops and the collections (variables, train op) only.
     with src.as_default():
         meta_graph.import_scoped_meta_graph(meta, graph=src)
-    del meta
+    return src
+
+
+def child_copy(method: str, path: str, trace: bool, expected_ops: int | None) -> dict:
+    try:
+        run = _prepare(method)
+    except ImportError as e:
+        return {"skipped": f"cannot import: {e}"}
+
+    import tensorflow as tf
+
+    src = load_source(path)
     if expected_ops is not None and len(src.get_operations()) != expected_ops:
         raise RuntimeError(
             f"loaded source has {len(src.get_operations())} ops, the built one {expected_ops}"

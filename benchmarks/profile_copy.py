@@ -116,17 +116,9 @@ def _faults() -> int:
 
 def _load(path: str):
     """The source graph of a MetaGraphDef bench_copy.py wrote, loaded as bench_copy.py loads it."""
-    import tensorflow as tf
-    from bench_copy import TOP_NAME
-    from tensorflow.core.protobuf import meta_graph_pb2
-    from tensorflow.python.framework import meta_graph
+    from bench_copy import TOP_NAME, load_source
 
-    meta = meta_graph_pb2.MetaGraphDef()
-    with open(path, "rb") as f:
-        meta.ParseFromString(f.read())
-    source = tf.Graph()
-    with source.as_default():
-        meta_graph.import_scoped_meta_graph(meta, graph=source)
+    source = load_source(path)
     return source, source.get_tensor_by_name(TOP_NAME)
 
 
