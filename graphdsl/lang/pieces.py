@@ -135,6 +135,7 @@ class Pieces:
             codes = codes.replace(ignored, "")
         return texts, offsets, codes, end
 
+
 def _blank(patterns: list[str], keys: list[str], firsts: list[frozenset[str] | None]) -> tuple[frozenset[str], str] | None:
     """The characters of the ignored whitespace (a pattern ``[...]+`` of ASCII characters) and
     its pattern, if whitespace may follow a token in its piece: no token may start or end with one
