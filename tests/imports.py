@@ -5,9 +5,11 @@ refusing the copies together.
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import pytest
 
-from graphdsl.assemble.compose import Composition
+from graphdsl.assemble.compose import Composition, compose
 from graphdsl.tf import internals
 
 
@@ -27,6 +29,21 @@ def count_imports(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(internals, "import_nodes", counting)
     return counts
+
+
+def compose_both_ways(monkeypatch: pytest.MonkeyPatch, spec: Any, read: Callable[[Composition], Any],
+                      params: Any = None) -> tuple[Any, Any, list[int], list[int]]:
+    """``read`` of ``spec`` composed as a build does it (copies grouped), then with every copy
+    imported alone: both readings, and the number of nodes of each import made either way."""
+    counts = count_imports(monkeypatch)
+    with compose(spec, params) as together:
+        seen = read(together)
+    grouped = list(counts)
+    counts.clear()
+    copies_alone(monkeypatch)
+    with compose(spec, params) as alone:
+        expected = read(alone)
+    return seen, expected, grouped, list(counts)
 
 
 def refuse_merged_imports(monkeypatch: pytest.MonkeyPatch) -> None:

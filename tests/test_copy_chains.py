@@ -18,7 +18,7 @@ from graphdsl.assemble.compose import Composition, compose
 from graphdsl.errors import BuildError
 from graphdsl.lang.load import load_spec_text
 from graphdsl.tf import internals
-from imports import copies_alone, count_imports, refuse_merged_imports  # tests/imports.py
+from imports import compose_both_ways, copies_alone, refuse_merged_imports  # tests/imports.py
 
 tf1 = tf.compat.v1
 
@@ -73,22 +73,17 @@ def _seen(composition: Composition) -> dict:
 
 @pytest.mark.usefixtures("copy_path")
 def test_a_chain_of_copies_imports_together_as_one_by_one(tmp_path: Path, monkeypatch) -> None:
-    text = _chain(tmp_path)
-    counts = count_imports(monkeypatch)
-    with compose(load_spec_text(text)) as together:
-        seen = _seen(together)
+    def read(composition: Composition) -> dict:
         # the control input on the bound op reaches the copy bound in its place
-        waiting = [op for op in together.graph.get_operations()
+        waiting = [op for op in composition.graph.get_operations()
                    if op.name.startswith("W/") and op.control_inputs]
         assert waiting and all([c.name for c in op.control_inputs] == ["L3/out"] for op in waiting)
-    grouped = list(counts)
-    counts.clear()
-    copies_alone(monkeypatch)
-    with compose(load_spec_text(text)) as alone:
-        expected = _seen(alone)
+        return _seen(composition)
+
+    seen, expected, grouped, alone = compose_both_ways(monkeypatch, load_spec_text(_chain(tmp_path)), read)
     for key in expected:
         assert seen[key] == expected[key], key
-    assert len(counts) == 6
+    assert len(alone) == 6
     assert len(grouped) == (1 if internals.fast_import_works() else 6)
 
 
@@ -109,6 +104,17 @@ def _error(text: str) -> BuildError:
     return info.value
 
 
+def _error_as_alone(text: str, monkeypatch: pytest.MonkeyPatch) -> BuildError:
+    """The error composing ``text`` raises, checked to be the one (message, line, column) it
+    raises with every copy imported alone."""
+    together = _error(text)
+    copies_alone(monkeypatch)
+    alone = _error(text)
+    assert (together.message, together.span.line, together.span.column) == (
+        alone.message, alone.span.line, alone.span.column)
+    return together
+
+
 @pytest.mark.parametrize("bind, message", [
     ('bind "x:0" = A["wide:0"]', "the shapes are incompatible"),
     ('bind "x:0" = A["int:0"]', "the dtypes differ"),
@@ -118,12 +124,8 @@ def test_a_bind_to_a_queued_copy_fails_as_alone(tmp_path: Path, monkeypatch, bin
     text = (_source(tmp_path) + 'copy A from s { take = ["wide", "int"] }\n' + 'let wide = A["wide:0"]\n'
             + f'copy B from s {{\n    take = "out"\n    {bind}\n}}\n'
             + 'copy C from s { take = "nothing" }\n')
-    together = _error(text)
-    copies_alone(monkeypatch)
-    alone = _error(text)
+    together = _error_as_alone(text, monkeypatch)
     assert message in together.message
-    assert (together.message, together.span.line, together.span.column) == (
-        alone.message, alone.span.line, alone.span.column)
     assert together.span.line == 7  # the bind's own line
 
 
@@ -132,21 +134,13 @@ def test_a_bind_to_a_queued_copy_fails_before_what_the_copier_refuses(tmp_path: 
     text = (_source(tmp_path) + 'copy A from s { take = "wide" }\n'
             + 'copy B from s {\n    take = ["out", "side"]\n    stop_at = "side:0"\n'
             + '    bind "x:0" = A["wide:0"]\n}\n')
-    together = _error(text)
-    copies_alone(monkeypatch)
-    alone = _error(text)
-    assert "the shapes are incompatible" in together.message
-    assert (together.message, together.span.line) == (alone.message, alone.span.line)
+    assert "the shapes are incompatible" in _error_as_alone(text, monkeypatch).message
 
 
 def test_a_bad_take_is_named_before_a_bad_bind_to_a_queued_copy(tmp_path: Path, monkeypatch) -> None:
     text = (_source(tmp_path) + 'copy A from s { take = "wide" }\n'
             + 'copy B from s {\n    take = "nothing"\n    bind "x:0" = A["nowhere:0"]\n}\n')
-    together = _error(text)
-    copies_alone(monkeypatch)
-    alone = _error(text)
-    assert "has no op 'nothing'" in together.message
-    assert (together.message, together.span.line) == (alone.message, alone.span.line)
+    assert "has no op 'nothing'" in _error_as_alone(text, monkeypatch).message
 
 
 def test_binds_no_future_can_stand_for_import_the_queue_first(tmp_path: Path, monkeypatch) -> None:
@@ -158,15 +152,12 @@ def test_binds_no_future_can_stand_for_import_the_queue_first(tmp_path: Path, mo
             + 'copy D from s { take = "out"  stop_at = "x:0"  variables = value }\n'
             + 'let a = A["x:0"]\n'
             + 'copy E from s { take = "out"  bind "x:0" = a }\n')
-    counts = count_imports(monkeypatch)
-    with compose(load_spec_text(text)) as together:
-        graph_def = together.graph.as_graph_def()
-        seen = [n.SerializeToString(deterministic=True) for n in graph_def.node if n.op != "PyFunc"]
-        assert together.tensor('B["x:0"]') is together.tensor('A["x:0"]')
-    grouped = list(counts)
-    copies_alone(monkeypatch)
-    with compose(load_spec_text(text)) as alone:
-        assert [n.SerializeToString(deterministic=True) for n in alone.graph.as_graph_def().node
-                if n.op != "PyFunc"] == seen
+    def read(composition: Composition) -> list[bytes]:
+        assert composition.tensor('B["x:0"]') is composition.tensor('A["x:0"]')
+        return [n.SerializeToString(deterministic=True) for n in composition.graph.as_graph_def().node
+                if n.op != "PyFunc"]
+
+    seen, expected, grouped, _ = compose_both_ways(monkeypatch, load_spec_text(text), read)
+    assert seen == expected
     if internals.fast_import_works():
         assert len(grouped) == 4  # A; B; C and D; E (after the lets, which the queue holds)

@@ -19,7 +19,7 @@ from graphdsl.assemble.compose import Composition, compose
 from graphdsl.errors import BuildError
 from graphdsl.lang.load import load_spec_text
 from graphdsl.tf import internals
-from imports import copies_alone, count_imports, refuse_merged_imports  # tests/imports.py
+from imports import compose_both_ways, copies_alone, count_imports, refuse_merged_imports  # tests/imports.py
 
 tf1 = tf.compat.v1
 
@@ -95,23 +95,15 @@ def _seen(composition: Composition) -> dict:
 
 @pytest.mark.usefixtures("copy_path")
 def test_copies_imported_together_give_what_copies_one_by_one_give(tmp_path: Path, monkeypatch) -> None:
-    text = _spec(tmp_path)
-    counts = count_imports(monkeypatch)
-    with compose(load_spec_text(text)) as together:
-        seen = _seen(together)
-    grouped = list(counts)
-    counts.clear()
-    copies_alone(monkeypatch)
-    with compose(load_spec_text(text)) as alone:
-        expected = _seen(alone)
+    seen, expected, grouped, alone = compose_both_ways(monkeypatch, load_spec_text(_spec(tmp_path)), _seen)
     for key in expected:
         assert seen[key] == expected[key], key
     if internals.fast_import_works():
         # all in one: C reads B's output and E reads C's (through the let) within the import
-        assert len(grouped) == 1 and len(counts) == 7
-        assert sum(grouped) == sum(counts)
+        assert len(grouped) == 1 and len(alone) == 7
+        assert sum(grouped) == sum(alone)
     else:
-        assert len(grouped) == len(counts) == 7
+        assert len(grouped) == len(alone) == 7
 
 
 def test_a_copy_wired_to_a_copy_of_the_same_run_reads_it(tmp_path: Path) -> None:
@@ -179,15 +171,12 @@ def test_copies_from_several_sources_go_together(tmp_path: Path, monkeypatch) ->
             + 'copy A from s { take = "layer1/out" }\n'
             + 'copy B from t { take = "layer2/out"  stop_at = "layer1/out:0"  variables = value }\n'
             + 'copy C from s { take = "layer2/out"  variables = value }\n')
-    counts = count_imports(monkeypatch)
-    with compose(load_spec_text(text)) as together:
-        nodes = [n.name for n in together.graph.as_graph_def().node]
-        reports = [(r.namespace, r.ops, r.variables, r.stops) for r in together.reports]
-    grouped = list(counts)
-    copies_alone(monkeypatch)
-    with compose(load_spec_text(text)) as alone:
-        assert [n.name for n in alone.graph.as_graph_def().node] == nodes
-        assert [(r.namespace, r.ops, r.variables, r.stops) for r in alone.reports] == reports
+    def read(composition: Composition) -> tuple[list[str], list[tuple]]:
+        return ([n.name for n in composition.graph.as_graph_def().node],
+                [(r.namespace, r.ops, r.variables, r.stops) for r in composition.reports])
+
+    seen, expected, grouped, _ = compose_both_ways(monkeypatch, load_spec_text(text), read)
+    assert seen == expected
     assert len(grouped) == (1 if internals.fast_import_works() else 3)
 
 
@@ -240,15 +229,9 @@ def test_copies_of_a_source_with_functions_go_together(monkeypatch) -> None:
     # The members of specs/ensemble.gcomp copy a TF2 SavedModel (its signature calls functions):
     # each needs the same functions; imported together, they are added once, as one by one.
     spec = Path(__file__).resolve().parents[1] / "specs" / "ensemble.gcomp"
-    counts = count_imports(monkeypatch)
-    with compose(spec, {"members": 4}) as together:
-        seen = _ensemble(together)
-    grouped = list(counts)
-    counts.clear()
-    copies_alone(monkeypatch)
-    with compose(spec, {"members": 4}) as alone:
-        assert _ensemble(alone) == seen
-    assert len(counts) == 6 and len(grouped) == 2  # Input and the four members (wired to it); the mean
+    seen, expected, grouped, alone = compose_both_ways(monkeypatch, spec, _ensemble, {"members": 4})
+    assert seen == expected
+    assert len(alone) == 6 and len(grouped) == 2  # Input and the four members (wired to it); the mean
 
 
 def test_import_together_reports_what_one_import_per_copy_reports() -> None:
@@ -292,14 +275,10 @@ def test_copies_of_two_sources_with_functions_import_apart(monkeypatch) -> None:
     text = (f'graphdsl 1\nsource e1 = savedmodel("{encoder}")\nsource e2 = savedmodel("{encoder}")\n'
             + "".join(f'copy {ns} from {source} {{ take = "@features"  variables = value }}\n'
                       for ns, source in (("A", "e1"), ("B", "e1"), ("C", "e2"), ("D", "e2"), ("E", "e1"))))
-    counts = count_imports(monkeypatch)
-    with compose(load_spec_text(text)) as together:
-        graph_def = together.graph.as_graph_def()
-        seen = ([n.name for n in graph_def.node], graph_def.library.SerializeToString(deterministic=True))
-    grouped = list(counts)
-    counts.clear()
-    copies_alone(monkeypatch)
-    with compose(load_spec_text(text)) as alone:
-        graph_def = alone.graph.as_graph_def()
-        assert ([n.name for n in graph_def.node], graph_def.library.SerializeToString(deterministic=True)) == seen
-    assert len(counts) == 5 and len(grouped) == 3  # A and B; C and D; E
+    def read(composition: Composition) -> tuple[list[str], bytes]:
+        graph_def = composition.graph.as_graph_def()
+        return [n.name for n in graph_def.node], graph_def.library.SerializeToString(deterministic=True)
+
+    seen, expected, grouped, alone = compose_both_ways(monkeypatch, load_spec_text(text), read)
+    assert seen == expected
+    assert len(alone) == 5 and len(grouped) == 3  # A and B; C and D; E
