@@ -27,6 +27,7 @@ from graphdsl.errors import SourceFile, Span
 from graphdsl.lang import comments, grammar, parser, programs, syntax
 from graphdsl.lang import pieces as pieces_module
 from graphdsl.lang.builder import Builder
+from graphdsl.lang import driver as driver_module
 from graphdsl.lang.driver import END, Driver, Rejected
 from graphdsl.lang.lexer import SpecLexer
 from graphdsl.lang.pieces import Pieces, first_chars, last_chars
@@ -309,3 +310,58 @@ def test_a_rule_handed_a_splice_whole_gets_the_children_the_tables_give_it() -> 
         assert parsed == expected and [type(stmt[1][1]) for stmt in parsed] == [programs.Splice] * 3
     known = [p for found in driver.programs.by_first.values() for p in found]
     assert known and all(not p.plain and p.interpreted is not None for p in known)
+
+
+@pytest.fixture
+def _small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A long text is read part by part (driver.PART characters, to a newline); parts this small
+    # cut every few lines, between statements and inside them.
+    monkeypatch.setattr(driver_module, "PART", 8)
+
+
+@pytest.mark.usefixtures("_small_parts")
+def test_a_text_read_part_by_part_parses_as_lark_parses_it() -> None:
+    assert parser._driver().pieces is not None and parser._driver().pieces.by_lines  # type: ignore[union-attr]
+    paths = sorted([*ROOT.joinpath("specs").rglob("*.gcomp"), *ROOT.joinpath("tests", "data").rglob("*.gcomp")])
+    for path in paths[::3]:
+        _same(path.read_bytes().decode("utf-8", errors="replace"))
+    long_list = "copy B from s { take = [\n" + ",\n".join(f'"op{i}"' for i in range(60)) + "\n] }\n"
+    for text in [HEAD + long_list * 2,  # a statement longer than a part
+                 HEAD + "# c0\nlet a = 1 # c1\n# c2\nlet b = {\n  # c3\n  k: 1, # c4\n  # c5\n}\n# c6\n" * 6,
+                 HEAD + "let a = 1\n" * 20 + "let b = [" + "9" * 5000 + "]\n" + "let c = 2\n" * 20,
+                 HEAD + "let a = 1\n" * 20 + "let b = [1, 2\n" + "let c = 2\n" * 20,  # rejected in a part
+                 HEAD + "let a = 1\n" * 20 + "let b = 1 $\n" + "let c = 2\n" * 20]:  # a character no token reads
+        _same(text)
+
+
+@pytest.mark.usefixtures("_small_parts")
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
+@given(statements=st.lists(_statements, max_size=8), gap=_gaps, repeat=st.integers(1, 3))
+def test_generated_specs_read_part_by_part_parse_as_lark_parses_them(statements: list[str], gap: str,
+                                                                      repeat: int) -> None:
+    _same(gap.join(statements * repeat))
+
+
+def test_a_part_leaves_out_its_last_piece_which_the_text_after_it_may_continue() -> None:
+    pieces = parser._driver().pieces
+    assert pieces is not None
+    text = 'let a = 12\n   let b = "x"\n'
+    stop = text.index("\n") + 1
+    texts, offsets, codes, end, whole = pieces.part(text, 0, stop)
+    assert whole and texts == ["let", "a", "="] and end == text.index("12")  # "12\n   " goes on past stop
+    assert pieces.part(text, end, len(text))[0] == ["12", "let", "b", "=", '"x"']
+    assert pieces.part("let a = 1 $ 2\n\n", 0, 14)[3:] == (10, False)  # "$": no terminal reads it
+
+
+@pytest.mark.parametrize(("terminal", "by_lines"), [
+    ('STRING: /"[^"]*"/', False),  # a string may hold a newline: a part could end inside one
+    ('STRING: /"[^"\\n]*"/', True),
+    ('STRING: /"[^"\\n]*"/\nCOMMENT: /\\/\\*(.|\\n)*?\\*\\//\n%ignore COMMENT', False),
+])
+def test_a_text_is_read_part_by_part_only_where_no_token_holds_a_newline(terminal: str, by_lines: bool) -> None:
+    lark = Lark(f'start: _item*\n_item: stmt\nstmt: "a" NAME STRING ";"\nNAME: /[x-z]+/\n{terminal}\n%ignore /[ \\n]+/',
+                parser="lalr", keep_all_tokens=True)
+    driver = Driver(lark)
+    assert driver.pieces is not None and driver.pieces.by_lines == by_lines

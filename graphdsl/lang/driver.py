@@ -3,7 +3,7 @@
 Lark compiles ``grammar/graphdsl.lark`` into LALR tables (:func:`graphdsl.lang.grammar.load`).
 :meth:`Driver.parse` shifts and reduces as those tables say, calling a builder for each rule it
 reduces, so no lark ``Token`` or ``Tree`` is made: that is most of what a plain lark parse costs.
-It lexes the whole text at once (:mod:`graphdsl.lang.pieces`) and takes it statement by statement
+It lexes the text a long part at a time (:mod:`graphdsl.lang.pieces`) and takes it statement by statement
 through a trie of what the tables do with each sequence of terminals (:mod:`graphdsl.lang.programs`);
 :meth:`Driver.run` runs the tables token by token over what the trie does not take (the end of the
 text, a statement they reject), and over the :class:`~graphdsl.lang.lexer.Scanner`'s tokens where
@@ -32,6 +32,9 @@ END = "$END"
 TokenTuple = tuple[str, str, int]
 
 _BUILD, _SPLICE, _EXPAND = 0, 1, 2
+# A long text is lexed and parsed this many characters at a time (and a bit more, to a newline):
+# its tokens take the memory of one part, not of the whole text.
+PART = 1 << 16
 
 
 class Rejected(Exception):
@@ -112,15 +115,18 @@ class Driver:
             if complete:
                 tokens.append((END, "", end))
             return self.run(tokens, 0, [self.start_state], [], builders, complete)
-        texts, offsets, codes, end = pieces.cut(text)
+        if programs.nodes > MAX_NODES:
+            programs.clear()
+        statements, position = self._parts(text, pieces, programs, builders)
+        texts, offsets, codes, end = pieces.cut(text, position)
         complete = end == len(text)
         if complete:
             texts.append("")
             offsets.append(end)
             codes += pieces.codes[END]
-        if programs.nodes > MAX_NODES:
-            programs.clear()
-        statements, start = self._statements(texts, offsets, codes, programs, builders)
+        made, start, _ = self._statements(texts, offsets, codes, programs, builders,
+                                          programs.between if statements else programs.first)
+        statements += made
         if not statements:
             states, values = [self.start_state], []
         else:
@@ -130,15 +136,46 @@ class Driver:
         tokens = list(zip(map(pieces.names.__getitem__, codes[start:]), texts[start:], offsets[start:]))
         return self.run(tokens, 0, states, values, builders, complete)
 
+    @classmethod
+    def _parts(cls, text: str, pieces: Pieces, programs: Programs,
+               builders: Mapping[str, Callable[[list[Any]], Any]]) -> tuple[list[Any], int]:
+        """The values of the statements of ``text`` read part by part (about :data:`PART`
+        characters each, cut after a newline: see :meth:`graphdsl.lang.pieces.Pieces.part`), each
+        part's tokens dropped before the next is lexed, so that they take the same memory over
+        and over; and the offset where the rest of the text (its last part, or from a statement
+        the trie does not take on) starts."""
+        statements: list[Any] = []
+        position, size, node = 0, len(text), programs.first
+        part = PART
+        while pieces.by_lines and size - position > 2 * part:
+            stop = text.find("\n", position + part) + 1
+            if stop <= 0 or size - stop < part:
+                break
+            texts, offsets, codes, end, whole = pieces.part(text, position, stop)
+            if not whole:
+                break
+            made, start, stopped = cls._statements(texts, offsets, codes, programs, builders, node)
+            statements += made
+            if made:
+                position, node, part = (offsets[start] if start < len(offsets) else end), programs.between, PART
+            if stopped < len(codes):  # the tables must run over what the trie did not take
+                break
+            if not made:  # a statement longer than the part: a longer part
+                part *= 2
+        return statements, position
+
     @staticmethod
     def _statements(texts: list[str], offsets: list[int], codes: str, programs: Programs,
-                    builders: Mapping[str, Callable[[list[Any]], Any]]) -> tuple[list[Any], int]:
-        """The values of the statements from the first on that the trie knows or learns
-        (:mod:`graphdsl.lang.programs`), and the index of the token where they end."""
+                    builders: Mapping[str, Callable[[list[Any]], Any]],
+                    node: dict[Any, Any]) -> tuple[list[Any], int, int]:
+        """The values of the statements from ``node`` on (the trie's first node, or the node
+        between two statements) that the trie knows or learns (:mod:`graphdsl.lang.programs`),
+        the index of the token where they end, and that of the token where the walk stopped
+        (``len(codes)`` if it ran out of tokens, less where the tables must take over)."""
         statements: list[Any] = []
         append = statements.append
         between, learn, find, startswith = programs.between, programs.learn, programs.find, codes.startswith
-        node = root = programs.first
+        root = node
         last: Any = None
         start = i = 0
         size = len(codes)
@@ -167,7 +204,7 @@ class Driver:
             start, node = i, between
             root = between
             last = step if step.codes else None
-        return statements, start
+        return statements, start, i
 
     def scanner_tokens(self, text: str) -> tuple[list[TokenTuple], int]:
         """The tokens of ``text`` read by the scanner's expression, match by match (keys as

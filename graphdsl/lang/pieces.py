@@ -1,4 +1,4 @@
-"""The whole text lexed at once: one C-level ``findall``, then a few list operations.
+"""The text lexed a long part at a time: one C-level ``findall`` a part, then a few list operations.
 
 :class:`~graphdsl.lang.lexer.Scanner` matches one token at a time, a match object each; on a large
 spec that is a fifth of the parse. :class:`Pieces` cuts the text with ``findall`` over one
@@ -14,7 +14,12 @@ The alternation reads exactly the scanner's tokens: its branches are the scanner
 wherever two may start with the same character (elsewhere the cheap ones first: a branch that
 starts with a fixed character is skipped at once where it cannot match). Whitespace rides with the
 token before it only if no token can start or end with a whitespace character; else (another
-grammar) whitespace is a piece of its own. No TensorFlow here.
+grammar) whitespace is a piece of its own.
+
+Where no token may hold a newline, a long text is cut into parts that end after one
+(:meth:`Pieces.part`), and the parser takes each part's statements before lexing the next: the
+tokens of one part at a time take the same memory over and over, instead of fresh memory for the
+whole text's. No TensorFlow here.
 """
 
 from __future__ import annotations
@@ -87,6 +92,12 @@ class Pieces:
                                         and _context_free(candidates[0][1].pattern)):
                 self.sure[char] = self.codes[candidates[0][0]]
         self.spelled = {spelling: self.codes[self.key(spelling)] for spelling in self.spellings}
+        # Whether a text may be lexed part by part, each part ending after a newline (see part()):
+        # a newline is read only by ignored whitespace (a run of a set of characters, which never
+        # gives back what it took), and nothing looks around.
+        self.by_lines = self.usable and _context_free(self.regex.pattern) and all(
+            (consumed is not None and "\n" not in consumed) or (key == IGNORED and _run_of_chars(pattern))
+            for key, pattern in zip(keys, patterns) for consumed in [_consumed(pattern)])
 
     def key(self, token: str) -> str:
         """The key of a token: IGNORED, a keyword's spelling, or its terminal ('' if none reads it)."""
@@ -109,16 +120,31 @@ class Pieces:
         texts, offsets, codes, end = self.cut(text)
         return list(map(self.names.__getitem__, codes)), texts, offsets, codes, end
 
-    def cut(self, text: str) -> tuple[list[str], list[int], str, int]:
-        """:meth:`split` without the list of keys (the string of codes says them)."""
-        pieces = self.regex.findall(text)
-        offsets = list(accumulate(map(len, pieces), initial=0))
-        end = len(text)
-        if offsets[-1] != end:  # findall skipped text no terminal reads: cut before the first gap
+    def cut(self, text: str, start: int = 0) -> tuple[list[str], list[int], str, int]:
+        """:meth:`split` without the list of keys (the string of codes says them), from the
+        offset ``start`` on."""
+        texts, offsets, codes, end, _ = self.part(text, start, len(text))
+        return texts, offsets, codes, end
+
+    def part(self, text: str, start: int, stop: int) -> tuple[list[str], list[int], str, int, bool]:
+        """The tokens of ``text[start:stop]`` as :meth:`cut` gives them, where ``stop`` is the end
+        of the text or follows a newline (only if :attr:`by_lines`), and whether the tokens read
+        all of it (no gap). Before the end of the text, the last piece is left out, as the text
+        after ``stop`` might go on with it: every other piece read only what comes before its
+        newline, so it is the piece of the whole text, and the returned end is where the piece
+        left out starts."""
+        pieces = self.regex.findall(text, start, stop)
+        offsets = list(accumulate(map(len, pieces), initial=start))
+        end = stop
+        whole = offsets[-1] == end
+        if not whole:  # findall skipped text no terminal reads: cut before the first gap
             cut = next((i for i, (p, o) in enumerate(zip(pieces, offsets)) if not text.startswith(p, o)),
                        len(pieces))
             del pieces[cut:]
             end = offsets[cut]
+        elif end < len(text) and pieces:
+            pieces.pop()
+            end = offsets[-2]
         del offsets[len(pieces):]
         texts = pieces if self.strip is None else list(map(str.rstrip, pieces, repeat(self.strip)))
         # Each token's code by the first character of its piece (a piece is never empty) where
@@ -133,7 +159,7 @@ class Pieces:
             kept = list(map(ignored.__ne__, codes))
             texts, offsets = list(compress(texts, kept)), list(compress(offsets, kept))
             codes = codes.replace(ignored, "")
-        return texts, offsets, codes, end
+        return texts, offsets, codes, end, whole
 
 
 def _blank(patterns: list[str], keys: list[str], firsts: list[frozenset[str] | None]) -> tuple[frozenset[str], str] | None:
@@ -190,6 +216,52 @@ def _fast_order(branches: list[tuple[str, str, frozenset[str] | None]]) -> list[
         best = min(ready, key=lambda p: (not cheap(remaining[p][1][1]), remaining[p][0]))
         out.append(remaining.pop(best)[1])
     return out
+
+
+def _consumed(pattern: str) -> frozenset[str] | None:
+    """The characters a match of ``pattern`` may read (as :func:`first_chars`; None if that is
+    not known)."""
+    def chars(items: Any) -> set[str] | None:
+        out: set[str] = set()
+        for op, arg in items:
+            name = str(op)
+            if name == "SUBPATTERN":
+                inner = chars(arg[-1])
+            elif name == "BRANCH":
+                found = [chars(b) for b in arg[1]]
+                inner = None if any(f is None for f in found) else set().union(*(f for f in found if f is not None))
+            elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+                inner = chars(arg[2])
+            elif name == "ATOMIC_GROUP":
+                inner = chars(arg)
+            elif name in ("AT", "ASSERT", "ASSERT_NOT"):
+                continue
+            else:
+                inner = _one_char(name, arg)
+            if inner is None:
+                return None
+            out |= inner
+        return out
+
+    try:
+        found = chars(_sre.parse(pattern))
+    except Exception:  # a construct of a later Python: not known
+        return None
+    return None if found is None else frozenset(found)
+
+
+def _run_of_chars(pattern: str) -> bool:
+    """Whether ``pattern`` is a run of characters of one set (``[...]+``, ``\\s*``): a match takes
+    every such character in a row and never gives one back."""
+    try:
+        items = list(_sre.parse(pattern))
+    except Exception:
+        return False
+    if len(items) != 1 or str(items[0][0]) not in ("MAX_REPEAT", "POSSESSIVE_REPEAT"):
+        return False
+    low, high, inner = items[0][1]
+    inner = list(inner)
+    return str(high) == str(_sre.MAXREPEAT) and len(inner) == 1 and str(inner[0][0]) in ("IN", "LITERAL", "CATEGORY")
 
 
 def _context_free(pattern: str) -> bool:
