@@ -20,7 +20,8 @@ its ratio to that anchor.
 Those runs parse each text once before measuring (what a long-lived process sees). With --fresh,
 each measurement is instead one load_spec_text in a fresh process, after a tiny spec has loaded
 the parser (what `graphdsl check` sees: nothing learnt from an earlier parse), the median of
---repeat processes, alternating with DIR's when --baseline is given; no lark anchor.
+--repeat processes, alternating with DIR's when --baseline is given; no lark anchor. The tree is
+kept, not freed inside the measurement: `graphdsl check` exits without freeing it.
 
     python benchmarks/bench_check.py [--sizes 10000,20000] [--repeat 5] [--shapes copies,...] [--baseline DIR] [--fresh]
 """
@@ -179,7 +180,7 @@ load_spec_text('graphdsl 1\\nsource s = graphdef("s.pb")\\ncopy A from s { take 
 text = open(sys.argv[2], encoding="utf-8").read()
 gc.collect()
 start = time.process_time()
-load_spec_text(text)
+spec = load_spec_text(text)  # kept, as graphdsl check keeps it until it exits
 print(time.process_time() - start)
 """
 

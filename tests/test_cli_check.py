@@ -26,6 +26,15 @@ def test_a_good_spec_prints_ok_and_a_summary(capsys: pytest.CaptureFixture[str])
     assert out == f"{OK}: ok (4 sources, 4 copies into 3 namespaces, 3 aliases, 3 exports)\n"
 
 
+def test_check_called_in_a_process_that_goes_on_keeps_nothing_it_made() -> None:
+    # The command line's own process (cli.run) keeps the tree until it exits without freeing it;
+    # a program that calls main() itself must get its memory back.
+    from graphdsl import cli
+
+    assert main(["check", OK]) == EXIT_OK
+    assert cli._kept == []
+
+
 def test_a_bad_spec_prints_the_rendered_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", BAD]) == EXIT_SPEC_ERROR
     captured = capsys.readouterr()
