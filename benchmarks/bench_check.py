@@ -21,18 +21,24 @@ Those runs parse each text once before measuring (what a long-lived process sees
 each measurement is instead one load_spec_text in a fresh process, after a tiny spec has loaded
 the parser (what `graphdsl check` sees: nothing learnt from an earlier parse), the median of
 --repeat processes, alternating with DIR's when --baseline is given; no lark anchor. The tree is
-kept, not freed inside the measurement: `graphdsl check` exits without freeing it.
+kept, not freed inside the measurement: `graphdsl check` exits without freeing it. With --command,
+each measurement is the whole command as a user runs it, `python -m graphdsl check FILE` (CPU
+seconds of the child, user and system, start-up and imports included), with the bare
+interpreter's start printed above the table as an anchor.
 
-    python benchmarks/bench_check.py [--sizes 10000,20000] [--repeat 5] [--shapes copies,...] [--baseline DIR] [--fresh]
+    python benchmarks/bench_check.py [--sizes 10000,20000] [--repeat 5] [--shapes copies,...] [--baseline DIR]
+                                     [--fresh | --command]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import gc
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -197,18 +203,41 @@ def fresh(checkout: str, text: str) -> float:
     return float(child.stdout)
 
 
-def main_fresh(shapes: list[str], sizes: list[int], repeat: int, checkout_base: str | None) -> None:
-    print("| shape | statements | graphdsl s (fresh process) |"
-          + (" baseline s (fresh process) | graphdsl / baseline |" if checkout_base else ""))
+def _bare_start() -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def command(checkout: str, text: str) -> float:
+    """CPU seconds (user and system) of the whole command ``python -m graphdsl check FILE`` run
+    with ``checkout``'s graphdsl on ``text``, as a user runs it: start-up included."""
+    with tempfile.TemporaryDirectory() as folder:  # the working directory too: `-m` imports from it first
+        path = os.path.join(folder, "spec.gcomp")
+        with open(path, "w", encoding="utf-8") as spec:
+            spec.write(text)
+        env = dict(os.environ, PYTHONPATH=os.path.abspath(checkout))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([sys.executable, "-m", "graphdsl", "check", path], env=env, cwd=folder,
+                       capture_output=True, check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def main_fresh(shapes: list[str], sizes: list[int], repeat: int, checkout_base: str | None,
+               measure_one: Callable[[str, str], float] = fresh, what: str = "fresh process") -> None:
+    print(f"| shape | statements | graphdsl s ({what}) |"
+          + (f" baseline s ({what}) | graphdsl / baseline |" if checkout_base else ""))
     print("|---|---:|---:|" + ("---:|---:|" if checkout_base else ""))
     for shape in shapes:
         for n in sizes:
             text = spec_text(shape, n)
             ours, base = [], []
             for _ in range(repeat):
-                ours.append(fresh(os.path.dirname(HERE), text))
+                ours.append(measure_one(os.path.dirname(HERE), text))
                 if checkout_base:
-                    base.append(fresh(checkout_base, text))
+                    base.append(measure_one(checkout_base, text))
             row = ""
             if checkout_base:
                 row = f" {statistics.median(base):.3f} | {statistics.median(ours) / statistics.median(base):.2f} |"
@@ -225,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
                              "only when named)")
     parser.add_argument("--baseline", metavar="DIR", help="also measure the graphdsl of the checkout DIR")
     parser.add_argument("--fresh", action="store_true", help="one parse per fresh process (see above)")
+    parser.add_argument("--command", action="store_true",
+                        help="the whole `python -m graphdsl check FILE` per measurement, start-up included")
     parser.add_argument("--measure-file", help=argparse.SUPPRESS)  # the child of --baseline
     args = parser.parse_args(argv)
     anchor = Lark(grammar.text(), parser="lalr")
@@ -238,6 +269,16 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"# Python {platform.python_version()}, {os.cpu_count()} CPUs, load average {load:.2f} at start; "
           f"CPU seconds, median of {args.repeat}")
+    if args.command:
+        # Both versions start from bytecode caches, as an installed graphdsl does.
+        for checkout in filter(None, [os.path.dirname(HERE), args.baseline]):
+            compileall.compile_dir(os.path.join(checkout, "graphdsl"), quiet=1)
+        anchor_s = statistics.median(_bare_start() for _ in range(args.repeat))
+        print(f"# the bare interpreter's start (python -c pass): {anchor_s:.3f} CPU s")
+        main_fresh(shapes, sizes, args.repeat, args.baseline, command, "whole command")
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"# load average {load:.2f} at the end")
+        return 0
     if args.fresh:
         main_fresh(shapes, sizes, args.repeat, args.baseline)
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
