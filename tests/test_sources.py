@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -277,3 +281,51 @@ def test_python_builder_errors(builder_dir):
     (builder_dir / "syntax.py").write_text("def f(:\n")
     with pytest.raises(SourceError, match=r"syntax\.py: importing the file failed: SyntaxError"):
         load_source("python", "syntax.py:f", {}, builder_dir)
+
+
+@pytest.fixture
+def _bounded() -> Any:
+    # Reading a pipe or a device to its end may never end: fail instead of hanging.
+    def expired(signum: int, frame: Any) -> None:
+        raise TimeoutError("reading a source did not end")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def _not_regular(path: Path, kind: str) -> None:
+    """Make ``path`` a FIFO (kind 'fifo') or a link to /dev/zero (kind 'device')."""
+    path.unlink(missing_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+
+
+@pytest.mark.usefixtures("_bounded")
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_source_file_that_is_a_pipe_or_a_device_is_refused(tmp_path, tf1_savedmodel, kind):
+    # A graphdef, a metagraph, its checkpoint and a python builder file: each named by the spec.
+    for name, source, path, options in [
+        ("graph.pb", "graphdef", "graph.pb", {}),
+        ("model.meta", "metagraph", "model.meta", {}),
+        ("model.ckpt.index", "metagraph", "model.meta", {"checkpoint": "model.ckpt"}),
+        ("build.py", "python", "build.py:build", {}),
+    ]:
+        folder = tmp_path / name
+        folder.mkdir()
+        save_metagraph(folder)
+        _not_regular(folder / name, kind)
+        with pytest.raises(SourceError, match=rf"{name}: not a regular file") as info:
+            load_source(source, path, options, folder)
+        assert info.value.hint == "a source's files are read whole: name a file"
+    # A file inside a SavedModel directory: TensorFlow would read it.
+    copy = tmp_path / "saved"
+    shutil.copytree(tf1_savedmodel, copy)
+    index = next(copy.rglob("variables.index"))
+    _not_regular(index, kind)
+    with pytest.raises(SourceError, match=r"variables\.index: not a regular file"):
+        load_source("savedmodel", copy, {}, Path("."))

@@ -114,6 +114,8 @@ class _Loader:
         self.blocks[name] = (block, unit)
 
     def include(self, include: ts.Include, file: SourceFile, chain: list[tuple[str, Span | None]]) -> Unit | None:
+        if "\0" in include.path.value:
+            raise SpecError("a path cannot hold a NUL character", include.path.span, "no file name can; remove it")
         path = display_path(file.path, include.path.value)
         key = os.path.realpath(path)
         here = os.path.realpath(file.path) if not file.path.startswith("<") else file.path
@@ -125,6 +127,10 @@ class _Loader:
                             "into a third file")
         if key in self.loaded:
             return None  # read once: a second include adds nothing
+        if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
+            # Read to its end, a device or a pipe may never end (/dev/zero, a FIFO).
+            raise SpecError(f"cannot include '{include.path.value}': not a regular file (a device, a pipe or "
+                            f"a socket: {path})", include.path.span, "include a .gcomp file")
         try:
             data = Path(path).read_bytes()
         except OSError as error:

@@ -54,6 +54,7 @@ by ``tf.saved_model.save`` of a ``tf.Module`` with ``tf.function`` signatures):
 
 from __future__ import annotations
 
+import glob
 import importlib.util
 import itertools
 import os
@@ -304,13 +305,16 @@ def _checkpoint_prefix(meta_file: Path, checkpoint: Any, base_dir: Path) -> Path
         )
     prefix = _resolve(checkpoint, base_dir)
     if prefix.is_dir():
+        _regular(prefix / "checkpoint")
         latest = tf.train.latest_checkpoint(str(prefix))
         if latest is None:
             raise SourceError(
                 f"{meta_file}: checkpoint directory '{prefix}' names no checkpoint",
                 hint="give the checkpoint's prefix, e.g. 'model.ckpt' for model.ckpt.index",
             )
-        return Path(latest)
+        prefix = Path(latest)
+    for file in [Path(f"{prefix}.index"), *prefix.parent.glob(f"{glob.escape(prefix.name)}.data-*")]:
+        _regular(file)
     if not Path(f"{prefix}.index").is_file():
         raise SourceError(
             f"{meta_file}: checkpoint '{prefix}' not found (no file '{prefix}.index')",
@@ -425,6 +429,7 @@ def _check_savedmodel_dir(directory: Path) -> None:
             f"{directory}: not a SavedModel directory (no saved_model.pb in it)",
             hint="name the directory written by tf.saved_model.save or SavedModelBuilder",
         )
+    _regular_tree(directory)
 
 
 def _find_metagraph(directory: Path, tags: list[str]) -> meta_graph_pb2.MetaGraphDef:
@@ -688,12 +693,28 @@ def _existing_file(file: Path, kind: str, suffixes: tuple[str, ...]) -> Path:
         hint = "use kind 'savedmodel' for a SavedModel directory" if (file / "saved_model.pb").exists() \
             else f"name a {' or '.join(suffixes)} file"
         raise SourceError(f"{file}: is a directory, not a {kind} file", hint=hint)
+    _regular(file)
     if file.suffix not in suffixes:
         raise SourceError(
             f"{file}: a {kind} source must be a {' or '.join(suffixes)} file",
             hint=_kind_for_suffix(file.suffix) or f"rename the file or use the kind that fits '{file.suffix}'",
         )
     return file
+
+
+def _regular(file: Path) -> None:
+    """Refuse ``file`` (an existing path, followed through links) unless it is a regular file or a
+    directory: reading a device or a pipe to its end may never end (/dev/zero, a FIFO)."""
+    if not file.is_file() and not file.is_dir() and file.exists():
+        raise SourceError(f"{file}: not a regular file (a device, a pipe or a socket)",
+                          hint="a source's files are read whole: name a file")
+
+
+def _regular_tree(directory: Path) -> None:
+    """:func:`_regular` for everything under ``directory`` (a SavedModel's variables and assets)."""
+    for folder, folders, files in os.walk(directory):
+        for name in files + folders:
+            _regular(Path(folder, name))
 
 
 def _kind_for_suffix(suffix: str) -> str | None:
