@@ -18,6 +18,7 @@ from typing import Any, Iterable, Union
 import numpy as np
 import yaml
 
+from graphdsl import yaml_input
 from graphdsl.assemble.files import write_atomically
 from graphdsl.errors import RunError
 
@@ -70,11 +71,12 @@ def read_arrays(path: str | Path) -> dict[str, np.ndarray]:
 
 def feed_value(name: str, feed: Feed, tensor: Any) -> np.ndarray:
     """``feed`` as an array of ``tensor``'s dtype and a shape it accepts."""
-    where = f"--feed {name}" if isinstance(feed, np.ndarray) else f"--feed {name}={feed}"
+    where = f"--feed {name}" if isinstance(feed, np.ndarray) else \
+        f"--feed {name}={feed if len(feed) <= 60 else feed[:57] + '...'}"
     value: Any = feed
     if isinstance(feed, str):
         try:
-            value = yaml.safe_load(feed)
+            value = yaml_input.load(feed)
         except yaml.YAMLError as e:
             raise RunError(f"{where}: not a value ({getattr(e, 'problem', e)})",
                            hint="write a number or a nested list, like [[1.0, 2.0]]") from None

@@ -25,6 +25,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from graphdsl import yaml_input
 from graphdsl.assemble.template_lock import include_problems, locked_params_arguments, param_problems, \
     template_inputs
 from graphdsl.errors import LockError, SourceError
@@ -214,7 +215,7 @@ def write_lock(spec: str | os.PathLike | syntax.Spec) -> Path:
 def read_lock(path: Path) -> dict[str, Any]:
     """The lock at ``path``; :class:`LockError` when it is missing or not a lock."""
     try:
-        lock = yaml.safe_load(path.read_text(encoding="utf-8"))
+        lock = yaml_input.load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise LockError(f"{path}: no lock file",
                         hint=f"write it with 'graphdsl lock {_spec_of(path)}'") from None

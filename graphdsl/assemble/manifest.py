@@ -125,11 +125,13 @@ def read_manifest(outdir: Path) -> BuildManifest | None:
     """The build manifest of ``outdir``, or None when there is none (a directory built elsewhere)."""
     import yaml
 
+    from graphdsl import yaml_input
+
     path = outdir / BUILD_MANIFEST
     if not path.is_file():
         return None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml_input.load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as e:
         raise _corrupt(path, f"cannot be read ({getattr(e, 'strerror', None) or e})") from None
     except yaml.YAMLError as e:

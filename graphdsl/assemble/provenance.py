@@ -25,6 +25,7 @@ import yaml
 from google.protobuf import wrappers_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
 
+from graphdsl import yaml_input
 from graphdsl.assemble.canonical import serialize
 from graphdsl.assemble.lock import lock_inputs
 from graphdsl.assemble.template_lock import include_texts
@@ -149,7 +150,7 @@ def spec_text(provenance_text: str, where: Path) -> str:
 
 def _read(provenance_text: str, where: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(provenance_text)
+        data = yaml_input.load(provenance_text)
     except yaml.YAMLError as e:
         raise ArtifactError(f"{where}: the provenance record is not YAML ({e})") from None
     if not isinstance(data, dict) or not isinstance(data.get("spec"), str):

@@ -26,6 +26,7 @@ from typing import Any, Sequence
 
 import yaml
 
+from graphdsl import yaml_input
 from graphdsl.errors import GraphDslError
 from graphdsl.lang.params import Given, Origin, ParamValues, normalize
 
@@ -121,7 +122,7 @@ def _values(sweep: str, text: str) -> list[tuple[str, Any]]:
 
 def _scalar(text: str) -> Any:
     try:
-        value = yaml.safe_load(text)
+        value = yaml_input.load(text)
     except yaml.YAMLError:
         return text
     return value if isinstance(value, (int, float, bool, str)) else text

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from graphdsl import yaml_input
 from graphdsl.errors import GraphDslError, SourceFile, Span, did_you_mean
 from graphdsl.lang import schema
 from graphdsl.lang.parser import decode
@@ -57,7 +58,7 @@ def load_config(path: str | Path) -> EvolveConfig:
     text = decode(path.read_bytes(), str(path), "the settings file", GraphDslError).text
     reader = _Reader(path, text)
     try:
-        root = yaml.compose(text)
+        root = yaml_input.compose(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise reader.error(f"not YAML: {getattr(e, 'problem', e)}", mark, mark,
@@ -81,7 +82,7 @@ def load_config(path: str | Path) -> EvolveConfig:
     settings: dict[str, Any] = {}
     for name, (key, node) in entries.items():
         if name in fields:
-            value = yaml.safe_load(yaml.serialize(node))
+            value = yaml_input.load(yaml.serialize(node))
             wanted = type(getattr(Settings(), name))
             if wanted is tuple and isinstance(value, list):
                 value = tuple(value)
@@ -128,7 +129,7 @@ class _Reader:
         return node.value
 
     def string(self, node: yaml.Node, what: str) -> str:
-        if not isinstance(node, yaml.ScalarNode) or not isinstance(yaml.safe_load(yaml.serialize(node)), str):
+        if not isinstance(node, yaml.ScalarNode) or not isinstance(yaml_input.load(yaml.serialize(node)), str):
             raise self.at(node, f"{what} must be a string")
         return str(node.value)
 
@@ -144,7 +145,7 @@ class _Reader:
             raise self.at(entries["source"][1], f"unknown source kind '{kind}'",
                           did_you_mean(kind, schema.SOURCE_KINDS) or f"use one of: {', '.join(schema.SOURCE_KINDS)}")
         inputs_node = entries["inputs"][1]
-        inputs = yaml.safe_load(yaml.serialize(inputs_node))
+        inputs = yaml_input.load(yaml.serialize(inputs_node))
         if (not isinstance(inputs, dict) or not inputs
                 or not all(isinstance(k, str) and k.isidentifier() and isinstance(v, str) for k, v in inputs.items())):
             raise self.at(inputs_node, "inputs must map keys (names) to tensor names", 'write {x: "x:0"}')
@@ -154,7 +155,7 @@ class _Reader:
         if clash:
             raise self.at(inputs_node, f"input key '{clash[0]}' is a name every individual's spec uses",
                           "name the input otherwise")
-        options = yaml.safe_load(yaml.serialize(entries["options"][1])) if "options" in entries else {}
+        options = yaml_input.load(yaml.serialize(entries["options"][1])) if "options" in entries else {}
         if not isinstance(options, dict):
             raise self.at(entries["options"][1], "options must be a mapping", "write {key: value}")
         output = self.string(entries["output"][1], "output") if "output" in entries else ""
@@ -184,7 +185,7 @@ class _Reader:
         return Evaluation(feed, self.array(entries["target"][1]))
 
     def array(self, node: yaml.Node) -> np.ndarray:
-        value = yaml.safe_load(yaml.serialize(node))
+        value = yaml_input.load(yaml.serialize(node))
         if isinstance(value, str) and value.startswith("@"):
             from graphdsl.values import read_array
 

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Mapping, NoReturn
 
 from graphdsl.errors import ParamError, SourceFile, Span, SpecError, did_you_mean
 from graphdsl.lang import expr as ex
+from graphdsl.lang.builder import MAX_NESTING
 from graphdsl.lang.evaluate import equal, evaluate
 from graphdsl.lang import template_syntax as ts
 
@@ -89,10 +90,13 @@ class ParamValues:
         """Values given as a Python mapping (the API's ``params=``)."""
         items: dict[str, Given] = {}
         for name, value in mapping.items():
-            origin = Origin(f"{where} ({name}={ex.show(_plain(value)) if _is_plain(value) else repr(value)})")
             if not isinstance(name, str):
-                raise ParamError(f"a parameter's name is a string, not {name!r} ({where})")
-            items[name] = Given(normalize(value, name, origin), origin)
+                raise ParamError(f"a parameter's name is a string, not {_shown(name)} ({where})")
+            # Shown once it is known to be a value of the language (a finite one: not a list
+            # that holds itself, no integer too long to print).
+            value = normalize(value, name, Origin(f"{where} (parameter {name})"))
+            origin = Origin(f"{where} ({name}={_clipped(ex.show(value))})")
+            items[name] = Given(value, origin)
         return cls(items)
 
     @classmethod
@@ -104,7 +108,7 @@ class ParamValues:
         items: dict[str, Given] = {}
         for argument in arguments:
             name, sep, text = argument.partition("=")
-            origin = Origin(f"the command-line argument {option} {argument}")
+            origin = Origin(f"the command-line argument {option} {_clipped(argument)}")
             if not sep or not ex.IDENTIFIER.fullmatch(name):
                 raise ParamError(f"{option} takes NAME=VALUE, not '{argument}'",
                                  hint=f"e.g. {option} layers=12 (VALUE is a YAML literal: 12, 0.5, true, [1, 2], value)")
@@ -188,11 +192,11 @@ def _check_key(key: Any, span: Span, options: bool) -> None:
 
 def _loader() -> Any:
     """A YAML loader that also reads ``1e-3`` as a float (YAML 1.2 does; PyYAML's 1.1 wants ``1.0e-3``)."""
-    import yaml
+    from graphdsl import yaml_input
 
     global _LOADER
     if _LOADER is None:
-        class Loader(yaml.SafeLoader):
+        class Loader(yaml_input.Loader):
             pass
 
         Loader.add_implicit_resolver(
@@ -228,21 +232,15 @@ def _yaml_problem(error: Exception) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _is_plain(value: Any) -> bool:
-    return isinstance(value, (bool, int, float, str, list, tuple, dict))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(_plain(v) for v in value)
-    return value
-
-
-def normalize(value: Any, name: str, origin: Origin) -> Any:
+def normalize(value: Any, name: str, origin: Origin, depth: int = 0) -> Any:
     """``value`` (from YAML or Python) as a value of the language: lists become tuples.
 
-    A value the language has no type for (null, a date, a set ...) is a ParamError.
+    A value the language has no type for (null, a date, a set ...), or nested more than
+    MAX_NESTING deep (a list that holds itself is nested for ever), is a ParamError.
     """
+    if depth > MAX_NESTING:
+        raise ParamError(f"parameter '{name}' has values nested more than {MAX_NESTING} deep" + _from(origin),
+                         origin.span, "flatten the value; a list or map may not hold itself")
     if isinstance(value, bool) or isinstance(value, str):
         return value
     if isinstance(value, int):
@@ -254,18 +252,18 @@ def normalize(value: Any, name: str, origin: Origin) -> Any:
             _given_error(name, "a finite number", value, origin)
         return value
     if isinstance(value, (list, tuple)):
-        return tuple(normalize(v, name, origin) for v in value)
+        return tuple(normalize(v, name, origin, depth + 1) for v in value)
     if isinstance(value, dict):
         result = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 _given_error(name, "a map with string keys", value, origin)
-            result[key] = normalize(item, name, origin)
+            result[key] = normalize(item, name, origin, depth + 1)
         return result
     if value is None:
         raise ParamError(f"parameter '{name}' has no value (null)" + _from(origin), origin.span,
                          f"give it a value, e.g. {name}: 3 (an int, a float, a bool, a string, a list or a map)")
-    raise ParamError(f"parameter '{name}' cannot be a {type(value).__name__} ({value!r})" + _from(origin),
+    raise ParamError(f"parameter '{name}' cannot be a {type(value).__name__} ({_shown(value)})" + _from(origin),
                      origin.span, "a value is an int, a float, a bool, a string, a list or a map")
 
 
@@ -279,7 +277,18 @@ def plain(value: Any) -> Any:
 
 
 def _given_error(name: str, expected: str, value: Any, origin: Origin) -> NoReturn:
-    raise ParamError(f"parameter '{name}' must be {expected}, not {value!r}" + _from(origin), origin.span)
+    raise ParamError(f"parameter '{name}' must be {expected}, not {_shown(value)}" + _from(origin), origin.span)
+
+
+def _shown(value: Any) -> str:
+    """``value`` in a message: its repr, cut short; an integer too long to print, by its size."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 1000:
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1:,} digits"
+    return _clipped(repr(value))
+
+
+def _clipped(text: str, size: int = 80) -> str:
+    return text if len(text) <= size else text[:size - 3] + "..."
 
 
 def _from(origin: Origin) -> str:

@@ -146,7 +146,9 @@ _BAD = object()
 def _yaml(text: str) -> Any:
     import yaml
 
+    from graphdsl import yaml_input
+
     try:
-        return yaml.safe_load(text)
+        return yaml_input.load(text)
     except yaml.YAMLError:
         return _BAD
