@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -70,6 +71,25 @@ def test_hostile_specs_get_no_traceback_from_a_fresh_interpreter() -> None:
 def test_a_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "no/such.gcomp"]) == EXIT_NO_INPUT
     assert capsys.readouterr().err == "error: cannot read no/such.gcomp: No such file or directory\n"
+
+
+@pytest.mark.parametrize("argv", [["check", "/dev/zero"], ["expand", "/dev/zero"], ["fmt", "--check", "/dev/zero"],
+                                  ["check", OK, "--params", "/dev/zero"]])
+def test_a_device_named_as_a_file_is_refused_not_read_for_ever(argv: list[str],
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == EXIT_NO_INPUT
+    assert capsys.readouterr().err == "error: cannot read /dev/zero: a device, not a file\n"
+
+
+def test_a_spec_may_come_through_a_pipe(capsys: pytest.CaptureFixture[str]) -> None:
+    read, write = os.pipe()
+    with os.fdopen(write, "wb") as pipe:
+        pipe.write((REPO / OK).read_bytes())
+    try:
+        assert main(["check", f"/dev/fd/{read}"]) == EXIT_OK
+    finally:
+        os.close(read)
+    assert capsys.readouterr().out.startswith(f"/dev/fd/{read}: ok (4 sources")
 
 
 @pytest.mark.parametrize("argv", [[], ["chek", OK], ["check"], ["check", OK, "extra"]])

@@ -29,7 +29,7 @@ import yaml
 from graphdsl import yaml_input
 from graphdsl.errors import GraphDslError, SourceFile, Span, did_you_mean
 from graphdsl.lang import schema
-from graphdsl.lang.parser import decode
+from graphdsl.lang.parser import decode, read_file
 
 _SOURCE_KEYS = ("source", "path", "options", "inputs", "output", "name")
 _LIBRARY_KEYS = ("source", "path", "options", "inputs", "outputs", "name")
@@ -55,7 +55,7 @@ def load_config(path: str | Path) -> EvolveConfig:
     from graphdsl.evolve.population import Settings
 
     path = Path(path)
-    text = decode(path.read_bytes(), str(path), "the settings file", GraphDslError).text
+    text = decode(read_file(path), str(path), "the settings file", GraphDslError).text
     reader = _Reader(path, text)
     try:
         root = yaml_input.compose(text)

@@ -23,7 +23,6 @@ import dataclasses
 import os
 import posixpath
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from graphdsl.errors import SourceFile, Span, SpecError, did_you_mean
@@ -35,7 +34,7 @@ from graphdsl.lang import template_syntax as ts
 from graphdsl.lang.check import check
 from graphdsl.lang.includes import Program, Unit, load_program
 from graphdsl.collector import paused
-from graphdsl.lang.parser import decode
+from graphdsl.lang.parser import decode, read_file
 from graphdsl.lang.template_parser import parse_any
 from graphdsl.lang.typecheck import check_types
 
@@ -66,7 +65,7 @@ def load(spec: str | os.PathLike[str], path: str = "<string>", *,
     cannot be read.
     """
     if isinstance(spec, os.PathLike) or "\n" not in spec:
-        file = decode(Path(spec).read_bytes(), os.fspath(spec))
+        file = decode(read_file(spec), os.fspath(spec))
     else:
         file = SourceFile(path, spec)
     return expand_file(file, params, max_statements)

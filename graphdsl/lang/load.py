@@ -8,14 +8,13 @@ checked (:func:`graphdsl.lang.check.check`); a template is expanded for its para
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Mapping
 
 from graphdsl.errors import SourceFile
 from graphdsl.lang.check import check
 from graphdsl.lang.expand import DEFAULT_MAX_STATEMENTS, expand_file
 from graphdsl.lang.params import ParamValues
-from graphdsl.lang.parser import decode, parse, parse_file
+from graphdsl.lang.parser import decode, parse, parse_file, read_file
 from graphdsl.lang.syntax import Spec
 
 __all__ = ["Spec", "check", "load_spec", "load_spec_text", "parse", "parse_file"]
@@ -34,7 +33,7 @@ def load_spec(path: str | os.PathLike[str], *,
     if isinstance(path, str) and "\n" in path and not os.path.exists(path):
         # Text passed by mistake: say so rather than report a missing file named like a spec.
         raise TypeError("load_spec takes a file path; give spec text to load_spec_text")
-    file = decode(Path(path).read_bytes(), os.fspath(path))
+    file = decode(read_file(path), os.fspath(path))
     return expand_file(file, params, max_statements).spec
 
 

@@ -17,7 +17,6 @@ import math
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterable, Mapping, NoReturn
 
 from graphdsl.errors import ParamError, SourceFile, Span, SpecError, did_you_mean
@@ -128,10 +127,10 @@ class ParamValues:
         With ``options``, a key may also be ``SOURCE.OPTION``: a source's option (``graphdsl
         batch``); :meth:`split` parts them from the template's parameters.
         """
-        from graphdsl.lang.parser import decode
+        from graphdsl.lang.parser import decode, read_file
 
         name = os.fspath(path)
-        text = decode(Path(path).read_bytes(), name, "the params file", ParamError).text
+        text = decode(read_file(path), name, "the params file", ParamError).text
         return cls.from_yaml_text(text, name, options=options)
 
     @classmethod

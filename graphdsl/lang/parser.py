@@ -12,9 +12,10 @@ a file that is not UTF-8, a number no machine type holds, or values nested deepe
 from __future__ import annotations
 
 import codecs
+import errno
 import functools
 import os
-from pathlib import Path
+import stat
 
 from graphdsl.collector import paused
 from graphdsl.errors import GraphDslError, SourceFile, Span, SpecSyntaxError, normalize_newlines
@@ -23,7 +24,7 @@ from graphdsl.lang.builder import MAX_DIGITS, MAX_NESTING, Builder
 from graphdsl.lang.driver import Driver, Rejected
 from graphdsl.lang.syntax_errors import syntax_error
 
-__all__ = ["MAX_DIGITS", "MAX_NESTING", "decode", "parse", "parse_file", "parse_source"]
+__all__ = ["MAX_DIGITS", "MAX_NESTING", "decode", "parse", "parse_file", "parse_source", "read_file"]
 
 def parse(text: str, path: str = "<string>") -> syntax.Spec:
     """Parse spec text; ``path`` names it in error messages. Raises SpecSyntaxError."""
@@ -36,7 +37,7 @@ def parse_file(path: str | os.PathLike[str]) -> syntax.Spec:
     The file must be UTF-8 (a byte order mark is allowed); OSError if it cannot be read.
     """
     name = os.fspath(path)
-    return parse_source(decode(Path(path).read_bytes(), name))
+    return parse_source(decode(read_file(path), name))
 
 
 def parse_source(file: SourceFile) -> syntax.Spec:
@@ -63,6 +64,17 @@ def _driver() -> Driver:
 def _position(error: SpecSyntaxError) -> tuple[int, int]:
     span = error.span
     return (span.line, span.column) if span is not None else (0, 0)
+
+
+def read_file(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a file a user named: a regular file, a pipe (``<(...)``, /dev/stdin) that ends
+    when its writer closes it, or a terminal (ended by Ctrl-D). Another device is refused with an
+    OSError, as a missing file is: read to its end, /dev/zero would never end."""
+    with open(path, "rb") as file:
+        mode = os.fstat(file.fileno()).st_mode
+        if (stat.S_ISCHR(mode) or stat.S_ISBLK(mode)) and not file.isatty():
+            raise OSError(errno.EINVAL, "a device, not a file", os.fspath(path))
+        return file.read()
 
 
 def decode(data: bytes, path: str, what: str = "the spec",

@@ -19,7 +19,7 @@ from pathlib import Path
 from graphdsl.cli import EXIT_FAILURE, EXIT_NO_INPUT, EXIT_OK, EXIT_SPEC_ERROR, EXIT_USAGE
 from graphdsl.errors import GraphDslError, SpecSyntaxError
 from graphdsl.lang import fmt, schema
-from graphdsl.lang.parser import decode
+from graphdsl.lang.parser import decode, read_file
 
 EXIT_UNFORMATTED = EXIT_FAILURE  # --check found a spec to reformat
 STDIN = "<stdin>"
@@ -107,7 +107,7 @@ def _spec_files(names: list[str], outcome: _Outcome) -> list[Path]:
 def _format_file(path: Path, args: argparse.Namespace, outcome: _Outcome) -> None:
     name = str(path)
     try:
-        data = path.read_bytes()
+        data = read_file(path)
     except OSError as error:
         print(f"error: cannot read {name}: {error.strerror or error}", file=sys.stderr)
         outcome.fail(EXIT_NO_INPUT)
