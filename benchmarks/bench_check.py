@@ -38,6 +38,7 @@ import gc
 import json
 import os
 import platform
+import random
 import resource
 import statistics
 import subprocess
@@ -126,6 +127,61 @@ def _mixed(n: int) -> list[str]:
     return out[: n + n // 6 + 1]  # the comment lines are not statements
 
 
+def _random(n: int) -> list[str]:
+    """Statements drawn at random (seeded, so every run checks the same text), all valid: python
+    sources with up to three arguments of nested lists, maps and scalars; copies with one to
+    three names to take and up to four other entries; aliases; savedmodel exports. Most
+    statements have a sequence of terminals of their own, as a spec written by hand or by a
+    program may."""
+    rng = random.Random(0)
+
+    def name() -> str:
+        return rng.choice(["a", "b", "enc", "head", "x1", "layer_2"]) + str(rng.randrange(1000))
+
+    def op() -> str:
+        return f'"{rng.choice(["a", "layer/out", "enc/x", "b"])}{rng.randrange(100)}"'
+
+    def tensor() -> str:
+        return op()[:-1] + ':0"'
+
+    def value(depth: int = 0) -> str:
+        pick = rng.random()
+        if depth < 3 and pick < 0.2:
+            return "[" + ", ".join(value(depth + 1) for _ in range(rng.randint(0, 4))) + "]"
+        if depth < 3 and pick < 0.3:
+            return "{ " + ", ".join(f"{name()}: {value(depth + 1)}" for _ in range(rng.randint(0, 3))) + " }"
+        return rng.choice([op(), str(rng.randrange(-5, 1000)), "1.5e-3", rng.choice(["true", "false"])])
+
+    def entries() -> str:
+        out: list[str] = []
+        for k in range(rng.randint(0, 4)):
+            pick = rng.random()
+            if pick < 0.2 and not any(e.startswith("variables") for e in out):
+                out.append(f"variables = {rng.choice(['value', 'init'])}")
+            elif pick < 0.4:
+                out.append(f'variable "v{k}/*" = {rng.choice(["value", "init"])}')
+            elif pick < 0.6 and not any(e.startswith("stop_at") for e in out):
+                out.append(f"stop_at = [{tensor()}]")
+            else:
+                out.append(f'bind "in{k}:0" = A[{tensor()}]')
+        return " ".join(out)
+
+    def statement(i: int) -> str:
+        pick = rng.random()
+        if pick < 0.25:
+            return f'source s{i} = python("b.py:build"' + "".join(
+                f", {name()}{k} = {value()}" for k in range(rng.randint(0, 3))) + ")"
+        if pick < 0.6:
+            take = rng.choice([op(), "[" + ", ".join(op() for _ in range(rng.randint(1, 3))) + "]"])
+            return f"copy C{i} from s {{ take = {take} {entries()} }}"
+        if pick < 0.85:
+            return f"let l{i} = A[{tensor()}]"
+        return (f'export savedmodel "m{i}" {{ tags = ["serve"] signature serving_default {{ '
+                f'inputs = {{ x: A["x:0"] }} outputs = {{ y: A[{tensor()}] }} }} }}')
+
+    return [statement(i) for i in range(n)]
+
+
 SHAPES: dict[str, Callable[[int], list[str]]] = {
     "copies": _copies,
     "copy_bodies": _bodies,
@@ -136,6 +192,7 @@ SHAPES: dict[str, Callable[[int], list[str]]] = {
     "builders": _builders,
     "mixed": _mixed,
     "variety": _variety,
+    "random": _random,
     "one_list": _one_list,
 }
 
