@@ -124,3 +124,14 @@ def test_python_m_graphdsl_check_runs_without_tensorflow() -> None:
     )
     assert (result.returncode, result.stdout) == (EXIT_SPEC_ERROR, "")
     assert result.stderr == (REPO / BAD).with_suffix(".err").read_text()
+
+
+def test_a_plain_check_without_parameters_does_not_import_yaml() -> None:
+    # PyYAML costs a tenth of the start of `graphdsl check`; only parameter values need it.
+    code = ("import sys\nfrom graphdsl.cli import main\n"
+            f"assert main(['check', {OK!r}]) == 0\n"
+            "assert 'yaml' not in sys.modules, 'check imported yaml'\n"
+            f"assert main(['check', 'specs/towers.gcomp', '--param', 'layers=2']) == 0\n"
+            "assert 'yaml' in sys.modules\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

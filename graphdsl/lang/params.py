@@ -102,10 +102,10 @@ class ParamValues:
     def from_command_line(cls, arguments: Iterable[str], option: str = "--param") -> ParamValues:
         """Values of ``--param NAME=VALUE`` arguments, VALUE a YAML literal; ``option`` is the
         option's name as the command line spells it, for messages."""
-        import yaml
-
         items: dict[str, Given] = {}
         for argument in arguments:
+            import yaml  # here: a command line without --param does not pay for importing it
+
             name, sep, text = argument.partition("=")
             origin = Origin(f"the command-line argument {option} {_clipped(argument)}")
             if not sep or not ex.IDENTIFIER.fullmatch(name):
