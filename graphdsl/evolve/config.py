@@ -82,7 +82,7 @@ def load_config(path: str | Path) -> EvolveConfig:
     settings: dict[str, Any] = {}
     for name, (key, node) in entries.items():
         if name in fields:
-            value = yaml_input.load(yaml.serialize(node))
+            value = reader.value(node)
             wanted = type(getattr(Settings(), name))
             if wanted is tuple and isinstance(value, list):
                 value = tuple(value)
@@ -109,6 +109,14 @@ class _Reader:
     def at(self, node: yaml.Node, message: str, hint: str | None = None) -> GraphDslError:
         return self.error(message, node.start_mark, node.end_mark, hint)
 
+    def value(self, node: yaml.Node) -> Any:
+        """The value of ``node``; one YAML cannot make (``!!int x``, ``!!binary`` of no base64) is
+        an error at its place."""
+        try:
+            return yaml_input.load(yaml.serialize(node))
+        except yaml.YAMLError as e:
+            raise self.at(node, f"not a value: {getattr(e, 'problem', None) or e}") from None
+
     def mapping(self, node: yaml.Node, known: tuple[str, ...]) -> dict[str, tuple[yaml.Node, yaml.Node]]:
         if not isinstance(node, yaml.MappingNode):
             raise self.at(node, "expected a mapping", f"give {{{', '.join(known[:3])}, ...}}")
@@ -129,7 +137,7 @@ class _Reader:
         return node.value
 
     def string(self, node: yaml.Node, what: str) -> str:
-        if not isinstance(node, yaml.ScalarNode) or not isinstance(yaml_input.load(yaml.serialize(node)), str):
+        if not isinstance(node, yaml.ScalarNode) or not isinstance(self.value(node), str):
             raise self.at(node, f"{what} must be a string")
         return str(node.value)
 
@@ -145,7 +153,7 @@ class _Reader:
             raise self.at(entries["source"][1], f"unknown source kind '{kind}'",
                           did_you_mean(kind, schema.SOURCE_KINDS) or f"use one of: {', '.join(schema.SOURCE_KINDS)}")
         inputs_node = entries["inputs"][1]
-        inputs = yaml_input.load(yaml.serialize(inputs_node))
+        inputs = self.value(inputs_node)
         if (not isinstance(inputs, dict) or not inputs
                 or not all(isinstance(k, str) and k.isidentifier() and isinstance(v, str) for k, v in inputs.items())):
             raise self.at(inputs_node, "inputs must map keys (names) to tensor names", 'write {x: "x:0"}')
@@ -155,7 +163,7 @@ class _Reader:
         if clash:
             raise self.at(inputs_node, f"input key '{clash[0]}' is a name every individual's spec uses",
                           "name the input otherwise")
-        options = yaml_input.load(yaml.serialize(entries["options"][1])) if "options" in entries else {}
+        options = self.value(entries["options"][1]) if "options" in entries else {}
         if not isinstance(options, dict):
             raise self.at(entries["options"][1], "options must be a mapping", "write {key: value}")
         output = self.string(entries["output"][1], "output") if "output" in entries else ""
@@ -185,7 +193,7 @@ class _Reader:
         return Evaluation(feed, self.array(entries["target"][1]))
 
     def array(self, node: yaml.Node) -> np.ndarray:
-        value = yaml_input.load(yaml.serialize(node))
+        value = self.value(node)
         if isinstance(value, str) and value.startswith("@"):
             from graphdsl.values import read_array
 

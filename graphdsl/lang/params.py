@@ -142,8 +142,9 @@ class ParamValues:
         import yaml
 
         file = SourceFile(path, text)
-        loader = _loader()(file.text)
+        loader = None
         try:
+            loader = _loader()(file.text)  # it refuses some characters at once
             root = loader.get_single_node()
             if root is None:
                 return cls()
@@ -170,7 +171,8 @@ class ParamValues:
                 span = Span(path, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2, file)
             raise ParamError(f"the params file is not valid YAML: {_yaml_problem(error)}", span) from None
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
         return cls(items)
 
 
