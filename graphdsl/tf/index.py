@@ -70,7 +70,7 @@ class SourceIndex:
     variable_ops: list[str]  # the ops of a type in VARIABLE_OPS, in the GraphDef's order
     # The few ops a copy may rewrite or treats apart (see :func:`notable`), by name, with their
     # positions in the GraphDef, in its order: a walk reads the type of these ops only.
-    notable: dict[str, int] = field(default_factory=dict)
+    notable: dict[str, int]
     _consumers: dict[str, list[str]] | None = field(default=None, repr=False)
     _defs: dict | None = field(default=None, repr=False)
     _owners: dict[str, str] | None = field(default=None, repr=False)
