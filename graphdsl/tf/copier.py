@@ -240,7 +240,7 @@ class Copier:
         """
         walk = Walk()
         needed, boundary, controls = walk.needed, walk.boundary, walk.controls
-        nodes, loops = self.index.nodes, self.index.loops
+        nodes, loops, notable = self.index.nodes, self.index.loops, self.index.notable
         copied, overridden = self.record.ops, self.record.tensors
         replacements, stop_at = self.replacements, self.stop_at
         stopped_ops, replaced_ops = self.stopped_ops, self.replaced_ops
@@ -248,16 +248,22 @@ class Copier:
         table_inits, tables = self.tables.initializers, walk.tables
         renamable = walk.renamable
         # Nothing to meet (the first copy into a namespace, without replacements or stop_at): each
-        # input is only followed, which is most of the time of a big copy.
+        # input is only followed, which is most of the time of a big copy. The stack then holds
+        # inputs as NodeDefs name them ("x", "x:1", "^x"), made op names when popped.
         meets = bool(copied or overridden or replacements or stop_at or stopped_ops or replaced_ops)
         stack = [r for r in reversed(list(roots)) if r not in copied]
-        push, pop = stack.append, stack.pop
+        push, pop, get = stack.append, stack.pop, nodes.get
         while stack:
             name = pop()
             if name in needed:
                 continue
+            node = get(name)
+            if node is None:  # an input naming an output or a control input (no op name has ":" or "^")
+                name = name[1:] if name[0] == "^" else name.partition(":")[0]
+                if name in needed:
+                    continue
+                node = nodes[name]
             needed[name] = None
-            node = nodes[name]
             if loops and name in loops:
                 stack.extend(m for m in loops[name] if m not in copied)
             if table_inits and name in table_inits:  # state that its initializers fill
@@ -268,11 +274,11 @@ class Copier:
                     if owner not in copied:
                         push(owner)  # replaced by an initializer assigning the current value
                     continue
-            op = node.op
-            kind = kinds.get(op)
-            if kind is None:
-                kind = kinds[op] = _kind(op)
-            if kind:  # rare: most ops are neither
+            if name in notable:  # rare: most ops a copy takes as they are
+                op = node.op
+                kind = kinds.get(op)
+                if kind is None:
+                    kind = kinds[op] = _kind(op)
                 if kind & _RENAMABLE:
                     renamable.append(name)
                 if kind & _VARIABLE:
@@ -281,8 +287,7 @@ class Copier:
                 elif kind & _TABLE:
                     tables.append(name)
             if not meets:
-                for inp in node.input:
-                    push(inp[1:] if inp[0] == "^" else inp.partition(":")[0])
+                stack += node.input
                 continue
             for inp in node.input:
                 if inp[0] == "^":
@@ -451,7 +456,7 @@ class Copier:
         """The state and frame names :meth:`_rewrite` would give the copied ops, by position in
         the source's GraphDef: serialized AttrValues, to set on the imported ops."""
         nodes, prefix, attrs = self.index.nodes, self.prefix, {}
-        positions = self.index.positions if walk.renamable else {}
+        positions = self.index.notable  # every renamable op is notable
         for name in walk.renamable:
             node = nodes[name]
             if not renamed(node) or not prefix:

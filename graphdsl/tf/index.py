@@ -28,6 +28,12 @@ VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable", "_VarHandlesO
 # Op types that name a control flow v1 frame.
 FRAME_OPS = frozenset({"Enter", "RefEnter"})
 
+# Tables filled by the program rather than by an initializer; a SavedModel restores their contents.
+MUTABLE_TABLE_OPS = frozenset({
+    "MutableHashTable", "MutableHashTableV2", "MutableHashTableOfTensors",
+    "MutableHashTableOfTensorsV2", "MutableDenseHashTable", "MutableDenseHashTableV2",
+})
+
 # Collections that hold variables and keep their names in the target (the seed's rule):
 # anything else copied into namespace N goes into collection "N/<name>".
 VARIABLE_COLLECTIONS = (
@@ -62,6 +68,9 @@ class SourceIndex:
     variables: dict  # variable op name -> tf.Variable of the source
     memberships: dict[str, list[str]]  # variable op name -> the variable collections holding it
     variable_ops: list[str]  # the ops of a type in VARIABLE_OPS, in the GraphDef's order
+    # The few ops a copy may rewrite or treats apart (see :func:`notable`), by name, with their
+    # positions in the GraphDef, in its order: a walk reads the type of these ops only.
+    notable: dict[str, int]
     _consumers: dict[str, list[str]] | None = field(default=None, repr=False)
     _defs: dict | None = field(default=None, repr=False)
     _owners: dict[str, str] | None = field(default=None, repr=False)
@@ -89,8 +98,12 @@ class SourceIndex:
         """``names`` (op names of the source) in the order the source created them.
 
         Costs what sorting ``names`` costs, not a scan of the source: many small copies from one
-        big source each pay for their own ops only.
+        big source each pay for their own ops only. Names of notable ops (variables, say) are
+        sorted without :attr:`positions`, a table of every op.
         """
+        names, notable = list(names), self.notable
+        if all(name in notable for name in names):
+            return sorted(names, key=notable.__getitem__)
         return sorted(names, key=self.positions.__getitem__)
 
     @property
@@ -233,6 +246,23 @@ def may_rename(op_type: str) -> bool:
     return op_def is None or any(attr.name == "shared_name" for attr in op_def.attr)
 
 
+def notable(op_type: str) -> bool:
+    """Whether a copy treats an op of this type apart: it may rewrite it (:func:`may_rename`), or
+    it is a variable or a mutable table."""
+    return may_rename(op_type) or op_type in VARIABLE_OPS or op_type in MUTABLE_TABLE_OPS
+
+
+class _Notable(dict):
+    """:func:`notable` of each op type, asked once per type; ``__getitem__`` is a C call."""
+
+    def __missing__(self, op_type: str) -> bool:
+        self[op_type] = found = notable(op_type)
+        return found
+
+
+_NOTABLE = _Notable()
+
+
 def renamed(node: node_def_pb2.NodeDef) -> bool:
     """Whether the copy of ``node`` needs a rewrite whatever the copy: a v1 frame, or a state name."""
     attr = node.attr
@@ -271,12 +301,16 @@ def index_and_bytes(graph: tf.Graph) -> tuple[SourceIndex, "bytes | internals.Ke
     graph_def, serialized, importable = internals.graph_def_and_bytes(graph)
     variables, memberships = _variables(graph)
     nodes: dict[str, node_def_pb2.NodeDef] = {}
-    variable_ops: list[str] = []
-    for node in graph_def.node:  # one pass: a second one costs as much again
+    notable: dict[str, int] = {}
+    is_notable = _NOTABLE
+    # One pass: at 200k ops the nodes no longer fit in the CPU's caches, and each further pass
+    # over them (even a C loop: map, zip) costs about as much as this one.
+    for position, node in enumerate(graph_def.node):
         name = node.name
         nodes[name] = node
-        if node.op in VARIABLE_OPS:
-            variable_ops.append(name)
+        if is_notable[node.op]:
+            notable[name] = position
+    variable_ops = [name for name in notable if nodes[name].op in VARIABLE_OPS]
     index = SourceIndex(
         graph=graph,
         version=version,
@@ -287,6 +321,7 @@ def index_and_bytes(graph: tf.Graph) -> tuple[SourceIndex, "bytes | internals.Ke
         variables=variables,
         memberships=memberships,
         variable_ops=variable_ops,
+        notable=notable,
         # From the bytes, which a whole-graph copy asks about rather than reading every node's
         # attributes (several times the cost); the bytes themselves are not kept.
         colocated_with=colocation_names(serialized),

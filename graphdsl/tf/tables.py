@@ -32,7 +32,7 @@ from tensorflow.core.protobuf import meta_graph_pb2
 from graphdsl.errors import CopyError
 from graphdsl.lang import schema
 from graphdsl.tf import effects
-from graphdsl.tf.index import VARIABLE_OPS, SourceIndex, index_of
+from graphdsl.tf.index import MUTABLE_TABLE_OPS, VARIABLE_OPS, SourceIndex, index_of
 
 # Collections whose members run to initialize a graph: TensorFlow's own and the SavedModel's main op.
 INIT_COLLECTIONS = (tf.compat.v1.GraphKeys.TABLE_INITIALIZERS, "saved_model_main_op", "legacy_init_op")
@@ -244,11 +244,6 @@ def add_init_all_tables(graph_def: graph_pb2.GraphDef, initializers: list[str]) 
     graph_def.node.add(name=INIT_ALL_TABLES, op="NoOp", input=[f"^{name}" for name in initializers])
 
 
-# Tables filled by the program rather than by an initializer; a SavedModel restores their contents.
-MUTABLE_TABLE_OPS = frozenset({
-    "MutableHashTable", "MutableHashTableV2", "MutableHashTableOfTensors",
-    "MutableHashTableOfTensorsV2", "MutableDenseHashTable", "MutableDenseHashTableV2",
-})
 _exports: "weakref.WeakKeyDictionary[tf.Graph, dict[str, tuple]]" = weakref.WeakKeyDictionary()
 
 
