@@ -209,6 +209,11 @@ def _whole_copy(source: tf.Graph, namespace: str, monkeypatch: pytest.MonkeyPatc
     monkeypatch.undo()
     assert len(target.get_operations()) == len(source.get_operations())
     graph_def = target.as_graph_def()
+    # TensorFlow lists a graph's functions in the order of its own table, which two graphs
+    # holding the same functions need not share: compared by name.
+    functions = sorted(graph_def.library.function, key=lambda f: f.signature.name)
+    del graph_def.library.function[:]
+    graph_def.library.function.extend(functions)
     prefix = namespace + "/" if namespace else ""
     with tf1.Session(graph=target) as session:
         session.run(tf1.global_variables_initializer())
