@@ -175,3 +175,22 @@ def test_diff_and_explain_read_a_build_through_its_manifest(tmp_path: Path, caps
     (out / "graphdsl-build.yaml").write_text("format: 1\nexports: []\n")
     assert main(["explain", str(out)]) == 1
     assert f"{out}: the build has no export" in capsys.readouterr().err
+
+
+def test_a_build_damaged_after_it_was_made_is_trouble_not_a_traceback(tmp_path: Path, capsys) -> None:
+    base = _spec(tmp_path, "base")
+    assert main(["build", base, "-o", str(tmp_path / "one")]) == 0
+    model = tmp_path / "one" / "model"
+    record = model / "assets.extra" / "graphdsl" / "provenance.yaml"
+    record.write_bytes(record.read_bytes().replace(b"graphdsl:", b"graphdsl\xff:", 1))
+    # Without a record it can read, the build is compared as one graphdsl did not make; explain,
+    # which reads nothing but the record, says what is wrong with it.
+    assert main(["diff", base, str(tmp_path / "one")]) == 0
+    capsys.readouterr()
+    assert main(["explain", str(tmp_path / "one")]) == 1
+    assert f"{record}: the provenance record is not UTF-8 text (byte 8)" in capsys.readouterr().err
+    data = next((model / "variables").glob("variables.data-*"))
+    data.write_bytes(data.read_bytes()[:10])  # truncated
+    record.write_bytes(record.read_bytes().replace(b"graphdsl\xff:", b"graphdsl:", 1))
+    code, err = _diff(capsys, base, str(tmp_path / "one"))
+    assert code == 2 and err[0].startswith(f"error: {model / 'variables' / 'variables'}: the checkpoint cannot be read (")

@@ -329,3 +329,26 @@ def test_a_source_file_that_is_a_pipe_or_a_device_is_refused(tmp_path, tf1_saved
     _not_regular(index, kind)
     with pytest.raises(SourceError, match=r"variables\.index: not a regular file"):
         load_source("savedmodel", copy, {}, Path("."))
+
+
+def test_a_truncated_checkpoint_is_a_source_error(tmp_path):
+    # Its index: refused as the source loads; the data under a readable index: when the value is read.
+    save_metagraph(tmp_path)
+    index = tmp_path / "model.ckpt.index"
+    whole = index.read_bytes()
+    index.write_bytes(whole[:20])
+    with pytest.raises(SourceError, match=r"model\.ckpt.* cannot be read"):
+        load_source("metagraph", "model.meta", {"checkpoint": "model.ckpt"}, tmp_path)
+    index.write_bytes(whole)
+    data = next(tmp_path.glob("model.ckpt.data-*"))
+    data.write_bytes(data.read_bytes()[:4])
+    loaded = load_source("metagraph", "model.meta", {"checkpoint": "model.ckpt"}, tmp_path)
+    assert loaded.checkpoint is not None
+    variable = next(iter(loaded.checkpoint.keys))
+    dtypes, shapes = loaded.checkpoint._maps()
+    key = loaded.checkpoint.keys[variable][0]
+    read = loaded.checkpoint.reader(variable, dtypes[key], tf.TensorShape(shapes[key]))
+    assert read is not None
+    with pytest.raises(SourceError, match=rf"the value of '{key}' cannot be read from the checkpoint") as info:
+        read()
+    assert info.value.hint == "the checkpoint is truncated or corrupt: write it again"

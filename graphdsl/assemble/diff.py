@@ -38,6 +38,7 @@ from graphdsl.lang.expand import DEFAULT_MAX_STATEMENTS
 from graphdsl.lang.params import ParamValues
 from graphdsl.tf import initial_values, internals
 from graphdsl.tf.functions import reachable_functions
+from graphdsl.tf.messages import reason
 from graphdsl.tf.index import VARIABLE_OPS
 from graphdsl.tf.registry import is_variable
 
@@ -170,8 +171,12 @@ def _parse(path: Path, message_type):
 def _checkpoint_values(prefix: Path) -> dict[str, str]:
     if not Path(f"{prefix}.index").is_file():
         return {}
-    reader = tf.train.load_checkpoint(str(prefix))
-    return {name: _digest(reader.get_tensor(name)) for name in reader.get_variable_to_shape_map()}
+    try:
+        reader = tf.train.load_checkpoint(str(prefix))
+        return {name: _digest(reader.get_tensor(name)) for name in reader.get_variable_to_shape_map()}
+    except (tf.errors.OpError, IndexError, RuntimeError, ValueError, OSError) as e:  # truncated or corrupt
+        raise ArtifactError(f"{prefix}: the checkpoint cannot be read ({reason(e)})",
+                            hint="give a checkpoint graphdsl or TensorFlow wrote whole") from None
 
 
 def _signature_infos(meta: meta_graph_pb2.MetaGraphDef) -> dict[str, dict[str, dict[str, str]]]:

@@ -108,7 +108,7 @@ def read_provenance(artifact: str | Path) -> tuple[Path, str]:
                                 "the directory 'graphdsl build -o' wrote")
         if not found.is_file():
             raise _not_built(path, f"no {SAVEDMODEL_DIR / SAVEDMODEL_FILE} in it")
-        return found, found.read_text(encoding="utf-8")
+        return found, _record_text(found)
     if not path.exists() and Path(f"{path}{schema.METAGRAPH_SUFFIX}").is_file():
         path = Path(f"{path}{schema.METAGRAPH_SUFFIX}")
     if path.suffix == schema.METAGRAPH_SUFFIX and path.is_file():
@@ -117,12 +117,22 @@ def read_provenance(artifact: str | Path) -> tuple[Path, str]:
         sidecar = Path(f"{path}{SIDECAR_SUFFIX}")
         if not sidecar.is_file():
             raise _not_built(path, f"no {sidecar.name} beside it")
-        return sidecar, sidecar.read_text(encoding="utf-8")
+        return sidecar, _record_text(sidecar)
     if not path.exists():
         raise ArtifactError(f"{path}: no such file or directory", hint="check the path")
     raise ArtifactError(f"{path}: not an artifact graphdsl builds",
                         hint="give a SavedModel directory, a .meta file, a frozen .pb or .pbtxt, "
                         "or a build's output directory")
+
+
+def _record_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ArtifactError(f"{path}: the provenance record is not UTF-8 text (byte {e.start})",
+                            hint="the artifact was changed after it was built: build it again") from None
+    except OSError as e:
+        raise ArtifactError(f"{path}: cannot read it: {e.strerror or e}", hint="check the path") from None
 
 
 def _from_metagraph(path: Path) -> str:

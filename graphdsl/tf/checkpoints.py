@@ -15,7 +15,12 @@ from typing import Any, Callable
 
 import tensorflow as tf
 
+from graphdsl.errors import SourceError
 from graphdsl.tf.initial_values import Reader
+from graphdsl.tf.messages import reason
+
+# What TensorFlow's checkpoint reader raises on a truncated or corrupt file, besides its OpErrors.
+_UNREADABLE = (tf.errors.OpError, IndexError, RuntimeError, OSError)
 
 _ASSIGNS = ("Assign", "AssignVariableOp")
 
@@ -112,11 +117,15 @@ class CheckpointValues:
         dtypes, shapes = self._maps()
         if key not in dtypes or dtypes[key] != dtype.base_dtype or not shape.is_compatible_with(shapes[key]):
             return None
-        return _read(self._open(), key)
+        return _read(self._open(), key, self.prefix)
 
     def _open(self) -> Any:
+        """The checkpoint's reader; ValueError when its index cannot be read."""
         if self._reader is None:
-            self._reader = tf.compat.v1.train.NewCheckpointReader(str(self.prefix))
+            try:
+                self._reader = tf.compat.v1.train.NewCheckpointReader(str(self.prefix))
+            except _UNREADABLE as e:
+                raise ValueError(f"checkpoint '{self.prefix}' cannot be read: {reason(e)}") from e
         return self._reader
 
     def _maps(self) -> tuple[dict[str, tf.DType], dict[str, list[int]]]:
@@ -128,5 +137,11 @@ class CheckpointValues:
         return self._dtypes, self._shapes
 
 
-def _read(reader: Any, key: str) -> Callable[[], Any]:
-    return lambda: reader.get_tensor(key)
+def _read(reader: Any, key: str, prefix: Path) -> Callable[[], Any]:
+    def read() -> Any:
+        try:
+            return reader.get_tensor(key)
+        except _UNREADABLE as e:  # the index was read, the data under it is not all there
+            raise SourceError(f"{prefix}: the value of '{key}' cannot be read from the checkpoint ({reason(e)})",
+                              hint="the checkpoint is truncated or corrupt: write it again") from e
+    return read

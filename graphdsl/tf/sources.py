@@ -213,7 +213,7 @@ def _load_graphdef(path: str | Path, options: dict[str, Any], base_dir: Path) ->
     with graph.as_default():
         try:
             tf.graph_util.import_graph_def(graph_def, name="")
-        except (ValueError, tf.errors.OpError) as e:
+        except (ValueError, tf.errors.OpError, message.DecodeError) as e:
             raise SourceError(
                 f"{file}: the GraphDef does not import: {reason(e)}",
                 hint="regenerate the file with tf.io.write_graph from a working graph",
@@ -233,7 +233,7 @@ def _load_metagraph(path: str | Path, options: dict[str, Any], base_dir: Path) -
     with graph.as_default():
         try:
             saver = tf.compat.v1.train.import_meta_graph(meta, clear_devices=True)
-        except (ValueError, KeyError, tf.errors.OpError) as e:
+        except (ValueError, KeyError, tf.errors.OpError, message.DecodeError) as e:
             raise SourceError(
                 f"{file}: the MetaGraph does not import: {reason(e)}",
                 hint="regenerate the file with tf.compat.v1.train.export_meta_graph",
@@ -350,7 +350,7 @@ def _load_savedmodel(path: str | Path, options: dict[str, Any], base_dir: Path) 
         try:
             with graph.as_default():
                 tf.compat.v1.saved_model.loader.load(session, tags, str(directory))
-        except (ValueError, RuntimeError, OSError, tf.errors.OpError) as e:
+        except (ValueError, KeyError, RuntimeError, OSError, tf.errors.OpError, message.DecodeError) as e:
             session.close()
             raise _not_loading(directory, e) from e
     else:
@@ -392,7 +392,7 @@ def _late_savedmodel(meta: meta_graph_pb2.MetaGraphDef, directory: Path
         if values is None:
             return None
         values.check(variables)
-    except (ValueError, KeyError, tf.errors.OpError):
+    except (ValueError, KeyError, tf.errors.OpError, message.DecodeError):
         return None  # the loader, loading it whole, says what is wrong
 
     def restore() -> tf.compat.v1.Session:
