@@ -36,7 +36,7 @@ from graphdsl.errors import ArtifactError, GraphDslError
 from graphdsl.lang import schema, syntax
 from graphdsl.lang.expand import DEFAULT_MAX_STATEMENTS
 from graphdsl.lang.params import ParamValues
-from graphdsl.tf import initial_values, internals
+from graphdsl.tf import checkpoints, initial_values, internals
 from graphdsl.tf.functions import reachable_functions
 from graphdsl.tf.messages import reason
 from graphdsl.tf.index import VARIABLE_OPS
@@ -174,7 +174,7 @@ def _checkpoint_values(prefix: Path) -> dict[str, str]:
     try:
         reader = tf.train.load_checkpoint(str(prefix))
         return {name: _digest(reader.get_tensor(name)) for name in reader.get_variable_to_shape_map()}
-    except (tf.errors.OpError, IndexError, RuntimeError, ValueError, OSError) as e:  # truncated or corrupt
+    except (*checkpoints.UNREADABLE, ValueError) as e:  # truncated or corrupt; ValueError: no such checkpoint
         raise ArtifactError(f"{prefix}: the checkpoint cannot be read ({reason(e)})",
                             hint="give a checkpoint graphdsl or TensorFlow wrote whole") from None
 

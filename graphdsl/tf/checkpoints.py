@@ -20,7 +20,7 @@ from graphdsl.tf.initial_values import Reader
 from graphdsl.tf.messages import reason
 
 # What TensorFlow's checkpoint reader raises on a truncated or corrupt file, besides its OpErrors.
-_UNREADABLE = (tf.errors.OpError, IndexError, RuntimeError, OSError)
+UNREADABLE = (tf.errors.OpError, IndexError, RuntimeError, OSError)
 
 _ASSIGNS = ("Assign", "AssignVariableOp")
 
@@ -124,7 +124,7 @@ class CheckpointValues:
         if self._reader is None:
             try:
                 self._reader = tf.compat.v1.train.NewCheckpointReader(str(self.prefix))
-            except _UNREADABLE as e:
+            except UNREADABLE as e:
                 raise ValueError(f"checkpoint '{self.prefix}' cannot be read: {reason(e)}") from e
         return self._reader
 
@@ -141,7 +141,7 @@ def _read(reader: Any, key: str, prefix: Path) -> Callable[[], Any]:
     def read() -> Any:
         try:
             return reader.get_tensor(key)
-        except _UNREADABLE as e:  # the index was read, the data under it is not all there
+        except UNREADABLE as e:  # the index was read, the data under it is not all there
             raise SourceError(f"{prefix}: the value of '{key}' cannot be read from the checkpoint ({reason(e)})",
                               hint="the checkpoint is truncated or corrupt: write it again") from e
     return read
