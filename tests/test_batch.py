@@ -48,10 +48,25 @@ def test_keys_are_stable_when_members_are_added(tmp_path: Path) -> None:
     ("n=3..1", "the range is empty"),
     ("n=1,,2", "an empty value"),
     ("n=a..b", "a range takes numbers"),
+    ("n=1..inf", "a range takes finite numbers"),
+    ("n=nan..3", "a range takes finite numbers"),
 ])
 def test_bad_sweeps_say_how_to_write_them(sweep: str, message: str) -> None:
     with pytest.raises(GraphDslError, match=message):
         sweep_points([sweep])
+
+
+def test_a_batch_of_more_than_max_members_is_refused_before_any_is_listed() -> None:
+    # Listed, a range of 10^9 values, or two sweeps of 1,000 crossed, would take minutes and memory
+    # before the first build; a mistake, refused at once.
+    with pytest.raises(GraphDslError) as info:
+        sweep_points(["seed=0..100000000"])
+    assert info.value.message == "--sweep 'seed=0..100000000': 100,000,001 members, more than 100,000"
+    with pytest.raises(GraphDslError, match=r"--sweep 'seed=1\.\.1e999': about 10\^999 members"):
+        sweep_points(["seed=1..1e999"])
+    with pytest.raises(GraphDslError, match="the sweeps crossed: 1,000,000 members, more than 100,000"):
+        sweep_points(["a=0..999", "b=0..999"])
+    assert len(sweep_points(["a=0..99", "b=0..99"])) == 10_000
 
 
 def test_bad_parameter_files_are_named(tmp_path: Path) -> None:

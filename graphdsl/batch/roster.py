@@ -18,6 +18,7 @@ that a member's bad value is named with its file, line and column. No TensorFlow
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -32,6 +33,11 @@ from graphdsl.lang.params import Given, Origin, ParamValues, normalize
 
 PARAM_SUFFIXES = (".yaml", ".yml")
 _KEY_CHARS = re.compile(r"[^A-Za-z0-9_.=,+-]")
+
+
+# A batch has at most this many members: more is a mistake in a sweep (1..100000000, or sweeps
+# crossed into billions), and listing them would not end, let alone building them.
+MAX_MEMBERS = 100_000
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ def members(spec: str | Path, param_files: Sequence[str | Path] = (), sweeps: Se
     spec = Path(spec)
     files = _param_files(param_files)
     points = [(key, _swept(point, sweeps)) for key, point in sweep_points(sweeps)]
+    _bounded(max(len(files), 1) * max(len(points), 1), "the parameter files crossed with the sweeps")
     found: list[Member] = []
     for (file_key, file_params), (point_key, point) in itertools.product(files or [("", ParamValues())],
                                                                          points or [("", ParamValues())]):
@@ -87,6 +94,7 @@ def sweep_points(sweeps: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
         if name in (n for n, _ in axes):
             raise GraphDslError(f"--sweep '{name}' is given twice", hint="give each name one sweep")
         axes.append((name, _values(sweep, text)))
+    _bounded(math.prod(len(values) for _, values in axes), "the sweeps crossed")
     points = []
     for combination in itertools.product(*(values for _, values in axes)):
         key = ",".join(f"{name}={_key_text(text)}" for (name, _), (text, _) in zip(axes, combination))
@@ -104,11 +112,14 @@ def _values(sweep: str, text: str) -> list[tuple[str, Any]]:
             start, stop, *step = (Decimal(p.strip()) for p in parts)
         except InvalidOperation:
             raise GraphDslError(f"--sweep '{sweep}': a range takes numbers") from None
+        if not all(d.is_finite() for d in (start, stop, *step)):
+            raise GraphDslError(f"--sweep '{sweep}': a range takes finite numbers")
         whole = all(d == d.to_integral_value() for d in (start, stop, *step)) and "." not in text.replace("..", "")
         increment = step[0] if step else Decimal(1)
         if increment <= 0 or stop < start:
             raise GraphDslError(f"--sweep '{sweep}': the range is empty",
                                 hint="give START <= STOP and a positive STEP")
+        _bounded(int((stop - start) / increment) + 1, f"--sweep '{sweep}'")
         values, current = [], start
         while current <= stop:
             values.append(int(current) if whole else float(current))
@@ -118,6 +129,13 @@ def _values(sweep: str, text: str) -> list[tuple[str, Any]]:
     if not all(items):
         raise GraphDslError(f"--sweep '{sweep}': an empty value", hint="write NAME=V1,V2,...")
     return [(item, _scalar(item)) for item in items]
+
+
+def _bounded(count: int, what: str) -> None:
+    if count > MAX_MEMBERS:
+        shown = f"{count:,}" if count < 10**15 else f"about 10^{len(str(count)) - 1}"
+        raise GraphDslError(f"{what}: {shown} members, more than {MAX_MEMBERS:,}",
+                            hint="sweep fewer values (a range's STEP takes every STEP-th), or split the batch")
 
 
 def _scalar(text: str) -> Any:
