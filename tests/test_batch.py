@@ -64,6 +64,8 @@ def test_a_batch_of_more_than_max_members_is_refused_before_any_is_listed() -> N
     assert info.value.message == "--sweep 'seed=0..100000000': 100,000,001 members, more than 100,000"
     with pytest.raises(GraphDslError, match=r"--sweep 'seed=1\.\.1e999': about 10\^999 members"):
         sweep_points(["seed=1..1e999"])
+    with pytest.raises(GraphDslError, match=r"--sweep 'seed=0\.\.1e9999': about 10\^9999 members"):
+        sweep_points(["seed=0..1e9999"])  # a count too long for Python to print in decimal
     with pytest.raises(GraphDslError, match="the sweeps crossed: 1,000,000 members, more than 100,000"):
         sweep_points(["a=0..999", "b=0..999"])
     assert len(sweep_points(["a=0..99", "b=0..99"])) == 10_000

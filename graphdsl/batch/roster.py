@@ -133,7 +133,7 @@ def _values(sweep: str, text: str) -> list[tuple[str, Any]]:
 
 def _bounded(count: int, what: str) -> None:
     if count > MAX_MEMBERS:
-        shown = f"{count:,}" if count < 10**15 else f"about 10^{len(str(count)) - 1}"
+        shown = f"{count:,}" if count < 10**15 else f"about 10^{int(math.log10(count))}"
         raise GraphDslError(f"{what}: {shown} members, more than {MAX_MEMBERS:,}",
                             hint="sweep fewer values (a range's STEP takes every STEP-th), or split the batch")
 
