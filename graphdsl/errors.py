@@ -404,6 +404,11 @@ class NotCopiedError(CopyError, KeyError):
         return self.render()
 
 
+def clipped(text: str, size: int) -> str:
+    """``text`` for a message: at most ``size`` characters, cut short with "..."."""
+    return text if len(text) <= size else text[:size - 3] + "..."
+
+
 def did_you_mean(name: str, candidates: Iterable[str], what: str = "") -> str | None:
     """A "did you mean 'x'?" hint for the candidate closest to ``name``, or None."""
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)

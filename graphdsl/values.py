@@ -20,7 +20,7 @@ import yaml
 
 from graphdsl import yaml_input
 from graphdsl.assemble.files import write_atomically
-from graphdsl.errors import RunError
+from graphdsl.errors import RunError, clipped
 
 Feed = Union[str, np.ndarray]  # a YAML literal, or an array read from a file
 
@@ -71,8 +71,7 @@ def read_arrays(path: str | Path) -> dict[str, np.ndarray]:
 
 def feed_value(name: str, feed: Feed, tensor: Any) -> np.ndarray:
     """``feed`` as an array of ``tensor``'s dtype and a shape it accepts."""
-    where = f"--feed {name}" if isinstance(feed, np.ndarray) else \
-        f"--feed {name}={feed if len(feed) <= 60 else feed[:57] + '...'}"
+    where = f"--feed {name}" if isinstance(feed, np.ndarray) else f"--feed {name}={clipped(feed, 60)}"
     value: Any = feed
     if isinstance(feed, str):
         try:

@@ -20,6 +20,7 @@ import yaml
 from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 
+from graphdsl.errors import clipped
 from graphdsl.lang.builder import MAX_DIGITS
 from graphdsl.lang.builder import MAX_NESTING as MAX_DEPTH
 
@@ -120,11 +121,11 @@ def _children(node: Any) -> list[Any]:
 
 def _text(node: Any) -> str:
     value = node.value if isinstance(node, yaml.ScalarNode) else "..."
-    return repr(value if len(value) <= 40 else value[:37] + "...")
+    return repr(clipped(value, 40))
 
 
 def _problem(error: BaseException) -> str:
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
     if text.startswith("Exceeds the limit"):  # Python's bound on int(str): its advice is Python's
         return f"an integer has at most {MAX_DIGITS} digits"
-    return text if len(text) <= 120 else text[:117] + "..."
+    return clipped(text, 120)

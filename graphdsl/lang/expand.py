@@ -25,7 +25,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from graphdsl.errors import SourceFile, Span, SpecError, did_you_mean
+from graphdsl.errors import SourceFile, Span, SpecError, clipped, did_you_mean
 from graphdsl.lang import expr as ex
 from graphdsl.lang.evaluate import evaluate, scopes_over
 from graphdsl.lang import params as params_
@@ -145,7 +145,7 @@ def _values(loops: list[Frame]) -> str:
     for loop in reversed(loops):  # outermost first
         for name, value in loop.values:
             text = ex.show(value)
-            shown.append(f"{name} = {text if len(text) <= 40 else text[:37] + '...'}")
+            shown.append(f"{name} = {clipped(text, 40)}")
     return ", ".join(shown)
 
 

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, NoReturn, Union
 
-from graphdsl.errors import Span, SpecError
+from graphdsl.errors import Span, SpecError, clipped
 from graphdsl.lang.syntax import Node
 
 # Bounds that keep every evaluation small: integers are 64-bit, and no list, map or string grows
@@ -87,9 +87,7 @@ def describe(value: Value) -> str:
     if value is None:
         return "null"
     shown = f"'{value.text}'" if isinstance(value, Name) else show(value)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return f"the {kind_of(value).split(' ', 1)[1]} {shown}"
+    return f"the {kind_of(value).split(' ', 1)[1]} {clipped(shown, 60)}"
 
 
 def show(value: Value) -> str:

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, NoReturn
 
-from graphdsl.errors import ParamError, SourceFile, Span, SpecError, did_you_mean
+from graphdsl.errors import ParamError, SourceFile, Span, SpecError, clipped, did_you_mean
 from graphdsl.lang import expr as ex
 from graphdsl.lang.builder import MAX_NESTING
 from graphdsl.lang.evaluate import equal, evaluate
@@ -94,7 +94,7 @@ class ParamValues:
             # Shown once it is known to be a value of the language (a finite one: not a list
             # that holds itself, no integer too long to print).
             value = normalize(value, name, Origin(f"{where} (parameter {name})"))
-            origin = Origin(f"{where} ({name}={_clipped(ex.show(value))})")
+            origin = Origin(f"{where} ({name}={clipped(ex.show(value), 80)})")
             items[name] = Given(value, origin)
         return cls(items)
 
@@ -107,7 +107,7 @@ class ParamValues:
             import yaml  # here: a command line without --param does not pay for importing it
 
             name, sep, text = argument.partition("=")
-            origin = Origin(f"the command-line argument {option} {_clipped(argument)}")
+            origin = Origin(f"the command-line argument {option} {clipped(argument, 80)}")
             if not sep or not ex.IDENTIFIER.fullmatch(name):
                 raise ParamError(f"{option} takes NAME=VALUE, not '{argument}'",
                                  hint=f"e.g. {option} layers=12 (VALUE is a YAML literal: 12, 0.5, true, [1, 2], value)")
@@ -285,11 +285,7 @@ def _shown(value: Any) -> str:
     """``value`` in a message: its repr, cut short; an integer too long to print, by its size."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 1000:
         return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1:,} digits"
-    return _clipped(repr(value))
-
-
-def _clipped(text: str, size: int = 80) -> str:
-    return text if len(text) <= size else text[:size - 3] + "..."
+    return clipped(repr(value), 80)
 
 
 def _from(origin: Origin) -> str:
