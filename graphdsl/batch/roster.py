@@ -113,7 +113,8 @@ def _values(sweep: str, text: str) -> list[tuple[str, Any]]:
         except InvalidOperation:
             raise GraphDslError(f"--sweep '{sweep}': a range takes numbers") from None
         if not all(d.is_finite() for d in (start, stop, *step)):
-            raise GraphDslError(f"--sweep '{sweep}': a range takes finite numbers")
+            raise GraphDslError(f"--sweep '{sweep}': a range takes finite numbers",
+                                hint="write START..STOP[..STEP] with numbers, e.g. seed=0..9")
         whole = all(d == d.to_integral_value() for d in (start, stop, *step)) and "." not in text.replace("..", "")
         increment = step[0] if step else Decimal(1)
         if increment <= 0 or stop < start:

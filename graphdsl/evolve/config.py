@@ -115,7 +115,8 @@ class _Reader:
         try:
             return yaml_input.load(yaml.serialize(node))
         except yaml.YAMLError as e:
-            raise self.at(node, f"not a value: {getattr(e, 'problem', None) or e}") from None
+            raise self.at(node, f"not a value: {getattr(e, 'problem', None) or e}",
+                          "write a plain YAML value here (a number, a string, a list or a map)") from None
 
     def mapping(self, node: yaml.Node, known: tuple[str, ...]) -> dict[str, tuple[yaml.Node, yaml.Node]]:
         if not isinstance(node, yaml.MappingNode):
