@@ -6,7 +6,11 @@
    (template grammar), structure and type checks, parameter binding and expansion, the static
    checks of the plain spec it makes. The anchor, measured in the same run: the plain spec of the
    same statements (the template's expansion, printed) parsed and checked as a plain spec.
-2. ``graphdsl check`` of every example in specs/, as a user runs it: a fresh
+2. A template of 2N statements written out one by one (no loop: copies whose entries are
+   expressions, names computed in strings): graphdsl's parse of it and its whole load, against
+   the anchor measured in the same run, lark's own parse of the same text with the template
+   grammar (its contextual lexer and LALR parser, building lark's tree).
+3. ``graphdsl check`` of every example in specs/, as a user runs it: a fresh
    ``python -m graphdsl check SPEC`` process (Python's start and the imports included), its CPU
    time (user + system) and its wall time.
 
@@ -20,6 +24,7 @@ header shows the load average all the same.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import resource
@@ -34,6 +39,7 @@ sys.path.insert(0, str(REPO))
 
 from graphdsl.errors import SourceFile  # noqa: E402
 from graphdsl.lang import check as plain_check  # noqa: E402
+from graphdsl.lang import grammar  # noqa: E402
 from graphdsl.lang import parser  # noqa: E402
 from graphdsl.lang.expand import Expander, expand_file  # noqa: E402
 from graphdsl.lang.includes import load_program  # noqa: E402
@@ -88,6 +94,33 @@ def template_stages(uses: int, repeat: int) -> tuple[list[tuple[str, float]], st
     return stages, unparse(expansion.spec), statements
 
 
+def written_out(statements: int) -> str:
+    """A template of about ``statements`` statements written one by one (no loop): copies whose
+    entries are expressions, names computed in strings, and values set from parameters."""
+    lines = ["graphdsl 1", "param k: int = 3", 'source s = graphdef("s.pb")']
+    for i in range(statements // 2):
+        lines.append(f'copy "C{i}" from s {{ take = "x{i}" variables = k > 2 ? "value" : "init" }}')
+        lines.append(f"set v{i} = {i} * k + {i % 7}")
+    return "\n".join(lines) + "\n"
+
+
+def written_out_stages(statements: int, repeat: int) -> list[tuple[str, float]]:
+    """The stages of loading a written-out template, and the anchor: lark's own parse of it (the
+    contextual lexer and LALR parser the template grammar is made for, building lark's tree)."""
+    text = written_out(statements)
+    file = SourceFile("written.gcomp", text)
+    lark_parser = grammar.load("template")
+    gc.disable()  # as graphdsl parses (lark's parse alone would spend a third of its time in the GC)
+    try:
+        lark_time, _ = best(lambda: lark_parser.parse(text, start="template"), repeat)
+    finally:
+        gc.enable()
+    parse_time, _ = best(lambda: parse_template(file), repeat)
+    total_time, _ = best(lambda: expand_file(file, ParamValues.from_mapping({}), 10 * statements), repeat)
+    return [("lark's parse (the anchor)", lark_time), ("graphdsl: parse the template", parse_time),
+            ("graphdsl: all of it (graphdsl.lang.expand.load)", total_time)]
+
+
 def plain(text: str, repeat: int) -> list[tuple[str, float]]:
     file = SourceFile("plain.gcomp", text)
     parse_time, spec = best(lambda: parser.parse_source(file), repeat)
@@ -137,6 +170,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| template: {name} | {seconds:.3f} | {seconds / anchor_total:.2f} |")
     for name, seconds in anchor:
         print(f"| plain spec: {name} | {seconds:.3f} | {seconds / anchor_total:.2f} |")
+
+    written = written_out_stages(2 * args.uses, args.repeat)
+    print(f"\nA template of {2 * args.uses} statements written out (copies with expressions, computed names, "
+          "values set from a parameter), against lark's own parse of it:\n")
+    print("| stage | CPU seconds | x lark's parse |")
+    print("|---|--:|--:|")
+    for name, seconds in written:
+        print(f"| {name} | {seconds:.3f} | {seconds / written[0][1]:.2f} |")
 
     print("\n`graphdsl check SPEC` of every example, a fresh process each:\n")
     print("| spec | kind | CPU seconds | wall seconds |")

@@ -12,6 +12,7 @@ the file. No TensorFlow here.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Callable, Union
 
@@ -23,6 +24,7 @@ from graphdsl.lang import expr as ex
 from graphdsl.lang import comments, grammar, parser, syntax
 from graphdsl.lang import template_syntax as ts
 from graphdsl.collector import paused
+from graphdsl.lang.contextual import ContextualParser, Rejected
 from graphdsl.lang.syntax_errors import syntax_error
 
 # A line that starts with a template keyword: such a file is read as a template first. Searched
@@ -85,12 +87,27 @@ def parse_template(file: SourceFile) -> ts.Template:
     """Parse ``file`` as a template; SpecSyntaxError where it leaves the grammar."""
     with paused():
         try:
-            tree = grammar.load("template").parse(file.text, start="template")
+            tree = _parse(file.text, "template")
         except UnexpectedInput:
             raise syntax_error(file, start="template") from None
         template = _Builder(file).template(tree)
         comments.attach(template, file)
         return template
+
+
+def _parse(text: str, start: str) -> _Tree:
+    """The tree lark's parser makes of ``text`` from the start rule ``start`` of the template
+    grammar, made by the fast loop of :mod:`graphdsl.lang.contextual`; where that loop rejects the
+    text, lark's parser runs and raises the UnexpectedInput that words the error."""
+    try:
+        return _contextual().parse(text, start)
+    except Rejected:
+        return grammar.load("template").parse(text, start=start)
+
+
+@functools.cache
+def _contextual() -> ContextualParser:
+    return ContextualParser(grammar.load("template"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -444,7 +461,7 @@ class _Builder:
                                   Span(self.path, string.line, column, string.line, column + len(text) + 2, self.file),
                                   "{...} holds an expression without strings: give a string a name with set")
         try:
-            tree = grammar.load("template").parse(text, start="interpolation")
+            tree = _parse(text, "interpolation")
         except UnexpectedInput:
             error = syntax_error(SourceFile(self.path, text), start="interpolation")
             span = error.span
