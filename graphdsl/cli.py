@@ -196,8 +196,11 @@ def add_common(parser: argparse.ArgumentParser, *, spec: bool = False, builder_t
         jsonout.add_format_option(parser)
 
 
-def params_of(args: argparse.Namespace):  # -> ParamValues
-    """The parameter values of the command line: the --params files in order, then each --param."""
+def params_of(args: argparse.Namespace):  # -> ParamValues | None
+    """The parameter values of the command line: the --params files in order, then each --param;
+    None when it gives none (a plain spec's check then imports nothing about parameters)."""
+    if not args.params and not args.param:
+        return None
     from graphdsl.lang.params import ParamValues
 
     values = ParamValues()
@@ -525,7 +528,8 @@ def _run_diff(args: argparse.Namespace) -> int:
             if values and not is_spec(target):
                 raise ParamError(f"{side.upper()} ({target}) is not a {schema.SPEC_SUFFIX} spec, so it "
                                  "takes no parameters", hint="a build records the parameters it was built with")
-            views.append(view_of(target, params=common.merged(values), max_statements=args.max_statements))
+            views.append(view_of(target, params=common.merged(values) if common else values,
+                                 max_statements=args.max_statements))
         result = compare(*views)
     except GraphDslError as error:
         print(error.render(), file=sys.stderr)

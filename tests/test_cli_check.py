@@ -126,6 +126,29 @@ def test_python_m_graphdsl_check_runs_without_tensorflow() -> None:
     assert result.stderr == (REPO / BAD).with_suffix(".err").read_text()
 
 
+# What only a template needs: a plain spec's check imports none of it (a fifth of its start).
+TEMPLATE_MODULES = ("graphdsl.lang.template_parser", "graphdsl.lang.template_syntax", "graphdsl.lang.expr",
+                    "graphdsl.lang.evaluate", "graphdsl.lang.params", "graphdsl.lang.includes",
+                    "graphdsl.lang.typecheck", "graphdsl.lang.expander")
+
+
+def test_a_plain_spec_imports_nothing_of_templates() -> None:
+    code = ("import sys\n"
+            f"template = {TEMPLATE_MODULES!r}\n"
+            "from graphdsl.lang.expand import load\n"
+            f"assert not load({OK!r}).template\n"
+            "from graphdsl.lang.load import load_spec\n"
+            f"load_spec({OK!r})\n"
+            "assert not [m for m in template if m in sys.modules], [m for m in template if m in sys.modules]\n"
+            "from graphdsl.cli import main\n"
+            f"assert main(['check', {OK!r}]) == 0\n"
+            "assert not [m for m in template if m in sys.modules], [m for m in template if m in sys.modules]\n"
+            "assert main(['check', 'specs/towers.gcomp']) == 0\n"
+            "assert all(m in sys.modules for m in template), [m for m in template if m not in sys.modules]\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
 def test_a_plain_check_without_parameters_does_not_import_yaml() -> None:
     # PyYAML costs a tenth of the start of `graphdsl check`; only parameter values need it.
     code = ("import sys\nfrom graphdsl.cli import main\n"

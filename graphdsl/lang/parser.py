@@ -15,6 +15,7 @@ import codecs
 import errno
 import functools
 import os
+import re
 import stat
 
 from graphdsl.collector import paused
@@ -24,7 +25,14 @@ from graphdsl.lang.builder import MAX_DIGITS, MAX_NESTING, Builder
 from graphdsl.lang.driver import Driver, Rejected
 from graphdsl.lang.syntax_errors import syntax_error
 
-__all__ = ["MAX_DIGITS", "MAX_NESTING", "decode", "parse", "parse_file", "parse_source", "read_file"]
+__all__ = ["MAX_DIGITS", "MAX_NESTING", "decode", "has_template_line", "parse", "parse_file", "parse_source",
+           "read_file"]
+
+# A line that starts with a template keyword: such a file is read as a template first. Searched
+# for in "\n" + the text: an expression that starts with a character is searched for much faster
+# than one that starts with ^ (a large plain spec's text is scanned whole).
+_TEMPLATE_LINE = re.compile(r"\n[ \t]*(param|set|block|use|output|include|for|if)\b")
+
 
 def parse(text: str, path: str = "<string>") -> syntax.Spec:
     """Parse spec text; ``path`` names it in error messages. Raises SpecSyntaxError."""
@@ -54,6 +62,12 @@ def parse_source(file: SourceFile) -> syntax.Spec:
             raise min(builder.problems, key=_position)
         comments.attach(spec, file)
     return spec
+
+
+def has_template_line(text: str) -> bool:
+    """Whether a line of ``text`` starts with a template statement's keyword (``param``, ``for``,
+    ...): :func:`graphdsl.lang.template_parser.parse_any` then reads it as a template first."""
+    return _TEMPLATE_LINE.search("\n" + text) is not None
 
 
 @functools.cache
