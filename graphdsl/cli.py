@@ -19,7 +19,7 @@ from typing import Callable, NoReturn, Sequence
 
 from graphdsl.lang import schema
 from graphdsl.lang.syntax import Spec
-from graphdsl.errors import GraphDslError, GraphDslWarning, ParamError, SpecError, SpecSyntaxError
+from graphdsl.errors import GraphDslError, GraphDslWarning, ParamError, SpecError, SpecSyntaxError, unreadable
 from graphdsl.tf.quiet import import_tensorflow
 from graphdsl.tools import jsonout
 
@@ -56,11 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except GraphDslError as error:
             return _failed(args, error, EXIT_FAILURE)
         except OSError as error:
-            name = error.filename if error.filename is not None else ""
             if jsonout.wants_json(args):
-                jsonout.emit(args, jsonout.unreadable_failure(str(name), str(error.strerror or error)))
+                jsonout.emit(args, jsonout.unreadable_failure(error))
             else:
-                print(f"error: cannot read {name}: {error.strerror or error}", file=sys.stderr)
+                print(unreadable(error).render(), file=sys.stderr)
             return EXIT_NO_INPUT
         except KeyboardInterrupt as interrupt:
             where = f" {interrupt}" if str(interrupt) else ""
@@ -535,7 +534,7 @@ def _run_diff(args: argparse.Namespace) -> int:
         print(error.render(), file=sys.stderr)
         return EXIT_DIFF_TROUBLE
     except OSError as error:
-        print(f"error: cannot read {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        print(unreadable(error).render(), file=sys.stderr)
         return EXIT_DIFF_TROUBLE
     print(json.dumps(result, indent=2) if args.json else render(result))
     return EXIT_OK if result["equal"] else EXIT_DIFFERENT

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
@@ -68,9 +69,12 @@ def test_hostile_specs_get_no_traceback_from_a_fresh_interpreter() -> None:
         assert result.stderr == (REPO / spec).with_suffix(".err").read_text(encoding="utf-8")
 
 
-def test_a_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", "no/such.gcomp"]) == EXIT_NO_INPUT
-    assert capsys.readouterr().err == "error: cannot read no/such.gcomp: No such file or directory\n"
+@pytest.mark.parametrize("argv", [["check", "no/such.gcomp"], ["fmt", "--check", "no/such.gcomp"],
+                                  ["check", OK, "--params", "no/such.gcomp"]])
+def test_a_missing_file(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == EXIT_NO_INPUT
+    assert capsys.readouterr().err == ("error: cannot read no/such.gcomp: No such file or directory\n"
+                                       "  help: check the path\n")
 
 
 @pytest.mark.parametrize("argv", [["check", "/dev/zero"], ["expand", "/dev/zero"], ["fmt", "--check", "/dev/zero"],
@@ -78,7 +82,44 @@ def test_a_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_device_named_as_a_file_is_refused_not_read_for_ever(argv: list[str],
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == EXIT_NO_INPUT
-    assert capsys.readouterr().err == "error: cannot read /dev/zero: a device, not a file\n"
+    assert capsys.readouterr().err == ("error: cannot read /dev/zero: a device, not a file\n"
+                                       "  help: name a regular file, or a pipe (/dev/stdin, <(command))\n")
+
+
+def test_a_directory_or_a_path_through_a_file_is_told_what_to_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "specs"]) == EXIT_NO_INPUT
+    assert capsys.readouterr().err == ("error: cannot read specs: Is a directory\n"
+                                       "  help: name a file, not a directory\n")
+    assert main(["check", f"{OK}/x.gcomp"]) == EXIT_NO_INPUT
+    assert capsys.readouterr().err == (f"error: cannot read {OK}/x.gcomp: Not a directory\n"
+                                       "  help: check the path: a part of it before the last is a file, not a "
+                                       "directory\n")
+
+
+def test_a_file_one_may_not_read_is_told_to_check_its_permissions(monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # Made up: the tests may run as root, who reads any file.
+    from graphdsl.lang import parser
+
+    def refused(path: object) -> bytes:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(parser, "read_file", refused)
+    assert main(["check", OK]) == EXIT_NO_INPUT
+    assert capsys.readouterr().err == (f"error: cannot read {OK}: Permission denied\n"
+                                       "  help: check the file's permissions: you need to be allowed to read it\n")
+
+
+def test_an_unreadable_file_without_a_known_remedy_gets_no_hint(monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from graphdsl.lang import parser
+
+    def failing(path: object) -> bytes:
+        raise OSError(errno.EIO, "Input/output error", str(path))
+
+    monkeypatch.setattr(parser, "read_file", failing)
+    assert main(["check", OK]) == EXIT_NO_INPUT
+    assert capsys.readouterr().err == f"error: cannot read {OK}: Input/output error\n"
 
 
 def test_a_spec_may_come_through_a_pipe(capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,7 +19,7 @@ import re
 import stat
 
 from graphdsl.collector import paused
-from graphdsl.errors import GraphDslError, SourceFile, Span, SpecSyntaxError, normalize_newlines
+from graphdsl.errors import NOT_A_FILE, GraphDslError, SourceFile, Span, SpecSyntaxError, normalize_newlines
 from graphdsl.lang import comments, grammar, syntax
 from graphdsl.lang.builder import MAX_DIGITS, MAX_NESTING, Builder
 from graphdsl.lang.driver import Driver, Rejected
@@ -87,7 +87,7 @@ def read_file(path: str | os.PathLike[str]) -> bytes:
     with open(path, "rb") as file:
         mode = os.fstat(file.fileno()).st_mode
         if (stat.S_ISCHR(mode) or stat.S_ISBLK(mode)) and not file.isatty():
-            raise OSError(errno.EINVAL, "a device, not a file", os.fspath(path))
+            raise OSError(errno.EINVAL, NOT_A_FILE, os.fspath(path))
         return file.read()
 
 
