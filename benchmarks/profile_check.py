@@ -36,11 +36,18 @@ from graphdsl.lang import check, parser  # noqa: E402
 from graphdsl.lang.builder import Builder  # noqa: E402
 
 
+def _nothing(children: list[Any]) -> None:
+    return None
+
+
 class _NoBuilders(dict):  # type: ignore[type-arg]
-    """Builders that make nothing: what the parse loop costs alone."""
+    """Builders that make nothing: what the parse loop costs alone. Each rule gets the one no-op,
+    stored at its first lookup, as the Builder's rules are looked up (a function made at every
+    lookup would be counted as parsing)."""
 
     def __missing__(self, rule: str) -> Callable[[list[Any]], None]:
-        return lambda children: None
+        self[rule] = _nothing
+        return _nothing
 
 
 def _best(function: Callable[[], object], repeat: int) -> float:

@@ -19,7 +19,7 @@ from typing import Callable, NoReturn, Sequence
 
 from graphdsl.lang import schema
 from graphdsl.lang.syntax import Spec
-from graphdsl.errors import GraphDslError, GraphDslWarning, ParamError, SpecError, SpecSyntaxError
+from graphdsl.errors import GraphDslError, GraphDslWarning, ParamError, SpecError, SpecSyntaxError, unreadable
 from graphdsl.tf.quiet import import_tensorflow
 from graphdsl.tools import jsonout
 
@@ -56,11 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except GraphDslError as error:
             return _failed(args, error, EXIT_FAILURE)
         except OSError as error:
-            name = error.filename if error.filename is not None else ""
             if jsonout.wants_json(args):
-                jsonout.emit(args, jsonout.unreadable_failure(str(name), str(error.strerror or error)))
+                jsonout.emit(args, jsonout.unreadable_failure(error))
             else:
-                print(f"error: cannot read {name}: {error.strerror or error}", file=sys.stderr)
+                print(unreadable(error).render(), file=sys.stderr)
             return EXIT_NO_INPUT
         except KeyboardInterrupt as interrupt:
             where = f" {interrupt}" if str(interrupt) else ""
@@ -196,8 +195,11 @@ def add_common(parser: argparse.ArgumentParser, *, spec: bool = False, builder_t
         jsonout.add_format_option(parser)
 
 
-def params_of(args: argparse.Namespace):  # -> ParamValues
-    """The parameter values of the command line: the --params files in order, then each --param."""
+def params_of(args: argparse.Namespace):  # -> ParamValues | None
+    """The parameter values of the command line: the --params files in order, then each --param;
+    None when it gives none (a plain spec's check then imports nothing about parameters)."""
+    if not args.params and not args.param:
+        return None
     from graphdsl.lang.params import ParamValues
 
     values = ParamValues()
@@ -525,13 +527,14 @@ def _run_diff(args: argparse.Namespace) -> int:
             if values and not is_spec(target):
                 raise ParamError(f"{side.upper()} ({target}) is not a {schema.SPEC_SUFFIX} spec, so it "
                                  "takes no parameters", hint="a build records the parameters it was built with")
-            views.append(view_of(target, params=common.merged(values), max_statements=args.max_statements))
+            views.append(view_of(target, params=common.merged(values) if common else values,
+                                 max_statements=args.max_statements))
         result = compare(*views)
     except GraphDslError as error:
         print(error.render(), file=sys.stderr)
         return EXIT_DIFF_TROUBLE
     except OSError as error:
-        print(f"error: cannot read {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        print(unreadable(error).render(), file=sys.stderr)
         return EXIT_DIFF_TROUBLE
     print(json.dumps(result, indent=2) if args.json else render(result))
     return EXIT_OK if result["equal"] else EXIT_DIFFERENT

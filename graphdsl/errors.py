@@ -15,6 +15,7 @@ This module imports nothing heavy: the parser and checker use it without TensorF
 from __future__ import annotations
 
 import difflib
+import errno
 import re
 import unicodedata
 from bisect import bisect_right
@@ -402,6 +403,34 @@ class NotCopiedError(CopyError, KeyError):
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return self.render()
+
+
+# What graphdsl's own read of a file says of a device other than a pipe or a terminal (read to its
+# end, /dev/zero would never end): the reason of its OSError (EINVAL).
+NOT_A_FILE = "a device, not a file"
+
+# What to do about a file that cannot be read, by the reason (errno) it cannot.
+_UNREADABLE_HINTS = {
+    errno.ENOENT: "check the path",
+    errno.ENOTDIR: "check the path: a part of it before the last is a file, not a directory",
+    errno.ENAMETOOLONG: "check the path: it is longer than the system allows",
+    errno.ELOOP: "check the path: its symbolic links lead round in a circle",
+    errno.EISDIR: "name a file, not a directory",
+    errno.EACCES: "check the file's permissions: you need to be allowed to read it",
+    errno.EPERM: "check the file's permissions: you need to be allowed to read it",
+}
+
+
+def unreadable(error: OSError) -> GraphDslError:
+    """The error to show for a file a user named that cannot be read (``error``): ``cannot read
+    PATH: REASON``, with a hint suited to the reason when there is one."""
+    name = error.filename if error.filename is not None else ""
+    reason = error.strerror or str(error)
+    if error.errno == errno.EINVAL and reason == NOT_A_FILE:
+        hint: str | None = "name a regular file, or a pipe (/dev/stdin, <(command))"
+    else:
+        hint = _UNREADABLE_HINTS.get(error.errno) if error.errno is not None else None
+    return GraphDslError(f"cannot read {name}: {reason}", hint=hint, subject=str(name))
 
 
 def clipped(text: str, size: int) -> str:

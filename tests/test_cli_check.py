@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
@@ -68,9 +69,12 @@ def test_hostile_specs_get_no_traceback_from_a_fresh_interpreter() -> None:
         assert result.stderr == (REPO / spec).with_suffix(".err").read_text(encoding="utf-8")
 
 
-def test_a_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", "no/such.gcomp"]) == EXIT_NO_INPUT
-    assert capsys.readouterr().err == "error: cannot read no/such.gcomp: No such file or directory\n"
+@pytest.mark.parametrize("argv", [["check", "no/such.gcomp"], ["fmt", "--check", "no/such.gcomp"],
+                                  ["check", OK, "--params", "no/such.gcomp"]])
+def test_a_missing_file(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == EXIT_NO_INPUT
+    assert capsys.readouterr().err == ("error: cannot read no/such.gcomp: No such file or directory\n"
+                                       "  help: check the path\n")
 
 
 @pytest.mark.parametrize("argv", [["check", "/dev/zero"], ["expand", "/dev/zero"], ["fmt", "--check", "/dev/zero"],
@@ -78,7 +82,44 @@ def test_a_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_device_named_as_a_file_is_refused_not_read_for_ever(argv: list[str],
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == EXIT_NO_INPUT
-    assert capsys.readouterr().err == "error: cannot read /dev/zero: a device, not a file\n"
+    assert capsys.readouterr().err == ("error: cannot read /dev/zero: a device, not a file\n"
+                                       "  help: name a regular file, or a pipe (/dev/stdin, <(command))\n")
+
+
+def test_a_directory_or_a_path_through_a_file_is_told_what_to_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "specs"]) == EXIT_NO_INPUT
+    assert capsys.readouterr().err == ("error: cannot read specs: Is a directory\n"
+                                       "  help: name a file, not a directory\n")
+    assert main(["check", f"{OK}/x.gcomp"]) == EXIT_NO_INPUT
+    assert capsys.readouterr().err == (f"error: cannot read {OK}/x.gcomp: Not a directory\n"
+                                       "  help: check the path: a part of it before the last is a file, not a "
+                                       "directory\n")
+
+
+def test_a_file_one_may_not_read_is_told_to_check_its_permissions(monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # Made up: the tests may run as root, who reads any file.
+    from graphdsl.lang import parser
+
+    def refused(path: object) -> bytes:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(parser, "read_file", refused)
+    assert main(["check", OK]) == EXIT_NO_INPUT
+    assert capsys.readouterr().err == (f"error: cannot read {OK}: Permission denied\n"
+                                       "  help: check the file's permissions: you need to be allowed to read it\n")
+
+
+def test_an_unreadable_file_without_a_known_remedy_gets_no_hint(monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from graphdsl.lang import parser
+
+    def failing(path: object) -> bytes:
+        raise OSError(errno.EIO, "Input/output error", str(path))
+
+    monkeypatch.setattr(parser, "read_file", failing)
+    assert main(["check", OK]) == EXIT_NO_INPUT
+    assert capsys.readouterr().err == f"error: cannot read {OK}: Input/output error\n"
 
 
 def test_a_spec_may_come_through_a_pipe(capsys: pytest.CaptureFixture[str]) -> None:
@@ -124,6 +165,29 @@ def test_python_m_graphdsl_check_runs_without_tensorflow() -> None:
     )
     assert (result.returncode, result.stdout) == (EXIT_SPEC_ERROR, "")
     assert result.stderr == (REPO / BAD).with_suffix(".err").read_text()
+
+
+# What only a template needs: a plain spec's check imports none of it (a fifth of its start).
+TEMPLATE_MODULES = ("graphdsl.lang.template_parser", "graphdsl.lang.template_syntax", "graphdsl.lang.expr",
+                    "graphdsl.lang.evaluate", "graphdsl.lang.params", "graphdsl.lang.includes",
+                    "graphdsl.lang.typecheck", "graphdsl.lang.expander")
+
+
+def test_a_plain_spec_imports_nothing_of_templates() -> None:
+    code = ("import sys\n"
+            f"template = {TEMPLATE_MODULES!r}\n"
+            "from graphdsl.lang.expand import load\n"
+            f"assert not load({OK!r}).template\n"
+            "from graphdsl.lang.load import load_spec\n"
+            f"load_spec({OK!r})\n"
+            "assert not [m for m in template if m in sys.modules], [m for m in template if m in sys.modules]\n"
+            "from graphdsl.cli import main\n"
+            f"assert main(['check', {OK!r}]) == 0\n"
+            "assert not [m for m in template if m in sys.modules], [m for m in template if m in sys.modules]\n"
+            "assert main(['check', 'specs/towers.gcomp']) == 0\n"
+            "assert all(m in sys.modules for m in template), [m for m in template if m not in sys.modules]\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
 
 
 def test_a_plain_check_without_parameters_does_not_import_yaml() -> None:

@@ -6,6 +6,7 @@ builds that do not differ at all, through the command line: the report, --json a
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 
@@ -122,6 +123,19 @@ def test_trouble_exits_with_2(tmp_path: Path, capsys) -> None:
     code, err = _diff(capsys, a, str(tmp_path / "junk.meta"))
     assert code == 2
     assert f"{tmp_path / 'junk.meta'}: not a MetaGraphDef" in err[0]
+
+
+def test_a_spec_that_cannot_be_read_is_trouble_with_a_hint(tmp_path: Path, capsys, monkeypatch) -> None:
+    # Made up: the tests may run as root, who reads any file.
+    from graphdsl.lang import load
+
+    def refused(path: object) -> bytes:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    a = _spec(tmp_path, "a")
+    monkeypatch.setattr(load, "read_file", refused)
+    assert _diff(capsys, a, a) == (2, [f"error: cannot read {a}: Permission denied",
+                                       "  help: check the file's permissions: you need to be allowed to read it"])
 
 
 def test_builds_of_one_template_with_other_parameters_show_the_parameters(tmp_path: Path, capsys) -> None:

@@ -109,6 +109,17 @@ def test_a_failure_is_json_with_the_text_runs_exit_code(capsys, argv: list[str],
     assert not (REPO / "unused-out").exists()
 
 
+@pytest.mark.parametrize(("spec", "hint"), [("no/such.gcomp", "check the path"),
+                                             ("/dev/zero", "name a regular file, or a pipe (/dev/stdin, <(command))"),
+                                             ("specs", "name a file, not a directory")])
+def test_a_file_that_cannot_be_read_is_json_with_a_hint(capsys, spec: str, hint: str) -> None:
+    code, document, _ = run_json(capsys, "check", spec)
+    assert code == EXIT_NO_INPUT and shape_errors(document, "check") == []
+    (error,) = document["errors"]
+    assert (error["type"], error["subject"], error["hint"]) == ("OSError", spec, hint)
+    assert error["message"].startswith(f"cannot read {spec}: ")
+
+
 def test_an_error_without_a_span_names_its_path_or_element(capsys) -> None:
     code, document, _ = run_json(capsys, "inspect", "specs/models/missing.pb")
     (error,) = document["errors"]

@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from graphdsl.errors import GraphDslError, SpecError
+from graphdsl.errors import GraphDslError, SpecError, unreadable
 from graphdsl.lang import syntax
 from graphdsl.lang.params import ParamValues
 
@@ -114,8 +114,7 @@ def describe(error: BaseException) -> str:
     if isinstance(error, GraphDslError):
         return error.render()
     if isinstance(error, OSError):
-        name = error.filename if error.filename is not None else ""
-        return f"error: cannot read {name}: {error.strerror or error}"
+        return unreadable(error).render()
     return "".join(traceback.format_exception(type(error), error, error.__traceback__)).rstrip()
 
 

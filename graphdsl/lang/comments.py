@@ -12,7 +12,8 @@ The grammar ignores comments; :func:`attach` finds them with the grammar's own `
 
 Templates (:mod:`graphdsl.lang.template_syntax`) take the same rules: their bodies are those of
 parameters, blocks, block uses' arguments, ``for`` and ``if``; the ``else`` body of an ``if`` keeps
-its end comments in the node's ``else_comments``.
+its end comments in the node's ``else_comments``. The template parser says which bodies a
+template's nodes open (``attach(..., bodies=)``): a plain spec's parse imports nothing of templates.
 
 It runs in time linear in the size of the tree plus the number of comments. No TensorFlow here.
 """
@@ -23,11 +24,13 @@ import functools
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
 
 from graphdsl.errors import SourceFile, Span, text_span
-from graphdsl.lang import expr as ex
 from graphdsl.lang import grammar, syntax
-from graphdsl.lang import template_syntax as ts
+
+if TYPE_CHECKING:
+    from graphdsl.lang import template_syntax as ts
 
 Position = int  # an offset in the file's text
 
@@ -47,15 +50,19 @@ def find(file: SourceFile) -> list[syntax.Comment]:
             for match in _scanner().finditer(text) if match.group("comment") is not None]
 
 
-def attach(spec: syntax.Spec | ts.Template, file: SourceFile) -> None:
-    """Attach the comments of ``file`` to the nodes of ``spec`` (built from it, not shared yet)."""
+def attach(spec: syntax.Spec | ts.Template, file: SourceFile,
+           bodies: Callable[[syntax.Node], list[Body]] | None = None) -> None:
+    """Attach the comments of ``file`` to the nodes of ``spec`` (built from it, not shared yet).
+
+    ``bodies`` gives the bodies an entry opens (default: :func:`bodies_of`, a plain spec's).
+    """
     found = find(file)
     if found:
-        _Attacher(spec).run(found)
+        _Attacher(spec, bodies or bodies_of).run(found)
 
 
 @dataclass
-class _Body:
+class Body:
     """A node holding a sequence of entries, and the comments gathered for it so far.
 
     ``start`` and ``end`` bound the body (the node's span, or an ``if``'s branch); ``slot`` is
@@ -95,14 +102,15 @@ class _Attacher:
     the outer ones before it, and of nodes ending at one place the outer one is met first.
     """
 
-    def __init__(self, spec: syntax.Spec | ts.Template) -> None:
+    def __init__(self, spec: syntax.Spec | ts.Template, bodies: Callable[[syntax.Node], list[Body]]) -> None:
         self.text = spec.file.text
-        self.root = _Body(spec, _start(spec.span), _end(spec.span), list(spec.statements))
-        self.opened: dict[int, list[_Body]] = {}  # id of an entry -> the bodies it opens
+        self.bodies_of = bodies
+        self.root = Body(spec, _start(spec.span), _end(spec.span), list(spec.statements))
+        self.opened: dict[int, list[Body]] = {}  # id of an entry -> the bodies it opens
         self.leading: dict[int, list[syntax.Comment]] = {}
         self.trailing: dict[int, syntax.Comment] = {}
         self.nodes: dict[int, syntax.Node] = {}
-        self.ended: dict[tuple[int, str], _Body] = {}  # bodies with end comments, by node and slot
+        self.ended: dict[tuple[int, str], Body] = {}  # bodies with end comments, by node and slot
 
     def run(self, found: list[syntax.Comment]) -> None:
         for comment in found:
@@ -111,7 +119,7 @@ class _Attacher:
 
     def _place(self, comment: syntax.Comment) -> None:
         at = _start(comment.span)
-        body: _Body = self.root
+        body: Body = self.root
         trail: syntax.Node | None = None
         while True:
             index = body.before(at)
@@ -126,7 +134,7 @@ class _Attacher:
             # The entry holds the comment: in its innermost body that does (an `if`'s branch,
             # a parameter's default inside the parameter), and after its other bodies' entries.
             bodies = self._bodies(entry)
-            inner: _Body | None = None
+            inner: Body | None = None
             for opened in bodies:
                 if opened.start < at < opened.end and (inner is None or opened.start > inner.start):
                     inner = opened
@@ -151,10 +159,10 @@ class _Attacher:
             body.end_comments.append(comment)
             self.ended[(id(body.node), body.slot)] = body
 
-    def _bodies(self, entry: syntax.Node) -> list[_Body]:
+    def _bodies(self, entry: syntax.Node) -> list[Body]:
         bodies = self.opened.get(id(entry))
         if bodies is None:
-            bodies = self.opened[id(entry)] = _bodies_of(entry)
+            bodies = self.opened[id(entry)] = self.bodies_of(entry)
         return bodies
 
     def _store(self) -> None:
@@ -180,52 +188,24 @@ def _later(node: syntax.Node | None, other: syntax.Node) -> syntax.Node:
     return other if node is None or _end(other.span) > _end(node.span) else node
 
 
-def _body(node: syntax.Node, entries: tuple[syntax.Node, ...]) -> _Body:
-    return _Body(node, _start(node.span), _end(node.span), list(entries))
+def make_body(node: syntax.Node, entries: tuple[syntax.Node, ...]) -> Body:
+    """The body of ``node``: its span, holding ``entries``."""
+    return Body(node, _start(node.span), _end(node.span), list(entries))
 
 
-def _bodies_of(node: syntax.Node) -> list[_Body]:
-    """The bodies an entry opens: its own, or that of the list or map it holds as its value."""
-    if isinstance(node, (syntax.Source, ts.Source)):
-        return [_body(node, node.options)]
-    if isinstance(node, (syntax.Copy, syntax.Export, syntax.Signature, ts.Copy, ts.Export, ts.Signature)):
-        return [_body(node, node.entries)]
-    if isinstance(node, ts.TEMPLATE_BODIES):
-        return _template_bodies(node)
-    value = node if isinstance(node, _LISTS + _MAPS) else getattr(node, "value", None)
-    return _value_bodies(value)
+def bodies_of(node: syntax.Node) -> list[Body]:
+    """The bodies a plain spec's entry opens: its own, or that of the list or map it holds as its value."""
+    if isinstance(node, syntax.Source):
+        return [make_body(node, node.options)]
+    if isinstance(node, (syntax.Copy, syntax.Export, syntax.Signature)):
+        return [make_body(node, node.entries)]
+    return value_bodies(node if isinstance(node, (syntax.ListValue, syntax.MapValue)) else getattr(node, "value", None))
 
 
-_LISTS = (syntax.ListValue, ex.ListExpr)
-_MAPS = (syntax.MapValue, ex.MapExpr)
-
-
-def _value_bodies(value: syntax.Node | None) -> list[_Body]:
+def value_bodies(value: syntax.Node | None) -> list[Body]:
+    """The body of a list or map value (none for any other value)."""
     if isinstance(value, syntax.ListValue):
-        return [_body(value, value.items)]
+        return [make_body(value, value.items)]
     if isinstance(value, syntax.MapValue):
-        return [_body(value, value.entries)]
-    if isinstance(value, (ex.ListExpr, ex.MapExpr)):
-        return [_body(value, value.items)]
+        return [make_body(value, value.entries)]
     return []
-
-
-def _template_bodies(node: syntax.Node) -> list[_Body]:
-    """The bodies of a template's own statements (and of a default written as a list or map)."""
-    if isinstance(node, ts.Param):
-        return [_body(node, node.entries), *_value_bodies(node.default)]
-    if isinstance(node, ts.Block):
-        return [_body(node, node.body)]
-    if isinstance(node, ts.Use):
-        return [_body(node, node.args)]
-    if isinstance(node, ts.For):
-        return [_body(node, node.body)]
-    assert isinstance(node, ts.If)
-    # Two bodies: the branch up to its '}' and what follows `else`, each with its end comments.
-    then_end = _end(node.span)
-    if node.then_end is not None and node.span.file is not None:  # a parsed template's node has its file
-        then_end = node.span.file.offset(*node.then_end)
-    bodies = [_Body(node, _start(node.span), then_end, list(node.then))]
-    if then_end < _end(node.span):
-        bodies.append(_Body(node, then_end, _end(node.span), list(node.otherwise), "else"))
-    return bodies

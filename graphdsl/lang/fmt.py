@@ -25,11 +25,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from graphdsl.errors import GraphDslError, SourceFile, Span, SpecSyntaxError
-from graphdsl.lang import syntax, template_syntax
+from graphdsl.lang import syntax
 from graphdsl.lang.parser import parse
+
+if TYPE_CHECKING:  # imported by format() for a template: `graphdsl check` of a plain spec pays nothing for it
+    from graphdsl.lang import template_syntax
 
 DEFAULT_WIDTH = 100
 INDENT = 4

@@ -8,14 +8,16 @@ checked (:func:`graphdsl.lang.check.check`); a template is expanded for its para
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from graphdsl.errors import SourceFile
 from graphdsl.lang.check import check
 from graphdsl.lang.expand import DEFAULT_MAX_STATEMENTS, expand_file
-from graphdsl.lang.params import ParamValues
 from graphdsl.lang.parser import decode, parse, parse_file, read_file
 from graphdsl.lang.syntax import Spec
+
+if TYPE_CHECKING:  # a plain spec's load imports nothing of parameters
+    from graphdsl.lang.params import ParamValues
 
 __all__ = ["Spec", "check", "load_spec", "load_spec_text", "parse", "parse_file"]
 

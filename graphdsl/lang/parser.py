@@ -15,16 +15,24 @@ import codecs
 import errno
 import functools
 import os
+import re
 import stat
 
 from graphdsl.collector import paused
-from graphdsl.errors import GraphDslError, SourceFile, Span, SpecSyntaxError, normalize_newlines
+from graphdsl.errors import NOT_A_FILE, GraphDslError, SourceFile, Span, SpecSyntaxError, normalize_newlines
 from graphdsl.lang import comments, grammar, syntax
 from graphdsl.lang.builder import MAX_DIGITS, MAX_NESTING, Builder
 from graphdsl.lang.driver import Driver, Rejected
 from graphdsl.lang.syntax_errors import syntax_error
 
-__all__ = ["MAX_DIGITS", "MAX_NESTING", "decode", "parse", "parse_file", "parse_source", "read_file"]
+__all__ = ["MAX_DIGITS", "MAX_NESTING", "decode", "has_template_line", "parse", "parse_file", "parse_source",
+           "read_file"]
+
+# A line that starts with a template keyword: such a file is read as a template first. Searched
+# for in "\n" + the text: an expression that starts with a character is searched for much faster
+# than one that starts with ^ (a large plain spec's text is scanned whole).
+_TEMPLATE_LINE = re.compile(r"\n[ \t]*(param|set|block|use|output|include|for|if)\b")
+
 
 def parse(text: str, path: str = "<string>") -> syntax.Spec:
     """Parse spec text; ``path`` names it in error messages. Raises SpecSyntaxError."""
@@ -56,6 +64,12 @@ def parse_source(file: SourceFile) -> syntax.Spec:
     return spec
 
 
+def has_template_line(text: str) -> bool:
+    """Whether a line of ``text`` starts with a template statement's keyword (``param``, ``for``,
+    ...): :func:`graphdsl.lang.template_parser.parse_any` then reads it as a template first."""
+    return _TEMPLATE_LINE.search("\n" + text) is not None
+
+
 @functools.cache
 def _driver() -> Driver:
     return Driver(grammar.load())
@@ -73,7 +87,7 @@ def read_file(path: str | os.PathLike[str]) -> bytes:
     with open(path, "rb") as file:
         mode = os.fstat(file.fileno()).st_mode
         if (stat.S_ISCHR(mode) or stat.S_ISBLK(mode)) and not file.isatty():
-            raise OSError(errno.EINVAL, "a device, not a file", os.fspath(path))
+            raise OSError(errno.EINVAL, NOT_A_FILE, os.fspath(path))
         return file.read()
 
 

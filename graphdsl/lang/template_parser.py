@@ -1,9 +1,10 @@
 """Template text to the tree of :mod:`graphdsl.lang.template_syntax`, and the one front door
 that tells a template from a plain spec.
 
-:func:`parse_any` reads a file as a plain spec (:func:`graphdsl.lang.parser.parse_source`) unless it
-holds a template statement (``param``, ``set``, ``block``, ``use``, ``output``, ``include``,
-``for``, ``if``); then it parses it from the grammar's ``template`` start rule. A text that parses as
+:func:`parse_any` reads a file as a plain spec (:func:`graphdsl.lang.parser.parse_source`) unless a
+line of it starts a template statement (``param``, ``set``, ``block``, ``use``, ``output``,
+``include``, ``for``, ``if``: :func:`graphdsl.lang.parser.has_template_line`); then it parses it
+from the grammar's ``template`` start rule. A text that parses as
 neither gets the error of the reading that went further (the plain one when they stop at the same
 place), so that a plain spec is told about plain specs. The expression inside a string's ``{...}``
 is parsed on its own from the ``interpolation`` start rule, its spans moved to where it stands in
@@ -27,10 +28,6 @@ from graphdsl.collector import paused
 from graphdsl.lang.contextual import ContextualParser, Rejected
 from graphdsl.lang.syntax_errors import syntax_error
 
-# A line that starts with a template keyword: such a file is read as a template first. Searched
-# for in "\n" + the text: an expression that starts with a character is searched for much faster
-# than one that starts with ^ (a large plain spec's text is scanned whole).
-_TEMPLATE_LINE = re.compile(r"\n[ \t]*(param|set|block|use|output|include|for|if)\b")
 _TEMPLATE_STATEMENTS = (ts.Param, ts.Set, ts.Block, ts.Use, ts.Output, ts.Include, ts.For, ts.If)
 # Expressions nest at most this deep (a chain of 256 '+' is 256 deep): the stages that walk them
 # recurse, and must stay clear of Python's recursion limit.
@@ -43,7 +40,7 @@ _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
 def parse_any(file: SourceFile) -> syntax.Spec | ts.Template:
     """A plain spec, or a template if ``file`` has a template statement; SpecSyntaxError if neither."""
-    if _TEMPLATE_LINE.search("\n" + file.text):
+    if parser.has_template_line(file.text):
         try:
             template = parse_template(file)
         except SpecSyntaxError as template_error:
@@ -55,13 +52,20 @@ def parse_any(file: SourceFile) -> syntax.Spec | ts.Template:
     try:
         return parser.parse_source(file)
     except SpecSyntaxError as plain_error:
-        try:
-            template = parse_template(file)
-        except SpecSyntaxError:
-            raise plain_error from None  # no line starts a template statement: it is a plain spec
-        if is_template(template):
-            return template
-        raise
+        return template_instead(file, plain_error)
+
+
+def template_instead(file: SourceFile, plain_error: SpecSyntaxError) -> ts.Template:
+    """The template ``file`` is, when no line of it starts a template statement and it does not
+    parse as a plain spec (``plain_error``): a ``for`` or ``if`` among a copy's entries makes one.
+    Raises ``plain_error`` when it is not a template either: it is a plain spec with a mistake."""
+    try:
+        template = parse_template(file)
+    except SpecSyntaxError:
+        raise plain_error from None
+    if is_template(template):
+        return template
+    raise plain_error
 
 
 def is_template(template: ts.Template) -> bool:
@@ -91,7 +95,7 @@ def parse_template(file: SourceFile) -> ts.Template:
         except UnexpectedInput:
             raise syntax_error(file, start="template") from None
         template = _Builder(file).template(tree)
-        comments.attach(template, file)
+        comments.attach(template, file, _bodies_of)
         return template
 
 
@@ -108,6 +112,48 @@ def _parse(text: str, start: str) -> _Tree:
 @functools.cache
 def _contextual() -> ContextualParser:
     return ContextualParser(grammar.load("template"))
+
+
+def _bodies_of(node: syntax.Node) -> list[comments.Body]:
+    """The bodies a template's entry opens (see :mod:`graphdsl.lang.comments`): its own, those of
+    a template statement, or that of the list or map it holds as its value."""
+    if isinstance(node, ts.Source):
+        return [comments.make_body(node, node.options)]
+    if isinstance(node, (ts.Copy, ts.Export, ts.Signature)):
+        return [comments.make_body(node, node.entries)]
+    if isinstance(node, ts.TEMPLATE_BODIES):
+        return _template_bodies(node)
+    if isinstance(node, (ex.ListExpr, ex.MapExpr)):
+        return [comments.make_body(node, node.items)]
+    value = getattr(node, "value", None)
+    if isinstance(value, (ex.ListExpr, ex.MapExpr)):
+        return [comments.make_body(value, value.items)]
+    return comments.bodies_of(node)  # a node of a plain spec's kind
+
+
+def _value_bodies(value: syntax.Node | None) -> list[comments.Body]:
+    if isinstance(value, (ex.ListExpr, ex.MapExpr)):
+        return [comments.make_body(value, value.items)]
+    return comments.value_bodies(value)
+
+
+def _template_bodies(node: syntax.Node) -> list[comments.Body]:
+    """The bodies of a template's own statements (and of a default written as a list or map)."""
+    if isinstance(node, ts.Param):
+        return [comments.make_body(node, node.entries), *_value_bodies(node.default)]
+    if isinstance(node, (ts.Block, ts.For)):
+        return [comments.make_body(node, node.body)]
+    if isinstance(node, ts.Use):
+        return [comments.make_body(node, node.args)]
+    assert isinstance(node, ts.If)
+    # Two bodies: the branch up to its '}' and what follows `else`, each with its end comments.
+    then_end = node.span.end
+    if node.then_end is not None and node.span.file is not None:  # a parsed template's node has its file
+        then_end = node.span.file.offset(*node.then_end)
+    bodies = [comments.Body(node, node.span.start, then_end, list(node.then))]
+    if then_end < node.span.end:
+        bodies.append(comments.Body(node, then_end, node.span.end, list(node.otherwise), "else"))
+    return bodies
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import errno
 import os
 import stat
 import sys
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graphdsl.cli import EXIT_FAILURE, EXIT_NO_INPUT, EXIT_OK, EXIT_SPEC_ERROR, EXIT_USAGE
-from graphdsl.errors import GraphDslError, SpecSyntaxError
+from graphdsl.errors import GraphDslError, SpecSyntaxError, unreadable
 from graphdsl.lang import fmt, schema
 from graphdsl.lang.parser import decode, read_file
 
@@ -92,7 +93,8 @@ def _spec_files(names: list[str], outcome: _Outcome) -> list[Path]:
         elif path.exists():
             found.append(path)
         else:
-            print(f"error: cannot read {name}: no such file or directory", file=sys.stderr)
+            print(unreadable(FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), name)).render(),
+                  file=sys.stderr)
             outcome.fail(EXIT_NO_INPUT)
     seen: set[str] = set()
     unique = []
@@ -109,7 +111,7 @@ def _format_file(path: Path, args: argparse.Namespace, outcome: _Outcome) -> Non
     try:
         data = read_file(path)
     except OSError as error:
-        print(f"error: cannot read {name}: {error.strerror or error}", file=sys.stderr)
+        print(unreadable(error).render(), file=sys.stderr)
         outcome.fail(EXIT_NO_INPUT)
         return
     formatted = _formatted(data, name, args.width, outcome)

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from graphdsl.errors import GraphDslError
+from graphdsl.errors import GraphDslError, unreadable
 from graphdsl.lang import serving, syntax
 
 if TYPE_CHECKING:
@@ -82,10 +82,10 @@ def usage_failure(message: str, hint: str | None = None) -> dict[str, Any]:
     return {"ok": False, "errors": [{**error, "type": "UsageError", "subject": None}]}
 
 
-def unreadable_failure(name: str, reason: str) -> dict[str, Any]:
-    """What a run whose spec file cannot be read prints (exit code 66)."""
-    error = GraphDslError(f"cannot read {name}: {reason}", subject=name).to_dict()
-    return {"ok": False, "errors": [{**error, "type": "OSError"}]}
+def unreadable_failure(error: OSError) -> dict[str, Any]:
+    """What a run whose spec file cannot be read prints (exit code 66): the message and hint of
+    :func:`graphdsl.errors.unreadable`."""
+    return {"ok": False, "errors": [{**unreadable(error).to_dict(), "type": "OSError"}]}
 
 
 # -- check ------------------------------------------------------------------------------------------
