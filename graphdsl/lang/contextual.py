@@ -234,15 +234,33 @@ def _reduce(children: list[Any], name: str, keep: tuple[bool, ...], splice: tupl
                            only.end_line or 1, only.end_column or 1, only.end_pos or 0)
             return _Node(only, where, where)
         return _Node(only, first, last)
-    meta = _new(Meta)
-    if first is not None and last is not None:
-        meta.__dict__ = {"empty": False, "line": first[3], "column": first[4], "start_pos": first[2],
-                         "end_line": last[5], "end_column": last[6], "end_pos": last[7]}
-    else:
-        meta.empty = True
-    tree = _new(Tree)
-    tree.__dict__ = {"data": name, "children": kept, "_meta": meta}
+    tree = _new(PositionedTree)
+    tree.__dict__ = {"data": name, "children": kept, "_meta": None, "first": first, "last": last}
     return _Node(tree, first, last)
+
+
+class PositionedTree(Tree[Token]):
+    """lark's Tree, made with the first and last token of its text: its ``meta`` (positions as
+    lark's ``propagate_positions`` sets them) is made from them when first asked for."""
+
+    first: _Tok | None
+    last: _Tok | None
+
+    @property
+    def meta(self) -> Meta:
+        if self._meta is None:
+            meta = self._meta = Meta()
+            first, last = self.first, self.last
+            if first is not None and last is not None:
+                meta.line, meta.column, meta.start_pos = first[3], first[4], first[2]
+                meta.end_line, meta.end_column, meta.end_pos = last[5], last[6], last[7]
+                meta.empty = False
+        return self._meta
+
+    def offsets(self) -> tuple[int, int] | None:
+        """Where the tree's text starts and ends (None for a tree of no text)."""
+        first, last = self.first, self.last
+        return None if first is None or last is None else (first[2], last[7])
 
 
 _new = object.__new__

@@ -20,12 +20,12 @@ from typing import Callable, Union
 from lark import Token, Tree
 from lark.exceptions import UnexpectedInput
 
-from graphdsl.errors import SourceFile, Span, SpecSyntaxError
+from graphdsl.errors import SourceFile, Span, SpecSyntaxError, text_span
 from graphdsl.lang import expr as ex
 from graphdsl.lang import comments, grammar, parser, syntax
 from graphdsl.lang import template_syntax as ts
 from graphdsl.collector import paused
-from graphdsl.lang.contextual import ContextualParser, Rejected
+from graphdsl.lang.contextual import ContextualParser, PositionedTree, Rejected
 from graphdsl.lang.syntax_errors import syntax_error
 
 _TEMPLATE_STATEMENTS = (ts.Param, ts.Set, ts.Block, ts.Use, ts.Output, ts.Include, ts.For, ts.If)
@@ -212,20 +212,21 @@ class _Builder:
     # Spans ------------------------------------------------------------------------------------
 
     def span_of(self, item: _Child) -> Span:
-        positions: tuple[int | None, ...]
+        offsets: tuple[int | None, int | None] | None
         if isinstance(item, Token):
-            positions = (item.line, item.column, item.end_line, item.end_column)
-        elif item.meta.empty:
-            positions = (1, 1, 1, 1)
-        else:
+            offsets = (item.start_pos, item.end_pos)
+        elif type(item) is PositionedTree:
+            offsets = item.offsets()
+        else:  # a tree of lark's parser
             meta = item.meta
-            positions = (meta.line, meta.column, meta.end_line, meta.end_column)
+            offsets = None if meta.empty else (meta.start_pos, meta.end_pos)
         # Lark leaves a position None only for a token it made up; the grammar's have them all.
-        line, column, end_line, end_column = (1 if p is None else p for p in positions)
-        if self.line:
-            line, end_line = self.line, self.line
-            column, end_column = column + self.column, end_column + self.column
-        return Span(self.path, line, column, end_line, end_column, self.file)
+        start, end = offsets if offsets is not None else (0, 0)
+        start, end = start or 0, end or 0
+        if not self.line:  # lines and columns worked out from the offsets when asked for
+            return text_span(self.file, start, end)
+        # An interpolation, parsed on its own (one line): its columns are moved to where it stands.
+        return Span(self.path, self.line, start + 1 + self.column, self.line, end + 1 + self.column, self.file)
 
     # Statements -------------------------------------------------------------------------------
 
