@@ -21,7 +21,8 @@ from test_fmt_property import expression_statements, specs, template_statement
 
 from graphdsl.errors import SourceFile, SpecSyntaxError
 from graphdsl.lang import grammar, template_parser
-from graphdsl.lang.contextual import ContextualParser, Rejected
+from graphdsl.lang import driver
+from graphdsl.lang.contextual import ContextualParser, Lines, Rejected
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,16 +56,36 @@ def _canonical(tree: Tree[Token]) -> list[Any]:
 
 
 def _same(text: str, start: str = "template") -> bool:
-    """Asserts that both parsers make the same tree of ``text`` (or both reject it); whether
-    they accepted it."""
+    """Asserts that graphdsl's parses make the tree lark makes of ``text`` (or reject it): the
+    contextual loop, the driver that replays statements (a whole template: it may also reject a
+    text whose tokens depend on the parser's state, which then goes to the loop), and what
+    parse_template runs; whether lark accepted it."""
     try:
         expected = _canonical(_lark().parse(text, start=start))
     except UnexpectedInput:
         with pytest.raises(Rejected):
             _fast().parse(text, start)
+        if start == "template":
+            with pytest.raises(driver.Rejected):
+                _driven(text)
+            with pytest.raises(UnexpectedInput):
+                template_parser._parse(text, start)
         return False
     assert _canonical(_fast().parse(text, start)) == expected, text
+    if start == "template":
+        try:
+            assert _canonical(_driven(text)) == expected, text
+        except driver.Rejected:
+            pass
+        assert _canonical(template_parser._parse(text, start)) == expected, text
     return True
+
+
+def _driven(text: str) -> Tree[Token]:
+    fast = template_parser._driver()
+    assert fast is not None
+    parser, trees = fast
+    return parser.parse(text, trees(Lines(text))).value  # type: ignore[no-any-return]
 
 
 def test_every_spec_and_template_of_the_repository_parses_as_lark_parses_it() -> None:
@@ -130,3 +151,12 @@ def test_a_text_the_fast_parse_rejects_gets_lark_s_error(monkeypatch: pytest.Mon
     monkeypatch.setattr(template_parser._contextual(), "parse", refuse)
     template = template_parser.parse_template(SourceFile("t.gcomp", "set a = 1 + 2\n"))
     assert [type(s).__name__ for s in template.statements] == ["Set"]
+
+
+def test_a_template_is_read_by_the_driver_unless_a_token_depends_on_the_parser_state() -> None:
+    plain = "set a = [1, -1]\nset b = a[0] - 1\n" * 3
+    assert _canonical(_driven(plain)) == _canonical(_lark().parse(plain, start="template"))
+    for text in ["set b = a -1\n", "set b = a-1\n", "copy A froms { }\n"]:  # '-1' a number, 'froms' a name
+        with pytest.raises(driver.Rejected):
+            _driven(text)
+        _same(text)

@@ -19,7 +19,8 @@ A text it rejects raises :class:`Rejected`; the caller then runs lark's parser, 
 from __future__ import annotations
 
 import re
-from typing import Any
+from bisect import bisect_right
+from typing import Any, Callable
 
 from lark import Lark, Token, Tree
 from lark.lexer import PatternRE, PatternStr, TerminalDef
@@ -28,6 +29,7 @@ from lark.tree import Meta
 
 from graphdsl.lang.lexer import _uncaptured
 from graphdsl.lang.pieces import first_chars
+from graphdsl.lang.programs import Splice, flat
 
 END = "$END"
 
@@ -36,19 +38,18 @@ class Rejected(Exception):
     """The text is not in the language, or not read by these tables (lark's parser says why)."""
 
 
-# A token as the loop keeps it: (terminal, text, offset, line, column, and line, column and offset
-# just after it), the fields of lark's Token in their order.
-_Tok = tuple[str, str, int, int, int, int, int, int]
+# A token as the loops keep it: (terminal, text, offset).
+_Tok = tuple[str, str, int]
 
 
 class _Node:
     """A reduced rule on the stack: its value (a Tree, a Token, or the children of a spliced
-    rule as a list), and the first and last token of the text it covers (None if none)."""
+    rule as a list), and the offsets where the text it covers starts and ends (None if none)."""
 
-    __slots__ = ("value", "first", "last")
+    __slots__ = ("value", "start", "end")
 
-    def __init__(self, value: Any, first: _Tok | None, last: _Tok | None) -> None:
-        self.value, self.first, self.last = value, first, last
+    def __init__(self, value: Any, start: int | None, end: int | None) -> None:
+        self.value, self.start, self.end = value, start, end
 
 
 class ContextualParser:
@@ -126,7 +127,7 @@ class ContextualParser:
         states: list[Any] = [self.start_states[start]]
         values: list[Any] = []
         position, size = 0, len(text)
-        line, line_start = 1, 0  # the line at ``position``, and the offset where it starts
+        lines = Lines(text)
         while True:
             state = states[-1]
             lexer = lexers.get(state) or self.lexer(state)
@@ -144,16 +145,7 @@ class ContextualParser:
                 keyword = lexer.unless.get(kind)
                 if keyword is not None:
                     kind = keyword.get(word, kind)
-            newlines = text.count("\n", position, start_at)
-            if newlines:
-                line += newlines
-                line_start = text.rfind("\n", position, start_at) + 1
-            column = start_at - line_start + 1
-            if "\n" not in word:
-                token: _Tok = (kind, word, start_at, line, column, line, column + len(word), after)
-            else:
-                token = (kind, word, start_at, line, column, line + word.count("\n"),
-                         after - (start_at + word.rfind("\n")), after)
+            token: _Tok = (kind, word, start_at)
             while True:
                 action = rows[state].get(kind)
                 if action is None:
@@ -180,91 +172,137 @@ class ContextualParser:
                     del states[-count:]
                 else:
                     children = []
-                node = _reduce(children, name, keep, splice, expand_one, inline)
+                node = _reduce(children, name, keep, splice, expand_one, inline, lines)
                 state = gotos[states[-1]][origin]
                 states.append(state)
                 values.append(node)
                 if state == end_state and kind == END:
                     return node.value  # type: ignore[no-any-return]
             position = after
-            if "\n" in word:
-                line += word.count("\n")
-                line_start = start_at + word.rfind("\n") + 1
 
 
 def _reduce(children: list[Any], name: str, keep: tuple[bool, ...], splice: tuple[bool, ...],
-            expand_one: bool, inline: bool) -> _Node:
+            expand_one: bool, inline: bool, lines: Lines) -> _Node:
     """The value of a rule reduced from ``children`` (tokens and nodes), as lark's tree builder
     makes it: tokens of filtered terminals left out, spliced rules' children in their place."""
     kept: list[Any] = []
-    first = last = None
+    start = end = None
     if inline and splice and splice[0] and type(children[0]) is _Node:
         # A left-recursive helper rule (x: x item): its children grow in place, not copied
         # into a new list at each item.
         grown = children[0]
-        kept, first, last = grown.value, grown.first, grown.last
+        kept, start, end = grown.value, grown.start, grown.end
         children = children[1:]
         keep, splice = keep[1:], splice[1:]
     for index, child in enumerate(children):
         if type(child) is tuple:
-            if first is None:
-                first = child
-            last = child
+            kind, word, offset = child
+            if start is None:
+                start = offset
+            end = offset + len(word)
             if keep[index]:
-                # The token as lark's lexer makes it (the fields Token() sets, without its checks).
-                made = _new_str(Token, child[1])
-                made.type, made.value, made.start_pos, made.line, made.column, \
-                    made.end_line, made.end_column, made.end_pos = child
-                kept.append(made)
+                kept.append(_token(kind, word, offset, lines))
         else:
-            if child.first is not None:
-                if first is None:
-                    first = child.first
-                last = child.last
+            if child.start is not None:
+                if start is None:
+                    start = child.start
+                end = child.end
             if splice[index]:
                 kept += child.value
             else:
                 kept.append(child.value)
     if inline:  # a _rule: its children go into its parent's
-        return _Node(kept, first, last)
+        return _Node(kept, start, end)
     if expand_one and len(kept) == 1:
-        only = kept[0]
-        if type(only) is Token:  # lark places a lone token by itself, not by the rule's text
-            where: _Tok = (only.type, only.value, only.start_pos or 0, only.line or 1, only.column or 1,
-                           only.end_line or 1, only.end_column or 1, only.end_pos or 0)
-            return _Node(only, where, where)
-        return _Node(only, first, last)
-    tree = _new(PositionedTree)
-    tree.__dict__ = {"data": name, "children": kept, "_meta": None, "first": first, "last": last}
-    return _Node(tree, first, last)
+        return _alone(kept[0], start, end)
+    return _Node(_tree(name, kept, start, end, lines), start, end)
+
+
+def _alone(only: Any, start: int | None, end: int | None) -> _Node:
+    """A ?rule whose one child stands for it: lark places a lone token by itself, and a tree by
+    the text of the rule (its container)."""
+    if isinstance(only, Token):
+        return _Node(only, only.start_pos, only.end_pos)
+    return _Node(only, start, end)
+
+
+_new = object.__new__
+_new_str = str.__new__
+
+
+def _token(kind: str, word: str, start: int, lines: Lines) -> PositionedToken:
+    """The token as lark's lexer makes it (the fields Token() sets, without its checks), its
+    lines and columns worked out when asked for."""
+    made: PositionedToken = _new_str(PositionedToken, word)
+    made.type, made.value, made.start_pos, made.end_pos, made.lines = kind, word, start, start + len(word), lines
+    return made
+
+
+def _tree(name: str, children: list[Any], start: int | None, end: int | None, lines: Lines) -> PositionedTree:
+    tree: PositionedTree = _new(PositionedTree)
+    tree.__dict__ = {"data": name, "children": children, "_meta": None, "start": start, "end": end, "lines": lines}
+    return tree
+
+
+class Lines:
+    """Where the lines of a text start, found when first asked for: the line and column of an
+    offset as lark's lexer counts them (lines at '\\n', columns from 1)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts: list[int] | None = None
+
+    def position(self, offset: int) -> tuple[int, int]:
+        starts = self.starts
+        if starts is None:
+            starts = self.starts = [0, *(found.end() for found in re.finditer("\n", self.text))]
+        line = bisect_right(starts, offset)
+        return line, offset - starts[line - 1] + 1
+
+
+class PositionedToken(Token):
+    """lark's Token, made with its offsets: its lines and columns are worked out when first
+    asked for."""
+
+    __slots__ = ("lines",)
+    lines: Lines
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for a field not set yet: the positions, all set at once.
+        if name not in _POSITIONS:
+            raise AttributeError(name)
+        self.line, self.column = self.lines.position(self.start_pos or 0)
+        self.end_line, self.end_column = self.lines.position(self.end_pos or 0)
+        return object.__getattribute__(self, name)
+
+
+_POSITIONS = frozenset({"line", "column", "end_line", "end_column"})
 
 
 class PositionedTree(Tree[Token]):
-    """lark's Tree, made with the first and last token of its text: its ``meta`` (positions as
-    lark's ``propagate_positions`` sets them) is made from them when first asked for."""
+    """lark's Tree, made with the offsets of its text: its ``meta`` (positions as lark's
+    ``propagate_positions`` sets them) is made from them when first asked for."""
 
-    first: _Tok | None
-    last: _Tok | None
+    start: int | None
+    end: int | None
+    lines: Lines
 
     @property
     def meta(self) -> Meta:
         if self._meta is None:
             meta = self._meta = Meta()
-            first, last = self.first, self.last
-            if first is not None and last is not None:
-                meta.line, meta.column, meta.start_pos = first[3], first[4], first[2]
-                meta.end_line, meta.end_column, meta.end_pos = last[5], last[6], last[7]
+            start, end = self.start, self.end
+            if start is not None and end is not None:
+                meta.line, meta.column = self.lines.position(start)
+                meta.end_line, meta.end_column = self.lines.position(end)
+                meta.start_pos, meta.end_pos = start, end
                 meta.empty = False
         return self._meta
 
     def offsets(self) -> tuple[int, int] | None:
         """Where the tree's text starts and ends (None for a tree of no text)."""
-        first, last = self.first, self.last
-        return None if first is None or last is None else (first[2], last[7])
-
-
-_new = object.__new__
-_new_str = str.__new__
+        start, end = self.start, self.end
+        return None if start is None or end is None else (start, end)
 
 
 def _rule(rule: Any) -> tuple[Any, ...]:
@@ -315,3 +353,65 @@ def _skippable(terminals: dict[str, TerminalDef], ignore: frozenset[str]) -> boo
             return False
         skipped |= chars
     return all(chars is not None and not chars & skipped for chars in tokens)
+
+
+Builders = dict[str, Callable[[list[Any]], Any]]
+
+
+def tree_builders(lark: Lark) -> Callable[[Lines], Builders] | None:
+    """Builders that make lark's tree for :class:`graphdsl.lang.driver.Driver` run over ``lark``'s
+    tables (``build_expanded``): given a text's :class:`Lines`, a builder per rule name, which gets
+    a rule's children as the driver hands them (tokens as ``(terminal, text, offset)``, spliced
+    rules' children in their place) and keeps what lark keeps. None if lark's tree builder would
+    keep or drop a token by more than whether its terminal's name starts with '_' (then these
+    builders cannot tell)."""
+    expand: dict[str, bool] = {}  # builder name -> whether one kept child stands for the rule
+    for rule in lark.rules:
+        if rule.options.keep_all_tokens or any(
+                symbol.is_term and bool(getattr(symbol, "filter_out", False)) != symbol.name.startswith("_")
+                for symbol in rule.expansion):
+            return None
+        origin = str(rule.origin.name)
+        if rule.alias:
+            expand[str(rule.alias)] = False
+        elif not origin.startswith("_"):
+            expand[origin] = bool(rule.options.expand1)
+
+    def builders(lines: Lines) -> Builders:
+        return {name: _builder(name, one, lines) for name, one in expand.items()}
+
+    return builders
+
+
+def _builder(name: str, expand_one: bool, lines: Lines) -> Callable[[list[Any]], _Node]:
+    def build(children: list[Any]) -> _Node:
+        kept: list[Any] = []
+        start = end = None
+        if Splice in map(type, children):  # the children of a spliced rule, handed on whole
+            children = flat(children)
+        for child in children:
+            kind = type(child)
+            if kind is tuple:
+                terminal, word, offset = child
+                if start is None:
+                    start = offset
+                end = offset + len(word)
+                if terminal[0] != "_":
+                    # _token() inline: a template has a token to keep for every two or three.
+                    made = _new_str(PositionedToken, word)
+                    made.type, made.value, made.start_pos, made.end_pos, made.lines = (
+                        terminal, word, offset, end, lines)
+                    kept.append(made)
+            else:
+                if child.start is not None:
+                    if start is None:
+                        start = child.start
+                    end = child.end
+                kept.append(child.value)
+        if expand_one and len(kept) == 1:
+            return _alone(kept[0], start, end)
+        tree: PositionedTree = _new(PositionedTree)
+        tree.__dict__ = {"data": name, "children": kept, "_meta": None, "start": start, "end": end, "lines": lines}
+        return _Node(tree, start, end)
+
+    return build

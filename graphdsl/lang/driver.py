@@ -44,7 +44,13 @@ class Rejected(Exception):
 class Driver:
     """The LALR tables of one loaded grammar, ready to run."""
 
-    def __init__(self, lark: Lark, start: str = "start") -> None:
+    def __init__(self, lark: Lark, start: str = "start", name: str = NAME, build_expanded: bool = False,
+                 used_only: bool = False) -> None:
+        """``name`` is the terminal that reads keywords' spellings; with ``build_expanded``, a
+        ``?rule`` of several symbols is built by its builder (which decides whether one child
+        stands for it, as lark does with the tokens it filters out) rather than spliced; with
+        ``used_only``, the text is lexed with only the terminals some state of the tables
+        accepts (as lark's contextual lexer never reads another)."""
         # lark keeps the tables of its LALR parser here (lark 1.x); tests/test_parser.py fails
         # by name if a release moves them.
         table = lark.parser.parser.parser.parse_table
@@ -63,7 +69,7 @@ class Driver:
                 if action is not Shift:
                     if id(arg) not in numbers:
                         numbers[id(arg)] = len(self.rules)
-                        self.rules.append(_rule(arg))
+                        self.rules.append(_rule(arg, build_expanded))
                     row[str(symbol)] = ~numbers[id(arg)]
                 elif symbol.isupper() or symbol == END:  # a terminal (lark names rules in lower case)
                     row[str(symbol)] = arg
@@ -71,7 +77,11 @@ class Driver:
                     gotos[str(symbol)] = arg
             self.states[state] = row
             self.gotos[state] = gotos
-        self.scanner = Scanner(lark.lexer_conf.terminals, lark.lexer_conf.ignore)
+        terminals = list(lark.lexer_conf.terminals)
+        if used_only:
+            used = {symbol for row in self.states.values() for symbol in row} | set(lark.lexer_conf.ignore)
+            terminals = [t for t in terminals if t.name in used]
+        self.scanner = Scanner(terminals, lark.lexer_conf.ignore, name)
         # lark numbers its states 0, 1, ...: then a list indexed by state is a faster lookup.
         self.rows: Any = self.states
         self.goto_rows: Any = self.gotos
@@ -86,12 +96,12 @@ class Driver:
             else {state: {w: self.scanner.word(row, w) for w in keywords} for state, row in self.states.items()})
         # The fast path: the whole text lexed at once, statements replayed from the trie; each
         # where the grammar allows it (else the tables run token by token over the scanner's).
-        self.pieces: Pieces | None = Pieces(lark.lexer_conf.terminals, lark.lexer_conf.ignore, keywords)
-        if not self.pieces.usable or set(keywords) & {str(t.name) for t in lark.lexer_conf.terminals}:
+        self.pieces: Pieces | None = Pieces(terminals, lark.lexer_conf.ignore, keywords, name)
+        if not self.pieces.usable or set(keywords) & {str(t.name) for t in terminals}:
             self.pieces = None
         self.between_state: Any = None
         self.programs: Programs | None = None
-        statement = _repeated(lark.rules, start)
+        statement = _repeated(lark.rules, start, build_expanded)
         if statement is not None and self.pieces is not None:
             helper, built = statement
             self.between_state = self.gotos[self.start_state].get(helper)
@@ -210,14 +220,14 @@ class Driver:
         """The tokens of ``text`` read by the scanner's expression, match by match (keys as
         :meth:`graphdsl.lang.pieces.Pieces.split` gives them), and where lexing stopped."""
         tokens: list[TokenTuple] = []
-        group_names, keywords = self.scanner.group_names, self.scanner.keywords
+        group_names, keywords, name = self.scanner.group_names, self.scanner.keywords, self.scanner.name
         for found in self.scanner.regex.finditer(text):
             group = found.lastindex
             if group is None:
                 return tokens, found.end()
             start, after = found.span(group)
             kind, value = group_names[group], text[start:after]
-            tokens.append((value if kind == NAME and value in keywords else kind, value, start))
+            tokens.append((value if kind == name and value in keywords else kind, value, start))
         return tokens, len(text)  # not reached: the last match is the empty one at the end
 
     def run(self, tokens: list[TokenTuple], i: int, state_stack: list[Any], value_stack: list[Any],
@@ -296,18 +306,21 @@ class Driver:
                 for state, row in self.rows.items()}
 
 
-def _rule(rule: Any) -> tuple[int, str, str, int, bool]:
+def _rule(rule: Any, build_expanded: bool = False) -> tuple[int, str, str, int, bool]:
     """What a reduce needs of a lark rule: its number of symbols, its name in the tables, its
-    builder's name, its mode, and whether any of its children may be a splice."""
+    builder's name, its mode, and whether any of its children may be a splice (a ``?rule`` of
+    several symbols is built where ``build_expanded``)."""
     origin = str(rule.origin.name)  # lark's names are Tokens: plain strings compare faster
     splices = any(not symbol.is_term and symbol.name.startswith("_") for symbol in rule.expansion)
     if rule.alias:
         return len(rule.expansion), origin, str(rule.alias), _BUILD, splices
     mode = _SPLICE if origin.startswith("_") else (_EXPAND if rule.options.expand1 else _BUILD)
+    if mode == _EXPAND and build_expanded and len(rule.expansion) > 1:
+        mode = _BUILD
     return len(rule.expansion), origin, origin, mode, splices
 
 
-def _repeated(rules: Any, start: str) -> tuple[str, bool] | None:
+def _repeated(rules: Any, start: str, build_expanded: bool = False) -> tuple[str, bool] | None:
     """For a start rule ``start: _item*`` (lark's helper ``h: _item | h _item``): the helper's
     name, and whether every ``_item`` is one rule that is built (so that the first rule built
     right above the state between two items is the item); None for another start rule."""
@@ -327,7 +340,7 @@ def _repeated(rules: Any, start: str) -> tuple[str, bool] | None:
         return None
     alternatives = [r.expansion for r in by_origin.get(item, [])]
     built = bool(alternatives) and all(
-        len(e) == 1 and not e[0].is_term and _rule(r)[3] == _BUILD
+        len(e) == 1 and not e[0].is_term and _rule(r, build_expanded)[3] == _BUILD
         for e in alternatives for r in by_origin.get(str(e[0].name), [None]) if r is not None)
     return helper, built and all(len(e) == 1 and not e[0].is_term and str(e[0].name) in by_origin
                                  for e in alternatives)

@@ -26,13 +26,15 @@ NAME = "NAME"
 class Scanner:
     """The grammar's terminals compiled for lexing."""
 
-    def __init__(self, terminals: Iterable[TerminalDef], ignore: Iterable[str]) -> None:
+    def __init__(self, terminals: Iterable[TerminalDef], ignore: Iterable[str], name: str = NAME) -> None:
         terminals = list(terminals)
         self.ignore = frozenset(ignore)
-        # Keywords are read as NAME, then told apart by the word and the parser's state.
-        name = re.compile(next(t for t in terminals if t.name == NAME).pattern.to_regexp())
+        # Keywords are read as names (the terminal ``name``: NAME in a plain spec, IDENT in a
+        # template), then told apart by the word and the parser's state.
+        self.name = name
+        names = re.compile(next(t for t in terminals if t.name == name).pattern.to_regexp())
         self.keywords = {t.pattern.value: t.name for t in terminals
-                         if isinstance(t.pattern, PatternStr) and name.fullmatch(t.pattern.value)}
+                         if isinstance(t.pattern, PatternStr) and names.fullmatch(t.pattern.value)}
         keyword_names = set(self.keywords.values())
         skipped = [_uncaptured(t.pattern.to_regexp()) for t in terminals if t.name in self.ignore]
         rest = [t for t in terminals if t.name not in keyword_names and t.name not in self.ignore]
@@ -55,7 +57,7 @@ class Scanner:
         if keyword in accepted:
             return keyword
         # A name where a name may stand; else the keyword, so that the error names it as such.
-        return NAME if NAME in accepted else keyword
+        return self.name if self.name in accepted else keyword
 
 
 def _uncaptured(pattern: str) -> str:

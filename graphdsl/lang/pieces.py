@@ -44,8 +44,10 @@ _ASCII = frozenset(chr(code) for code in range(128))
 class Pieces:
     """The terminals of a grammar compiled for lexing a whole text at once (see the module)."""
 
-    def __init__(self, terminals: Iterable[TerminalDef], ignore: Iterable[str], keywords: dict[str, str]) -> None:
+    def __init__(self, terminals: Iterable[TerminalDef], ignore: Iterable[str], keywords: dict[str, str],
+                 name: str = NAME) -> None:
         ignore = set(ignore)
+        self.name = name  # the terminal that reads keywords' spellings (see graphdsl.lang.lexer.Scanner)
         keyword_names = set(keywords.values())
         # The scanner's branches and their order (graphdsl.lang.lexer.Scanner): ignored first.
         ordered = [t for t in terminals if t.name in ignore]
@@ -108,7 +110,7 @@ class Pieces:
             kind = candidates[0][0]
         else:
             kind = next((key for key, pattern in candidates if pattern.fullmatch(token)), "")
-        if kind == NAME and token in self.spellings:
+        if kind == self.name and token in self.spellings:
             return token
         return kind
 

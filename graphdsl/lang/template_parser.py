@@ -25,7 +25,8 @@ from graphdsl.lang import expr as ex
 from graphdsl.lang import comments, grammar, parser, syntax
 from graphdsl.lang import template_syntax as ts
 from graphdsl.collector import paused
-from graphdsl.lang.contextual import ContextualParser, PositionedTree, Rejected
+from graphdsl.lang import driver as driver_module
+from graphdsl.lang.contextual import Builders, ContextualParser, Lines, PositionedTree, Rejected, tree_builders
 from graphdsl.lang.syntax_errors import syntax_error
 
 _TEMPLATE_STATEMENTS = (ts.Param, ts.Set, ts.Block, ts.Use, ts.Output, ts.Include, ts.For, ts.If)
@@ -101,8 +102,20 @@ def parse_template(file: SourceFile) -> ts.Template:
 
 def _parse(text: str, start: str) -> _Tree:
     """The tree lark's parser makes of ``text`` from the start rule ``start`` of the template
-    grammar, made by the fast loop of :mod:`graphdsl.lang.contextual`; where that loop rejects the
-    text, lark's parser runs and raises the UnexpectedInput that words the error."""
+    grammar. A whole template is first read by :class:`~graphdsl.lang.driver.Driver`, as a plain
+    spec is (the text lexed at once, statements replayed from what the tables did with a statement
+    of the same terminals), with builders that make lark's tree; that reads every token as lark's
+    contextual lexer does wherever the tables accept it, so a text it rejects (``a -1``, where a
+    minus follows a value) is read again by the loop of :mod:`graphdsl.lang.contextual`, which
+    lexes as lark does. Where that loop rejects the text too, lark's parser runs and raises the
+    UnexpectedInput that words the error."""
+    fast = _driver() if start == "template" else None
+    if fast is not None:
+        driver, trees = fast
+        try:
+            return driver.parse(text, trees(Lines(text))).value  # type: ignore[no-any-return]
+        except driver_module.Rejected:
+            pass
     try:
         return _contextual().parse(text, start)
     except Rejected:
@@ -112,6 +125,16 @@ def _parse(text: str, start: str) -> _Tree:
 @functools.cache
 def _contextual() -> ContextualParser:
     return ContextualParser(grammar.load("template"))
+
+
+@functools.cache
+def _driver() -> tuple[driver_module.Driver, Callable[[Lines], Builders]] | None:
+    """The driver of the template grammar and its tree builders (None where the driver cannot
+    replay statements or the builders cannot make lark's tree of this grammar)."""
+    lark = grammar.load("template")
+    trees = tree_builders(lark)
+    driver = driver_module.Driver(lark, "template", name="IDENT", build_expanded=True, used_only=True)
+    return (driver, trees) if trees is not None and driver.programs is not None else None
 
 
 def _bodies_of(node: syntax.Node) -> list[comments.Body]:
