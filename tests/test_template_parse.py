@@ -160,3 +160,14 @@ def test_a_template_is_read_by_the_driver_unless_a_token_depends_on_the_parser_s
         with pytest.raises(driver.Rejected):
             _driven(text)
         _same(text)
+
+
+def test_a_long_template_is_read_by_the_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = 'copy "C{i}" from s { take = "x" variables = k > 2 ? "value" : "init" }\n' * 1000
+    assert len(text) >= template_parser.DRIVEN_FROM
+
+    def loop(text: str, start: str) -> Tree[Token]:
+        raise AssertionError("read by the loop")
+
+    monkeypatch.setattr(template_parser._contextual(), "parse", loop)
+    assert _canonical(template_parser._parse(text, "template")) == _canonical(_lark().parse(text, start="template"))

@@ -1,18 +1,25 @@
-"""The template grammar's parse, fast: lark's LALR tables run by one loop that lexes as it parses.
+"""The template grammar's parse, fast, making the tree lark's own parser makes.
 
 A template is parsed from the grammar's ``template`` start rule (and a string's ``{...}`` from
 ``interpolation``) with lark's contextual lexer: at each parser state, a token is read with only
 the terminals that state accepts (``a -1`` is a subtraction, ``[-1]`` a negative number). Run
 through lark's own parser, a template of 10,000 statements took more than a second, most of it in
-lark's per-token machinery. :class:`ContextualParser` does the same work in one loop: per parser
-state, one regular expression of the terminals the state accepts, in the order of lark's lexer
-(keywords read by the name pattern and then told apart, as lark's lexer does); the tables' shifts
-and reduces; and the tree lark makes for the grammar's options (tokens of ``_`` terminals left
-out, ``_rule`` spliced into its parent, ``?rule`` of one child replaced by it, aliases, and the
-positions lark's ``propagate_positions`` gives each tree). ``tests/test_template_parse.py``
-compares its trees with lark's.
+lark's per-token machinery. Two faster ways make the same tree (the same rules, tokens and
+positions; ``tests/test_template_parse.py`` compares them with lark's):
 
-A text it rejects raises :class:`Rejected`; the caller then runs lark's parser, which says why
+- :func:`tree_builders`: builders for :class:`graphdsl.lang.driver.Driver`, which reads a plain
+  spec (the text lexed at once, each statement replayed from what the tables did with one of the
+  same terminals). Lexing at once reads every token as the contextual lexer does wherever the
+  tables accept it; where they do not (``a -1``, where the contextual lexer reads a minus, or a
+  keyword glued to a name), the driver rejects the text and the loop below reads it.
+- :class:`ContextualParser`: one loop that lexes as it parses, per parser state with one regular
+  expression of the terminals the state accepts, in the order of lark's lexer (keywords read by
+  the name pattern and then told apart, as lark's lexer does).
+
+Both build the tree lark builds for the grammar's options (tokens of ``_`` terminals left out,
+``_rule`` spliced into its parent, ``?rule`` of one child replaced by it, aliases, and the positions
+lark's ``propagate_positions`` gives each tree, worked out from offsets when first asked for). A
+text the loop rejects raises :class:`Rejected`; the caller then runs lark's parser, which says why
 (or, were the two ever to disagree, parses it). No TensorFlow here.
 """
 
