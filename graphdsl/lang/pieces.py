@@ -208,6 +208,7 @@ def _fast_order(branches: list[tuple[str, str, frozenset[str] | None]]) -> list[
             return False
         return bool(items) and str(items[0][0]) in ("LITERAL", "IN", "NOT_LITERAL")
 
+    costly = [not cheap(pattern) for _, pattern, _ in branches]  # each pattern parsed once
     remaining = list(enumerate(branches))
     out = []
     while remaining:
@@ -215,7 +216,7 @@ def _fast_order(branches: list[tuple[str, str, frozenset[str] | None]]) -> list[
             _, (_, _, first) = remaining[position]
             return all(f is not None and first is not None and not f & first for _, (_, _, f) in remaining[:position])
         ready = [p for p in range(len(remaining)) if free(p)]
-        best = min(ready, key=lambda p: (not cheap(remaining[p][1][1]), remaining[p][0]))
+        best = min(ready, key=lambda p: (costly[remaining[p][0]], remaining[p][0]))
         out.append(remaining.pop(best)[1])
     return out
 
