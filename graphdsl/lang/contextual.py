@@ -379,10 +379,13 @@ def tree_builders(lark: Lark) -> Callable[[Lines], Builders] | None:
                 for symbol in rule.expansion):
             return None
         origin = str(rule.origin.name)
-        if rule.alias:
-            expand[str(rule.alias)] = False
-        elif not origin.startswith("_"):
-            expand[origin] = bool(rule.options.expand1)
+        one = bool(rule.options.expand1) and not rule.alias
+        if one and len(rule.expansion) == 1 and rule.expansion[0].is_term and rule.expansion[0].name.startswith("_"):
+            return None  # the driver would put the token it drops in the rule's place
+        if rule.alias or not origin.startswith("_"):
+            name = str(rule.alias) if rule.alias else origin
+            if expand.setdefault(name, one) != one:
+                return None  # two rules of one name, one stood for by its child and one not
 
     def builders(lines: Lines) -> Builders:
         return {name: _builder(name, one, lines) for name, one in expand.items()}
