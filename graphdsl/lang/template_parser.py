@@ -127,6 +127,14 @@ def _parse(text: str, start: str) -> _Tree:
         return grammar.load("template").parse(text, start=start)
 
 
+@functools.lru_cache(maxsize=4096)
+def _interpolation(text: str) -> _Tree:
+    """The tree of the expression ``text`` inside a string's ``{...}``: its positions count from
+    its own start, so the same text (``"layer{i}"`` on many lines) is parsed once. The callers
+    only read the tree."""
+    return _parse(text, "interpolation")
+
+
 @functools.cache
 def _contextual() -> ContextualParser:
     return ContextualParser(grammar.load("template"))
@@ -225,17 +233,6 @@ class _Builder:
         self.path = file.path
         self.line = line
         self.column = column
-        self._statements: dict[str, Callable[[_Tree], ts.Node]] = {
-            "version": self.version, "t_source": self.source, "t_copy": self.copy,
-            "t_let": self.let, "t_export": self.export, "param": self.param, "set": self.set,
-            "block": self.block, "use": self.use, "output": self.output, "include": self.include,
-            "statement_for": self.for_, "statement_if": self.if_,
-        }
-        self._entries: dict[str, Callable[[_Tree], ts.Node]] = {
-            "t_setting": self.setting, "t_variable_override": self.variable_override,
-            "t_bind": self.bind, "t_signature": self.signature,
-            "copy_for": self.for_, "copy_if": self.if_, "export_for": self.for_, "export_if": self.if_,
-        }
 
     # Spans ------------------------------------------------------------------------------------
 
@@ -264,13 +261,13 @@ class _Builder:
         return ts.Template(self.file, self.statements(tree.children), end)
 
     def statements(self, children: list[_Child]) -> tuple[ts.Node, ...]:
-        return tuple(self._statements[_tree(child).data](_tree(child)) for child in children)
+        return tuple(_STATEMENTS[_tree(child).data](self, _tree(child)) for child in children)
 
     def body(self, tree: _Tree) -> tuple[ts.Node, ...]:
         """The statements of a ``{ ... }`` (statements, copy_entries or export_entries)."""
         if tree.data == "statements":
             return self.statements(tree.children)
-        return tuple(self._entries[_tree(child).data](_tree(child)) for child in tree.children)
+        return tuple(_ENTRIES[_tree(child).data](self, _tree(child)) for child in tree.children)
 
     def version(self, tree: _Tree) -> syntax.Version:
         (number,) = tree.children
@@ -536,7 +533,7 @@ class _Builder:
                                   Span(self.path, string.line, column, string.line, column + len(text) + 2, self.file),
                                   "{...} holds an expression without strings: give a string a name with set")
         try:
-            tree = _parse(text, "interpolation")
+            tree = _interpolation(text)
         except UnexpectedInput:
             error = syntax_error(SourceFile(self.path, text), start="interpolation")
             span = error.span
@@ -547,6 +544,21 @@ class _Builder:
             message = error.message.replace("the end of the file", "'}'").replace("end of file", "'}'")
             raise SpecSyntaxError(f"{message} (inside a string's {{...}})", moved, error.hint) from None
         return _Builder(self.file, string.line, shift).expr(tree)
+
+
+# The method that makes each statement and each body entry, by its rule (shared by every builder:
+# an interpolation makes one of its own).
+_STATEMENTS: dict[str, Callable[[_Builder, _Tree], ts.Node]] = {
+    "version": _Builder.version, "t_source": _Builder.source, "t_copy": _Builder.copy,
+    "t_let": _Builder.let, "t_export": _Builder.export, "param": _Builder.param, "set": _Builder.set,
+    "block": _Builder.block, "use": _Builder.use, "output": _Builder.output, "include": _Builder.include,
+    "statement_for": _Builder.for_, "statement_if": _Builder.if_,
+}
+_ENTRIES: dict[str, Callable[[_Builder, _Tree], ts.Node]] = {
+    "t_setting": _Builder.setting, "t_variable_override": _Builder.variable_override,
+    "t_bind": _Builder.bind, "t_signature": _Builder.signature,
+    "copy_for": _Builder.for_, "copy_if": _Builder.if_, "export_for": _Builder.for_, "export_if": _Builder.if_,
+}
 
 
 def _closing(raw: str, start: int) -> int | None:
