@@ -34,7 +34,7 @@ from lark.lexer import PatternRE, PatternStr, TerminalDef
 from lark.parsers.lalr_analysis import Shift
 from lark.tree import Meta
 
-from graphdsl.lang.lexer import _uncaptured
+from graphdsl.lang.lexer import _uncaptured, lark_order
 from graphdsl.lang.pieces import first_chars
 from graphdsl.lang.programs import Splice, flat
 
@@ -331,7 +331,7 @@ class _Lexer:
     per terminal in lark's order; ``unless`` tells a keyword apart from the name that reads it."""
 
     def __init__(self, terminals: list[TerminalDef], ignored: list[TerminalDef]) -> None:
-        terminals = sorted(terminals, key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
+        terminals = sorted(terminals, key=lark_order)
         self.unless: dict[str, dict[str, str]] = {}
         embedded: set[str] = set()
         for regexp in (t for t in terminals if isinstance(t.pattern, PatternRE)):

@@ -39,7 +39,7 @@ class Scanner:
         skipped = [_uncaptured(t.pattern.to_regexp()) for t in terminals if t.name in self.ignore]
         rest = [t for t in terminals if t.name not in keyword_names and t.name not in self.ignore]
         # The order of lark's own lexer: the first branch that matches wins.
-        rest.sort(key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
+        rest.sort(key=lark_order)
         # One match skips what is ignored (no ignored terminal starts like a token) and reads the
         # next token, if any: "(?:IGNORED)*(?:(TOKEN1)|(TOKEN2)|...)?".
         self.regex = re.compile(
@@ -58,6 +58,12 @@ class Scanner:
             return keyword
         # A name where a name may stand; else the keyword, so that the error names it as such.
         return self.name if self.name in accepted else keyword
+
+
+def lark_order(terminal: TerminalDef) -> tuple[int, int, int, str]:
+    """The sort key of lark's own lexer: where several terminals match, the first in this order
+    wins (higher priority, then the longest possible match, then the longest pattern)."""
+    return (-terminal.priority, -terminal.pattern.max_width, -len(terminal.pattern.value), terminal.name)
 
 
 def _uncaptured(pattern: str) -> str:

@@ -32,7 +32,7 @@ from typing import Any, Iterable
 
 from lark.lexer import TerminalDef
 
-from graphdsl.lang.lexer import _uncaptured
+from graphdsl.lang.lexer import _uncaptured, lark_order
 
 IGNORED = " "  # the key of ignored text (whitespace, comments): no terminal is named so
 END = "$END"  # lark's name for the end of the text
@@ -52,7 +52,7 @@ class Pieces:
         # The scanner's branches and their order (graphdsl.lang.lexer.Scanner): ignored first.
         ordered = [t for t in terminals if t.name in ignore]
         rest = [t for t in terminals if t.name not in keyword_names and t.name not in ignore]
-        rest.sort(key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
+        rest.sort(key=lark_order)
         ordered += rest
         patterns = [_uncaptured(t.pattern.to_regexp()) for t in ordered]
         keys = [IGNORED if t.name in ignore else t.name for t in ordered]
