@@ -35,14 +35,9 @@ from lark.parsers.lalr_analysis import Shift
 from lark.tree import Meta
 
 from graphdsl.lang.lexer import _uncaptured, lark_order
+from graphdsl.lang.driver import END, Rejected
 from graphdsl.lang.pieces import first_chars
 from graphdsl.lang.programs import Splice, flat
-
-END = "$END"
-
-
-class Rejected(Exception):
-    """The text is not in the language, or not read by these tables (lark's parser says why)."""
 
 
 # A token as the loops keep it: (terminal, text, offset).
@@ -109,8 +104,8 @@ class ContextualParser:
             action = self.rows[state].get(kind)
             if action is None or action >= 0:
                 return state
-            _, origin, _, keep, splice, expand_one, _ = self.rules[~action]
-            if not (expand_one and len(keep) == 1 and keep[0] and not splice[0]):
+            _, origin, _, _, _, _, _, unit = self.rules[~action]
+            if not unit:
                 return state
             state = self.gotos[below][origin]
 
@@ -161,8 +156,8 @@ class ContextualParser:
                     states.append(action)
                     values.append(token)
                     break
-                count, origin, name, keep, splice, expand_one, inline = rules[~action]
-                if expand_one and count == 1 and keep[0] and not splice[0]:
+                count, origin, name, keep, splice, expand_one, inline, unit = rules[~action]
+                if unit:
                     # A ?rule of one child: the child stands for it (lark puts it in its place).
                     # Such reduces come in chains (an expression's levels of precedence), which
                     # depend only on the state below, the state and the token: worked out once.
@@ -315,15 +310,17 @@ class PositionedTree(Tree[Token]):
 def _rule(rule: Any) -> tuple[Any, ...]:
     """What a reduce needs of a lark rule: its number of symbols, its name in the tables, the
     name of the tree it makes, which of its symbols' tokens are kept, which are spliced rules,
-    whether one child stands for the rule (``?rule``), and whether the rule is spliced itself."""
+    whether one child stands for the rule (``?rule``), whether the rule is spliced itself, and
+    whether it is a ?rule of one symbol that stands for it (a reduce that only changes the state)."""
     origin = str(rule.origin.name)
     keep_all = bool(rule.options.keep_all_tokens)
     keep = tuple(not (symbol.is_term and symbol.filter_out and not keep_all) for symbol in rule.expansion)
     splice = tuple(not symbol.is_term and str(symbol.name).startswith("_") for symbol in rule.expansion)
     name = str(rule.alias) if rule.alias else origin
     expand_one = bool(rule.options.expand1) and not rule.alias
+    unit = expand_one and len(keep) == 1 and keep[0] and not splice[0]
     return (len(rule.expansion), origin, name, keep, splice, expand_one,
-            origin.startswith("_") and not rule.alias)
+            origin.startswith("_") and not rule.alias, unit)
 
 
 class _Lexer:

@@ -26,7 +26,7 @@ from graphdsl.lang import comments, grammar, parser, syntax
 from graphdsl.lang import template_syntax as ts
 from graphdsl.collector import paused
 from graphdsl.lang import driver as driver_module
-from graphdsl.lang.contextual import Builders, ContextualParser, Lines, PositionedTree, Rejected, tree_builders
+from graphdsl.lang.contextual import Builders, ContextualParser, Lines, PositionedTree, tree_builders
 from graphdsl.lang.syntax_errors import syntax_error
 
 _TEMPLATE_STATEMENTS = (ts.Param, ts.Set, ts.Block, ts.Use, ts.Output, ts.Include, ts.For, ts.If)
@@ -123,7 +123,7 @@ def _parse(text: str, start: str) -> _Tree:
             pass
     try:
         return _contextual().parse(text, start)
-    except Rejected:
+    except driver_module.Rejected:
         return grammar.load("template").parse(text, start=start)
 
 
