@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import os
 import sys
 from pathlib import Path
@@ -96,7 +95,9 @@ def run() -> NoReturn:
     global _exiting
     _exiting = True
     code = main()
-    logging.shutdown()
+    logging = sys.modules.get("logging")  # imported by what ran (TensorFlow's log), never for a check
+    if logging is not None:
+        logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

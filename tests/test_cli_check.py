@@ -190,6 +190,21 @@ def test_a_plain_spec_imports_nothing_of_templates() -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_a_plain_check_does_not_import_lark(tmp_path: Path) -> None:
+    # Importing lark cost about as much CPU as the rest of a small spec's check: graphdsl parses
+    # with the stored tables read as data, and lark's parser only words a syntax error.
+    broken = tmp_path / "broken.gcomp"
+    broken.write_text('graphdsl 1\nsource s = graphdef("s.pb")\ncopy A from s { take = }\n')
+    code = ("import sys\nfrom graphdsl.cli import main\n"
+            f"assert main(['check', {OK!r}]) == 0\n"
+            "assert not [m for m in sys.modules if m.split('.')[0] == 'lark'], 'check imported lark'\n"
+            f"assert main(['check', {str(broken)!r}]) == {EXIT_SPEC_ERROR}\n"
+            "assert 'lark' in sys.modules\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "broken.gcomp:3:24: error: unexpected '}'; expected " in result.stderr
+
+
 def test_a_plain_check_without_parameters_does_not_import_yaml() -> None:
     # PyYAML costs a tenth of the start of `graphdsl check`; only parameter values need it.
     code = ("import sys\nfrom graphdsl.cli import main\n"

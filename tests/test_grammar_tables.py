@@ -74,16 +74,43 @@ for text in ("graphdsl 1\\ncopy", "graphdsl 1\\nparam n: int =\\n"):
     assert "<string>:2:15: error: unexpected end of file; expected 'not' or a value" in done.stdout
 
 
-def test_a_plain_spec_does_not_load_the_template_parser() -> None:
+def test_a_plain_spec_is_parsed_from_the_stored_tables_alone() -> None:
+    # Neither lark's parser nor the template language's tables: the plain language's, as data.
     script = """
+import sys
 from graphdsl.lang import grammar
 from graphdsl.lang.load import load_spec_text
 load_spec_text('graphdsl 1\\nsource s = graphdef("s.pb")\\ncopy A from s { take = "x" }\\nlet t = A["x:0"]\\n')
-print(grammar._load.cache_info().currsize)
+print(grammar._load.cache_info().currsize, grammar._tables.cache_info().currsize, 'lark' in sys.modules)
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["1"]
+    assert done.stdout.split() == ["0", "1", "False"]
+
+
+@pytest.mark.parametrize("language", sorted(grammar.STARTS))
+def test_the_tables_read_as_data_are_those_of_lark_s_parser(language: str) -> None:
+    # What graphdsl's parse reads without lark is what lark's own parser of the same file holds.
+    def plain(read: tables.Tables) -> object:
+        rules = [(r.origin, r.expansion, r.alias, r.expand1) for r in read.rules]
+        states = {state: {symbol: (shift, arg if shift else rules[arg]) for symbol, (shift, arg) in row.items()}
+                  for state, row in read.states.items()}
+        terminals = [(t.name, t.pattern.type, t.pattern.to_regexp(), t.priority,
+                      None if t.name in read.ignore else t.pattern.max_width) for t in read.terminals]
+        return states, read.start_states, read.end_states, sorted(rules), terminals, read.ignore
+
+    as_data = tables.tables(language, grammar.text())
+    by_lark = tables.read(language, grammar.text())
+    assert as_data is not None and by_lark is not None
+    assert plain(as_data) == plain(tables.Tables.from_lark(by_lark))
+    # The words kept in the file are those worked out from the parser lark analyses.
+    assert as_data.words is not None
+    assert grammar.Words.from_stored(as_data.words) == grammar.words_of(grammar.build(language), language)
+
+
+def test_tables_of_another_grammar_text_are_not_read_as_data() -> None:
+    assert tables.tables("start", grammar.text()) is not None
+    assert tables.tables("start", grammar.text() + "\n// an edit\n") is None
 
 
 def test_stale_or_missing_tables_are_not_used(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,9 +13,11 @@ from graphdsl.lang import grammar, schema
 @pytest.fixture
 def fresh_words():
     grammar.load.cache_clear()
+    grammar.tables.cache_clear()
     grammar.words.cache_clear()
     yield
     grammar.load.cache_clear()
+    grammar.tables.cache_clear()
     grammar.words.cache_clear()
 
 

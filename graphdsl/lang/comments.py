@@ -37,7 +37,7 @@ Position = int  # an offset in the file's text
 
 @functools.cache
 def _scanner() -> re.Pattern[str]:
-    terminals = {t.name: t.pattern.to_regexp() for t in grammar.load().terminals}
+    terminals = {t.name: t.pattern.to_regexp() for t in grammar.tables().terminals}
     return re.compile(f"(?:{terminals['STRING']})|(?P<comment>{terminals['COMMENT']})")
 
 

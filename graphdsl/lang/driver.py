@@ -1,6 +1,7 @@
 """The fast parse: the grammar's LALR tables, run by one loop that builds syntax nodes directly.
 
-Lark compiles ``grammar/graphdsl.lark`` into LALR tables (:func:`graphdsl.lang.grammar.load`).
+Lark compiles ``grammar/graphdsl.lark`` into LALR tables, stored beside it as plain data
+(:func:`graphdsl.lang.grammar.tables`: reading them imports no lark).
 :meth:`Driver.parse` shifts and reduces as those tables say, calling a builder for each rule it
 reduces, so no lark ``Token`` or ``Tree`` is made: that is most of what a plain lark parse costs.
 It lexes the text a long part at a time (:mod:`graphdsl.lang.pieces`) and takes it statement by statement
@@ -18,14 +19,15 @@ tables, then says why (:mod:`graphdsl.lang.syntax_errors`). No TensorFlow here.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from lark import Lark
-from lark.parsers.lalr_analysis import Shift
-
+from graphdsl.lang.lalr_tables import Rule, Tables
 from graphdsl.lang.lexer import NAME, Scanner
 from graphdsl.lang.pieces import Pieces
 from graphdsl.lang.programs import MAX_NODES, Programs, Splice, flat
+
+if TYPE_CHECKING:
+    from lark import Lark
 
 END = "$END"
 # A token as the builders get it: (terminal name, text, offset in the text).
@@ -44,44 +46,40 @@ class Rejected(Exception):
 class Driver:
     """The LALR tables of one loaded grammar, ready to run."""
 
-    def __init__(self, lark: Lark, start: str = "start", name: str = NAME, build_expanded: bool = False,
+    def __init__(self, tables: Tables | Lark, start: str = "start", name: str = NAME, build_expanded: bool = False,
                  used_only: bool = False) -> None:
-        """``name`` is the terminal that reads keywords' spellings; with ``build_expanded``, a
+        """``tables`` are a grammar's LALR tables (or lark's parser of it, whose tables are taken);
+        ``name`` is the terminal that reads keywords' spellings; with ``build_expanded``, a
         ``?rule`` of several symbols is built by its builder (which decides whether one child
         stands for it, as lark does with the tokens it filters out) rather than spliced; with
         ``used_only``, the text is lexed with only the terminals some state of the tables
         accepts (as lark's contextual lexer never reads another)."""
-        # lark keeps the tables of its LALR parser here (lark 1.x); tests/test_parser.py fails
-        # by name if a release moves them.
-        table = lark.parser.parser.parser.parse_table
-        self.start_state = table.start_states[start]
-        self.end_state = table.end_states[start]
+        if not isinstance(tables, Tables):
+            tables = Tables.from_lark(tables)
+        self.start_state = tables.start_states[start]
+        self.end_state = tables.end_states[start]
         # Each state's actions on a terminal, as one int: a shift is the next state (>= 0), a
         # reduce is ~ the rule's index in self.rules (< 0). Its gotos: rule name -> next state.
-        self.rules: list[tuple[int, str, str, int, bool]] = []
+        self.rules: list[tuple[int, str, str, int, bool]] = [_rule(rule, build_expanded) for rule in tables.rules]
         self.states: dict[Any, dict[str, int]] = {}
         self.gotos: dict[Any, dict[str, Any]] = {}
-        numbers: dict[int, int] = {}
-        for state, actions in table.states.items():
+        for state, actions in tables.states.items():
             row: dict[str, int] = {}
             gotos: dict[str, Any] = {}
-            for symbol, (action, arg) in actions.items():
-                if action is not Shift:
-                    if id(arg) not in numbers:
-                        numbers[id(arg)] = len(self.rules)
-                        self.rules.append(_rule(arg, build_expanded))
-                    row[str(symbol)] = ~numbers[id(arg)]
+            for symbol, (shift, arg) in actions.items():
+                if not shift:
+                    row[symbol] = ~arg
                 elif symbol.isupper() or symbol == END:  # a terminal (lark names rules in lower case)
-                    row[str(symbol)] = arg
+                    row[symbol] = arg
                 else:
-                    gotos[str(symbol)] = arg
+                    gotos[symbol] = arg
             self.states[state] = row
             self.gotos[state] = gotos
-        terminals = list(lark.lexer_conf.terminals)
+        terminals = list(tables.terminals)
         if used_only:
-            used = {symbol for row in self.states.values() for symbol in row} | set(lark.lexer_conf.ignore)
+            used = {symbol for row in self.states.values() for symbol in row} | set(tables.ignore)
             terminals = [t for t in terminals if t.name in used]
-        self.scanner = Scanner(terminals, lark.lexer_conf.ignore, name)
+        self.scanner = Scanner(terminals, tables.ignore, name)
         # lark numbers its states 0, 1, ...: then a list indexed by state is a faster lookup.
         self.rows: Any = self.states
         self.goto_rows: Any = self.gotos
@@ -96,12 +94,12 @@ class Driver:
             else {state: {w: self.scanner.word(row, w) for w in keywords} for state, row in self.states.items()})
         # The fast path: the whole text lexed at once, statements replayed from the trie; each
         # where the grammar allows it (else the tables run token by token over the scanner's).
-        self.pieces: Pieces | None = Pieces(terminals, lark.lexer_conf.ignore, keywords, name)
+        self.pieces: Pieces | None = Pieces(terminals, tables.ignore, keywords, name)
         if not self.pieces.usable or set(keywords) & {str(t.name) for t in terminals}:
             self.pieces = None
         self.between_state: Any = None
         self.programs: Programs | None = None
-        statement = _repeated(lark.rules, start, build_expanded)
+        statement = _repeated(tables.rules, start, build_expanded)
         if statement is not None and self.pieces is not None:
             helper, built = statement
             self.between_state = self.gotos[self.start_state].get(helper)
@@ -306,41 +304,40 @@ class Driver:
                 for state, row in self.rows.items()}
 
 
-def _rule(rule: Any, build_expanded: bool = False) -> tuple[int, str, str, int, bool]:
-    """What a reduce needs of a lark rule: its number of symbols, its name in the tables, its
+def _rule(rule: Rule, build_expanded: bool = False) -> tuple[int, str, str, int, bool]:
+    """What a reduce needs of a rule: its number of symbols, its name in the tables, its
     builder's name, its mode, and whether any of its children may be a splice (a ``?rule`` of
     several symbols is built where ``build_expanded``)."""
-    origin = str(rule.origin.name)  # lark's names are Tokens: plain strings compare faster
-    splices = any(not symbol.is_term and symbol.name.startswith("_") for symbol in rule.expansion)
+    origin = rule.origin
+    splices = any(not is_term and symbol.startswith("_") for symbol, is_term in rule.expansion)
     if rule.alias:
-        return len(rule.expansion), origin, str(rule.alias), _BUILD, splices
-    mode = _SPLICE if origin.startswith("_") else (_EXPAND if rule.options.expand1 else _BUILD)
+        return len(rule.expansion), origin, rule.alias, _BUILD, splices
+    mode = _SPLICE if origin.startswith("_") else (_EXPAND if rule.expand1 else _BUILD)
     if mode == _EXPAND and build_expanded and len(rule.expansion) > 1:
         mode = _BUILD
     return len(rule.expansion), origin, origin, mode, splices
 
 
-def _repeated(rules: Any, start: str, build_expanded: bool = False) -> tuple[str, bool] | None:
+def _repeated(rules: tuple[Rule, ...], start: str, build_expanded: bool = False) -> tuple[str, bool] | None:
     """For a start rule ``start: _item*`` (lark's helper ``h: _item | h _item``): the helper's
     name, and whether every ``_item`` is one rule that is built (so that the first rule built
     right above the state between two items is the item); None for another start rule."""
-    by_origin: dict[str, list[Any]] = {}
+    by_origin: dict[str, list[Rule]] = {}
     for rule in rules:
-        by_origin.setdefault(str(rule.origin.name), []).append(rule)
-    starts = [[str(s.name) for s in r.expansion] for r in by_origin.get(start, [])]
+        by_origin.setdefault(rule.origin, []).append(rule)
+    starts = [[symbol for symbol, _ in r.expansion] for r in by_origin.get(start, [])]
     helpers = [e[0] for e in starts if len(e) == 1]
     if sorted(map(len, starts)) != [0, 1] or helpers[0] not in by_origin:
         return None
     helper = helpers[0]
-    expansions = sorted(([str(s.name) for s in r.expansion] for r in by_origin[helper]), key=len)
+    expansions = sorted(([symbol for symbol, _ in r.expansion] for r in by_origin[helper]), key=len)
     if len(expansions) != 2 or len(expansions[0]) != 1 or expansions[1] != [helper, expansions[0][0]]:
         return None
     item = expansions[0][0]
-    if not item.startswith("_") or any(r.options.expand1 or r.alias for r in by_origin.get(item, [])):
+    if not item.startswith("_") or any(r.expand1 or r.alias for r in by_origin.get(item, [])):
         return None
     alternatives = [r.expansion for r in by_origin.get(item, [])]
     built = bool(alternatives) and all(
-        len(e) == 1 and not e[0].is_term and _rule(r, build_expanded)[3] == _BUILD
-        for e in alternatives for r in by_origin.get(str(e[0].name), [None]) if r is not None)
-    return helper, built and all(len(e) == 1 and not e[0].is_term and str(e[0].name) in by_origin
-                                 for e in alternatives)
+        len(e) == 1 and not e[0][1] and _rule(r, build_expanded)[3] == _BUILD
+        for e in alternatives for r in by_origin.get(e[0][0], []))
+    return helper, built and all(len(e) == 1 and not e[0][1] and e[0][0] in by_origin for e in alternatives)

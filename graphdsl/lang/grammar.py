@@ -11,9 +11,12 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from lark import Lark
-from lark.lexer import PatternStr
+if TYPE_CHECKING:
+    from lark import Lark
+
+    from graphdsl.lang.lalr_tables import Tables
 
 GRAMMAR_FILE = "graphdsl.lark"
 
@@ -46,23 +49,36 @@ def text() -> str:
 
 def data_file(name: str) -> str:
     """The text of the file ``name`` beside the grammar."""
-    try:
-        from importlib.resources import files
+    folder = _folder()
+    if folder is not None:
+        return (folder / name).read_text(encoding="utf-8")
+    from importlib.resources import files  # an install that is not a folder (a zip)
 
-        return files("graphdsl.grammar").joinpath(name).read_text(encoding="utf-8")
-    except (ModuleNotFoundError, FileNotFoundError):
-        return (Path(__file__).parents[2] / "grammar" / name).read_text(encoding="utf-8")
+    return files("graphdsl.grammar").joinpath(name).read_text(encoding="utf-8")
 
 
 def other_grammar_files() -> list[str]:
     """The names of the ``*.lark`` files beside the grammar but its own, sorted."""
-    try:
+    folder = _folder()
+    if folder is not None:
+        names = [path.name for path in folder.iterdir()]
+    else:
         from importlib.resources import files
 
         names = [entry.name for entry in files("graphdsl.grammar").iterdir()]
-    except (ModuleNotFoundError, FileNotFoundError):
-        names = [path.name for path in (Path(__file__).parents[2] / "grammar").iterdir()]
     return sorted(name for name in names if name.endswith(".lark") and name != GRAMMAR_FILE)
+
+
+@functools.cache
+def _folder() -> Path | None:
+    """The folder of the grammar's files: package data ``graphdsl/grammar/`` of an install, or
+    ``grammar/`` of the source tree (found by path: importlib.resources costs a check of a small
+    spec a tenth of its time to import)."""
+    here = Path(__file__).resolve().parents
+    for folder in (here[1] / "grammar", here[2] / "grammar"):
+        if (folder / GRAMMAR_FILE).is_file():
+            return folder
+    return None
 
 
 def language_of(start: str) -> str:
@@ -89,14 +105,35 @@ def load(language: str = "start") -> Lark:
 @functools.cache
 def _load(language: str) -> Lark:
     """:func:`load`, cached by the language's name."""
-    if language not in STARTS:
-        raise ValueError(f"unknown language {language!r}: one of {', '.join(STARTS)}")
+    _known(language)
     from graphdsl.lang import lalr_tables
 
     return lalr_tables.read(language, text()) or build(language)
 
 
+def tables(language: str = "start") -> Tables:
+    """The LALR tables of ``language`` as plain data (:class:`graphdsl.lang.lalr_tables.Tables`),
+    made once per language: read from the stored file without importing lark, or (a grammar
+    edited without ``make tables``) taken from :func:`load`'s parser."""
+    return _tables(language)
+
+
+@functools.cache
+def _tables(language: str) -> Tables:
+    """:func:`tables`, cached by the language's name."""
+    _known(language)
+    from graphdsl.lang import lalr_tables
+
+    return lalr_tables.tables(language, text()) or lalr_tables.Tables.from_lark(load(language))
+
+
+def _known(language: str) -> None:
+    if language not in STARTS:
+        raise ValueError(f"unknown language {language!r}: one of {', '.join(STARTS)}")
+
+
 load.cache_clear = _load.cache_clear  # type: ignore[attr-defined]  # as if load were cached itself
+tables.cache_clear = _tables.cache_clear  # type: ignore[attr-defined]
 
 
 def build(language: str) -> Lark:
@@ -104,8 +141,10 @@ def build(language: str) -> Lark:
     LALR analysis (a few tenths of a second): what :mod:`graphdsl.lang.lalr_tables` stores."""
     # strict=True would need the optional `interegular` package at run time; tests/test_parser.py
     # instead asserts that the LALR tables have no conflict.
+    from lark import Lark
+
     if language == "start":
-        from graphdsl.lang.lexer import SpecLexer
+        from graphdsl.lang.lark_lexer import SpecLexer
 
         return Lark(text(), parser="lalr", lexer=SpecLexer, maybe_placeholders=False,
                     start=list(STARTS[language]))
@@ -135,6 +174,20 @@ class Words:
     value_start: frozenset[str]
     openers: dict[str, str]  # terminal name of an opening bracket -> that of its closing one
 
+    def stored(self) -> dict[str, Any]:
+        """The words as JSON data (sets sorted), as the stored tables keep them."""
+        return {name: sorted(value) if isinstance(value, frozenset) else value
+                for name, value in self.__dict__.items()}
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any]) -> Words:
+        """The words kept by :meth:`stored`."""
+        return cls(
+            quoted=dict(data["quoted"]), keywords=tuple(data["keywords"]),
+            keyword_terminals=dict(data["keyword_terminals"]),
+            statement_start=frozenset(data["statement_start"]), entry_keywords=tuple(data["entry_keywords"]),
+            value_start=frozenset(data["value_start"]), openers=dict(data["openers"]))
+
     @property
     def value_keywords(self) -> frozenset[str]:
         """Keywords that are values wherever a value stands (``true``, ``false``)."""
@@ -150,12 +203,18 @@ class Words:
 def words(language: str = "start") -> Words:
     """The words of the terminals of one language of the grammar (computed once per language).
 
-    Keywords are those the language's own rules use: a plain spec has no template keyword.
+    Keywords are those the language's own rules use: a plain spec has no template keyword. They
+    are read from the stored tables (no lark) when those are the grammar's.
     """
-    lark = load(language)
+    stored = tables(language).words
+    return Words.from_stored(stored) if stored is not None else words_of(load(language), language)
+
+
+def words_of(lark: Lark, language: str) -> Words:
+    """The words of ``language`` worked out from its parser ``lark`` (see :func:`words`)."""
     start = STARTS[language][0]
     used = _used_terminals(lark, STARTS[language])
-    literal = {t.name: t.pattern.value for t in lark.terminals if isinstance(t.pattern, PatternStr)}
+    literal = {t.name: t.pattern.value for t in lark.terminals if t.pattern.type == "str"}
     quoted = {name: f"'{value}'" for name, value in literal.items()}
     quoted.update(_DESCRIPTIONS)
     keyword_terminals = {name: value for name, value in literal.items()

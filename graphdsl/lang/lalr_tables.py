@@ -4,11 +4,17 @@ lark's LALR analysis of ``grammar/graphdsl.lark`` takes a few tenths of a second
 :data:`graphdsl.lang.grammar.STARTS`. ``make tables`` (``python -m graphdsl.lang.lalr_tables``) runs it
 once, at development time, and writes ``grammar/graphdsl.LANGUAGE.json``: lark's own serialization
 of the parser (what ``Lark.save`` would pickle), with the LALR table numbered in a fixed order so
-that one grammar always gives the same file, one table row and one rule or terminal per line.
-:func:`read` makes the parser from that file with lark's own loader; it gives None when the file
-was made from another grammar text or by another lark release (a grammar edited without
-``make tables``), and the caller then builds the parser from the grammar.
+that one grammar always gives the same file, one table row and one rule or terminal per line, and
+the words of the language's terminals (:class:`graphdsl.lang.grammar.Words`).
 ``tests/test_grammar_tables.py`` fails while a file is stale.
+
+The file is read two ways. :func:`tables` reads it as plain data (:class:`Tables`: the states, the
+rules, the terminals and the words), without importing lark: that is all graphdsl's own parse needs
+(:mod:`graphdsl.lang.driver`), and importing lark costs about as much CPU as the rest of checking a
+small spec. :func:`read` makes lark's parser from it with lark's own loader, for what still runs
+lark's parser (wording a syntax error, the template grammar's lexer). Each gives None when the file
+was made from another grammar text (a grammar edited without ``make tables``), :func:`read` also
+when it was made by another lark release; the caller then analyses the grammar as before.
 
 JSON, not a pickle nor a Python module: reading it runs no code, and it needs no compiling.
 No TensorFlow here.
@@ -16,20 +22,118 @@ No TensorFlow here.
 
 from __future__ import annotations
 
-import hashlib
 import json
+import re
 from pathlib import Path
-from typing import Any
-
-import lark
-from lark import Lark
+from typing import TYPE_CHECKING, Any
 
 from graphdsl.lang import grammar
 
-FORMAT = 1
+if TYPE_CHECKING:
+    from lark import Lark
+
+FORMAT = 2
 # The serialized parser names graphdsl's lexer class by this string (the file holds no object).
-_SPEC_LEXER = "graphdsl.lang.lexer.SpecLexer"
+_SPEC_LEXER = "graphdsl.lang.lark_lexer.SpecLexer"
 _SHIFT, _REDUCE = 0, 1  # lark's codes of the two actions in a serialized table
+
+
+# Plain classes, not dataclasses: every check makes them, and a dataclass costs its start a
+# fraction of a millisecond to define.
+class Pattern:
+    """A terminal's pattern, with what lark's ``PatternStr`` (``type`` "str": a literal ``value``)
+    and ``PatternRE`` (``type`` "re") give of it: :meth:`to_regexp` and ``max_width``. ``width``
+    is that of its matches, for "re" (None: not stored)."""
+
+    __slots__ = ("type", "value", "flags", "width")
+
+    def __init__(self, type: str, value: str, flags: tuple[str, ...], width: tuple[int, int] | None) -> None:
+        self.type, self.value, self.flags, self.width = type, value, flags, width
+
+    def to_regexp(self) -> str:
+        value = self.value if self.type == "re" else re.escape(self.value)
+        for flag in self.flags:  # as lark applies them
+            value = f"(?{flag}:{value})"
+        return value
+
+    @property
+    def max_width(self) -> int:
+        if self.type == "str":
+            return len(self.value)
+        if self.width is None:
+            raise ValueError(f"the width of /{self.value}/ was not stored")
+        return self.width[1]
+
+
+class Terminal:
+    """A terminal of the grammar, as lark's ``TerminalDef`` has it."""
+
+    __slots__ = ("name", "pattern", "priority")
+
+    def __init__(self, name: str, pattern: Pattern, priority: int) -> None:
+        self.name, self.pattern, self.priority = name, pattern, priority
+
+
+class Rule:
+    """A rule of the LALR tables: ``origin: expansion`` (each symbol's name, and whether it is a
+    terminal), its alias (``-> name``), and whether it is a ``?rule`` (lark's ``expand1``)."""
+
+    __slots__ = ("origin", "expansion", "alias", "expand1")
+
+    def __init__(self, origin: str, expansion: tuple[tuple[str, bool], ...], alias: str | None,
+                 expand1: bool) -> None:
+        self.origin, self.expansion, self.alias, self.expand1 = origin, expansion, alias, expand1
+
+
+class Tables:
+    """An LALR parser as plain data: ``states[state][symbol]`` is ``(True, next state)`` for a
+    shift (a goto, for a rule's name) or ``(False, index in rules)`` for a reduce; the states of
+    each start rule at its start and once it is reduced; the lexer's terminals (lark's order of
+    declaration) and the names of those it ignores; the language's words, where the file has them
+    (the fields of :class:`graphdsl.lang.grammar.Words`)."""
+
+    __slots__ = ("states", "start_states", "end_states", "rules", "terminals", "ignore", "words")
+
+    def __init__(self, states: dict[int, dict[str, tuple[bool, int]]], start_states: dict[str, int],
+                 end_states: dict[str, int], rules: tuple[Rule, ...], terminals: tuple[Terminal, ...],
+                 ignore: tuple[str, ...], words: dict[str, Any] | None = None) -> None:
+        self.states, self.start_states, self.end_states = states, start_states, end_states
+        self.rules, self.terminals, self.ignore, self.words = rules, terminals, ignore, words
+
+    @classmethod
+    def from_lark(cls, lark: Lark) -> Tables:
+        """The tables of a parser lark made (read from the file, or analysed from the grammar)."""
+        table = lark.parser.parser.parser.parse_table  # lark 1.x; tests/test_parser.py checks it
+        rules: list[Rule] = []
+        numbers: dict[int, int] = {}
+        states: dict[int, dict[str, tuple[bool, int]]] = {}
+        for state, actions in table.states.items():
+            row: dict[str, tuple[bool, int]] = {}
+            for symbol, (action, arg) in actions.items():
+                if action.name == "Shift":
+                    row[str(symbol)] = (True, arg)
+                    continue
+                if id(arg) not in numbers:
+                    numbers[id(arg)] = len(rules)
+                    rules.append(Rule(str(arg.origin.name), tuple((str(s.name), bool(s.is_term)) for s in arg.expansion),
+                                      None if arg.alias is None else str(arg.alias), bool(arg.options.expand1)))
+                row[str(symbol)] = (False, numbers[id(arg)])
+            states[state] = row
+        terminals = tuple(Terminal(str(t.name), Pattern(t.pattern.type, t.pattern.value, tuple(t.pattern.flags),
+                                                        _width(t.pattern)), t.priority)
+                          for t in lark.lexer_conf.terminals)
+        return cls(states, dict(table.start_states), dict(table.end_states), tuple(rules), terminals,
+                   tuple(lark.lexer_conf.ignore))
+
+
+def _width(pattern: Any) -> tuple[int, int] | None:
+    """The widths of a lark pattern's matches (lark works them out when first asked)."""
+    if pattern.type != "re":
+        return None
+    try:
+        return (pattern.min_width, pattern.max_width)
+    except Exception:  # a pattern lark cannot measure: Pattern.max_width says so if it is needed
+        return None
 
 
 def file_name(language: str) -> str:
@@ -40,22 +144,75 @@ def file_name(language: str) -> str:
 def read(language: str, grammar_text: str) -> Lark | None:
     """The parser of ``language`` from its file; None if the file is missing or was made from
     another grammar text or by another lark release."""
-    try:
-        stored = json.loads(grammar.data_file(file_name(language)))
-    except (OSError, ValueError):
-        return None
-    if (stored.get("format") != FORMAT or stored.get("grammar_sha256") != _sha256(grammar_text)
-            or stored.get("lark_version") != lark.__version__):
+    import lark
+
+    stored = _stored(language, grammar_text)
+    if stored is None or stored.get("lark_version") != lark.__version__:
         return None
     return _parser(stored)
 
 
+def tables(language: str, grammar_text: str) -> Tables | None:
+    """The tables of ``language`` from its file as plain data, without lark; None if the file is
+    missing or was made from another grammar text. (They do not depend on the lark release
+    installed: they are the grammar's, as the release that wrote them analysed it.)"""
+    stored = _stored(language, grammar_text)
+    if stored is None:
+        return None
+    memo = stored["memo"]
+    data = stored["data"]
+    rules: list[Rule] = []
+    index: dict[int, int] = {}  # a rule's place in the memo -> in rules (those the table reduces)
+
+    def rule(number: int) -> int:
+        if number not in index:
+            entry = memo[number]
+            index[number] = len(rules)
+            rules.append(Rule(entry["origin"]["name"],
+                              tuple((s["name"], s["__type__"] == "Terminal") for s in entry["expansion"]),
+                              entry["alias"], bool(entry["options"]["expand1"])))
+        return index[number]
+
+    states = {state: {symbol: (True, arg) if action == _SHIFT else (False, rule(arg)) for symbol, action, arg in row}
+              for state, row in enumerate(stored["states"])}
+    lexer_conf = data["parser"]["lexer_conf"]
+    terminals = []
+    for reference in lexer_conf["terminals"]:
+        entry = memo[reference["@"]]
+        pattern = entry["pattern"]
+        kind = "str" if pattern["__type__"] == "PatternStr" else "re"
+        width = pattern.get("_width")
+        terminals.append(Terminal(entry["name"], Pattern(kind, pattern["value"], tuple(pattern["flags"]),
+                                                         None if width is None else (width[0], width[1])),
+                                  entry["priority"]))
+    ignore = tuple(lexer_conf["ignore"])
+    if any(t.pattern.type == "re" and t.pattern.width is None and t.name not in ignore for t in terminals):
+        return None  # the lexers order these terminals by their widths (lark stores those it used)
+    return Tables(states, stored["start_states"], stored["end_states"], tuple(rules), tuple(terminals),
+                  ignore, stored.get("words"))
+
+
+def _stored(language: str, grammar_text: str) -> dict[str, Any] | None:
+    """The data of the file of ``language``; None if it is missing, of another format or made
+    from another grammar text."""
+    try:
+        stored = json.loads(grammar.data_file(file_name(language)))
+    except (OSError, ValueError):
+        return None
+    if stored.get("format") != FORMAT or stored.get("grammar_sha256") != _sha256(grammar_text):
+        return None
+    return stored  # type: ignore[no-any-return]
+
+
 def encode(language: str) -> str:
     """The file of ``language``: its parser built from the grammar (:func:`grammar.build`), as JSON."""
-    from lark.grammar import Rule
+    import lark
+    from lark.grammar import Rule as LarkRule
     from lark.lexer import TerminalDef
 
-    data, memo = grammar.build(language).memo_serialize([TerminalDef, Rule])
+    parser = grammar.build(language)
+    words = grammar.words_of(parser, language)
+    data, memo = parser.memo_serialize([TerminalDef, LarkRule])
     table = data["parser"].pop("parser")
     tokens, order = table["tokens"], _canonical(table)
     number = {state: i for i, state in enumerate(order)}
@@ -75,7 +232,8 @@ def encode(language: str) -> str:
         "],",
         '"states": [',
         ",\n".join(json.dumps(_row(table["states"][state], tokens, number)) for state in order),
-        "]",
+        "],",
+        f'"words": {json.dumps(_plain(words.stored()))}',
         "}",
     ]
     return "\n".join(lines) + "\n"
@@ -95,6 +253,8 @@ def write(directory: str | Path | None = None) -> list[Path]:
 def _sha256(text: str) -> str:
     """The fingerprint of the grammar ``text`` and of every other ``*.lark`` file beside it (a
     grammar split into files, joined by ``%import``, is stale when any of them changes)."""
+    import hashlib
+
     digest = hashlib.sha256(text.encode("utf-8"))
     for name in grammar.other_grammar_files():
         digest.update(b"\0" + name.encode("utf-8") + b"\0" + grammar.data_file(name).encode("utf-8"))
@@ -143,6 +303,8 @@ def _plain(value: Any) -> Any:
 
 def _parser(stored: dict[str, Any]) -> Lark:
     """The parser of a file's data, through lark's own loader of a saved parser."""
+    from lark import Lark
+
     memo = dict(enumerate(stored["memo"]))
     for entry in stored["memo"]:
         if entry["__type__"] == "Rule":  # lark keeps it as a tuple
@@ -160,7 +322,7 @@ def _parser(stored: dict[str, Any]) -> Lark:
     }
     options, lexer_conf = data["options"], data["parser"]["lexer_conf"]
     if options["lexer"] == _SPEC_LEXER:
-        from graphdsl.lang.lexer import SpecLexer
+        from graphdsl.lang.lark_lexer import SpecLexer
 
         options["lexer"] = lexer_conf["lexer_type"] = SpecLexer
     loaded = Lark.load({"data": data, "memo": memo})  # lark's loader takes the unpickled dict as well

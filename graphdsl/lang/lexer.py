@@ -7,26 +7,54 @@ ordered as lark orders them. A word is a keyword only where the parser accepts t
 read it). Ignored terminals (whitespace, comments) are skipped. Positions count lines at ``\\n``
 only (see :func:`graphdsl.errors.normalize_newlines`).
 
-The fast parse (:mod:`graphdsl.lang.driver`) runs the scanner inline; :class:`SpecLexer` gives the
-same tokens to lark's own parser, which reports syntax errors (:mod:`graphdsl.lang.syntax_errors`).
-No TensorFlow here.
+The fast parse (:mod:`graphdsl.lang.driver`) runs the scanner inline;
+:class:`graphdsl.lang.lark_lexer.SpecLexer` gives the same tokens to lark's own parser, which
+reports syntax errors (:mod:`graphdsl.lang.syntax_errors`). The terminals are lark's
+``TerminalDef`` or the plain data of the stored tables (:class:`graphdsl.lang.lalr_tables.Terminal`):
+this module does not import lark, so that checking a plain spec never does. No TensorFlow here.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Iterator, Mapping
-
-from lark.exceptions import UnexpectedCharacters
-from lark.lexer import Lexer, LexerState, PatternStr, TerminalDef, Token
+from typing import Any, Iterable, Mapping, Protocol
 
 NAME = "NAME"
+
+
+class PatternLike(Protocol):
+    """A terminal's pattern as lark's ``PatternStr`` and ``PatternRE`` have it: ``type`` is
+    ``"str"`` for a literal ``value``, ``"re"`` for a regular expression."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def value(self) -> str: ...
+
+    def to_regexp(self) -> str: ...
+
+    @property
+    def max_width(self) -> int: ...
+
+
+class TerminalLike(Protocol):
+    """A terminal as lark's ``TerminalDef`` has it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def pattern(self) -> PatternLike: ...
+
+    @property
+    def priority(self) -> int: ...
 
 
 class Scanner:
     """The grammar's terminals compiled for lexing."""
 
-    def __init__(self, terminals: Iterable[TerminalDef], ignore: Iterable[str], name: str = NAME) -> None:
+    def __init__(self, terminals: Iterable[TerminalLike], ignore: Iterable[str], name: str = NAME) -> None:
         terminals = list(terminals)
         self.ignore = frozenset(ignore)
         # Keywords are read as names (the terminal ``name``: NAME in a plain spec, IDENT in a
@@ -34,7 +62,7 @@ class Scanner:
         self.name = name
         names = re.compile(next(t for t in terminals if t.name == name).pattern.to_regexp())
         self.keywords = {t.pattern.value: t.name for t in terminals
-                         if isinstance(t.pattern, PatternStr) and names.fullmatch(t.pattern.value)}
+                         if t.pattern.type == "str" and names.fullmatch(t.pattern.value)}
         keyword_names = set(self.keywords.values())
         skipped = [_uncaptured(t.pattern.to_regexp()) for t in terminals if t.name in self.ignore]
         rest = [t for t in terminals if t.name not in keyword_names and t.name not in self.ignore]
@@ -60,7 +88,7 @@ class Scanner:
         return self.name if self.name in accepted else keyword
 
 
-def lark_order(terminal: TerminalDef) -> tuple[int, int, int, str]:
+def lark_order(terminal: TerminalLike) -> tuple[int, int, int, str]:
     """The sort key of lark's own lexer: where several terminals match, the first in this order
     wins (higher priority, then the longest possible match, then the longest pattern)."""
     return (-terminal.priority, -terminal.pattern.max_width, -len(terminal.pattern.value), terminal.name)
@@ -99,47 +127,3 @@ def _uncaptured(pattern: str) -> str:
         return rewritten if re.compile(rewritten).groups == 0 else pattern
     except re.error:
         return pattern
-
-
-class SpecLexer(Lexer):
-    """The scanner as a lexer for lark's LALR parser (``Lark(..., lexer=SpecLexer)``)."""
-
-    # lark's interface for custom lexers that see the parser's state (and take a TextSlice).
-    __future_interface__ = 2
-
-    def __init__(self, lexer_conf: Any) -> None:
-        self.scanner = Scanner(lexer_conf.terminals, lexer_conf.ignore)
-
-    def lex(self, lexer_state: LexerState, parser_state: Any) -> Iterator[Token]:
-        """The tokens of the text, one at a time: the parser's state decides what a word is."""
-        text_slice = lexer_state.text
-        text: Any = getattr(text_slice, "text", text_slice)
-        pos: int = getattr(text_slice, "start", 0)
-        end: int = getattr(text_slice, "end", len(text))
-        scanner = self.scanner
-        match, group_names, keywords = scanner.regex.match, scanner.group_names, scanner.keywords
-        states = parser_state.parse_conf.states if parser_state is not None else None
-        line, line_start = 1, 0
-        while True:
-            found = match(text, pos, end)
-            group = found.lastindex  # type: ignore[union-attr]
-            start = found.start(group) if group else found.end()  # type: ignore[union-attr]
-            if start > pos:  # ignored text (whitespace, comments) holds the line breaks
-                newlines = text.count("\n", pos, start)
-                if newlines:
-                    line += newlines
-                    line_start = text.rfind("\n", pos, start) + 1
-            if group is None:
-                if start < end:
-                    raise UnexpectedCharacters(text, start, line, start - line_start + 1,
-                                               state=parser_state.position if parser_state else None)
-                return
-            kind = group_names[group]
-            value = found.group(group)  # type: ignore[union-attr]
-            pos = found.end()  # type: ignore[union-attr]
-            if kind == NAME and value in keywords and states is not None:
-                kind = scanner.word(states[parser_state.position], value)
-            column = start - line_start + 1
-            token = Token(kind, value, start, line, column, line, column + len(value), pos)
-            lexer_state.last_token = token
-            yield token

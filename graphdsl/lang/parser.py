@@ -23,7 +23,6 @@ from graphdsl.errors import NOT_A_FILE, GraphDslError, SourceFile, Span, SpecSyn
 from graphdsl.lang import comments, grammar, syntax
 from graphdsl.lang.builder import MAX_DIGITS, MAX_NESTING, Builder
 from graphdsl.lang.driver import Driver, Rejected
-from graphdsl.lang.syntax_errors import syntax_error
 
 __all__ = ["MAX_DIGITS", "MAX_NESTING", "decode", "has_template_line", "parse", "parse_file", "parse_source",
            "read_file"]
@@ -55,6 +54,8 @@ def parse_source(file: SourceFile) -> syntax.Spec:
         try:
             spec: syntax.Spec = _driver().parse(file.text, builder.rules)
         except Rejected:
+            from graphdsl.lang.syntax_errors import syntax_error  # lark's parser words the error
+
             error = syntax_error(file)
             # A number or a nesting found out of bounds before the syntax error comes first.
             raise min([*builder.problems, error], key=_position) from None
@@ -72,7 +73,7 @@ def has_template_line(text: str) -> bool:
 
 @functools.cache
 def _driver() -> Driver:
-    return Driver(grammar.load())
+    return Driver(grammar.tables())
 
 
 def _position(error: SpecSyntaxError) -> tuple[int, int]:

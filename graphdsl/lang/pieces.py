@@ -30,9 +30,7 @@ from itertools import accumulate, compress, repeat
 from operator import itemgetter, not_
 from typing import Any, Iterable
 
-from lark.lexer import TerminalDef
-
-from graphdsl.lang.lexer import _uncaptured, lark_order
+from graphdsl.lang.lexer import TerminalLike, _uncaptured, lark_order
 
 IGNORED = " "  # the key of ignored text (whitespace, comments): no terminal is named so
 END = "$END"  # lark's name for the end of the text
@@ -44,7 +42,7 @@ _ASCII = frozenset(chr(code) for code in range(128))
 class Pieces:
     """The terminals of a grammar compiled for lexing a whole text at once (see the module)."""
 
-    def __init__(self, terminals: Iterable[TerminalDef], ignore: Iterable[str], keywords: dict[str, str],
+    def __init__(self, terminals: Iterable[TerminalLike], ignore: Iterable[str], keywords: dict[str, str],
                  name: str = NAME) -> None:
         ignore = set(ignore)
         self.name = name  # the terminal that reads keywords' spellings (see graphdsl.lang.lexer.Scanner)
