@@ -89,22 +89,29 @@ class Span:
 
     ``file`` is the :class:`SourceFile` the span points into (None for spans made up by code);
     it takes no part in comparisons, so a span equals another at the same place of the same path.
-    ``start`` and ``end`` are the same place as offsets into the file's text. The parser makes
-    :class:`TextSpan` s, which hold the offsets and find their lines when asked.
+    ``start`` and ``end`` are the same place as offsets into the file's text.
+
+    ``Span(path, line, column, end_line, end_column, file)`` makes a :class:`LineSpan`, which holds
+    those fields. The parser makes :class:`TextSpan` s, which hold the offsets and work out their
+    lines when asked. Both are Spans: this class holds what they share, and no field itself.
     """
 
-    __slots__ = ("path", "line", "column", "end_line", "end_column", "file")
+    __slots__ = ()
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    file: SourceFile | None
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Span:
+        return object.__new__(LineSpan if cls is Span else cls)
 
     def __init__(
         self, path: str, line: int, column: int, end_line: int, end_column: int,
         file: SourceFile | None = None,
     ) -> None:
-        self.path = path
-        self.line = line
-        self.column = column
-        self.end_line = end_line
-        self.end_column = end_column
-        self.file = file
+        """What ``Span(...)`` takes: :class:`LineSpan` stores it."""
 
     def _key(self) -> tuple[str, int, int, int, int]:
         return (self.path, self.line, self.column, self.end_line, self.end_column)
@@ -144,31 +151,69 @@ class Span:
         return self.file
 
 
-_POSITIONS = frozenset({"path", "line", "column", "end_line", "end_column"})
+class LineSpan(Span):
+    """A span that holds its lines and columns (what ``Span(...)`` makes)."""
+
+    __slots__ = ("path", "line", "column", "end_line", "end_column", "file")
+
+    def __init__(
+        self, path: str, line: int, column: int, end_line: int, end_column: int,
+        file: SourceFile | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.column = column
+        self.end_line = end_line
+        self.end_column = end_column
+        self.file = file
 
 
 class TextSpan(Span):
-    """A span the parser made: two offsets into its file's text (:func:`text_span`).
+    """A span the parser made: its file and two offsets into the file's text (:func:`text_span`).
 
-    Line and column are worked out from the offsets when first asked for, then kept: a large
-    spec has hundreds of thousands of spans and most are never asked where they are. It is a
-    :class:`Span` in every other way (equal to a Span at the same place, same attributes).
+    Line and column are worked out from the offsets each time they are asked for: a large spec
+    has hundreds of thousands of spans and most are never asked where they are, and a span with
+    three fields takes half the memory of one with eight (memory that a fresh process pays for
+    page by page). It is a :class:`Span` in every other way (equal to a Span at the same place,
+    same attributes).
     """
 
-    __slots__ = ("start", "end")  # type: ignore[misc]  # fields here, properties in Span
+    __slots__ = ("file", "start", "end")  # type: ignore[misc]  # fields here, properties in Span
     start: int  # type: ignore[misc]
     end: int  # type: ignore[misc]
     file: SourceFile
 
-    def __getattr__(self, name: str) -> Any:
-        # Only called for a field not set yet: the position fields, all set at once.
-        if name not in _POSITIONS:
-            raise AttributeError(name)
-        file = self.file
-        self.path = file.path
-        self.line, self.column = file.position(self.start)
-        self.end_line, self.end_column = file.position(self.end)
-        return object.__getattribute__(self, name)
+    @property
+    def path(self) -> str:  # type: ignore[override]
+        return self.file.path
+
+    @property
+    def line(self) -> int:  # type: ignore[override]
+        return self.file.position(self.start)[0]
+
+    @property
+    def column(self) -> int:  # type: ignore[override]
+        return self.file.position(self.start)[1]
+
+    @property
+    def end_line(self) -> int:  # type: ignore[override]
+        return self.file.position(self.end)[0]
+
+    @property
+    def end_column(self) -> int:  # type: ignore[override]
+        return self.file.position(self.end)[1]
+
+    def _key(self) -> tuple[str, int, int, int, int]:
+        position = self.file.position
+        return (self.file.path, *position(self.start), *position(self.end))
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is TextSpan and other.file is self.file:  # one file: its offsets tell
+            return self.start == other.start and self.end == other.end
+        return isinstance(other, Span) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
 
 _new = object.__new__

@@ -24,7 +24,7 @@ import os
 import posixpath
 from typing import Any, Callable
 
-from graphdsl.errors import Span, SpecError, clipped, did_you_mean
+from graphdsl.errors import LineSpan, Span, SpecError, clipped, did_you_mean
 from graphdsl.lang import expr as ex
 from graphdsl.lang.evaluate import evaluate, scopes_over
 from graphdsl.lang import params as params_
@@ -113,7 +113,7 @@ def _values(loops: list[Frame]) -> str:
     return ", ".join(shown)
 
 
-class GeneratedSpan(Span):
+class GeneratedSpan(LineSpan):
     """The span of template text, for a node a loop iteration or a block use made from it."""
 
     __slots__ = ("frame",)
