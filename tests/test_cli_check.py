@@ -192,12 +192,15 @@ def test_a_plain_spec_imports_nothing_of_templates() -> None:
 
 def test_a_plain_check_does_not_import_lark(tmp_path: Path) -> None:
     # Importing lark cost about as much CPU as the rest of a small spec's check: graphdsl parses
-    # with the stored tables read as data, and lark's parser only words a syntax error.
+    # with the stored tables read as data, and lark's parser only words a syntax error. The same
+    # holds for fmt.
     broken = tmp_path / "broken.gcomp"
     broken.write_text('graphdsl 1\nsource s = graphdef("s.pb")\ncopy A from s { take = }\n')
     code = ("import sys\nfrom graphdsl.cli import main\n"
             f"assert main(['check', {OK!r}]) == 0\n"
             "assert not [m for m in sys.modules if m.split('.')[0] == 'lark'], 'check imported lark'\n"
+            f"assert main(['fmt', '--check', {OK!r}]) in (0, 1)\n"
+            "assert not [m for m in sys.modules if m.split('.')[0] == 'lark'], 'fmt imported lark'\n"
             f"assert main(['check', {str(broken)!r}]) == {EXIT_SPEC_ERROR}\n"
             "assert 'lark' in sys.modules\n")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)

@@ -63,7 +63,7 @@ def expand_file(file: SourceFile, params: Mapping[str, Any] | ParamValues | None
                 max_statements: int = DEFAULT_MAX_STATEMENTS) -> Expansion:
     """:func:`load` of a :class:`SourceFile` already read."""
     given = _given(params) if params else None  # before parsing: a bad value is told first
-    parsed = _parse(file)
+    parsed = parse_any(file)
     if isinstance(parsed, syntax.Spec):
         if given:
             from graphdsl.lang.params import bind
@@ -81,9 +81,10 @@ def _given(params: Mapping[str, Any] | ParamValues) -> ParamValues:
     return params if isinstance(params, ParamValues) else ParamValues.from_mapping(params)
 
 
-def _parse(file: SourceFile) -> syntax.Spec | ts.Template:
-    """:func:`graphdsl.lang.template_parser.parse_any`, without importing the template parser for a
-    text that has no template line and parses as a plain spec."""
+def parse_any(file: SourceFile) -> syntax.Spec | ts.Template:
+    """The tree of any spec, a plain one or a template, as
+    :func:`graphdsl.lang.template_parser.parse_any` gives it, without importing the template parser
+    (nor lark) for a text that has no template line and parses as a plain spec."""
     if parser.has_template_line(file.text):
         from graphdsl.lang.template_parser import parse_any
 

@@ -57,11 +57,13 @@ def format_source(file: SourceFile, width: int = DEFAULT_WIDTH) -> str:
     A template (a spec with parameters, blocks, loops, choices or includes) is laid out by
     :mod:`graphdsl.lang.template_fmt`, and checked the same way.
     """
-    from graphdsl.lang import template_fmt
-    from graphdsl.lang.template_parser import parse_any, parse_template, ts
+    from graphdsl.lang.expand import parse_any  # the template modules only for a template
 
     tree = parse_any(file)
-    if isinstance(tree, ts.Template):
+    if not isinstance(tree, syntax.Spec):
+        from graphdsl.lang import template_fmt
+        from graphdsl.lang.template_parser import parse_template, ts
+
         formatted = template_fmt.format_template(tree, width)
         try:
             again: syntax.Spec | ts.Template = parse_template(SourceFile(file.path, formatted))
