@@ -24,6 +24,7 @@ whole text's. No TensorFlow here.
 
 from __future__ import annotations
 
+import functools
 import re
 import re._parser as _sre  # the parse of a pattern, to know what its matches start and end with
 from itertools import accumulate, compress, repeat
@@ -265,6 +266,7 @@ def _run_of_chars(pattern: str) -> bool:
     return str(high) == str(_sre.MAXREPEAT) and len(inner) == 1 and str(inner[0][0]) in ("IN", "LITERAL", "CATEGORY")
 
 
+@functools.lru_cache(maxsize=256)  # asked of each character's terminal: the same few patterns
 def _context_free(pattern: str) -> bool:
     """Whether ``pattern`` matches without looking around or back (no anchors, lookarounds or
     back references): then a text it matches stays matched whatever follows it."""
