@@ -15,18 +15,19 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Callable, Union
+from typing import Any, Callable
 
 from lark import Token, Tree
 from lark.exceptions import UnexpectedInput
 
-from graphdsl.errors import SourceFile, Span, SpecSyntaxError, text_span
+from graphdsl.errors import SourceFile, Span, SpecSyntaxError, TextSpan
 from graphdsl.lang import expr as ex
 from graphdsl.lang import comments, grammar, parser, syntax
 from graphdsl.lang import template_syntax as ts
 from graphdsl.collector import paused
 from graphdsl.lang import driver as driver_module
-from graphdsl.lang.contextual import Builders, ContextualParser, Lines, PositionedTree, tree_builders
+from graphdsl.lang.contextual import (Builders, ContextualParser, Lines, PositionedToken, PositionedTree,
+                                      tree_builders)
 from graphdsl.lang.syntax_errors import syntax_error
 
 _TEMPLATE_STATEMENTS = (ts.Param, ts.Set, ts.Block, ts.Use, ts.Output, ts.Include, ts.For, ts.If)
@@ -37,6 +38,7 @@ MAX_EXPRESSION_DEPTH = 256
 INTERPOLATION = ("{", "}")
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+_SPECIAL = re.compile(r"[\\{}]")  # what a string's text is read for
 
 
 def parse_any(file: SourceFile) -> syntax.Spec | ts.Template:
@@ -196,23 +198,10 @@ def _template_bodies(node: syntax.Node) -> list[comments.Body]:
 # Lark tree to template tree
 # ---------------------------------------------------------------------------------------------
 
-# The Lark tree of a template: each rule's children are its subtrees and its kept tokens. The grammar
-# fixes which is which at each place; _tree and _token narrow a child to the one the rule puts there.
+# The Lark tree of a template: each rule's children are its subtrees and its kept tokens. The
+# grammar fixes which is which at each place, so the builder takes them as they come (Any).
 _Tree = Tree[Token]
-_Child = Union[Tree[Token], Token]
-
-
-def _tree(child: _Child) -> _Tree:
-    if not isinstance(child, Tree):
-        raise AssertionError(f"the grammar puts a rule here, not {child.type}")
-    return child
-
-
-def _token(child: _Child) -> Token:
-    if not isinstance(child, Token):
-        raise AssertionError(f"the grammar puts a token here, not {child.data}")
-    return child
-
+_TREE, _TOKEN = PositionedTree, PositionedToken  # what the fast parses make (exact types)
 
 _BINARY = {
     "or_op": "or", "and_op": "and", "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">",
@@ -220,38 +209,64 @@ _BINARY = {
     "mod": "%",
 }
 
+# The nodes' fast constructors (positional, see syntax.maker): a template of 10,000 statements
+# makes some 100,000 nodes, and a frozen dataclass's __init__ was most of the cost of each.
+_make = syntax.maker
+_Ident, _String, _Int, _Version = _make(syntax.Ident), _make(syntax.String), _make(syntax.Int), _make(syntax.Version)
+_Setting, _Source, _Copy, _Let = _make(ts.Setting), _make(ts.Source), _make(ts.Copy), _make(ts.Let)
+_Export, _Param, _Check, _TypeSpec = _make(ts.Export), _make(ts.Param), _make(ts.Check), _make(ts.TypeSpec)
+_Set, _Block, _BlockParam, _Use = _make(ts.Set), _make(ts.Block), _make(ts.BlockParam), _make(ts.Use)
+_Output, _Include, _For, _If = _make(ts.Output), _make(ts.Include), _make(ts.For), _make(ts.If)
+_VariableOverride, _Bind, _Signature = _make(ts.VariableOverride), _make(ts.Bind), _make(ts.Signature)
+_Literal, _Interpolated, _Variable = _make(ex.Literal), _make(ex.Interpolated), _make(ex.Variable)
+_Binary, _Unary, _Call, _Index = _make(ex.Binary), _make(ex.Unary), _make(ex.Call), _make(ex.Index)
+_Attribute, _Conditional, _ListExpr = _make(ex.Attribute), _make(ex.Conditional), _make(ex.ListExpr)
+_MapExpr, _MapItem, _ListFor, _MapFor = _make(ex.MapExpr), _make(ex.MapItem), _make(ex.ListFor), _make(ex.MapFor)
+_new = object.__new__
+
+
+def _offsets(item: Any) -> tuple[int, int]:
+    """Where the text of a token or tree of either parse starts and ends in the text parsed."""
+    kind = type(item)
+    if kind is _TREE:
+        start, end = item.start, item.end
+    elif kind is _TOKEN or isinstance(item, Token):
+        start, end = item.start_pos, item.end_pos
+    else:  # a tree of lark's parser
+        meta = item.meta
+        start, end = (None, None) if meta.empty else (meta.start_pos, meta.end_pos)
+    # Lark leaves a position None only for a token it made up; the grammar's have them all.
+    return start or 0, end or 0
+
 
 class _Builder:
     """Restructures the Lark tree of a template (or of one interpolation) into template nodes.
 
-    ``line`` and ``column`` shift positions: an interpolation is parsed on its own, from column 1
-    of line 1, and its nodes must point where it stands in the file.
+    ``base`` is the offset in the file of the text parsed: an interpolation is parsed on its own,
+    and its nodes must point where it stands in the file. A string never spans lines, so the
+    offsets give the line and column the text's own line and column would, moved along the line.
     """
 
-    def __init__(self, file: SourceFile, line: int = 0, column: int = 0) -> None:
+    def __init__(self, file: SourceFile, base: int = 0) -> None:
         self.file = file
         self.path = file.path
-        self.line = line
-        self.column = column
+        self.base = base
 
     # Spans ------------------------------------------------------------------------------------
 
-    def span_of(self, item: _Child) -> Span:
-        offsets: tuple[int | None, int | None] | None
-        if isinstance(item, Token):
-            offsets = (item.start_pos, item.end_pos)
-        elif type(item) is PositionedTree:
-            offsets = item.offsets()
-        else:  # a tree of lark's parser
-            meta = item.meta
-            offsets = None if meta.empty else (meta.start_pos, meta.end_pos)
-        # Lark leaves a position None only for a token it made up; the grammar's have them all.
-        start, end = offsets if offsets is not None else (0, 0)
-        start, end = start or 0, end or 0
-        if not self.line:  # lines and columns worked out from the offsets when asked for
-            return text_span(self.file, start, end)
-        # An interpolation, parsed on its own (one line): its columns are moved to where it stands.
-        return Span(self.path, self.line, start + 1 + self.column, self.line, end + 1 + self.column, self.file)
+    def span_of(self, item: Any) -> TextSpan:
+        kind = type(item)  # the fast parses' types first: a span per node
+        if kind is _TREE:
+            start, end = item.start, item.end
+        elif kind is _TOKEN:
+            start, end = item.start_pos, item.end_pos
+        else:
+            start, end = _offsets(item)
+        span: TextSpan = _new(TextSpan)  # text_span(), inline
+        span.file = self.file
+        span.start = (start or 0) + self.base
+        span.end = (end or 0) + self.base
+        return span
 
     # Statements -------------------------------------------------------------------------------
 
@@ -260,68 +275,66 @@ class _Builder:
         end = Span(self.path, 1, 1, text.count("\n") + 1, len(text) - text.rfind("\n"), self.file)
         return ts.Template(self.file, self.statements(tree.children), end)
 
-    def statements(self, children: list[_Child]) -> tuple[ts.Node, ...]:
-        return tuple(_STATEMENTS[_tree(child).data](self, _tree(child)) for child in children)
+    def statements(self, children: list[Any]) -> tuple[ts.Node, ...]:
+        return tuple([_STATEMENTS[child.data](self, child) for child in children])
 
-    def body(self, tree: _Tree) -> tuple[ts.Node, ...]:
+    def body(self, tree: Any) -> tuple[ts.Node, ...]:
         """The statements of a ``{ ... }`` (statements, copy_entries or export_entries)."""
         if tree.data == "statements":
             return self.statements(tree.children)
-        return tuple(_ENTRIES[_tree(child).data](self, _tree(child)) for child in tree.children)
+        return tuple([_ENTRIES[child.data](self, child) for child in tree.children])
 
-    def version(self, tree: _Tree) -> syntax.Version:
+    def version(self, tree: Any) -> syntax.Version:
         (number,) = tree.children
-        return syntax.Version(syntax.Int(int(_token(number)), self.span_of(number)), self.span_of(tree))
+        return _Version(_Int(int(number), self.span_of(number)), self.span_of(tree))
 
-    def source(self, tree: _Tree) -> ts.Source:
+    def source(self, tree: Any) -> ts.Source:
         name, kind, path, *options = tree.children
-        return ts.Source(self.name(_tree(name)), self.ident(kind), self.string(path),
-                         tuple(self.setting(_tree(o)) for o in options), self.span_of(tree))
+        return _Source(self.name(name), self.ident(kind), self.string(path),
+                       tuple([self.setting(o) for o in options]), self.span_of(tree))
 
-    def copy(self, tree: _Tree) -> ts.Copy:
+    def copy(self, tree: Any) -> ts.Copy:
         namespace, source, entries = tree.children
-        return ts.Copy(self.name(_tree(namespace)), self.name(_tree(source)), self.body(_tree(entries)),
-                       self.span_of(tree))
+        return _Copy(self.name(namespace), self.name(source), self.body(entries), self.span_of(tree))
 
-    def let(self, tree: _Tree) -> ts.Let:
+    def let(self, tree: Any) -> ts.Let:
         name, value = tree.children
-        return ts.Let(self.name(_tree(name)), self.expr(value), self.span_of(tree))
+        return _Let(self.name(name), self.expr(value), self.span_of(tree))
 
-    def export(self, tree: _Tree) -> ts.Export:
+    def export(self, tree: Any) -> ts.Export:
         kind, path, *body = tree.children
-        entries = self.body(_tree(body[0])) if body else ()
-        return ts.Export(self.ident(kind), self.string(path), entries, bool(body), self.span_of(tree))
+        entries = self.body(body[0]) if body else ()
+        return _Export(self.ident(kind), self.string(path), entries, bool(body), self.span_of(tree))
 
-    def param(self, tree: _Tree) -> ts.Param:
+    def param(self, tree: Any) -> ts.Param:
         name, type_, *rest = tree.children
         default = None
         entries: tuple[ts.Node, ...] = ()
         for child in rest:
             if isinstance(child, Tree) and child.data == "param_body":
-                entries = tuple(self.setting(c) if c.data == "t_setting" else self.check(c)
-                                for c in map(_tree, child.children))
+                entries = tuple(self.setting(c) if c.data == "t_setting" else self.check(c) for c in child.children)
             else:
                 default = self.expr(child)
-        return ts.Param(self.ident(name), self.type(_tree(type_)), default, entries, self.span_of(tree))
+        return _Param(self.ident(name), self.type(type_), default, entries, self.span_of(tree))
 
-    def check(self, tree: _Tree) -> ts.Check:
+    def check(self, tree: Any) -> ts.Check:
         condition, message = tree.children
-        return ts.Check(self.expr(condition), self.expr(message), self.span_of(tree))
+        return _Check(self.expr(condition), self.expr(message), self.span_of(tree))
 
-    def type(self, tree: _Tree) -> ts.TypeSpec:
+    def type(self, tree: Any) -> ts.TypeSpec:
         name, *item = tree.children
-        return ts.TypeSpec(self.ident(name), self.type(_tree(item[0])) if item else None, self.span_of(tree))
+        return _TypeSpec(self.ident(name), self.type(item[0]) if item else None, self.span_of(tree))
 
-    def set(self, tree: _Tree) -> ts.Set:
+    def set(self, tree: Any) -> ts.Set:
         name, value = tree.children
-        return ts.Set(self.ident(name), self.expr(value), self.span_of(tree))
+        return _Set(self.ident(name), self.expr(value), self.span_of(tree))
 
-    def block(self, tree: _Tree) -> ts.Block:
+    def block(self, tree: Any) -> ts.Block:
         name, *params, body = tree.children
-        return ts.Block(self.ident(name), tuple(self.block_param(_tree(p)) for p in params), self.body(_tree(body)),
-                        self.span_of(tree))
+        return _Block(self.ident(name), tuple(self.block_param(p) for p in params), self.body(body),
+                      self.span_of(tree))
 
-    def block_param(self, tree: _Tree) -> ts.BlockParam:
+    def block_param(self, tree: Any) -> ts.BlockParam:
         name, *rest = tree.children
         type_ = default = None
         for child in rest:
@@ -329,142 +342,154 @@ class _Builder:
                 type_ = self.type(child)
             else:
                 default = self.expr(child)
-        return ts.BlockParam(self.ident(name), type_, default, self.span_of(tree))
+        return _BlockParam(self.ident(name), type_, default, self.span_of(tree))
 
-    def use(self, tree: _Tree) -> ts.Use:
+    def use(self, tree: Any) -> ts.Use:
         name, block, *args = tree.children
-        return ts.Use(self.name(_tree(name)), self.ident(block), tuple(self.setting(_tree(a)) for a in args),
-                      self.span_of(tree))
+        return _Use(self.name(name), self.ident(block), tuple(self.setting(a) for a in args), self.span_of(tree))
 
-    def output(self, tree: _Tree) -> ts.Output:
+    def output(self, tree: Any) -> ts.Output:
         name, value = tree.children
-        return ts.Output(self.ident(name), self.expr(value), self.span_of(tree))
+        return _Output(self.ident(name), self.expr(value), self.span_of(tree))
 
-    def include(self, tree: _Tree) -> ts.Include:
+    def include(self, tree: Any) -> ts.Include:
         (path,) = tree.children
-        return ts.Include(syntax.String(_decode(_token(path)[1:-1]), self.span_of(path)), self.span_of(tree))
+        return _Include(_String(_decode(path[1:-1]), self.span_of(path)), self.span_of(tree))
 
-    def for_(self, tree: _Tree) -> ts.For:
+    def for_(self, tree: Any) -> ts.For:
         names, iterable, body = tree.children
-        return ts.For(tuple(self.ident(n) for n in _tree(names).children), self.expr(iterable),
-                      self.body(_tree(body)), self.span_of(tree))
+        return _For(tuple(self.ident(n) for n in names.children), self.expr(iterable), self.body(body),
+                    self.span_of(tree))
 
-    def if_(self, tree: _Tree) -> ts.If:
+    def if_(self, tree: Any) -> ts.If:
         condition, then, *otherwise = tree.children
         rest: tuple[ts.Node, ...] = ()
         if otherwise:
-            branch = _tree(otherwise[0])
+            branch = otherwise[0]
             rest = (self.if_(branch),) if branch.data.endswith("_if") else self.body(branch)
-        node = ts.If(self.expr(condition), self.body(_tree(then)), rest, self.span_of(tree))
+        node: ts.If = _If(self.expr(condition), self.body(then), rest, self.span_of(tree))
         then_span = self.span_of(then)
         object.__setattr__(node, "then_end", (then_span.end_line, then_span.end_column))  # not a field
         return node
 
     # Entries ----------------------------------------------------------------------------------
 
-    def setting(self, tree: _Tree) -> ts.Setting:
+    def setting(self, tree: Any) -> ts.Setting:
         key, value = tree.children
-        return ts.Setting(self.ident(key), self.expr(value), self.span_of(tree))
+        return _Setting(self.ident(key), self.expr(value), self.span_of(tree))
 
-    def variable_override(self, tree: _Tree) -> ts.VariableOverride:
+    def variable_override(self, tree: Any) -> ts.VariableOverride:
         pattern, value = tree.children
-        return ts.VariableOverride(self.string(pattern), self.expr(value), self.span_of(tree))
+        return _VariableOverride(self.string(pattern), self.expr(value), self.span_of(tree))
 
-    def bind(self, tree: _Tree) -> ts.Bind:
+    def bind(self, tree: Any) -> ts.Bind:
         input_name, value = tree.children
-        return ts.Bind(self.string(input_name), self.expr(value), self.span_of(tree))
+        return _Bind(self.string(input_name), self.expr(value), self.span_of(tree))
 
-    def signature(self, tree: _Tree) -> ts.Signature:
+    def signature(self, tree: Any) -> ts.Signature:
         label, *settings = tree.children
-        return ts.Signature(self.label(_tree(label)), tuple(self.setting(_tree(s)) for s in settings),
-                            self.span_of(tree))
+        return _Signature(self.label(label), tuple(self.setting(s) for s in settings), self.span_of(tree))
 
     # Names ------------------------------------------------------------------------------------
 
-    def name(self, tree: _Tree) -> ts.NameExpr:
+    def name(self, tree: Any) -> ts.NameExpr:
         """A name being defined: an Ident as written, or the expression of a string that computes it."""
-        (child,) = tree.children
-        token = _token(child)
+        (token,) = tree.children
         if token.type == "STRING":
             return self.string(token)
-        return self.ident(token)
+        return _Ident(str(token), self.span_of(token))
 
-    def label(self, tree: _Tree) -> ts.Expr:
-        (child,) = tree.children
-        token = _token(child)
+    def label(self, tree: Any) -> ts.Expr:
+        (token,) = tree.children
         if token.type == "STRING":
             return self.string(token)
-        return ex.Literal(str(token), self.span_of(token))
+        return _Literal(str(token), self.span_of(token))
 
-    def ident(self, item: _Child) -> syntax.Ident:
-        token = _token(item)
-        return syntax.Ident(str(token), self.span_of(token))
+    def ident(self, token: Any) -> syntax.Ident:
+        return _Ident(str(token), self.span_of(token))
 
     # Expressions ------------------------------------------------------------------------------
 
-    def expr(self, item: _Child, depth: int = 0) -> ts.Expr:
-        if isinstance(item, Token):
-            kind = item.type
-            if kind == "STRING":
-                return self.string(item)
-            if kind == "INT":
-                return ex.Literal(self.integer(item), self.span_of(item))
-            if kind == "FLOAT":
-                return ex.Literal(self.number(item), self.span_of(item))
-            return ex.Literal(kind == "TRUE", self.span_of(item))
+    def expr(self, item: Any, depth: int = 0) -> ts.Expr:
+        kind = type(item)
+        if kind is _TOKEN or (kind is not _TREE and isinstance(item, Token)):
+            return self.value(item)
         if depth >= MAX_EXPRESSION_DEPTH:
             span = self.span_of(item)
             raise SpecSyntaxError(f"expressions nested more than {MAX_EXPRESSION_DEPTH} deep",
                                   Span(self.path, span.line, span.column, span.line, span.column + 1, self.file),
                                   "give parts of it names with set")
-        data, children, span = item.data, item.children, self.span_of(item)
-        depth += 1
-        if data in _BINARY:
-            left, right = children
-            return ex.Binary(_BINARY[data], self.expr(left, depth), self.expr(right, depth), span)
-        if data == "variable":
-            return ex.Variable(str(children[0]), span)
-        if data == "call":
-            function, *args = children
-            return ex.Call(str(function), tuple(self.expr(a, depth) for a in args), span)
-        if data == "neg":
-            return ex.Unary("-", self.expr(children[0], depth), span)
-        if data == "not_op":
-            return ex.Unary("not", self.expr(children[0], depth), span)
-        if data == "conditional":
-            condition, then, otherwise = children
-            return ex.Conditional(self.expr(condition, depth), self.expr(then, depth),
-                                  self.expr(otherwise, depth), span)
-        if data == "index":
-            target, index = children
-            return ex.Index(self.expr(target, depth), self.expr(index, depth), span)
-        if data == "attribute":
-            target, name = children
-            return ex.Attribute(self.expr(target, depth), str(name), span)
-        if data == "t_list":
-            return ex.ListExpr(tuple(self.expr(c, depth) for c in children), span)
-        if data == "t_map":
-            return ex.MapExpr(tuple(self.map_item(_tree(c), depth) for c in children), span)
-        if data == "list_for":
-            names, iterable, item_ = children
-            return ex.ListFor(self.loop_names(_tree(names)), self.expr(iterable, depth), self.expr(item_, depth), span)
-        if data == "map_for":
-            names, iterable, key, value = children
-            return ex.MapFor(self.loop_names(_tree(names)), self.expr(iterable, depth), self.expr(key, depth),
-                             self.expr(value, depth), span)
-        if data == "interpolation":
-            return self.expr(children[0], depth)
-        raise AssertionError(f"unknown expression {data}")  # the grammar has no other
+        return _EXPRESSIONS[item.data](self, item, depth + 1)
 
-    def map_item(self, tree: _Tree, depth: int) -> ex.MapItem:
+    def value(self, token: Any) -> ts.Expr:
+        """A literal: a string (with or without ``{...}``), a number or a bool."""
+        kind = token.type
+        if kind == "STRING":
+            return self.string(token)
+        if kind == "INT":
+            return _Literal(self.integer(token), self.span_of(token))
+        if kind == "FLOAT":
+            return _Literal(self.number(token), self.span_of(token))
+        return _Literal(kind == "TRUE", self.span_of(token))
+
+    def binary(self, tree: Any, depth: int) -> ts.Expr:
+        left, right = tree.children
+        return _Binary(_BINARY[tree.data], self.expr(left, depth), self.expr(right, depth), self.span_of(tree))
+
+    def variable(self, tree: Any, depth: int) -> ts.Expr:
+        return _Variable(str(tree.children[0]), self.span_of(tree))
+
+    def call(self, tree: Any, depth: int) -> ts.Expr:
+        function, *args = tree.children
+        return _Call(str(function), tuple([self.expr(a, depth) for a in args]), self.span_of(tree))
+
+    def neg(self, tree: Any, depth: int) -> ts.Expr:
+        return _Unary("-", self.expr(tree.children[0], depth), self.span_of(tree))
+
+    def not_op(self, tree: Any, depth: int) -> ts.Expr:
+        return _Unary("not", self.expr(tree.children[0], depth), self.span_of(tree))
+
+    def conditional(self, tree: Any, depth: int) -> ts.Expr:
+        condition, then, otherwise = tree.children
+        return _Conditional(self.expr(condition, depth), self.expr(then, depth), self.expr(otherwise, depth),
+                            self.span_of(tree))
+
+    def index(self, tree: Any, depth: int) -> ts.Expr:
+        target, index = tree.children
+        return _Index(self.expr(target, depth), self.expr(index, depth), self.span_of(tree))
+
+    def attribute(self, tree: Any, depth: int) -> ts.Expr:
+        target, name = tree.children
+        return _Attribute(self.expr(target, depth), str(name), self.span_of(tree))
+
+    def list_expr(self, tree: Any, depth: int) -> ts.Expr:
+        return _ListExpr(tuple([self.expr(c, depth) for c in tree.children]), self.span_of(tree))
+
+    def map_expr(self, tree: Any, depth: int) -> ts.Expr:
+        return _MapExpr(tuple([self.map_item(c, depth) for c in tree.children]), self.span_of(tree))
+
+    def list_for(self, tree: Any, depth: int) -> ts.Expr:
+        names, iterable, item = tree.children
+        return _ListFor(self.loop_names(names), self.expr(iterable, depth), self.expr(item, depth),
+                        self.span_of(tree))
+
+    def map_for(self, tree: Any, depth: int) -> ts.Expr:
+        names, iterable, key, value = tree.children
+        return _MapFor(self.loop_names(names), self.expr(iterable, depth), self.expr(key, depth),
+                       self.expr(value, depth), self.span_of(tree))
+
+    def interpolation_tree(self, tree: Any, depth: int) -> ts.Expr:
+        return self.expr(tree.children[0], depth)
+
+    def map_item(self, tree: Any, depth: int) -> ex.MapItem:
         label, value = tree.children
-        return ex.MapItem(self.label(_tree(label)), self.expr(value, depth), self.span_of(tree))
+        return _MapItem(self.label(label), self.expr(value, depth), self.span_of(tree))
 
     @staticmethod
-    def loop_names(tree: _Tree) -> tuple[str, ...]:
+    def loop_names(tree: Any) -> tuple[str, ...]:
         return tuple(str(name) for name in tree.children)
 
-    def integer(self, token: Token) -> int:
+    def integer(self, token: Any) -> int:
         # Measured before converting: int() of thousands of digits is slow, and refused past 4300.
         value = int(token) if len(token.lstrip("-")) <= 20 else ex.MAX_INT + 1
         if not -ex.MAX_INT - 1 <= value <= ex.MAX_INT:
@@ -472,7 +497,7 @@ class _Builder:
                                   "in 64 bits", self.span_of(token), "a template's integers are 64-bit")
         return value
 
-    def number(self, token: Token) -> float:
+    def number(self, token: Any) -> float:
         value = float(token)
         if value in (float("inf"), float("-inf")):
             raise SpecSyntaxError("number too large", self.span_of(token), "a float is finite")
@@ -480,52 +505,53 @@ class _Builder:
 
     # Strings, with {...} -------------------------------------------------------------------------
 
-    def string(self, item: _Child) -> ts.Expr:
+    def string(self, token: Any) -> ts.Expr:
         """A string literal: a Literal, or an Interpolated string when it holds ``{...}``."""
-        token = _token(item)
         raw = token[1:-1]
         span = self.span_of(token)
         if "{" not in raw and "}" not in raw:
-            return ex.Literal(_decode(raw), span)
+            return _Literal(_decode(raw), span)
         parts: list[str | ts.Node] = []
         literal: list[str] = []
         i = 0
-        while i < len(raw):
-            char = raw[i]
+        while True:
+            found = _SPECIAL.search(raw, i)  # the text up to the next '\\', '{' or '}' is as written
+            if found is None:
+                literal.append(raw[i:])
+                break
+            at = found.start()
+            literal.append(raw[i:at])
+            char = raw[at]
             if char == "\\":
-                literal.append(raw[i:i + 2])
-                i += 2
-            elif raw.startswith("{{", i) or raw.startswith("}}", i):
+                literal.append(raw[at:at + 2])
+                i = at + 2
+            elif raw.startswith("{{", at) or raw.startswith("}}", at):
                 literal.append(char)
-                i += 2
+                i = at + 2
             elif char == "}":
-                raise self._brace_error(span, i, "a '}' that closes no '{' in a string")
-            elif char == "{":
-                end = _closing(raw, i)
-                if end is None:
-                    raise self._brace_error(span, i, "a '{' that is never closed in a string")
-                if literal:
-                    parts.append(_decode("".join(literal)))
-                    literal = []
-                parts.append(self.interpolation(raw[i + 1:end], span, i + 1))
-                i = end + 1
+                raise self._brace_error(span, at, "a '}' that closes no '{' in a string")
             else:
-                literal.append(char)
-                i += 1
-        if literal:
+                end = _closing(raw, at)
+                if end is None:
+                    raise self._brace_error(span, at, "a '{' that is never closed in a string")
+                if any(literal):
+                    parts.append(_decode("".join(literal)))
+                literal = []
+                parts.append(self.interpolation(raw[at + 1:end], span, at + 1))
+                i = end + 1
+        if any(literal):
             parts.append(_decode("".join(literal)))
         if all(isinstance(p, str) for p in parts):
-            return ex.Literal("".join(parts), span)  # type: ignore[arg-type]
-        return ex.Interpolated(tuple(parts), span)
+            return _Literal("".join(parts), span)  # type: ignore[arg-type]
+        return _Interpolated(tuple(parts), span)
 
     def _brace_error(self, span: Span, offset: int, message: str) -> SpecSyntaxError:
         column = span.column + 1 + offset
         return SpecSyntaxError(message, Span(self.path, span.line, column, span.line, column + 1, self.file),
                                "write {{ and }} for braces in a string; {EXPR} puts a value in it")
 
-    def interpolation(self, text: str, string: Span, offset: int) -> ts.Expr:
+    def interpolation(self, text: str, string: TextSpan, offset: int) -> ts.Expr:
         """The expression ``text``, found at ``offset`` in the string at ``string``."""
-        shift = string.column + offset  # its column 1 is at this column of the line, plus one
         if not text.strip() or "\\" in text:
             column = string.column + offset  # the '{'
             raise SpecSyntaxError("expected an expression inside {...}" if not text.strip()
@@ -535,6 +561,7 @@ class _Builder:
         try:
             tree = _interpolation(text)
         except UnexpectedInput:
+            shift = string.column + offset  # its column 1 is at this column of the line, plus one
             error = syntax_error(SourceFile(self.path, text), start="interpolation")
             span = error.span
             assert span is not None
@@ -543,26 +570,37 @@ class _Builder:
             # The text ends where the string's '}' stands.
             message = error.message.replace("the end of the file", "'}'").replace("end of file", "'}'")
             raise SpecSyntaxError(f"{message} (inside a string's {{...}})", moved, error.hint) from None
-        return _Builder(self.file, string.line, shift).expr(tree)
+        # The string is one line: the text's offset in the file is past the string's '"' and offset.
+        return _Builder(self.file, string.start + 1 + offset).expr(tree)
 
 
-# The method that makes each statement and each body entry, by its rule (shared by every builder:
-# an interpolation makes one of its own).
-_STATEMENTS: dict[str, Callable[[_Builder, _Tree], ts.Node]] = {
+# The method that makes each statement, body entry and expression, by its rule (shared by every
+# builder: an interpolation makes one of its own).
+_STATEMENTS: dict[str, Callable[[_Builder, Any], ts.Node]] = {
     "version": _Builder.version, "t_source": _Builder.source, "t_copy": _Builder.copy,
     "t_let": _Builder.let, "t_export": _Builder.export, "param": _Builder.param, "set": _Builder.set,
     "block": _Builder.block, "use": _Builder.use, "output": _Builder.output, "include": _Builder.include,
     "statement_for": _Builder.for_, "statement_if": _Builder.if_,
 }
-_ENTRIES: dict[str, Callable[[_Builder, _Tree], ts.Node]] = {
+_ENTRIES: dict[str, Callable[[_Builder, Any], ts.Node]] = {
     "t_setting": _Builder.setting, "t_variable_override": _Builder.variable_override,
     "t_bind": _Builder.bind, "t_signature": _Builder.signature,
     "copy_for": _Builder.for_, "copy_if": _Builder.if_, "export_for": _Builder.for_, "export_if": _Builder.if_,
+}
+_EXPRESSIONS: dict[str, Callable[[_Builder, Any, int], ts.Expr]] = {
+    **dict.fromkeys(_BINARY, _Builder.binary),
+    "variable": _Builder.variable, "call": _Builder.call, "neg": _Builder.neg, "not_op": _Builder.not_op,
+    "conditional": _Builder.conditional, "index": _Builder.index, "attribute": _Builder.attribute,
+    "t_list": _Builder.list_expr, "t_map": _Builder.map_expr, "list_for": _Builder.list_for,
+    "map_for": _Builder.map_for, "interpolation": _Builder.interpolation_tree,
 }
 
 
 def _closing(raw: str, start: int) -> int | None:
     """The index of the '}' that closes the '{' at ``start`` (maps may nest inside), or None."""
+    end = raw.find("}", start)
+    if end != -1 and raw.find("{", start + 1, end) == -1:
+        return end  # no map inside
     depth = 0
     for index in range(start, len(raw)):
         if raw[index] == "{":
