@@ -19,8 +19,9 @@ from typing import Any, Callable
 
 from lark import Token, Tree
 from lark.exceptions import UnexpectedInput
+from lark.lexer import PatternStr
 
-from graphdsl.errors import SourceFile, Span, SpecSyntaxError, TextSpan
+from graphdsl.errors import SourceFile, Span, SpecSyntaxError, TextSpan, text_span
 from graphdsl.lang import expr as ex
 from graphdsl.lang import comments, grammar, parser, syntax
 from graphdsl.lang import template_syntax as ts
@@ -127,14 +128,6 @@ def _parse(text: str, start: str) -> _Tree:
         return _contextual().parse(text, start)
     except driver_module.Rejected:
         return grammar.load("template").parse(text, start=start)
-
-
-@functools.lru_cache(maxsize=4096)
-def _interpolation(text: str) -> _Tree:
-    """The tree of the expression ``text`` inside a string's ``{...}``: its positions count from
-    its own start, so the same text (``"layer{i}"`` on many lines) is parsed once. The callers
-    only read the tree."""
-    return _parse(text, "interpolation")
 
 
 @functools.cache
@@ -490,17 +483,15 @@ class _Builder:
         return tuple(str(name) for name in tree.children)
 
     def integer(self, token: Any) -> int:
-        # Measured before converting: int() of thousands of digits is slow, and refused past 4300.
-        value = int(token) if len(token.lstrip("-")) <= 20 else ex.MAX_INT + 1
-        if not -ex.MAX_INT - 1 <= value <= ex.MAX_INT:
-            raise SpecSyntaxError(f"integer {token if len(token) < 24 else token[:20] + '...'} does not fit "
-                                  "in 64 bits", self.span_of(token), "a template's integers are 64-bit")
+        value = _integer(token)
+        if value is None:
+            raise _too_large(token, self.span_of(token))
         return value
 
     def number(self, token: Any) -> float:
         value = float(token)
-        if value in (float("inf"), float("-inf")):
-            raise SpecSyntaxError("number too large", self.span_of(token), "a float is finite")
+        if value in _INFINITIES:
+            raise _infinite(self.span_of(token))
         return value
 
     # Strings, with {...} -------------------------------------------------------------------------
@@ -558,8 +549,13 @@ class _Builder:
                                   else "an escape inside {...}",
                                   Span(self.path, string.line, column, string.line, column + len(text) + 2, self.file),
                                   "{...} holds an expression without strings: give a string a name with set")
+        base = string.start + 1 + offset  # the text's offset in the file (a string is one line)
+        shape = text.translate(_DIGITS) if _digit_blind() else text
+        make = _BLUEPRINTS.get(shape)
+        if make is not None:
+            return make(text, self.file, base)
         try:
-            tree = _interpolation(text)
+            tree = _parse(text, "interpolation")
         except UnexpectedInput:
             shift = string.column + offset  # its column 1 is at this column of the line, plus one
             error = syntax_error(SourceFile(self.path, text), start="interpolation")
@@ -570,8 +566,13 @@ class _Builder:
             # The text ends where the string's '}' stands.
             message = error.message.replace("the end of the file", "'}'").replace("end of file", "'}'")
             raise SpecSyntaxError(f"{message} (inside a string's {{...}})", moved, error.hint) from None
-        # The string is one line: the text's offset in the file is past the string's '"' and offset.
-        return _Builder(self.file, string.start + 1 + offset).expr(tree)
+        make = _blueprint(tree)
+        if make is None:  # an expression no blueprint makes: the builder makes it (or says what is wrong)
+            return _Builder(self.file, base).expr(tree)
+        if len(_BLUEPRINTS) >= _MOST_BLUEPRINTS:
+            _BLUEPRINTS.clear()
+        _BLUEPRINTS[shape] = make
+        return make(text, self.file, base)
 
 
 # The method that makes each statement, body entry and expression, by its rule (shared by every
@@ -616,3 +617,181 @@ def _decode(text: str) -> str:
     if "\\" not in text:
         return text
     return _ESCAPE.sub(lambda m: _ESCAPES[m.group(1)], text)
+
+
+_INFINITIES = (float("inf"), float("-inf"))
+
+
+def _integer(word: str) -> int | None:
+    """The value of the integer literal ``word``, or None if it does not fit in 64 bits."""
+    # Measured before converting: int() of thousands of digits is slow, and refused past 4300.
+    value = int(word) if len(word.lstrip("-")) <= 20 else ex.MAX_INT + 1
+    return value if -ex.MAX_INT - 1 <= value <= ex.MAX_INT else None
+
+
+def _too_large(word: str, span: Span) -> SpecSyntaxError:
+    return SpecSyntaxError(f"integer {word if len(word) < 24 else word[:20] + '...'} does not fit in 64 bits",
+                           span, "a template's integers are 64-bit")
+
+
+def _infinite(span: Span) -> SpecSyntaxError:
+    return SpecSyntaxError("number too large", span, "a float is finite")
+
+
+# ---------------------------------------------------------------------------------------------
+# Interpolations, one blueprint per shape
+# ---------------------------------------------------------------------------------------------
+
+# A template's strings interpolate many texts that differ only in their digits ("x{k + 0}",
+# "x{k + 1}", ..., "{a1}", "{a2}"). No terminal of the grammar tells one ASCII digit from another
+# (names, numbers, comments and blanks take any digit alike, and no keyword or punctuation holds
+# one: _digit_blind checks it), so two texts that are the same but for their digits, digit for
+# digit, lex into the same terminals at the same offsets and parse into the same tree, but for
+# the text of their tokens. The expression of the first text of each shape is made into a
+# blueprint: a function that makes the nodes of any text of that shape at any place of a file
+# (the tokens' texts read from the text, its numbers checked as the builder checks them).
+_MakeExpr = Callable[[str, SourceFile, int], ts.Expr]
+_DIGITS = str.maketrans("123456789", "000000000")
+_BLUEPRINTS: dict[str, _MakeExpr] = {}
+_MOST_BLUEPRINTS = 4096
+_QUANTIFIER = re.compile(r"\{\d+(,\d*)?\}")
+
+
+@functools.cache
+def _digit_blind() -> bool:
+    """Whether no terminal of the template grammar tells one ASCII digit from another: no word
+    holds a digit, and a pattern names digits only as ``\\d`` or ``0-9`` (or counts with them)."""
+    for terminal in grammar.load("template").terminals:
+        pattern = terminal.pattern
+        text = pattern.value if isinstance(pattern, PatternStr) else _QUANTIFIER.sub("", pattern.value).replace("0-9", "")
+        if any(char in "0123456789" for char in text):
+            return False
+    return True
+
+
+class _NoBlueprint(Exception):
+    """An expression a blueprint does not make (a string inside, or nested too deep)."""
+
+
+def _blueprint(tree: Any) -> _MakeExpr | None:
+    """The blueprint of an interpolation's tree, or None where the builder must make it."""
+    try:
+        return _compile(tree, 0)
+    except _NoBlueprint:
+        return None
+
+
+def _compile(item: Any, depth: int) -> _MakeExpr:
+    """What makes the node of ``item`` at depth ``depth`` (as :meth:`_Builder.expr` makes it), of
+    any text of the same shape, its offsets counted from ``base``."""
+    start, end = _offsets(item)
+    if isinstance(item, Token):
+        return _compile_token(item.type, start, end)
+    if depth >= MAX_EXPRESSION_DEPTH:
+        raise _NoBlueprint  # the builder raises the error
+    data, children, depth = item.data, item.children, depth + 1
+    if data == "interpolation":
+        return _compile(children[0], depth)
+    if data == "variable":
+        return _named(_Variable, _offsets(children[0]), start, end)
+    if data == "attribute":
+        return _attribute(_compile(children[0], depth), _offsets(children[1]), start, end)
+    if data == "call":
+        return _call(_offsets(children[0]), [_compile(c, depth) for c in children[1:]], start, end)
+    if data in ("list_for", "map_for"):
+        names = [_offsets(name) for name in children[0].children]
+        parts = [_compile(c, depth) for c in children[1:]]
+        return _loop(_ListFor if data == "list_for" else _MapFor, names, parts, start, end)
+    if data == "t_map":
+        return _many(_MapExpr, [_map_item(c, depth) for c in children], start, end)
+    if data == "t_list":
+        return _many(_ListExpr, [_compile(c, depth) for c in children], start, end)
+    parts = [_compile(c, depth) for c in children]
+    if data in _BINARY:
+        return _fixed(_Binary, _BINARY[data], parts, start, end)
+    if data in _UNARY:
+        return _fixed(_Unary, _UNARY[data], parts, start, end)
+    return _fixed(_NODES[data], None, parts, start, end)
+
+
+_UNARY = {"neg": "-", "not_op": "not"}
+_NODES = {"conditional": _Conditional, "index": _Index}
+
+
+def _compile_token(kind: str, start: int, end: int) -> _MakeExpr:
+    if kind == "INT":
+        def integer(text: str, file: SourceFile, base: int) -> ts.Expr:
+            word, span = text[start:end], text_span(file, base + start, base + end)
+            value = _integer(word)
+            if value is None:
+                raise _too_large(word, span)
+            return _Literal(value, span)  # type: ignore[no-any-return]
+        return integer
+    if kind == "FLOAT":
+        def number(text: str, file: SourceFile, base: int) -> ts.Expr:
+            value, span = float(text[start:end]), text_span(file, base + start, base + end)
+            if value in _INFINITIES:
+                raise _infinite(span)
+            return _Literal(value, span)  # type: ignore[no-any-return]
+        return number
+    if kind in ("TRUE", "FALSE"):
+        truth = kind == "TRUE"
+        return lambda text, file, base: _Literal(truth, text_span(file, base + start, base + end))  # type: ignore[no-any-return]
+    raise _NoBlueprint  # a string: {...} holds none
+
+
+def _named(make: Callable[..., ts.Expr], name: tuple[int, int], start: int, end: int) -> _MakeExpr:
+    first, last = name
+    return lambda text, file, base: make(text[first:last], text_span(file, base + start, base + end))
+
+
+def _attribute(target: _MakeExpr, name: tuple[int, int], start: int, end: int) -> _MakeExpr:
+    first, last = name
+    return lambda text, file, base: _Attribute(  # type: ignore[no-any-return]
+        target(text, file, base), text[first:last], text_span(file, base + start, base + end))
+
+
+def _call(function: tuple[int, int], args: list[_MakeExpr], start: int, end: int) -> _MakeExpr:
+    first, last = function
+    return lambda text, file, base: _Call(  # type: ignore[no-any-return]
+        text[first:last], tuple([arg(text, file, base) for arg in args]), text_span(file, base + start, base + end))
+
+
+def _loop(make: Callable[..., ts.Expr], names: list[tuple[int, int]], parts: list[_MakeExpr], start: int,
+          end: int) -> _MakeExpr:
+    def loop(text: str, file: SourceFile, base: int) -> ts.Expr:
+        return make(tuple([text[first:last] for first, last in names]), *[part(text, file, base) for part in parts],
+                    text_span(file, base + start, base + end))
+    return loop
+
+
+def _many(make: Callable[..., ts.Expr], items: list[_MakeExpr], start: int, end: int) -> _MakeExpr:
+    return lambda text, file, base: make(tuple([item(text, file, base) for item in items]),
+                                         text_span(file, base + start, base + end))
+
+
+def _map_item(tree: Any, depth: int) -> _MakeExpr:
+    labels, value = tree.children
+    (label,) = labels.children
+    if label.type != "IDENT":
+        raise _NoBlueprint  # a string: {...} holds none
+    key = _named(_Literal, _offsets(label), *_offsets(label))
+    return _fixed(_MapItem, None, [key, _compile(value, depth)], *_offsets(tree))
+
+
+def _fixed(make: Callable[..., ts.Expr], op: str | None, parts: list[_MakeExpr], start: int, end: int) -> _MakeExpr:
+    """A node of an operator (or none) and a fixed number of parts, made in order."""
+    if op is None and len(parts) == 2:
+        first, second = parts
+        return lambda text, file, base: make(first(text, file, base), second(text, file, base),
+                                             text_span(file, base + start, base + end))
+    if op is None and len(parts) == 3:
+        first, second, third = parts
+        return lambda text, file, base: make(first(text, file, base), second(text, file, base),
+                                             third(text, file, base), text_span(file, base + start, base + end))
+    if len(parts) == 1:
+        (only,) = parts
+        return lambda text, file, base: make(op, only(text, file, base), text_span(file, base + start, base + end))
+    left, right = parts
+    return lambda text, file, base: make(op, left(text, file, base), right(text, file, base),
+                                         text_span(file, base + start, base + end))
