@@ -110,8 +110,8 @@ def test_the_grammar_tells_no_digit_from_another() -> None:
 
 
 _texts = expressions(inside_string=True, leaves=6).map(lambda tokens: " ".join(text for text, _ in tokens))
-_noise = st.lists(st.tuples(st.integers(0, 60), st.sampled_from(["$", ")", "(", "[", "-", "9" * 21, " in ", ",", "é"])),
-                  max_size=2)
+_noise = st.lists(st.tuples(st.integers(0, 60),
+                            st.sampled_from(["$", ")", "(", "[", "-", "9" * 21, " in ", ",", "é"])), max_size=2)
 
 
 def _mutated(text: str, noise: list[tuple[int, str]]) -> str:

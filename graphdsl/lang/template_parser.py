@@ -663,7 +663,9 @@ def _digit_blind() -> bool:
     holds a digit, and a pattern names digits only as ``\\d`` or ``0-9`` (or counts with them)."""
     for terminal in grammar.load("template").terminals:
         pattern = terminal.pattern
-        text = pattern.value if isinstance(pattern, PatternStr) else _QUANTIFIER.sub("", pattern.value).replace("0-9", "")
+        text = pattern.value
+        if not isinstance(pattern, PatternStr):
+            text = _QUANTIFIER.sub("", text).replace("0-9", "")
         if any(char in "0123456789" for char in text):
             return False
     return True
@@ -736,7 +738,8 @@ def _compile_token(kind: str, start: int, end: int) -> _MakeExpr:
         return number
     if kind in ("TRUE", "FALSE"):
         truth = kind == "TRUE"
-        return lambda text, file, base: _Literal(truth, text_span(file, base + start, base + end))  # type: ignore[no-any-return]
+        return lambda text, file, base: _Literal(  # type: ignore[no-any-return]
+            truth, text_span(file, base + start, base + end))
     raise _NoBlueprint  # a string: {...} holds none
 
 
