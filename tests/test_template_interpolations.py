@@ -33,13 +33,22 @@ PLACES = [
 ]
 
 
+class _Forgetful(dict):  # type: ignore[type-arg]
+    """A cache that keeps nothing."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+
 def _read(text: str, blueprints: bool, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The dump of the template ``text`` (or its error: message, place, hint), made with the
     interpolations' blueprints or by the builder alone."""
     template_parser._BLUEPRINTS.clear()
+    template_parser._LAYOUTS.clear()
     with monkeypatch.context() as patch:
-        if not blueprints:
+        if not blueprints:  # nor the layouts of strings kept by shape
             patch.setattr(template_parser, "_blueprint", lambda tree: None)
+            patch.setattr(template_parser, "_LAYOUTS", _Forgetful())
         try:
             return syntax.dump(parse_template(SourceFile("t.gcomp", "graphdsl 1\n" + text)))
         except SpecSyntaxError as error:
@@ -84,6 +93,20 @@ DUMP = """Binary @60:35-60:41
   right: Literal @60:39-60:41
     value: 57
 """
+
+
+# Strings (between their quotes) whose braces and escapes make their parts.
+STRINGS = [
+    "x{{1}}{k}", '\\"{k}\\n1', "{k}}}2{{", "1{k}2{j}3", "{1}", "}1", "{1", "1{ }", "{1\\n}", "{{}}", "a{ {b: 1}.b }",
+    "{k}{{", "\\\\{k}", "{{{k}}}", "{k}}", "é1{k}😀2", "{ {a: {b: 2}}.a.b }x1",
+]
+
+
+@pytest.mark.parametrize("text", STRINGS)
+def test_a_string_is_read_as_its_parts_whatever_its_digits(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for seed in range(3):
+        template = f'set a = "{text}"\nset b = "{_other_digits(text, seed)}"\n'
+        assert _read(template, True, monkeypatch) == _read(template, False, monkeypatch), template
 
 
 def test_texts_of_one_shape_are_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:

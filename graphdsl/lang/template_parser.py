@@ -502,37 +502,23 @@ class _Builder:
         span = self.span_of(token)
         if "{" not in raw and "}" not in raw:
             return _Literal(_decode(raw), span)
+        shape = raw.translate(_DIGITS)  # where its braces and escapes are: the same for its shape
+        layout = _LAYOUTS.get(shape)
+        if layout is None:
+            if len(_LAYOUTS) >= _MOST_BLUEPRINTS:
+                _LAYOUTS.clear()
+            layout = _LAYOUTS[shape] = _layout(raw)
         parts: list[str | ts.Node] = []
-        literal: list[str] = []
-        i = 0
-        while True:
-            found = _SPECIAL.search(raw, i)  # the text up to the next '\\', '{' or '}' is as written
-            if found is None:
-                literal.append(raw[i:])
-                break
-            at = found.start()
-            literal.append(raw[i:at])
-            char = raw[at]
-            if char == "\\":
-                literal.append(raw[at:at + 2])
-                i = at + 2
-            elif raw.startswith("{{", at) or raw.startswith("}}", at):
-                literal.append(char)
-                i = at + 2
-            elif char == "}":
-                raise self._brace_error(span, at, "a '}' that closes no '{' in a string")
-            else:
-                end = _closing(raw, at)
-                if end is None:
-                    raise self._brace_error(span, at, "a '{' that is never closed in a string")
-                if any(literal):
-                    parts.append(_decode("".join(literal)))
-                literal = []
-                parts.append(self.interpolation(raw[at + 1:end], span, at + 1))
-                i = end + 1
-        if any(literal):
-            parts.append(_decode("".join(literal)))
-        if all(isinstance(p, str) for p in parts):
+        interpolated = False
+        for kind, first, last in layout:
+            if kind is _TEXT:
+                parts.append(_decode(raw[first:last] if type(last) is int else "".join([raw[a:b] for a, b in first])))
+            elif kind is _EXPR:
+                parts.append(self.interpolation(raw[first:last], span, first))
+                interpolated = True
+            else:  # the first mistake in its braces, told once the expressions before it are made
+                raise self._brace_error(span, first, last)
+        if not interpolated:
             return _Literal("".join(parts), span)  # type: ignore[arg-type]
         return _Interpolated(tuple(parts), span)
 
@@ -595,6 +581,58 @@ _EXPRESSIONS: dict[str, Callable[[_Builder, Any, int], ts.Expr]] = {
     "t_list": _Builder.list_expr, "t_map": _Builder.map_expr, "list_for": _Builder.list_for,
     "map_for": _Builder.map_for, "interpolation": _Builder.interpolation_tree,
 }
+
+
+# What a string's text is made of, in order (see _layout): literal text, given as where it is
+# (first, last) or as the pieces that make it ((pieces), None); an expression's text (first, last);
+# a mistake in its braces (where, message). Kept per shape: where the braces and escapes are.
+_TEXT, _EXPR, _MISTAKE = "text", "expr", "mistake"
+_Layout = tuple[tuple[str, Any, Any], ...]
+_LAYOUTS: dict[str, _Layout] = {}
+
+
+def _layout(raw: str) -> _Layout:
+    """The parts of the string whose text (between its quotes) is ``raw``: ``{{`` and ``}}`` are
+    braces, ``{...}`` an expression; a brace alone ends it with a mistake."""
+    items: list[tuple[str, Any, Any]] = []
+    pieces: list[tuple[int, int]] = []
+    i = 0
+    while True:
+        found = _SPECIAL.search(raw, i)  # the text up to the next '\\', '{' or '}' is as written
+        if found is None:
+            pieces.append((i, len(raw)))
+            break
+        at = found.start()
+        pieces.append((i, at))
+        char = raw[at]
+        if char == "\\":
+            pieces.append((at, at + 2))
+            i = at + 2
+        elif raw.startswith("{{", at) or raw.startswith("}}", at):
+            pieces.append((at, at + 1))
+            i = at + 2
+        elif char == "}":
+            items.append((_MISTAKE, at, "a '}' that closes no '{' in a string"))
+            return tuple(items)
+        else:
+            end = _closing(raw, at)
+            if end is None:
+                items.append((_MISTAKE, at, "a '{' that is never closed in a string"))
+                return tuple(items)
+            _text(items, pieces)
+            pieces = []
+            items.append((_EXPR, at + 1, end))
+            i = end + 1
+    _text(items, pieces)
+    return tuple(items)
+
+
+def _text(items: list[tuple[str, Any, Any]], pieces: list[tuple[int, int]]) -> None:
+    pieces = [(first, last) for first, last in pieces if last > first]
+    if len(pieces) == 1:
+        items.append((_TEXT, *pieces[0]))
+    elif pieces:
+        items.append((_TEXT, tuple(pieces), None))
 
 
 def _closing(raw: str, start: int) -> int | None:
