@@ -113,10 +113,10 @@ def test_texts_of_one_shape_are_parsed_once(monkeypatch: pytest.MonkeyPatch) -> 
     parsed: list[str] = []
     parse = template_parser._parse
 
-    def counting(text: str, start: str) -> Any:
+    def counting(text: str, start: str, driven: bool = True) -> Any:
         if start == "interpolation":
             parsed.append(text)
-        return parse(text, start)
+        return parse(text, start, driven)
 
     monkeypatch.setattr(template_parser, "_parse", counting)
     template_parser._BLUEPRINTS.clear()
