@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from test_fmt_property import expressions
 
 from graphdsl.errors import SourceFile, SpecSyntaxError
-from graphdsl.lang import syntax, template_parser
+from graphdsl.lang import syntax, template_builder, template_make
 from graphdsl.lang.template_parser import parse_template
 
 # Where a string with {...} may stand; @T@ and @O@ are two interpolations' texts.
@@ -43,12 +43,12 @@ class _Forgetful(dict):  # type: ignore[type-arg]
 def _read(text: str, blueprints: bool, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The dump of the template ``text`` (or its error: message, place, hint), made with the
     interpolations' blueprints or by the builder alone."""
-    template_parser._BLUEPRINTS.clear()
-    template_parser._LAYOUTS.clear()
+    template_make.BLUEPRINTS.clear()
+    template_make.LAYOUTS.clear()
     with monkeypatch.context() as patch:
         if not blueprints:  # nor the layouts of strings kept by shape
-            patch.setattr(template_parser, "_blueprint", lambda tree: None)
-            patch.setattr(template_parser, "_LAYOUTS", _Forgetful())
+            patch.setattr(template_make, "blueprint", lambda tree: None)
+            patch.setattr(template_make, "LAYOUTS", _Forgetful())
         try:
             return syntax.dump(parse_template(SourceFile("t.gcomp", "graphdsl 1\n" + text)))
         except SpecSyntaxError as error:
@@ -111,15 +111,14 @@ def test_a_string_is_read_as_its_parts_whatever_its_digits(text: str, monkeypatc
 
 def test_texts_of_one_shape_are_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     parsed: list[str] = []
-    parse = template_parser._parse
+    parse = template_builder.parse_interpolation
 
-    def counting(text: str, start: str, driven: bool = True) -> Any:
-        if start == "interpolation":
-            parsed.append(text)
-        return parse(text, start, driven)
+    def counting(text: str) -> Any:
+        parsed.append(text)
+        return parse(text)
 
-    monkeypatch.setattr(template_parser, "_parse", counting)
-    template_parser._BLUEPRINTS.clear()
+    monkeypatch.setattr(template_builder, "parse_interpolation", counting)
+    template_make.BLUEPRINTS.clear()
     lines = [f'copy "C{{k}}_{i}" from s {{ take = "x{{k + {i}}}" }}' for i in range(100)]
     template = parse_template(SourceFile("t.gcomp", "graphdsl 1\nparam k: int = 3\n" + "\n".join(lines)))
     assert sorted(set(parsed)) == ["k", "k + 0", "k + 10"]  # one text of each shape: 1 and 2 digits
@@ -129,7 +128,7 @@ def test_texts_of_one_shape_are_parsed_once(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_the_grammar_tells_no_digit_from_another() -> None:
     # Else the blueprints would be made per text: the same trees, parsed once per text.
-    assert template_parser._digit_blind()
+    assert template_make.digit_blind()
 
 
 _texts = expressions(inside_string=True, leaves=6).map(lambda tokens: " ".join(text for text, _ in tokens))
