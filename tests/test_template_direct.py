@@ -102,7 +102,8 @@ def test_every_spec_and_template_of_the_repository_is_built_as_from_its_tree(mon
 
 
 _noise = st.lists(st.tuples(st.integers(0, 400), st.sampled_from(
-    ["$", ")", "(", "}", "{", '"', "9" * 21, "1e999", " -1", "-", " in ", ",", "é", '"{', '}"', "((((", "\n"])), max_size=2)
+    ["$", ")", "(", "}", "{", '"', "9" * 21, "1e999", " -1", "-", " in ", ",", "é", '"{', '}"', "((((", "\n"])),
+    max_size=2)
 
 
 def _mutated(text: str, noise: list[tuple[int, str]]) -> str:

@@ -389,7 +389,8 @@ _STATEMENTS: dict[str, Callable[[TreeBuilder, Any], ts.Node]] = {
 _ENTRIES: dict[str, Callable[[TreeBuilder, Any], ts.Node]] = {
     "t_setting": TreeBuilder.setting, "t_variable_override": TreeBuilder.variable_override,
     "t_bind": TreeBuilder.bind, "t_signature": TreeBuilder.signature,
-    "copy_for": TreeBuilder.for_, "copy_if": TreeBuilder.if_, "export_for": TreeBuilder.for_, "export_if": TreeBuilder.if_,
+    "copy_for": TreeBuilder.for_, "copy_if": TreeBuilder.if_,
+    "export_for": TreeBuilder.for_, "export_if": TreeBuilder.if_,
 }
 _EXPRESSIONS: dict[str, Callable[[TreeBuilder, Any, int], ts.Expr]] = {
     **dict.fromkeys(mk.BINARY, TreeBuilder.binary),

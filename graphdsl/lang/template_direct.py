@@ -23,18 +23,18 @@ from graphdsl.lang.template_builder import TreeBuilder
 _new = object.__new__
 
 # A long template read by the driver is built by the builders below, rule by rule as the driver
-# reduces them, without lark's tree: each makes the node _Builder makes of that rule's tree. A rule's
-# children come as the driver hands them: tokens as (terminal, text, offset), keywords and
+# reduces them, without lark's tree: each makes the node TreeBuilder makes of that rule's tree. A
+# rule's children come as the driver hands them: tokens as (terminal, text, offset), keywords and
 # punctuation included, and what the builders of sub-rules made, as _Made. Any mistake a builder
 # finds (a number too large, a brace alone in a string, an expression nested too deep) gives up
-# the whole text to the tree and _Builder, which find the syntax error first if there is one,
-# else the same mistake: what is told, and in what order, stays theirs.
+# the whole text to the tree and the tree builder, which find the syntax error first if there is
+# one, else the same mistake: what is told, and in what order, stays theirs.
 
 
 class _Made:
     """What a rule made: its node (or nodes), where its text starts and ends (its container, as
     lark's tree places it), the height of an expression (trees on the longest way down, as
-    _Builder counts its depth), and the rule's name."""
+    TreeBuilder counts its depth), and the rule's name."""
 
     __slots__ = ("value", "start", "end", "height", "rule")
 
@@ -43,7 +43,7 @@ class _Made:
 
 
 class GiveUp(Exception):
-    """The direct builders leave this text to the tree and _Builder."""
+    """The direct builders leave this text to the tree and the tree builder."""
 
 
 def _kept(children: list[Any]) -> list[Any]:
@@ -127,7 +127,7 @@ class _Direct:
         """The _Made of an expression rule whose expression parts are ``parts``."""
         height = 1 + max((p.height for p in parts if type(p) is not tuple), default=0)
         if height > mk.MAX_EXPRESSION_DEPTH:
-            raise GiveUp  # _Builder says where
+            raise GiveUp  # the tree builder says where
         return self.made(value, children, rule, height)
 
     # Statements -------------------------------------------------------------------------------
@@ -156,7 +156,8 @@ class _Direct:
 
     def rule_t_copy(self, children: list[Any]) -> _Made:
         namespace, source, entries = _kept(children)
-        return self.made(mk.Copy(namespace.value, source.value, entries.value, self.whole(children)), children, "t_copy")
+        return self.made(mk.Copy(namespace.value, source.value, entries.value, self.whole(children)), children,
+                         "t_copy")
 
     def rule_t_let(self, children: list[Any]) -> _Made:
         name, value = _kept(children)

@@ -207,7 +207,7 @@ def blueprint(tree: Any) -> MakeExpr | None:
 
 
 def _compile(item: Any, depth: int) -> MakeExpr:
-    """What makes the node of ``item`` at depth ``depth`` (as :meth:`_Builder.expr` makes it), of
+    """What makes the node of ``item`` at depth ``depth`` (as :meth:`TreeBuilder.expr` makes it), of
     any text of the same shape, its offsets counted from ``base``."""
     start, end = offsets(item)
     if isinstance(item, Token):
