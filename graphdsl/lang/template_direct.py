@@ -89,19 +89,25 @@ class _Direct:
         span.file, span.start, span.end = self.file, start, end
         return span
 
-    def made(self, value: Any, children: list[Any], rule: str, height: int = 0) -> _Made:
-        made: _Made = _new(_Made)
-        made.value, made.start, made.end, made.height, made.rule = (
-            value, _start(children[0]), _end(children[-1]), height, rule)
+    def made(self, value: Any, span: TextSpan, rule: str, height: int = 0) -> _Made:
+        made: _Made = _new(_Made)  # _Made(), inline: one per rule
+        made.value, made.start, made.end, made.height, made.rule = value, span.start, span.end, height, rule
         return made
 
     def ident(self, token: tuple[str, str, int]) -> syntax.Ident:
         _, text, start = token
-        return mk.Ident(text, self.span(start, start + len(text)))  # type: ignore[no-any-return]
+        span: TextSpan = _new(TextSpan)  # span(), inline: a name per statement or two
+        span.file, span.start, span.end = self.file, start, start + len(text)
+        return mk.Ident(text, span)  # type: ignore[no-any-return]
 
     def string(self, token: tuple[str, str, int]) -> ts.Expr:
         _, text, start = token
-        return self.builder.string_at(text[1:-1], self.span(start, start + len(text)))
+        span: TextSpan = _new(TextSpan)
+        span.file, span.start, span.end = self.file, start, start + len(text)
+        raw = text[1:-1]
+        if "{" not in raw and "}" not in raw and "\\" not in raw:
+            return mk.Literal(raw, span)  # type: ignore[no-any-return]  # as written: what string_at makes of it
+        return self.builder.string_at(raw, span)
 
     def expr(self, child: Any) -> ts.Expr:
         """The expression of a child: a literal's token, or what a rule made."""
@@ -123,12 +129,24 @@ class _Direct:
             return mk.Literal(number, span)  # type: ignore[no-any-return]
         return mk.Literal(kind == "TRUE", span)  # type: ignore[no-any-return]
 
-    def expression(self, value: ts.Expr, children: list[Any], rule: str, parts: list[Any]) -> _Made:
+    def expression(self, value: ts.Expr, span: TextSpan, rule: str, parts: list[Any]) -> _Made:
         """The _Made of an expression rule whose expression parts are ``parts``."""
-        height = 1 + max((p.height for p in parts if type(p) is not tuple), default=0)
-        if height > mk.MAX_EXPRESSION_DEPTH:
+        height = 0
+        for part in parts:
+            if type(part) is not tuple and part.height > height:
+                height = part.height
+        if height >= mk.MAX_EXPRESSION_DEPTH:
             raise GiveUp  # the tree builder says where
-        return self.made(value, children, rule, height)
+        return self.made(value, span, rule, height + 1)
+
+    def whole(self, children: list[Any]) -> TextSpan:
+        """The span of a rule's text: from its first child to its last (a token or a rule's text)."""
+        first, last = children[0], children[-1]
+        span: TextSpan = _new(TextSpan)
+        span.file = self.file
+        span.start = first[2] if type(first) is tuple else first.start
+        span.end = last[2] + len(last[1]) if type(last) is tuple else last.end
+        return span
 
     # Statements -------------------------------------------------------------------------------
 
@@ -138,39 +156,42 @@ class _Direct:
         return ts.Template(self.file, tuple([c.value for c in children]), end)
 
     def rule_version(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         _, text, start = children[1]
-        return self.made(mk.Version(mk.Int(int(text), self.span(start, start + len(text))), self.whole(children)),
-                         children, "version")
-
-    def whole(self, children: list[Any]) -> TextSpan:
-        return self.span(_start(children[0]), _end(children[-1]))
+        return self.made(mk.Version(mk.Int(int(text), self.span(start, start + len(text))), span),
+                         span, "version")
 
     def rule_t_name(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         (token,) = children
-        return self.made(self.string(token) if token[0] == "STRING" else self.ident(token), children, "t_name")
+        return self.made(self.string(token) if token[0] == "STRING" else self.ident(token), span, "t_name")
 
     def rule_t_source(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         name, kind, path, *options = _kept(children)
         return self.made(mk.Source(name.value, self.ident(kind), self.string(path), tuple([o.value for o in options]),
-                                 self.whole(children)), children, "t_source")
+                                 span), span, "t_source")
 
     def rule_t_copy(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         namespace, source, entries = _kept(children)
-        return self.made(mk.Copy(namespace.value, source.value, entries.value, self.whole(children)), children,
-                         "t_copy")
+        return self.made(mk.Copy(namespace.value, source.value, entries.value, span), span, "t_copy")
 
     def rule_t_let(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         name, value = _kept(children)
-        return self.made(mk.Let(name.value, self.expr(value), self.whole(children)), children, "t_let")
+        return self.made(mk.Let(name.value, self.expr(value), span), span, "t_let")
 
     def rule_t_export(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         kind, path, *body = _kept(children)
         entries = body[0].value if body else ()
-        return self.made(mk.Export(self.ident(kind), self.string(path), entries, bool(body), self.whole(children)),
-                         children, "t_export")
+        return self.made(mk.Export(self.ident(kind), self.string(path), entries, bool(body), span),
+                         span, "t_export")
 
     def body(self, children: list[Any], rule: str) -> _Made:
-        return self.made(tuple([c.value for c in children[1:-1]]), children, rule)  # { entry* }
+        span = self.whole(children)
+        return self.made(tuple([c.value for c in children[1:-1]]), span, rule)  # { entry* }
 
     def rule_statements(self, children: list[Any]) -> _Made:
         return self.body(children, "statements")
@@ -185,6 +206,7 @@ class _Direct:
         return self.body(children, "param_body")
 
     def rule_param(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         name, type_, *rest = _kept(children)
         default = None
         entries: tuple[ts.Node, ...] = ()
@@ -193,28 +215,33 @@ class _Direct:
                 entries = child.value
             else:
                 default = self.expr(child)
-        return self.made(mk.Param(self.ident(name), type_.value, default, entries, self.whole(children)),
-                         children, "param")
+        return self.made(mk.Param(self.ident(name), type_.value, default, entries, span),
+                         span, "param")
 
     def rule_param_check(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         condition, message = _kept(children)
-        return self.made(mk.Check(self.expr(condition), self.expr(message), self.whole(children)), children, "check")
+        return self.made(mk.Check(self.expr(condition), self.expr(message), span), span, "check")
 
     def rule_type(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         name, *item = _kept(children)
-        return self.made(mk.TypeSpec(self.ident(name), item[0].value if item else None, self.whole(children)),
-                         children, "type")
+        return self.made(mk.TypeSpec(self.ident(name), item[0].value if item else None, span),
+                         span, "type")
 
     def rule_set(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         name, value = _kept(children)
-        return self.made(mk.Set(self.ident(name), self.expr(value), self.whole(children)), children, "set")
+        return self.made(mk.Set(self.ident(name), self.expr(value), span), span, "set")
 
     def rule_block(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         name, *params, body = _kept(children)
-        return self.made(mk.Block(self.ident(name), tuple([p.value for p in params]), body.value, self.whole(children)),
-                         children, "block")
+        return self.made(mk.Block(self.ident(name), tuple([p.value for p in params]), body.value, span),
+                         span, "block")
 
     def rule_block_param(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         name, *rest = _kept(children)
         type_ = default = None
         for child in rest:
@@ -222,26 +249,30 @@ class _Direct:
                 type_ = child.value
             else:
                 default = self.expr(child)
-        return self.made(mk.BlockParam(self.ident(name), type_, default, self.whole(children)), children, "block_param")
+        return self.made(mk.BlockParam(self.ident(name), type_, default, span), span, "block_param")
 
     def rule_use(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         name, block, *args = _kept(children)
-        return self.made(mk.Use(name.value, self.ident(block), tuple([a.value for a in args]), self.whole(children)),
-                         children, "use")
+        return self.made(mk.Use(name.value, self.ident(block), tuple([a.value for a in args]), span),
+                         span, "use")
 
     def rule_output(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         name, value = _kept(children)
-        return self.made(mk.Output(self.ident(name), self.expr(value), self.whole(children)), children, "output")
+        return self.made(mk.Output(self.ident(name), self.expr(value), span), span, "output")
 
     def rule_include(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         _, text, start = children[1]
         path = mk.String(mk.decode(text[1:-1]), self.span(start, start + len(text)))
-        return self.made(mk.Include(path, self.whole(children)), children, "include")
+        return self.made(mk.Include(path, span), span, "include")
 
     def loop(self, children: list[Any], rule: str) -> _Made:
+        span = self.whole(children)
         names, iterable, body = _kept(children)
         return self.made(mk.For(tuple([self.ident(n) for n in names.value]), self.expr(iterable), body.value,
-                              self.whole(children)), children, rule)
+                              span), span, rule)
 
     def rule_statement_for(self, children: list[Any]) -> _Made:
         return self.loop(children, "statement_for")
@@ -253,18 +284,20 @@ class _Direct:
         return self.loop(children, "export_for")
 
     def rule_loop_names(self, children: list[Any]) -> _Made:
-        return self.made(_kept(children), children, "loop_names")
+        span = self.whole(children)
+        return self.made(_kept(children), span, "loop_names")
 
     def choice(self, children: list[Any], rule: str) -> _Made:
+        span = self.whole(children)
         condition, then, *otherwise = _kept(children)
         rest: tuple[ts.Node, ...] = ()
         if otherwise:
             branch = otherwise[0]
             rest = (branch.value,) if branch.rule.endswith("_if") else branch.value
-        node: ts.If = mk.If(self.expr(condition), then.value, rest, self.whole(children))
+        node: ts.If = mk.If(self.expr(condition), then.value, rest, span)
         then_span = self.span(then.start, then.end)
         object.__setattr__(node, "then_end", (then_span.end_line, then_span.end_column))  # not a field
-        return self.made(node, children, rule)
+        return self.made(node, span, rule)
 
     def rule_statement_if(self, children: list[Any]) -> _Made:
         return self.choice(children, "statement_if")
@@ -278,105 +311,123 @@ class _Direct:
     # Entries ----------------------------------------------------------------------------------
 
     def rule_t_setting(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         key, _, value = children
-        return self.made(mk.Setting(self.ident(key), self.expr(value), self.whole(children)), children, "t_setting")
+        return self.made(mk.Setting(self.ident(key), self.expr(value), span), span, "t_setting")
 
     def rule_t_variable_override(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         pattern, value = _kept(children)
-        return self.made(mk.VariableOverride(self.string(pattern), self.expr(value), self.whole(children)),
-                         children, "t_variable_override")
+        return self.made(mk.VariableOverride(self.string(pattern), self.expr(value), span),
+                         span, "t_variable_override")
 
     def rule_t_bind(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         name, value = _kept(children)
-        return self.made(mk.Bind(self.string(name), self.expr(value), self.whole(children)), children, "t_bind")
+        return self.made(mk.Bind(self.string(name), self.expr(value), span), span, "t_bind")
 
     def rule_t_signature(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         label, *settings = _kept(children)
-        return self.made(mk.Signature(label.value, tuple([s.value for s in settings]), self.whole(children)),
-                         children, "t_signature")
+        return self.made(mk.Signature(label.value, tuple([s.value for s in settings]), span),
+                         span, "t_signature")
 
     def rule_t_label(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         (token,) = children
         if token[0] == "STRING":
-            return self.made(self.string(token), children, "t_label")
+            return self.made(self.string(token), span, "t_label")
         _, text, start = token
-        return self.made(mk.Literal(text, self.span(start, start + len(text))), children, "t_label")
+        return self.made(mk.Literal(text, self.span(start, start + len(text))), span, "t_label")
 
     # Expressions ------------------------------------------------------------------------------
 
     def binary(self, op: str, rule: str, children: list[Any]) -> _Made:
+        span = self.whole(children)
         left, _, right = children
-        return self.expression(mk.Binary(op, self.expr(left), self.expr(right), self.whole(children)), children, rule,
+        return self.expression(mk.Binary(op, self.expr(left), self.expr(right), span), span, rule,
                                [left, right])
 
     def rule_not_op(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         operand = children[1]
-        return self.expression(mk.Unary("not", self.expr(operand), self.whole(children)), children, "not_op", [operand])
+        return self.expression(mk.Unary("not", self.expr(operand), span), span, "not_op", [operand])
 
     def rule_neg(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         operand = children[1]
-        return self.expression(mk.Unary("-", self.expr(operand), self.whole(children)), children, "neg", [operand])
+        return self.expression(mk.Unary("-", self.expr(operand), span), span, "neg", [operand])
 
     def rule_conditional(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         parts = _kept(children)
         condition, then, otherwise = parts
         return self.expression(mk.Conditional(self.expr(condition), self.expr(then), self.expr(otherwise),
-                                            self.whole(children)), children, "conditional", parts)
+                                            span), span, "conditional", parts)
 
     def rule_index(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         parts = _kept(children)
         target, index = parts
-        return self.expression(mk.Index(self.expr(target), self.expr(index), self.whole(children)), children, "index",
+        return self.expression(mk.Index(self.expr(target), self.expr(index), span), span, "index",
                                parts)
 
     def rule_attribute(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         target, _, name = children
-        return self.expression(mk.Attribute(self.expr(target), name[1], self.whole(children)), children, "attribute",
+        return self.expression(mk.Attribute(self.expr(target), name[1], span), span, "attribute",
                                [target])
 
     def rule_variable(self, children: list[Any]) -> _Made:
-        return self.expression(mk.Variable(children[0][1], self.whole(children)), children, "variable", [])
+        span = self.whole(children)
+        return self.expression(mk.Variable(children[0][1], span), span, "variable", [])
 
     def rule_call(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         function, *args = _kept(children)
-        return self.expression(mk.Call(function[1], tuple([self.expr(a) for a in args]), self.whole(children)),
-                               children, "call", args)
+        return self.expression(mk.Call(function[1], tuple([self.expr(a) for a in args]), span),
+                               span, "call", args)
 
     def rule_t_list(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         items = _kept(children)
-        return self.expression(mk.ListExpr(tuple([self.expr(i) for i in items]), self.whole(children)), children,
-                               "t_list", items)
+        return self.expression(mk.ListExpr(tuple([self.expr(i) for i in items]), span), span, "t_list", items)
 
     def rule_t_map(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         items = _kept(children)
-        return self.expression(mk.MapExpr(tuple([i.value for i in items]), self.whole(children)), children, "t_map",
+        return self.expression(mk.MapExpr(tuple([i.value for i in items]), span), span, "t_map",
                                items)
 
     def rule_t_map_entry(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         label, _, value = children
-        made = self.made(mk.MapItem(label.value, self.expr(value), self.whole(children)), children, "t_map_entry")
+        made = self.made(mk.MapItem(label.value, self.expr(value), span), span, "t_map_entry")
         made.height = value.height if type(value) is not tuple else 0  # a map's entry is no level of its own
         return made
 
     def rule_list_for(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         parts = _kept(children)
         names, iterable, item = parts
         return self.expression(mk.ListFor(tuple([n[1] for n in names.value]), self.expr(iterable), self.expr(item),
-                                        self.whole(children)), children, "list_for", parts[1:])
+                                        span), span, "list_for", parts[1:])
 
     def rule_map_for(self, children: list[Any]) -> _Made:
+        span = self.whole(children)
         parts = _kept(children)
         names, iterable, key, value = parts
         return self.expression(mk.MapFor(tuple([n[1] for n in names.value]), self.expr(iterable), self.expr(key),
-                                       self.expr(value), self.whole(children)), children, "map_for", parts[1:])
+                                       self.expr(value), span), span, "map_for", parts[1:])
 
     def rule_primary(self, children: list[Any]) -> Any:
         # ( expr ): the expression stands for it; a lone token stays where it is, and a tree is
         # placed by the text of the parentheses, as lark places them.
+        span = self.whole(children)
         (inner,) = _kept(children)
         if type(inner) is tuple:
             return inner
-        made = self.made(inner.value, children, inner.rule, inner.height)
+        made = self.made(inner.value, span, inner.rule, inner.height)
         return made
 
 
