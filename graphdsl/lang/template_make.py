@@ -67,6 +67,9 @@ def offsets(item: Any) -> tuple[int, int]:
     return start or 0, end or 0
 
 
+# ---------------------------------------------------------------------------------------------
+# Strings, one layout per shape
+# ---------------------------------------------------------------------------------------------
 
 # What a string's text is made of, in order (see layout): literal text, given as where it is
 # (first, last) or as the pieces that make it ((pieces), None); an expression's text (first, last);
