@@ -80,6 +80,10 @@ MISTAKES = [
     'set a = "{1 +}"\n', 'set a = "{}"\n', "set a = " + "not " * 300 + "x\n",
     "set a = " + "-" * 300 + "1\n", "set a = " + "[" * 300 + "]" * 300 + "\n",
     "set a = " + "not " * 250 + "{a: " * 10 + "x" + "}" * 10 + "\n",
+    # As deep as the tree builder goes before Python's recursion limit: it says what is wrong.
+    "set a = " + "{a: " * 300 + "x" + "}" * 300 + "\n", "set a = " + "f(" * 300 + "x" + ")" * 300 + "\n",
+    'set a = "{' + "[" * 300 + "]" * 300 + '}"\n',
+    "set a = " + "{for k in m: k => " * 300 + "x" + "}" * 300 + "\n",
     "set a = 99999999999999999999999\nset b = 1 +\n", 'set a = "x}"\nset b = $\n',
     "set a = " + "-" * 300 + "1\nset b = )\n",
 ]

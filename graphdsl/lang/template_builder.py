@@ -219,75 +219,64 @@ class TreeBuilder:
     # Expressions ------------------------------------------------------------------------------
 
     def expr(self, item: Any, depth: int = 0) -> ts.Expr:
+        # One frame per level of the expression (two for a list's or a call's item, three for a
+        # map's value): 256 levels stay clear of Python's recursion limit, so each kind is made
+        # here rather than by a method of its own.
         kind = type(item)
         if kind is _TOKEN or (kind is not _TREE and isinstance(item, Token)):
-            return self.value(item)
+            kind = item.type
+            if kind == "STRING":
+                return self.string_at(item[1:-1], self.span_of(item))
+            if kind == "INT":
+                return mk.Literal(self.integer(item), self.span_of(item))  # type: ignore[no-any-return]
+            if kind == "FLOAT":
+                return mk.Literal(self.number(item), self.span_of(item))  # type: ignore[no-any-return]
+            return mk.Literal(kind == "TRUE", self.span_of(item))  # type: ignore[no-any-return]
         if depth >= mk.MAX_EXPRESSION_DEPTH:
             span = self.span_of(item)
             raise SpecSyntaxError(f"expressions nested more than {mk.MAX_EXPRESSION_DEPTH} deep",
                                   Span(self.path, span.line, span.column, span.line, span.column + 1, self.file),
                                   "give parts of it names with set")
-        return _EXPRESSIONS[item.data](self, item, depth + 1)
-
-    def value(self, token: Any) -> ts.Expr:
-        """A literal: a string (with or without ``{...}``), a number or a bool."""
-        kind = token.type
-        if kind == "STRING":
-            return self.string(token)
-        if kind == "INT":
-            return mk.Literal(self.integer(token), self.span_of(token))
-        if kind == "FLOAT":
-            return mk.Literal(self.number(token), self.span_of(token))
-        return mk.Literal(kind == "TRUE", self.span_of(token))
-
-    def binary(self, tree: Any, depth: int) -> ts.Expr:
-        left, right = tree.children
-        return mk.Binary(mk.BINARY[tree.data], self.expr(left, depth), self.expr(right, depth), self.span_of(tree))
-
-    def variable(self, tree: Any, depth: int) -> ts.Expr:
-        return mk.Variable(str(tree.children[0]), self.span_of(tree))
-
-    def call(self, tree: Any, depth: int) -> ts.Expr:
-        function, *args = tree.children
-        return mk.Call(str(function), tuple([self.expr(a, depth) for a in args]), self.span_of(tree))
-
-    def neg(self, tree: Any, depth: int) -> ts.Expr:
-        return mk.Unary("-", self.expr(tree.children[0], depth), self.span_of(tree))
-
-    def not_op(self, tree: Any, depth: int) -> ts.Expr:
-        return mk.Unary("not", self.expr(tree.children[0], depth), self.span_of(tree))
-
-    def conditional(self, tree: Any, depth: int) -> ts.Expr:
-        condition, then, otherwise = tree.children
-        return mk.Conditional(self.expr(condition, depth), self.expr(then, depth), self.expr(otherwise, depth),
-                            self.span_of(tree))
-
-    def index(self, tree: Any, depth: int) -> ts.Expr:
-        target, index = tree.children
-        return mk.Index(self.expr(target, depth), self.expr(index, depth), self.span_of(tree))
-
-    def attribute(self, tree: Any, depth: int) -> ts.Expr:
-        target, name = tree.children
-        return mk.Attribute(self.expr(target, depth), str(name), self.span_of(tree))
-
-    def list_expr(self, tree: Any, depth: int) -> ts.Expr:
-        return mk.ListExpr(tuple([self.expr(c, depth) for c in tree.children]), self.span_of(tree))
-
-    def map_expr(self, tree: Any, depth: int) -> ts.Expr:
-        return mk.MapExpr(tuple([self.map_item(c, depth) for c in tree.children]), self.span_of(tree))
-
-    def list_for(self, tree: Any, depth: int) -> ts.Expr:
-        names, iterable, item = tree.children
-        return mk.ListFor(self.loop_names(names), self.expr(iterable, depth), self.expr(item, depth),
-                        self.span_of(tree))
-
-    def map_for(self, tree: Any, depth: int) -> ts.Expr:
-        names, iterable, key, value = tree.children
-        return mk.MapFor(self.loop_names(names), self.expr(iterable, depth), self.expr(key, depth),
-                       self.expr(value, depth), self.span_of(tree))
-
-    def interpolation_tree(self, tree: Any, depth: int) -> ts.Expr:
-        return self.expr(tree.children[0], depth)
+        data, children, span = item.data, item.children, self.span_of(item)
+        depth += 1
+        op = mk.BINARY.get(data)
+        if op is not None:
+            left, right = children
+            return mk.Binary(op, self.expr(left, depth), self.expr(right, depth), span)  # type: ignore[no-any-return]
+        if data == "variable":
+            return mk.Variable(str(children[0]), span)  # type: ignore[no-any-return]
+        if data == "call":
+            function, *args = children
+            return mk.Call(str(function), tuple([self.expr(a, depth) for a in args]), span)  # type: ignore[no-any-return]
+        if data == "neg":
+            return mk.Unary("-", self.expr(children[0], depth), span)  # type: ignore[no-any-return]
+        if data == "not_op":
+            return mk.Unary("not", self.expr(children[0], depth), span)  # type: ignore[no-any-return]
+        if data == "conditional":
+            condition, then, otherwise = children
+            return mk.Conditional(self.expr(condition, depth), self.expr(then, depth),  # type: ignore[no-any-return]
+                                  self.expr(otherwise, depth), span)
+        if data == "index":
+            target, index = children
+            return mk.Index(self.expr(target, depth), self.expr(index, depth), span)  # type: ignore[no-any-return]
+        if data == "attribute":
+            target, name = children
+            return mk.Attribute(self.expr(target, depth), str(name), span)  # type: ignore[no-any-return]
+        if data == "t_list":
+            return mk.ListExpr(tuple([self.expr(c, depth) for c in children]), span)  # type: ignore[no-any-return]
+        if data == "t_map":
+            return mk.MapExpr(tuple([self.map_item(c, depth) for c in children]), span)  # type: ignore[no-any-return]
+        if data == "list_for":
+            names, iterable, item_ = children
+            return mk.ListFor(self.loop_names(names), self.expr(iterable, depth),  # type: ignore[no-any-return]
+                              self.expr(item_, depth), span)
+        if data == "map_for":
+            names, iterable, key, value = children
+            return mk.MapFor(self.loop_names(names), self.expr(iterable, depth),  # type: ignore[no-any-return]
+                             self.expr(key, depth), self.expr(value, depth), span)
+        if data == "interpolation":
+            return self.expr(children[0], depth)
+        raise AssertionError(f"unknown expression {data}")  # the grammar has no other
 
     def map_item(self, tree: Any, depth: int) -> ex.MapItem:
         label, value = tree.children
@@ -378,7 +367,7 @@ class TreeBuilder:
         return make(text, self.file, base)
 
 
-# The method that makes each statement, body entry and expression, by its rule (shared by every
+# The method that makes each statement and body entry, by its rule (shared by every
 # builder: an interpolation makes one of its own).
 _STATEMENTS: dict[str, Callable[[TreeBuilder, Any], ts.Node]] = {
     "version": TreeBuilder.version, "t_source": TreeBuilder.source, "t_copy": TreeBuilder.copy,
@@ -391,13 +380,6 @@ _ENTRIES: dict[str, Callable[[TreeBuilder, Any], ts.Node]] = {
     "t_bind": TreeBuilder.bind, "t_signature": TreeBuilder.signature,
     "copy_for": TreeBuilder.for_, "copy_if": TreeBuilder.if_,
     "export_for": TreeBuilder.for_, "export_if": TreeBuilder.if_,
-}
-_EXPRESSIONS: dict[str, Callable[[TreeBuilder, Any, int], ts.Expr]] = {
-    **dict.fromkeys(mk.BINARY, TreeBuilder.binary),
-    "variable": TreeBuilder.variable, "call": TreeBuilder.call, "neg": TreeBuilder.neg, "not_op": TreeBuilder.not_op,
-    "conditional": TreeBuilder.conditional, "index": TreeBuilder.index, "attribute": TreeBuilder.attribute,
-    "t_list": TreeBuilder.list_expr, "t_map": TreeBuilder.map_expr, "list_for": TreeBuilder.list_for,
-    "map_for": TreeBuilder.map_for, "interpolation": TreeBuilder.interpolation_tree,
 }
 
 
