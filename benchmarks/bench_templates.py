@@ -13,12 +13,17 @@
 3. ``graphdsl check`` of every example in specs/, as a user runs it: a fresh
    ``python -m graphdsl check SPEC`` process (Python's start and the imports included), its CPU
    time (user + system) and its wall time.
+4. ``graphdsl check`` of templates of 2N statements of three shapes, in a fresh process each (CPU
+   seconds, the median of --repeat): copies whose names and entries interpolate a distinct
+   expression each (``copy "C{k}_7" from s { take = "x{k + 7}" }``), copies whose ``variables`` is
+   a conditional, and the written-out template of 2. The anchor, in the same run: the plain spec
+   each template makes (its expansion, printed), checked the same way.
 
 No TensorFlow is imported. Times are CPU seconds of this process (``time.process_time``), the best
 of --repeat runs: other work on the machine slows wall time down far more than CPU time. The
 header shows the load average all the same.
 
-    .venv/bin/python benchmarks/bench_templates.py [--uses 5000] [--repeat 5]
+    .venv/bin/python benchmarks/bench_templates.py [--uses 5000] [--repeat 5] [--shapes-only]
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ import gc
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -121,6 +128,55 @@ def written_out_stages(statements: int, repeat: int) -> list[tuple[str, float]]:
             ("graphdsl: all of it (graphdsl.lang.expand.load)", total_time)]
 
 
+def shapes(statements: int) -> dict[str, str]:
+    """Templates of ``statements`` statements of the shapes that cost the most to read, by name."""
+    head = ["graphdsl 1", "param k: int = 3", 'source s = graphdef("s.pb")']
+    interpolated = [f'copy "C{{k}}_{i}" from s {{ take = "x{{k + {i}}}" }}' for i in range(statements)]
+    conditional = [f'copy A{i} from s {{ take = "x{i}" variables = k > 2 ? "value" : "init" }}'
+                   for i in range(statements)]
+    return {"interpolated names and entries": "\n".join(head + interpolated) + "\n",
+            "copies with a conditional": "\n".join(head + conditional) + "\n",
+            "written out (as above)": written_out(statements)}
+
+
+def check_cpu(path: Path, repeat: int) -> float:
+    """The median CPU seconds (user + system) of ``python -m graphdsl check PATH``, a fresh process each."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    times = []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        result = subprocess.run([sys.executable, "-m", "graphdsl", "check", str(path)], cwd=REPO, env=env,
+                                capture_output=True, text=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if result.returncode != 0:
+            raise SystemExit(result.stderr)
+        times.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(times)
+
+
+def shape_checks(statements: int, repeat: int) -> list[tuple[str, float, float]]:
+    """(shape, CPU seconds of checking the template, of checking the plain spec it makes)."""
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for index, (name, text) in enumerate(shapes(statements).items()):
+            template = Path(folder, f"shape{index}.gcomp")
+            template.write_text(text, encoding="utf-8")
+            expansion = expand_file(SourceFile(str(template), text), ParamValues.from_mapping({}), 10 * statements)
+            spec = Path(folder, f"shape{index}_plain.gcomp")
+            spec.write_text(unparse(expansion.spec), encoding="utf-8")
+            rows.append((name, check_cpu(template, repeat), check_cpu(spec, repeat)))
+    return rows
+
+
+def print_shapes(statements: int, repeat: int) -> None:
+    print(f"\n`graphdsl check` of templates of {statements} statements, a fresh process each (median of {repeat}), "
+          "against the plain spec each makes:\n")
+    print("| template | CPU seconds | its plain spec | x plain |")
+    print("|---|--:|--:|--:|")
+    for name, template, spec in shape_checks(statements, repeat):
+        print(f"| {name} | {template:.3f} | {spec:.3f} | {template / spec:.2f} |")
+
+
 def plain(text: str, repeat: int) -> list[tuple[str, float]]:
     file = SourceFile("plain.gcomp", text)
     parse_time, spec = best(lambda: parser.parse_source(file), repeat)
@@ -153,10 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     options = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     options.add_argument("--uses", type=int, default=5000, help="block uses (2 statements each)")
     options.add_argument("--repeat", type=int, default=5, help="runs per measurement (the best is kept)")
+    options.add_argument("--shapes-only", action="store_true", help="only the templates of three shapes (4.)")
     args = options.parse_args(argv)
     load = os.getloadavg()
     print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
           f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; best of {args.repeat} runs\n")
+    if args.shapes_only:
+        print_shapes(2 * args.uses, args.repeat)
+        return 0
 
     stages, text, statements = template_stages(args.uses, args.repeat)
     anchor = plain(text, args.repeat)
@@ -184,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|--:|--:|")
     for name, kind, cpu, wall in cli_checks(args.repeat):
         print(f"| {name} | {kind} | {cpu:.3f} | {wall:.3f} |")
+    print_shapes(2 * args.uses, args.repeat)
     return 0
 
 

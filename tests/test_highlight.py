@@ -27,7 +27,8 @@ from graphdsl.lang import expr as ex
 from graphdsl.lang import functions, grammar, params, schema, syntax
 from graphdsl.lang import template_syntax as ts
 from graphdsl.lang.highlight import GcompLexer
-from graphdsl.lang.template_parser import _closing, parse_any
+from graphdsl.lang.template_make import _closing
+from graphdsl.lang.template_parser import parse_any
 from graphdsl.lang.words import words
 
 REPO = Path(__file__).resolve().parents[1]

@@ -394,8 +394,6 @@ def _builder(name: str, expand_one: bool, lines: Lines) -> Callable[[list[Any]],
     def build(children: list[Any]) -> _Node:
         kept: list[Any] = []
         start = end = None
-        if Splice in map(type, children):  # the children of a spliced rule, handed on whole
-            children = flat(children)
         for child in children:
             kind = type(child)
             if kind is tuple:
@@ -409,6 +407,8 @@ def _builder(name: str, expand_one: bool, lines: Lines) -> Callable[[list[Any]],
                     made.type, made.value, made.start_pos, made.end_pos, made.lines = (
                         terminal, word, offset, end, lines)
                     kept.append(made)
+            elif kind is Splice:  # the children of a spliced rule, handed on whole (rare)
+                return build(flat(children))
             else:
                 if child.start is not None:
                     if start is None:
@@ -419,6 +419,8 @@ def _builder(name: str, expand_one: bool, lines: Lines) -> Callable[[list[Any]],
             return _alone(kept[0], start, end)
         tree: PositionedTree = _new(PositionedTree)
         tree.__dict__ = {"data": name, "children": kept, "_meta": None, "start": start, "end": end, "lines": lines}
-        return _Node(tree, start, end)
+        node: _Node = _new(_Node)  # _Node(), inline: a node per rule
+        node.value, node.start, node.end = tree, start, end
+        return node
 
     return build

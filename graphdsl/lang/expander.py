@@ -38,6 +38,16 @@ from graphdsl.lang.typecheck import check_types
 
 _LIMIT_HINT = "raise the limit with --max-statements N (max_statements=N in the Python API)"
 
+# The plain spec's nodes, by their fast constructors (positional, see syntax.maker): an expansion
+# makes several per statement it makes.
+_make = syntax.maker
+_Bind, _Bool, _Copy, _Export = _make(syntax.Bind), _make(syntax.Bool), _make(syntax.Copy), _make(syntax.Export)
+_Float, _Ident, _Int, _Let = _make(syntax.Float), _make(syntax.Ident), _make(syntax.Int), _make(syntax.Let)
+_ListValue, _MapEntry, _MapValue = _make(syntax.ListValue), _make(syntax.MapEntry), _make(syntax.MapValue)
+_Ref, _Setting, _Signature = _make(syntax.Ref), _make(syntax.Setting), _make(syntax.Signature)
+_Source, _String, _Word = _make(syntax.Source), _make(syntax.String), _make(syntax.Word)
+_VariableOverride, _Version = _make(syntax.VariableOverride), _make(syntax.Version)
+
 
 def expand(template: ts.Template, given: params_.ParamValues,
            max_statements: int = DEFAULT_MAX_STATEMENTS) -> Expansion:
@@ -268,15 +278,15 @@ class Expander:
             raise SpecError(f"'{full}' names a {what} here and a {earlier[0]} at {_where(earlier[1])}", span,
                             "a block use's prefix is a name of its own: rename one of them")
         self.defined.setdefault(full, (what, span))
-        return syntax.Ident(full, span)
+        return _Ident(full, span)
 
     def refer(self, name: ts.NameExpr, ctx: _Context) -> syntax.Ident:
         """A name a statement refers to (a copy's source): the block's own, else the one outside."""
         if isinstance(name, syntax.Ident):
-            return syntax.Ident(ctx.word(name.name, name.span).text, ctx.span(name.span))
+            return _Ident(ctx.word(name.name, name.span).text, ctx.span(name.span))
         text = self.text(name, ctx, "a source's name")
         ex.check_name(text, ctx.span(name.span))
-        return syntax.Ident(ctx.word(text, name.span).text, ctx.span(name.span))
+        return _Ident(ctx.word(text, name.span).text, ctx.span(name.span))
 
     def output_of(self, target: ex.Name, name: str, span: Span) -> ex.Name:
         """``PREFIX.NAME``: the alias of an output of the block use ``PREFIX``."""
@@ -301,30 +311,35 @@ class Expander:
         variable mode: the strings init and value become words), ``"literal"`` (a builder's
         argument) or ``"any"``. A name no variable binds is a mistake where no name belongs.
         """
+        kind = type(value)  # the common kinds first, by their exact type
+        if kind is str and position != "mode":
+            return _String(value, span)
+        if kind is int:
+            return _Int(value, span)
         if isinstance(value, bool):
-            return syntax.Bool(value, span)
+            return _Bool(value, span)
         if isinstance(value, int):
-            return syntax.Int(value, span)
+            return _Int(value, span)
         if isinstance(value, float):
-            return syntax.Float(value, span)
+            return _Float(value, span)
         if isinstance(value, str):
             if position == "mode" and value in schema.VARIABLE_MODES:
-                return syntax.Word(value, span)
-            return syntax.String(value, span)
+                return _Word(value, span)
+            return _String(value, span)
         if isinstance(value, tuple):
-            return syntax.ListValue(tuple(self.node(v, span, ctx, position) for v in value), span)
+            return _ListValue(tuple(self.node(v, span, ctx, position) for v in value), span)
         if isinstance(value, dict):
-            return syntax.MapValue(tuple(syntax.MapEntry(syntax.String(k, span), self.node(v, span, ctx, position), span)
-                                         for k, v in value.items()), span)
+            return _MapValue(tuple(_MapEntry(_String(k, span), self.node(v, span, ctx, position), span)
+                                   for k, v in value.items()), span)
         if isinstance(value, ex.Reference):
-            return syntax.Ref(syntax.Ident(value.namespace, span), syntax.String(value.element, span), span)
+            return _Ref(_Ident(value.namespace, span), _String(value.element, span), span)
         assert isinstance(value, ex.Name)
         if position == "ref" or (position == "mode" and value.text in schema.VARIABLE_MODES):
             if value.text not in self.defined and value.text not in schema.VARIABLE_MODES:
                 close = did_you_mean(value.text, ctx.scope.names(), "the variable")
                 if close:
                     raise SpecError(f"unknown name '{value.text}'", span, close)
-            return syntax.Word(value.text, span)
+            return _Word(value.text, span)
         raise SpecError(f"unknown name '{value.text}'", span,
                         did_you_mean(value.text, ctx.scope.names(), "the variable")
                         or (f'no variable is called so; for the string, write "{value.text}"'
@@ -333,15 +348,16 @@ class Expander:
     def setting(self, setting: ts.Setting, ctx: _Context, position: str = "any") -> syntax.Setting:
         span = ctx.span(setting.value.span)
         value = self.node(self.value(setting.value, ctx), span, ctx, position)
-        self.made(ctx.span(setting.span))
-        return syntax.Setting(syntax.Ident(setting.key.name, ctx.span(setting.key.span)), value, ctx.span(setting.span))
+        where = ctx.span(setting.span)
+        self.made(where)
+        return _Setting(_Ident(setting.key.name, ctx.span(setting.key.span)), value, where)
 
     # Statements -------------------------------------------------------------------------------
 
     def version(self, version: syntax.Version, ctx: _Context) -> None:
         if not self._version_done:  # the root's; an included file's says nothing more
             self._version_done = True
-            self.emit(syntax.Version(version.number, version.span))  # without the template's comments
+            self.emit(_Version(version.number, version.span))  # without the template's comments
 
     def source(self, source: ts.Source, ctx: _Context) -> None:
         name = self.define(source.name, ctx, "source")
@@ -349,8 +365,8 @@ class Expander:
         if ctx.unit is not self.program.root:
             path = self.relative_path(path, ctx.unit, source.kind.name)
         options = tuple(self.source_option(o, source.kind.name, ctx) for o in source.options)
-        self.emit(syntax.Source(name, syntax.Ident(source.kind.name, ctx.span(source.kind.span)),
-                                syntax.String(path, ctx.span(source.path.span)), options, ctx.span(source.span)))
+        self.emit(_Source(name, _Ident(source.kind.name, ctx.span(source.kind.span)),
+                                _String(path, ctx.span(source.path.span)), options, ctx.span(source.span)))
 
     def source_option(self, option: ts.Setting, kind: str, ctx: _Context) -> syntax.Setting:
         """A source's option; a path option of an included file's source is moved like its path."""
@@ -359,8 +375,8 @@ class Expander:
         entry = known.option(option.key.name) if known is not None else None
         if entry is not None and entry.path and ctx.unit is not self.program.root \
                 and isinstance(setting.value, syntax.String):
-            moved = syntax.String(self.relative_path(setting.value.value, ctx.unit, ""), setting.value.span)
-            setting = syntax.Setting(setting.key, moved, setting.span)
+            moved = _String(self.relative_path(setting.value.value, ctx.unit, ""), setting.value.span)
+            setting = _Setting(setting.key, moved, setting.span)
         return setting
 
     def relative_path(self, path: str, unit: Unit, kind: str) -> str:
@@ -379,7 +395,7 @@ class Expander:
         namespace = self.define(copy.namespace, ctx, "namespace")
         entries: list[syntax.Node] = []
         self.copy_entries(copy.entries, ctx, entries)
-        self.emit(syntax.Copy(namespace, source, tuple(entries), ctx.span(copy.span)))  # type: ignore[arg-type]
+        self.emit(_Copy(namespace, source, tuple(entries), ctx.span(copy.span)))  # type: ignore[arg-type]
 
     def copy_entries(self, entries: tuple[ts.Node, ...], ctx: _Context, out: list[syntax.Node]) -> None:
         for entry in entries:
@@ -389,27 +405,27 @@ class Expander:
                 pattern = self.text(entry.pattern, ctx, "a variable pattern")
                 value = self.node(self.value(entry.value, ctx), ctx.span(entry.value.span), ctx, "mode")
                 self.made(ctx.span(entry.span))
-                out.append(syntax.VariableOverride(syntax.String(pattern, ctx.span(entry.pattern.span)), value,
+                out.append(_VariableOverride(_String(pattern, ctx.span(entry.pattern.span)), value,
                                                    ctx.span(entry.span)))
             elif isinstance(entry, ts.Bind):
                 name = self.text(entry.input, ctx, "a bind's input")
                 value = self.node(self.value(entry.value, ctx), ctx.span(entry.value.span), ctx, "ref")
                 self.made(ctx.span(entry.span))
-                out.append(syntax.Bind(syntax.String(name, ctx.span(entry.input.span)), value, ctx.span(entry.span)))
+                out.append(_Bind(_String(name, ctx.span(entry.input.span)), value, ctx.span(entry.span)))
             else:
                 self.control(entry, ctx, lambda body, inner: self.copy_entries(body, inner, out))
 
     def let(self, let: ts.Let, ctx: _Context) -> None:
         name = self.define(let.name, ctx, "alias")
         value = self.node(self.value(let.value, ctx), ctx.span(let.value.span), ctx, "ref")
-        self.emit(syntax.Let(name, value, ctx.span(let.span)))
+        self.emit(_Let(name, value, ctx.span(let.span)))
 
     def export(self, export: ts.Export, ctx: _Context) -> None:
         path = self.text(export.path, ctx, "an export's path")
         entries: list[syntax.Node] = []
         self.export_entries(export.entries, ctx, entries)
-        self.emit(syntax.Export(syntax.Ident(export.kind.name, ctx.span(export.kind.span)),
-                                syntax.String(path, ctx.span(export.path.span)), tuple(entries),  # type: ignore[arg-type]
+        self.emit(_Export(_Ident(export.kind.name, ctx.span(export.kind.span)),
+                                _String(path, ctx.span(export.path.span)), tuple(entries),  # type: ignore[arg-type]
                                 export.has_body, ctx.span(export.span)))
 
     def export_entries(self, entries: tuple[ts.Node, ...], ctx: _Context, out: list[syntax.Node]) -> None:
@@ -420,7 +436,7 @@ class Expander:
                 name = self.text(entry.name, ctx, "a signature's name")
                 settings = tuple(self.setting(s, ctx, "ref") for s in entry.entries)
                 self.made(ctx.span(entry.span))
-                out.append(syntax.Signature(syntax.String(name, ctx.span(entry.name.span)), settings,
+                out.append(_Signature(_String(name, ctx.span(entry.name.span)), settings,
                                             ctx.span(entry.span)))
             else:
                 self.control(entry, ctx, lambda body, inner: self.export_entries(body, inner, out))
@@ -495,7 +511,7 @@ class Expander:
         name = ctx.full(output.name.name)
         value = self.node(self.value(output.value, ctx), ctx.span(output.value.span), ctx, "ref")
         self.defined.setdefault(name, ("alias", ctx.span(output.name.span)))
-        self.emit(syntax.Let(syntax.Ident(name, ctx.span(output.name.span)), value, ctx.span(output.span)))
+        self.emit(_Let(_Ident(name, ctx.span(output.name.span)), value, ctx.span(output.span)))
 
     def include(self, include: ts.Include, ctx: _Context) -> None:
         unit = ctx.unit.includes.get(id(include))

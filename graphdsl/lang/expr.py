@@ -133,6 +133,8 @@ def _key(key: str) -> str:
 class Literal(Node):
     """A literal: an int, float, bool or string (a string without ``{...}``)."""
 
+    __slots__ = ("value", "span")
+
     value: Any
     span: Span
 
@@ -140,6 +142,8 @@ class Literal(Node):
 @dataclass(frozen=True)
 class Interpolated(Node):
     """A string with ``{...}``: ``parts`` are the literal texts and the expressions, in order."""
+
+    __slots__ = ("parts", "span")
 
     parts: tuple[Union[str, Node], ...]
     span: Span
@@ -149,6 +153,8 @@ class Interpolated(Node):
 class Variable(Node):
     """A bare word: a bound variable's value, else a :class:`Name` of the spec."""
 
+    __slots__ = ("name", "span")
+
     name: str
     span: Span
 
@@ -157,6 +163,8 @@ class Variable(Node):
 class ListExpr(Node):
     """``[a, b, ...]``."""
 
+    __slots__ = ("items", "span")
+
     items: tuple[Node, ...]
     span: Span
 
@@ -164,6 +172,8 @@ class ListExpr(Node):
 @dataclass(frozen=True)
 class MapItem(Node):
     """``key: value`` in a map; the key is a :class:`Literal` or :class:`Interpolated` string."""
+
+    __slots__ = ("key", "value", "span")
 
     key: Node
     value: Node
@@ -174,6 +184,8 @@ class MapItem(Node):
 class MapExpr(Node):
     """``{ key: value, ... }``."""
 
+    __slots__ = ("items", "span")
+
     items: tuple[MapItem, ...]
     span: Span
 
@@ -181,6 +193,8 @@ class MapExpr(Node):
 @dataclass(frozen=True)
 class Index(Node):
     """``target[index]``: a list's item, a map's value, or a namespace's element (a reference)."""
+
+    __slots__ = ("target", "index", "span")
 
     target: Node
     index: Node
@@ -191,6 +205,8 @@ class Index(Node):
 class Attribute(Node):
     """``target.name``: an output of a block use, or a map's value."""
 
+    __slots__ = ("target", "name", "span")
+
     target: Node
     name: str
     span: Span
@@ -199,6 +215,8 @@ class Attribute(Node):
 @dataclass(frozen=True)
 class Call(Node):
     """``function(args)``: one of :data:`FUNCTIONS`."""
+
+    __slots__ = ("function", "args", "span")
 
     function: str
     args: tuple[Node, ...]
@@ -209,6 +227,8 @@ class Call(Node):
 class Unary(Node):
     """``-x`` or ``not x``."""
 
+    __slots__ = ("op", "operand", "span")
+
     op: str
     operand: Node
     span: Span
@@ -217,6 +237,8 @@ class Unary(Node):
 @dataclass(frozen=True)
 class Binary(Node):
     """``left OP right``; ``and`` and ``or`` evaluate ``right`` only when needed."""
+
+    __slots__ = ("op", "left", "right", "span")
 
     op: str
     left: Node
@@ -228,6 +250,8 @@ class Binary(Node):
 class Conditional(Node):
     """``condition ? then : otherwise``; only the chosen branch is evaluated."""
 
+    __slots__ = ("condition", "then", "otherwise", "span")
+
     condition: Node
     then: Node
     otherwise: Node
@@ -238,6 +262,8 @@ class Conditional(Node):
 class ListFor(Node):
     """``[for x in xs: item]`` (or ``for i, x in ...``)."""
 
+    __slots__ = ("names", "iterable", "item", "span")
+
     names: tuple[str, ...]
     iterable: Node
     item: Node
@@ -247,6 +273,8 @@ class ListFor(Node):
 @dataclass(frozen=True)
 class MapFor(Node):
     """``{for x in xs: key => value}``."""
+
+    __slots__ = ("names", "iterable", "key", "value", "span")
 
     names: tuple[str, ...]
     iterable: Node

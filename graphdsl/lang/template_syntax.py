@@ -30,6 +30,8 @@ class Setting(Node):
     """``key = EXPR``: a source option, a copy, export or signature entry, a parameter's constraint,
     a block use's argument."""
 
+    __slots__ = ("key", "value", "span")
+
     key: Ident
     value: Expr
     span: Span
@@ -38,6 +40,8 @@ class Setting(Node):
 @dataclass(frozen=True)
 class Source(Node):
     """``source NAME = KIND("PATH", key = EXPR, ...)``; PATH may interpolate values."""
+
+    __slots__ = ("name", "kind", "path", "options", "span")
 
     name: NameExpr
     kind: Ident
@@ -50,6 +54,8 @@ class Source(Node):
 class VariableOverride(Node):
     """``variable "PATTERN" = MODE``."""
 
+    __slots__ = ("pattern", "value", "span")
+
     pattern: Expr
     value: Expr
     span: Span
@@ -59,6 +65,8 @@ class VariableOverride(Node):
 class Bind(Node):
     """``bind "INPUT:0" = REF``."""
 
+    __slots__ = ("input", "value", "span")
+
     input: Expr
     value: Expr
     span: Span
@@ -67,6 +75,8 @@ class Bind(Node):
 @dataclass(frozen=True)
 class Copy(Node):
     """``copy NAMESPACE from SOURCE { entries }``; entries may hold ``for`` and ``if``."""
+
+    __slots__ = ("namespace", "source", "entries", "span")
 
     namespace: NameExpr
     source: NameExpr
@@ -78,6 +88,8 @@ class Copy(Node):
 class Let(Node):
     """``let ALIAS = REF``."""
 
+    __slots__ = ("name", "value", "span")
+
     name: NameExpr
     value: Expr
     span: Span
@@ -87,6 +99,8 @@ class Let(Node):
 class Signature(Node):
     """``signature NAME { inputs = {...}  outputs = {...} }``; the name may interpolate values."""
 
+    __slots__ = ("name", "entries", "span")
+
     name: Expr
     entries: tuple[Setting, ...]
     span: Span
@@ -95,6 +109,8 @@ class Signature(Node):
 @dataclass(frozen=True)
 class Export(Node):
     """``export KIND "PATH" { entries }``; entries may hold ``for`` and ``if``."""
+
+    __slots__ = ("kind", "path", "entries", "has_body", "span")
 
     kind: Ident
     path: Expr
@@ -113,6 +129,8 @@ class TypeSpec(Node):
     """A parameter's type: ``int``, ``float``, ``bool``, ``string``, ``list``, ``map``, ``ref``,
     or ``list[T]`` / ``map[T]`` with the type of their items."""
 
+    __slots__ = ("name", "item", "span")
+
     name: Ident
     item: TypeSpec | None
     span: Span
@@ -124,6 +142,8 @@ class TypeSpec(Node):
 @dataclass(frozen=True)
 class Check(Node):
     """``check CONDITION, "MESSAGE"``: a condition on the parameters, and what to say when it fails."""
+
+    __slots__ = ("condition", "message", "span")
 
     condition: Expr
     message: Expr
@@ -137,6 +157,8 @@ class Param(Node):
     ``entries`` are :class:`Setting` (``min``, ``max``, ``one_of``) and :class:`Check`.
     """
 
+    __slots__ = ("name", "type", "default", "entries", "span")
+
     name: Ident
     type: TypeSpec
     default: Expr | None
@@ -148,6 +170,8 @@ class Param(Node):
 class Set(Node):
     """``set NAME = EXPR``: a variable of the body it stands in (a file, a block, a loop)."""
 
+    __slots__ = ("name", "value", "span")
+
     name: Ident
     value: Expr
     span: Span
@@ -156,6 +180,8 @@ class Set(Node):
 @dataclass(frozen=True)
 class BlockParam(Node):
     """``NAME: TYPE = DEFAULT`` in a block's header; type and default are optional."""
+
+    __slots__ = ("name", "type", "default", "span")
 
     name: Ident
     type: TypeSpec | None
@@ -166,6 +192,8 @@ class BlockParam(Node):
 @dataclass(frozen=True)
 class Block(Node):
     """``block NAME(params) { statements }``: a group of statements, used by ``use``."""
+
+    __slots__ = ("name", "params", "body", "span")
 
     name: Ident
     params: tuple[BlockParam, ...]
@@ -186,6 +214,8 @@ class Block(Node):
 class Use(Node):
     """``use PREFIX = BLOCK(key = EXPR, ...)``: the block's statements, under the prefix."""
 
+    __slots__ = ("name", "block", "args", "span")
+
     name: NameExpr
     block: Ident
     args: tuple[Setting, ...]
@@ -196,6 +226,8 @@ class Use(Node):
 class Output(Node):
     """``output NAME = REF`` in a block: what a use exposes as ``PREFIX.NAME``."""
 
+    __slots__ = ("name", "value", "span")
+
     name: Ident
     value: Expr
     span: Span
@@ -205,6 +237,8 @@ class Output(Node):
 class Include(Node):
     """``include "PATH"``: the parameters, blocks and statements of another file (once)."""
 
+    __slots__ = ("path", "span")
+
     path: String
     span: Span
 
@@ -212,6 +246,8 @@ class Include(Node):
 @dataclass(frozen=True)
 class For(Node):
     """``for NAME in EXPR { body }`` (or ``for I, X in ...``); the body is statements or entries."""
+
+    __slots__ = ("names", "iterable", "body", "span")
 
     names: tuple[Ident, ...]
     iterable: Expr
@@ -227,6 +263,8 @@ class If(Node):
     where the ``}`` of the first branch ends (line, column), and ``else_comments``, the comments
     after the last entry of the ``else`` branch (``comments.end`` holds those of the first).
     """
+
+    __slots__ = ("condition", "then", "otherwise", "span")
 
     condition: Expr
     then: tuple[Node, ...]
@@ -244,6 +282,8 @@ TEMPLATE_BODIES = (Param, Block, Use, For, If)
 @dataclass(frozen=True)
 class Template(Node):
     """A whole template file: its statements in source order."""
+
+    __slots__ = ("file", "statements", "span")
 
     file: SourceFile
     statements: tuple[Node, ...]
