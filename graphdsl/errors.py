@@ -113,17 +113,18 @@ class Span:
     ) -> None:
         """What ``Span(...)`` takes: :class:`LineSpan` stores it."""
 
-    def _key(self) -> tuple[str, int, int, int, int]:
+    def place(self) -> tuple[str, int, int, int, int]:
+        """Path, line, column, end line and end column: what two equal spans share."""
         return (self.path, self.line, self.column, self.end_line, self.end_column)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Span) and self._key() == other._key()
+        return isinstance(other, Span) and self.place() == other.place()
 
     def __hash__(self) -> int:
-        return hash(self._key())
+        return hash(self.place())
 
     def __repr__(self) -> str:
-        return "Span({!r}, {}, {}, {}, {})".format(*self._key())
+        return "Span({!r}, {}, {}, {}, {})".format(*self.place())
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}"
@@ -203,17 +204,17 @@ class TextSpan(Span):
     def end_column(self) -> int:  # type: ignore[override]
         return self.file.position(self.end)[1]
 
-    def _key(self) -> tuple[str, int, int, int, int]:
-        position = self.file.position
+    def place(self) -> tuple[str, int, int, int, int]:
+        position = self.file.position  # each offset's line and column at once
         return (self.file.path, *position(self.start), *position(self.end))
 
     def __eq__(self, other: object) -> bool:
         if type(other) is TextSpan and other.file is self.file:  # one file: its offsets tell
             return self.start == other.start and self.end == other.end
-        return isinstance(other, Span) and self._key() == other._key()
+        return isinstance(other, Span) and self.place() == other.place()
 
     def __hash__(self) -> int:
-        return hash(self._key())
+        return hash(self.place())
 
 
 _new = object.__new__

@@ -129,8 +129,9 @@ class GeneratedSpan(LineSpan):
     __slots__ = ("frame",)
 
     def __init__(self, span: Span, frame: Frame) -> None:  # Span's fields, set here: it is made often
-        self.path, self.line, self.column = span.path, span.line, span.column
-        self.end_line, self.end_column, self.file = span.end_line, span.end_column, span.file
+        # place(): a parsed span works out its lines and columns in one go, each time it is asked.
+        self.path, self.line, self.column, self.end_line, self.end_column = span.place()
+        self.file = span.file
         self.frame = frame
 
     def notes(self) -> tuple[str, ...]:
