@@ -17,6 +17,13 @@ OK = "tests/data/ok/full.gcomp"
 BAD = "tests/data/bad/copy_unknown_source.gcomp"
 
 
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh Python (what it imports is its own) from the repository; it must succeed."""
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 @pytest.fixture(autouse=True)
 def _at_repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
@@ -158,8 +165,7 @@ def test_python_m_graphdsl_check_runs_without_tensorflow() -> None:
         "         and not m.endswith('.commands')]\n"
         "assert not heavy, f'check imported the batch and population tools: {heavy}'\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    _python(code)
     result = subprocess.run(
         [sys.executable, "-m", "graphdsl", "check", BAD], cwd=REPO, capture_output=True, text=True
     )
@@ -186,8 +192,7 @@ def test_a_plain_spec_imports_nothing_of_templates() -> None:
             "assert not [m for m in template if m in sys.modules], [m for m in template if m in sys.modules]\n"
             "assert main(['check', 'specs/towers.gcomp']) == 0\n"
             "assert all(m in sys.modules for m in template), [m for m in template if m not in sys.modules]\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    _python(code)
 
 
 def test_a_plain_check_does_not_import_lark(tmp_path: Path) -> None:
@@ -203,8 +208,7 @@ def test_a_plain_check_does_not_import_lark(tmp_path: Path) -> None:
             "assert not [m for m in sys.modules if m.split('.')[0] == 'lark'], 'fmt imported lark'\n"
             f"assert main(['check', {str(broken)!r}]) == {EXIT_SPEC_ERROR}\n"
             "assert 'lark' in sys.modules\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    result = _python(code)
     assert "broken.gcomp:3:24: error: unexpected '}'; expected " in result.stderr
 
 
@@ -215,5 +219,4 @@ def test_a_plain_check_without_parameters_does_not_import_yaml() -> None:
             "assert 'yaml' not in sys.modules, 'check imported yaml'\n"
             f"assert main(['check', 'specs/towers.gcomp', '--param', 'layers=2']) == 0\n"
             "assert 'yaml' in sys.modules\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    _python(code)

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_fmt_property import expressions
+from test_template_direct import _mutated
 
 from graphdsl.errors import SourceFile, SpecSyntaxError
 from graphdsl.lang import syntax, template_builder, template_make
@@ -134,13 +135,6 @@ def test_the_grammar_tells_no_digit_from_another() -> None:
 _texts = expressions(inside_string=True, leaves=6).map(lambda tokens: " ".join(text for text, _ in tokens))
 _noise = st.lists(st.tuples(st.integers(0, 60),
                             st.sampled_from(["$", ")", "(", "[", "-", "9" * 21, " in ", ",", "é"])), max_size=2)
-
-
-def _mutated(text: str, noise: list[tuple[int, str]]) -> str:
-    for where, what in noise:
-        at = where % (len(text) + 1)
-        text = text[:at] + what + text[at:]
-    return text
 
 
 @settings(max_examples=120, deadline=None, derandomize=True, database=None,
