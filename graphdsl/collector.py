@@ -22,6 +22,7 @@ from typing import Iterator
 # collect the cycles it drops (a dropped graph, a syntax error's traceback).
 _moved = 0
 _old = 0
+_full = 0  # Python's own count of full collections when the pauses last looked
 # Below this many objects moved, no pause collects: a single command (a check of 20,000
 # statements moves about a million) never pays for a collection that would free nothing.
 FLOOR = 2_000_000
@@ -35,17 +36,22 @@ def paused(kept: bool = True) -> Iterator[None]:
     oldest generation at once (``gc.freeze()`` then ``gc.unfreeze()`` moves them there without a
     collection) instead of being examined by each younger collection on their way there: that
     cost as much again as the work itself. Garbage among them goes at the next full collection:
-    a pause starts with one once more objects have been moved there since the last than it then
-    held (and at least :data:`FLOOR`), as Python's collector does with the objects its younger
-    collections move there. Skipped when the program keeps objects frozen itself, and inside an
-    outer pause (the outer one does it). With ``kept=False`` (what the block makes is garbage once
-    it is done) the collector only resumes.
+    where Python's collector makes none (a program that only parses, say), a pause starts with one
+    once more objects have been moved there since the last than it then held (and at least
+    :data:`FLOOR`), as Python's collector does with the objects its younger collections move there.
+    Skipped when the program keeps objects frozen itself, and inside an outer pause (the outer one
+    does it). With ``kept=False`` (what the block makes is garbage once it is done) the collector
+    only resumes.
     """
-    global _moved, _old
+    global _moved, _old, _full
     enabled = gc.isenabled()
-    if enabled and _moved >= max(FLOOR, _old):
-        found = gc.collect()
-        _old, _moved = max(0, _old + _moved - found), 0
+    if enabled and _moved >= FLOOR:
+        full = gc.get_stats()[2]["collections"]
+        if full != _full:  # Python's collector went through it meanwhile (a program that does more)
+            _full, _moved = full, 0
+        elif _moved >= _old:
+            found = gc.collect()
+            _old, _moved, _full = max(0, _old + _moved - found), 0, full + 1
     gc.disable()
     try:
         yield
