@@ -1,6 +1,6 @@
 """A long template's nodes made straight from the driver's reduces, without lark's tree.
 
-When :class:`graphdsl.lang.driver.Driver` reads a template (one of 64 KiB or more, see
+When :class:`graphdsl.lang.driver.Driver` reads a template (one of 8 KiB or more, see
 :mod:`graphdsl.lang.template_parser`), :func:`build` gives it a builder per rule, which makes
 the nodes :class:`~graphdsl.lang.template_builder.TreeBuilder` makes of that rule's tree. A
 mistake a builder finds gives the text up (:class:`GiveUp`) to the tree and the tree builder,

@@ -101,9 +101,10 @@ def parse_template(file: SourceFile) -> ts.Template:
         return template
 
 
-# A template this long is read by the driver: making the driver takes about 10 ms, and reading
-# a text with it rather than with the loop saves about that much on some 80,000 characters.
-DRIVEN_FROM = 1 << 16
+# A template this long is read by the driver: making the driver takes about 11 ms (the loop's
+# parser 3.5 ms), and reading a text with it and building its nodes straight from it rather than
+# through the loop and lark's tree saves about the difference on some 8,000 characters.
+DRIVEN_FROM = 1 << 13
 
 
 def _parse(text: str, start: str, driven: bool = True) -> _Tree:
