@@ -103,30 +103,24 @@ def test_a_directory_or_a_path_through_a_file_is_told_what_to_name(capsys: pytes
                                        "directory\n")
 
 
-def test_a_file_one_may_not_read_is_told_to_check_its_permissions(monkeypatch: pytest.MonkeyPatch,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("error, told", [
     # Made up: the tests may run as root, who reads any file.
-    from graphdsl.lang import parser
-
-    def refused(path: object) -> bytes:
-        raise PermissionError(errno.EACCES, "Permission denied", str(path))
-
-    monkeypatch.setattr(parser, "read_file", refused)
-    assert main(["check", OK]) == EXIT_NO_INPUT
-    assert capsys.readouterr().err == (f"error: cannot read {OK}: Permission denied\n"
-                                       "  help: check the file's permissions: you need to be allowed to read it\n")
-
-
-def test_an_unreadable_file_without_a_known_remedy_gets_no_hint(monkeypatch: pytest.MonkeyPatch,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    (PermissionError(errno.EACCES, "Permission denied"),
+     "error: cannot read {}: Permission denied\n"
+     "  help: check the file's permissions: you need to be allowed to read it\n"),
+    # A reason with no known remedy gets no hint.
+    (OSError(errno.EIO, "Input/output error"), "error: cannot read {}: Input/output error\n"),
+])
+def test_an_unreadable_file_is_told_why_and_what_to_do(error: OSError, told: str, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
     from graphdsl.lang import parser
 
     def failing(path: object) -> bytes:
-        raise OSError(errno.EIO, "Input/output error", str(path))
+        raise type(error)(error.errno, error.strerror, str(path))
 
     monkeypatch.setattr(parser, "read_file", failing)
     assert main(["check", OK]) == EXIT_NO_INPUT
-    assert capsys.readouterr().err == f"error: cannot read {OK}: Input/output error\n"
+    assert capsys.readouterr().err == told.format(OK)
 
 
 def test_a_spec_may_come_through_a_pipe(capsys: pytest.CaptureFixture[str]) -> None:
