@@ -376,3 +376,52 @@ def test_a_text_is_read_part_by_part_only_where_no_token_holds_a_newline(termina
                 parser="lalr", keep_all_tokens=True)
     driver = Driver(lark)
     assert driver.pieces is not None and driver.pieces.by_lines == by_lines
+
+
+_UNIT_LISTS = ['[1, 2]', '[1, 2,]', '["a", "b", "c"]', '[[1, 2], [3, 4]]', '[["s"], "s", ["s"]]', '[[], [[]]]',
+               '[[[1], [2]], [[3]]]', '[[[[1]]], 2]', '[[1]]', '[[1],]', '[-1, 1.5e3, -.5, "x\\"y"]',
+               '[\n  "a", # one\n  "b",\n]', '[1.5e999, -' + '1' * 5000 + ']', '[[' + '9' * 5000 + ', 1], 2]',
+               '[' * 300 + ']' * 300, '[[1, 2], A["x:0"]]', '[[1, 2], true]', '[[1, 2], {k: [1, 2]}]']
+
+
+@pytest.mark.parametrize("value", _UNIT_LISTS)
+def test_lists_read_as_one_token_parse_as_lark_parses_them(value: str) -> None:
+    # A list of literals is one token (a unit) for the trie: in every place a value stands, after
+    # a name's subscript (not a list), with a syntax error inside it or after it.
+    for text in [f"let a = {value}\n",
+                 f'source p = python("b.py:f", arg = {value}, other = [{value}, {value}])\n',
+                 f'copy A from s {{ take = {value} variables = {{ k: {value}, "x": {value} }} }}\n',
+                 f'let b = A["x"]\nlet c = {value} [1, 2]\n',
+                 f"let d = [{value}, 1 2]\n",
+                 f"let e = {value[:-1]}\n"]:
+        _same(HEAD + text * 2)
+
+
+def test_every_list_a_unit_may_stand_for_reads_as_the_list_rule() -> None:
+    # A unit is taken where the tables read the sample lists as the list rule; where the token
+    # before a bracket subscripts (a name's), a list there is not a unit, and the tables say so.
+    driver = parser._driver()
+    units = driver.units
+    assert units is not None and driver.programs is not None
+    codes = driver.pieces.codes  # type: ignore[union-attr]
+    keys = ['let', 'NAME', '_EQUAL', '_LBRACK', 'INT', '_COMMA', 'INT', '_RBRACK', '$END']
+    collapsed = units.collapse(list(map(str, range(len(keys)))), list(range(len(keys))),
+                               "".join(codes[k] for k in keys))
+    assert collapsed is not None and collapsed[2] == codes["let"] + codes["NAME"] + codes["_EQUAL"] + units.code + codes["$END"]
+    assert units.collapse(["A", "[", '"x"', "]"], [0, 1, 2, 3],
+                          codes["NAME"] + codes["_LBRACK"] + codes["STRING"] + codes["_RBRACK"]) is None
+    text = HEAD + "let a = [[1, 2], [3]]\n"
+    _same(text)
+    states = [state for state, known in units.verified.items() if known]
+    assert states  # the tables read a list where the unit stood
+    rows, gotos = driver.programs.rows, driver.programs.gotos
+    ref_state = next(s for s in range(len(rows)) if "_LBRACK" in rows[s] and units.rule not in gotos[s])
+    assert not units.reads_lists(ref_state, rows, gotos, driver.programs.words, driver.programs.rules)
+
+
+@pytest.mark.usefixtures("_small_parts")
+def test_lists_read_as_one_token_part_by_part_parse_as_lark_parses_them() -> None:
+    # A part may end inside a list (its inner lists then units, the outer one not yet).
+    lines = [f'source p{i} = python("b.py:f", arg = [[{i}, 2],\n  ["s", "t"], [[1.5]],\n  {i}])\n' for i in range(12)]
+    _same(HEAD + "".join(lines) + "let x = [[1, 2], [3, 4]] $\n" + "".join(lines))
+    _same(HEAD + "".join(lines) * 2)

@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from graphdsl.lang.lalr_tables import Rule, Tables
 from graphdsl.lang.lexer import NAME, Scanner
 from graphdsl.lang.pieces import Pieces
+from graphdsl.lang import units as units_module
 from graphdsl.lang.programs import MAX_NODES, Programs, Splice, flat
+from graphdsl.lang.units import UNIT, ListRule, Units
 
 if TYPE_CHECKING:
     from lark import Lark
@@ -47,13 +49,15 @@ class Driver:
     """The LALR tables of one loaded grammar, ready to run."""
 
     def __init__(self, tables: Tables | Lark, start: str = "start", name: str = NAME, build_expanded: bool = False,
-                 used_only: bool = False) -> None:
+                 used_only: bool = False, lists: ListRule | None = None) -> None:
         """``tables`` are a grammar's LALR tables (or lark's parser of it, whose tables are taken);
         ``name`` is the terminal that reads keywords' spellings; with ``build_expanded``, a
         ``?rule`` of several symbols is built by its builder (which decides whether one child
         stands for it, as lark does with the tokens it filters out) rather than spliced; with
         ``used_only``, the text is lexed with only the terminals some state of the tables
-        accepts (as lark's contextual lexer never reads another)."""
+        accepts (as lark's contextual lexer never reads another); ``lists`` names the grammar's
+        list rule, whose lists of literals the fast parse then takes as units
+        (:mod:`graphdsl.lang.units`)."""
         if not isinstance(tables, Tables):
             tables = Tables.from_lark(tables)
         self.start_state = tables.start_states[start]
@@ -99,6 +103,7 @@ class Driver:
             self.pieces = None
         self.between_state: Any = None
         self.programs: Programs | None = None
+        self.units: Units | None = None
         statement = _repeated(tables.rules, start, build_expanded)
         if statement is not None and self.pieces is not None:
             helper, built = statement
@@ -107,8 +112,12 @@ class Driver:
                     size == 0 and mode != _BUILD for size, _, _, mode, _ in self.rules):
                 steps = [(size, origin, name if mode == _BUILD else None, mode == _BUILD, splices)
                          for size, origin, name, mode, splices in self.rules]
+                names = self.pieces.names
+                if lists is not None:
+                    self.units = Units(self.pieces.codes, *lists)
+                    names = {**names, self.units.code: UNIT}
                 self.programs = Programs(self.rows, self.goto_rows, self.words, steps,
-                                         self.start_state, self.between_state, self.pieces.names)
+                                         self.start_state, self.between_state, names, self.units)
 
     def parse(self, text: str, builders: Mapping[str, Callable[[list[Any]], Any]]) -> Any:
         """Parse ``text``; ``builders[rule](children)`` makes the value of each rule reduced.
@@ -125,15 +134,20 @@ class Driver:
             return self.run(tokens, 0, [self.start_state], [], builders, complete)
         if programs.nodes > MAX_NODES:
             programs.clear()
-        statements, position = self._parts(text, pieces, programs, builders)
-        texts, offsets, codes, end = pieces.cut(text, position)
-        complete = end == len(text)
-        if complete:
-            texts.append("")
-            offsets.append(end)
-            codes += pieces.codes[END]
-        made, start, _ = self._statements(texts, offsets, codes, programs, builders,
+        units = self.units
+        if units is not None:
+            builders = {**builders, UNIT: units_module.builder(builders[units.rule], programs.names,
+                                                               units.open, units.close)}
+        statements, position = self._parts(text, pieces, programs, builders, units)
+        texts, offsets, codes, end = self._tail(text, position, pieces)
+        collapsed = units.collapse(texts, offsets, codes) if units is not None else None
+        made, start, _ = self._statements(*(collapsed or (texts, offsets, codes)), programs, builders,
                                           programs.between if statements else programs.first)
+        if collapsed is not None:  # the tables read the tokens a unit stands for
+            texts, offsets, codes, end = self._tail(text, collapsed[1][start] if start < len(collapsed[1]) else end,
+                                                    pieces)
+            start = 0
+        complete = end == len(text)
         statements += made
         if not statements:
             states, values = [self.start_state], []
@@ -144,9 +158,20 @@ class Driver:
         tokens = list(zip(map(pieces.names.__getitem__, codes[start:]), texts[start:], offsets[start:]))
         return self.run(tokens, 0, states, values, builders, complete)
 
+    @staticmethod
+    def _tail(text: str, position: int, pieces: Pieces) -> tuple[list[Any], list[int], str, int]:
+        """The tokens of ``text`` from ``position`` on, as :meth:`Pieces.cut` gives them (with
+        the end's if lexing reached it), and where lexing stopped."""
+        texts, offsets, codes, end = pieces.cut(text, position)
+        if end == len(text):
+            texts.append("")
+            offsets.append(end)
+            codes += pieces.codes[END]
+        return texts, offsets, codes, end
+
     @classmethod
     def _parts(cls, text: str, pieces: Pieces, programs: Programs,
-               builders: Mapping[str, Callable[[list[Any]], Any]]) -> tuple[list[Any], int]:
+               builders: Mapping[str, Callable[[list[Any]], Any]], units: Units | None) -> tuple[list[Any], int]:
         """The values of the statements of ``text`` read part by part (about :data:`PART`
         characters each, cut after a newline: see :meth:`graphdsl.lang.pieces.Pieces.part`), each
         part's tokens dropped before the next is lexed, so that they take the same memory over
@@ -162,6 +187,8 @@ class Driver:
             texts, offsets, codes, end, whole = pieces.part(text, position, stop)
             if not whole:
                 break
+            if units is not None:
+                texts, offsets, codes = units.collapse(texts, offsets, codes) or (texts, offsets, codes)
             made, start, stopped = cls._statements(texts, offsets, codes, programs, builders, node)
             statements += made
             if made:

@@ -23,6 +23,7 @@ from graphdsl.errors import NOT_A_FILE, GraphDslError, SourceFile, Span, SpecSyn
 from graphdsl.lang import comments, grammar, syntax
 from graphdsl.lang.builder import MAX_DIGITS, MAX_NESTING, Builder
 from graphdsl.lang.driver import Driver, Rejected
+from graphdsl.lang.units import ListRule
 
 __all__ = ["MAX_DIGITS", "MAX_NESTING", "decode", "has_template_line", "parse", "parse_file", "parse_source",
            "read_file"]
@@ -31,6 +32,12 @@ __all__ = ["MAX_DIGITS", "MAX_NESTING", "decode", "has_template_line", "parse", 
 # for in "\n" + the text: an expression that starts with a character is searched for much faster
 # than one that starts with ^ (a large plain spec's text is scanned whole).
 _TEMPLATE_LINE = re.compile(r"\n[ \t]*(param|set|block|use|output|include|for|if)\b")
+
+
+# The grammar's list rule: lists of literals are read as units (graphdsl.lang.units), where the
+# token before a list's bracket is one that a value follows (after a name, a bracket subscripts).
+LISTS = ListRule("list", "_LBRACK", "_RBRACK", "_COMMA", ("STRING", "INT", "FLOAT"),
+                 ("_EQUAL", "_LPAR", "_COMMA", "_COLON", "_LBRACK"))
 
 
 def parse(text: str, path: str = "<string>") -> syntax.Spec:
@@ -73,7 +80,7 @@ def has_template_line(text: str) -> bool:
 
 @functools.cache
 def _driver() -> Driver:
-    return Driver(grammar.tables())
+    return Driver(grammar.tables(), lists=LISTS)
 
 
 def _position(error: SpecSyntaxError) -> tuple[int, int]:

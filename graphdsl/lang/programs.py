@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
+from graphdsl.lang.units import UNIT, Units
+
 # The trie holds at most this many nodes: a parse that would grow it further starts a new one
 # (spec after spec of new shapes, in one long-lived process, keeps its memory bounded).
 MAX_NODES = 200_000
@@ -105,9 +107,10 @@ class Programs:
     """
 
     def __init__(self, rows: Any, gotos: Any, words: Any, rules: list[tuple[int, str, str | None, bool, bool]],
-                 first: Any, between: Any, names: Mapping[str, str]) -> None:
+                 first: Any, between: Any, names: Mapping[str, str], units: Units | None = None) -> None:
         self.rows, self.gotos, self.words, self.rules = rows, gotos, words, rules
         self.names = names  # a token's code (graphdsl.lang.pieces.Pieces.codes) -> its key
+        self.units = units  # lists taken as one token (graphdsl.lang.units), if any
         self.states = (first, between)
         self.clear()
 
@@ -141,13 +144,14 @@ class Programs:
         a token, or the keys end, first (the caller then runs the tables token by token)."""
         top, kinds, shifted, calls, made, plain = node[_STACK]
         kinds, calls = kinds[:shifted], calls[:made]  # this run's own: it appends to them
-        rows, gotos, words, rules, names = self.rows, self.gotos, self.words, self.rules, self.names
+        rows, gotos, words, rules, names, units = self.rows, self.gotos, self.words, self.rules, self.names, self.units
         size = len(codes)
         while i < size:
             code = codes[i]
             key = names[code]
             state = top[0]
-            kind = words[state].get(key, key)
+            # A unit (a whole list) makes the tables reduce what its opening bracket would.
+            kind = units.open if key == UNIT and units is not None else words[state].get(key, key)
             while True:
                 action = rows[state].get(kind)
                 if action is None:
@@ -198,8 +202,17 @@ class Programs:
                     program = Program(calls, tuple(kinds), plain)
                     node[code] = program
                     return program, i
-            top = (action, len(kinds), top, top[3] + 1)
-            kinds.append(kind)
+            if key != UNIT:
+                top = (action, len(kinds), top, top[3] + 1)
+                kinds.append(kind)
+            elif units is not None and units.reads_lists(state, rows, gotos, words, rules):
+                # The list, made by the unit's builder from the unit's token, where the tables go
+                # after the list rule.
+                calls.append((UNIT, (len(kinds),)))
+                top = (gotos[state][units.rule], ~(len(calls) - 1), top, top[3] + 1)
+                kinds.append(UNIT)
+            else:
+                return None, i
             child: dict[Any, Any] = {_STACK: (top, kinds, len(kinds), calls, len(calls), plain)}
             node[code] = child
             self.nodes += 1

@@ -1,0 +1,168 @@
+"""Lists of literals taken by the fast parse as one token each (a unit).
+
+A list such as ``[["s"], "s", ["s"]]`` is many tokens, and specs that hold lists of differing
+shapes make as many shapes of statement: the trie of :mod:`graphdsl.lang.programs` then learns
+and replays them token by token. Before a part of the text is parsed, :meth:`Units.collapse`
+finds with one regular expression over the tokens' codes (:attr:`graphdsl.lang.pieces.Pieces.codes`)
+each list whose items are strings, numbers or such lists (nested up to :data:`DEPTH` deep), and
+replaces its tokens by one token of its own code, whose text is where its tokens are. Statements
+then differ by fewer shapes, and a list's tokens are looked at once, by :func:`builder`.
+
+The parse loses nothing by it. A unit stands where the tables would read a ``[``: the trie reduces
+what the ``[`` makes them reduce, and then goes where the tables go after the list rule
+(:meth:`graphdsl.lang.programs.Programs.learn`); that is done from a state only once the tables
+are found to read sample lists from it as one list rule, with no other rule around it
+(:meth:`Units.reads_lists`). The grammar is unambiguous (its LALR tables have no conflict), so
+any other list in a unit's place parses as the list rule there, as the sample did. The unit's
+builder makes exactly the calls the tables would make, in their order: the builder of the list
+rule for each list, innermost first, with the tokens as children. A statement the trie does not
+take is parsed by the tables from its raw tokens. No TensorFlow here.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import compress
+from typing import Any, Callable, Mapping, NamedTuple
+
+# The key of a unit among the tokens' keys, and its builder's name among the rules'.
+UNIT = "<list>"
+# A unit holds lists nested this deep at most (a deeper list is parsed around its inner units).
+DEPTH = 3
+_FALSE = [False] * 256
+
+
+class ListRule(NamedTuple):
+    """A grammar's list rule (see :class:`Units`): its name, the keys of its brackets and comma,
+    those of the literals that are values, and of the tokens a list may follow."""
+
+    rule: str
+    open: str
+    close: str
+    comma: str
+    items: tuple[str, ...]
+    after: tuple[str, ...]
+
+
+class Units:
+    """Which lists of a grammar are taken as units, for one set of token codes.
+
+    ``rule`` is the list rule (``rule: OPEN (value (COMMA value)* COMMA?)? CLOSE``, where each of
+    ``items`` and the list rule itself is a value); a list is a unit only where the token before
+    it is one of ``after`` (elsewhere an OPEN may mean something else, as a subscript after a name)
+    and if it has two items or more, or one list (a shorter list is not worth its cost).
+    """
+
+    def __init__(self, codes: Mapping[str, str], rule: str, open: str, close: str, comma: str,
+                 items: tuple[str, ...], after: tuple[str, ...]) -> None:
+        self.rule, self.open, self.close, self.comma = rule, open, close, comma
+        self.code = chr(max(map(ord, codes.values())) + 1)
+        opening, closing, separator = (re.escape(codes[key]) for key in (open, close, comma))
+        scalar = "[" + "".join(re.escape(codes[key]) for key in items) + "]"
+        item = scalar
+        for _ in range(DEPTH - 1):
+            inner = f"{opening}(?:{item}(?:{separator}{item})*{separator}?)?{closing}"
+            item = f"(?:{scalar}|{inner})"
+        before = "".join(re.escape(codes[key]) for key in after)
+        self.regex = re.compile(f"(?<=[{before}]){opening}(?:{item}(?:{separator}{item})+{separator}?"
+                                f"|{inner}{separator}?){closing}")
+        # Samples of every form a unit takes, as token keys (see reads_lists).
+        one = [open, items[0], close]
+        self.samples = [[open, *sum(([i, comma] for i in items), []), close],
+                        [open, items[-1], comma, items[0], close],
+                        [open, *one, close], [open, *one, comma, close],
+                        [open, open, close, comma, *one, comma, items[-1], close],
+                        [open, items[0], comma, open, *one, comma, open, close, close, comma, close]]
+        self.verified: dict[Any, bool] = {}
+
+    def collapse(self, texts: list[Any], offsets: list[int], codes: str) -> tuple[list[Any], list[int], str] | None:
+        """The tokens with each unit in place of its tokens (its text: the token lists and where
+        in them its tokens are); None where the tokens hold no unit."""
+        spans = [found.span() for found in self.regex.finditer(codes)]
+        if not spans:
+            return None
+        kept = [True] * len(codes)
+        units = []
+        gone = 0
+        for start, end in spans:
+            kept[start + 1:end] = _FALSE[:end - start - 1] if end - start <= 257 else [False] * (end - start - 1)
+            units.append((start - gone, (texts, offsets, codes, start, end)))
+            gone += end - start - 1
+        texts, offsets = list(compress(texts, kept)), list(compress(offsets, kept))
+        for index, unit in units:
+            texts[index] = unit
+        return texts, offsets, self.regex.sub(self.code, codes)
+
+    def reads_lists(self, state: Any, rows: Any, gotos: Any, words: Any, rules: list[Any]) -> bool:
+        """Whether a unit may stand for a list in ``state``, where the tables shift an OPEN: each
+        sample list, read from ``state``, is reduced by the list rule back to ``state`` and by no
+        other rule that reaches below its tokens, whatever token follows it."""
+        known = self.verified.get(state)
+        if known is None:
+            known = self.verified[state] = gotos[state].get(self.rule) is not None and all(
+                _reads_one_list(sample, state, rows, gotos, words, rules, self.rule) for sample in self.samples)
+        return known
+
+
+def _reads_one_list(keys: list[str], state: Any, rows: Any, gotos: Any, words: Any, rules: list[Any],
+                    rule: str) -> bool:
+    """Whether the tables read ``keys`` from ``state`` (below it: nothing) as one ``rule``: each
+    token shifted, each reduce above ``state`` until after the last token, which leaves a state
+    whose every action reduces ``rule`` back to ``state``."""
+    stack = [state]
+    for key in keys:
+        while True:
+            top = stack[-1]
+            action = rows[top].get(words[top].get(key, key))
+            if action is None:
+                return False
+            if action >= 0:
+                stack.append(action)
+                break
+            count, origin = rules[~action][:2]
+            if count >= len(stack) - 1 and len(stack) > 1 and count != 0:
+                return False  # a reduce that takes the list's first token: not inside the list
+            del stack[len(stack) - count:]
+            target = gotos[stack[-1]].get(origin)
+            if target is None:
+                return False
+            stack.append(target)
+    actions = set(rows[stack[-1]].values())
+    if len(actions) != 1:
+        return False
+    action = actions.pop()
+    return action < 0 and rules[~action][1] == rule and rules[~action][0] == len(stack) - 1
+
+
+def builder(build_list: Callable[[list[Any]], Any], names: Mapping[str, str], open: str, close: str
+            ) -> Callable[[list[Any]], Any]:
+    """The builder of a unit: its one child is the unit's token, whose text says where its tokens
+    are; it hands ``build_list`` each list's tokens and inner lists, innermost first, as the
+    tables would."""
+    key = names.__getitem__
+    open_code = next(code for code, name in names.items() if name == open)
+
+    def build(children: list[Any]) -> Any:
+        texts, offsets, codes, start, end = children[0][1]
+        tokens = list(zip(map(key, codes[start:end]), texts[start:end], offsets[start:end]))
+        if codes.find(open_code, start + 1, end) < 0:
+            return build_list(tokens)
+        stack: list[Any] = []
+        top: Any = None
+        for token in tokens:
+            kind = token[0]
+            if kind == open:
+                stack.append(top)
+                top = [token]
+            elif kind == close:
+                top.append(token)
+                made = build_list(top)
+                top = stack.pop()
+                if top is None:
+                    return made
+                top.append(made)
+            else:
+                top.append(token)
+        raise AssertionError("a unit's brackets are balanced")  # pragma: no cover
+
+    return build
