@@ -378,16 +378,21 @@ def test_a_text_is_read_part_by_part_only_where_no_token_holds_a_newline(termina
     assert driver.pieces is not None and driver.pieces.by_lines == by_lines
 
 
-_UNIT_LISTS = ['[1, 2]', '[1, 2,]', '["a", "b", "c"]', '[[1, 2], [3, 4]]', '[["s"], "s", ["s"]]', '[[], [[]]]',
-               '[[[1], [2]], [[3]]]', '[[[[1]]], 2]', '[[1]]', '[[1],]', '[-1, 1.5e3, -.5, "x\\"y"]',
-               '[\n  "a", # one\n  "b",\n]', '[1.5e999, -' + '1' * 5000 + ']', '[[' + '9' * 5000 + ', 1], 2]',
-               '[' * 300 + ']' * 300, '[[1, 2], A["x:0"]]', '[[1, 2], true]', '[[1, 2], {k: [1, 2]}]']
+# Lists a unit stands for (four items or more, nested or of several kinds), and some it does not.
+_UNIT_LISTS = ['[1, "a", 2, 3]', '[1, "a", 2, 3,]', '[[1, 2], [3, 4], 5, [6]]', '[["s"], "s", ["s"], "s"]',
+               '[[], [[]], [], 1]', '[[[1], [2]], [[3]], 4, 5]', '[[[[1]]], 2, 3, 4]', '[-1, 1.5e3, -.5, "x\\"y"]',
+               '[\n  "a", # one\n  "b", 1, 2,\n]', '[1.5e999, -' + '1' * 5000 + ', "a", 1]',
+               '[[' + '9' * 5000 + ', 1], 2, 3, 4]', '[' * 300 + ']' * 300, '[[1, 2], A["x:0"], 1, 2]',
+               '[[1, 2], true, 1, 2]', '[[1, 2], {k: [1, 2, "a", 3]}, 1, 2]', '[1, 2, 3, 4, 5]', '[1, 2]',
+               '[["a", 1, 2, 3], ["b"]]', '[[[[1, "a", 2, 3]], 1, 2, 3], 4, 5, 6]']
 
 
+@pytest.mark.usefixtures("_small_parts")
 @pytest.mark.parametrize("value", _UNIT_LISTS)
 def test_lists_read_as_one_token_parse_as_lark_parses_them(value: str) -> None:
-    # A list of literals is one token (a unit) for the trie: in every place a value stands, after
-    # a name's subscript (not a list), with a syntax error inside it or after it.
+    # A list of literals is one token (a unit) for the trie, once a part made it learn (here the
+    # first: parts are a few lines): in every place a value stands, after a name's subscript (not
+    # a list), with a syntax error inside it or after it.
     for text in [f"let a = {value}\n",
                  f'source p = python("b.py:f", arg = {value}, other = [{value}, {value}])\n',
                  f'copy A from s {{ take = {value} variables = {{ k: {value}, "x": {value} }} }}\n',
@@ -397,6 +402,7 @@ def test_lists_read_as_one_token_parse_as_lark_parses_them(value: str) -> None:
         _same(HEAD + text * 2)
 
 
+@pytest.mark.usefixtures("_small_parts")
 def test_every_list_a_unit_may_stand_for_reads_as_the_list_rule() -> None:
     # A unit is taken where the tables read the sample lists as the list rule; where the token
     # before a bracket subscripts (a name's), a list there is not a unit, and the tables say so.
@@ -404,14 +410,15 @@ def test_every_list_a_unit_may_stand_for_reads_as_the_list_rule() -> None:
     units = driver.units
     assert units is not None and driver.programs is not None
     codes = driver.pieces.codes  # type: ignore[union-attr]
-    keys = ['let', 'NAME', '_EQUAL', '_LBRACK', 'INT', '_COMMA', 'INT', '_RBRACK', '$END']
+    keys = ['let', 'NAME', '_EQUAL', '_LBRACK', 'INT', '_COMMA', 'STRING', '_COMMA', 'INT', '_COMMA', 'FLOAT',
+            '_RBRACK', '$END']
     collapsed = units.collapse(list(map(str, range(len(keys)))), list(range(len(keys))),
                                "".join(codes[k] for k in keys))
     assert collapsed is not None and collapsed[2] == codes["let"] + codes["NAME"] + codes["_EQUAL"] + units.code + codes["$END"]
     assert units.collapse(["A", "[", '"x"', "]"], [0, 1, 2, 3],
                           codes["NAME"] + codes["_LBRACK"] + codes["STRING"] + codes["_RBRACK"]) is None
-    text = HEAD + "let a = [[1, 2], [3]]\n"
-    _same(text)
+    units.verified.clear()
+    _same(HEAD + "let a = [[1, 2], [3], 4, 5]\n" * 3)
     states = [state for state, known in units.verified.items() if known]
     assert states  # the tables read a list where the unit stood
     rows, gotos = driver.programs.rows, driver.programs.gotos
@@ -422,6 +429,7 @@ def test_every_list_a_unit_may_stand_for_reads_as_the_list_rule() -> None:
 @pytest.mark.usefixtures("_small_parts")
 def test_lists_read_as_one_token_part_by_part_parse_as_lark_parses_them() -> None:
     # A part may end inside a list (its inner lists then units, the outer one not yet).
-    lines = [f'source p{i} = python("b.py:f", arg = [[{i}, 2],\n  ["s", "t"], [[1.5]],\n  {i}])\n' for i in range(12)]
+    lines = [f'source p{i} = python("b.py:f", arg = [[{i}, 2],\n  ["s", "t", 1, 2], [[1.5]],\n  {i}, "s"])\n'
+             for i in range(12)]
     _same(HEAD + "".join(lines) + "let x = [[1, 2], [3, 4]] $\n" + "".join(lines))
     _same(HEAD + "".join(lines) * 2)

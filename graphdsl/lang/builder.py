@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from graphdsl.errors import SourceFile, SpecSyntaxError, TextSpan, text_span
 from graphdsl.lang import syntax
+from graphdsl.lang.units import UNIT
 
 # Lists and maps nest at most this deep: deeper values are refused with a message rather than
 # risking Python's recursion limit in the stages that walk them.
@@ -79,6 +80,7 @@ class Builder:
             "setting": self.setting, "variable_override": self.variable_override, "bind": self.bind,
             "signature": self.signature, "label": self.label, "name": self.name, "ref": self.ref,
             "list": self.list_value, "map": self.map_value, "map_entry": self.map_entry,
+            UNIT: self.list_unit,
         }
 
     # Spans ------------------------------------------------------------------------------------
@@ -239,6 +241,83 @@ class Builder:
         _LIST_ITEMS(node, tuple(items))
         _LIST_SPAN(node, span)
         return node  # type: ignore[no-any-return]
+
+    def list_unit(self, children: list[Any]) -> syntax.ListValue:
+        """The list a unit stands for (:mod:`graphdsl.lang.units`): its one child's text is where
+        its tokens are. Each list in it is made as :meth:`list_value` makes it from the children
+        the tables give it, innermost first."""
+        units, texts, offsets, codes, start, end = children[0][1]
+        if codes.find(units.opening, start + 1, end) < 0:
+            return self._flat_list(units, texts[start:end], offsets[start:end], codes[start:end])
+        return self._nested_list(units, texts[start:end], offsets[start:end], codes[start:end])
+
+    def _flat_list(self, units: Any, texts: list[str], offsets: list[int], codes: str) -> syntax.ListValue:
+        # No list inside: the items stand at every other token ([ a , b , c ,? ]).
+        file, keys, token_values, string = self.file, units.keys, self.token_values, units.codes["STRING"]
+        items: list[Any] = []
+        for code, text, offset in zip(codes[1:-1:2], texts[1:-1:2], offsets[1:-1:2]):
+            if code == string:  # string() inline
+                value = text[1:-1]
+                if "\\" in value:
+                    value = _ESCAPE.sub(_unescape, value)
+                span: TextSpan = _new(TextSpan)
+                span.file, span.start, span.end = file, offset, offset + len(text)
+                item = _new(_STRING)
+                _STRING_VALUE(item, value)
+                _STRING_SPAN(item, span)
+                items.append(item)
+            else:
+                items.append(token_values[keys[code]]((keys[code], text, offset)))
+        span = _new(TextSpan)
+        span.file, span.start, span.end = file, offsets[0], offsets[-1] + len(texts[-1])
+        node = _new(_LIST)
+        _LIST_ITEMS(node, tuple(items))
+        _LIST_SPAN(node, span)
+        return node  # type: ignore[no-any-return]
+
+    def _nested_list(self, units: Any, texts: list[str], offsets: list[int], codes: str) -> syntax.ListValue:
+        # One loop over the tokens, a list of items per open bracket; a number is made when its
+        # list closes, as list_value makes it.
+        file, keys, token_values = self.file, units.keys, self.token_values
+        opening, closing, comma, string = map(units.codes.__getitem__, (units.open, units.close, units.comma, "STRING"))
+        parents: list[Any] = []
+        items: list[Any] = []
+        scalars = False  # whether the list holds a token yet to make (a number)
+        for code, text, offset in zip(codes, texts, offsets):
+            if code == string:  # string() inline
+                value = text[1:-1]
+                if "\\" in value:
+                    value = _ESCAPE.sub(_unescape, value)
+                span: TextSpan = _new(TextSpan)
+                span.file, span.start, span.end = file, offset, offset + len(text)
+                item = _new(_STRING)
+                _STRING_VALUE(item, value)
+                _STRING_SPAN(item, span)
+                items.append(item)
+            elif code == comma:
+                continue
+            elif code == opening:
+                parents.append((items, offset, scalars))
+                items, scalars = [], False
+            elif code == closing:
+                if scalars:
+                    for index, item in enumerate(items):
+                        if type(item) is tuple:
+                            items[index] = token_values[item[0]](item)
+                parent, begun, scalars = parents.pop()
+                span = _new(TextSpan)
+                span.file, span.start, span.end = file, begun, offset + len(text)
+                node = _new(_LIST)
+                _LIST_ITEMS(node, tuple(items))
+                _LIST_SPAN(node, span)
+                if not parents:
+                    return node  # type: ignore[no-any-return]
+                parent.append(node)
+                items = parent
+            else:
+                items.append((keys[code], text, offset))
+                scalars = True
+        raise AssertionError("a unit ends with its closing bracket")  # pragma: no cover
 
     def map_value(self, children: list[Any]) -> syntax.MapValue:
         entries = tuple([c for c in children[1:-1] if type(c) is not tuple])  # { (entry ,?)* }

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from graphdsl.lang.lalr_tables import Rule, Tables
 from graphdsl.lang.lexer import NAME, Scanner
 from graphdsl.lang.pieces import Pieces
-from graphdsl.lang import units as units_module
 from graphdsl.lang.programs import MAX_NODES, Programs, Splice, flat
 from graphdsl.lang.units import UNIT, ListRule, Units
 
@@ -134,11 +133,8 @@ class Driver:
             return self.run(tokens, 0, [self.start_state], [], builders, complete)
         if programs.nodes > MAX_NODES:
             programs.clear()
-        units = self.units
-        if units is not None:
-            builders = {**builders, UNIT: units_module.builder(builders[units.rule], programs.names,
-                                                               units.open, units.close)}
-        statements, position = self._parts(text, pieces, programs, builders, units)
+        units = self.units if UNIT in builders else None  # lists as units need their builder
+        statements, position, units = self._parts(text, pieces, programs, builders, units)
         texts, offsets, codes, end = self._tail(text, position, pieces)
         collapsed = units.collapse(texts, offsets, codes) if units is not None else None
         made, start, _ = self._statements(*(collapsed or (texts, offsets, codes)), programs, builders,
@@ -171,14 +167,19 @@ class Driver:
 
     @classmethod
     def _parts(cls, text: str, pieces: Pieces, programs: Programs,
-               builders: Mapping[str, Callable[[list[Any]], Any]], units: Units | None) -> tuple[list[Any], int]:
+               builders: Mapping[str, Callable[[list[Any]], Any]], units: Units | None
+               ) -> tuple[list[Any], int, Units | None]:
         """The values of the statements of ``text`` read part by part (about :data:`PART`
         characters each, cut after a newline: see :meth:`graphdsl.lang.pieces.Pieces.part`), each
         part's tokens dropped before the next is lexed, so that they take the same memory over
-        and over; and the offset where the rest of the text (its last part, or from a statement
-        the trie does not take on) starts."""
+        and over; the offset where the rest of the text (its last part, or from a statement the
+        trie does not take on) starts; and ``units`` if lists are taken as units by then: from
+        the part after one where the trie learned more nodes than it read statements (lists that
+        vary in shape make statements of ever new shapes; where shapes repeat, a statement's
+        program costs less than its units)."""
         statements: list[Any] = []
         position, size, node = 0, len(text), programs.first
+        active = None
         part = PART
         while pieces.by_lines and size - position > 2 * part:
             stop = text.find("\n", position + part) + 1
@@ -187,17 +188,20 @@ class Driver:
             texts, offsets, codes, end, whole = pieces.part(text, position, stop)
             if not whole:
                 break
-            if units is not None:
-                texts, offsets, codes = units.collapse(texts, offsets, codes) or (texts, offsets, codes)
+            if active is not None:
+                texts, offsets, codes = active.collapse(texts, offsets, codes) or (texts, offsets, codes)
+            nodes = programs.nodes
             made, start, stopped = cls._statements(texts, offsets, codes, programs, builders, node)
             statements += made
+            if programs.nodes - nodes > len(made):
+                active = units
             if made:
                 position, node, part = (offsets[start] if start < len(offsets) else end), programs.between, PART
             if stopped < len(codes):  # the tables must run over what the trie did not take
                 break
             if not made:  # a statement longer than the part: a longer part
                 part *= 2
-        return statements, position
+        return statements, position, active
 
     @staticmethod
     def _statements(texts: list[str], offsets: list[int], codes: str, programs: Programs,

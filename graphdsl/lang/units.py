@@ -4,9 +4,11 @@ A list such as ``[["s"], "s", ["s"]]`` is many tokens, and specs that hold lists
 shapes make as many shapes of statement: the trie of :mod:`graphdsl.lang.programs` then learns
 and replays them token by token. Before a part of the text is parsed, :meth:`Units.collapse`
 finds with one regular expression over the tokens' codes (:attr:`graphdsl.lang.pieces.Pieces.codes`)
-each list whose items are strings, numbers or such lists (nested up to :data:`DEPTH` deep), and
-replaces its tokens by one token of its own code, whose text is where its tokens are. Statements
-then differ by fewer shapes, and a list's tokens are looked at once, by :func:`builder`.
+each list whose items are strings, numbers or such lists (nested up to :data:`DEPTH` deep; which
+ones: :class:`Units`), and replaces its tokens by one token of its own code, whose text is where its tokens are (and this
+:class:`Units`, which knows their codes). Statements then differ by fewer shapes, and a list's
+tokens are looked at once, by the builder the builders name :data:`UNIT` (a parse whose builders
+have none takes no units).
 
 The parse loses nothing by it. A unit stands where the tables would read a ``[``: the trie reduces
 what the ``[`` makes them reduce, and then goes where the tables go after the list rule
@@ -14,22 +16,24 @@ what the ``[`` makes them reduce, and then goes where the tables go after the li
 are found to read sample lists from it as one list rule, with no other rule around it
 (:meth:`Units.reads_lists`). The grammar is unambiguous (its LALR tables have no conflict), so
 any other list in a unit's place parses as the list rule there, as the sample did. The unit's
-builder makes exactly the calls the tables would make, in their order: the builder of the list
-rule for each list, innermost first, with the tokens as children. A statement the trie does not
-take is parsed by the tables from its raw tokens. No TensorFlow here.
+builder must make what the list rule's builder makes of each list, innermost first, from the
+children the tables give it (``tests/test_parse_programs.py`` compares the trees with lark's). A
+statement the trie does not take is parsed by the tables from its raw tokens. No TensorFlow here.
 """
 
 from __future__ import annotations
 
 import re
-from itertools import compress
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, Mapping, NamedTuple
 
 # The key of a unit among the tokens' keys, and its builder's name among the rules'.
 UNIT = "<list>"
 # A unit holds lists nested this deep at most (a deeper list is parsed around its inner units).
 DEPTH = 3
-_FALSE = [False] * 256
+# A unit has at least this many items. It costs more than the trie's program for a short list,
+# whose shapes are few: it pays where lists of many items vary in shape (nested or mixed lists,
+# whose shapes multiply with their items).
+MIN_ITEMS = 4
 
 
 class ListRule(NamedTuple):
@@ -49,14 +53,19 @@ class Units:
 
     ``rule`` is the list rule (``rule: OPEN (value (COMMA value)* COMMA?)? CLOSE``, where each of
     ``items`` and the list rule itself is a value); a list is a unit only where the token before
-    it is one of ``after`` (elsewhere an OPEN may mean something else, as a subscript after a name)
-    and if it has two items or more, or one list (a shorter list is not worth its cost).
+    it is one of ``after`` (elsewhere an OPEN may mean something else, as a subscript after a name),
+    if it has :data:`MIN_ITEMS` items or more, and if it holds a list or items of several kinds (a
+    flat list of one kind has one shape per length: the trie learns them soon).
     """
 
     def __init__(self, codes: Mapping[str, str], rule: str, open: str, close: str, comma: str,
                  items: tuple[str, ...], after: tuple[str, ...]) -> None:
         self.rule, self.open, self.close, self.comma = rule, open, close, comma
+        self.opening = codes[open]
         self.code = chr(max(map(ord, codes.values())) + 1)
+        # For the unit's builder: the code of each key, and the key of each code.
+        self.codes = dict(codes)
+        self.keys = {code: key for key, code in codes.items()}
         opening, closing, separator = (re.escape(codes[key]) for key in (open, close, comma))
         scalar = "[" + "".join(re.escape(codes[key]) for key in items) + "]"
         item = scalar
@@ -64,8 +73,10 @@ class Units:
             inner = f"{opening}(?:{item}(?:{separator}{item})*{separator}?)?{closing}"
             item = f"(?:{scalar}|{inner})"
         before = "".join(re.escape(codes[key]) for key in after)
-        self.regex = re.compile(f"(?<=[{before}]){opening}(?:{item}(?:{separator}{item})+{separator}?"
-                                f"|{inner}{separator}?){closing}")
+        # The bracket first, then what stands before it: a pattern that starts with a character is
+        # looked for by that character alone.
+        self.regex = re.compile(f"{opening}(?<=[{before}]{opening}){item}(?:{separator}{item}){{{MIN_ITEMS - 1},}}"
+                                f"{separator}?{closing}")
         # Samples of every form a unit takes, as token keys (see reads_lists).
         one = [open, items[0], close]
         self.samples = [[open, *sum(([i, comma] for i in items), []), close],
@@ -76,22 +87,32 @@ class Units:
         self.verified: dict[Any, bool] = {}
 
     def collapse(self, texts: list[Any], offsets: list[int], codes: str) -> tuple[list[Any], list[int], str] | None:
-        """The tokens with each unit in place of its tokens (its text: the token lists and where
-        in them its tokens are); None where the tokens hold no unit."""
-        spans = [found.span() for found in self.regex.finditer(codes)]
+        """The tokens with each unit in place of its tokens (its text: this :class:`Units`, the
+        token lists and where in them its tokens are); None where the tokens hold no unit."""
+        opening = self.opening
+        spans = []
+        for match in self.regex.finditer(codes):
+            start, end = match.span()
+            if codes.find(opening, start + 1, end) < 0 and len(set(codes[start + 1:end - 1:2])) == 1:
+                continue  # a flat list of one kind: its shapes are its lengths, few enough to learn
+            spans.append((start, end))
         if not spans:
             return None
-        kept = [True] * len(codes)
-        units = []
-        gone = 0
+        unit = self.code
+        kept_texts: list[Any] = []
+        kept_offsets: list[int] = []
+        kept_codes: list[str] = []
+        after = 0
         for start, end in spans:
-            kept[start + 1:end] = _FALSE[:end - start - 1] if end - start <= 257 else [False] * (end - start - 1)
-            units.append((start - gone, (texts, offsets, codes, start, end)))
-            gone += end - start - 1
-        texts, offsets = list(compress(texts, kept)), list(compress(offsets, kept))
-        for index, unit in units:
-            texts[index] = unit
-        return texts, offsets, self.regex.sub(self.code, codes)
+            kept_texts += texts[after:start]
+            kept_texts.append((self, texts, offsets, codes, start, end))
+            kept_offsets += offsets[after:start + 1]
+            kept_codes += (codes[after:start], unit)
+            after = end
+        kept_texts += texts[after:]
+        kept_offsets += offsets[after:]
+        kept_codes.append(codes[after:])
+        return kept_texts, kept_offsets, "".join(kept_codes)
 
     def reads_lists(self, state: Any, rows: Any, gotos: Any, words: Any, rules: list[Any]) -> bool:
         """Whether a unit may stand for a list in ``state``, where the tables shift an OPEN: each
@@ -132,37 +153,3 @@ def _reads_one_list(keys: list[str], state: Any, rows: Any, gotos: Any, words: A
         return False
     action = actions.pop()
     return action < 0 and rules[~action][1] == rule and rules[~action][0] == len(stack) - 1
-
-
-def builder(build_list: Callable[[list[Any]], Any], names: Mapping[str, str], open: str, close: str
-            ) -> Callable[[list[Any]], Any]:
-    """The builder of a unit: its one child is the unit's token, whose text says where its tokens
-    are; it hands ``build_list`` each list's tokens and inner lists, innermost first, as the
-    tables would."""
-    key = names.__getitem__
-    open_code = next(code for code, name in names.items() if name == open)
-
-    def build(children: list[Any]) -> Any:
-        texts, offsets, codes, start, end = children[0][1]
-        tokens = list(zip(map(key, codes[start:end]), texts[start:end], offsets[start:end]))
-        if codes.find(open_code, start + 1, end) < 0:
-            return build_list(tokens)
-        stack: list[Any] = []
-        top: Any = None
-        for token in tokens:
-            kind = token[0]
-            if kind == open:
-                stack.append(top)
-                top = [token]
-            elif kind == close:
-                top.append(token)
-                made = build_list(top)
-                top = stack.pop()
-                if top is None:
-                    return made
-                top.append(made)
-            else:
-                top.append(token)
-        raise AssertionError("a unit's brackets are balanced")  # pragma: no cover
-
-    return build
