@@ -5,7 +5,9 @@ Builds the training graph of bench_copy.py (about --ops ops) in this process, th
 into a fresh graph --repeat times (the source's index dropped before each copy, so each pays for it
 as a first copy does) with a CPU timer around each stage of the copier. Prints the median of each
 stage in milliseconds and in µs per op; stages nest (``import_nodes`` holds ``wrap``, the Python
-``Operation`` wrappers), so the column does not add up to the total. The minor page faults of
+``Operation`` wrappers), so the column does not add up to the total. TensorFlow's own calls in a
+copy have rows of their own (its serialization of the source, its C++ import), and the last row is
+the total without them: what graphdsl adds to them. The minor page faults of
 each stage count the fresh memory it touched (a page of 4 KiB each), which costs time of its own
 at 200k ops.
 
@@ -33,13 +35,24 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
+_C_API = "tensorflow.python.client.pywrap_tf_session"
+SERIALIZE = "  of which as_graph_def (TensorFlow's serialization, and the parse)"
+IMPORT = "  of which TensorFlow's C++ import"
+# The total less TensorFlow's serialization of the source (with the parse of its bytes) and its
+# C++ import, the two calls any copy into a live graph makes: graphdsl's own part, with the
+# Python ``Operation`` objects every op of a graph needs.
+OWN = "total less as_graph_def and the C++ import"
 STAGES = [  # (module, class or "", function, label)
     ("graphdsl.tf.copier", "", "index_and_bytes", "index (as_graph_def, nodes by name)"),
+    ("graphdsl.tf.internals", "", "graph_def_and_bytes", SERIALIZE),
+    ("graphdsl.tf.index", "", "colocation_names", "  of which the colocation entries"),
     ("graphdsl.tf.copier", "Copier", "walk", "walk"),
     ("graphdsl.tf.copier", "Copier", "_copy_nodes", "copy nodes, rewrite the few"),
     ("graphdsl.tf.copier", "Copier", "_check_names", "name clash check"),
     ("graphdsl.tf.internals", "", "import_nodes", "import_nodes (C++ import + wrappers)"),
     ("graphdsl.tf.internals", "", "import_serialized", "import_serialized (the source's bytes)"),
+    (_C_API, "", "TF_GraphImportGraphDefWithResults", IMPORT),
+    (_C_API, "", "TF_ImportGraphDefResultsReturnOperations", "  of which the list of new C ops"),
     ("graphdsl.tf.internals", "", "_wrap", "  of which wrap (Python Operations)"),
     ("graphdsl.tf.copier", "Copier", "_record", "record"),
     ("graphdsl.tf.variables", "VariableCopies", "make_variables", "variables as tf.Variables"),
@@ -103,7 +116,10 @@ def main() -> None:
     print(f"{ops} ops; median of {args.repeat}{'; cold' if args.cold else ''}; "
           f"load average {os.getloadavg()}")
     print("| stage | CPU ms | µs/op | minor page faults |\n|---|---:|---:|---:|")
-    for label in [stage[-1] for stage in STAGES] + ["total"]:
+    for run, fault_run in zip(runs, fault_runs):  # what TensorFlow's own calls leave
+        run[OWN] = run["total"] - run.get(SERIALIZE, 0.0) - run.get(IMPORT, 0.0)
+        fault_run[OWN] = fault_run["total"] - fault_run.get(SERIALIZE, 0) - fault_run.get(IMPORT, 0)
+    for label in [stage[-1] for stage in STAGES] + ["total", OWN]:
         ms = statistics.median(run.get(label, 0.0) for run in runs) * 1e3
         flt = statistics.median(run.get(label, 0) for run in fault_runs)
         print(f"| {label} | {ms:.1f} | {ms * 1e3 / ops:.2f} | {flt:.0f} |")
