@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from test_fmt_property import specs, template_statement
 
 from graphdsl.errors import SourceFile, SpecSyntaxError
+from graphdsl.lang import driver as driver_module
 from graphdsl.lang import syntax, template_parser
 from graphdsl.lang.template_parser import parse_template
 
@@ -123,3 +124,19 @@ def _mutated(text: str, noise: list[tuple[int, str]]) -> str:
 def test_a_generated_template_is_built_from_the_driver_as_from_its_tree(
         text: str, noise: list[tuple[int, str]], monkeypatch: pytest.MonkeyPatch) -> None:
     _same(_mutated(text, noise), monkeypatch)
+
+
+_LISTS = ['[1, "a", 2, 3]', '[[1, 2], [3, 4], 5, [6]]', '[["s"], "s", ["s"], "s",]', '[[[1], [2]], [[3]], 4, 5]',
+          '[x, 1, "a", 2]', '[[1, 2], f(1), "a", 2]', '[1, 2, 3, 4]', '[' + '9' * 30 + ', "a", 1, 2]',
+          '[[1, "a", 2, 3]]', '[1, "a", 2, 3', '[[[[1, "a", 2, 3]], 1, 2, 3], 4, 5, 6]']
+
+
+@pytest.mark.parametrize("value", _LISTS)
+def test_lists_read_as_one_token_are_built_from_the_driver_as_from_the_tree(
+        value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Parts of a few lines: the trie learns in the first, and lists are units from the next.
+    monkeypatch.setattr(driver_module, "PART", 8)
+    statements = [f"set a = {value}", f'source "p{{i}}" = python("b.py:f", arg = {value}, b = [{value}, 1])',
+                  f"set c = x[{value}] + [{value}, 2]", f'copy C from s {{ take = {value} }}']
+    for statement in statements:
+        _same(("param i: int = 1\n" + statement + "\n") * 3, monkeypatch)

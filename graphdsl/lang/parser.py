@@ -36,7 +36,7 @@ _TEMPLATE_LINE = re.compile(r"\n[ \t]*(param|set|block|use|output|include|for|if
 
 # The grammar's list rule: lists of literals are read as units (graphdsl.lang.units), where the
 # token before a list's bracket is one that a value follows (after a name, a bracket subscripts).
-LISTS = ListRule("list", "_LBRACK", "_RBRACK", "_COMMA", ("STRING", "INT", "FLOAT"),
+LISTS = ListRule("list", "list", "_LBRACK", "_RBRACK", "_COMMA", ("STRING", "INT", "FLOAT"),
                  ("_EQUAL", "_LPAR", "_COMMA", "_COLON", "_LBRACK"))
 
 

@@ -19,6 +19,7 @@ from graphdsl.lang import template_syntax as ts
 from graphdsl.lang.driver import Driver
 from graphdsl.lang.programs import Splice, flat
 from graphdsl.lang.template_builder import TreeBuilder
+from graphdsl.lang.units import UNIT, build_lists
 
 _new = object.__new__
 
@@ -80,6 +81,7 @@ class _Direct:
                 made[name] = functools.partial(_splicing, method)
             else:
                 made[name] = method
+        made[UNIT] = build_lists(made["t_list"])  # a list read as one token (graphdsl.lang.units)
         return made
 
     # Spans, tokens and expressions --------------------------------------------------------------

@@ -31,6 +31,7 @@ from graphdsl.lang.contextual import Builders, Lines, tree_builders
 from graphdsl.lang.syntax_errors import syntax_error
 from graphdsl.lang.template_builder import TreeBuilder
 from graphdsl.lang.template_builder import contextual as _contextual
+from graphdsl.lang.units import ListRule
 
 _TEMPLATE_STATEMENTS = (ts.Param, ts.Set, ts.Block, ts.Use, ts.Output, ts.Include, ts.For, ts.If)
 _Tree = Tree[Token]
@@ -129,13 +130,18 @@ def _parse(text: str, start: str, driven: bool = True) -> _Tree:
         return grammar.load("template").parse(text, start=start)
 
 
+# The template grammar's list (an alternative of `primary`), read as units as a plain spec's are.
+LISTS = ListRule("primary", "t_list", "_LBRACK", "_RBRACK", "_COMMA", ("STRING", "INT", "FLOAT"),
+                 ("_EQUAL", "_LPAR", "_COMMA", "_COLON", "_LBRACK"))
+
+
 @functools.cache
 def _driver() -> tuple[driver_module.Driver, Callable[[Lines], Builders]] | None:
     """The driver of the template grammar and its tree builders (None where the driver cannot
     replay statements or the builders cannot make lark's tree of this grammar)."""
     lark = grammar.load("template")
     trees = tree_builders(lark)
-    driver = driver_module.Driver(lark, "template", name="IDENT", build_expanded=True, used_only=True)
+    driver = driver_module.Driver(lark, "template", name="IDENT", build_expanded=True, used_only=True, lists=LISTS)
     return (driver, trees) if trees is not None and driver.programs is not None else None
 
 

@@ -24,7 +24,7 @@ statement the trie does not take is parsed by the tables from its raw tokens. No
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple
 
 # The key of a unit among the tokens' keys, and its builder's name among the rules'.
 UNIT = "<list>"
@@ -37,10 +37,12 @@ MIN_ITEMS = 4
 
 
 class ListRule(NamedTuple):
-    """A grammar's list rule (see :class:`Units`): its name, the keys of its brackets and comma,
-    those of the literals that are values, and of the tokens a list may follow."""
+    """A grammar's list rule (see :class:`Units`): its name (the rule the tables go to after a
+    list) and its builder's (an alias, or the same), the keys of its brackets and comma, those of
+    the literals that are values, and of the tokens a list may follow."""
 
     rule: str
+    builder: str
     open: str
     close: str
     comma: str
@@ -58,9 +60,9 @@ class Units:
     flat list of one kind has one shape per length: the trie learns them soon).
     """
 
-    def __init__(self, codes: Mapping[str, str], rule: str, open: str, close: str, comma: str,
+    def __init__(self, codes: Mapping[str, str], rule: str, builder: str, open: str, close: str, comma: str,
                  items: tuple[str, ...], after: tuple[str, ...]) -> None:
-        self.rule, self.open, self.close, self.comma = rule, open, close, comma
+        self.rule, self.builder, self.open, self.close, self.comma = rule, builder, open, close, comma
         self.opening = codes[open]
         self.code = chr(max(map(ord, codes.values())) + 1)
         # For the unit's builder: the code of each key, and the key of each code.
@@ -121,15 +123,17 @@ class Units:
         known = self.verified.get(state)
         if known is None:
             known = self.verified[state] = gotos[state].get(self.rule) is not None and all(
-                _reads_one_list(sample, state, rows, gotos, words, rules, self.rule) for sample in self.samples)
+                _reads_one_list(sample, state, rows, gotos, words, rules, self.rule, self.builder)
+                for sample in self.samples)
         return known
 
 
 def _reads_one_list(keys: list[str], state: Any, rows: Any, gotos: Any, words: Any, rules: list[Any],
-                    rule: str) -> bool:
+                    rule: str, builder: str) -> bool:
     """Whether the tables read ``keys`` from ``state`` (below it: nothing) as one ``rule``: each
     token shifted, each reduce above ``state`` until after the last token, which leaves a state
-    whose every action reduces ``rule`` back to ``state``."""
+    whose every action reduces ``rule`` (the alternative that ``builder`` builds) back to
+    ``state``."""
     stack = [state]
     for key in keys:
         while True:
@@ -152,4 +156,35 @@ def _reads_one_list(keys: list[str], state: Any, rows: Any, gotos: Any, words: A
     if len(actions) != 1:
         return False
     action = actions.pop()
-    return action < 0 and rules[~action][1] == rule and rules[~action][0] == len(stack) - 1
+    if action >= 0:
+        return False
+    count, origin, name = rules[~action][:3]
+    return origin == rule and name == builder and count == len(stack) - 1
+
+
+def build_lists(build_list: Callable[[list[Any]], Any]) -> Callable[[list[Any]], Any]:
+    """A unit's builder made of the list rule's: it hands ``build_list`` each list of the unit,
+    innermost first, with the children the tables would give it (the tokens and the inner lists)."""
+
+    def build(children: list[Any]) -> Any:
+        units, texts, offsets, codes, start, end = children[0][1]
+        open, close = units.open, units.close
+        parents: list[Any] = []
+        items: list[Any] = []
+        for token in zip(map(units.keys.__getitem__, codes[start:end]), texts[start:end], offsets[start:end]):
+            kind = token[0]
+            if kind == open:
+                parents.append(items)
+                items = [token]
+            elif kind == close:
+                items.append(token)
+                made = build_list(items)
+                items = parents.pop()
+                if not parents:
+                    return made
+                items.append(made)
+            else:
+                items.append(token)
+        raise AssertionError("a unit ends with its closing bracket")  # pragma: no cover
+
+    return build
