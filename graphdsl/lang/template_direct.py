@@ -19,7 +19,7 @@ from graphdsl.lang import template_syntax as ts
 from graphdsl.lang.driver import Driver
 from graphdsl.lang.programs import Splice, flat
 from graphdsl.lang.template_builder import TreeBuilder
-from graphdsl.lang.units import UNIT, build_lists
+from graphdsl.lang.units import UNIT
 
 _new = object.__new__
 
@@ -81,7 +81,7 @@ class _Direct:
                 made[name] = functools.partial(_splicing, method)
             else:
                 made[name] = method
-        made[UNIT] = build_lists(made["t_list"])  # a list read as one token (graphdsl.lang.units)
+        made[UNIT] = self.list_unit  # a list read as one token (graphdsl.lang.units)
         return made
 
     # Spans, tokens and expressions --------------------------------------------------------------
@@ -394,6 +394,40 @@ class _Direct:
         span = self.whole(children)
         items = _kept(children)
         return self.expression(mk.ListExpr(tuple([self.expr(i) for i in items]), span), span, "t_list", items)
+
+    def list_unit(self, children: list[Any]) -> _Made:
+        """The list a unit stands for (:mod:`graphdsl.lang.units`): each list in it made as
+        :meth:`rule_t_list` makes it from the children the tables give it, innermost first, in one
+        loop over the tokens (a list's tokens become expressions as it closes)."""
+        units, texts, offsets, codes, start, end = children[0][1]
+        keys = units.keys
+        opening, closing, comma = map(units.codes.__getitem__, (units.open, units.close, units.comma))
+        parents: list[Any] = []
+        items: list[Any] = []  # the open list's tokens and the _Made of its lists
+        for code, text, offset in zip(codes[start:end], texts[start:end], offsets[start:end]):
+            if code == comma:
+                continue
+            if code == opening:
+                parents.append((items, offset))
+                items = []
+            elif code == closing:
+                expressions = tuple([self.expr(item) for item in items])
+                height = 0
+                for item in items:
+                    if type(item) is not tuple and item.height > height:
+                        height = item.height
+                if height >= mk.MAX_EXPRESSION_DEPTH:
+                    raise GiveUp  # the tree builder says where
+                parent, begun = parents.pop()
+                span = self.span(begun, offset + len(text))
+                made = self.made(mk.ListExpr(expressions, span), span, "t_list", height + 1)
+                if not parents:
+                    return made
+                parent.append(made)
+                items = parent
+            else:
+                items.append((keys[code], text, offset))
+        raise AssertionError("a unit ends with its closing bracket")  # pragma: no cover
 
     def rule_t_map(self, children: list[Any]) -> _Made:
         span = self.whole(children)

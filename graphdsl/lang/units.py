@@ -24,7 +24,7 @@ statement the trie does not take is parsed by the tables from its raw tokens. No
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, Mapping, NamedTuple
 
 # The key of a unit among the tokens' keys, and its builder's name among the rules'.
 UNIT = "<list>"
@@ -161,30 +161,3 @@ def _reads_one_list(keys: list[str], state: Any, rows: Any, gotos: Any, words: A
     count, origin, name = rules[~action][:3]
     return origin == rule and name == builder and count == len(stack) - 1
 
-
-def build_lists(build_list: Callable[[list[Any]], Any]) -> Callable[[list[Any]], Any]:
-    """A unit's builder made of the list rule's: it hands ``build_list`` each list of the unit,
-    innermost first, with the children the tables would give it (the tokens and the inner lists)."""
-
-    def build(children: list[Any]) -> Any:
-        units, texts, offsets, codes, start, end = children[0][1]
-        open, close = units.open, units.close
-        parents: list[Any] = []
-        items: list[Any] = []
-        for token in zip(map(units.keys.__getitem__, codes[start:end]), texts[start:end], offsets[start:end]):
-            kind = token[0]
-            if kind == open:
-                parents.append(items)
-                items = [token]
-            elif kind == close:
-                items.append(token)
-                made = build_list(items)
-                items = parents.pop()
-                if not parents:
-                    return made
-                items.append(made)
-            else:
-                items.append(token)
-        raise AssertionError("a unit ends with its closing bracket")  # pragma: no cover
-
-    return build
