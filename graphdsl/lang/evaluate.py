@@ -70,7 +70,8 @@ def _variable(node: Variable, scope: Scope, env: Environment) -> Value:
 
 
 def _list(node: ListExpr, scope: Scope, env: Environment) -> Value:
-    return tuple(evaluate(item, scope, env) for item in node.items)
+    evaluators = _EVALUATORS  # evaluate() inline: a template's lists may be long
+    return tuple([evaluators[type(item)](item, scope, env) for item in node.items])
 
 
 def _map(node: MapExpr, scope: Scope, env: Environment) -> Value:

@@ -317,6 +317,10 @@ class Expander:
             return _String(value, span)
         if kind is int:
             return _Int(value, span)
+        if kind is tuple:  # a list: its strings made here (lists of strings are common)
+            node, plain = self.node, position != "mode"
+            return _ListValue(tuple([_String(v, span) if type(v) is str and plain else node(v, span, ctx, position)
+                                     for v in value]), span)
         if isinstance(value, bool):
             return _Bool(value, span)
         if isinstance(value, int):

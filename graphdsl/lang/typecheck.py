@@ -164,7 +164,8 @@ class _Checker:
         return "name" if kind is None else kind
 
     def list_(self, node: ex.ListExpr, scope: _Scope) -> Type:
-        return ("list", _join([self.expr(item, scope) for item in node.items]))
+        rules = _RULES  # expr() inline: a template's lists may be long
+        return ("list", _join([rules[type(item)](self, item, scope) for item in node.items]))
 
     def map_(self, node: ex.MapExpr, scope: _Scope) -> Type:
         for item in node.items:
