@@ -61,6 +61,19 @@ def _unescape(match: re.Match[str]) -> str:
     return _ESCAPES[match.group(1)]
 
 
+def _string_node(file: SourceFile, quoted: str, start: int) -> syntax.String:
+    """The node of a string token ``quoted`` at ``start`` (:meth:`Builder.string`, for a unit's lists)."""
+    text = quoted[1:-1]
+    if "\\" in text:
+        text = _ESCAPE.sub(_unescape, text)
+    span: TextSpan = _new(TextSpan)
+    span.file, span.start, span.end = file, start, start + len(quoted)
+    node = _new(_STRING)
+    _STRING_VALUE(node, text)
+    _STRING_SPAN(node, span)
+    return node  # type: ignore[no-any-return]
+
+
 class Builder:
     """Builds the nodes of one file; :attr:`rules` maps each rule's name to its method."""
 
@@ -256,19 +269,11 @@ class Builder:
         file, keys, token_values, string = self.file, units.keys, self.token_values, units.codes["STRING"]
         items: list[Any] = []
         for code, text, offset in zip(codes[1:-1:2], texts[1:-1:2], offsets[1:-1:2]):
-            if code == string:  # string() inline
-                value = text[1:-1]
-                if "\\" in value:
-                    value = _ESCAPE.sub(_unescape, value)
-                span: TextSpan = _new(TextSpan)
-                span.file, span.start, span.end = file, offset, offset + len(text)
-                item = _new(_STRING)
-                _STRING_VALUE(item, value)
-                _STRING_SPAN(item, span)
-                items.append(item)
+            if code == string:
+                items.append(_string_node(file, text, offset))
             else:
                 items.append(token_values[keys[code]]((keys[code], text, offset)))
-        span = _new(TextSpan)
+        span: TextSpan = _new(TextSpan)
         span.file, span.start, span.end = file, offsets[0], offsets[-1] + len(texts[-1])
         node = _new(_LIST)
         _LIST_ITEMS(node, tuple(items))
@@ -284,16 +289,8 @@ class Builder:
         items: list[Any] = []
         scalars = False  # whether the list holds a token yet to make (a number)
         for code, text, offset in zip(codes, texts, offsets):
-            if code == string:  # string() inline
-                value = text[1:-1]
-                if "\\" in value:
-                    value = _ESCAPE.sub(_unescape, value)
-                span: TextSpan = _new(TextSpan)
-                span.file, span.start, span.end = file, offset, offset + len(text)
-                item = _new(_STRING)
-                _STRING_VALUE(item, value)
-                _STRING_SPAN(item, span)
-                items.append(item)
+            if code == string:
+                items.append(_string_node(file, text, offset))
             elif code == comma:
                 continue
             elif code == opening:
@@ -305,7 +302,7 @@ class Builder:
                         if type(item) is tuple:
                             items[index] = token_values[item[0]](item)
                 parent, begun, scalars = parents.pop()
-                span = _new(TextSpan)
+                span: TextSpan = _new(TextSpan)
                 span.file, span.start, span.end = file, begun, offset + len(text)
                 node = _new(_LIST)
                 _LIST_ITEMS(node, tuple(items))

@@ -411,16 +411,10 @@ class _Direct:
                 parents.append((items, offset))
                 items = []
             elif code == closing:
-                expressions = tuple([self.expr(item) for item in items])
-                height = 0
-                for item in items:
-                    if type(item) is not tuple and item.height > height:
-                        height = item.height
-                if height >= mk.MAX_EXPRESSION_DEPTH:
-                    raise GiveUp  # the tree builder says where
                 parent, begun = parents.pop()
                 span = self.span(begun, offset + len(text))
-                made = self.made(mk.ListExpr(expressions, span), span, "t_list", height + 1)
+                made = self.expression(mk.ListExpr(tuple([self.expr(item) for item in items]), span), span,
+                                       "t_list", items)
                 if not parents:
                     return made
                 parent.append(made)
