@@ -2,13 +2,14 @@
 
 A list such as ``[["s"], "s", ["s"]]`` is many tokens, and specs that hold lists of differing
 shapes make as many shapes of statement: the trie of :mod:`graphdsl.lang.programs` then learns
-and replays them token by token. Before a part of the text is parsed, :meth:`Units.collapse`
-finds with one regular expression over the tokens' codes (:attr:`graphdsl.lang.pieces.Pieces.codes`)
+and replays them token by token. Once a parse finds statements of ever new shapes
+(:meth:`graphdsl.lang.driver.Driver.parse`), :meth:`Units.collapse` finds in each part of the text,
+with one regular expression over the tokens' codes (:attr:`graphdsl.lang.pieces.Pieces.codes`),
 each list whose items are strings, numbers or such lists (nested up to :data:`DEPTH` deep; which
-ones: :class:`Units`), and replaces its tokens by one token of its own code, whose text is where its tokens are (and this
-:class:`Units`, which knows their codes). Statements then differ by fewer shapes, and a list's
-tokens are looked at once, by the builder the builders name :data:`UNIT` (a parse whose builders
-have none takes no units).
+ones: :class:`Units`), and replaces its tokens by one token of its own code. That token's text
+says where its tokens are (and holds this :class:`Units`, which knows their codes). Statements
+then differ by fewer shapes, and a list's tokens are looked at once, by the builder the builders
+name :data:`UNIT` (a parse whose builders have none takes no units).
 
 The parse loses nothing by it. A unit stands where the tables would read a ``[``: the trie reduces
 what the ``[`` makes them reduce, and then goes where the tables go after the list rule
