@@ -31,7 +31,6 @@ from graphdsl.lang.contextual import Builders, Lines, tree_builders
 from graphdsl.lang.syntax_errors import syntax_error
 from graphdsl.lang.template_builder import TreeBuilder
 from graphdsl.lang.template_builder import contextual as _contextual
-from graphdsl.lang.units import ListRule
 
 _TEMPLATE_STATEMENTS = (ts.Param, ts.Set, ts.Block, ts.Use, ts.Output, ts.Include, ts.For, ts.If)
 _Tree = Tree[Token]
@@ -130,9 +129,9 @@ def _parse(text: str, start: str, driven: bool = True) -> _Tree:
         return grammar.load("template").parse(text, start=start)
 
 
-# The template grammar's list (an alternative of `primary`), read as units as a plain spec's are.
-LISTS = ListRule("primary", "t_list", "_LBRACK", "_RBRACK", "_COMMA", ("STRING", "INT", "FLOAT"),
-                 ("_EQUAL", "_LPAR", "_COMMA", "_COLON", "_LBRACK"))
+# The template grammar's list (an alternative of `primary`), read as units as a plain spec's are:
+# the same brackets, items and places.
+LISTS = parser.LISTS._replace(rule="primary", builder="t_list")
 
 
 @functools.cache
