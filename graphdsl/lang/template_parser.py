@@ -31,6 +31,7 @@ from graphdsl.lang.contextual import Builders, Lines, tree_builders
 from graphdsl.lang.syntax_errors import syntax_error
 from graphdsl.lang.template_builder import TreeBuilder
 from graphdsl.lang.template_builder import contextual as _contextual
+from graphdsl.lang.units import ListRule
 
 _TEMPLATE_STATEMENTS = (ts.Param, ts.Set, ts.Block, ts.Use, ts.Output, ts.Include, ts.For, ts.If)
 _Tree = Tree[Token]
@@ -131,7 +132,7 @@ def _parse(text: str, start: str, driven: bool = True) -> _Tree:
 
 # The template grammar's list (an alternative of `primary`), read as units as a plain spec's are:
 # the same brackets, items and places.
-LISTS = parser.LISTS._replace(rule="primary", builder="t_list")
+LISTS = ListRule("primary", "t_list", *parser.LISTS[2:])
 
 
 @functools.cache
