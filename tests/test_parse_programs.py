@@ -209,6 +209,12 @@ def test_a_token_is_known_by_its_first_character_only_where_that_character_tells
     assert "1" not in pieces.sure and "-" not in pieces.sure and "=" not in pieces.sure
     assert pieces.spelled["copy"] == codes["copy"]
     assert pieces.split('x = 1.5 == "s" copy -2')[0] == ["NAME", "_EQUAL", "FLOAT", "_EQEQ", "STRING", "copy", "INT"]
+    # A part's tokens of that kind are classified together, each as key() reads it alone; a part
+    # whose pieces start with a character outside ASCII, one by one.
+    tokens = ["1", "-2", "1.5", ".5", "-.5e2", "1e9", "=", "==", "=>", "-", "-x", "é", "1x", "copy", "a/b", "true", "."]
+    assert pieces.classify(tokens) == {token: codes[pieces.key(token)] for token in tokens}
+    assert pieces.split('x = é 1.5 ==')[0] == ["NAME", "_EQUAL"]  # no terminal reads é: the tokens end there
+    assert pieces.split('x = "é" 1.5 ==')[0] == ["NAME", "_EQUAL", "STRING", "FLOAT", "_EQEQ"]
     # A pattern that looks around may not match its first character alone where it stands.
     assert pieces_module._context_free(r"[a-z]+(?:/[a-z]+)*") and not pieces_module._context_free(r"a(?=b)")
     assert not pieces_module._context_free(r"\bx") and not pieces_module._context_free(r"(a)\1")

@@ -5,10 +5,11 @@ spec that is a fifth of the parse. :class:`Pieces` cuts the text with ``findall`
 alternation without groups, which returns strings and no match objects. Each piece is a token with
 the whitespace after it (a text that starts with whitespace begins with a piece of whitespace alone,
 and so does the whitespace after a comment); ``str.rstrip`` gives the token, and the offsets are
-the running sum of the pieces' lengths. Which terminal read a piece is found once per distinct
-piece, from its first character: a table made from the terminals' patterns (:func:`first_chars`)
-lists those that may start with it in lark's order, and where there are several, the first whose
-pattern matches the whole token is the one the alternation chose.
+the running sum of the pieces' lengths. Which terminal read a piece is found from its first
+character (one ``str.translate`` of the part's first characters): a table made from the terminals'
+patterns (:func:`first_chars`) lists those that may start with it in lark's order, and where there
+are several, the first whose pattern matches the whole token is the one the alternation chose
+(found once per distinct token).
 
 The alternation reads exactly the scanner's tokens: its branches are the scanner's, in lark's order
 wherever two may start with the same character (elsewhere the cheap ones first: a branch that
@@ -38,6 +39,7 @@ END = "$END"  # lark's name for the end of the text
 NAME = "NAME"
 _NON_ASCII = ""  # in a set of characters: some character outside ASCII
 _ASCII = frozenset(chr(code) for code in range(128))
+_UNSURE = "\x00"  # in a string of codes: a token whose first character does not tell its code
 
 
 class Pieces:
@@ -93,12 +95,24 @@ class Pieces:
                                         and _context_free(candidates[0][1].pattern)):
                 self.sure[char] = self.codes[candidates[0][0]]
         self.spelled = {spelling: self.codes[self.key(spelling)] for spelling in self.spellings}
+        # The same for all of a part's pieces at once (see part()): their first characters, each
+        # translated to its sure code or to _UNSURE (every ASCII character to one of the two;
+        # pieces that start with another character are looked at one by one). Only where the
+        # codes are ASCII, so that none of them is _UNSURE.
+        self.first_codes = None if base != 0x21 else {
+            code: self.sure.get(chr(code), _UNSURE) for code in range(128)}
         # Whether a text may be lexed part by part, each part ending after a newline (see part()):
         # a newline is read only by ignored whitespace (a run of a set of characters, which never
         # gives back what it took), and nothing looks around.
         self.by_lines = self.usable and _context_free(self.regex.pattern) and all(
             (consumed is not None and "\n" not in consumed) or (key == IGNORED and _run_of_chars(pattern))
             for key, pattern in zip(keys, patterns) for consumed in [_consumed(pattern)])
+        # A token whose first character does not tell: :meth:`key` takes the first terminal, in
+        # lark's order, whose pattern matches all of it (one that cannot start with its first
+        # character cannot match it), so one match of their alternation, a group each, tells
+        # it by the group that matched (the patterns have no group of their own where usable).
+        self.whole = re.compile("|".join(f"({p})" for p in patterns)) if self.usable else None
+        self.group_codes = [self.codes[""]] + [self.codes[k] for k in keys]
 
     def key(self, token: str) -> str:
         """The key of a token: IGNORED, a keyword's spelling, or its terminal ('' if none reads it)."""
@@ -112,6 +126,18 @@ class Pieces:
         if kind == self.name and token in self.spellings:
             return token
         return kind
+
+    def classify(self, tokens: Iterable[str]) -> dict[str, str]:
+        """The code of each token, as :meth:`key` gives its key (see :attr:`whole`)."""
+        if self.whole is None:
+            return {token: self.codes[self.key(token)] for token in tokens}
+        whole, group_codes, name, spelled = self.whole.fullmatch, self.group_codes, self.codes[self.name], self.spelled
+        out = {}
+        for token in tokens:
+            match = whole(token)
+            code = group_codes[match.lastindex] if match is not None else group_codes[0]  # type: ignore[index]
+            out[token] = spelled.get(token, name) if code == name else code
+        return out
 
     def split(self, text: str) -> tuple[list[str], list[str], list[int], str, int]:
         """The tokens of ``text``: their keys, texts and offsets (three lists, index by index);
@@ -150,10 +176,17 @@ class Pieces:
         texts = pieces if self.strip is None else list(map(str.rstrip, pieces, repeat(self.strip)))
         # Each token's code by the first character of its piece (a piece is never empty) where
         # that tells, else by the token: each distinct such token and each keyword's spelling
-        # classified once. All of it is done by C loops (map, compress, join).
-        by_first: list[Any] = list(map(self.sure.get, map(itemgetter(0), pieces)))
+        # classified once. All of it is done by C loops (translate, map, compress, join).
+        firsts = "".join(map(itemgetter(0), pieces))
+        by_first: Any
+        if self.first_codes is not None and firsts.isascii():
+            by_first = firsts.translate(self.first_codes)
+            unsure = map(_UNSURE.__eq__, by_first)
+        else:
+            by_first = list(map(self.sure.get, firsts))
+            unsure = map(not_, by_first)
         exceptions = dict(self.spelled)
-        exceptions.update({token: self.codes[self.key(token)] for token in set(compress(texts, map(not_, by_first)))})
+        exceptions.update(self.classify(set(compress(texts, unsure))))
         codes = "".join(map(exceptions.get, texts, by_first))
         ignored = self.codes[IGNORED]
         if ignored in codes:
