@@ -33,7 +33,7 @@ _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 # The nodes' fast constructors (positional, see syntax.maker): the parse makes hundreds of
 # thousands of them.
 _String, _Ident, _Word = syntax.maker(syntax.String), syntax.maker(syntax.Ident), syntax.maker(syntax.Word)
-_Int, _Float, _Bool = syntax.maker(syntax.Int), syntax.maker(syntax.Float), syntax.maker(syntax.Bool)
+_Int = syntax.maker(syntax.Int)
 _Ref, _ListValue, _MapValue = syntax.maker(syntax.Ref), syntax.maker(syntax.ListValue), syntax.maker(syntax.MapValue)
 _MapEntry, _Setting, _Bind = syntax.maker(syntax.MapEntry), syntax.maker(syntax.Setting), syntax.maker(syntax.Bind)
 _VariableOverride, _Signature = syntax.maker(syntax.VariableOverride), syntax.maker(syntax.Signature)
@@ -47,8 +47,12 @@ _new = object.__new__
 # The most common nodes are made inline, without a call to their maker: their classes, and
 # what sets each of their fields (syntax.setters).
 _STRING, _LIST, _WORD, _IDENT = syntax.String, syntax.ListValue, syntax.Word, syntax.Ident
+_INT, _FLOAT, _BOOL = syntax.Int, syntax.Float, syntax.Bool
 _SETTING, _MAP_ENTRY = syntax.Setting, syntax.MapEntry
 _STRING_VALUE, _STRING_SPAN = syntax.setters(_STRING)
+_INT_VALUE, _INT_SPAN = syntax.setters(_INT)
+_FLOAT_VALUE, _FLOAT_SPAN = syntax.setters(_FLOAT)
+_BOOL_VALUE, _BOOL_SPAN = syntax.setters(_BOOL)
 _LIST_ITEMS, _LIST_SPAN = syntax.setters(_LIST)
 _WORD_NAME, _WORD_SPAN = syntax.setters(_WORD)
 _IDENT_NAME, _IDENT_SPAN = syntax.setters(_IDENT)
@@ -154,8 +158,9 @@ class Builder:
         key_span.file, key_span.start, key_span.end = file, start, start + len(key)
         if type(value) is tuple:
             value = self.token_values[value[0]](value)
-        end = value.span.end
-        if end - value.span.start > _SHALLOW and type(value) in _NESTING:
+        inner = value.span
+        end = inner.end
+        if end - inner.start > _SHALLOW and type(value) in _NESTING:
             self.nesting(value)
         span: TextSpan = _new(TextSpan)
         span.file, span.start, span.end = file, start, end
@@ -200,7 +205,10 @@ class Builder:
         kind, text, start = token
         span: TextSpan = _new(TextSpan)  # token_span() inline
         span.file, span.start, span.end = self.file, start, start + len(text)
-        return _Bool(kind == "TRUE", span)
+        node = _new(_BOOL)  # _Bool() inline
+        _BOOL_VALUE(node, kind == "TRUE")
+        _BOOL_SPAN(node, span)
+        return node  # type: ignore[no-any-return]
 
     def top_value(self, item: Any) -> syntax.Value:
         """The value of an entry: a list or map in it may not nest deeper than MAX_NESTING."""
@@ -350,7 +358,10 @@ class Builder:
         _, text, start = token
         span: TextSpan = _new(TextSpan)  # text_span(), inline
         span.file, span.start, span.end = self.file, start, start + len(text)
-        return _Ident(text, span)
+        node = _new(_IDENT)  # _Ident() inline
+        _IDENT_NAME(node, text)
+        _IDENT_SPAN(node, span)
+        return node  # type: ignore[no-any-return]
 
     def string(self, token: Token) -> syntax.String:
         # _string_node() inline: a call more per string costs the exports of the benchmark 1 to 2%.
@@ -368,17 +379,19 @@ class Builder:
     def integer(self, token: Token) -> syntax.Int:
         _, text, start = token
         # Count the digits only of a long text (a sign is not a digit).
-        digits = len(text.lstrip("-")) if len(text) > MAX_DIGITS else len(text)
-        if digits > MAX_DIGITS:
+        if len(text) > MAX_DIGITS and len(text.lstrip("-")) > MAX_DIGITS:
             self.problems.append(SpecSyntaxError(
-                f"integer too long ({digits} digits)",
+                f"integer too long ({len(text.lstrip('-'))} digits)",
                 self.token_span(token),
                 f"an integer has at most {MAX_DIGITS} digits; write a long number as a string",
             ))
             return _Int(0, self.token_span(token))
         span: TextSpan = _new(TextSpan)  # text_span() inline
         span.file, span.start, span.end = self.file, start, start + len(text)
-        return _Int(int(text), span)
+        node = _new(_INT)  # _Int() inline: python sources take many numbers
+        _INT_VALUE(node, int(text))
+        _INT_SPAN(node, span)
+        return node  # type: ignore[no-any-return]
 
     def number(self, token: Token) -> syntax.Float:
         _, text, start = token
@@ -392,7 +405,10 @@ class Builder:
             ))
         span: TextSpan = _new(TextSpan)  # token_span() inline
         span.file, span.start, span.end = self.file, start, start + len(text)
-        return _Float(value, span)
+        node = _new(_FLOAT)  # _Float() inline
+        _FLOAT_VALUE(node, value)
+        _FLOAT_SPAN(node, span)
+        return node  # type: ignore[no-any-return]
 
 
 def _inner(value: syntax.ListValue | syntax.MapValue) -> list[syntax.Value]:
