@@ -14,7 +14,6 @@ This module imports nothing heavy: the parser and checker use it without TensorF
 
 from __future__ import annotations
 
-import difflib
 import errno
 import re
 import unicodedata
@@ -486,6 +485,8 @@ def clipped(text: str, size: int) -> str:
 
 def did_you_mean(name: str, candidates: Iterable[str], what: str = "") -> str | None:
     """A "did you mean 'x'?" hint for the candidate closest to ``name``, or None."""
+    import difflib  # here: only a mistake needs it, and every command imports this module
+
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     if not close:
         return None

@@ -206,6 +206,19 @@ def test_a_plain_check_does_not_import_lark(tmp_path: Path) -> None:
     assert "broken.gcomp:3:24: error: unexpected '}'; expected " in result.stderr
 
 
+def test_a_check_does_not_import_what_only_other_commands_and_mistakes_need(tmp_path: Path) -> None:
+    # Every command registers every subcommand: fmt's diff (difflib) and its atomic write
+    # (tempfile, which imports random) are imported when they run, as "did you mean" is.
+    typo = tmp_path / "typo.gcomp"
+    typo.write_text('graphdsl 1\nsource encoder = graphdef("s.pb")\ncopy A from encoderr { take = "x" }\n')
+    code = ("import sys\nfrom graphdsl.cli import main\n"
+            f"assert main(['check', {OK!r}]) == 0\n"
+            "assert not {'difflib', 'tempfile', 'random'} & set(sys.modules), {'difflib', 'tempfile', 'random'} & set(sys.modules)\n"
+            f"assert main(['check', {str(typo)!r}]) == {EXIT_SPEC_ERROR}\n"
+            "assert 'difflib' in sys.modules\n")
+    assert "did you mean 'encoder'?" in _python(code).stderr
+
+
 def test_a_plain_check_without_parameters_does_not_import_yaml() -> None:
     # PyYAML costs a tenth of the start of `graphdsl check`; only parameter values need it.
     code = ("import sys\nfrom graphdsl.cli import main\n"

@@ -8,12 +8,10 @@ not parse is reported and left untouched; the other files are still formatted. N
 from __future__ import annotations
 
 import argparse
-import difflib
 import errno
 import os
 import stat
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,6 +167,8 @@ def _format_stdin(args: argparse.Namespace) -> int:
 
 def _print_diff(data: bytes, formatted: str, name: str) -> None:
     """A unified diff from the spec as it is to the formatted spec, on standard output."""
+    import difflib  # here: every command registers fmt, and only --diff needs it
+
     before = decode(data, name).text  # line breaks as '\n', like the formatter's
     lines = difflib.unified_diff(_lines(before), _lines(formatted), fromfile=name, tofile=name)
     text = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
@@ -204,6 +204,8 @@ def write_atomically(path: Path, data: bytes) -> None:
 
     The new file keeps the old one's permission bits.
     """
+    import tempfile  # here: every command registers fmt (tempfile imports shutil and random)
+
     target = Path(os.path.realpath(path))
     mode = stat.S_IMODE(target.stat().st_mode)
     fd, tmp = tempfile.mkstemp(prefix=_TEMPORARY, dir=target.parent)
