@@ -126,16 +126,21 @@ class ScopePass(Pass):
                     self.reference(item, known.noun)
 
     def visit_Signature(self, signature: syntax.Signature) -> None:
+        namespaces = self.namespaces
         for setting in signature.entries:
             known = schema.signature_entry(setting.key.name)
             if known is None or not isinstance(setting.value, syntax.MapValue):
                 continue  # the schema pass reports it
             if known.type is not _REFERENCE_MAP:
                 continue  # values, not names (a warmup's sample inputs)
-            self.leave(setting, 3)
-            what = f"a signature {known.noun}"
+            self._at = (setting, 0, 3)  # self.leave(setting, 3), inline
             for entry in setting.value.entries:
-                self.reference(entry.value, what)
+                value = entry.value
+                # reference()'s first case inline (a good reference to a namespace copied above):
+                # a signature's every input and output comes here.
+                if type(value) is not _REF or value.namespace.name not in namespaces or _PLAIN_NAME(
+                        value.element.value) is None:
+                    self.reference(value, f"a signature {known.noun}")
 
     # References -------------------------------------------------------------------------------
 
