@@ -40,6 +40,7 @@ NAME = "NAME"
 _NON_ASCII = ""  # in a set of characters: some character outside ASCII
 _ASCII = frozenset(chr(code) for code in range(128))
 _UNSURE = "\x00"  # in a string of codes: a token whose first character does not tell its code
+_UNSURE_MASK = bytes([1]) + bytes(255)  # bytes.translate's table: _UNSURE to 1, every other byte to 0
 
 
 class Pieces:
@@ -181,7 +182,7 @@ class Pieces:
         by_first: Any
         if self.first_codes is not None and firsts.isascii():
             by_first = firsts.translate(self.first_codes)
-            unsure = map(_UNSURE.__eq__, by_first)
+            unsure = by_first.encode("latin-1").translate(_UNSURE_MASK)  # 1 where unsure, else 0
         else:
             by_first = list(map(self.sure.get, firsts))
             unsure = map(not_, by_first)
