@@ -102,6 +102,9 @@ class Pieces:
         # codes are ASCII, so that none of them is _UNSURE.
         self.first_codes = None if base != 0x21 else {
             code: self.sure.get(chr(code), _UNSURE) for code in range(128)}
+        # Which tokens are kept (not ignored), as bytes.translate's table of the codes: 0 for
+        # ignored text, 1 for the rest (where the codes are ASCII).
+        self.kept = None if base != 0x21 else bytes(int(chr(b) != self.codes[IGNORED]) for b in range(256))
         # Whether a text may be lexed part by part, each part ending after a newline (see part()):
         # a newline is read only by ignored whitespace (a run of a set of characters, which never
         # gives back what it took), and nothing looks around.
@@ -191,7 +194,8 @@ class Pieces:
         codes = "".join(map(exceptions.get, texts, by_first))
         ignored = self.codes[IGNORED]
         if ignored in codes:
-            kept = list(map(ignored.__ne__, codes))
+            kept: Any = (codes.encode("latin-1").translate(self.kept) if self.kept is not None
+                         else list(map(ignored.__ne__, codes)))
             texts, offsets = list(compress(texts, kept)), list(compress(offsets, kept))
             codes = codes.replace(ignored, "")
         return texts, offsets, codes, end, whole
