@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+import re
+from pathlib import Path
 
-from graphdsl.lang.check import check
-from graphdsl.errors import SpecError
-from graphdsl.lang.parser import parse
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from graphdsl.lang.check import StatementChecks, check
+from graphdsl.errors import SourceFile, SpecError, SpecSyntaxError
+from graphdsl.lang.parser import parse, parse_source
 from graphdsl.lang.load import load_spec, load_spec_text
 
 HEAD = 'graphdsl 1\nsource enc = graphdef("enc.pb")\nsource head = graphdef("head.pb")\n'
@@ -135,3 +140,66 @@ def test_an_alias_chain_resolves_to_its_reference() -> None:
     chain = "".join(f"let a{i} = a{i - 1}\n" for i in range(1, 500))
     spec = check(parse(HEAD + 'copy A from enc { take = "a" }\nlet a0 = A["a:0"]\n' + chain))
     assert spec.resolve(spec.lets[-1].value).element.value == "a:0"
+
+
+# The statements of good specs, shuffled, dropped, repeated and renamed: every outcome of the check
+# (ok, or the error and where) is the same whether the statements were checked as the parser made
+# them or all at the end.
+_GOOD = [parse(Path(p).read_text(), p) for p in ("tests/data/ok/full.gcomp", "specs/linear.gcomp",
+                                                 "specs/transfer.gcomp", "specs/assembly.gcomp")]
+_PIECES = [[spec.file.text[s.span.start:s.span.end] for s in spec.statements] for spec in _GOOD]
+_NAMES = sorted({n for spec in _GOOD for n in [*(s.name.name for s in spec.sources),
+                                               *(c.namespace.name for c in spec.copies), *(a.name.name for a in spec.lets)]})
+
+
+def _outcome(text: str, as_made: bool) -> str:
+    statements = StatementChecks() if as_made else None
+    try:
+        spec = parse_source(SourceFile("t.gcomp", text), statements)
+    except SpecSyntaxError as error:
+        return "syntax: " + error.render()
+    try:
+        check(spec, statements)
+    except SpecError as error:
+        return error.render()
+    return "ok"
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(data=st.data())
+def test_statements_checked_as_they_are_made_give_the_check_of_the_whole_spec(data: st.DataObject) -> None:
+    pieces = list(data.draw(st.sampled_from(_PIECES)))
+    for _ in range(data.draw(st.integers(0, 3))):
+        where = data.draw(st.integers(0, len(pieces) - 1))
+        what = data.draw(st.sampled_from(["swap", "drop", "repeat", "rename"]))
+        if what == "swap":
+            other = data.draw(st.integers(0, len(pieces) - 1))
+            pieces[where], pieces[other] = pieces[other], pieces[where]
+        elif what == "drop" and len(pieces) > 1:
+            del pieces[where]
+        elif what == "repeat":
+            pieces.insert(where, pieces[where])
+        elif what == "rename":
+            old, new = data.draw(st.sampled_from(_NAMES)), data.draw(st.sampled_from(_NAMES))
+            pieces[where] = re.sub(rf"\b{old}\b", new, pieces[where])
+    text = "\n".join(pieces) + "\n"
+    assert _outcome(text, as_made=True) == _outcome(text, as_made=False)
+
+
+def test_statements_checked_as_they_are_made_leave_only_the_checks_of_the_whole_spec() -> None:
+    # A good spec's statements all pass as they are made; a mistake in one leaves it all to check().
+    good = Path("tests/data/ok/full.gcomp").read_text()
+    statements = StatementChecks()
+    spec = parse_source(SourceFile("full.gcomp", good), statements)
+    assert statements.passed(spec) and check(spec, statements) is spec
+    bad = good.replace('copy Lin from lin { take = "z" }', 'copy Lin from lin { take = 3 }')
+    statements = StatementChecks()
+    spec = parse_source(SourceFile("bad.gcomp", bad), statements)
+    assert not statements.passed(spec)
+    # An alias named as a namespace copied below it passes as a statement, not in the whole spec.
+    clash = good + 'let Late = logits\ncopy Late from lin { take = "y" }\n'
+    statements = StatementChecks()
+    spec = parse_source(SourceFile("clash.gcomp", clash), statements)
+    assert statements.clean and not statements.passed(spec)
+    with pytest.raises(SpecError, match="alias 'Late' has the name of a namespace"):
+        check(spec, statements)

@@ -11,6 +11,7 @@ raises the first in source order once the whole text is read. No TensorFlow here
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import sys
@@ -59,6 +60,8 @@ _IDENT_NAME, _IDENT_SPAN = syntax.setters(_IDENT)
 _SETTING_KEY, _SETTING_VALUE, _SETTING_SPAN = syntax.setters(_SETTING)
 _MAP_ENTRY_KEY, _MAP_ENTRY_VALUE, _MAP_ENTRY_SPAN = syntax.setters(_MAP_ENTRY)
 _INFINITIES = (math.inf, -math.inf)
+# The rules that make a statement (the grammar's `_statement`).
+STATEMENTS = ("version", "source", "copy", "let", "export")
 
 
 def _unescape(match: re.Match[str]) -> str:
@@ -82,7 +85,9 @@ def _string_node(file: SourceFile, quoted: str, start: int) -> syntax.String:
 class Builder:
     """Builds the nodes of one file; :attr:`rules` maps each rule's name to its method."""
 
-    def __init__(self, file: SourceFile) -> None:
+    def __init__(self, file: SourceFile, statement: Callable[[Any], Any] | None = None) -> None:
+        """``statement``, if given, is handed each statement as it is made, and what it returns
+        stands for it (see :class:`graphdsl.lang.check.StatementChecks`)."""
         self.file = file
         self.path = file.path
         self.text = file.text
@@ -100,6 +105,9 @@ class Builder:
             "list": self.list_value, "map": self.map_value, "map_entry": self.map_entry,
             UNIT: self.list_unit,
         }
+        if statement is not None:
+            for name in STATEMENTS:
+                self.rules[name] = functools.partial(_handed, statement, self.rules[name])
 
     # Spans ------------------------------------------------------------------------------------
 
@@ -409,6 +417,11 @@ class Builder:
         _FLOAT_VALUE(node, value)
         _FLOAT_SPAN(node, span)
         return node  # type: ignore[no-any-return]
+
+
+def _handed(statement: Callable[[Any], Any], build: Callable[[list[Any]], Any], children: list[Any]) -> Any:
+    """The statement ``build`` makes of ``children``, handed to ``statement``."""
+    return statement(build(children))
 
 
 def _inner(value: syntax.ListValue | syntax.MapValue) -> list[syntax.Value]:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from graphdsl.errors import SourceFile, SpecSyntaxError
 from graphdsl.lang import parser, syntax
-from graphdsl.lang.check import check
+from graphdsl.lang.check import StatementChecks, check
 
 if TYPE_CHECKING:
     from graphdsl.lang import template_syntax as ts
@@ -63,13 +63,14 @@ def expand_file(file: SourceFile, params: Mapping[str, Any] | ParamValues | None
                 max_statements: int = DEFAULT_MAX_STATEMENTS) -> Expansion:
     """:func:`load` of a :class:`SourceFile` already read."""
     given = _given(params) if params else None  # before parsing: a bad value is told first
-    parsed = parse_any(file)
+    statements = StatementChecks()
+    parsed = parse_any(file, statements)
     if isinstance(parsed, syntax.Spec):
         if given:
             from graphdsl.lang.params import bind
 
             bind([], given)  # a plain spec has no parameter: any value given is unknown
-        return Expansion(check(parsed), {}, {}, template=False)
+        return Expansion(check(parsed, statements), {}, {}, template=False)
     from graphdsl.lang.expander import expand
 
     return expand(parsed, given or _given({}), max_statements)
@@ -81,16 +82,17 @@ def _given(params: Mapping[str, Any] | ParamValues) -> ParamValues:
     return params if isinstance(params, ParamValues) else ParamValues.from_mapping(params)
 
 
-def parse_any(file: SourceFile) -> syntax.Spec | ts.Template:
+def parse_any(file: SourceFile, statements: StatementChecks | None = None) -> syntax.Spec | ts.Template:
     """The tree of any spec, a plain one or a template, as
     :func:`graphdsl.lang.template_parser.parse_any` gives it, without importing the template parser
-    (nor lark) for a text that has no template line and parses as a plain spec."""
+    (nor lark) for a text that has no template line and parses as a plain spec. ``statements``
+    checks each statement of a plain spec as it is made (see :func:`graphdsl.lang.check.check`)."""
     if parser.has_template_line(file.text):
         from graphdsl.lang.template_parser import parse_any
 
         return parse_any(file)
     try:
-        return parser.parse_source(file)
+        return parser.parse_source(file, statements)
     except SpecSyntaxError as plain_error:
         from graphdsl.lang.template_parser import template_instead
 

@@ -17,6 +17,7 @@ import functools
 import os
 import re
 import stat
+from typing import Any, Callable
 
 from graphdsl.collector import paused
 from graphdsl.errors import NOT_A_FILE, GraphDslError, SourceFile, Span, SpecSyntaxError, normalize_newlines
@@ -54,9 +55,10 @@ def parse_file(path: str | os.PathLike[str]) -> syntax.Spec:
     return parse_source(decode(read_file(path), name))
 
 
-def parse_source(file: SourceFile) -> syntax.Spec:
-    """Parse the text of ``file``; every span of the tree points into it."""
-    builder = Builder(file)
+def parse_source(file: SourceFile, statement: Callable[[Any], Any] | None = None) -> syntax.Spec:
+    """Parse the text of ``file``; every span of the tree points into it. ``statement``, if given,
+    is handed each statement as it is made (see :class:`graphdsl.lang.check.StatementChecks`)."""
+    builder = Builder(file, statement)
     with paused():
         try:
             spec: syntax.Spec = _driver().parse(file.text, builder.rules)

@@ -39,8 +39,11 @@ class Pass(syntax.NodeVisitor):
 
     rank: ClassVar[int]
 
-    def __init__(self, spec: syntax.Spec) -> None:
+    def __init__(self, spec: syntax.Spec, statements: bool = True) -> None:
+        """With ``statements`` false, the pass leaves out what it checks of each statement on its
+        own: the statements passed as the parser made them (:class:`graphdsl.lang.check.StatementChecks`)."""
         self.spec = spec
+        self.statements = statements
         # Where the walk is: the node entered (1) or left (0), and its level. The key of a finding
         # is worked out from it only when the pass fails: asking a span its line costs time.
         self._at: tuple[syntax.Node | None, int, int] = (None, 1, 0)

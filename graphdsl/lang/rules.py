@@ -40,7 +40,7 @@ class SchemaPass(Pass):
     def visit_Spec(self, spec: syntax.Spec) -> None:
         self.enter(spec, 0)
         version = self.version()
-        for statement in spec.statements:
+        for statement in spec.statements if self.statements else ():  # else: those on the whole spec
             self.visit(statement)
         self.leave(spec, 0)
         if not spec.copies:

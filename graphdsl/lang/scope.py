@@ -29,8 +29,12 @@ class ScopePass(Pass):
 
     rank = 0
 
-    def __init__(self, spec: syntax.Spec) -> None:
-        super().__init__(spec)
+    def __init__(self, spec: syntax.Spec, statements: bool = True) -> None:
+        """A pass handed statements one by one has no spec (None): it knows nothing defined
+        below the statement it is at, which only its messages use; the one check of a good spec
+        that needs it (an alias named as a namespace) is then StatementChecks' own, once the
+        spec is whole."""
+        super().__init__(spec, statements)
         # Defined above the current statement.
         self.sources: dict[str, syntax.Source] = {}
         self.namespaces: dict[str, syntax.Copy] = {}  # the first copy into each namespace
@@ -38,13 +42,14 @@ class ScopePass(Pass):
         self.resolved: dict[str, syntax.Ref] = {}  # alias -> the reference it stands for
         self.export_paths: dict[str, syntax.Export] = {}
         # Defined anywhere, to tell "defined below" from "unknown".
-        self.all_sources = _first_by_name((s.name.name, s) for s in spec.sources)
-        self.all_namespaces = _first_by_name((c.namespace.name, c) for c in spec.copies)
-        self.all_aliases = _first_by_name((a.name.name, a) for a in spec.lets)
+        whole = spec is not None
+        self.all_sources = _first_by_name((s.name.name, s) for s in spec.sources) if whole else {}
+        self.all_namespaces = _first_by_name((c.namespace.name, c) for c in spec.copies) if whole else {}
+        self.all_aliases = _first_by_name((a.name.name, a) for a in spec.lets) if whole else {}
         self.value_keywords = grammar.words().value_keywords  # `true`, `false`: no alias names
 
     def visit_Spec(self, spec: syntax.Spec) -> None:
-        for statement in spec.statements:
+        for statement in spec.statements if self.statements else ():
             self.visit(statement)
 
     def visit_Version(self, version: syntax.Version) -> None:
