@@ -393,18 +393,81 @@ class _Direct:
     def rule_t_list(self, children: list[Any]) -> _Made:
         span = self.whole(children)
         items = _kept(children)
-        return self.expression(mk.ListExpr(tuple([self.expr(i) for i in items]), span), span, "t_list", items)
+        return self.expression(mk.list_expr(tuple([self.expr(i) for i in items]), span), span, "t_list", items)
 
     def list_unit(self, children: list[Any]) -> _Made:
-        """The list a unit stands for (:mod:`graphdsl.lang.units`): each list in it made as
-        :meth:`rule_t_list` makes it from the children the tables give it, innermost first, in one
-        loop over the tokens (a list's tokens become expressions as it closes)."""
+        """The list a unit stands for (:mod:`graphdsl.lang.units`), as :meth:`rule_t_list` makes it
+        from the children the tables give it. A list of constants (most units) is folded from its
+        tokens' texts alone (:meth:`folded`), its items made when first asked for."""
         units, texts, offsets, codes, start, end = children[0][1]
+        texts, offsets, codes = texts[start:end], offsets[start:end], codes[start:end]
+        made = self.folded(units, texts, offsets, codes)
+        return made if made is not None else self.unit_lists(units, texts, offsets, codes)
+
+    def folded(self, units: Any, texts: list[str], offsets: list[int], codes: str) -> _Made | None:
+        """The _Made of a unit's list whose items are all constants, from its tokens' texts: its
+        value, as :func:`~graphdsl.lang.template_make.list_expr` folds the items
+        :meth:`unit_lists` makes; None where an item is not a constant, or is a mistake (which
+        :meth:`unit_lists` gives up on)."""
+        keys = units.keys
+        opening, closing, comma, string = map(units.codes.__getitem__, (units.open, units.close, units.comma, "STRING"))
+        parents: list[list[Any]] = []
+        values: list[Any] = []
+        depth = height = 0
+        for code, text in zip(codes, texts):
+            if code == string:
+                raw = text[1:-1]
+                if "\\" in raw or "{" in raw or "}" in raw:
+                    if "{" in raw or "}" in raw:
+                        return None  # an interpolation, or braces doubled: as string() makes it
+                    raw = mk.decode(raw)
+                values.append(raw)
+            elif code == comma:
+                continue
+            elif code == opening:
+                parents.append(values)
+                values = []
+                depth += 1
+                if depth > height:
+                    height = depth
+            elif code == closing:
+                value = tuple(values)
+                values = parents.pop()
+                values.append(value)
+                depth -= 1
+            else:
+                kind = keys[code]
+                if kind == "INT":
+                    number = mk.integer(text)
+                    if number is None:
+                        return None
+                    values.append(number)
+                elif kind == "FLOAT":
+                    real = float(text)
+                    if real in mk.INFINITIES:
+                        return None
+                    values.append(real)
+                else:
+                    values.append(kind == "TRUE")
+        if height >= mk.MAX_EXPRESSION_DEPTH:
+            return None  # pragma: no cover  # a unit's lists nest a few deep
+        span = self.span(offsets[0], offsets[-1] + len(texts[-1]))
+        node = mk.constant_list(values[0], span, functools.partial(self.unit_items, units, texts, offsets, codes))
+        return self.made(node, span, "t_list", height)
+
+    def unit_items(self, units: Any, texts: list[str], offsets: list[int], codes: str) -> tuple[ts.Expr, ...]:
+        """The items of the folded list of a unit's tokens, made as :meth:`unit_lists` makes them."""
+        return self.unit_lists(units, texts, offsets, codes).value.items  # type: ignore[no-any-return]
+
+    def unit_lists(self, units: Any, texts: list[str], offsets: list[int], codes: str) -> _Made:
+        """The list of a unit's tokens, each list in it made as :meth:`rule_t_list` makes it,
+        innermost first, in one loop over the tokens (a list's tokens become expressions as it
+        closes)."""
         keys = units.keys
         opening, closing, comma = map(units.codes.__getitem__, (units.open, units.close, units.comma))
         parents: list[Any] = []
         items: list[Any] = []  # the open list's tokens and the _Made of its lists
-        for code, text, offset in zip(codes[start:end], texts[start:end], offsets[start:end]):
+        for code, text, offset in zip(codes, texts, offsets):
             if code == comma:
                 continue
             if code == opening:
@@ -413,7 +476,7 @@ class _Direct:
             elif code == closing:
                 parent, begun = parents.pop()
                 span = self.span(begun, offset + len(text))
-                made = self.expression(mk.ListExpr(tuple([self.expr(item) for item in items]), span), span,
+                made = self.expression(mk.list_expr(tuple([self.expr(item) for item in items]), span), span,
                                        "t_list", items)
                 if not parents:
                     return made

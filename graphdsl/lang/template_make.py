@@ -52,6 +52,38 @@ Binary, Unary, Call, Index = _make(ex.Binary), _make(ex.Unary), _make(ex.Call), 
 Attribute, Conditional, ListExpr = _make(ex.Attribute), _make(ex.Conditional), _make(ex.ListExpr)
 MapExpr, MapItem, ListFor, MapFor = _make(ex.MapExpr), _make(ex.MapItem), _make(ex.ListFor), _make(ex.MapFor)
 
+# A list of constants is folded (ex.ConstantList) by every way of making one: the builders, the
+# driver's and the blueprints all make lists by list_expr (or, from a unit's tokens, as it would).
+_new = object.__new__
+_SET_ITEMS, _SET_SPAN = syntax.setters(ex.ListExpr)
+_SET_VALUE, _SET_MAKE = ex.ConstantList.__dict__["value"].__set__, ex.ConstantList.__dict__["make"].__set__
+
+
+def list_expr(items: tuple[ts.Expr, ...], span: Span) -> ts.Expr:
+    """The node of ``[items]``: a :class:`~graphdsl.lang.expr.ConstantList` where each item is a
+    literal or such a list, else a ListExpr."""
+    values = []
+    for item in items:
+        kind = type(item)
+        if kind is not ex.Literal and kind is not ex.ConstantList:
+            return ListExpr(items, span)  # type: ignore[no-any-return]
+        values.append(item.value)  # type: ignore[attr-defined]
+    node: ex.ConstantList = _new(ex.ConstantList)
+    _SET_ITEMS(node, items)
+    _SET_SPAN(node, span)
+    _SET_VALUE(node, tuple(values))
+    return node
+
+
+def constant_list(value: tuple[Any, ...], span: Span, make: Callable[[], tuple[ts.Expr, ...]]) -> ex.ConstantList:
+    """The ConstantList of ``value`` at ``span``, whose items ``make`` makes when first asked for:
+    those :func:`list_expr` is given for it."""
+    node: ex.ConstantList = _new(ex.ConstantList)
+    _SET_SPAN(node, span)
+    _SET_VALUE(node, value)
+    _SET_MAKE(node, make)
+    return node
+
 
 def offsets(item: Any) -> tuple[int, int]:
     """Where the text of a token or tree of either parse starts and ends in the text parsed."""
@@ -233,7 +265,7 @@ def _compile(item: Any, depth: int) -> MakeExpr:
     if data == "t_map":
         return _many(MapExpr, [_map_item(c, depth) for c in children], start, end)
     if data == "t_list":
-        return _many(ListExpr, [_compile(c, depth) for c in children], start, end)
+        return _many(list_expr, [_compile(c, depth) for c in children], start, end)
     parts = [_compile(c, depth) for c in children]
     if data in BINARY:
         return _fixed(Binary, BINARY[data], parts, start, end)

@@ -91,6 +91,22 @@ def _join(types: list[Type]) -> Type:
     return types[0] if types and all(t == types[0] for t in types) else ANY
 
 
+_SCALARS: dict[type, Type] = {bool: "bool", int: "int", float: "float", str: "string"}
+
+
+def constant_type(value: tuple[Any, ...]) -> Type:
+    """The type of the list whose value is ``value`` (of a :class:`~graphdsl.lang.expr.ConstantList`):
+    the type :meth:`_Checker.list_` gives the list of its items. Items of two kinds (or none)
+    join to ``any``, whatever they are."""
+    kinds = set(map(type, value))
+    if len(kinds) != 1:
+        return ("list", ANY)
+    (kind,) = kinds
+    if kind is tuple:
+        return ("list", _join([constant_type(item) for item in value]))
+    return ("list", _SCALARS[kind])
+
+
 def _item(kind: Type) -> Type:
     return kind[1] if isinstance(kind, tuple) else ANY
 
@@ -166,6 +182,9 @@ class _Checker:
     def list_(self, node: ex.ListExpr, scope: _Scope) -> Type:
         rules = _RULES  # expr() inline: a template's lists may be long
         return ("list", _join([rules[type(item)](self, item, scope) for item in node.items]))
+
+    def constant(self, node: ex.ConstantList, scope: _Scope) -> Type:
+        return constant_type(node.value)
 
     def map_(self, node: ex.MapExpr, scope: _Scope) -> Type:
         for item in node.items:
@@ -314,6 +333,7 @@ _RULES: dict[type, Callable[[_Checker, Any, _Scope], Type]] = {
     ex.Interpolated: _Checker.interpolated,
     ex.Variable: _Checker.variable,
     ex.ListExpr: _Checker.list_,
+    ex.ConstantList: _Checker.constant,
     ex.MapExpr: _Checker.map_,
     ex.Index: _Checker.index,
     ex.Attribute: _Checker.attribute,
