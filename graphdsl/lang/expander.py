@@ -317,10 +317,8 @@ class Expander:
             return _String(value, span)
         if kind is int:
             return _Int(value, span)
-        if kind is tuple:  # a list: its strings made here (lists of strings are common)
-            node, plain = self.node, position != "mode"
-            return _ListValue(tuple([_String(v, span) if type(v) is str and plain else node(v, span, ctx, position)
-                                     for v in value]), span)
+        if kind is tuple:
+            return self.list_node(value, span, ctx, position)
         if isinstance(value, bool):
             return _Bool(value, span)
         if isinstance(value, int):
@@ -349,6 +347,19 @@ class Expander:
                         did_you_mean(value.text, ctx.scope.names(), "the variable")
                         or (f'no variable is called so; for the string, write "{value.text}"'
                             if position != "mode" else "a variable mode is init or value"))
+
+    def list_node(self, value: tuple[Any, ...], span: Span, ctx: _Context, position: str) -> syntax.ListValue:
+        """:meth:`node` of a list: its strings and the lists in it made here (lists of strings and
+        such lists are common, thousands of items in a long template), the rest by :meth:`node`."""
+        node = self.node
+        if position == "mode":  # the strings init and value become words
+            return _ListValue(tuple([node(v, span, ctx, position) for v in value]), span)  # type: ignore[no-any-return]
+
+        def made(items: tuple[Any, ...]) -> syntax.ListValue:
+            return _ListValue(tuple([_String(v, span) if type(v) is str else made(v) if type(v) is tuple  # type: ignore[no-any-return]
+                                     else node(v, span, ctx, position) for v in items]), span)
+
+        return made(value)
 
     def setting(self, setting: ts.Setting, ctx: _Context, position: str = "any") -> syntax.Setting:
         span = ctx.span(setting.value.span)

@@ -66,6 +66,7 @@ class _Direct:
     def __init__(self, file: SourceFile) -> None:
         self.file = file
         self.builder = TreeBuilder(file)
+        self.unit_codes: dict[Any, tuple[str, str, str, str]] = {}  # by Units: see codes_of
 
     def builders(self) -> dict[str, Callable[[list[Any]], Any]]:
         """A builder for each rule the driver builds; those no template statement reaches give up."""
@@ -400,24 +401,29 @@ class _Direct:
         from the children the tables give it. A list of constants (most units) is folded from its
         tokens' texts alone (:meth:`folded`), its items made when first asked for."""
         units, texts, offsets, codes, start, end = children[0][1]
-        texts, offsets, codes = texts[start:end], offsets[start:end], codes[start:end]
-        made = self.folded(units, texts, offsets, codes)
-        return made if made is not None else self.unit_lists(units, texts, offsets, codes)
+        made = self.folded(units, texts, offsets, codes, start, end)
+        if made is not None:
+            return made
+        return self.unit_lists(units, texts[start:end], offsets[start:end], codes[start:end])
 
-    def folded(self, units: Any, texts: list[str], offsets: list[int], codes: str) -> _Made | None:
-        """The _Made of a unit's list whose items are all constants, from its tokens' texts: its
-        value, as :func:`~graphdsl.lang.template_make.list_expr` folds the items
+    def folded(self, units: Any, texts: list[str], offsets: list[int], codes: str, start: int, end: int) -> _Made | None:
+        """The _Made of the list of a unit's tokens (``start`` to ``end``) if its items are all
+        constants: its value, as :func:`~graphdsl.lang.template_make.list_expr` folds the items
         :meth:`unit_lists` makes; None where an item is not a constant, or is a mistake (which
         :meth:`unit_lists` gives up on)."""
         keys = units.keys
-        opening, closing, comma, string = map(units.codes.__getitem__, (units.open, units.close, units.comma, "STRING"))
+        opening, closing, comma, string = self.unit_codes.get(units) or self.codes_of(units)
+        first, last = offsets[start], offsets[end - 1] + 1
+        # Where the list's text holds no backslash nor brace (in a string or a comment), each of
+        # its strings is its text between the quotes.
+        plain = mk.SPECIAL.search(self.file.text, first, last) is None
         parents: list[list[Any]] = []
         values: list[Any] = []
         depth = height = 0
-        for code, text in zip(codes, texts):
+        for code, token in zip(codes[start:end], texts[start:end]):
             if code == string:
-                raw = text[1:-1]
-                if "\\" in raw or "{" in raw or "}" in raw:
+                raw = token[1:-1]
+                if not plain:
                     if "{" in raw or "}" in raw:
                         return None  # an interpolation, or braces doubled: as string() makes it
                     raw = mk.decode(raw)
@@ -438,22 +444,29 @@ class _Direct:
             else:
                 kind = keys[code]
                 if kind == "INT":
-                    number = mk.integer(text)
+                    number = mk.integer(token)
                     if number is None:
                         return None
                     values.append(number)
                 elif kind == "FLOAT":
-                    real = float(text)
+                    real = float(token)
                     if real in mk.INFINITIES:
                         return None
                     values.append(real)
-                else:
+                elif kind in ("TRUE", "FALSE"):
                     values.append(kind == "TRUE")
-        if height >= mk.MAX_EXPRESSION_DEPTH:
-            return None  # pragma: no cover  # a unit's lists nest a few deep
-        span = self.span(offsets[0], offsets[-1] + len(texts[-1]))
-        node = mk.constant_list(values[0], span, functools.partial(self.unit_items, units, texts, offsets, codes))
-        return self.made(node, span, "t_list", height)
+                else:  # pragma: no cover  # a unit holds strings, numbers and lists
+                    return None
+        span = self.span(first, last - 1 + len(texts[end - 1]))
+        # Its items are made from copies of its tokens: the lists of a part's tokens are the driver's.
+        items = functools.partial(self.unit_items, units, texts[start:end], offsets[start:end], codes[start:end])
+        return self.made(mk.constant_list(values[0], span, items), span, "t_list", height)
+
+    def codes_of(self, units: Any) -> tuple[str, str, str, str]:
+        """The codes of a list's brackets, its comma and a string, among ``units``' token codes."""
+        codes = units.codes
+        found = self.unit_codes[units] = (codes[units.open], codes[units.close], codes[units.comma], codes["STRING"])
+        return found
 
     def unit_items(self, units: Any, texts: list[str], offsets: list[int], codes: str) -> tuple[ts.Expr, ...]:
         """The items of the folded list of a unit's tokens, made as :meth:`unit_lists` makes them."""

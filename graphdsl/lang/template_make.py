@@ -30,7 +30,7 @@ MAX_EXPRESSION_DEPTH = 256
 _TREE, _TOKEN = PositionedTree, PositionedToken  # what the fast parses make (exact types)
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
-_SPECIAL = re.compile(r"[\\{}]")  # what a string's text is read for
+SPECIAL = re.compile(r"[\\{}]")  # what a string's text is read for
 
 BINARY = {
     "or_op": "or", "and_op": "and", "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">",
@@ -118,7 +118,7 @@ def layout(raw: str) -> Layout:
     pieces: list[tuple[int, int]] = []
     i = 0
     while True:
-        found = _SPECIAL.search(raw, i)  # the text up to the next '\\', '{' or '}' is as written
+        found = SPECIAL.search(raw, i)  # the text up to the next '\\', '{' or '}' is as written
         if found is None:
             pieces.append((i, len(raw)))
             break

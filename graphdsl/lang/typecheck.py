@@ -134,9 +134,10 @@ class _Checker:
         elif isinstance(node, (ts.Param, ts.Block, syntax.Version, ts.Include)):
             return  # declarations: checked with their program; blocks on their own
         else:
-            for child in _expressions(node):
+            expressions, entries = _parts(node)
+            for child in expressions:
                 self.expr(child, scope)
-            for entry in _entries(node):
+            for entry in entries:
                 self.statement(entry, scope)
 
     def loop(self, names: tuple[Any, ...], iterable: ts.Expr, inner: _Scope, outer: _Scope) -> None:
@@ -309,23 +310,37 @@ _FUNCTIONS: dict[str, tuple[Type, tuple[str, ...]]] = {
 }
 
 
-def _expressions(node: ts.Node) -> list[ts.Expr]:
-    """The expressions of a statement or entry itself (not of the entries in its body)."""
-    found: list[ts.Expr] = []
+# What each kind of child of a statement or entry is to the checker: an expression, a setting
+# (its value is one), an entry of its body (walked next), or neither (a name as written, a type).
+_EXPRESSION, _SETTING, _ENTRY, _NEITHER = range(4)
+_ROLES: dict[type, int] = {}
+
+
+def _role(kind: type) -> int:
+    if issubclass(kind, ts.Setting):
+        return _SETTING
+    if issubclass(kind, (ts.VariableOverride, ts.Bind, ts.Signature, ts.For, ts.If)):
+        return _ENTRY
+    return _NEITHER if issubclass(kind, (syntax.Ident, ts.TypeSpec)) else _EXPRESSION
+
+
+def _parts(node: ts.Node) -> tuple[list[ts.Expr], list[ts.Node]]:
+    """The expressions of a statement or entry itself, and the entries of its body (which
+    :meth:`_Checker.statement` walks next), in order."""
+    expressions: list[ts.Expr] = []
+    entries: list[ts.Node] = []
+    roles = _ROLES
     for child in node.children():
-        if isinstance(child, (syntax.Ident, ts.Setting, ts.VariableOverride, ts.Bind, ts.Signature,
-                              ts.For, ts.If, ts.TypeSpec)):
-            if isinstance(child, ts.Setting):
-                found.append(child.value)
-            continue
-        found.append(child)
-    return found
-
-
-def _entries(node: ts.Node) -> list[ts.Node]:
-    """The body entries of a statement or entry: what :meth:`_Checker.statement` walks next."""
-    return [child for child in node.children()
-            if isinstance(child, (ts.VariableOverride, ts.Bind, ts.Signature, ts.For, ts.If))]
+        role = roles.get(type(child))
+        if role is None:
+            role = roles[type(child)] = _role(type(child))
+        if role == _EXPRESSION:
+            expressions.append(child)
+        elif role == _SETTING:
+            expressions.append(child.value)  # type: ignore[attr-defined]
+        elif role == _ENTRY:
+            entries.append(child)
+    return expressions, entries
 
 
 _RULES: dict[type, Callable[[_Checker, Any, _Scope], Type]] = {
