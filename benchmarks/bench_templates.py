@@ -141,7 +141,7 @@ def shapes(statements: int) -> dict[str, str]:
     return {"interpolated names and entries": "\n".join(head + interpolated) + "\n",
             "copies with a conditional": "\n".join(head + conditional) + "\n",
             "written out (as above)": written_out(statements),
-            "lists that vary in shape": "\n".join(head + lists) + "\n"}
+            "lists that vary in shape": "\n".join([*head, 'copy A from s { take = "x" }', *lists]) + "\n"}
 
 
 def _item(bit: int) -> str:

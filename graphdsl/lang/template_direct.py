@@ -170,10 +170,11 @@ class _Direct:
         return self.made(self.string(token) if token[0] == "STRING" else self.ident(token), span, "t_name")
 
     def rule_t_source(self, children: list[Any]) -> _Made:
+        # source NAME = KIND ( PATH (, setting)* ,? ): taken by position (a statement's commonest rule)
         span = self.whole(children)
-        name, kind, path, *options = _kept(children)
-        return self.made(mk.Source(name.value, self.ident(kind), self.string(path), tuple([o.value for o in options]),
-                                 span), span, "t_source")
+        options = tuple([option.value for option in children[7:-1:2]])
+        return self.made(mk.Source(children[1].value, self.ident(children[3]), self.string(children[5]), options,
+                                   span), span, "t_source")
 
     def rule_t_copy(self, children: list[Any]) -> _Made:
         span = self.whole(children)
@@ -413,14 +414,17 @@ class _Direct:
         :meth:`unit_lists` gives up on)."""
         keys = units.keys
         opening, closing, comma, string = self.unit_codes.get(units) or self.codes_of(units)
-        first, last = offsets[start], offsets[end - 1] + 1
+        # Its tokens, copied: the lists of a part's tokens are the driver's, and the folded list
+        # keeps them to make its items from.
+        texts, offsets, codes = texts[start:end], offsets[start:end], codes[start:end]
+        first, last = offsets[0], offsets[-1] + 1
         # Where the list's text holds no backslash nor brace (in a string or a comment), each of
         # its strings is its text between the quotes.
         plain = mk.SPECIAL.search(self.file.text, first, last) is None
         parents: list[list[Any]] = []
         values: list[Any] = []
-        depth = height = 0
-        for code, token in zip(codes[start:end], texts[start:end]):
+        height = 0
+        for code, token in zip(codes, texts):
             if code == string:
                 raw = token[1:-1]
                 if not plain:
@@ -433,14 +437,12 @@ class _Direct:
             elif code == opening:
                 parents.append(values)
                 values = []
-                depth += 1
-                if depth > height:
-                    height = depth
+                if len(parents) > height:
+                    height = len(parents)
             elif code == closing:
                 value = tuple(values)
                 values = parents.pop()
                 values.append(value)
-                depth -= 1
             else:
                 kind = keys[code]
                 if kind == "INT":
@@ -457,9 +459,8 @@ class _Direct:
                     values.append(kind == "TRUE")
                 else:  # pragma: no cover  # a unit holds strings, numbers and lists
                     return None
-        span = self.span(first, last - 1 + len(texts[end - 1]))
-        # Its items are made from copies of its tokens: the lists of a part's tokens are the driver's.
-        items = functools.partial(self.unit_items, units, texts[start:end], offsets[start:end], codes[start:end])
+        span = self.span(first, last - 1 + len(texts[-1]))
+        items = functools.partial(self.unit_items, units, texts, offsets, codes)
         return self.made(mk.constant_list(values[0], span, items), span, "t_list", height)
 
     def codes_of(self, units: Any) -> tuple[str, str, str, str]:
