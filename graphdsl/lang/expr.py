@@ -177,8 +177,8 @@ class ConstantList(ListExpr):
     parsed: its :attr:`value` is known, so that evaluation and the type check take it in one step.
 
     Its fields are a :class:`ListExpr`'s: it compares, hashes and dumps by them. Its items may be
-    made only when first asked for (:attr:`make`: where a comment in it is placed, or by the
-    formatter), the same nodes each time; a long template's check never asks.
+    made only when first asked for (by :attr:`make`: to place a comment inside the list, or by the
+    formatter), the same nodes each time: the check of a long template asks for none.
     """
 
     __slots__ = ("value", "make")
