@@ -380,7 +380,7 @@ class Expander:
         path = self.text(source.path, ctx, "a source's path")
         if ctx.unit is not self.program.root:
             path = self.relative_path(path, ctx.unit, source.kind.name)
-        options = tuple(self.source_option(o, source.kind.name, ctx) for o in source.options)
+        options = tuple([self.source_option(o, source.kind.name, ctx) for o in source.options])
         self.emit(_Source(name, _Ident(source.kind.name, ctx.span(source.kind.span)),
                                 _String(path, ctx.span(source.path.span)), options, ctx.span(source.span)))
 

@@ -121,7 +121,14 @@ class _Checker:
             self.statement(statement, scope)
 
     def statement(self, node: ts.Node, scope: _Scope) -> None:
-        if isinstance(node, ts.Set):
+        if type(node) is ts.Source:  # the commonest statement, as _parts gives its expressions
+            expr = self.expr
+            if not isinstance(node.name, syntax.Ident):
+                expr(node.name, scope)
+            expr(node.path, scope)
+            for option in node.options:
+                expr(option.value, scope)
+        elif isinstance(node, ts.Set):
             scope.types[node.name.name] = self.expr(node.value, scope)
         elif isinstance(node, ts.For):
             inner = _Scope(scope)
