@@ -349,17 +349,13 @@ class Expander:
                             if position != "mode" else "a variable mode is init or value"))
 
     def list_node(self, value: tuple[Any, ...], span: Span, ctx: _Context, position: str) -> syntax.ListValue:
-        """:meth:`node` of a list: its strings and the lists in it made here (lists of strings and
-        such lists are common, thousands of items in a long template), the rest by :meth:`node`."""
+        """:meth:`node` of a list: its strings and the lists in it made by :func:`_list_node`
+        (lists of strings and such lists are common, thousands of items in a long template), the
+        rest by :meth:`node`."""
         node = self.node
         if position == "mode":  # the strings init and value become words
             return _ListValue(tuple([node(v, span, ctx, position) for v in value]), span)  # type: ignore[no-any-return]
-
-        def made(items: tuple[Any, ...]) -> syntax.ListValue:
-            return _ListValue(tuple([_String(v, span) if type(v) is str else made(v) if type(v) is tuple  # type: ignore[no-any-return]
-                                     else node(v, span, ctx, position) for v in items]), span)
-
-        return made(value)
+        return _list_node(value, span, lambda item: node(item, span, ctx, position))
 
     def setting(self, setting: ts.Setting, ctx: _Context, position: str = "any") -> syntax.Setting:
         span = ctx.span(setting.value.span)
@@ -559,6 +555,13 @@ class Expander:
         for scope in scopes:
             frame = Frame("loop", node.span, ctx.frame, values=tuple(scope.values.items()))
             body(node.body, _Context(self, scope, ctx.prefix, ctx.own, frame, ctx.unit))
+
+
+def _list_node(value: tuple[Any, ...], span: Span, other: Callable[[Any], syntax.Value]) -> syntax.ListValue:
+    """The plain node of a list at ``span``: its strings and lists made here, any other item by ``other``."""
+    return _ListValue(tuple([_String(item, span) if type(item) is str else  # type: ignore[no-any-return]
+                             _list_node(item, span, other) if type(item) is tuple else other(item) for item in value]),
+                      span)
 
 
 def _skip(statement: Any, ctx: _Context) -> None:
