@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from graphdsl.errors import GraphDslError, SourceFile
 from graphdsl.lang import driver as driver_module
@@ -196,3 +198,30 @@ def test_comments_inside_folded_lists_are_formatted_as_before(monkeypatch: pytes
     assert printed[0] == printed[2]  # the driver's build is the tree builder's, folded alike
     assert printed[0][1] == printed[1][1] == printed[3][1]  # fmt prints the same
     assert printed[0][1].count("# one") == printed[0][1].count("# three") == 12
+
+
+_scalars = st.one_of(st.sampled_from(['"s"', '"a\\\\nb"', '"{{x}}"', '"q\\""', '""', '"é"', "1.5", "2e3", "true", "false",
+                                      "9223372036854775807"]), st.integers(-10**12, 10**12).map(str))
+_lists = st.lists(st.recursive(_scalars, lambda inner: st.lists(inner, max_size=5).map(lambda xs: f"[{', '.join(xs)}]"),
+                               max_leaves=12), max_size=6).map(lambda xs: f"[{', '.join(xs)}]")
+# Where a list stands: a builder's argument, a loop's list, a block parameter's default, a set, an
+# index, a copy's variables (a mistake: a list is no mode) and its take.
+_PLACES = [
+    'source p{i} = python("b.py:f", arg = {v}, n = [{v}, k])',
+    'for x in {v} {{\n    source "l{i}_{{k}}_{{len(str(x))}}" = python("b.py:f", arg = [x, {v}])\n}}',
+    'block b{i}(v: list = {v}) {{\n    source q = python("b.py:f", arg = v, w = {v})\n}}\nuse U{i} = b{i}()',
+    'set v{i} = {v}\nsource t{i} = python("b.py:f", arg = v{i} + {v})',
+    'source z{i} = python("b.py:f", arg = {v}[0])',
+    'copy V{i} from s {{ take = "x" variables = {v} }}',
+    'copy T{i} from s {{ take = {v} }}',
+]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.tuples(st.sampled_from(_PLACES), _lists), min_size=1, max_size=6))
+def test_generated_lists_of_constants_expand_as_the_lists_of_their_items(
+        parts: list[tuple[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    statements = [place.format(i=i, v=value) for i, (place, value) in enumerate(parts)]
+    text = 'graphdsl 1\nparam k: int = 1\nsource s = graphdef("m.pb")\ncopy A from s { take = "x" }\n' + FILLER
+    _same_expansion(text + "\n".join(statements) + "\n", monkeypatch)
