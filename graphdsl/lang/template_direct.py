@@ -455,10 +455,8 @@ class _Direct:
                     if real in mk.INFINITIES:
                         return None
                     values.append(real)
-                elif kind in ("TRUE", "FALSE"):
-                    values.append(kind == "TRUE")
                 else:  # pragma: no cover  # a unit holds strings, numbers and lists
-                    return None
+                    return None  # made item by item, as any other list
         span = self.span(first, last - 1 + len(texts[-1]))
         items = functools.partial(self.unit_items, units, texts, offsets, codes)
         return self.made(mk.constant_list(values[0], span, items), span, "t_list", height)
