@@ -13,11 +13,12 @@
 3. ``graphdsl check`` of every example in specs/, as a user runs it: a fresh
    ``python -m graphdsl check SPEC`` process (Python's start and the imports included), its CPU
    time (user + system) and its wall time.
-4. ``graphdsl check`` of templates of 2N statements of three shapes, in a fresh process each (CPU
+4. ``graphdsl check`` of templates of 2N statements of four shapes, in a fresh process each (CPU
    seconds, the median of --repeat): copies whose names and entries interpolate a distinct
    expression each (``copy "C{k}_7" from s { take = "x{k + 7}" }``), copies whose ``variables`` is
-   a conditional, and the written-out template of 2. The anchor, in the same run: the plain spec
-   each template makes (its expansion, printed), checked the same way.
+   a conditional, the written-out template of 2, and sources whose argument is a list of 13
+   strings and one-string lists, of a shape of its own each. The anchor, in the same run: the
+   plain spec each template makes (its expansion, printed), checked the same way.
 
 No TensorFlow is imported. Times are CPU seconds of this process (``time.process_time``), the best
 of --repeat runs: other work on the machine slows wall time down far more than CPU time. The
@@ -134,9 +135,17 @@ def shapes(statements: int) -> dict[str, str]:
     interpolated = [f'copy "C{{k}}_{i}" from s {{ take = "x{{k + {i}}}" }}' for i in range(statements)]
     conditional = [f'copy A{i} from s {{ take = "x{i}" variables = k > 2 ? "value" : "init" }}'
                    for i in range(statements)]
+    # Builders' arguments: lists of 13 items, each a string or a list of one string by the bits of i.
+    lists = [f'source p{i} = python("b.py:build", arg = [{", ".join(_item(i >> bit & 1) for bit in range(13))}])'
+             for i in range(statements)]
     return {"interpolated names and entries": "\n".join(head + interpolated) + "\n",
             "copies with a conditional": "\n".join(head + conditional) + "\n",
-            "written out (as above)": written_out(statements)}
+            "written out (as above)": written_out(statements),
+            "lists that vary in shape": "\n".join([*head, 'copy A from s { take = "x" }', *lists]) + "\n"}
+
+
+def _item(bit: int) -> str:
+    return '"s"' if bit else '["s"]'
 
 
 def check_cpu(path: Path, repeat: int) -> float:
@@ -209,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     options = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     options.add_argument("--uses", type=int, default=5000, help="block uses (2 statements each)")
     options.add_argument("--repeat", type=int, default=5, help="runs per measurement (the best is kept)")
-    options.add_argument("--shapes-only", action="store_true", help="only the templates of three shapes (4.)")
+    options.add_argument("--shapes-only", action="store_true", help="only the templates of four shapes (4.)")
     args = options.parse_args(argv)
     load = os.getloadavg()
     print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "

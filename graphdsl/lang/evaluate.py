@@ -18,6 +18,7 @@ from graphdsl.lang.expr import (
     Binary,
     Call,
     Conditional,
+    ConstantList,
     Environment,
     Index,
     Interpolated,
@@ -72,6 +73,10 @@ def _variable(node: Variable, scope: Scope, env: Environment) -> Value:
 def _list(node: ListExpr, scope: Scope, env: Environment) -> Value:
     evaluators = _EVALUATORS  # evaluate() inline: a template's lists may be long
     return tuple([evaluators[type(item)](item, scope, env) for item in node.items])
+
+
+def _constant(node: ConstantList, scope: Scope, env: Environment) -> Value:
+    return node.value  # folded as it was parsed: its items are literals and such lists
 
 
 def _map(node: MapExpr, scope: Scope, env: Environment) -> Value:
@@ -232,6 +237,7 @@ _EVALUATORS: dict[type, Callable[[Any, Scope, Environment], Value]] = {
     Interpolated: _interpolated,
     Variable: _variable,
     ListExpr: _list,
+    ConstantList: _constant,
     MapExpr: _map,
     Index: _index,
     Attribute: _attribute,

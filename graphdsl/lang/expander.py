@@ -317,10 +317,8 @@ class Expander:
             return _String(value, span)
         if kind is int:
             return _Int(value, span)
-        if kind is tuple:  # a list: its strings made here (lists of strings are common)
-            node, plain = self.node, position != "mode"
-            return _ListValue(tuple([_String(v, span) if type(v) is str and plain else node(v, span, ctx, position)
-                                     for v in value]), span)
+        if kind is tuple:
+            return self.list_node(value, span, ctx, position)
         if isinstance(value, bool):
             return _Bool(value, span)
         if isinstance(value, int):
@@ -350,6 +348,15 @@ class Expander:
                         or (f'no variable is called so; for the string, write "{value.text}"'
                             if position != "mode" else "a variable mode is init or value"))
 
+    def list_node(self, value: tuple[Any, ...], span: Span, ctx: _Context, position: str) -> syntax.ListValue:
+        """:meth:`node` of a list: its strings and the lists in it made by :func:`_list_node`
+        (lists of strings and such lists are common, thousands of items in a long template), the
+        rest by :meth:`node`."""
+        node = self.node
+        if position == "mode":  # the strings init and value become words
+            return _ListValue(tuple([node(v, span, ctx, position) for v in value]), span)  # type: ignore[no-any-return]
+        return _list_node(value, span, lambda item: node(item, span, ctx, position))
+
     def setting(self, setting: ts.Setting, ctx: _Context, position: str = "any") -> syntax.Setting:
         span = ctx.span(setting.value.span)
         value = self.node(self.value(setting.value, ctx), span, ctx, position)
@@ -369,7 +376,7 @@ class Expander:
         path = self.text(source.path, ctx, "a source's path")
         if ctx.unit is not self.program.root:
             path = self.relative_path(path, ctx.unit, source.kind.name)
-        options = tuple(self.source_option(o, source.kind.name, ctx) for o in source.options)
+        options = tuple([self.source_option(o, source.kind.name, ctx) for o in source.options])
         self.emit(_Source(name, _Ident(source.kind.name, ctx.span(source.kind.span)),
                                 _String(path, ctx.span(source.path.span)), options, ctx.span(source.span)))
 
@@ -548,6 +555,13 @@ class Expander:
         for scope in scopes:
             frame = Frame("loop", node.span, ctx.frame, values=tuple(scope.values.items()))
             body(node.body, _Context(self, scope, ctx.prefix, ctx.own, frame, ctx.unit))
+
+
+def _list_node(value: tuple[Any, ...], span: Span, other: Callable[[Any], syntax.Value]) -> syntax.ListValue:
+    """The plain node of a list at ``span``: its strings and lists made here, any other item by ``other``."""
+    return _ListValue(tuple([_String(item, span) if type(item) is str else  # type: ignore[no-any-return]
+                             _list_node(item, span, other) if type(item) is tuple else other(item) for item in value]),
+                      span)
 
 
 def _skip(statement: Any, ctx: _Context) -> None:

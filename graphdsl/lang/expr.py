@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, NoReturn, Union
+from typing import Any, Callable, NoReturn, Union
 
 from graphdsl.errors import Span, SpecError, clipped
 from graphdsl.lang.syntax import Node
@@ -167,6 +167,33 @@ class ListExpr(Node):
 
     items: tuple[Node, ...]
     span: Span
+
+
+_ITEMS = ListExpr.__dict__["items"]  # the slot of a list's items
+
+
+class ConstantList(ListExpr):
+    """``[a, b, ...]`` whose items are all constants (literals and such lists), folded as it is
+    parsed: its :attr:`value` is known, so that evaluation and the type check take it in one step.
+
+    Its fields are a :class:`ListExpr`'s: it compares, hashes and dumps by them. Its items may be
+    made only when first asked for (by :attr:`make`: to place a comment inside the list, or by the
+    formatter), the same nodes each time: the check of a long template asks for none.
+    """
+
+    __slots__ = ("value", "make")
+
+    value: tuple[Value, ...]
+    make: Callable[[], tuple[Node, ...]]
+
+    @property  # type: ignore[override]  # the field, made when first read
+    def items(self) -> tuple[Node, ...]:
+        try:
+            return _ITEMS.__get__(self)  # type: ignore[no-any-return]
+        except AttributeError:
+            items = self.make()
+            _ITEMS.__set__(self, items)
+            return items
 
 
 @dataclass(frozen=True)

@@ -263,7 +263,7 @@ class TreeBuilder:
             target, name = children
             return mk.Attribute(self.expr(target, depth), str(name), span)  # type: ignore[no-any-return]
         if data == "t_list":
-            return mk.ListExpr(tuple([self.expr(c, depth) for c in children]), span)  # type: ignore[no-any-return]
+            return mk.list_expr(tuple([self.expr(c, depth) for c in children]), span)
         if data == "t_map":
             return mk.MapExpr(tuple([self.map_item(c, depth) for c in children]), span)  # type: ignore[no-any-return]
         if data == "list_for":

@@ -66,6 +66,7 @@ class _Direct:
     def __init__(self, file: SourceFile) -> None:
         self.file = file
         self.builder = TreeBuilder(file)
+        self.unit_codes: dict[Any, tuple[str, str, str, str]] = {}  # by Units: see codes_of
 
     def builders(self) -> dict[str, Callable[[list[Any]], Any]]:
         """A builder for each rule the driver builds; those no template statement reaches give up."""
@@ -169,10 +170,11 @@ class _Direct:
         return self.made(self.string(token) if token[0] == "STRING" else self.ident(token), span, "t_name")
 
     def rule_t_source(self, children: list[Any]) -> _Made:
+        # source NAME = KIND ( PATH (, setting)* ,? ): taken by position (a statement's commonest rule)
         span = self.whole(children)
-        name, kind, path, *options = _kept(children)
-        return self.made(mk.Source(name.value, self.ident(kind), self.string(path), tuple([o.value for o in options]),
-                                 span), span, "t_source")
+        options = tuple([option.value for option in children[7:-1:2]])
+        return self.made(mk.Source(children[1].value, self.ident(children[3]), self.string(children[5]), options,
+                                   span), span, "t_source")
 
     def rule_t_copy(self, children: list[Any]) -> _Made:
         span = self.whole(children)
@@ -393,18 +395,91 @@ class _Direct:
     def rule_t_list(self, children: list[Any]) -> _Made:
         span = self.whole(children)
         items = _kept(children)
-        return self.expression(mk.ListExpr(tuple([self.expr(i) for i in items]), span), span, "t_list", items)
+        return self.expression(mk.list_expr(tuple([self.expr(i) for i in items]), span), span, "t_list", items)
 
     def list_unit(self, children: list[Any]) -> _Made:
-        """The list a unit stands for (:mod:`graphdsl.lang.units`): each list in it made as
-        :meth:`rule_t_list` makes it from the children the tables give it, innermost first, in one
-        loop over the tokens (a list's tokens become expressions as it closes)."""
+        """The list a unit stands for (:mod:`graphdsl.lang.units`), as :meth:`rule_t_list` makes it
+        from the children the tables give it. A list of constants (most units) is folded from its
+        tokens' texts alone (:meth:`folded`), its items made when first asked for."""
         units, texts, offsets, codes, start, end = children[0][1]
+        made = self.folded(units, texts, offsets, codes, start, end)
+        if made is not None:
+            return made
+        return self.unit_lists(units, texts[start:end], offsets[start:end], codes[start:end])
+
+    def folded(self, units: Any, texts: list[str], offsets: list[int], codes: str, start: int, end: int) -> _Made | None:
+        """The _Made of the list of a unit's tokens (``start`` to ``end``) if its items are all
+        constants: its value, as :func:`~graphdsl.lang.template_make.list_expr` folds the items
+        :meth:`unit_lists` makes; None where an item is not a constant, or is a mistake (which
+        :meth:`unit_lists` gives up on)."""
+        keys = units.keys
+        opening, closing, comma, string = self.unit_codes.get(units) or self.codes_of(units)
+        # Its tokens, copied: the lists of a part's tokens are the driver's, and the folded list
+        # keeps them to make its items from.
+        texts, offsets, codes = texts[start:end], offsets[start:end], codes[start:end]
+        first, last = offsets[0], offsets[-1] + 1
+        # Where the list's text holds no backslash nor brace (in a string or a comment), each of
+        # its strings is its text between the quotes.
+        plain = mk.SPECIAL.search(self.file.text, first, last) is None
+        parents: list[list[Any]] = []
+        values: list[Any] = []
+        height = 0
+        for code, token in zip(codes, texts):
+            if code == string:
+                raw = token[1:-1]
+                if not plain:
+                    if "{" in raw or "}" in raw:
+                        return None  # an interpolation, or braces doubled: as string() makes it
+                    raw = mk.decode(raw)
+                values.append(raw)
+            elif code == comma:
+                continue
+            elif code == opening:
+                parents.append(values)
+                values = []
+                if len(parents) > height:
+                    height = len(parents)
+            elif code == closing:
+                value = tuple(values)
+                values = parents.pop()
+                values.append(value)
+            else:
+                kind = keys[code]
+                if kind == "INT":
+                    number = mk.integer(token)
+                    if number is None:
+                        return None
+                    values.append(number)
+                elif kind == "FLOAT":
+                    real = float(token)
+                    if real in mk.INFINITIES:
+                        return None
+                    values.append(real)
+                else:  # pragma: no cover  # a unit holds strings, numbers and lists
+                    return None  # made item by item, as any other list
+        span = self.span(first, last - 1 + len(texts[-1]))
+        items = functools.partial(self.unit_items, units, texts, offsets, codes)
+        return self.made(mk.constant_list(values[0], span, items), span, "t_list", height)
+
+    def codes_of(self, units: Any) -> tuple[str, str, str, str]:
+        """The codes of a list's brackets, its comma and a string, among ``units``' token codes."""
+        codes = units.codes
+        found = self.unit_codes[units] = (codes[units.open], codes[units.close], codes[units.comma], codes["STRING"])
+        return found
+
+    def unit_items(self, units: Any, texts: list[str], offsets: list[int], codes: str) -> tuple[ts.Expr, ...]:
+        """The items of the folded list of a unit's tokens, made as :meth:`unit_lists` makes them."""
+        return self.unit_lists(units, texts, offsets, codes).value.items  # type: ignore[no-any-return]
+
+    def unit_lists(self, units: Any, texts: list[str], offsets: list[int], codes: str) -> _Made:
+        """The list of a unit's tokens, each list in it made as :meth:`rule_t_list` makes it,
+        innermost first, in one loop over the tokens (a list's tokens become expressions as it
+        closes)."""
         keys = units.keys
         opening, closing, comma = map(units.codes.__getitem__, (units.open, units.close, units.comma))
         parents: list[Any] = []
         items: list[Any] = []  # the open list's tokens and the _Made of its lists
-        for code, text, offset in zip(codes[start:end], texts[start:end], offsets[start:end]):
+        for code, text, offset in zip(codes, texts, offsets):
             if code == comma:
                 continue
             if code == opening:
@@ -413,7 +488,7 @@ class _Direct:
             elif code == closing:
                 parent, begun = parents.pop()
                 span = self.span(begun, offset + len(text))
-                made = self.expression(mk.ListExpr(tuple([self.expr(item) for item in items]), span), span,
+                made = self.expression(mk.list_expr(tuple([self.expr(item) for item in items]), span), span,
                                        "t_list", items)
                 if not parents:
                     return made
@@ -467,7 +542,7 @@ def _give_up(children: list[Any]) -> Any:
 
 def _splicing(method: Callable[[list[Any]], Any], children: list[Any]) -> Any:
     """``method`` of a rule with spliced children, which may be handed on as one Splice."""
-    if any(type(c) is Splice for c in children):
+    if Splice in map(type, children):  # any(), by C loops: a statement's options come this way
         children = flat(children)
     return method(children)
 

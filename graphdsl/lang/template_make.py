@@ -30,7 +30,7 @@ MAX_EXPRESSION_DEPTH = 256
 _TREE, _TOKEN = PositionedTree, PositionedToken  # what the fast parses make (exact types)
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
-_SPECIAL = re.compile(r"[\\{}]")  # what a string's text is read for
+SPECIAL = re.compile(r"[\\{}]")  # what a string's text is read for
 
 BINARY = {
     "or_op": "or", "and_op": "and", "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">",
@@ -51,6 +51,38 @@ Literal, Interpolated, Variable = _make(ex.Literal), _make(ex.Interpolated), _ma
 Binary, Unary, Call, Index = _make(ex.Binary), _make(ex.Unary), _make(ex.Call), _make(ex.Index)
 Attribute, Conditional, ListExpr = _make(ex.Attribute), _make(ex.Conditional), _make(ex.ListExpr)
 MapExpr, MapItem, ListFor, MapFor = _make(ex.MapExpr), _make(ex.MapItem), _make(ex.ListFor), _make(ex.MapFor)
+
+# A list of constants is folded (ex.ConstantList) by every way of making one: the builders, the
+# driver's and the blueprints all make lists by list_expr (or, from a unit's tokens, as it would).
+_new = object.__new__
+_SET_ITEMS, _SET_SPAN = syntax.setters(ex.ListExpr)
+_SET_VALUE, _SET_MAKE = ex.ConstantList.__dict__["value"].__set__, ex.ConstantList.__dict__["make"].__set__
+
+
+def list_expr(items: tuple[ts.Expr, ...], span: Span) -> ts.Expr:
+    """The node of ``[items]``: a :class:`~graphdsl.lang.expr.ConstantList` where each item is a
+    literal or such a list, else a ListExpr."""
+    values = []
+    for item in items:
+        kind = type(item)
+        if kind is not ex.Literal and kind is not ex.ConstantList:
+            return ListExpr(items, span)  # type: ignore[no-any-return]
+        values.append(item.value)  # type: ignore[attr-defined]
+    node: ex.ConstantList = _new(ex.ConstantList)
+    _SET_ITEMS(node, items)
+    _SET_SPAN(node, span)
+    _SET_VALUE(node, tuple(values))
+    return node
+
+
+def constant_list(value: tuple[Any, ...], span: Span, make: Callable[[], tuple[ts.Expr, ...]]) -> ex.ConstantList:
+    """The ConstantList of ``value`` at ``span``, whose items ``make`` makes when first asked for:
+    those :func:`list_expr` is given for it."""
+    node: ex.ConstantList = _new(ex.ConstantList)
+    _SET_SPAN(node, span)
+    _SET_VALUE(node, value)
+    _SET_MAKE(node, make)
+    return node
 
 
 def offsets(item: Any) -> tuple[int, int]:
@@ -86,7 +118,7 @@ def layout(raw: str) -> Layout:
     pieces: list[tuple[int, int]] = []
     i = 0
     while True:
-        found = _SPECIAL.search(raw, i)  # the text up to the next '\\', '{' or '}' is as written
+        found = SPECIAL.search(raw, i)  # the text up to the next '\\', '{' or '}' is as written
         if found is None:
             pieces.append((i, len(raw)))
             break
@@ -233,7 +265,7 @@ def _compile(item: Any, depth: int) -> MakeExpr:
     if data == "t_map":
         return _many(MapExpr, [_map_item(c, depth) for c in children], start, end)
     if data == "t_list":
-        return _many(ListExpr, [_compile(c, depth) for c in children], start, end)
+        return _many(list_expr, [_compile(c, depth) for c in children], start, end)
     parts = [_compile(c, depth) for c in children]
     if data in BINARY:
         return _fixed(Binary, BINARY[data], parts, start, end)

@@ -91,6 +91,22 @@ def _join(types: list[Type]) -> Type:
     return types[0] if types and all(t == types[0] for t in types) else ANY
 
 
+_SCALARS: dict[type, Type] = {bool: "bool", int: "int", float: "float", str: "string"}
+
+
+def constant_type(value: tuple[Any, ...]) -> Type:
+    """The type of the list whose value is ``value`` (of a :class:`~graphdsl.lang.expr.ConstantList`):
+    the type :meth:`_Checker.list_` gives the list of its items. Items of two kinds (or none)
+    join to ``any``, whatever they are."""
+    kinds = set(map(type, value))
+    if len(kinds) != 1:
+        return ("list", ANY)
+    (kind,) = kinds
+    if kind is tuple:
+        return ("list", _join([constant_type(item) for item in value]))
+    return ("list", _SCALARS[kind])
+
+
 def _item(kind: Type) -> Type:
     return kind[1] if isinstance(kind, tuple) else ANY
 
@@ -105,7 +121,14 @@ class _Checker:
             self.statement(statement, scope)
 
     def statement(self, node: ts.Node, scope: _Scope) -> None:
-        if isinstance(node, ts.Set):
+        if type(node) is ts.Source:  # the commonest statement, as _parts gives its expressions
+            expr = self.expr
+            if not isinstance(node.name, syntax.Ident):
+                expr(node.name, scope)
+            expr(node.path, scope)
+            for option in node.options:
+                expr(option.value, scope)
+        elif isinstance(node, ts.Set):
             scope.types[node.name.name] = self.expr(node.value, scope)
         elif isinstance(node, ts.For):
             inner = _Scope(scope)
@@ -118,9 +141,10 @@ class _Checker:
         elif isinstance(node, (ts.Param, ts.Block, syntax.Version, ts.Include)):
             return  # declarations: checked with their program; blocks on their own
         else:
-            for child in _expressions(node):
+            expressions, entries = _parts(node)
+            for child in expressions:
                 self.expr(child, scope)
-            for entry in _entries(node):
+            for entry in entries:
                 self.statement(entry, scope)
 
     def loop(self, names: tuple[Any, ...], iterable: ts.Expr, inner: _Scope, outer: _Scope) -> None:
@@ -166,6 +190,9 @@ class _Checker:
     def list_(self, node: ex.ListExpr, scope: _Scope) -> Type:
         rules = _RULES  # expr() inline: a template's lists may be long
         return ("list", _join([rules[type(item)](self, item, scope) for item in node.items]))
+
+    def constant(self, node: ex.ConstantList, scope: _Scope) -> Type:
+        return constant_type(node.value)
 
     def map_(self, node: ex.MapExpr, scope: _Scope) -> Type:
         for item in node.items:
@@ -290,23 +317,37 @@ _FUNCTIONS: dict[str, tuple[Type, tuple[str, ...]]] = {
 }
 
 
-def _expressions(node: ts.Node) -> list[ts.Expr]:
-    """The expressions of a statement or entry itself (not of the entries in its body)."""
-    found: list[ts.Expr] = []
+# What each kind of child of a statement or entry is to the checker: an expression, a setting
+# (its value is one), an entry of its body (walked next), or neither (a name as written, a type).
+_EXPRESSION, _SETTING, _ENTRY, _NEITHER = range(4)
+_ROLES: dict[type, int] = {}
+
+
+def _role(kind: type) -> int:
+    if issubclass(kind, ts.Setting):
+        return _SETTING
+    if issubclass(kind, (ts.VariableOverride, ts.Bind, ts.Signature, ts.For, ts.If)):
+        return _ENTRY
+    return _NEITHER if issubclass(kind, (syntax.Ident, ts.TypeSpec)) else _EXPRESSION
+
+
+def _parts(node: ts.Node) -> tuple[list[ts.Expr], list[ts.Node]]:
+    """The expressions of a statement or entry itself, and the entries of its body (which
+    :meth:`_Checker.statement` walks next), in order."""
+    expressions: list[ts.Expr] = []
+    entries: list[ts.Node] = []
+    roles = _ROLES
     for child in node.children():
-        if isinstance(child, (syntax.Ident, ts.Setting, ts.VariableOverride, ts.Bind, ts.Signature,
-                              ts.For, ts.If, ts.TypeSpec)):
-            if isinstance(child, ts.Setting):
-                found.append(child.value)
-            continue
-        found.append(child)
-    return found
-
-
-def _entries(node: ts.Node) -> list[ts.Node]:
-    """The body entries of a statement or entry: what :meth:`_Checker.statement` walks next."""
-    return [child for child in node.children()
-            if isinstance(child, (ts.VariableOverride, ts.Bind, ts.Signature, ts.For, ts.If))]
+        role = roles.get(type(child))
+        if role is None:
+            role = roles[type(child)] = _role(type(child))
+        if role == _EXPRESSION:
+            expressions.append(child)
+        elif role == _SETTING:
+            expressions.append(child.value)  # type: ignore[attr-defined]
+        elif role == _ENTRY:
+            entries.append(child)
+    return expressions, entries
 
 
 _RULES: dict[type, Callable[[_Checker, Any, _Scope], Type]] = {
@@ -314,6 +355,7 @@ _RULES: dict[type, Callable[[_Checker, Any, _Scope], Type]] = {
     ex.Interpolated: _Checker.interpolated,
     ex.Variable: _Checker.variable,
     ex.ListExpr: _Checker.list_,
+    ex.ConstantList: _Checker.constant,
     ex.MapExpr: _Checker.map_,
     ex.Index: _Checker.index,
     ex.Attribute: _Checker.attribute,
