@@ -246,3 +246,12 @@ def test_a_template_with_a_syntax_error_is_told_in_template_words() -> None:
     with pytest.raises(SpecSyntaxError) as info:
         load_spec_text("graphdsl 1\nparam n: int = 2\nparm m: int = 3\n")
     assert info.value.hint == "did you mean 'param'?"
+
+
+def test_an_alias_a_loop_makes_with_the_name_of_a_namespace_copied_below_it_is_an_error() -> None:
+    # Each statement passes the checks as it is made: only the whole spec tells.
+    text = ('graphdsl 1\nsource enc = graphdef("enc.pb")\ncopy Enc from enc { take = "out" }\n'
+            'for i in range(2) {\n    let "H{i}" = Enc["out:0"]\n}\ncopy H1 from enc { take = "logits" }\n')
+    with pytest.raises(SpecError, match="alias 'H1' has the name of a namespace") as info:
+        load(text, "loop.gcomp")
+    assert info.value.span is not None and info.value.span.line == 5

@@ -7,7 +7,7 @@ names defined once and above their use, references, aliases, namespaces) and the
 source order, as a build would meet it (see :mod:`graphdsl.lang.passes`), with a span, a hint and
 "did you mean" where a name is close to a known one. Both passes are linear in the spec's size.
 
-Both passes may run over each statement of a plain spec as the parser makes it
+Both passes may run over each statement as the parser (or a template's expansion) makes it
 (:class:`StatementChecks`), while its nodes are still in the processor's caches: walking a large
 tree afterwards costs about twice as much, most of it in fetching each node from memory again.
 What takes the whole spec is checked afterwards (the version line, a copy at all, an alias named as
@@ -32,9 +32,9 @@ N = TypeVar("N", bound=syntax.Node)
 
 
 class StatementChecks:
-    """Both passes over each statement as the parser makes it (the ``statement`` of
-    :func:`graphdsl.lang.parser.parse_source`); :func:`check` then leaves out what they found
-    to hold (see the module)."""
+    """Both passes over each statement as it is made (the ``statement`` of
+    :func:`graphdsl.lang.parser.parse_source` and of :class:`graphdsl.lang.expander.Expander`);
+    :func:`check` then leaves out what they found to hold (see the module)."""
 
     def __init__(self) -> None:
         nothing = cast(syntax.Spec, None)  # passes handed statements one by one: no spec yet

@@ -30,7 +30,7 @@ from graphdsl.lang.evaluate import evaluate, scopes_over
 from graphdsl.lang import params as params_
 from graphdsl.lang import schema, syntax
 from graphdsl.lang import template_syntax as ts
-from graphdsl.lang.check import check
+from graphdsl.lang.check import StatementChecks, check
 from graphdsl.lang.expand import DEFAULT_MAX_STATEMENTS, Expansion
 from graphdsl.lang.includes import Program, Unit, load_program
 from graphdsl.collector import paused
@@ -56,11 +56,12 @@ def expand(template: ts.Template, given: params_.ParamValues,
     program = load_program(template)
     check_types(program)
     values, origins = params_.bind(program.params, given)
-    spec = Expander(program, values, max_statements).run()
+    statements = StatementChecks()  # each statement checked as it is made (see graphdsl.lang.check)
+    spec = Expander(program, values, max_statements, statements).run()
     record = syntax.TemplateRecord(
         dict(values), {name: "its default" if origin.default else origin.text for name, origin in origins.items()},
         program.included_files())
-    return Expansion(dataclasses.replace(check(spec), template=record), values, origins, template=True)
+    return Expansion(dataclasses.replace(check(spec, statements), template=record), values, origins, template=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,8 +192,12 @@ class _Context(ex.Environment):
 class Expander:
     """Runs a program's statements for given parameter values; :meth:`run` gives the plain spec."""
 
-    def __init__(self, program: Program, params: dict[str, Any], max_statements: int = DEFAULT_MAX_STATEMENTS) -> None:
+    def __init__(self, program: Program, params: dict[str, Any], max_statements: int = DEFAULT_MAX_STATEMENTS,
+                 statement: Callable[[Any], Any] | None = None) -> None:
+        """``statement``, if given, is handed each statement as it is made, and what it returns
+        stands for it."""
         self.program = program
+        self.statement = statement
         self.max_statements = max_statements
         self.statements: list[syntax.Statement] = []
         self.count = 0
@@ -230,7 +235,7 @@ class Expander:
     # Bounds -----------------------------------------------------------------------------------
 
     def emit(self, statement: syntax.Statement) -> None:
-        self.statements.append(statement)
+        self.statements.append(statement if self.statement is None else self.statement(statement))
         self.made(statement.span)
 
     def made(self, span: Span) -> None:
