@@ -63,7 +63,7 @@ class StatementChecks:
 
 def check(spec: syntax.Spec, statements: StatementChecks | None = None) -> syntax.Spec:
     """Check a parsed spec; return it unchanged, or raise the first SpecError in source order.
-    ``statements``: the checks made as the parser made the statements of ``spec``, if any."""
+    ``statements``: the checks made as the statements of ``spec`` were made, if any."""
     early = statements is not None and statements.passed(spec)
     with paused():
         findings = [f for f in (each(spec, statements=not early).run() for each in PASSES) if f is not None]

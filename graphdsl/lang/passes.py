@@ -41,7 +41,7 @@ class Pass(syntax.NodeVisitor):
 
     def __init__(self, spec: syntax.Spec, statements: bool = True) -> None:
         """With ``statements`` false, the pass leaves out what it checks of each statement on its
-        own: the statements passed as the parser made them (:class:`graphdsl.lang.check.StatementChecks`)."""
+        own: the statements passed as they were made (:class:`graphdsl.lang.check.StatementChecks`)."""
         self.spec = spec
         self.statements = statements
         # Where the walk is: the node entered (1) or left (0), and its level. The key of a finding

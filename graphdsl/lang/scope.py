@@ -32,8 +32,8 @@ class ScopePass(Pass):
     def __init__(self, spec: syntax.Spec, statements: bool = True) -> None:
         """A pass handed statements one by one has no spec (None): it knows nothing defined
         below the statement it is at, which only its messages use; the one check of a good spec
-        that needs it (an alias named as a namespace) is then StatementChecks' own, once the
-        spec is whole."""
+        that needs it (an alias named as a namespace) is then
+        :class:`graphdsl.lang.check.StatementChecks`' own, once the spec is whole."""
         super().__init__(spec, statements)
         # Defined above the current statement.
         self.sources: dict[str, syntax.Source] = {}
