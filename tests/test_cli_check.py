@@ -219,6 +219,16 @@ def test_a_check_does_not_import_what_only_other_commands_and_mistakes_need(tmp_
     assert "did you mean 'encoder'?" in _python(code).stderr
 
 
+def test_a_short_template_is_read_from_the_stored_tables_without_a_parser_of_lark() -> None:
+    # Loading lark's parser of the template grammar cost a tenth of a short template's check: the
+    # contextual parse reads the stored tables, and lark's parser only words a syntax error.
+    code = ("from graphdsl.cli import main\nfrom graphdsl.lang import grammar\n"
+            "assert main(['check', 'specs/towers.gcomp']) == 0\n"
+            "assert main(['check', 'specs/ensemble.gcomp']) == 0\n"
+            "assert grammar._load.cache_info().currsize == 0, 'a parser of lark was loaded'\n")
+    _python(code)
+
+
 def test_a_plain_check_without_parameters_does_not_import_yaml() -> None:
     # PyYAML costs a tenth of the start of `graphdsl check`; only parameter values need it.
     code = ("import sys\nfrom graphdsl.cli import main\n"

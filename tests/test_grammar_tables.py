@@ -92,7 +92,7 @@ print(grammar._load.cache_info().currsize, grammar._tables.cache_info().currsize
 def test_the_tables_read_as_data_are_those_of_lark_s_parser(language: str) -> None:
     # What graphdsl's parse reads without lark is what lark's own parser of the same file holds.
     def plain(read: tables.Tables) -> object:
-        rules = [(r.origin, r.expansion, r.alias, r.expand1) for r in read.rules]
+        rules = [(r.origin, r.expansion, r.alias, r.expand1, r.filtered, r.keep_all_tokens) for r in read.rules]
         states = {state: {symbol: (shift, arg if shift else rules[arg]) for symbol, (shift, arg) in row.items()}
                   for state, row in read.states.items()}
         terminals = [(t.name, t.pattern.type, t.pattern.to_regexp(), t.priority,

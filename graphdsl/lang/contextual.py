@@ -30,10 +30,9 @@ from bisect import bisect_right
 from typing import Any, Callable
 
 from lark import Lark, Token, Tree
-from lark.lexer import PatternRE, PatternStr, TerminalDef
-from lark.parsers.lalr_analysis import Shift
 from lark.tree import Meta
 
+from graphdsl.lang.lalr_tables import Rule, Tables, Terminal
 from graphdsl.lang.lexer import _uncaptured, lark_order
 from graphdsl.lang.driver import END, Rejected
 from graphdsl.lang.pieces import first_chars
@@ -55,33 +54,29 @@ class _Node:
 
 
 class ContextualParser:
-    """The LALR tables of one loaded grammar (lark's LALR parser with its contextual lexer)."""
+    """The LALR tables of one grammar (those of lark's LALR parser, with its contextual lexer)."""
 
-    def __init__(self, lark: Lark) -> None:
-        # lark keeps the tables of its LALR parser here (lark 1.x); tests/test_template_parse.py
-        # fails by name if a release moves them.
-        table = lark.parser.parser.parser.parse_table
-        self.start_states: dict[str, Any] = dict(table.start_states)
-        self.end_states: dict[str, Any] = dict(table.end_states)
-        terminals = {t.name: t for t in lark.lexer_conf.terminals}
-        self.ignore = frozenset(lark.lexer_conf.ignore)
+    def __init__(self, tables: Tables | Lark) -> None:
+        """``tables``: the grammar's stored tables (:func:`graphdsl.lang.grammar.tables`: no
+        parser of lark's is loaded), or lark's parser of it, whose tables are taken."""
+        if not isinstance(tables, Tables):
+            tables = Tables.from_lark(tables)
+        self.start_states: dict[str, Any] = dict(tables.start_states)
+        self.end_states: dict[str, Any] = dict(tables.end_states)
+        terminals = {t.name: t for t in tables.terminals}
+        self.ignore = frozenset(tables.ignore)
         # Per state: terminal -> next state (a shift, >= 0) or ~ the rule's index (a reduce); and
         # rule name -> next state (gotos).
-        self.rules: list[tuple[Any, ...]] = []
-        numbers: dict[int, int] = {}
+        self.rules: list[tuple[Any, ...]] = [_rule(rule) for rule in tables.rules]
         self.rows: dict[Any, dict[str, int]] = {}
         self.gotos: dict[Any, dict[str, Any]] = {}
         lexer_keys: dict[Any, frozenset[str]] = {}
-        for state, actions in table.states.items():
+        for state, actions in tables.states.items():
             row: dict[str, int] = {}
             gotos: dict[str, Any] = {}
-            for symbol, (action, arg) in actions.items():
-                name = str(symbol)
-                if action is not Shift:
-                    if id(arg) not in numbers:
-                        numbers[id(arg)] = len(self.rules)
-                        self.rules.append(_rule(arg))
-                    row[name] = ~numbers[id(arg)]
+            for name, (shift, arg) in actions.items():
+                if not shift:
+                    row[name] = ~arg
                 elif name in terminals or name == END:
                     row[name] = arg
                 else:
@@ -307,17 +302,16 @@ class PositionedTree(Tree[Token]):
         return None if start is None or end is None else (start, end)
 
 
-def _rule(rule: Any) -> tuple[Any, ...]:
-    """What a reduce needs of a lark rule: its number of symbols, its name in the tables, the
+def _rule(rule: Rule) -> tuple[Any, ...]:
+    """What a reduce needs of a rule: its number of symbols, its name in the tables, the
     name of the tree it makes, which of its symbols' tokens are kept, which are spliced rules,
     whether one child stands for the rule (``?rule``), whether the rule is spliced itself, and
     whether it is a ?rule of one symbol that stands for it (a reduce that only changes the state)."""
-    origin = str(rule.origin.name)
-    keep_all = bool(rule.options.keep_all_tokens)
-    keep = tuple(not (symbol.is_term and symbol.filter_out and not keep_all) for symbol in rule.expansion)
-    splice = tuple(not symbol.is_term and str(symbol.name).startswith("_") for symbol in rule.expansion)
-    name = str(rule.alias) if rule.alias else origin
-    expand_one = bool(rule.options.expand1) and not rule.alias
+    origin = rule.origin
+    keep = tuple(not (filtered and not rule.keep_all_tokens) for filtered in rule.filtered)
+    splice = tuple(not is_term and symbol.startswith("_") for symbol, is_term in rule.expansion)
+    name = rule.alias or origin
+    expand_one = rule.expand1 and not rule.alias
     unit = expand_one and len(keep) == 1 and keep[0] and not splice[0]
     return (len(rule.expansion), origin, name, keep, splice, expand_one,
             origin.startswith("_") and not rule.alias, unit)
@@ -327,13 +321,13 @@ class _Lexer:
     """One parser state's terminals as one expression: what is ignored, then one named group
     per terminal in lark's order; ``unless`` tells a keyword apart from the name that reads it."""
 
-    def __init__(self, terminals: list[TerminalDef], ignored: list[TerminalDef]) -> None:
+    def __init__(self, terminals: list[Terminal], ignored: list[Terminal]) -> None:
         terminals = sorted(terminals, key=lark_order)
         self.unless: dict[str, dict[str, str]] = {}
         embedded: set[str] = set()
-        for regexp in (t for t in terminals if isinstance(t.pattern, PatternRE)):
+        for regexp in (t for t in terminals if t.pattern.type == "re"):
             compiled = re.compile(regexp.pattern.to_regexp())
-            for word in (t for t in terminals if isinstance(t.pattern, PatternStr)):
+            for word in (t for t in terminals if t.pattern.type == "str"):
                 value = word.pattern.value
                 found = compiled.match(value)
                 if word.priority == regexp.priority and found is not None and found.group(0) == value:
@@ -346,7 +340,7 @@ class _Lexer:
         self.regex = re.compile(f"(?:{skip})*(?:{tokens})?" if skip else f"(?:{tokens})?")
 
 
-def _skippable(terminals: dict[str, TerminalDef], ignore: frozenset[str]) -> bool:
+def _skippable(terminals: dict[str, Terminal], ignore: frozenset[str]) -> bool:
     """Whether what is ignored can be skipped before each token: no ignored terminal may start
     with a character a token may start with (else lark's order between them would matter)."""
     ignored = [first_chars(terminals[n].pattern.to_regexp()) for n in ignore if n in terminals]

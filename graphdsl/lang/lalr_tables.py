@@ -76,13 +76,17 @@ class Terminal:
 
 class Rule:
     """A rule of the LALR tables: ``origin: expansion`` (each symbol's name, and whether it is a
-    terminal), its alias (``-> name``), and whether it is a ``?rule`` (lark's ``expand1``)."""
+    terminal), its alias (``-> name``), whether it is a ``?rule`` (lark's ``expand1``), and what
+    lark's tree keeps of it: for each symbol, whether it is a terminal whose token the tree leaves
+    out (``filter_out``), unless the rule keeps all its tokens (``keep_all_tokens``)."""
 
-    __slots__ = ("origin", "expansion", "alias", "expand1")
+    __slots__ = ("origin", "expansion", "alias", "expand1", "filtered", "keep_all_tokens")
 
     def __init__(self, origin: str, expansion: tuple[tuple[str, bool], ...], alias: str | None,
-                 expand1: bool) -> None:
+                 expand1: bool, filtered: tuple[bool, ...] = (), keep_all_tokens: bool = False) -> None:
         self.origin, self.expansion, self.alias, self.expand1 = origin, expansion, alias, expand1
+        self.filtered = filtered or (False,) * len(expansion)
+        self.keep_all_tokens = keep_all_tokens
 
 
 class Tables:
@@ -116,7 +120,9 @@ class Tables:
                 if id(arg) not in numbers:
                     numbers[id(arg)] = len(rules)
                     rules.append(Rule(str(arg.origin.name), tuple((str(s.name), bool(s.is_term)) for s in arg.expansion),
-                                      None if arg.alias is None else str(arg.alias), bool(arg.options.expand1)))
+                                      None if arg.alias is None else str(arg.alias), bool(arg.options.expand1),
+                                      tuple(bool(s.is_term and s.filter_out) for s in arg.expansion),
+                                      bool(arg.options.keep_all_tokens)))
                 row[str(symbol)] = (False, numbers[id(arg)])
             states[state] = row
         terminals = tuple(Terminal(str(t.name), Pattern(t.pattern.type, t.pattern.value, tuple(t.pattern.flags),
@@ -170,7 +176,9 @@ def tables(language: str, grammar_text: str) -> Tables | None:
             index[number] = len(rules)
             rules.append(Rule(entry["origin"]["name"],
                               tuple((s["name"], s["__type__"] == "Terminal") for s in entry["expansion"]),
-                              entry["alias"], bool(entry["options"]["expand1"])))
+                              entry["alias"], bool(entry["options"]["expand1"]),
+                              tuple(bool(s.get("filter_out")) for s in entry["expansion"]),
+                              bool(entry["options"]["keep_all_tokens"])))
         return index[number]
 
     states = {state: {symbol: (True, arg) if action == _SHIFT else (False, rule(arg)) for symbol, action, arg in row}

@@ -35,7 +35,7 @@ _new = object.__new__
 @functools.cache
 def contextual() -> ContextualParser:
     """The contextual parse of the template grammar (:mod:`graphdsl.lang.contextual`)."""
-    return ContextualParser(grammar.load("template"))
+    return ContextualParser(grammar.tables("template"))
 
 
 def parse_interpolation(text: str) -> _Tree:

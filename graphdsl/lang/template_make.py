@@ -16,7 +16,6 @@ import re
 from typing import Any, Callable
 
 from lark import Token
-from lark.lexer import PatternStr
 
 from graphdsl.errors import SourceFile, Span, SpecSyntaxError, text_span
 from graphdsl.lang import expr as ex
@@ -219,10 +218,10 @@ _QUANTIFIER = re.compile(r"\{\d+(,\d*)?\}")
 def digit_blind() -> bool:
     """Whether no terminal of the template grammar tells one ASCII digit from another: no word
     holds a digit, and a pattern names digits only as ``\\d`` or ``0-9`` (or counts with them)."""
-    for terminal in grammar.load("template").terminals:
+    for terminal in grammar.tables("template").terminals:
         pattern = terminal.pattern
         text = pattern.value
-        if not isinstance(pattern, PatternStr):
+        if pattern.type != "str":
             text = _QUANTIFIER.sub("", text).replace("0-9", "")
         if any(char in "0123456789" for char in text):
             return False
