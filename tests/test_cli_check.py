@@ -219,12 +219,18 @@ def test_a_check_does_not_import_what_only_other_commands_and_mistakes_need(tmp_
     assert "did you mean 'encoder'?" in _python(code).stderr
 
 
-def test_a_short_template_is_read_from_the_stored_tables_without_a_parser_of_lark() -> None:
+def test_a_template_is_read_from_the_stored_tables_without_a_parser_of_lark(tmp_path: Path) -> None:
     # Loading lark's parser of the template grammar cost a tenth of a short template's check: the
-    # contextual parse reads the stored tables, and lark's parser only words a syntax error.
-    code = ("from graphdsl.cli import main\nfrom graphdsl.lang import grammar\n"
+    # contextual parse and a long template's driver read the stored tables, and lark's parser
+    # only words a syntax error.
+    long = tmp_path / "long.gcomp"
+    long.write_text('graphdsl 1\nparam k: int = 3\nsource s = graphdef("s.pb")\ncopy A from s { take = "x" }\n'
+                    + "".join(f'let a{i} = A["x:{i}"]\n' for i in range(500)))
+    code = ("from graphdsl.cli import main\nfrom graphdsl.lang import grammar, template_parser\n"
             "assert main(['check', 'specs/towers.gcomp']) == 0\n"
             "assert main(['check', 'specs/ensemble.gcomp']) == 0\n"
+            f"assert main(['check', {str(long)!r}]) == 0\n"
+            "assert template_parser._driver.cache_info().currsize == 1  # the long one was driven\n"
             "assert grammar._load.cache_info().currsize == 0, 'a parser of lark was loaded'\n")
     _python(code)
 

@@ -356,25 +356,26 @@ def _skippable(terminals: dict[str, Terminal], ignore: frozenset[str]) -> bool:
 Builders = dict[str, Callable[[list[Any]], Any]]
 
 
-def tree_builders(lark: Lark) -> Callable[[Lines], Builders] | None:
-    """Builders that make lark's tree for :class:`graphdsl.lang.driver.Driver` run over ``lark``'s
-    tables (``build_expanded``): given a text's :class:`Lines`, a builder per rule name, which gets
-    a rule's children as the driver hands them (tokens as ``(terminal, text, offset)``, spliced
-    rules' children in their place) and keeps what lark keeps. None if lark's tree builder would
-    keep or drop a token by more than whether its terminal's name starts with '_' (then these
-    builders cannot tell)."""
+def tree_builders(tables: Tables | Lark) -> Callable[[Lines], Builders] | None:
+    """Builders that make lark's tree for :class:`graphdsl.lang.driver.Driver` run over a
+    grammar's ``tables`` (or those of lark's parser of it) with ``build_expanded``: given a text's
+    :class:`Lines`, a builder per rule name, which gets a rule's children as the driver hands them
+    (tokens as ``(terminal, text, offset)``, spliced rules' children in their place) and keeps
+    what lark keeps. None if lark's tree builder would keep or drop a token by more than whether
+    its terminal's name starts with '_' (then these builders cannot tell)."""
+    if not isinstance(tables, Tables):
+        tables = Tables.from_lark(tables)
     expand: dict[str, bool] = {}  # builder name -> whether one kept child stands for the rule
-    for rule in lark.rules:
-        if rule.options.keep_all_tokens or any(
-                symbol.is_term and bool(getattr(symbol, "filter_out", False)) != symbol.name.startswith("_")
-                for symbol in rule.expansion):
+    for rule in tables.rules:
+        if rule.keep_all_tokens or any(is_term and filtered != symbol.startswith("_")
+                                       for (symbol, is_term), filtered in zip(rule.expansion, rule.filtered)):
             return None
-        origin = str(rule.origin.name)
-        one = bool(rule.options.expand1) and not rule.alias
-        if one and len(rule.expansion) == 1 and rule.expansion[0].is_term and rule.expansion[0].name.startswith("_"):
+        origin = rule.origin
+        one = rule.expand1 and not rule.alias
+        if one and len(rule.expansion) == 1 and rule.expansion[0][1] and rule.expansion[0][0].startswith("_"):
             return None  # the driver would put the token it drops in the rule's place
         if rule.alias or not origin.startswith("_"):
-            name = str(rule.alias) if rule.alias else origin
+            name = rule.alias or origin
             if expand.setdefault(name, one) != one:
                 return None  # two rules of one name, one stood for by its child and one not
 

@@ -553,12 +553,12 @@ def _rule_names() -> tuple[frozenset[str], frozenset[str]]:
     with a spliced rule among their symbols."""
     names: set[str] = set()
     splicing: set[str] = set()
-    for rule in grammar.load("template").rules:
-        origin = str(rule.origin.name)
+    for rule in grammar.tables("template").rules:  # read as data: no parser of lark's is made
+        origin = rule.origin
         if rule.alias or not origin.startswith("_"):
-            name = str(rule.alias) if rule.alias else origin
+            name = rule.alias or origin
             names.add(name)
-            if any(not symbol.is_term and str(symbol.name).startswith("_") for symbol in rule.expansion):
+            if any(not is_term and symbol.startswith("_") for symbol, is_term in rule.expansion):
                 splicing.add(name)
     return frozenset(names), frozenset(splicing)
 

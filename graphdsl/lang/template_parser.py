@@ -139,9 +139,9 @@ LISTS = ListRule("primary", "t_list", *parser.LISTS[2:])
 def _driver() -> tuple[driver_module.Driver, Callable[[Lines], Builders]] | None:
     """The driver of the template grammar and its tree builders (None where the driver cannot
     replay statements or the builders cannot make lark's tree of this grammar)."""
-    lark = grammar.load("template")
-    trees = tree_builders(lark)
-    driver = driver_module.Driver(lark, "template", name="IDENT", build_expanded=True, used_only=True, lists=LISTS)
+    tables = grammar.tables("template")  # read as data: no parser of lark's is made
+    trees = tree_builders(tables)
+    driver = driver_module.Driver(tables, "template", name="IDENT", build_expanded=True, used_only=True, lists=LISTS)
     return (driver, trees) if trees is not None and driver.programs is not None else None
 
 
