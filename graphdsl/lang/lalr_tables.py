@@ -83,10 +83,9 @@ class Rule:
     __slots__ = ("origin", "expansion", "alias", "expand1", "filtered", "keep_all_tokens")
 
     def __init__(self, origin: str, expansion: tuple[tuple[str, bool], ...], alias: str | None,
-                 expand1: bool, filtered: tuple[bool, ...] = (), keep_all_tokens: bool = False) -> None:
+                 expand1: bool, filtered: tuple[bool, ...], keep_all_tokens: bool) -> None:
         self.origin, self.expansion, self.alias, self.expand1 = origin, expansion, alias, expand1
-        self.filtered = filtered or (False,) * len(expansion)
-        self.keep_all_tokens = keep_all_tokens
+        self.filtered, self.keep_all_tokens = filtered, keep_all_tokens
 
 
 class Tables:
