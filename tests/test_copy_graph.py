@@ -1,5 +1,7 @@
 """The recursive copy: what follows a top node, reuse, names, collections, devices, lookups."""
 
+import random
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -7,7 +9,8 @@ from tensorflow.core.framework import attr_value_pb2
 
 from graphdsl import copy_to_graph, get_copied
 from graphdsl.errors import CopyError, GraphDslError, NameClashError, NotCopiedError
-from graphdsl.tf import index
+from graphdsl.tf import copier, index
+from graphdsl.tf.variables import mode_rule
 
 tf1 = tf.compat.v1
 
@@ -304,3 +307,65 @@ def test_the_targets_device_and_control_dependency_scopes_apply_to_the_copy(copy
     x1 = get_copied(x, target, namespace="N")
     feed = np.ones((1, 3), np.float32)
     np.testing.assert_allclose(_run(out1, {x1: feed}), _run(out, {x: feed}))
+
+
+def _random_graph(rng: random.Random) -> tf.Graph:
+    """About 60 ops: constants, two-output ops (their second output read as "x:1"), sums of
+    earlier tensors, and control inputs (read as "^x"), some ops reached through nothing else."""
+    graph = tf.Graph()
+    with graph.as_default():
+        tensors = [tf.constant(rng.random(), name=f"c{i}") for i in range(3)]
+        ops = [t.op for t in tensors]
+        for i in range(57):
+            shape = rng.random()
+            if shape < 0.2:
+                first, second = tf.split(tf.stack([rng.choice(tensors)] * 2), 2, name=f"s{i}")
+                tensors += [tf.reshape(first, [], name=f"a{i}"), tf.reshape(second, [], name=f"b{i}")]
+                made = first.op
+            else:
+                controls = rng.sample(ops, k=min(len(ops), rng.choice([0, 0, 1, 2])))
+                with tf.control_dependencies(controls):
+                    made = tf.add_n(rng.sample(tensors, k=min(len(tensors), rng.randint(1, 3))),
+                                    name=f"n{i}").op
+                tensors.append(made.outputs[0])
+            ops.append(made)
+    return graph
+
+
+def _reached(graph: tf.Graph, roots: list[str]) -> set[str]:
+    """Every op the roots need, through data and control inputs (TensorFlow's own view)."""
+    found: set[str] = set()
+    stack = [graph.get_operation_by_name(r) for r in roots]
+    while stack:
+        op = stack.pop()
+        if op.name not in found:
+            found.add(op.name)
+            stack += [t.op for t in op.inputs] + list(op.control_inputs)
+    return found
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_walk_reaches_the_same_ops_in_the_same_order_whenever_it_changes_over(seed, monkeypatch):
+    # The walk changes over to a table of the ops not reached yet once it has reached a part
+    # of the source (copier.CHANGE_OVER): at once, early, late or never, it reaches what the
+    # roots need, in one order (the order of the copied nodes, so of the built bytes).
+    rng = random.Random(seed)
+    graph = _random_graph(rng)
+    names = [op.name for op in graph.get_operations()]
+    consumed = {t.op.name for op in graph.get_operations() for t in op.inputs}
+    consumed |= {c.name for op in graph.get_operations() for c in op.control_inputs}
+    sinks = [n for n in names if n not in consumed]
+    for roots in (sinks, rng.sample(names, 1), rng.sample(names, 3), rng.sample(sinks, 1)):
+        expected = _reached(graph, roots)
+        orders = {}
+        for change_over in (0.0, 0.1, 0.5, 1.0):
+            monkeypatch.setattr(copier, "CHANGE_OVER", change_over)
+            walker = copier.Copier(graph, tf.Graph(), "N", modes=mode_rule("init"))
+            needed = walker.walk(roots).needed
+            assert set(needed) == expected and len(needed) == len(expected)
+            assert [n for n in names if n in needed] == [n for n in names if n in expected]
+            assert "N/" + roots[0] not in needed and "^" + roots[0] not in needed
+            orders[change_over] = list(needed)
+        assert len(set(map(tuple, orders.values()))) == 1, orders
+    # The sinks need every op: a whole-graph walk.
+    assert _reached(graph, sinks) == set(names)
