@@ -313,8 +313,7 @@ def _rule(rule: Rule) -> tuple[Any, ...]:
     name = rule.alias or origin
     expand_one = rule.expand1 and not rule.alias
     unit = expand_one and len(keep) == 1 and keep[0] and not splice[0]
-    return (len(rule.expansion), origin, name, keep, splice, expand_one,
-            origin.startswith("_") and not rule.alias, unit)
+    return len(rule.expansion), origin, name, keep, splice, expand_one, rule.tree is None, unit
 
 
 class _Lexer:
@@ -370,12 +369,10 @@ def tree_builders(tables: Tables | Lark) -> Callable[[Lines], Builders] | None:
         if rule.keep_all_tokens or any(is_term and filtered != symbol.startswith("_")
                                        for (symbol, is_term), filtered in zip(rule.expansion, rule.filtered)):
             return None
-        origin = rule.origin
-        one = rule.expand1 and not rule.alias
+        one, name = rule.expand1 and not rule.alias, rule.tree
         if one and len(rule.expansion) == 1 and rule.expansion[0][1] and rule.expansion[0][0].startswith("_"):
             return None  # the driver would put the token it drops in the rule's place
-        if rule.alias or not origin.startswith("_"):
-            name = rule.alias or origin
+        if name is not None:
             if expand.setdefault(name, one) != one:
                 return None  # two rules of one name, one stood for by its child and one not
 

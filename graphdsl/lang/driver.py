@@ -339,11 +339,10 @@ def _rule(rule: Rule, build_expanded: bool = False) -> tuple[int, str, str, int,
     """What a reduce needs of a rule: its number of symbols, its name in the tables, its
     builder's name, its mode, and whether any of its children may be a splice (a ``?rule`` of
     several symbols is built where ``build_expanded``)."""
-    origin = rule.origin
-    splices = any(not is_term and symbol.startswith("_") for symbol, is_term in rule.expansion)
+    origin, splices = rule.origin, rule.splices
     if rule.alias:
         return len(rule.expansion), origin, rule.alias, _BUILD, splices
-    mode = _SPLICE if origin.startswith("_") else (_EXPAND if rule.expand1 else _BUILD)
+    mode = _SPLICE if rule.tree is None else (_EXPAND if rule.expand1 else _BUILD)
     if mode == _EXPAND and build_expanded and len(rule.expansion) > 1:
         mode = _BUILD
     return len(rule.expansion), origin, origin, mode, splices

@@ -87,6 +87,17 @@ class Rule:
         self.origin, self.expansion, self.alias, self.expand1 = origin, expansion, alias, expand1
         self.filtered, self.keep_all_tokens = filtered, keep_all_tokens
 
+    @property
+    def tree(self) -> str | None:
+        """The name of the tree lark makes of the rule: its alias, else its name; None for a
+        spliced rule (a name starting with '_', no alias), whose children take its place."""
+        return self.alias or (None if self.origin.startswith("_") else self.origin)
+
+    @property
+    def splices(self) -> bool:
+        """Whether one of the rule's symbols is a spliced rule."""
+        return any(not is_term and symbol.startswith("_") for symbol, is_term in self.expansion)
+
 
 class Tables:
     """An LALR parser as plain data: ``states[state][symbol]`` is ``(True, next state)`` for a

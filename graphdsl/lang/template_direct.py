@@ -554,11 +554,10 @@ def _rule_names() -> tuple[frozenset[str], frozenset[str]]:
     names: set[str] = set()
     splicing: set[str] = set()
     for rule in grammar.tables("template").rules:  # read as data: no parser of lark's is made
-        origin = rule.origin
-        if rule.alias or not origin.startswith("_"):
-            name = rule.alias or origin
+        name = rule.tree
+        if name is not None:
             names.add(name)
-            if any(not is_term and symbol.startswith("_") for symbol, is_term in rule.expansion):
+            if rule.splices:
                 splicing.add(name)
     return frozenset(names), frozenset(splicing)
 
