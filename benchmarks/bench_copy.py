@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -98,7 +99,7 @@ def _build_graph(layers: int):
         # VarIsInitializedOp / ReadVariableOp that ResourceVariable creates, ...) are tied to the
         # top tensor through a tree of tf.group NoOps (fan-in 64), so that a walk from `top`
         # reaches every op of the graph.
-        consumed = set()
+        consumed: set[tf.Operation] = set()
         all_ops = graph.get_operations()
         for op in all_ops:
             consumed.update(t.op for t in op.inputs)
@@ -596,7 +597,8 @@ def main(argv=None) -> int:
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
-    raw = {"machine": machine, "args": vars(args), "sizes": []}
+    measured: list[dict] = []  # per size
+    raw: dict[str, Any] = {"machine": machine, "args": vars(args), "sizes": measured}
     rows = []
     tf_version = None
     for size in sizes:
@@ -612,13 +614,13 @@ def main(argv=None) -> int:
             log(f"[bench] reusing the ~{size}-op source built before in {args.workdir}")
         if "ops" not in info:
             log(f"[bench] building the {size}-op source failed: {info}")
-            raw["sizes"].append({"target_ops": size, "build": info})
+            measured.append({"target_ops": size, "build": info})
             continue
         tf_version = info["tf_version"]
         log(f"[bench]   {info['ops']} ops, {info['layers']} layers, built in "
             f"{info['build_s']:.1f} s, MetaGraphDef {info['meta_graph_bytes'] / 2**20:.1f} MiB")
-        entry = {"target_ops": size, "build": info, "methods": {}}
-        runs_of = {m: [] for m in methods}
+        entry: dict[str, Any] = {"target_ops": size, "build": info, "methods": {}}
+        runs_of: dict[str, list[dict]] = {m: [] for m in methods}
         cutoff_of = {}
         for method in methods:
             limit = cutoffs.get(method)
@@ -660,7 +662,7 @@ def main(argv=None) -> int:
                 row["vs_import_graph_def"] = row["cpu_seconds"] / anchor
             if floor and "seconds" in row:
                 row["vs_tf_floor"] = row["cpu_seconds"] / floor
-        raw["sizes"].append(entry)
+        measured.append(entry)
         if not args.workdir:
             os.remove(path)
     if not args.workdir:

@@ -36,7 +36,8 @@ sys.path.insert(0, str(REPO))
 from graphdsl.tf.quiet import import_tensorflow  # noqa: E402
 
 import_tensorflow()  # graphdsl.assemble imports it: without its start-up notices
-from graphdsl.assemble.lock import literal, sha256_file, source_files  # noqa: E402
+from graphdsl.assemble.lock import sha256_file, source_files  # noqa: E402
+from graphdsl.lang.syntax import literal  # noqa: E402
 from graphdsl.lang.load import load_spec  # noqa: E402
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}

@@ -40,7 +40,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -75,9 +75,11 @@ for i in range(uses) {
 }
 """
 
+T = TypeVar("T")
 
-def best(function: Callable[[], object], repeat: int) -> tuple[float, object]:
-    times, result = [], None
+
+def best(function: Callable[[], T], repeat: int) -> tuple[float, T]:
+    times: list[float] = []
     for _ in range(repeat):
         start = time.process_time()
         result = function()
@@ -90,7 +92,7 @@ def template_stages(uses: int, repeat: int) -> tuple[list[tuple[str, float]], st
     values = ParamValues.from_mapping({"uses": uses})
     parse_time, template = best(lambda: parse_template(file), repeat)
     program = load_program(template)
-    structure_time, _ = best(lambda: (load_program(template), check_types(program)), repeat)
+    structure_time, _ = best(lambda: check_types(load_program(template)), repeat)
     declared = program.params
     expand_time, spec = best(lambda: Expander(program, bind(declared, values)[0], 10 * uses + 100).run(), repeat)
     check_time, _ = best(lambda: plain_check.check(spec), repeat)

@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -133,7 +134,7 @@ with graph.as_default(), tf1.Session(graph=graph) as session:
 """
 
 
-def run(argv: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
+def run(argv: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
     """Runs ``argv``; returns its wall time, CPU time and peak RSS (MiB). Fails loudly."""
     started = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -167,7 +168,7 @@ def main() -> None:
         print(f"  {made['wall']:.1f} s", flush=True)
         spec = work / "spec.gcomp"
         spec.write_text(SPEC.format(meta=source / "model.meta", ckpt=source / "model.ckpt"))
-        results: dict[str, list[dict[str, float]]] = {"plain": [], "graphdsl": []}
+        results: dict[str, list[dict[str, Any]]] = {"plain": [], "graphdsl": []}
         graph_files: dict[str, dict[str, int]] = {}
         for i in range(args.repeat):
             for method in ("plain", "graphdsl"):
