@@ -45,6 +45,8 @@ OWN = "total less as_graph_def and the C++ import"
 STAGES = [  # (module, class or "", function, label)
     ("graphdsl.tf.copier", "", "index_and_bytes", "index (as_graph_def, nodes by name)"),
     ("graphdsl.tf.internals", "", "graph_def_and_bytes", SERIALIZE),
+    (_C_API, "", "TF_GraphToGraphDef", "    of which TensorFlow's C++ serialization"),
+    (_C_API, "", "TF_GetBuffer", "    of which the bytes copied into Python (the rest: their parse)"),
     ("graphdsl.tf.index", "", "colocation_names", "  of which the colocation entries"),
     ("graphdsl.tf.copier", "Copier", "walk", "walk"),
     ("graphdsl.tf.copier", "Copier", "_copy_nodes", "copy nodes, rewrite the few"),
