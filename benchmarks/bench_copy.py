@@ -442,6 +442,7 @@ def _row_for(method, size_info, runs, cutoff_note):
     row["seconds"] = statistics.median(secs)
     row["seconds_min"] = min(secs)
     row["cpu_seconds"] = statistics.median(r["cpu_seconds"] for r in good)
+    row["cpu_range"] = (min(r["cpu_seconds"] for r in good), max(r["cpu_seconds"] for r in good))
     row["gc_s"] = statistics.median(r["gc_s"] for r in good)
     if all("minor_faults" in r for r in good):
         row["minor_faults"] = statistics.median(r["minor_faults"] for r in good)
@@ -523,22 +524,26 @@ def _table(rows, with_trace: bool) -> str:
 
 
 def _growth(rows) -> str:
-    """How each method's CPU time grows from each size to the next, against the op counts."""
+    """How each method's CPU time grows from each size to the next, against the op counts: the
+    ratio of the medians, and how far apart the runs' own times could put it (the fastest run of
+    the larger size over the slowest of the smaller, and the other way round)."""
     lines = []
     for method in dict.fromkeys(row["method"] for row in rows):
         sized = [r for r in rows if r["method"] == method and r.get("cpu_seconds")]
         for small, large in zip(sized, sized[1:]):
             faults = (f"{large['minor_faults'] / small['minor_faults']:.1f}"
                       if small.get("minor_faults") and large.get("minor_faults") else "n/a")
+            (small_low, small_high), (large_low, large_high) = small["cpu_range"], large["cpu_range"]
             lines.append(f"| {method} | {small['ops']} -> {large['ops']} | "
                          f"{large['ops'] / small['ops']:.1f} | "
-                         f"{large['cpu_seconds'] / small['cpu_seconds']:.1f} | {faults} |")
+                         f"{large['cpu_seconds'] / small['cpu_seconds']:.1f} | "
+                         f"{large_low / small_high:.1f} to {large_high / small_low:.1f} | {faults} |")
     above = _above_floor(rows)
     if not lines:
         return ""
     return "\n".join(["| method | ops | ops ratio | CPU time ratio (linear: the ops ratio) "
-                      "| minor page faults ratio |",
-                      "|---|---|---:|---:|---:|", *lines, *above])
+                      "| between the runs | minor page faults ratio |",
+                      "|---|---|---:|---:|---:|---:|", *lines, *above])
 
 
 def _above_floor(rows) -> list[str]:
@@ -553,7 +558,7 @@ def _above_floor(rows) -> list[str]:
                             large["cpu_seconds"] - floors[large["ops"]])
             if below > 0:
                 lines.append(f"| {method} above tf_floor | {small['ops']} -> {large['ops']} | "
-                             f"{large['ops'] / small['ops']:.1f} | {above / below:.1f} | |")
+                             f"{large['ops'] / small['ops']:.1f} | {above / below:.1f} | | |")
     return lines
 
 
