@@ -62,6 +62,7 @@ def test_an_export_path_with_a_nul_byte_is_refused_at_its_position(tmp_path: Pat
     spec.write_text(HEAD + 'export graphdef "a\0b.pb" { outputs = [Head["logits:0"]] }\n')
     with pytest.raises(SpecError, match=r"NUL") as info:  # refused by the checks, before any build
         build(spec, tmp_path / "out")
+    assert info.value.span is not None
     assert (info.value.span.line, info.value.span.column) == (4, 17)
     assert not (tmp_path / "out").exists()
 
@@ -85,9 +86,11 @@ def test_every_output_gets_the_usual_permissions(tmp_path: Path) -> None:
 # -- run on damaged builds -----------------------------------------------------------------------------
 
 
-def _without_savedmodel(out: Path) -> None:
+def _without_savedmodel(out: Path) -> Path:
+    """``out``, its manifest left without the savedmodel export (so that the metagraph is loaded)."""
     manifest = (out / BUILD_MANIFEST).read_text()
     (out / BUILD_MANIFEST).write_text(manifest.replace("- kind: savedmodel\n  path: model\n  tags:\n  - serve\n", ""))
+    return out
 
 
 DAMAGES = {
@@ -113,9 +116,9 @@ DAMAGES = {
     "savedmodel without variables": (lambda o: shutil.rmtree(o / "model" / "variables"),
                                      r"model: cannot load this savedmodel export"),
     "savedmodel removed": (lambda o: shutil.rmtree(o / "model"), r"model: cannot load this savedmodel export"),
-    "metagraph truncated": (lambda o: (_without_savedmodel(o), (o / "graph.meta").write_bytes(b"\x0a\xff")),
+    "metagraph truncated": (lambda o: (_without_savedmodel(o) / "graph.meta").write_bytes(b"\x0a\xff"),
                             r"graph: cannot load this metagraph export"),
-    "checkpoint damaged": (lambda o: (_without_savedmodel(o), (o / "graph.ckpt.data-00000-of-00001").write_bytes(b"x")),
+    "checkpoint damaged": (lambda o: (_without_savedmodel(o) / "graph.ckpt.data-00000-of-00001").write_bytes(b"x"),
                            r"graph: cannot load this metagraph export"),
     "alias of an element the graph lacks": (lambda o: (o / BUILD_MANIFEST).write_text(
         "exports:\n- {kind: metagraph, path: graph}\naliases:\n  x: {kind: tensor, name: Enc/x:0}\n"
@@ -161,7 +164,8 @@ def test_a_builder_that_never_returns_is_stopped_after_its_timeout(tmp_path: Pat
     with pytest.raises(BuildError, match=r"pieces.py:forever: the builder did not return within 1 s") as info:
         compose(builder_spec(tmp_path, "forever"), builder_timeout=1)
     assert time.monotonic() - started < 30
-    assert "--builder-timeout" in info.value.hint
+    assert info.value.hint is not None and "--builder-timeout" in info.value.hint
+    assert info.value.span is not None
     assert (info.value.span.line, info.value.span.column) == (2, 19)
 
 
@@ -243,7 +247,7 @@ def test_a_build_never_replaces_or_removes_its_own_sources(tmp_path: Path, monke
     with pytest.raises(BuildError, match=r"export path 'head.pb' would replace 'out/head.pb', which "
                                          r"source 'h' was read from") as info:
         build("second.gcomp", "out")
-    assert info.value.span.line == 4
+    assert info.value.span is not None and info.value.span.line == 4
     Path("second.gcomp").write_text(chained.replace("NAME", "next.pb"))  # head.pb would go as stale
     with pytest.raises(BuildError, match=r"the previous build into out wrote 'head.pb', which this "
                                          r"build would remove, but source 'h' was read from it"):

@@ -138,7 +138,7 @@ def test_a_failed_build_leaves_earlier_outputs_and_the_sources_intact(spec_file:
     spec_file.write_text(broken)
     with pytest.raises(BuildError, match="'.pb' \\(binary\\) or '.pbtxt'") as info:
         build(spec_file, out)
-    assert info.value.span.line == 22
+    assert info.value.span is not None and info.value.span.line == 22
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
     assert {p: p.read_bytes() for p in (DATA / "builders").rglob("*") if p.is_file()} == sources_before
@@ -199,6 +199,7 @@ def test_a_let_sees_the_copies_made_above_it_only(tmp_path: Path) -> None:
                     'copy Enc from enc { take = "out" }\n')
     with pytest.raises(BuildError, match="'out:0' of source 'enc' was not copied into namespace 'Enc'") as info:
         compose(spec)
+    assert info.value.span is not None
     assert (info.value.span.line, info.value.span.column) == (4, 15)  # the element named
     spec.write_text(spec.read_text().replace('let out = Enc["out:0"]\ncopy Enc from enc { take = "out" }\n',
                                              'copy Enc from enc { take = "out" }\nlet out = Enc["out:0"]\n'))

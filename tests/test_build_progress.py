@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, TextIO
 
 import pytest
 
@@ -44,11 +44,11 @@ def tasks(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     real = progress.task
 
     @contextlib.contextmanager
-    def recording(label: str, total: int | None = None, **kwargs: object) -> Iterator[progress.Task]:
+    def recording(label: str, total: int | None = None, *, stream: TextIO | None = None) -> Iterator[progress.Task]:
         open_now.append(label)
         opened.append(list(open_now))
         try:
-            with real(label, total, **kwargs) as task:
+            with real(label, total, stream=stream) as task:
                 yield task
         finally:
             open_now.pop()

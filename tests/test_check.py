@@ -45,6 +45,7 @@ def test_python_sources_take_any_literal_argument() -> None:
 def test_builder_arguments_are_literals_at_any_depth_and_the_first_mistake_is_named() -> None:
     def first(argument: str) -> tuple[str, int]:
         error = _error(f'source p = python("b.py:f", x = {argument})\ncopy P from p {{ take = "y" }}\n')
+        assert error.span is not None
         return error.message, error.span.column
 
     at = len('source p = python("b.py:f", x = ') + 1  # the column where the argument starts
@@ -61,7 +62,7 @@ def test_builder_arguments_are_literals_at_any_depth_and_the_first_mistake_is_na
 def test_the_first_error_in_source_order_is_raised() -> None:
     error = _error('copy Enc from encodr { take = "out" }\ncopy X from nowhere { take = "y" }\n')
     assert error.message == "unknown source 'encodr'"
-    assert error.span.line == 4
+    assert error.span is not None and error.span.line == 4
 
 
 def test_a_misspelled_entry_is_reported_before_the_missing_one() -> None:

@@ -110,6 +110,7 @@ def _error_as_alone(text: str, monkeypatch: pytest.MonkeyPatch) -> BuildError:
     together = _error(text)
     copies_alone(monkeypatch)
     alone = _error(text)
+    assert together.span is not None and alone.span is not None
     assert (together.message, together.span.line, together.span.column) == (
         alone.message, alone.span.line, alone.span.column)
     return together
@@ -126,7 +127,7 @@ def test_a_bind_to_a_queued_copy_fails_as_alone(tmp_path: Path, monkeypatch, bin
             + 'copy C from s { take = "nothing" }\n')
     together = _error_as_alone(text, monkeypatch)
     assert message in together.message
-    assert together.span.line == 7  # the bind's own line
+    assert together.span is not None and together.span.line == 7  # the bind's own line
 
 
 def test_a_bind_to_a_queued_copy_fails_before_what_the_copier_refuses(tmp_path: Path, monkeypatch) -> None:

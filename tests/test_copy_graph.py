@@ -77,7 +77,7 @@ def test_a_list_of_tops_is_copied_in_one_pass():
     assert side1.name == "N/block/side:0" and out1.name == "N/block/out:0"
 
 
-def _chain_graph_def(length: int) -> tf1.GraphDef:
+def _chain_graph_def(length: int) -> tf.compat.v1.GraphDef:
     """``x + 1.0 + 1.0 ...`` (``length`` additions, each of its own constant) written as a GraphDef:
     importing it costs a quarter of what building it op by op with ``y = y + 1.0`` does."""
     graph_def = tf1.GraphDef()

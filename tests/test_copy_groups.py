@@ -135,7 +135,7 @@ def test_the_first_failing_copy_of_a_group_is_the_one_named(tmp_path: Path) -> N
     with pytest.raises(BuildError) as info:
         compose(load_spec_text(text, "bad.gcomp"))
     assert "stop_at 'layer1/out:0': the walk never reaches it" in info.value.message
-    assert info.value.span.line == 4
+    assert info.value.span is not None and info.value.span.line == 4
 
 
 def test_an_error_in_a_group_names_its_own_statement(tmp_path: Path) -> None:
@@ -144,7 +144,7 @@ def test_an_error_in_a_group_names_its_own_statement(tmp_path: Path) -> None:
     with pytest.raises(BuildError) as info:
         compose(load_spec_text(text, "bad.gcomp"))
     assert "stop_at 'layer2/out:0'" in info.value.message
-    assert info.value.span.line == 5
+    assert info.value.span is not None and info.value.span.line == 5
 
 
 def test_a_refused_group_is_imported_copy_by_copy(tmp_path: Path, monkeypatch) -> None:
@@ -162,7 +162,7 @@ def test_a_let_among_queued_copies_fails_before_the_copies_after_it(tmp_path: Pa
     with pytest.raises(BuildError) as info:
         compose(load_spec_text(text, "bad.gcomp"))
     assert "'layer2/out:0' of source 's' was not copied into namespace 'A'" in info.value.message
-    assert info.value.span.line == 4
+    assert info.value.span is not None and info.value.span.line == 4
 
 
 @pytest.mark.usefixtures("copy_path")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +16,11 @@ from graphdsl.assemble.compose import build, compose
 from graphdsl.cli import EXIT_FAILURE, EXIT_OK, main
 from graphdsl.errors import GraphDslError
 from graphdsl.evolve import genome
-from graphdsl.evolve.childspec import SourceRef
+from graphdsl.evolve.childspec import ChildSpec, SourceRef
 from graphdsl.evolve.config import load_config
 from graphdsl.evolve.crossovers import crossover
 from graphdsl.evolve.fitness import Evaluation, score
-from graphdsl.evolve.individual import load
+from graphdsl.evolve.individual import Loaded, load
 from graphdsl.evolve.mutations import FRESH, Library, mutate
 from graphdsl.evolve.population import Parent, Settings, evolve
 from graphdsl.tf.cache import SourceCache
@@ -35,8 +36,9 @@ def run(graph: tf.Graph, fetch: tf.Tensor, feed: dict) -> np.ndarray:
         return session.run(fetch, feed)
 
 
-NUMPY = {"Sin": np.sin, "Cos": np.cos, "Mul": np.multiply, "AddV2": np.add, "Add": np.add,
-         "Sub": np.subtract, "Identity": lambda v: v}
+NUMPY: dict[str, Callable[..., np.ndarray]] = {
+    "Sin": np.sin, "Cos": np.cos, "Mul": np.multiply, "AddV2": np.add, "Add": np.add, "Sub": np.subtract,
+    "Identity": lambda v: v}
 
 
 def evaluate(tensor: tf.Tensor, known: dict[str, np.ndarray]) -> np.ndarray:
@@ -56,6 +58,13 @@ def evaluate(tensor: tf.Tensor, known: dict[str, np.ndarray]) -> np.ndarray:
 def parent(cache: SourceCache, name: str):
     ref = SourceRef.of("graphdef", SPECS / "models" / f"{name}.pbtxt")
     return load(ref, {"x": "x:0"}, "y:0", cache)
+
+
+def crossed(recipient: Loaded, donor: Loaded, seed: int) -> ChildSpec:
+    """The child crossover makes with ``random.Random(seed)`` (with no size limit, there is one)."""
+    child = crossover(recipient, donor, random.Random(seed))
+    assert child is not None
+    return child
 
 
 def built_output(spec: Path, directory: Path) -> np.ndarray:
@@ -95,7 +104,7 @@ def test_crossover_draws_cut_points_among_compatible_tensors_only(tmp_path: Path
         p1, p2 = parent(cache, "p1"), parent(cache, "p2")
         seen = set()
         for seed in range(40):
-            child = crossover(p1, p2, random.Random(seed))
+            child = crossed(p1, p2, seed)
             if child.graft is not None and child.graft.donor is not None:
                 slot = p1.graph.get_tensor_by_name(child.graft.slot)
                 piece = p2.graph.get_tensor_by_name(child.graft.piece)
@@ -103,7 +112,7 @@ def test_crossover_draws_cut_points_among_compatible_tensors_only(tmp_path: Path
                 seen.add((child.graft.slot, child.graft.piece))
         # the scalar constant 3.0 of P1 is swapped only for P2's scalars; [None] tensors for [None]
         assert len(seen) > 5
-        again = [crossover(p1, p2, random.Random(7)).text(tmp_path) for _ in range(2)]
+        again = [crossed(p1, p2, 7).text(tmp_path) for _ in range(2)]
         assert again[0] == again[1]  # the same generator state, the same child
 
 
@@ -125,11 +134,12 @@ def test_crossover_takes_parents_of_any_kind_with_their_values(tmp_path: Path) -
                     {"x": "x:0"}, "y:0", cache)
         p2 = parent(cache, "p2")
         for seed in range(30):
-            child = crossover(p2, meta, random.Random(seed))
+            child = crossed(p2, meta, seed)
             if child.graft is not None and child.graft.piece == "y:0":
                 break
         else:
             pytest.fail("no seed grafted the metagraph's whole expression")
+        assert child.graft is not None
         assert "variables = value" in child.text(tmp_path)
         got = built_output(child.write(tmp_path / "child"), tmp_path / "child")
     expected = evaluate(p2.output, {"x:0": XS, child.graft.slot: 5.0 * np.sin(XS)})
@@ -141,7 +151,8 @@ def test_mutation_grafts_a_fresh_random_piece_written_as_data(tmp_path: Path) ->
         p2 = parent(cache, "p2")
         library = Library([parent(cache, "p1")], fresh_rate=1.0)
         child = mutate(p2, library, random.Random(3), tmp_path)
-        assert child is not None and child.graft is not None or child.recipient.path.endswith(FRESH)
+        assert child is not None
+        assert child.graft is not None or child.recipient.path.endswith(FRESH)
         text = child.text(tmp_path)
         assert 'graphdef("fresh.pbtxt")' in text and (tmp_path / FRESH).is_file()
         got = built_output(child.write(tmp_path), tmp_path)
@@ -179,7 +190,8 @@ def test_fitness_that_is_not_a_number_is_an_error_naming_it_and_nan_scores_worst
         y = tf.math.log(x - 10.0)  # nan on every x below 10
     with tf1.Session(graph=graph) as session:
         with pytest.raises(GraphDslError, match="returned 'bad', not a number"):
-            score(lambda *args: "bad", graph, session, {"x": x}, y)
+            # A fitness function that returns no number, as a user's might: the wrong type is the test.
+            score(lambda *args: "bad", graph, session, {"x": x}, y)  # type: ignore[arg-type]
         evaluation = Evaluation({"x": XS}, XS)
         assert score(evaluation, graph, session, {"x": x}, y) == -np.inf
         assert score(evaluation, graph, session, {"x": x}, x) == 0.0
@@ -323,6 +335,7 @@ def test_a_parents_signature_keys_are_written_as_in_a_spec() -> None:
         ref = SourceRef.of("savedmodel", "models/encoder", {}, SPECS)
         short = load(ref, {"x": "@x"}, "@features", cache)
         named = load(ref, {"x": "@serving_default/x"}, "@serving_default/features", cache)
+        assert named.output is not None and short.output is not None
         assert (named.inputs["x"].name, named.output.name) == (short.inputs["x"].name, short.output.name)
         with pytest.raises(GraphDslError, match="has no input or output 'feature'"):
             load(ref, {"x": "@x"}, "@feature", cache)

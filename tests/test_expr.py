@@ -8,6 +8,7 @@ import pytest
 
 from graphdsl.errors import SourceFile, SpecError, SpecSyntaxError
 from graphdsl.lang import expr as ex
+from graphdsl.lang import template_syntax as ts
 from graphdsl.lang.evaluate import evaluate
 from graphdsl.lang.template_parser import parse_template
 
@@ -15,7 +16,9 @@ from graphdsl.lang.template_parser import parse_template
 def value(text: str, **variables: Any) -> Any:
     """The value of the expression ``text``, with ``variables`` bound."""
     template = parse_template(SourceFile("e.gcomp", f"graphdsl 1\nset v = {text}\n"))
-    return evaluate(template.statements[1].value, ex.Scope(values=dict(variables)), ex.Environment())
+    statement = template.statements[1]
+    assert isinstance(statement, ts.Set)
+    return evaluate(statement.value, ex.Scope(values=dict(variables)), ex.Environment())
 
 
 def error(text: str, **variables: Any) -> SpecError:
@@ -96,6 +99,7 @@ def test_functions(text: str, expected: Any) -> None:
 def test_errors_say_what_and_where(text: str, message: str, column: int) -> None:
     failure = error(text, xs=(1, 2), m={"a": 1, "b": 2})
     assert failure.message == message
+    assert failure.span is not None
     assert (failure.span.line, failure.span.column) == (2, column)
 
 
@@ -109,14 +113,16 @@ def test_error_hints() -> None:
 
 def test_errors_inside_a_strings_braces_point_into_the_string() -> None:
     failure = error('"tower_{i / 0}"', i=1)
+    assert failure.span is not None
     assert (failure.message, failure.span.column, failure.span.end_column) == ("division by zero", 17, 22)
     with pytest.raises(SpecSyntaxError) as info:
         value('"tower_{i +}"')
     assert info.value.message == "unexpected '}'; expected a value (inside a string's {...})"
-    assert info.value.span.column == 20
+    assert info.value.span is not None and info.value.span.column == 20
     with pytest.raises(SpecSyntaxError) as info:
         value('"x {a b}"')
     assert info.value.message == "unexpected name 'b'; expected '}' (inside a string's {...})"
     with pytest.raises(SpecSyntaxError) as info:
         value('"a } b"')
+    assert info.value.span is not None
     assert (info.value.message, info.value.span.column) == ("a '}' that closes no '{' in a string", 12)

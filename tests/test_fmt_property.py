@@ -266,7 +266,7 @@ def _control(body: st.SearchStrategy[list[Token]]) -> st.SearchStrategy[list[Tok
     """for and if (else, else if) around entries drawn from ``body``."""
     braced = st.lists(body, max_size=3).map(_body)
     names_ = st.lists(idents, min_size=1, max_size=2, unique=True).map(lambda ns: _commas([word(n) for n in ns], False))
-    else_ = st.one_of(st.just([]), braced.map(lambda b: word("else") + b),
+    else_: st.SearchStrategy[list[Token]] = st.one_of(st.just([]), braced.map(lambda b: word("else") + b),
                       st.builds(lambda c, b: word("else") + word("if") + c + b, expressions(), braced))
     return st.one_of(
         st.builds(lambda ns, it, b: word("for") + ns + word("in") + it + b, names_, expressions(), braced),
@@ -274,10 +274,12 @@ def _control(body: st.SearchStrategy[list[Token]]) -> st.SearchStrategy[list[Tok
     )
 
 
-copy_entry = st.deferred(lambda: st.one_of(t_setting(), labelled_t("variable"), labelled_t("bind"), _control(copy_entry)))
+copy_entry: st.SearchStrategy[list[Token]] = st.deferred(
+    lambda: st.one_of(t_setting(), labelled_t("variable"), labelled_t("bind"), _control(copy_entry)))
 t_signature = st.builds(lambda label, entries: word("signature") + label + _body(entries), t_names,
                         st.lists(t_setting(), max_size=2))
-export_entry = st.deferred(lambda: st.one_of(t_setting(), t_signature, _control(export_entry)))
+export_entry: st.SearchStrategy[list[Token]] = st.deferred(
+    lambda: st.one_of(t_setting(), t_signature, _control(export_entry)))
 
 
 def labelled_t(keyword: str) -> st.SearchStrategy[list[Token]]:
@@ -288,7 +290,7 @@ param_entry = st.one_of(t_setting(st.sampled_from(["min", "max", "one_of"])),
                         st.builds(lambda c, m: word("check") + c + punct(",") + m, expressions(), expressions()))
 block_param = st.builds(lambda n, t, d: word(n) + ((punct(":") + t) if t else []) + ((punct("=") + d) if d else []),
                         idents, st.none() | types, st.none() | expressions())
-template_statement = st.deferred(lambda: st.one_of(
+template_statement: st.SearchStrategy[list[Token]] = st.deferred(lambda: st.one_of(
     ints.map(lambda n: word("graphdsl") + word(n)),
     interpolated().map(lambda p: word("include") + p),
     st.builds(lambda n, t, d, body: word("param") + word(n) + punct(":") + t + ((punct("=") + d) if d else [])

@@ -61,6 +61,7 @@ def _keywords_read(text: str, language: str, start: str, offset: int = 0) -> set
     keyword_terminals = grammar.words(language).keyword_terminals
     found = set()
     for token in grammar.load(language).parse_interactive(text, start=start).iter_parse():
+        assert token.start_pos is not None  # lark's lexer places every token it makes
         if token.type in keyword_terminals:
             found.add(offset + token.start_pos)
         elif token.type == "STRING" and language == "template":

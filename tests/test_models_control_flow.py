@@ -69,6 +69,7 @@ def built(tmp_path_factory) -> Path:
 @functools.lru_cache(maxsize=None)
 def _original(tmp_path: Path) -> list[np.ndarray]:
     spec = importlib.util.spec_from_file_location("cf_builder", tmp_path / "cf.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     graph = tf.Graph()
@@ -79,7 +80,7 @@ def _original(tmp_path: Path) -> list[np.ndarray]:
             return [session.run("out:0", {"x:0": x}) for x in INPUTS]
 
 
-def _check_loaded(graph: tf.Graph, session: tf1.Session, expected: list[np.ndarray]) -> None:
+def _check_loaded(graph: tf.Graph, session: tf.compat.v1.Session, expected: list[np.ndarray]) -> None:
     for x, want in zip(INPUTS, expected):
         np.testing.assert_array_equal(session.run("C/out:0", {"C/x:0": x}), want)
     with graph.as_default():

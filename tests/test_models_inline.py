@@ -170,7 +170,7 @@ def test_a_key_in_several_signatures_must_name_its_signature(tmp_path: Path, cla
     with pytest.raises(BuildError) as error:
         graphdsl.compose(spec)
     assert "several signatures of source 'clf' have an input or output 'x'" in error.value.message
-    assert "@logits/x, @serving_default/x" in error.value.hint
+    assert error.value.hint is not None and "@logits/x, @serving_default/x" in error.value.hint
 
 
 def test_the_readme_example_of_inlining_builds_and_computes_the_original(tmp_path: Path, classifier: Path) -> None:

@@ -9,6 +9,7 @@ export must compute what the original computes, run as TensorFlow's own loaders 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -95,7 +96,7 @@ def save_tf1(path: Path, vocab_dir: Path) -> Path:
 # -- running the original and the exports, in graph mode -------------------------------------------
 
 
-def run_savedmodel(path: Path, feeds: dict[str, object], fetches: list[str],
+def run_savedmodel(path: Path, feeds: Mapping[str, object], fetches: list[str],
                    signature: str = "serving_default") -> list[np.ndarray]:
     """Runs signature keys of a SavedModel loaded with TensorFlow's graph-mode loader."""
     graph = tf.Graph()

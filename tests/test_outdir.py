@@ -138,7 +138,7 @@ def test_a_second_build_into_the_same_outdir_fails_and_the_first_wins_whole(buil
         with pytest.raises(ExportError, match=r"out is being built by another process") as info:
             with OutputDir(built):
                 pass
-        assert "wait for that build to finish" in info.value.hint
+        assert info.value.hint is not None and "wait for that build to finish" in info.value.hint
     assert contents(built) == {"z.txt": b"first", **MINE}
     assert sorted(os.listdir(built.parent)) == ["out"]
 
@@ -148,6 +148,7 @@ def test_a_build_in_another_process_holds_the_outdir(built: Path) -> None:
         [sys.executable, "-c", "import sys, time\nfrom graphdsl.assemble.outdir import OutputDir\n"
          "with OutputDir(sys.argv[1]) as out:\n    print('staging', flush=True)\n    sys.stdin.readline()\n",
          str(built)], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None
     try:
         assert holder.stdout.readline().strip() == "staging"
         with pytest.raises(ExportError, match="is being built by another process"):
@@ -170,6 +171,7 @@ def test_a_reader_waits_for_no_half_swapped_directory(built: Path, tmp_path: Pat
     from graphdsl.assemble.outdir import _Lock
 
     lock = _Lock.take(built)  # a live build committing right now
+    assert lock is not None
     try:
         with pytest.raises(GraphDslError, match="is being built by another process"):
             settle(built)

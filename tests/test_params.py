@@ -52,6 +52,7 @@ def test_yaml_values_keep_their_line_and_column() -> None:
         "width": (8, "member.yaml:2:8"), "stages": (({"units": 4},), "member.yaml:4:3")}
     with pytest.raises(ParamError) as info:
         ParamValues.from_yaml_text("width: 8\nwidth: 9\n", "member.yaml")
+    assert info.value.span is not None
     assert (info.value.message, info.value.span.line, info.value.hint) == (
         "parameter 'width' is given twice in this file", 2, "the first is at line 1")
 
@@ -69,15 +70,17 @@ def test_source_option_keys_are_read_where_a_batch_reads_them_and_refused_elsewh
     template, options = values.split()
     assert list(template.items) == ["layers"] and list(options.items) == ["linear.seed"]
     origin = options.items["linear.seed"].origin
+    assert origin.key_span is not None
     assert (origin.text, origin.key_span.line, origin.key_span.column) == ("member.yaml:2:14", 2, 1)
     with pytest.raises(ParamError) as info:
         ParamValues.from_yaml_text(text, "member.yaml")
     assert info.value.message == "'linear.seed' is not a parameter name"
+    assert info.value.hint is not None
     assert "SOURCE.OPTION keys set a source's option in the params files of graphdsl batch only" in info.value.hint
     with pytest.raises(ParamError) as info:
         ParamValues.from_yaml_text("a.b.c: 1\n", "member.yaml", options=True)
     assert info.value.message == "'a.b.c' is not a parameter name"
-    assert info.value.hint.endswith("or SOURCE.OPTION for a source's option")
+    assert info.value.hint is not None and info.value.hint.endswith("or SOURCE.OPTION for a source's option")
     assert ParamValues.from_yaml_text("sizes: [1, [2]]\n", "m.yaml").values() == {"sizes": [1, [2]]}
 
 
@@ -86,4 +89,5 @@ def test_a_params_file_that_is_not_utf8_is_reported_at_its_byte(tmp_path) -> Non
     with pytest.raises(ParamError) as info:
         ParamValues.from_yaml_file(tmp_path / "p.yaml")
     assert info.value.message == "the params file is not UTF-8 text: byte 0xe9 cannot be decoded"
+    assert info.value.span is not None
     assert (info.value.span.line, info.value.span.column) == (2, 10)

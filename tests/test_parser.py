@@ -26,6 +26,25 @@ def _value(text: str) -> syntax.Value:
     return spec.copies[0].entries[0].value
 
 
+def _as(kind: type[syntax.NodeT], node: object) -> syntax.NodeT:
+    """``node``, checked to be a ``kind`` (the caller reads that kind's fields)."""
+    assert isinstance(node, kind), node
+    return node
+
+
+def _literal(value: syntax.Value) -> object:
+    """The Python value of a string, number or boolean node."""
+    assert isinstance(value, (syntax.String, syntax.Int, syntax.Float, syntax.Bool)), value
+    return value.value
+
+
+def _trailing(node: syntax.Node) -> str:
+    """The text of the comment that trails ``node``, which must have one."""
+    comment = node.comments.trailing
+    assert comment is not None, node
+    return comment.text
+
+
 def _walk(node: object):
     yield node
     if isinstance(node, tuple):
@@ -60,21 +79,21 @@ def test_grammar_loads_from_the_source_tree_when_not_installed(monkeypatch: pyte
 
 def test_values() -> None:
     assert _value('"a\\"b\\\\c\\nd\\te"') == syntax.String('a"b\\c\nd\te', _value('"a\\"b\\\\c\\nd\\te"').span)
-    assert _value("42").value == 42 and isinstance(_value("42"), syntax.Int)
-    assert _value("-7").value == -7
-    assert _value("-1.5e-3").value == -0.0015 and isinstance(_value("-1.5e-3"), syntax.Float)
-    assert _value("2E3").value == 2000.0
-    assert _value(".5").value == 0.5
-    assert _value("true").value is True and _value("false").value is False
-    assert isinstance(_value("init"), syntax.Word) and _value("init").name == "init"
+    assert _literal(_value("42")) == 42 and isinstance(_value("42"), syntax.Int)
+    assert _literal(_value("-7")) == -7
+    assert _literal(_value("-1.5e-3")) == -0.0015 and isinstance(_value("-1.5e-3"), syntax.Float)
+    assert _literal(_value("2E3")) == 2000.0
+    assert _literal(_value(".5")) == 0.5
+    assert _literal(_value("true")) is True and _literal(_value("false")) is False
+    assert _as(syntax.Word, _value("init")).name == "init"
 
 
 def test_lists_and_maps() -> None:
-    items = _value('["a", 1, [], {},]').items
+    items = _as(syntax.ListValue, _value('["a", 1, [], {},]')).items
     assert [type(i).__name__ for i in items] == ["String", "Int", "ListValue", "MapValue"]
     # Map entries: bare or quoted keys, commas optional (also across lines), trailing comma allowed.
-    entries = _value('{ a: 1 "b c": 2\n d: 3, }').entries
-    assert [(e.key.value, e.value.value) for e in entries] == [("a", 1), ("b c", 2), ("d", 3)]
+    entries = _as(syntax.MapValue, _value('{ a: 1 "b c": 2\n d: 3, }')).entries
+    assert [(e.key.value, _literal(e.value)) for e in entries] == [("a", 1), ("b c", 2), ("d", 3)]
 
 
 def test_references() -> None:
@@ -116,10 +135,11 @@ def test_comments_are_kept_on_the_nodes_they_lead_trail_or_end() -> None:
         'copy A from s {\n  take = ["#1", "x"]  # the take\n  # end of the copy\n}\n# end of file\n'
     )
     version, source, copy = spec.statements
+    assert isinstance(copy, syntax.Copy)
     assert [c.text for c in version.comments.leading] == ["# about the version"]
-    assert source.comments.trailing.text == '# a "#" in a string starts no comment: "#x"'
-    assert copy.entries[0].value.items[0].value == "#1"
-    assert copy.entries[0].comments.trailing.text == "# the take"
+    assert _trailing(source) == '# a "#" in a string starts no comment: "#x"'
+    assert _literal(_as(syntax.ListValue, copy.entries[0].value).items[0]) == "#1"
+    assert _trailing(copy.entries[0]) == "# the take"
     assert [c.text for c in copy.comments.end] == ["# end of the copy"]
     assert [c.text for c in spec.comments.end] == ["# end of file"]
     assert spec.comments.end[0].span == Span("<string>", 8, 1, 8, 14)
@@ -134,7 +154,7 @@ def test_a_comment_after_a_thousand_statements_is_attached_in_linear_time() -> N
     # Every statement trails a comment: attaching must not scan all nodes per comment.
     text = HEAD + "".join(f'copy A{i} from s {{ take = "x" }}  # c{i}\n' for i in range(3000))
     spec = parse(text)
-    assert spec.copies[-1].comments.trailing.text == "# c2999"
+    assert _trailing(spec.copies[-1]) == "# c2999"
 
 
 def test_nodes_have_children_in_source_order_and_a_visitor() -> None:
@@ -203,7 +223,8 @@ def test_spans_are_one_based_and_end_exclusive() -> None:
 def test_no_lark_object_survives_the_transformer() -> None:
     spec = parser.parse_file(Path(__file__).parent / "data" / "ok" / "full.gcomp")
     assert not [n for n in _walk(spec) if isinstance(n, (Tree, Token))]
-    assert all(dataclasses.is_dataclass(n) and n.__dataclass_params__.frozen
+    # typeshed's DataclassInstance declares __dataclass_fields__ only, not __dataclass_params__.
+    assert all(dataclasses.is_dataclass(n) and n.__dataclass_params__.frozen  # type: ignore[union-attr]
                for n in _walk(spec) if dataclasses.is_dataclass(n))
 
 
@@ -212,16 +233,17 @@ def test_parsed_nodes_are_the_dataclasses_own() -> None:
     # equal, hash like and stay as frozen as nodes built the usual way.
     spec = parse(HEAD + 'copy A from s {\n  take = ["x", "y/*"]\n  variables = value\n}\n')
     copy = spec.copies[0]
-    setting = copy.entries[0]
-    same = syntax.Setting(syntax.Ident(setting.key.name, setting.key.span),
-                          syntax.ListValue(tuple(syntax.String(v.value, v.span) for v in setting.value.items),
-                                           setting.value.span),
+    setting = _as(syntax.Setting, copy.entries[0])
+    names = _as(syntax.ListValue, setting.value)
+    strings = tuple(syntax.String(_as(syntax.String, v).value, v.span) for v in names.items)
+    same = syntax.Setting(syntax.Ident(setting.key.name, setting.key.span), syntax.ListValue(strings, names.span),
                           setting.span)
     assert setting == same and hash(setting) == hash(same) and repr(setting) == repr(same)
     with pytest.raises(dataclasses.FrozenInstanceError):
         copy.namespace.name = "B"  # type: ignore[misc]
-    made = syntax.maker(syntax.Export)(copy.namespace, setting.value.items[0], (), False, copy.span)
-    assert made == syntax.Export(copy.namespace, setting.value.items[0], (), False, copy.span)
+    path = _as(syntax.String, names.items[0])
+    made = syntax.maker(syntax.Export)(copy.namespace, path, (), False, copy.span)
+    assert made == syntax.Export(copy.namespace, path, (), False, copy.span)
     # Comments are no field: a node given some keeps them, the others share the empty ones.
     spec = parse(HEAD + 'copy A from s {\n  take = ["x"]  # what\n  variables = value\n}\n')
     take, variables = spec.copies[0].entries
@@ -243,7 +265,7 @@ def test_copy_accessors() -> None:
     assert [(o.pattern.value, o.mode) for o in b.overrides] == [("y/*", "init"), ("y/keep", "value")]
     assert (b.mode_for("x/w"), b.mode_for("y/w"), b.mode_for("y/keep")) == ("value", "init", "value")
     assert [s.value for s in b.stop_at] == ["in:0"]
-    assert [(x.input.value, x.value.namespace.name) for x in b.binds] == [("in2:0", "A")]
+    assert [(x.input.value, _as(syntax.Ref, x.value).namespace.name) for x in b.binds] == [("in2:0", "A")]
 
 
 def test_export_accessors_and_resolve() -> None:
@@ -255,8 +277,9 @@ def test_export_accessors_and_resolve() -> None:
     saved, meta, frozen = spec.exports
     assert saved.tags == ("serve",) and saved.has_body and not meta.has_body
     (signature,) = saved.signatures
+    assert signature.outputs is not None
     (output,) = signature.outputs.entries
-    assert signature.inputs is None and output.value.name == "b"
+    assert signature.inputs is None and _as(syntax.Word, output.value).name == "b"
     assert spec.resolve(output.value).element.value == "a:0"
     assert [spec.resolve(v).element.value for v in frozen.outputs] == ["a:0", "c:0"]
 
@@ -273,6 +296,7 @@ def test_syntax_errors_say_what_was_found_and_expected(text: str, message: str) 
     with pytest.raises(SpecSyntaxError) as info:
         parse(text, "t.gcomp")
     assert message in info.value.message
+    assert info.value.span is not None and info.value.span.file is not None
     assert info.value.span.path == "t.gcomp"
     assert info.value.span.file.text == text  # so that render() draws the line
 
@@ -294,6 +318,7 @@ def test_only_newlines_end_lines(separator: str) -> None:
     text = f"graphdsl 1\n# a{separator}b\ncopy A from s {{ take = 1 1 }}\n"
     with pytest.raises(SpecSyntaxError) as info:
         parse(text)
+    assert info.value.span is not None
     assert (info.value.span.line, info.value.span.column) == (3, 26)
     assert info.value.render().splitlines()[1:3] == [
         "    3 | copy A from s { take = 1 1 }",
@@ -352,6 +377,7 @@ def test_nesting_counts_lists_and_maps_not_brackets_in_strings() -> None:
     text = head + f"[[1], {deep}, {many}])"
     with pytest.raises(SpecSyntaxError, match=f"nested more than {depth} deep") as info:
         parse(text)
+    assert info.value.span is not None
     assert info.value.span.column == text.index("{k: 1}") - len("graphdsl 1\n") + 1
     parse(head + deep + ")\ncopy P from p { take = \"y\" }\n")  # exactly at the limit
 
@@ -361,7 +387,8 @@ def test_numbers_a_machine_cannot_hold_are_refused_where_they_stand() -> None:
     with pytest.raises(SpecSyntaxError) as info:
         parse(HEAD + f"copy A from s {{ take = [1, {digits}] }}")
     assert info.value.span == Span("<string>", 3, 28, 3, 28 + len(digits))
-    assert parse(HEAD + f"copy A from s {{ take = {digits[1:]} }}").copies[0].entries[0].value.value == int(digits[1:])
+    fewer = parse(HEAD + f"copy A from s {{ take = {digits[1:]} }}")
+    assert _literal(fewer.copies[0].entries[0].value) == int(digits[1:])
     with pytest.raises(SpecSyntaxError, match="number -2e308 is too large"):
         parse(HEAD + "copy A from s { take = -2e308 }")
 

@@ -43,5 +43,6 @@ def test_readme_command_lines_are_valid(capsys) -> None:
         args = parser.parse_args(words)
         written.add(getattr(args, "spec_out", None))
         spec = getattr(args, "spec", None) or getattr(args, "target", "")
+        assert isinstance(spec, str), line
         if spec.endswith(".gcomp") and spec not in written:
             assert (REPO / spec).is_file(), f"README names a missing spec: {line}"

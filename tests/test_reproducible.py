@@ -104,10 +104,11 @@ def test_no_output_names_where_it_was_built(builds: dict[str, Path]) -> None:
 # -- canonical names and order ----------------------------------------------------------------------
 
 
-def _counters_graph_def() -> tf1.GraphDef:
+def _counters_graph_def() -> tf.compat.v1.GraphDef:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("counters", DATA / "counters.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.build().as_graph_def()

@@ -84,7 +84,7 @@ def test_an_input_too_large_for_a_command_line_is_fed_from_a_file(tmp_path: Path
     code, out, err = run(capsys, str(spec), "--feed", f"images=@{tmp_path / 'images.npy'}", "--fetch", "mean",
                          "--precision", "full")
     assert code == EXIT_OK, err
-    printed = np.float32([float(v) for v in re.findall(r"[-\d.e]+", out.split("=", 1)[1])])
+    printed = np.array([float(v) for v in re.findall(r"[-\d.e]+", out.split("=", 1)[1])], dtype=np.float32)
     np.testing.assert_allclose(printed, images.mean(axis=(1, 2, 3)), rtol=1e-6)
     runnable = open_runnable(spec)
     try:  # every digit printed: the printed values read back as exactly what was fetched
@@ -186,9 +186,9 @@ def test_full_precision_prints_every_digit_and_element(built: Path, capsys) -> N
     assert run(capsys, *args)[1].strip() == "scores = [[0.846914 1.293827]]"
     assert run(capsys, *args, "--precision", "2")[1].strip() == "scores = [[0.85 1.29]]"
     full = run(capsys, *args, "--precision", "full")[1]
-    printed = np.float32([[float(v) for v in re.findall(r"\d+\.\d+", full)]])
+    printed = np.array([[float(v) for v in re.findall(r"\d+\.\d+", full)]], dtype=np.float32)
     np.testing.assert_array_equal(printed, fetched)  # every digit: it reads back exactly
-    assert not np.array_equal(np.float32([[0.846914, 1.293827]]), fetched)  # 6 digits do not
+    assert not np.array_equal(np.array([[0.846914, 1.293827]], dtype=np.float32), fetched)  # 6 digits do not
     wide = np.arange(2000, dtype=np.float32)
     assert "..." in str(np.asarray(wide)) and "..." not in run_format(wide)
     assert main(["run", str(built / "out"), "--fetch", "images", "--precision", "most"]) == EXIT_USAGE

@@ -58,8 +58,10 @@ def test_the_words_of_positions_come_from_the_parse_tables() -> None:
 def test_source_kinds_options_and_defaults() -> None:
     assert list(schema.SOURCE_KINDS) == ["graphdef", "metagraph", "savedmodel", "python"]
     saved = schema.SOURCE_KINDS["savedmodel"]
-    assert saved.option("tags").default == ("serve",) == schema.DEFAULT_TAGS
-    assert saved.option("signature").default == "serving_default"
+    tags, signature = saved.option("tags"), saved.option("signature")
+    assert tags is not None and signature is not None
+    assert tags.default == ("serve",) == schema.DEFAULT_TAGS
+    assert signature.default == "serving_default"
     assert schema.SOURCE_KINDS["python"].options is None  # any literal keyword argument
     assert schema.kind_for_suffix(".pbtxt") == "graphdef" and schema.kind_for_suffix(".txt") is None
 

@@ -170,6 +170,7 @@ def test_without_tensorflow_serving_api_a_warmup_says_what_to_install(monkeypatc
     with compose(spec) as composition, pytest.raises(BuildError) as info:
         composition.save(tmp_path / "out")
     assert "needs the package tensorflow-serving-api" in info.value.message
+    assert info.value.hint is not None and info.value.span is not None
     assert "pip install 'graphdsl[serving]'" in info.value.hint and info.value.span.line == 10
     assert not (tmp_path / "out").exists()
 

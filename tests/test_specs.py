@@ -76,6 +76,7 @@ def builder(specs: Path, name: str):
     """The module ``specs/builders/NAME.py``."""
     file = specs / "builders" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"test_specs_builder_{name}", file)
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -94,7 +95,7 @@ def variable_values(composition, prefix: str) -> dict[str, np.ndarray]:
     return {name[len(prefix) + 1:]: v for name, v in values.items() if name.startswith(prefix + "/")}
 
 
-def _values(graph: tf.Graph, session: tf1.Session) -> dict[str, np.ndarray]:
+def _values(graph: tf.Graph, session: tf.compat.v1.Session) -> dict[str, np.ndarray]:
     variables = graph.get_collection(tf1.GraphKeys.GLOBAL_VARIABLES)
     return dict(zip([v.op.name for v in variables], session.run(variables)))
 
@@ -109,7 +110,7 @@ def run_graph(graph_def_or_graph, fetch: str, feed: dict[str, np.ndarray]) -> np
         return session.run(fetch, feed)
 
 
-def read_graphdef(path: Path) -> tf1.GraphDef:
+def read_graphdef(path: Path) -> tf.compat.v1.GraphDef:
     from google.protobuf import text_format
 
     graph_def = tf1.GraphDef()

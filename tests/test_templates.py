@@ -13,7 +13,7 @@ from graphdsl.errors import ParamError, SpecError
 from graphdsl.lang.expand import load
 from graphdsl.lang.load import load_spec, load_spec_text
 from graphdsl.lang.params import ParamValues
-from graphdsl.lang.syntax import VariableOverride
+from graphdsl.lang.syntax import Ref, String, Value, VariableOverride, Word
 from graphdsl.lang.unparse import unparse_value
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,8 +81,10 @@ block b() {
 use u = b()
 """)
     copy = spec.copies[1]
-    assert (copy.namespace.name, copy.binds[0].value.name) == ("u/Out", "shared")
-    assert spec.lets[1].value.namespace.name == "u/Out"
+    bound, shared2 = copy.binds[0].value, spec.lets[1].value
+    assert isinstance(bound, Word) and isinstance(shared2, Ref)
+    assert (copy.namespace.name, bound.name) == ("u/Out", "shared")
+    assert shared2.namespace.name == "u/Out"
 
 
 def test_a_block_uses_prefix_clashes_with_a_name_outside() -> None:
@@ -116,6 +118,7 @@ def test_expansion_stops_at_the_statement_limit_and_says_how_to_raise_it() -> No
     with pytest.raises(SpecError) as info:
         load_spec_text(CHAIN, params={"layers": 50}, max_statements=20)
     assert info.value.message == "the template makes more than 20 statements"
+    assert info.value.hint is not None
     assert info.value.hint.endswith("raise the limit with --max-statements N (max_statements=N in the Python API)")
     assert len(load_spec_text(CHAIN, params={"layers": 50}, max_statements=500).copies) == 51
 
@@ -145,6 +148,11 @@ block inner(j: int) {
     ]
 
 
+def _text(value: Value) -> str:
+    assert isinstance(value, String), value
+    return value.value
+
+
 def test_an_included_files_source_paths_are_moved_to_the_including_spec(tmp_path: Path) -> None:
     (tmp_path / "lib" / "deep").mkdir(parents=True)
     (tmp_path / "lib" / "deep" / "parts.gcomp").write_text("""graphdsl 1
@@ -155,7 +163,7 @@ source abs  = graphdef("/models/c.pb")
     (tmp_path / "main.gcomp").write_text('graphdsl 1\ninclude "lib/deep/parts.gcomp"\n'
                                          'copy M from meta { take = "out" }\n')
     spec = load_spec(tmp_path / "main.gcomp")
-    assert [(s.path.value, [o.value.value for o in s.options]) for s in spec.sources] == [
+    assert [(s.path.value, [_text(o.value) for o in s.options]) for s in spec.sources] == [
         ("models/a.meta", ["models/a.ckpt"]), ("lib/deep/builders/b.py:build", []), ("/models/c.pb", [])]
 
 
