@@ -30,7 +30,7 @@ def test_walkthrough_trains_the_copy_to_the_plane(copy_path):
     graph, b, W, loss, train = _linear_model()
     to_graph = tf.Graph()
     namespace = "CopiedOps"
-    copied_variables = {}
+    copied_variables: dict[str, tf.Variable] = {}
     b1 = copy_variable_to_graph(b, to_graph, namespace, copied_variables)
     W1 = copy_variable_to_graph(W, to_graph, namespace, copied_variables)
     train_copy = copy_to_graph(train, to_graph, copied_variables, namespace)
@@ -119,7 +119,7 @@ def test_the_blog_walkthrough_runs_as_printed(capsys, copy_path):
 
         to_graph = tf.Graph()
         namespace = "CopiedOps"
-        copied_variables = {}
+        copied_variables: dict[str, tf.Variable] = {}
         b1 = copy_variable_to_graph(b, to_graph, namespace, copied_variables)
         W1 = copy_variable_to_graph(W, to_graph, namespace, copied_variables)
         train_copy = copy_to_graph(train, to_graph, copied_variables, namespace)

@@ -105,7 +105,7 @@ def test_copied_variables_are_real_variables_of_the_target(kind, tmp_path):
 def test_copy_variable_to_graph_returns_the_variable_and_fills_the_dict():
     (graph, x, W, b, steps, y, step), sess = _trained(True)
     target = tf.Graph()
-    copied = {}
+    copied: dict[str, tf.Variable] = {}
     W1 = copy_variable_to_graph(W, target, "N", copied, mode="value", session=sess)
     assert copied == {"N/W:0": W1}
     assert W1.graph is target and W1.name == "N/W:0" and W1.trainable

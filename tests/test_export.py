@@ -74,14 +74,16 @@ def test_savedmodel_errors(tmp_path):
     with pytest.raises(ExportError, match=r"uninit: cannot write the SavedModel: .*") as info:
         export_savedmodel(fresh.graph, fresh.session, tmp_path / "uninit",
                           {"serving_default": ({"x": fresh.x}, {"y": fresh.y})})
-    assert "initialize" in info.value.hint
+    assert info.value.hint is not None and "initialize" in info.value.hint
     assert not (tmp_path / "uninit").exists()  # no half-written SavedModel
 
 
 def test_variables_outside_collections_are_refused(tmp_path):
     source = load_source("savedmodel", save_tf2_savedmodel(tmp_path / "tf2"), {}, tmp_path)
-    y = source.graph.get_tensor_by_name(source.signature["outputs"]["y"])
-    x = source.graph.get_tensor_by_name(source.signature["inputs"]["x"])
+    signature = source.signature
+    assert signature is not None
+    y = source.graph.get_tensor_by_name(signature["outputs"]["y"])
+    x = source.graph.get_tensor_by_name(signature["inputs"]["x"])
     with pytest.raises(ExportError, match=r"variable '[wb]' \(VarHandleOp\) is in no variable collection"):
         export_savedmodel(source.graph, source.session, tmp_path / "sm", {"s": ({"x": x}, {"y": y})})
     # freezing needs no collection: it folds the values read through the session, even inside functions
@@ -105,8 +107,9 @@ def test_metagraph_reloads_with_checkpoint(tmp_path, resource):
     assert names[0] == "model.ckpt.data-00000-of-00001" and "model.meta" in names
     assert "checkpoint" not in os.listdir(tmp_path / "out")
 
-    loaded = load_source("metagraph", "out/model.meta", {"checkpoint": "out/model.ckpt"}, tmp_path)
-    np.testing.assert_allclose(loaded.session.run("y:0", {"x:0": X}), Y)
+    session = load_source("metagraph", "out/model.meta", {"checkpoint": "out/model.ckpt"}, tmp_path).session
+    assert session is not None
+    np.testing.assert_allclose(session.run("y:0", {"x:0": X}), Y)
 
 
 def test_metagraph_without_variables_writes_no_checkpoint(tmp_path):
@@ -121,7 +124,7 @@ def test_metagraph_errors(tmp_path):
     model = linear_graph(initialize=False)
     with pytest.raises(ExportError, match=r"model\.ckpt: cannot write the MetaGraph") as info:
         export_metagraph(model.graph, model.session, tmp_path, "model")
-    assert "initialize" in info.value.hint
+    assert info.value.hint is not None and "initialize" in info.value.hint
     assert os.listdir(tmp_path) == []
     with pytest.raises(ExportError, match="no session holds their values"):
         export_metagraph(model.graph, None, tmp_path, "model")

@@ -12,13 +12,9 @@ from graphdsl.lang import grammar, schema
 
 @pytest.fixture
 def fresh_words():
-    grammar.load.cache_clear()
-    grammar.tables.cache_clear()
-    grammar.words.cache_clear()
+    grammar.forget()
     yield
-    grammar.load.cache_clear()
-    grammar.tables.cache_clear()
-    grammar.words.cache_clear()
+    grammar.forget()
 
 
 def test_keywords_are_the_grammar_literal_words() -> None:

@@ -151,9 +151,10 @@ def test_tf1_savedmodel(tf1_savedmodel):
 def test_tf2_savedmodel_in_graph_mode(tf2_savedmodel):
     """The facts the module docstring states about TF2 SavedModels; the copier relies on them."""
     loaded = load_source("savedmodel", tf2_savedmodel, {"tags": ["serve"]}, Path("."))
-    graph, session = loaded.graph, loaded.session
-    assert loaded.signature["inputs"] == {"x": "serving_default_x:0"}
-    output = loaded.signature["outputs"]["y"]
+    graph, session, signature = loaded.graph, loaded.session, loaded.signature
+    assert session is not None and signature is not None
+    assert signature["inputs"] == {"x": "serving_default_x:0"}
+    output = signature["outputs"]["y"]
     assert output.startswith("StatefulPartitionedCall")  # which one depends on the save
     np.testing.assert_allclose(session.run(output, {"serving_default_x:0": X}), Y)
 
@@ -176,9 +177,10 @@ def test_tf2_savedmodel_in_graph_mode(tf2_savedmodel):
 
 
 def test_savedmodel_other_signature(tf2_savedmodel):
-    loaded = load_source("savedmodel", tf2_savedmodel, {"signature": "double"}, Path("."))
-    assert loaded.signature["inputs"] == {"x": "double_x:0"}
-    assert list(loaded.signature["outputs"]) == ["z"]
+    signature = load_source("savedmodel", tf2_savedmodel, {"signature": "double"}, Path(".")).signature
+    assert signature is not None
+    assert signature["inputs"] == {"x": "double_x:0"}
+    assert list(signature["outputs"]) == ["z"]
 
 
 def test_savedmodel_errors(tf2_savedmodel, tmp_path):
@@ -187,14 +189,14 @@ def test_savedmodel_errors(tf2_savedmodel, tmp_path):
     assert info.value.hint == "did you mean signature 'serving_default'?"
     with pytest.raises(SourceError, match=r"no MetaGraph tagged \['train'\]") as info:
         load_source("savedmodel", tf2_savedmodel, {"tags": ["train"]}, Path("."))
-    assert "['serve']" in info.value.hint
+    assert info.value.hint is not None and "['serve']" in info.value.hint
     with pytest.raises(SourceError, match="no such SavedModel directory"):
         load_source("savedmodel", "missing", {}, tmp_path)
     with pytest.raises(SourceError, match="not a SavedModel directory"):
         load_source("savedmodel", ".", {}, tmp_path)
     with pytest.raises(SourceError, match="is a directory, not a file") as info:
         load_source("savedmodel", tf2_savedmodel / "saved_model.pb", {}, Path("."))
-    assert str(tf2_savedmodel) in info.value.hint
+    assert info.value.hint is not None and str(tf2_savedmodel) in info.value.hint
 
 
 def test_savedmodel_left_unchanged(tf1_savedmodel):
@@ -251,11 +253,12 @@ def test_python_builders(builder_dir):
     assert loaded.session is None
     np.testing.assert_allclose(run(loaded, "y:0", "x:0"), [[3.0, 3.0]])
 
-    loaded = load_source("python", "build.py:with_session", {}, builder_dir)
-    assert loaded.session.run("v/Read/ReadVariableOp:0") == 7.0
+    session = load_source("python", "build.py:with_session", {}, builder_dir).session
+    assert session is not None and session.run("v/Read/ReadVariableOp:0") == 7.0
     loaded = load_source("python", "build.py:session_only", {}, builder_dir)
-    assert loaded.session.graph is loaded.graph
-    assert loaded.session.run("v/Read/ReadVariableOp:0") == 7.0
+    session = loaded.session
+    assert session is not None and session.graph is loaded.graph
+    assert session.run("v/Read/ReadVariableOp:0") == 7.0
 
     assert sys.path == path_before
     assert not any(name.endswith("_build") for name in sys.modules if name.startswith("_graphdsl"))
@@ -270,7 +273,7 @@ def test_python_builder_errors(builder_dir):
         load_source("python", "build.py:broken", {"m": 3}, builder_dir)
     with pytest.raises(SourceError, match=r"build\.py:wrong: the builder returned a int") as info:
         load_source("python", "build.py:wrong", {}, builder_dir)
-    assert "return a tf.Graph" in info.value.hint
+    assert info.value.hint is not None and "return a tf.Graph" in info.value.hint
     with pytest.raises(SourceError, match="a session of another graph"):
         load_source("python", "build.py:mismatched", {}, builder_dir)
     with pytest.raises(SourceError, match="defines no function 'graph_onli'") as info:

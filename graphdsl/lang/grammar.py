@@ -132,8 +132,12 @@ def _known(language: str) -> None:
         raise ValueError(f"unknown language {language!r}: one of {', '.join(STARTS)}")
 
 
-load.cache_clear = _load.cache_clear  # type: ignore[attr-defined]  # as if load were cached itself
-tables.cache_clear = _tables.cache_clear  # type: ignore[attr-defined]
+def forget() -> None:
+    """Drops the parsers, tables and words made so far: the next use reads the grammar's files
+    again (after they changed)."""
+    _load.cache_clear()
+    _tables.cache_clear()
+    words.cache_clear()
 
 
 def build(language: str) -> Lark:
