@@ -290,7 +290,7 @@ class Copier:
         push, pop, get = stack.append, stack.pop, nodes.get
         unreached: dict | None = None  # made once the walk has reached more than `many` ops
         many, later = int(len(nodes) * CHANGE_OVER), list[str]()  # later: reached after the change
-        take: Callable[..., Any] = get
+        take: Callable[..., Any]  # unreached.pop, once made
         reach = later.append
         while stack:
             name = pop()
