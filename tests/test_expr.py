@@ -90,6 +90,11 @@ def test_functions(text: str, expected: Any) -> None:
     ("1 < \"a\"", "'<' compares two numbers or two strings, not an int and a string", 9),
     ("rang(3)", "unknown function 'rang'", 9),
     ("range(10000000)", "range() of 10000000 items, more than 1000000", 9),
+    ("range(0, 10, 0)", "range() step is 0", 22),
+    ("range(-9223372036854775807 - 1, 9223372036854775807)",  # more items than a C ssize_t counts
+     "range() of 18446744073709551615 items, more than 1000000", 9),
+    ("range(9223372036854775807, -9223372036854775807 - 1, -1)",
+     "range() of 18446744073709551615 items, more than 1000000", 9),
     ("1 ? 2 : 3", "a condition is a bool, not the int 1", 9),
     ("not 1", "'not' takes a bool, not the int 1", 9),
     ("[for x in 3: x]", "a for loop goes over a list or a map, not the int 3", 19),

@@ -35,11 +35,13 @@ def _range(args: list[Value], node: Call, env: Environment) -> Value:
     for arg, expr in zip(args, node.args):
         if not is_int(arg):
             fail(f"range() takes ints, not {describe(arg)}", expr.span)
-    bounds = range(*args) if len(args) > 1 else range(args[0])
     if len(args) == 3 and args[2] == 0:
         fail("range() step is 0", node.args[2].span, "a step is a positive or negative int")
-    if len(bounds) > MAX_ITEMS:
-        fail(f"range() of {len(bounds)} items, more than {MAX_ITEMS}", node.span)
+    bounds = range(*args) if len(args) > 1 else range(args[0])
+    # range's len() is a C ssize_t: from -2**63 to 2**63 - 1 is one item too many for it.
+    count = max(0, -((bounds.start - bounds.stop) // bounds.step))
+    if count > MAX_ITEMS:
+        fail(f"range() of {count} items, more than {MAX_ITEMS}", node.span)
     return tuple(bounds)
 
 
