@@ -5,11 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 from graphdsl.cli import EXIT_OK, main
-from graphdsl.errors import ParamError, SpecError
+from graphdsl.errors import GraphDslError, ParamError, SpecError, SpecSyntaxError
 from graphdsl.lang.expand import load
 from graphdsl.lang.load import load_spec, load_spec_text
 from graphdsl.lang.params import ParamValues
@@ -263,3 +264,74 @@ def test_an_alias_a_loop_makes_with_the_name_of_a_namespace_copied_below_it_is_a
     with pytest.raises(SpecError, match="alias 'H1' has the name of a namespace") as info:
         load(text, "loop.gcomp")
     assert info.value.span is not None and info.value.span.line == 5
+
+
+def _spec_error(text: str, path: str = "deep.gcomp") -> GraphDslError:
+    with pytest.raises((SpecError, SpecSyntaxError)) as info:
+        load_spec_text(text, path)
+    return info.value
+
+
+DEEP_SOURCE = 'graphdsl 1\nsource m = graphdef("m.pb")\n'
+
+
+NESTED: dict[str, Callable[[int], str]] = {
+    "if": lambda n: "if true {\n" * n + 'copy C from m { take = "o" }\n' + "}\n" * n,
+    "for in a copy": lambda n: "copy C from m {\n" + "for i in [1] {\n" * n + 'take = "o"\n' + "}\n" * (n + 1),
+    "else if": lambda n: "if false { }\n" + "else if false { }\n" * (n - 1) + 'else { copy C from m { take = "o" } }\n',
+}
+
+
+@pytest.mark.parametrize("kind, line, column", [("if", 53, 1), ("for in a copy", 54, 1), ("else if", 53, 6)])
+def test_bodies_nested_too_deep_are_an_error_at_the_first_one_too_deep(kind: str, line: int, column: int) -> None:
+    # Deeper, the stages that walk the statements ran out of Python's recursion limit.
+    failure = _spec_error(DEEP_SOURCE + NESTED[kind](51))
+    assert failure.message == "for and if bodies nested more than 50 deep (an else if counts as one more)"
+    assert failure.span is not None and (failure.span.line, failure.span.column) == (line, column)
+    assert len(load_spec_text(DEEP_SOURCE + NESTED[kind](50), "deep.gcomp").copies) == 1
+
+
+def test_block_uses_nested_through_blocks_are_bounded_when_expanded() -> None:
+    # Each block's own bodies are shallow; the uses chain them 80 deep.
+    chain = "".join(f"block b{i}() {{ for j in [1] {{ use u = b{i + 1}() }} }}\n" for i in range(40))
+    text = DEEP_SOURCE + chain + 'block b40() { copy C from m { take = "o" } }\nuse top = b0()\n'
+    failure = _spec_error(text)
+    assert failure.message == "block uses, for and if nested more than 50 deep"
+    assert failure.span is not None and failure.span.line == 2 + 25  # the use in b24: the 51st level
+    assert failure.render().splitlines()[3] == "  in the loop at deep.gcomp:27:15, j = 1"
+    short = text.replace("use u = b25()", 'copy C from m { take = "o" }')
+    assert load_spec_text(short, "deep.gcomp").copies[0].namespace.name == "/".join(["top", *["u"] * 24, "C"])
+
+
+def test_a_chain_of_blocks_longer_than_the_recursion_limit_is_checked_without_recursion() -> None:
+    chain = "".join(f"block b{i}() {{ use u = b{i + 1}() }}\n" for i in range(sys.getrecursionlimit() + 100))
+    failure = _spec_error(DEEP_SOURCE + chain + f"block b{sys.getrecursionlimit() + 100}() {{ use u = b0() }}\n"
+                          + "use top = b0()\n")
+    assert failure.message.startswith("block 'b0' uses itself: b0 -> b1 -> b2 -> ")
+    failure = _spec_error(DEEP_SOURCE + chain + f"block b{sys.getrecursionlimit() + 100}() {{ }}\n"
+                          + "use top = b0()\n")
+    assert failure.message == "block uses, for and if nested more than 50 deep"
+
+
+def test_values_nest_at_most_as_deep_as_a_plain_spec_s() -> None:
+    # A set per level nests a value as deep as one likes: comparing, printing or writing it into
+    # the plain spec recursed past Python's limit; the plain spec would refuse it anyway.
+    chain = "set a0 = 1\n" + "".join(f"set a{i} = [a{i - 1}]\n" for i in range(1, 101))
+    ok = DEEP_SOURCE + chain + 'source p = python("b.py:f", k = a100)\ncopy C from p { take = "o" }\n'
+    assert len(load_spec_text(ok, "deep.gcomp").copies) == 1  # 100 deep, as a plain spec's may be
+    for deeper in ("set a101 = [a100]", "set a101 = {k: a100}", "set a101 = [for i in [1]: a100]",
+                   "set a101 = {for k in [\"k\"]: k => a100}"):
+        failure = _spec_error(DEEP_SOURCE + chain + deeper + "\n")
+        assert failure.message == "lists and maps nested more than 100 deep", deeper
+        assert failure.span is not None and (failure.span.line, failure.span.column) == (104, 12)
+
+
+def test_a_list_or_map_written_deeper_than_a_plain_spec_s_is_a_syntax_error() -> None:
+    # It could make no value (evaluation refuses one), and fmt lays each level out on its own lines.
+    for deepest in ("[" * 101 + "]" * 101, "{a: " * 100 + "[]" + "}" * 100,
+                    "[" * 50 + "{a: " * 51 + "1" + "}" * 51 + "]" * 50):
+        failure = _spec_error(DEEP_SOURCE + "set k = " + deepest + "\n")
+        assert isinstance(failure, SpecSyntaxError) and failure.message == "lists and maps nested more than 100 deep"
+        opener = [i for i, char in enumerate(deepest) if char in "[{"][100]  # the 101st
+        assert failure.span is not None and (failure.span.line, failure.span.column) == (3, 9 + opener)
+    assert load_spec_text(DEEP_SOURCE + "set k = " + "[" * 100 + "]" * 100 + "\n" + 'copy C from m { take = "o" }\n')

@@ -33,6 +33,7 @@ from graphdsl.lang.expr import (
     Unary,
     Value,
     Variable,
+    check_nesting,
     checked,
     describe,
     fail,
@@ -72,10 +73,13 @@ def _variable(node: Variable, scope: Scope, env: Environment) -> Value:
 
 def _list(node: ListExpr, scope: Scope, env: Environment) -> Value:
     evaluators = _EVALUATORS  # evaluate() inline: a template's lists may be long
-    return tuple([evaluators[type(item)](item, scope, env) for item in node.items])
+    items = tuple([evaluators[type(item)](item, scope, env) for item in node.items])
+    check_nesting(items, node.span)
+    return items
 
 
 def _constant(node: ConstantList, scope: Scope, env: Environment) -> Value:
+    check_nesting(node.value, node.span)
     return node.value  # folded as it was parsed: its items are literals and such lists
 
 
@@ -86,6 +90,7 @@ def _map(node: MapExpr, scope: Scope, env: Environment) -> Value:
         if key in result:
             fail(f"duplicate key {quote(key)} in this map", item.key.span)
         result[key] = evaluate(item.value, scope, env)
+    check_nesting(result.values(), node.span)
     return result
 
 
@@ -170,8 +175,10 @@ def _conditional(node: Conditional, scope: Scope, env: Environment) -> Value:
 
 
 def _list_for(node: ListFor, scope: Scope, env: Environment) -> Value:
-    return tuple(evaluate(node.item, inner, env)
-                 for inner in loop_scopes(node.names, node.iterable, node.span, scope, env))
+    items = tuple([evaluate(node.item, inner, env)
+                   for inner in loop_scopes(node.names, node.iterable, node.span, scope, env)])
+    check_nesting(items, node.span)
+    return items
 
 
 def _map_for(node: MapFor, scope: Scope, env: Environment) -> Value:
@@ -184,6 +191,7 @@ def _map_for(node: MapFor, scope: Scope, env: Environment) -> Value:
             fail(f"duplicate key {quote(key)} in this map", node.key.span,
                  "each iteration must make a different key")
         result[key] = evaluate(node.value, inner, env)
+    check_nesting(result.values(), node.span)
     return result
 
 

@@ -33,6 +33,7 @@ from graphdsl.lang import template_syntax as ts
 from graphdsl.lang.check import StatementChecks, check
 from graphdsl.lang.expand import DEFAULT_MAX_STATEMENTS, Expansion
 from graphdsl.lang.includes import Program, Unit, load_program
+from graphdsl.lang.template_make import MAX_STATEMENT_DEPTH
 from graphdsl.collector import paused
 from graphdsl.lang.typecheck import check_types
 
@@ -147,21 +148,22 @@ class GeneratedSpan(LineSpan):
 class _Context(ex.Environment):
     """Where statements are being expanded: variables, the block use's prefix and names, the frame."""
 
-    __slots__ = ("expander", "scope", "prefix", "own", "frame", "unit")
+    __slots__ = ("expander", "scope", "prefix", "own", "frame", "unit", "depth")
 
     def __init__(self, expander: Expander, scope: ex.Scope, prefix: str, own: set[str] | None,
-                 frame: Frame | None, unit: Unit) -> None:
+                 frame: Frame | None, unit: Unit, depth: int = 0) -> None:
         self.expander = expander
         self.scope = scope
         self.prefix = prefix
         self.own = own  # the names the block use defines (None outside blocks)
         self.frame = frame
         self.unit = unit
+        self.depth = depth  # the block uses and `for` and `if` bodies around (see Expander.nested)
 
     def inner(self, frame: Frame | None = None, values: dict[str, Any] | None = None) -> _Context:
         """A context for a body inside this one (a loop iteration, a branch): its own variables."""
         return _Context(self.expander, ex.Scope(self.scope, values), self.prefix, self.own,
-                        self.frame if frame is None else frame, self.unit)
+                        self.frame if frame is None else frame, self.unit, self.depth + 1)
 
     def full(self, name: str) -> str:
         return f"{self.prefix}/{name}" if self.prefix else name
@@ -244,6 +246,16 @@ class Expander:
         if self.count > self.max_statements:
             raise SpecError(f"the template makes more than {self.max_statements} statements", span,
                             f"a loop that runs too long? {_LIMIT_HINT}")
+
+    def nested(self, ctx: _Context, span: Span) -> int:
+        """The depth of a body entered from ``ctx`` at ``span`` (a block use's, a loop's, a
+        branch's). Each file's bodies nest at most MAX_STATEMENT_DEPTH deep, and so do they, counted
+        through the blocks used: expanding them recurses."""
+        depth = ctx.depth + 1
+        if depth > MAX_STATEMENT_DEPTH:
+            raise SpecError(f"block uses, for and if nested more than {MAX_STATEMENT_DEPTH} deep", ctx.span(span),
+                            "a chain of blocks that use blocks, each inside loops or ifs? use fewer levels")
+        return depth
 
     def iterate(self, span: Span) -> None:
         self.iterations += 1
@@ -472,9 +484,11 @@ class Expander:
             raise SpecError(f"duplicate block use '{prefix.name}'", prefix.span,
                             "each use of a block needs its own name")
         values = self.arguments(use, block, ctx)
+        depth = self.nested(ctx, use.span)
         frame = Frame("block", ctx.span(use.span), ctx.frame, label=block.name.name)
         file_scope = self.file_scopes.setdefault(id(unit), ex.Scope(self.params))
-        inner = _Context(self, ex.Scope(file_scope, values), prefix.name, set(self.own_names(block)), frame, unit)
+        inner = _Context(self, ex.Scope(file_scope, values), prefix.name, set(self.own_names(block)), frame, unit,
+                         depth)
         self.uses[prefix.name] = block
         self.body(block.body, inner)
 
@@ -543,6 +557,7 @@ class Expander:
 
     def control(self, node: ts.Node, ctx: _Context, body: Callable[[tuple[ts.Node, ...], _Context], None]) -> None:
         """A ``for`` or an ``if`` (of statements, copy entries or export entries): runs ``body``."""
+        depth = self.nested(ctx, node.span)
         if isinstance(node, ts.If):
             condition = self.value(node.condition, ctx)
             if not isinstance(condition, bool):
@@ -559,7 +574,7 @@ class Expander:
             raise
         for scope in scopes:
             frame = Frame("loop", node.span, ctx.frame, values=tuple(scope.values.items()))
-            body(node.body, _Context(self, scope, ctx.prefix, ctx.own, frame, ctx.unit))
+            body(node.body, _Context(self, scope, ctx.prefix, ctx.own, frame, ctx.unit, depth))
 
 
 def _list_node(value: tuple[Any, ...], span: Span, other: Callable[[Any], syntax.Value]) -> syntax.ListValue:
