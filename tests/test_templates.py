@@ -335,3 +335,8 @@ def test_a_list_or_map_written_deeper_than_a_plain_spec_s_is_a_syntax_error() ->
         opener = [i for i, char in enumerate(deepest) if char in "[{"][100]  # the 101st
         assert failure.span is not None and (failure.span.line, failure.span.column) == (3, 9 + opener)
     assert load_spec_text(DEEP_SOURCE + "set k = " + "[" * 100 + "]" * 100 + "\n" + 'copy C from m { take = "o" }\n')
+
+
+def test_static_types_name_the_kind_a_function_takes() -> None:
+    failure = _spec_error(DEEP_SOURCE + "set k = keys([1])\n")
+    assert (failure.message, failure.span and failure.span.column) == ("keys() takes a map, not a list", 14)

@@ -300,7 +300,8 @@ def _fits(kind: Type, wanted: str) -> bool:
 
 
 def _accepted(wanted: str) -> str:
-    return {"number": "a number", "sized": "a list, a map or a string"}.get(wanted, words(wanted))
+    return {"number": "a number", "sized": "a list, a map or a string", "list": "a list",
+            "map": "a map"}.get(wanted, words(wanted))
 
 
 # function -> (result type, the types of its first arguments; "any" for what it converts)
