@@ -137,8 +137,7 @@ class _Loader:
         except OSError as error:
             raise SpecError(f"cannot include '{include.path.value}': {error.strerror or error} ({path})",
                             include.path.span, "the path is relative to the including file") from None
-        included = parser.decode(data, path)
-        included.included_from = include.span
+        included = parser.decode(data, path, included_from=include.span)
         unit = self.unit(parse_template(included), trail)
         self.loaded[key] = unit
         return unit
