@@ -242,7 +242,10 @@ def normalize(value: Any, name: str, origin: Origin, depth: int = 0) -> Any:
     if depth > MAX_NESTING:
         raise ParamError(f"parameter '{name}' has values nested more than {MAX_NESTING} deep" + _from(origin),
                          origin.span, "flatten the value; a list or map may not hold itself")
-    if isinstance(value, bool) or isinstance(value, str):
+    if isinstance(value, str):
+        _text(value, name, origin)
+        return value
+    if isinstance(value, bool):
         return value
     if isinstance(value, int):
         if not -ex.MAX_INT - 1 <= value <= ex.MAX_INT:
@@ -259,6 +262,7 @@ def normalize(value: Any, name: str, origin: Origin, depth: int = 0) -> Any:
         for key, item in value.items():
             if not isinstance(key, str):
                 _given_error(name, "a map with string keys", value, origin)
+            _text(key, name, origin)
             result[key] = normalize(item, name, origin, depth + 1)
         return result
     if value is None:
@@ -266,6 +270,14 @@ def normalize(value: Any, name: str, origin: Origin, depth: int = 0) -> Any:
                          f"give it a value, e.g. {name}: 3 (an int, a float, a bool, a string, a list or a map)")
     raise ParamError(f"parameter '{name}' cannot be a {type(value).__name__} ({_shown(value)})" + _from(origin),
                      origin.span, "a value is an int, a float, a bool, a string, a list or a map")
+
+
+def _text(text: str, name: str, origin: Origin) -> None:
+    """Refuse a string no spec can hold: a carriage return ends a line of a spec, in a string too,
+    so the plain spec a template makes (graphdsl expand) could not say it."""
+    if "\r" in text:
+        raise ParamError(f"parameter '{name}' holds a carriage return ({_shown(text)})" + _from(origin), origin.span,
+                         "a spec's strings cannot hold one: a line of a spec ends there; remove it")
 
 
 def plain(value: Any) -> Any:
