@@ -28,6 +28,10 @@ HOSTILE = [
     (DEEP, "values nested more than 100 deep"),
     ("[" * 102 + "]" * 102, "values nested more than 100 deep"),
     (LAUGHS, "the value holds more than 1,000,000 items once its aliases are expanded"),
+    # PyYAML kept the last of two equal keys without a word.
+    ("{a: 1, b: 2, a: 3}", "the key 'a' is given twice in this map (first at line 1)"),
+    ("m:\n  k: 1\n  1: 2\n  '1': 3\n  k: 4\n", "the key 'k' is given twice in this map (first at line 2)"),
+    ("[{x: 1}, {y: 1, y: 1}]", "the key 'y' is given twice in this map"),
 ]
 
 
@@ -90,3 +94,12 @@ def test_files_graphdsl_reads_back_refuse_yaml_they_cannot_walk(tmp_path: Path) 
     with pytest.raises(GraphDslError, match=r"(?s)--feed x=a: &a \[x, x, .*\.\.\.: not a value \(the value holds more "
                                             r"than 1,000,000 items"):
         feed_value("x", LAUGHS, None)
+
+
+def test_a_key_given_twice_in_a_parameter_s_map_is_an_error_at_the_second() -> None:
+    with pytest.raises(ParamError) as info:
+        ParamValues.from_yaml_text("sizes:\n  small: 4\n  small: 8\n", "member.yaml")
+    assert info.value.span is not None and (info.value.span.line, info.value.span.column) == (3, 3)
+    assert info.value.message == ("the params file is not valid YAML: the key 'small' is given twice in this map "
+                                  "(first at line 2)")
+    assert yaml_input.load("{a: 1, b: 2}") == {"a": 1, "b": 2}
