@@ -340,3 +340,22 @@ def test_a_list_or_map_written_deeper_than_a_plain_spec_s_is_a_syntax_error() ->
 def test_static_types_name_the_kind_a_function_takes() -> None:
     failure = _spec_error(DEEP_SOURCE + "set k = keys([1])\n")
     assert (failure.message, failure.span and failure.span.column) == ("keys() takes a map, not a list", 14)
+
+
+@pytest.mark.parametrize("loop", [
+    "for i in range(99000) { set x = i in big }",          # each turn looks through the whole list
+    "for i in range(99000) { set x = big == big }",
+    "for i in range(99000) { set x = len(big + [i]) }",
+    'for i in range(1000) { source "s{i}" = python("b.py:f", k = big) }',  # written out each turn
+])
+def test_a_loop_that_goes_through_a_long_list_at_each_turn_stops_at_the_work_limit(loop: str) -> None:
+    # Each operation is bounded, but repeated by a loop they ran for hours (or, written into the
+    # plain spec, took gigabytes).
+    text = DEEP_SOURCE + "set big = range(999999)\n" + loop + '\ncopy C from m { take = "o" }\n'
+    failure = _spec_error(text)
+    assert failure.message == "the template handles more than 10,000,000 items (of lists, maps and strings) in all"
+    assert failure.span is not None and failure.span.line == 4
+    assert failure.hint is not None and "raise the limit with --max-statements N" in failure.hint
+    assert "in the loop at deep.gcomp:4:1, i = " in failure.render()
+    small = text.replace("range(99000)", "range(3)").replace("range(1000)", "range(3)").replace("999999", "1000")
+    assert len(load_spec_text(small, "deep.gcomp", max_statements=1000).copies) == 1  # 100,000 items

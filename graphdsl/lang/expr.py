@@ -352,7 +352,7 @@ _UNBOUND: Any = _Unbound()
 
 
 class Environment:
-    """What the evaluator asks of the expander: the spec's names, and a budget of iterations.
+    """What the evaluator asks of the expander: the spec's names, and budgets of iterations and work.
 
     This base class gives a word its own name and knows no block use; the expander refines it.
     """
@@ -368,6 +368,10 @@ class Environment:
 
     def iterate(self, span: Span) -> None:
         """Called once per iteration of a comprehension (the expander bounds the total)."""
+
+    def work(self, items: int, span: Span) -> None:
+        """Called with the items of lists, maps and strings an operation at ``span`` goes through
+        or makes (the expander bounds the total: a loop may repeat an operation on a long list)."""
 
 
 # ---------------------------------------------------------------------------------------------
