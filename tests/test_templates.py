@@ -359,3 +359,11 @@ def test_a_loop_that_goes_through_a_long_list_at_each_turn_stops_at_the_work_lim
     assert "in the loop at deep.gcomp:4:1, i = " in failure.render()
     small = text.replace("range(99000)", "range(3)").replace("range(1000)", "range(3)").replace("999999", "1000")
     assert len(load_spec_text(small, "deep.gcomp", max_statements=1000).copies) == 1  # 100,000 items
+
+
+def test_a_check_s_message_is_type_checked_before_the_check_fails() -> None:
+    # It is made only when the check fails: a check that holds hid a message of the wrong type.
+    failure = _spec_error(DEEP_SOURCE + 'param n: int = 1 { check n > 0, n * 2 }\ncopy C from m { take = "o" }\n')
+    assert (failure.message, failure.span and (failure.span.line, failure.span.column)) == (
+        "a check's message is a string, not an int", (3, 33))
+    assert load_spec_text(DEEP_SOURCE + 'param n: int = 1 { check n > 0, "n is {n}" }\ncopy C from m { take = "o" }\n')

@@ -44,6 +44,14 @@ def check_types(program: Program) -> None:
         scope = _Scope(params)
         checker.body(unit.template.statements, scope)
         todo.extend(u for u in unit.includes.values() if isinstance(u, Unit))
+    for declared in program.params:
+        # The values check the rest of a param (its default and constraints) as the template loads;
+        # a check's message is made only when the check fails.
+        for entry in declared.entries:
+            if isinstance(entry, ts.Check):
+                kind = checker.expr(entry.message, _Scope(params))
+                if kind not in ("string", ANY):
+                    _fail(f"a check's message is a string, not {words(kind)}", entry.message.span)
     for block, _ in program.blocks.values():
         scope = _Scope(params)
         for param in block.params:
