@@ -367,3 +367,10 @@ def test_a_check_s_message_is_type_checked_before_the_check_fails() -> None:
     assert (failure.message, failure.span and (failure.span.line, failure.span.column)) == (
         "a check's message is a string, not an int", (3, 33))
     assert load_spec_text(DEEP_SOURCE + 'param n: int = 1 { check n > 0, "n is {n}" }\ncopy C from m { take = "o" }\n')
+
+
+def test_check_s_type_pass_says_a_variable_hides_the_namespace_of_its_name() -> None:
+    # The type pass finds the mistake before any evaluation, and gave only the generic hint.
+    failure = _spec_error(DEEP_SOURCE + 'copy C from m { take = "o" }\nset C = 1\nlet y = C["o:0"]\n')
+    assert (failure.message, failure.hint) == ("cannot index an int",
+                                               "'C' is a variable; for the namespace of that name write name(\"C\")[...]")

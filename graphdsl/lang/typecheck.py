@@ -213,7 +213,11 @@ class _Checker:
             return ANY
         wanted = {"list": "int", "map": "string", "name": "string"}.get(target[0] if isinstance(target, tuple) else target)
         if wanted is None:
-            _fail(f"cannot index {words(target)}", node.span, "a list, a map or a namespace can be indexed")
+            # A word a variable binds is that variable, even where a namespace of that name exists.
+            hint = (f"'{node.target.name}' is a variable; for the namespace of that name write "
+                    f"name(\"{node.target.name}\")[...]" if isinstance(node.target, ex.Variable)
+                    and target in ("string", "int", "float") else "a list, a map or a namespace can be indexed")
+            _fail(f"cannot index {words(target)}", node.span, hint)
         if index not in (wanted, ANY):
             what = "an element of a namespace" if target == "name" else words(target)
             _fail(f"{what} is {'named' if target == 'name' else 'indexed'} by {words(wanted)}, not {words(index)}",
