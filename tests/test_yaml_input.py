@@ -103,3 +103,26 @@ def test_a_key_given_twice_in_a_parameter_s_map_is_an_error_at_the_second() -> N
     assert info.value.message == ("the params file is not valid YAML: the key 'small' is given twice in this map "
                                   "(first at line 2)")
     assert yaml_input.load("{a: 1, b: 2}") == {"a": 1, "b": 2}
+
+
+def test_a_params_file_s_places_count_lines_as_the_file_does() -> None:
+    # YAML also ends a line at U+2028, U+2029 and U+0085 (here inside a string), where the file
+    # (and the editor showing it) does not: the value below was told a line too far down.
+    values = ParamValues.from_yaml_text('name: "a\u2028b"\nwidth: 8\n', "member.yaml")
+    assert values.items["width"].origin.text == "member.yaml:2:8"
+    with pytest.raises(ParamError) as info:
+        ParamValues.from_yaml_text("name: \"a\u0085b\"\nwidth: [1\n", "member.yaml")
+    assert info.value.span is not None and info.value.span.line == 3
+
+
+def test_a_character_yaml_refuses_is_an_error_at_its_place() -> None:
+    # It was PyYAML's text: no file, line or column, and "<unicode string>, position 5".
+    with pytest.raises(ParamError) as info:
+        ParamValues.from_yaml_text("width: 8\nname: a\x00\n", "member.yaml")
+    assert info.value.message == "the params file is not valid YAML: it holds the character U+0000, which YAML does not allow"
+    assert info.value.span is not None and (info.value.span.line, info.value.span.column) == (2, 8)
+    assert info.value.hint == 'remove it, or write it as an escape in a quoted string: "\\u0000"'
+    with pytest.raises(ParamError) as info:
+        ParamValues.from_command_line(["name=a\x07"])
+    assert info.value.message == ("the value of parameter 'name' is not YAML: it holds the character U+0007, which "
+                                  "YAML does not allow (from the command-line argument --param name=a\x07)")

@@ -116,7 +116,8 @@ class ParamValues:
             except yaml.YAMLError as error:
                 raise ParamError(f"the value of parameter '{name}' is not YAML: {_yaml_problem(error)} "
                                  f"(from {origin.text})",
-                                 hint=f'quote it if it is a string: {option} name=\'"a: b"\'') from None
+                                 hint=_escape_hint(error) if isinstance(error, yaml.reader.ReaderError)
+                                 else f'quote it if it is a string: {option} name=\'"a: b"\'') from None
             items[name] = Given(normalize(value, name, origin), origin)
         return cls(items)
 
@@ -164,11 +165,12 @@ class ParamValues:
                 origin = Origin(f"{path}:{value_span.line}:{value_span.column}", value_span, key_span)
                 value = loader.construct_object(value_node, deep=True)
                 items[key] = Given(normalize(value, key, origin), origin)
+        except yaml.reader.ReaderError as error:  # a character YAML does not take, anywhere in the file
+            raise ParamError(f"the params file is not valid YAML: {_yaml_problem(error)}", _at(file, error.position),
+                             _escape_hint(error)) from None
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
-            span = None
-            if mark is not None:
-                span = Span(path, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2, file)
+            span = _at(file, mark.index) if mark is not None else None
             raise ParamError(f"the params file is not valid YAML: {_yaml_problem(error)}", span) from None
         finally:
             if loader is not None:
@@ -212,10 +214,18 @@ _LOADER: Any = None
 
 
 def _span(file: SourceFile, node: Any) -> Span:
-    start, end = node.start_mark, node.end_mark
-    if end.line != start.line:  # a value over several lines: its first line
-        return Span(file.path, start.line + 1, start.column + 1, start.line + 1, start.column + 2, file)
-    return Span(file.path, start.line + 1, start.column + 1, end.line + 1, max(end.column, start.column + 1) + 1, file)
+    # By the marks' offsets: their lines and columns are YAML's, which also ends a line at U+0085,
+    # U+2028 and U+2029, where a spec (and an editor) does not.
+    (line, column), (end_line, end_column) = file.position(node.start_mark.index), file.position(node.end_mark.index)
+    if end_line != line:  # a value over several lines: its first line
+        return Span(file.path, line, column, line, column + 1, file)
+    return Span(file.path, line, column, end_line, max(end_column, column + 1), file)
+
+
+def _at(file: SourceFile, offset: int) -> Span:
+    """The character at ``offset`` of ``file``'s text (where YAML says a mistake is)."""
+    line, column = file.position(min(offset, len(file.text)))
+    return Span(file.path, line, column, line, column + 1, file)
 
 
 def _node_kind(node: Any) -> str:
@@ -225,7 +235,20 @@ def _node_kind(node: Any) -> str:
 
 
 def _yaml_problem(error: Exception) -> str:
+    import yaml
+
+    if isinstance(error, yaml.reader.ReaderError):  # its text names "<unicode string>" and an offset
+        return f"it holds the character U+{_character(error):04X}, which YAML does not allow"
     return str(getattr(error, "problem", None) or error).strip()
+
+
+def _character(error: Any) -> int:
+    character = error.character
+    return character if isinstance(character, int) else ord(character[:1] or "\0")
+
+
+def _escape_hint(error: Any) -> str:
+    return f'remove it, or write it as an escape in a quoted string: "\\u{_character(error):04x}"'
 
 
 # ---------------------------------------------------------------------------------------------
