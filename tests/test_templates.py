@@ -374,3 +374,21 @@ def test_check_s_type_pass_says_a_variable_hides_the_namespace_of_its_name() -> 
     failure = _spec_error(DEEP_SOURCE + 'copy C from m { take = "o" }\nset C = 1\nlet y = C["o:0"]\n')
     assert (failure.message, failure.hint) == ("cannot index an int",
                                                "'C' is a variable; for the namespace of that name write name(\"C\")[...]")
+
+
+def test_a_first_definition_in_another_file_is_named_by_its_file(tmp_path: Path) -> None:
+    # "at line 3" read as a line of the file the error is in: the including file's, here.
+    (tmp_path / "lib.gcomp").write_text('graphdsl 1\nsource m = graphdef("m.pb")\ncopy C from m { take = "o" }\n'
+                                        'let a = C["o:0"]\n')
+    lib = (tmp_path / "lib.gcomp").as_posix()
+    for text, message, hint in [
+        ('include "lib.gcomp"\nlet C = a\n', "alias 'C' has the name of a namespace",
+         f"the namespace is defined at {lib}:3; rename one of them"),
+        ('include "lib.gcomp"\nlet a = C["o:0"]\n', "duplicate alias 'a'", f"the first 'a' is at {lib}:4"),
+        ('set k = 1\nsource s = graphdef("s.pb")\ncopy D from s { take = "o" bind "x:0" = a }\ninclude "lib.gcomp"\n',
+         f"alias 'a' is defined below, at {lib}:4", "statements run in order: move the let statement above this line"),
+    ]:
+        (tmp_path / "main.gcomp").write_text("graphdsl 1\n" + text)
+        with pytest.raises(SpecError) as info:
+            load_spec(tmp_path / "main.gcomp")
+        assert (info.value.message, info.value.hint) == (message, hint)
