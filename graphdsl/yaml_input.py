@@ -8,8 +8,9 @@ exceptions (``!!float y``: ValueError, ``!!timestamp 2001``: AttributeError, ``!
 KeyError, an integer of 5,000 digits: ValueError), and some make values that the code reading them
 cannot walk: a value holding itself (``&a [*a]``), nesting deeper than Python's recursion, or
 aliases that repeat a value exponentially often (a "billion laughs": nine lines naming a list of a
-billion items). :class:`Loader` refuses all of these as ``yaml.YAMLError`` s at the place of the
-value, so that every reader's handler of YAML errors covers them. No TensorFlow here.
+billion items); and of two equal keys of a map PyYAML keeps the last without a word.
+:class:`Loader` refuses all of these as ``yaml.YAMLError`` s at the place of the value, so that
+every reader's handler of YAML errors covers them. No TensorFlow here.
 """
 
 from __future__ import annotations
@@ -74,6 +75,22 @@ class Loader(yaml.SafeLoader):
         except RecursionError:
             raise ConstructorError(None, None, f"values nested more than {MAX_DEPTH} deep",
                                    node.start_mark) from None
+
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        # PyYAML keeps the last of two equal keys without a word: a map that says a thing twice
+        # is a mistake, told at the second key.
+        mapping = super().construct_mapping(node, deep=deep)
+        if len(mapping) < len(node.value):
+            first: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if key in first:
+                    raise ConstructorError(None, None, f"the key {clipped(repr(key), 40)} is given twice in this "
+                                           f"map (first at line {first[key].start_mark.line + 1})",
+                                           key_node.start_mark)
+                first[key] = key_node
+        return mapping
 
 
 def load(text: str, loader: type[Loader] = Loader) -> Any:

@@ -74,7 +74,7 @@ def test_comprehensions_and_loops_over_maps() -> None:
 @pytest.mark.parametrize("text, expected", [
     ("range(3)", (0, 1, 2)), ("range(2, 8, 3)", (2, 5)), ("range(3, 0, -1)", (3, 2, 1)),
     ("len([1, 2])", 2), ("len(\"abc\")", 3), ("len({a: 1})", 1), ("str(3)", "3"), ("str(\"a\")", "a"),
-    ("int(2.9)", 2), ("int(\"12\")", 12), ("float(2)", 2.0), ("min(3, 1, 2)", 1), ("max([1, 5])", 5),
+    ("int(2.9)", 2), ("int(\"12\")", 12), ("float(2)", 2.0), ('float(" -.5e3 ")', -500.0), ('int(" +7 ")', 7), ("min(3, 1, 2)", 1), ("max([1, 5])", 5),
     ("keys({b: 1, a: 2})", ("b", "a")),
 ])
 def test_functions(text: str, expected: Any) -> None:
@@ -90,6 +90,16 @@ def test_functions(text: str, expected: Any) -> None:
     ("1 < \"a\"", "'<' compares two numbers or two strings, not an int and a string", 9),
     ("rang(3)", "unknown function 'rang'", 9),
     ("range(10000000)", "range() of 10000000 items, more than 1000000", 9),
+    ("range(0, 10, 0)", "range() step is 0", 22),
+    # int() and float() read numbers as a spec writes them, not all Python reads.
+    ('int("1_000")', 'int() cannot make an int of the string "1_000"', 9),
+    ('int("\u0661\u0662")', 'int() cannot make an int of the string "\u0661\u0662"', 9),
+    ('float("1_0")', 'float() cannot make a float of the string "1_0"', 9),
+    ('float("infinity")', 'float() cannot make a float of the string "infinity"', 9),
+    ("range(-9223372036854775807 - 1, 9223372036854775807)",  # more items than a C ssize_t counts
+     "range() of 18446744073709551615 items, more than 1000000", 9),
+    ("range(9223372036854775807, -9223372036854775807 - 1, -1)",
+     "range() of 18446744073709551615 items, more than 1000000", 9),
     ("1 ? 2 : 3", "a condition is a bool, not the int 1", 9),
     ("not 1", "'not' takes a bool, not the int 1", 9),
     ("[for x in 3: x]", "a for loop goes over a list or a map, not the int 3", 19),

@@ -320,3 +320,16 @@ def test_comments_stay_in_their_branch_of_an_if() -> None:
 def test_fmt_check_passes_on_the_repository_specs_and_their_library(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fmt", "--check", str(REPO / "specs")]) == EXIT_OK
     assert "7 specs already formatted" in capsys.readouterr().err
+
+
+def test_expressions_and_bodies_as_deep_as_a_template_takes_are_formatted() -> None:
+    # Lists 100 deep around a chain of 154 operators (256 levels), and a chain of 254 operators
+    # after one inside a string's braces, in bodies 50 deep: the formatter walked them a few
+    # frames per level and ran out of Python's recursion limit.
+    deepest = "[" * 100 + "1" + " + 1" * 154 + "]" * 100
+    chain = "1" + " + 1" * 30
+    text = ("graphdsl 1\nsource m = graphdef(\"m.pb\")\n" + "if true {\n" * 50
+            + f'set k = {deepest}\nset s = "o{{{chain}}}"' + ' + "a"' * 224 + "\n" + "}\n" * 50)
+    formatted = _formatted_keeps_meaning(text)
+    assert _formatted_keeps_meaning(formatted) == formatted
+    assert f'set s = "o{{{chain}}}" + "a"' in formatted and formatted.count("[") == 100

@@ -91,3 +91,19 @@ def test_a_params_file_that_is_not_utf8_is_reported_at_its_byte(tmp_path) -> Non
     assert info.value.message == "the params file is not UTF-8 text: byte 0xe9 cannot be decoded"
     assert info.value.span is not None
     assert (info.value.span.line, info.value.span.column) == (2, 10)
+
+
+def test_a_string_with_a_carriage_return_is_refused_wherever_it_comes_from() -> None:
+    # A spec's line ends at a carriage return, in a string too: `graphdsl expand` printed it raw,
+    # and the plain spec it made did not parse.
+    template = 'graphdsl 1\nparam s: string = "x"\nparam m: map = {}\nsource m = graphdef("m.pb")\ncopy M from m { take = s }\n'
+    with pytest.raises(ParamError) as info:
+        load_spec_text(template, params={"s": "a\rb"})
+    assert info.value.message.startswith("parameter 's' holds a carriage return ('a\\rb') (from params= of the Python API")
+    with pytest.raises(ParamError) as info:
+        ParamValues.from_yaml_text('m: {"k\\r": 1}\n', "member.yaml")
+    assert info.value.span is not None and (info.value.span.line, info.value.span.column) == (1, 4)
+    assert info.value.message == "parameter 'm' holds a carriage return ('k\\r')"
+    with pytest.raises(ParamError, match="parameter 's' holds a carriage return"):
+        ParamValues.from_command_line(['s="a\\r"'])
+    assert load(template, params={"s": "a\u2028b\nc"}).spec.copies[0].take  # other line breaks are fine

@@ -72,7 +72,11 @@ TEXTS = [
     "graphdsl 1\nlet a = b\nlet \"c{i}\" = d[\"e:0\"]\nset t = true and not false or 1.5e3 > -2\n",
     "set a = " + "(" * 300 + "1" + ")" * 300 + "\n",  # parentheses make no level of their own
     "set a = " + "not " * 255 + "x\n",  # as deep as an expression goes
-    "set a = " + "{a: " * 200 + "x" + "}" * 200 + "\n",  # a map's entry makes no level of its own
+    "set a = " + "not " * 150 + "{a: " * 98 + "x" + "}" * 98 + "\n",  # a map's entry makes no level of its own
+    "if x { " * 50 + "}" * 50 + "\n",  # as deep as bodies go
+    "if x { }" + " else if x { }" * 49 + "\n",
+    "copy C from s { " + "for i in x { " * 25 + "if x { " * 25 + "}" * 50 + " }\n",
+    "set a = " + "[" * 100 + "]" * 100 + "\n",  # as deep as lists go
     "",
 ]
 # Mistakes a builder finds, alone or before a syntax error further on.
@@ -87,6 +91,11 @@ MISTAKES = [
     "set a = " + "{for k in m: k => " * 300 + "x" + "}" * 300 + "\n",
     "set a = 99999999999999999999999\nset b = 1 +\n", 'set a = "x}"\nset b = $\n',
     "set a = " + "-" * 300 + "1\nset b = )\n",
+    "if x { " * 51 + "}" * 51 + "\n", "if x { }" + " else if x { }" * 50 + "\n",
+    "copy C from s { " + "for i in x { " * 25 + "if x { " * 26 + "}" * 51 + " }\n",
+    'export savedmodel "m" { ' + "if x { " * 51 + "}" * 51 + " }\n",
+    "for i in x { " * 51 + "}" * 51 + "\nset b = )\n",
+    "set a = " + "[" * 101 + "]" * 101 + "\n", "set a = " + "{a: " * 101 + "x" + "}" * 101 + "\n",
 ]
 
 

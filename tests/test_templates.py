@@ -5,11 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 from graphdsl.cli import EXIT_OK, main
-from graphdsl.errors import ParamError, SpecError
+from graphdsl.errors import GraphDslError, ParamError, SpecError, SpecSyntaxError
 from graphdsl.lang.expand import load
 from graphdsl.lang.load import load_spec, load_spec_text
 from graphdsl.lang.params import ParamValues
@@ -263,3 +264,131 @@ def test_an_alias_a_loop_makes_with_the_name_of_a_namespace_copied_below_it_is_a
     with pytest.raises(SpecError, match="alias 'H1' has the name of a namespace") as info:
         load(text, "loop.gcomp")
     assert info.value.span is not None and info.value.span.line == 5
+
+
+def _spec_error(text: str, path: str = "deep.gcomp") -> GraphDslError:
+    with pytest.raises((SpecError, SpecSyntaxError)) as info:
+        load_spec_text(text, path)
+    return info.value
+
+
+DEEP_SOURCE = 'graphdsl 1\nsource m = graphdef("m.pb")\n'
+
+
+NESTED: dict[str, Callable[[int], str]] = {
+    "if": lambda n: "if true {\n" * n + 'copy C from m { take = "o" }\n' + "}\n" * n,
+    "for in a copy": lambda n: "copy C from m {\n" + "for i in [1] {\n" * n + 'take = "o"\n' + "}\n" * (n + 1),
+    "else if": lambda n: "if false { }\n" + "else if false { }\n" * (n - 1) + 'else { copy C from m { take = "o" } }\n',
+}
+
+
+@pytest.mark.parametrize("kind, line, column", [("if", 53, 1), ("for in a copy", 54, 1), ("else if", 53, 6)])
+def test_bodies_nested_too_deep_are_an_error_at_the_first_one_too_deep(kind: str, line: int, column: int) -> None:
+    # Deeper, the stages that walk the statements ran out of Python's recursion limit.
+    failure = _spec_error(DEEP_SOURCE + NESTED[kind](51))
+    assert failure.message == "for and if bodies nested more than 50 deep (an else if counts as one more)"
+    assert failure.span is not None and (failure.span.line, failure.span.column) == (line, column)
+    assert len(load_spec_text(DEEP_SOURCE + NESTED[kind](50), "deep.gcomp").copies) == 1
+
+
+def test_block_uses_nested_through_blocks_are_bounded_when_expanded() -> None:
+    # Each block's own bodies are shallow; the uses chain them 80 deep.
+    chain = "".join(f"block b{i}() {{ for j in [1] {{ use u = b{i + 1}() }} }}\n" for i in range(40))
+    text = DEEP_SOURCE + chain + 'block b40() { copy C from m { take = "o" } }\nuse top = b0()\n'
+    failure = _spec_error(text)
+    assert failure.message == "block uses, for and if nested more than 50 deep"
+    assert failure.span is not None and failure.span.line == 2 + 25  # the use in b24: the 51st level
+    assert failure.render().splitlines()[3] == "  in the loop at deep.gcomp:27:15, j = 1"
+    short = text.replace("use u = b25()", 'copy C from m { take = "o" }')
+    assert load_spec_text(short, "deep.gcomp").copies[0].namespace.name == "/".join(["top", *["u"] * 24, "C"])
+
+
+def test_a_chain_of_blocks_longer_than_the_recursion_limit_is_checked_without_recursion() -> None:
+    chain = "".join(f"block b{i}() {{ use u = b{i + 1}() }}\n" for i in range(sys.getrecursionlimit() + 100))
+    failure = _spec_error(DEEP_SOURCE + chain + f"block b{sys.getrecursionlimit() + 100}() {{ use u = b0() }}\n"
+                          + "use top = b0()\n")
+    assert failure.message.startswith("block 'b0' uses itself: b0 -> b1 -> b2 -> ")
+    failure = _spec_error(DEEP_SOURCE + chain + f"block b{sys.getrecursionlimit() + 100}() {{ }}\n"
+                          + "use top = b0()\n")
+    assert failure.message == "block uses, for and if nested more than 50 deep"
+
+
+def test_values_nest_at_most_as_deep_as_a_plain_spec_s() -> None:
+    # A set per level nests a value as deep as one likes: comparing, printing or writing it into
+    # the plain spec recursed past Python's limit; the plain spec would refuse it anyway.
+    chain = "set a0 = 1\n" + "".join(f"set a{i} = [a{i - 1}]\n" for i in range(1, 101))
+    ok = DEEP_SOURCE + chain + 'source p = python("b.py:f", k = a100)\ncopy C from p { take = "o" }\n'
+    assert len(load_spec_text(ok, "deep.gcomp").copies) == 1  # 100 deep, as a plain spec's may be
+    for deeper in ("set a101 = [a100]", "set a101 = {k: a100}", "set a101 = [for i in [1]: a100]",
+                   "set a101 = {for k in [\"k\"]: k => a100}"):
+        failure = _spec_error(DEEP_SOURCE + chain + deeper + "\n")
+        assert failure.message == "lists and maps nested more than 100 deep", deeper
+        assert failure.span is not None and (failure.span.line, failure.span.column) == (104, 12)
+
+
+def test_a_list_or_map_written_deeper_than_a_plain_spec_s_is_a_syntax_error() -> None:
+    # It could make no value (evaluation refuses one), and fmt lays each level out on its own lines.
+    for deepest in ("[" * 101 + "]" * 101, "{a: " * 100 + "[]" + "}" * 100,
+                    "[" * 50 + "{a: " * 51 + "1" + "}" * 51 + "]" * 50):
+        failure = _spec_error(DEEP_SOURCE + "set k = " + deepest + "\n")
+        assert isinstance(failure, SpecSyntaxError) and failure.message == "lists and maps nested more than 100 deep"
+        opener = [i for i, char in enumerate(deepest) if char in "[{"][100]  # the 101st
+        assert failure.span is not None and (failure.span.line, failure.span.column) == (3, 9 + opener)
+    assert load_spec_text(DEEP_SOURCE + "set k = " + "[" * 100 + "]" * 100 + "\n" + 'copy C from m { take = "o" }\n')
+
+
+def test_static_types_name_the_kind_a_function_takes() -> None:
+    failure = _spec_error(DEEP_SOURCE + "set k = keys([1])\n")
+    assert (failure.message, failure.span and failure.span.column) == ("keys() takes a map, not a list", 14)
+
+
+@pytest.mark.parametrize("loop", [
+    "for i in range(99000) { set x = i in big }",          # each turn looks through the whole list
+    "for i in range(99000) { set x = big == big }",
+    "for i in range(99000) { set x = len(big + [i]) }",
+    'for i in range(1000) { source "s{i}" = python("b.py:f", k = big) }',  # written out each turn
+])
+def test_a_loop_that_goes_through_a_long_list_at_each_turn_stops_at_the_work_limit(loop: str) -> None:
+    # Each operation is bounded, but repeated by a loop they ran for hours (or, written into the
+    # plain spec, took gigabytes).
+    text = DEEP_SOURCE + "set big = range(999999)\n" + loop + '\ncopy C from m { take = "o" }\n'
+    failure = _spec_error(text)
+    assert failure.message == "the template handles more than 10,000,000 items (of lists, maps and strings) in all"
+    assert failure.span is not None and failure.span.line == 4
+    assert failure.hint is not None and "raise the limit with --max-statements N" in failure.hint
+    assert "in the loop at deep.gcomp:4:1, i = " in failure.render()
+    small = text.replace("range(99000)", "range(3)").replace("range(1000)", "range(3)").replace("999999", "1000")
+    assert len(load_spec_text(small, "deep.gcomp", max_statements=1000).copies) == 1  # 100,000 items
+
+
+def test_a_check_s_message_is_type_checked_before_the_check_fails() -> None:
+    # It is made only when the check fails: a check that holds hid a message of the wrong type.
+    failure = _spec_error(DEEP_SOURCE + 'param n: int = 1 { check n > 0, n * 2 }\ncopy C from m { take = "o" }\n')
+    assert (failure.message, failure.span and (failure.span.line, failure.span.column)) == (
+        "a check's message is a string, not an int", (3, 33))
+    assert load_spec_text(DEEP_SOURCE + 'param n: int = 1 { check n > 0, "n is {n}" }\ncopy C from m { take = "o" }\n')
+
+
+def test_check_s_type_pass_says_a_variable_hides_the_namespace_of_its_name() -> None:
+    # The type pass finds the mistake before any evaluation, and gave only the generic hint.
+    failure = _spec_error(DEEP_SOURCE + 'copy C from m { take = "o" }\nset C = 1\nlet y = C["o:0"]\n')
+    assert (failure.message, failure.hint) == ("cannot index an int",
+                                               "'C' is a variable; for the namespace of that name write name(\"C\")[...]")
+
+
+def test_a_first_definition_in_another_file_is_named_by_its_file(tmp_path: Path) -> None:
+    # "at line 3" read as a line of the file the error is in: the including file's, here.
+    (tmp_path / "lib.gcomp").write_text('graphdsl 1\nsource m = graphdef("m.pb")\ncopy C from m { take = "o" }\n'
+                                        'let a = C["o:0"]\n')
+    lib = (tmp_path / "lib.gcomp").as_posix()
+    for text, message, hint in [
+        ('include "lib.gcomp"\nlet C = a\n', "alias 'C' has the name of a namespace",
+         f"the namespace is defined at {lib}:3; rename one of them"),
+        ('include "lib.gcomp"\nlet a = C["o:0"]\n', "duplicate alias 'a'", f"the first 'a' is at {lib}:4"),
+        ('set k = 1\nsource s = graphdef("s.pb")\ncopy D from s { take = "o" bind "x:0" = a }\ninclude "lib.gcomp"\n',
+         f"alias 'a' is defined below, at {lib}:4", "statements run in order: move the let statement above this line"),
+    ]:
+        (tmp_path / "main.gcomp").write_text("graphdsl 1\n" + text)
+        with pytest.raises(SpecError) as info:
+            load_spec(tmp_path / "main.gcomp")
+        assert (info.value.message, info.value.hint) == (message, hint)

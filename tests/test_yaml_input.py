@@ -28,6 +28,10 @@ HOSTILE = [
     (DEEP, "values nested more than 100 deep"),
     ("[" * 102 + "]" * 102, "values nested more than 100 deep"),
     (LAUGHS, "the value holds more than 1,000,000 items once its aliases are expanded"),
+    # PyYAML kept the last of two equal keys without a word.
+    ("{a: 1, b: 2, a: 3}", "the key 'a' is given twice in this map (first at line 1)"),
+    ("m:\n  k: 1\n  1: 2\n  '1': 3\n  k: 4\n", "the key 'k' is given twice in this map (first at line 2)"),
+    ("[{x: 1}, {y: 1, y: 1}]", "the key 'y' is given twice in this map"),
 ]
 
 
@@ -90,3 +94,35 @@ def test_files_graphdsl_reads_back_refuse_yaml_they_cannot_walk(tmp_path: Path) 
     with pytest.raises(GraphDslError, match=r"(?s)--feed x=a: &a \[x, x, .*\.\.\.: not a value \(the value holds more "
                                             r"than 1,000,000 items"):
         feed_value("x", LAUGHS, None)
+
+
+def test_a_key_given_twice_in_a_parameter_s_map_is_an_error_at_the_second() -> None:
+    with pytest.raises(ParamError) as info:
+        ParamValues.from_yaml_text("sizes:\n  small: 4\n  small: 8\n", "member.yaml")
+    assert info.value.span is not None and (info.value.span.line, info.value.span.column) == (3, 3)
+    assert info.value.message == ("the params file is not valid YAML: the key 'small' is given twice in this map "
+                                  "(first at line 2)")
+    assert yaml_input.load("{a: 1, b: 2}") == {"a": 1, "b": 2}
+
+
+def test_a_params_file_s_places_count_lines_as_the_file_does() -> None:
+    # YAML also ends a line at U+2028, U+2029 and U+0085 (here inside a string), where the file
+    # (and the editor showing it) does not: the value below was told a line too far down.
+    values = ParamValues.from_yaml_text('name: "a\u2028b"\nwidth: 8\n', "member.yaml")
+    assert values.items["width"].origin.text == "member.yaml:2:8"
+    with pytest.raises(ParamError) as info:
+        ParamValues.from_yaml_text("name: \"a\u0085b\"\nwidth: [1\n", "member.yaml")
+    assert info.value.span is not None and info.value.span.line == 3
+
+
+def test_a_character_yaml_refuses_is_an_error_at_its_place() -> None:
+    # It was PyYAML's text: no file, line or column, and "<unicode string>, position 5".
+    with pytest.raises(ParamError) as info:
+        ParamValues.from_yaml_text("width: 8\nname: a\x00\n", "member.yaml")
+    assert info.value.message == "the params file is not valid YAML: it holds the character U+0000, which YAML does not allow"
+    assert info.value.span is not None and (info.value.span.line, info.value.span.column) == (2, 8)
+    assert info.value.hint == 'remove it, or write it as an escape in a quoted string: "\\u0000"'
+    with pytest.raises(ParamError) as info:
+        ParamValues.from_command_line(["name=a\x07"])
+    assert info.value.message == ("the value of parameter 'name' is not YAML: it holds the character U+0007, which "
+                                  "YAML does not allow (from the command-line argument --param name=a\x07)")

@@ -33,6 +33,7 @@ from graphdsl.lang.expr import (
     Unary,
     Value,
     Variable,
+    check_nesting,
     checked,
     describe,
     fail,
@@ -60,6 +61,7 @@ def _interpolated(node: Interpolated, scope: Scope, env: Environment) -> Value:
     text = "".join(pieces)
     if len(text) > MAX_ITEMS:
         fail(f"this string would hold {len(text)} characters, more than {MAX_ITEMS}", node.span)
+    env.work(len(text), node.span)
     return text
 
 
@@ -72,10 +74,14 @@ def _variable(node: Variable, scope: Scope, env: Environment) -> Value:
 
 def _list(node: ListExpr, scope: Scope, env: Environment) -> Value:
     evaluators = _EVALUATORS  # evaluate() inline: a template's lists may be long
-    return tuple([evaluators[type(item)](item, scope, env) for item in node.items])
+    items = tuple([evaluators[type(item)](item, scope, env) for item in node.items])
+    check_nesting(items, node.span)
+    env.work(len(items), node.span)
+    return items
 
 
 def _constant(node: ConstantList, scope: Scope, env: Environment) -> Value:
+    # Nested at most MAX_NESTING deep, as the parse checks every list written in a template.
     return node.value  # folded as it was parsed: its items are literals and such lists
 
 
@@ -86,6 +92,8 @@ def _map(node: MapExpr, scope: Scope, env: Environment) -> Value:
         if key in result:
             fail(f"duplicate key {quote(key)} in this map", item.key.span)
         result[key] = evaluate(item.value, scope, env)
+    check_nesting(result.values(), node.span)
+    env.work(len(result), node.span)
     return result
 
 
@@ -159,7 +167,17 @@ def _binary(node: Binary, scope: Scope, env: Environment) -> Value:
             fail(f"'{op}' takes bools, not {describe(right)}", node.right.span)
         return right
     right = evaluate(node.right, scope, env)
+    if op in _THROUGH:
+        env.work(_size(left) + _size(right), node.span)
     return _OPERATORS[op](left, right, node)
+
+
+# The operators that go through their operands' items (comparing lists, looking into one, joining).
+_THROUGH = frozenset(("==", "!=", "in", "+"))
+
+
+def _size(value: Value) -> int:
+    return len(value) if type(value) is tuple or type(value) is dict or type(value) is str else 1
 
 
 def _conditional(node: Conditional, scope: Scope, env: Environment) -> Value:
@@ -170,8 +188,11 @@ def _conditional(node: Conditional, scope: Scope, env: Environment) -> Value:
 
 
 def _list_for(node: ListFor, scope: Scope, env: Environment) -> Value:
-    return tuple(evaluate(node.item, inner, env)
-                 for inner in loop_scopes(node.names, node.iterable, node.span, scope, env))
+    items = tuple([evaluate(node.item, inner, env)
+                   for inner in loop_scopes(node.names, node.iterable, node.span, scope, env)])
+    check_nesting(items, node.span)
+    env.work(len(items), node.span)
+    return items
 
 
 def _map_for(node: MapFor, scope: Scope, env: Environment) -> Value:
@@ -184,6 +205,8 @@ def _map_for(node: MapFor, scope: Scope, env: Environment) -> Value:
             fail(f"duplicate key {quote(key)} in this map", node.key.span,
                  "each iteration must make a different key")
         result[key] = evaluate(node.value, inner, env)
+    check_nesting(result.values(), node.span)
+    env.work(len(result), node.span)
     return result
 
 
@@ -229,7 +252,9 @@ def _call(node: Call, scope: Scope, env: Environment) -> Value:
         fail(f"unknown function '{node.function}'", node.span,
              did_you_mean(node.function, FUNCTIONS) or f"the functions: {', '.join(sorted(FUNCTIONS))}")
     args = [evaluate(arg, scope, env) for arg in node.args]
-    return function(args, node, env)
+    result = function(args, node, env)
+    env.work(sum([_size(arg) for arg in args]) + _size(result), node.span)
+    return result
 
 
 _EVALUATORS: dict[type, Callable[[Any, Scope, Environment], Value]] = {

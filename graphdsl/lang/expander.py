@@ -33,10 +33,14 @@ from graphdsl.lang import template_syntax as ts
 from graphdsl.lang.check import StatementChecks, check
 from graphdsl.lang.expand import DEFAULT_MAX_STATEMENTS, Expansion
 from graphdsl.lang.includes import Program, Unit, load_program
+from graphdsl.lang.template_make import MAX_STATEMENT_DEPTH
 from graphdsl.collector import paused
 from graphdsl.lang.typecheck import check_types
 
 _LIMIT_HINT = "raise the limit with --max-statements N (max_statements=N in the Python API)"
+# The items of lists, maps and strings the expressions and values of a template may go through,
+# in all, per statement the limit allows: 10,000,000 by default, a few seconds of work.
+WORK_PER_STATEMENT = 100
 
 # The plain spec's nodes, by their fast constructors (positional, see syntax.maker): an expansion
 # makes several per statement it makes.
@@ -147,21 +151,22 @@ class GeneratedSpan(LineSpan):
 class _Context(ex.Environment):
     """Where statements are being expanded: variables, the block use's prefix and names, the frame."""
 
-    __slots__ = ("expander", "scope", "prefix", "own", "frame", "unit")
+    __slots__ = ("expander", "scope", "prefix", "own", "frame", "unit", "depth")
 
     def __init__(self, expander: Expander, scope: ex.Scope, prefix: str, own: set[str] | None,
-                 frame: Frame | None, unit: Unit) -> None:
+                 frame: Frame | None, unit: Unit, depth: int = 0) -> None:
         self.expander = expander
         self.scope = scope
         self.prefix = prefix
         self.own = own  # the names the block use defines (None outside blocks)
         self.frame = frame
         self.unit = unit
+        self.depth = depth  # the block uses and `for` and `if` bodies around (see Expander.nested)
 
     def inner(self, frame: Frame | None = None, values: dict[str, Any] | None = None) -> _Context:
         """A context for a body inside this one (a loop iteration, a branch): its own variables."""
         return _Context(self.expander, ex.Scope(self.scope, values), self.prefix, self.own,
-                        self.frame if frame is None else frame, self.unit)
+                        self.frame if frame is None else frame, self.unit, self.depth + 1)
 
     def full(self, name: str) -> str:
         return f"{self.prefix}/{name}" if self.prefix else name
@@ -177,6 +182,9 @@ class _Context(ex.Environment):
 
     def iterate(self, span: Span) -> None:
         self.expander.iterate(self.span(span))
+
+    def work(self, items: int, span: Span) -> None:
+        self.expander.work(items, span)  # Expander.value gives an error the frame's notes
 
     def span(self, span: Span) -> Span:
         """``span``, with the notes of this context's frame."""
@@ -202,6 +210,7 @@ class Expander:
         self.statements: list[syntax.Statement] = []
         self.count = 0
         self.iterations = 0
+        self.work_done = 0
         self.params = ex.Scope(values=dict(params))
         self.file_scopes: dict[int, ex.Scope] = {}  # id(Unit) -> variables of its top level
         self.uses: dict[str, ts.Block] = {}  # prefix -> block
@@ -244,6 +253,28 @@ class Expander:
         if self.count > self.max_statements:
             raise SpecError(f"the template makes more than {self.max_statements} statements", span,
                             f"a loop that runs too long? {_LIMIT_HINT}")
+
+    def nested(self, ctx: _Context, span: Span) -> int:
+        """The depth of a body entered from ``ctx`` at ``span`` (a block use's, a loop's, a
+        branch's). Each file's bodies nest at most MAX_STATEMENT_DEPTH deep, and so do they, counted
+        through the blocks used: expanding them recurses."""
+        depth = ctx.depth + 1
+        if depth > MAX_STATEMENT_DEPTH:
+            raise SpecError(f"block uses, for and if nested more than {MAX_STATEMENT_DEPTH} deep", ctx.span(span),
+                            "a chain of blocks that use blocks, each inside loops or ifs? use fewer levels")
+        return depth
+
+    def work(self, items: int, span: Span) -> None:
+        """Count ``items`` handled at ``span``: the items a list operation goes through, the
+        characters a string is made of, the items of a value written into the plain spec. Each
+        is bounded (MAX_ITEMS), but a loop may repeat one: the total stops at WORK_PER_STATEMENT
+        items per statement allowed, rather than running for hours."""
+        self.work_done += items
+        if self.work_done > self.max_statements * WORK_PER_STATEMENT:
+            raise SpecError(f"the template handles more than {self.max_statements * WORK_PER_STATEMENT:,} items "
+                            "(of lists, maps and strings) in all", span,
+                            f"a loop that goes through a long list at each turn? {_LIMIT_HINT}, "
+                            f"which allows {WORK_PER_STATEMENT} items per statement")
 
     def iterate(self, span: Span) -> None:
         self.iterations += 1
@@ -353,6 +384,13 @@ class Expander:
                         or (f'no variable is called so; for the string, write "{value.text}"'
                             if position != "mode" else "a variable mode is init or value"))
 
+    def plain(self, value: Any, span: Span, ctx: _Context, position: str = "any") -> syntax.Value:
+        """:meth:`node` of the value of an entry or statement, its items counted (see :meth:`work`):
+        ten times each, as each becomes a node of the plain spec (some hundred bytes)."""
+        if type(value) is tuple or type(value) is dict:
+            self.work(10 * _items(value), span)
+        return self.node(value, span, ctx, position)
+
     def list_node(self, value: tuple[Any, ...], span: Span, ctx: _Context, position: str) -> syntax.ListValue:
         """:meth:`node` of a list: its strings and the lists in it made by :func:`_list_node`
         (lists of strings and such lists are common, thousands of items in a long template), the
@@ -364,7 +402,7 @@ class Expander:
 
     def setting(self, setting: ts.Setting, ctx: _Context, position: str = "any") -> syntax.Setting:
         span = ctx.span(setting.value.span)
-        value = self.node(self.value(setting.value, ctx), span, ctx, position)
+        value = self.plain(self.value(setting.value, ctx), span, ctx, position)
         where = ctx.span(setting.span)
         self.made(where)
         return _Setting(_Ident(setting.key.name, ctx.span(setting.key.span)), value, where)
@@ -420,13 +458,13 @@ class Expander:
                 out.append(self.setting(entry, ctx, "mode" if entry.key.name == "variables" else "any"))
             elif isinstance(entry, ts.VariableOverride):
                 pattern = self.text(entry.pattern, ctx, "a variable pattern")
-                value = self.node(self.value(entry.value, ctx), ctx.span(entry.value.span), ctx, "mode")
+                value = self.plain(self.value(entry.value, ctx), ctx.span(entry.value.span), ctx, "mode")
                 self.made(ctx.span(entry.span))
                 out.append(_VariableOverride(_String(pattern, ctx.span(entry.pattern.span)), value,
                                                    ctx.span(entry.span)))
             elif isinstance(entry, ts.Bind):
                 name = self.text(entry.input, ctx, "a bind's input")
-                value = self.node(self.value(entry.value, ctx), ctx.span(entry.value.span), ctx, "ref")
+                value = self.plain(self.value(entry.value, ctx), ctx.span(entry.value.span), ctx, "ref")
                 self.made(ctx.span(entry.span))
                 out.append(_Bind(_String(name, ctx.span(entry.input.span)), value, ctx.span(entry.span)))
             else:
@@ -434,7 +472,7 @@ class Expander:
 
     def let(self, let: ts.Let, ctx: _Context) -> None:
         name = self.define(let.name, ctx, "alias")
-        value = self.node(self.value(let.value, ctx), ctx.span(let.value.span), ctx, "ref")
+        value = self.plain(self.value(let.value, ctx), ctx.span(let.value.span), ctx, "ref")
         self.emit(_Let(name, value, ctx.span(let.span)))
 
     def export(self, export: ts.Export, ctx: _Context) -> None:
@@ -472,9 +510,11 @@ class Expander:
             raise SpecError(f"duplicate block use '{prefix.name}'", prefix.span,
                             "each use of a block needs its own name")
         values = self.arguments(use, block, ctx)
+        depth = self.nested(ctx, use.span)
         frame = Frame("block", ctx.span(use.span), ctx.frame, label=block.name.name)
         file_scope = self.file_scopes.setdefault(id(unit), ex.Scope(self.params))
-        inner = _Context(self, ex.Scope(file_scope, values), prefix.name, set(self.own_names(block)), frame, unit)
+        inner = _Context(self, ex.Scope(file_scope, values), prefix.name, set(self.own_names(block)), frame, unit,
+                         depth)
         self.uses[prefix.name] = block
         self.body(block.body, inner)
 
@@ -526,7 +566,7 @@ class Expander:
 
     def output(self, output: ts.Output, ctx: _Context) -> None:
         name = ctx.full(output.name.name)
-        value = self.node(self.value(output.value, ctx), ctx.span(output.value.span), ctx, "ref")
+        value = self.plain(self.value(output.value, ctx), ctx.span(output.value.span), ctx, "ref")
         self.defined.setdefault(name, ("alias", ctx.span(output.name.span)))
         self.emit(_Let(_Ident(name, ctx.span(output.name.span)), value, ctx.span(output.span)))
 
@@ -543,6 +583,7 @@ class Expander:
 
     def control(self, node: ts.Node, ctx: _Context, body: Callable[[tuple[ts.Node, ...], _Context], None]) -> None:
         """A ``for`` or an ``if`` (of statements, copy entries or export entries): runs ``body``."""
+        depth = self.nested(ctx, node.span)
         if isinstance(node, ts.If):
             condition = self.value(node.condition, ctx)
             if not isinstance(condition, bool):
@@ -559,7 +600,18 @@ class Expander:
             raise
         for scope in scopes:
             frame = Frame("loop", node.span, ctx.frame, values=tuple(scope.values.items()))
-            body(node.body, _Context(self, scope, ctx.prefix, ctx.own, frame, ctx.unit))
+            body(node.body, _Context(self, scope, ctx.prefix, ctx.own, frame, ctx.unit, depth))
+
+
+def _items(value: Any) -> int:
+    """The items of a list or map, with those of the lists and maps in it (without recursion)."""
+    count, todo = 0, [value]
+    while todo:
+        current = todo.pop()
+        items = current.values() if type(current) is dict else current
+        count += len(items)
+        todo.extend([item for item in items if type(item) is tuple or type(item) is dict])
+    return count
 
 
 def _list_node(value: tuple[Any, ...], span: Span, other: Callable[[Any], syntax.Value]) -> syntax.ListValue:

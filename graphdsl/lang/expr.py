@@ -23,10 +23,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, NoReturn, Union
 
 from graphdsl.errors import Span, SpecError, clipped
+from graphdsl.lang.builder import MAX_NESTING
 from graphdsl.lang.syntax import Node
 
-# Bounds that keep every evaluation small: integers are 64-bit, and no list, map or string grows
-# past MAX_ITEMS items or characters.
+# Bounds that keep every evaluation small: integers are 64-bit, no list, map or string grows
+# past MAX_ITEMS items or characters, and lists and maps nest at most MAX_NESTING deep (as a plain
+# spec's, so that what a template makes reads back, and the stages that walk values recurse).
 MAX_INT = 2**63 - 1
 MAX_ITEMS = 1_000_000
 
@@ -350,7 +352,7 @@ _UNBOUND: Any = _Unbound()
 
 
 class Environment:
-    """What the evaluator asks of the expander: the spec's names, and a budget of iterations.
+    """What the evaluator asks of the expander: the spec's names, and budgets of iterations and work.
 
     This base class gives a word its own name and knows no block use; the expander refines it.
     """
@@ -366,6 +368,10 @@ class Environment:
 
     def iterate(self, span: Span) -> None:
         """Called once per iteration of a comprehension (the expander bounds the total)."""
+
+    def work(self, items: int, span: Span) -> None:
+        """Called with the items of lists, maps and strings an operation at ``span`` goes through
+        or makes (the expander bounds the total: a loop may repeat an operation on a long list)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -396,6 +402,23 @@ def checked(value: Value, span: Span) -> Value:
     elif isinstance(value, float) and not math.isfinite(value):
         fail("the result is not a finite number", span)
     return value
+
+
+def check_nesting(items: Any, span: Span) -> None:
+    """Fail if a list or map holding ``items`` (its items, or its values) would nest deeper than
+    MAX_NESTING: the lists and maps among them are looked into level by level, without recursion."""
+    level = [item for item in items if type(item) is tuple or type(item) is dict]
+    depth = 1
+    while level:
+        depth += 1
+        if depth > MAX_NESTING:
+            fail(f"lists and maps nested more than {MAX_NESTING} deep", span,
+                 "a spec's values nest at most that deep: flatten the value")
+        inner: list[Any] = []
+        for value in level:
+            inner.extend([item for item in (value.values() if type(value) is dict else value)
+                          if type(item) is tuple or type(item) is dict])
+        level = inner
 
 
 def check_name(text: str, span: Span) -> None:

@@ -352,11 +352,26 @@ class _Printer:
 
     def quiet(self, node: syntax.Node) -> bool:
         """No comment inside ``node`` (its own leading and trailing comments are outside it)."""
-        key = id(node)
-        if key not in self._quiet:
-            self._quiet[key] = not node.comments.end and all(
-                not child.comments and self.quiet(child) for child in node.children())
-        return self._quiet[key]
+        known = self._quiet
+        if id(node) not in known:
+            # Children before their parent, by a stack rather than recursion: a template's
+            # expressions nest deeper than Python's recursion limit allows a frame or two per level.
+            stack: list[tuple[syntax.Node, bool]] = [(node, False)]
+            while stack:
+                current, visited = stack.pop()
+                children = current.children()
+                if not visited:
+                    stack.append((current, True))
+                    stack.extend([(child, False) for child in children if id(child) not in known])
+                elif id(current) not in known:
+                    known[id(current)] = not self.loud(current) and all(
+                        not child.comments and known[id(child)] for child in children)
+        return known[id(node)]
+
+    @staticmethod
+    def loud(node: syntax.Node) -> bool:
+        """Whether ``node`` itself holds a comment (one at the end of its body)."""
+        return bool(node.comments.end)
 
 
 def _blank(last: _Place, span: Span) -> bool:

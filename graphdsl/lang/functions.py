@@ -24,6 +24,12 @@ from graphdsl.lang.expr import (
 )
 
 
+# The texts int() and float() read: numbers as a spec writes them (ASCII digits: Python's own
+# int() and float() also read "1_000", "١٢" and "infinity").
+_INT_TEXT = re.compile(r"\s*[-+]?[0-9]{1,19}\s*", re.ASCII)
+_FLOAT_TEXT = re.compile(r"\s*[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*", re.ASCII)
+
+
 def _arity(args: list[Value], node: Call, low: int, high: int, usage: str) -> None:
     if not low <= len(args) <= high:
         fail(f"{node.function}() takes {usage}, not {len(args)} argument{'' if len(args) == 1 else 's'}",
@@ -35,11 +41,13 @@ def _range(args: list[Value], node: Call, env: Environment) -> Value:
     for arg, expr in zip(args, node.args):
         if not is_int(arg):
             fail(f"range() takes ints, not {describe(arg)}", expr.span)
-    bounds = range(*args) if len(args) > 1 else range(args[0])
     if len(args) == 3 and args[2] == 0:
         fail("range() step is 0", node.args[2].span, "a step is a positive or negative int")
-    if len(bounds) > MAX_ITEMS:
-        fail(f"range() of {len(bounds)} items, more than {MAX_ITEMS}", node.span)
+    bounds = range(*args) if len(args) > 1 else range(args[0])
+    # range's len() is a C ssize_t: from -2**63 to 2**63 - 1 is one item too many for it.
+    count = max(0, -((bounds.start - bounds.stop) // bounds.step))
+    if count > MAX_ITEMS:
+        fail(f"range() of {count} items, more than {MAX_ITEMS}", node.span)
     return tuple(bounds)
 
 
@@ -72,7 +80,7 @@ def _int(args: list[Value], node: Call, env: Environment) -> Value:
         return value
     if isinstance(value, float):
         return checked(int(value), node.span)
-    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d{1,19}\s*", value):
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value):
         return checked(int(value), node.span)
     fail(f"int() cannot make an int of {describe(value)}", node.span)
 
@@ -82,11 +90,8 @@ def _float(args: list[Value], node: Call, env: Environment) -> Value:
     (value,) = args
     if is_number(value):
         return float(value)
-    if isinstance(value, str):
-        try:
-            return checked(float(value), node.span)
-        except ValueError:
-            pass
+    if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value):
+        return checked(float(value), node.span)
     fail(f"float() cannot make a float of {describe(value)}", node.span)
 
 

@@ -18,6 +18,7 @@ import os
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from graphdsl.errors import SourceFile, Span, SpecError, did_you_mean
 from graphdsl.lang import params as params_
@@ -136,8 +137,7 @@ class _Loader:
         except OSError as error:
             raise SpecError(f"cannot include '{include.path.value}': {error.strerror or error} ({path})",
                             include.path.span, "the path is relative to the including file") from None
-        included = parser.decode(data, path)
-        included.included_from = include.span
+        included = parser.decode(data, path, included_from=include.span)
         unit = self.unit(parse_template(included), trail)
         self.loaded[key] = unit
         return unit
@@ -206,27 +206,31 @@ def _check_uses(program: Program) -> None:
         for use in uses(unit.template.statements):
             known(use)
     # Depth-first over the blocks: a block met again while its own body is being walked uses itself.
+    # The walk keeps its own stack (a chain of blocks may be longer than Python's recursion limit):
+    # the blocks open, each with the uses of its body still to follow.
     state: dict[str, str] = {}
-
-    def visit(block: ts.Block, stack: list[str]) -> None:
-        name = block.name.name
-        state[name] = "open"
-        stack.append(name)
-        for use in uses(block.body):
-            inner = known(use).name.name
+    for block, _ in blocks.values():
+        if block.name.name in state:
+            continue
+        state[block.name.name] = "open"
+        stack: list[tuple[str, Iterator[ts.Use]]] = [(block.name.name, iter(uses(block.body)))]
+        while stack:
+            name, pending = stack[-1]
+            following = next(pending, None)
+            if following is None:
+                stack.pop()
+                state[name] = "done"
+                continue
+            inner = known(following).name.name
             if state.get(inner) == "open":
-                cycle = stack[stack.index(inner):] + [inner]
-                raise SpecError(f"block '{inner}' uses itself: {' -> '.join(cycle)}", use.span,
+                chain = [open_name for open_name, _ in stack]
+                cycle = chain[chain.index(inner):] + [inner]
+                raise SpecError(f"block '{inner}' uses itself: {' -> '.join(cycle)}", following.span,
                                 "a block cannot use itself, even through others: repeat statements "
                                 "with a for loop")
             if inner not in state:
-                visit(blocks[inner][0], stack)
-        stack.pop()
-        state[name] = "done"
-
-    for block, _ in blocks.values():
-        if block.name.name not in state:
-            visit(block, [])
+                state[inner] = "open"
+                stack.append((inner, iter(uses(blocks[inner][0].body))))
 
 
 def _units(root: Unit) -> list[Unit]:

@@ -116,7 +116,8 @@ class ParamValues:
             except yaml.YAMLError as error:
                 raise ParamError(f"the value of parameter '{name}' is not YAML: {_yaml_problem(error)} "
                                  f"(from {origin.text})",
-                                 hint=f'quote it if it is a string: {option} name=\'"a: b"\'') from None
+                                 hint=_escape_hint(error) if isinstance(error, yaml.reader.ReaderError)
+                                 else f'quote it if it is a string: {option} name=\'"a: b"\'') from None
             items[name] = Given(normalize(value, name, origin), origin)
         return cls(items)
 
@@ -164,11 +165,12 @@ class ParamValues:
                 origin = Origin(f"{path}:{value_span.line}:{value_span.column}", value_span, key_span)
                 value = loader.construct_object(value_node, deep=True)
                 items[key] = Given(normalize(value, key, origin), origin)
+        except yaml.reader.ReaderError as error:  # a character YAML does not take, anywhere in the file
+            raise ParamError(f"the params file is not valid YAML: {_yaml_problem(error)}", _at(file, error.position),
+                             _escape_hint(error)) from None
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
-            span = None
-            if mark is not None:
-                span = Span(path, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2, file)
+            span = _at(file, mark.index) if mark is not None else None
             raise ParamError(f"the params file is not valid YAML: {_yaml_problem(error)}", span) from None
         finally:
             if loader is not None:
@@ -212,10 +214,18 @@ _LOADER: Any = None
 
 
 def _span(file: SourceFile, node: Any) -> Span:
-    start, end = node.start_mark, node.end_mark
-    if end.line != start.line:  # a value over several lines: its first line
-        return Span(file.path, start.line + 1, start.column + 1, start.line + 1, start.column + 2, file)
-    return Span(file.path, start.line + 1, start.column + 1, end.line + 1, max(end.column, start.column + 1) + 1, file)
+    # By the marks' offsets: their lines and columns are YAML's, which also ends a line at U+0085,
+    # U+2028 and U+2029, where a spec (and an editor) does not.
+    (line, column), (end_line, end_column) = file.position(node.start_mark.index), file.position(node.end_mark.index)
+    if end_line != line:  # a value over several lines: its first line
+        return Span(file.path, line, column, line, column + 1, file)
+    return Span(file.path, line, column, end_line, max(end_column, column + 1), file)
+
+
+def _at(file: SourceFile, offset: int) -> Span:
+    """The character at ``offset`` of ``file``'s text (where YAML says a mistake is)."""
+    line, column = file.position(min(offset, len(file.text)))
+    return Span(file.path, line, column, line, column + 1, file)
 
 
 def _node_kind(node: Any) -> str:
@@ -225,7 +235,20 @@ def _node_kind(node: Any) -> str:
 
 
 def _yaml_problem(error: Exception) -> str:
+    import yaml
+
+    if isinstance(error, yaml.reader.ReaderError):  # its text names "<unicode string>" and an offset
+        return f"it holds the character U+{_character(error):04X}, which YAML does not allow"
     return str(getattr(error, "problem", None) or error).strip()
+
+
+def _character(error: Any) -> int:
+    character = error.character
+    return character if isinstance(character, int) else ord(character[:1] or "\0")
+
+
+def _escape_hint(error: Any) -> str:
+    return f'remove it, or write it as an escape in a quoted string: "\\u{_character(error):04x}"'
 
 
 # ---------------------------------------------------------------------------------------------
@@ -242,7 +265,10 @@ def normalize(value: Any, name: str, origin: Origin, depth: int = 0) -> Any:
     if depth > MAX_NESTING:
         raise ParamError(f"parameter '{name}' has values nested more than {MAX_NESTING} deep" + _from(origin),
                          origin.span, "flatten the value; a list or map may not hold itself")
-    if isinstance(value, bool) or isinstance(value, str):
+    if isinstance(value, str):
+        _text(value, name, origin)
+        return value
+    if isinstance(value, bool):
         return value
     if isinstance(value, int):
         if not -ex.MAX_INT - 1 <= value <= ex.MAX_INT:
@@ -259,6 +285,7 @@ def normalize(value: Any, name: str, origin: Origin, depth: int = 0) -> Any:
         for key, item in value.items():
             if not isinstance(key, str):
                 _given_error(name, "a map with string keys", value, origin)
+            _text(key, name, origin)
             result[key] = normalize(item, name, origin, depth + 1)
         return result
     if value is None:
@@ -266,6 +293,14 @@ def normalize(value: Any, name: str, origin: Origin, depth: int = 0) -> Any:
                          f"give it a value, e.g. {name}: 3 (an int, a float, a bool, a string, a list or a map)")
     raise ParamError(f"parameter '{name}' cannot be a {type(value).__name__} ({_shown(value)})" + _from(origin),
                      origin.span, "a value is an int, a float, a bool, a string, a list or a map")
+
+
+def _text(text: str, name: str, origin: Origin) -> None:
+    """Refuse a string no spec can hold: a carriage return ends a line of a spec, in a string too,
+    so the plain spec a template makes (graphdsl expand) could not say it."""
+    if "\r" in text:
+        raise ParamError(f"parameter '{name}' holds a carriage return ({_shown(text)})" + _from(origin), origin.span,
+                         "a spec's strings cannot hold one: a line of a spec ends there; remove it")
 
 
 def plain(value: Any) -> Any:

@@ -102,8 +102,9 @@ def read_file(path: str | os.PathLike[str]) -> bytes:
 
 
 def decode(data: bytes, path: str, what: str = "the spec",
-           error: type[GraphDslError] = SpecSyntaxError) -> SourceFile:
-    """The file ``path`` holding ``data``, decoded as UTF-8 (a byte order mark is allowed).
+           error: type[GraphDslError] = SpecSyntaxError, included_from: Span | None = None) -> SourceFile:
+    """The file ``path`` holding ``data``, decoded as UTF-8 (a byte order mark is allowed); a file
+    that an include reads knows where: ``included_from``.
 
     A byte that is not UTF-8 raises ``error`` at its line and column, saying that ``what`` (the
     spec, a params file ...) is not UTF-8 text.
@@ -111,9 +112,9 @@ def decode(data: bytes, path: str, what: str = "the spec",
     if data.startswith(codecs.BOM_UTF8):  # so that a bad byte's column is counted without it
         data = data[len(codecs.BOM_UTF8):]
     try:
-        return SourceFile(path, data.decode("utf-8"))
+        return SourceFile(path, data.decode("utf-8"), included_from)
     except UnicodeDecodeError as problem:
-        file = SourceFile(path, data.decode("utf-8", errors="replace"))
+        file = SourceFile(path, data.decode("utf-8", errors="replace"), included_from)
         before = normalize_newlines(data[: problem.start].decode("utf-8"))
         line = before.count("\n") + 1
         column = len(before) - before.rfind("\n")

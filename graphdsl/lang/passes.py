@@ -124,11 +124,19 @@ def plain_names(glob: bool, tensor: bool) -> Callable[[str], re.Match[str] | Non
     return _PLAIN[glob, tensor]
 
 
-def first_at(node: syntax.Node, name: str | None = None, column: bool = False) -> str:
-    """Where the first of two duplicates is; with the column for things that share a line."""
-    span = node.span
-    where = f"line {span.line}, column {span.column}" if column else f"line {span.line}"
+def first_at(node: syntax.Node, name: str | None = None, column: bool = False, at: Span | None = None) -> str:
+    """Where the first of two duplicates is; with the column for things that share a line, and
+    its file when it is not that of ``at`` (the second's place)."""
+    where = place(node.span, at, column)
     return f"the first '{name}' is at {where}" if name else f"the first is at {where}"
+
+
+def place(span: Span, at: Span | None = None, column: bool = False) -> str:
+    """``line N`` (``, column C``) of ``span`` for a message at ``at``: ``PATH:N`` (``:C``) when
+    the two are in different files (a template's statements come from the files it includes)."""
+    if at is not None and span.file is not at.file and span.file is not None and at.file is not None:
+        return f"{span.path}:{span.line}:{span.column}" if column else f"{span.path}:{span.line}"
+    return f"line {span.line}, column {span.column}" if column else f"line {span.line}"
 
 
 def describe(value: syntax.Value) -> str:

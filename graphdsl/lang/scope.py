@@ -15,7 +15,7 @@ from typing import Any, Iterable, NoReturn, TypeVar, cast
 
 from graphdsl.errors import did_you_mean
 from graphdsl.lang import grammar, schema, syntax
-from graphdsl.lang.passes import Pass, describe, first_at, plain_names
+from graphdsl.lang.passes import Pass, describe, first_at, place, plain_names
 
 N = TypeVar("N", bound=syntax.Node)
 # Plain names: reading an enum's member from its class is slow, and the pass asks per entry.
@@ -61,7 +61,7 @@ class ScopePass(Pass):
         self.enter(source, 1)
         name = source.name
         if name.name in self.sources:
-            self.fail(f"duplicate source '{name.name}'", name.span, first_at(self.sources[name.name], name.name))
+            self.fail(f"duplicate source '{name.name}'", name.span, first_at(self.sources[name.name], name.name, at=name.span))
         self.sources[name.name] = source
 
     def visit_Copy(self, copy: syntax.Copy) -> None:
@@ -96,13 +96,13 @@ class ScopePass(Pass):
         if name.name in self.value_keywords:
             self.fail(f"'{name.name}' cannot name an alias", name.span, "it is a boolean value; choose another name")
         if name.name in self.aliases:
-            self.fail(f"duplicate alias '{name.name}'", name.span, first_at(self.aliases[name.name], name.name))
+            self.fail(f"duplicate alias '{name.name}'", name.span, first_at(self.aliases[name.name], name.name, at=name.span))
         clash = self.all_namespaces.get(name.name)
         if clash is not None:
             self.fail(
                 f"alias '{name.name}' has the name of a namespace",
                 name.span,
-                f"the namespace is defined at line {clash.span.line}; rename one of them",
+                f"the namespace is defined at {place(clash.span, name.span)}; rename one of them",
             )
         self.resolved[name.name] = self.reference(let.value, "the value of a let")
         self.aliases[name.name] = let
@@ -113,7 +113,7 @@ class ScopePass(Pass):
         # A path of one name (no '/') is its own normal form: normpath only for the others.
         normal = posixpath.normpath(path.value) if "/" in path.value else path.value
         if normal in self.export_paths:
-            self.fail(f"duplicate export path '{path.value}'", path.span, first_at(self.export_paths[normal]))
+            self.fail(f"duplicate export path '{path.value}'", path.span, first_at(self.export_paths[normal], at=path.span))
         self.export_paths[normal] = export
         kind = schema.EXPORT_KINDS.get(export.kind.name)
         if kind is None:
@@ -174,7 +174,7 @@ class ScopePass(Pass):
         later = self.all_namespaces.get(name)
         if later is not None:
             self.fail(
-                f"namespace '{name}' is defined below, at line {later.span.line}",
+                f"namespace '{name}' is defined below, at {place(later.span, namespace.span)}",
                 namespace.span,
                 f"statements run in order: move the copy into '{name}' above this line",
             )
@@ -199,7 +199,7 @@ class ScopePass(Pass):
         later = self.all_aliases.get(name)
         if later is not None:
             self.fail(
-                f"alias '{name}' is defined below, at line {later.span.line}",
+                f"alias '{name}' is defined below, at {place(later.span, value.span)}",
                 value.span,
                 "statements run in order: move the let statement above this line",
             )
@@ -219,7 +219,7 @@ class ScopePass(Pass):
         later = self.all_sources.get(source.name)
         if later is not None:
             self.fail(
-                f"source '{source.name}' is defined below, at line {later.span.line}",
+                f"source '{source.name}' is defined below, at {place(later.span, source.span)}",
                 source.span,
                 "statements run in order: move the source statement above this copy",
             )

@@ -21,6 +21,7 @@ from graphdsl.lang import grammar, syntax
 from graphdsl.lang import template_make as mk
 from graphdsl.lang import template_syntax as ts
 from graphdsl.lang import expr as ex
+from graphdsl.lang.builder import MAX_NESTING
 from graphdsl.lang.contextual import ContextualParser, PositionedToken, PositionedTree
 from graphdsl.lang.driver import Rejected
 from graphdsl.lang.syntax_errors import syntax_error
@@ -55,10 +56,13 @@ class TreeBuilder:
     offsets give the line and column the text's own line and column would, moved along the line.
     """
 
-    def __init__(self, file: SourceFile, base: int = 0) -> None:
+    def __init__(self, file: SourceFile, base: int = 0, limit: int = mk.MAX_EXPRESSION_DEPTH) -> None:
         self.file = file
         self.path = file.path
         self.base = base
+        self.limit = limit  # how deep its expressions may nest
+        self.lists = 0  # the lists and maps around the expression being made
+        self.depth = 0  # the `for` and `if` bodies around the statement being made
 
     # Spans ------------------------------------------------------------------------------------
 
@@ -164,18 +168,36 @@ class TreeBuilder:
         (path,) = tree.children
         return mk.Include(mk.String(mk.decode(path[1:-1]), self.span_of(path)), self.span_of(tree))
 
+    def nested(self, tree: Any) -> None:
+        """Enter the body of the ``for`` or ``if`` ``tree``: an error past MAX_STATEMENT_DEPTH."""
+        if self.depth >= mk.MAX_STATEMENT_DEPTH:
+            span = self.span_of(tree)
+            raise SpecSyntaxError(f"for and if bodies nested more than {mk.MAX_STATEMENT_DEPTH} deep (an else if counts "
+                                  "as one more)",
+                                  Span(self.path, span.line, span.column, span.line, span.column + 1, self.file),
+                                  "move the inner statements into a block, or join the conditions with and")
+        self.depth += 1
+
     def for_(self, tree: Any) -> ts.For:
         names, iterable, body = tree.children
-        return mk.For(tuple(self.ident(n) for n in names.children), self.expr(iterable), self.body(body),
-                    self.span_of(tree))
+        self.nested(tree)
+        try:
+            return mk.For(tuple(self.ident(n) for n in names.children), self.expr(iterable), self.body(body),
+                          self.span_of(tree))
+        finally:
+            self.depth -= 1
 
     def if_(self, tree: Any) -> ts.If:
         condition, then, *otherwise = tree.children
-        rest: tuple[ts.Node, ...] = ()
-        if otherwise:
-            branch = otherwise[0]
-            rest = (self.if_(branch),) if branch.data.endswith("_if") else self.body(branch)
-        node: ts.If = mk.If(self.expr(condition), self.body(then), rest, self.span_of(tree))
+        self.nested(tree)
+        try:
+            rest: tuple[ts.Node, ...] = ()
+            if otherwise:
+                branch = otherwise[0]
+                rest = (self.if_(branch),) if branch.data.endswith("_if") else self.body(branch)
+            node: ts.If = mk.If(self.expr(condition), self.body(then), rest, self.span_of(tree))
+        finally:
+            self.depth -= 1
         then_span = self.span_of(then)
         object.__setattr__(node, "then_end", (then_span.end_line, then_span.end_column))  # not a field
         return node
@@ -232,9 +254,10 @@ class TreeBuilder:
             if kind == "FLOAT":
                 return mk.Literal(self.number(item), self.span_of(item))  # type: ignore[no-any-return]
             return mk.Literal(kind == "TRUE", self.span_of(item))  # type: ignore[no-any-return]
-        if depth >= mk.MAX_EXPRESSION_DEPTH:
+        if depth >= self.limit:
             span = self.span_of(item)
-            raise SpecSyntaxError(f"expressions nested more than {mk.MAX_EXPRESSION_DEPTH} deep",
+            where = "expressions" if self.limit == mk.MAX_EXPRESSION_DEPTH else "an expression inside {...}"
+            raise SpecSyntaxError(f"{where} nested more than {self.limit} deep",
                                   Span(self.path, span.line, span.column, span.line, span.column + 1, self.file),
                                   "give parts of it names with set")
         data, children, span = item.data, item.children, self.span_of(item)
@@ -262,10 +285,20 @@ class TreeBuilder:
         if data == "attribute":
             target, name = children
             return mk.Attribute(self.expr(target, depth), str(name), span)  # type: ignore[no-any-return]
-        if data == "t_list":
-            return mk.list_expr(tuple([self.expr(c, depth) for c in children]), span)
-        if data == "t_map":
-            return mk.MapExpr(tuple([self.map_item(c, depth) for c in children]), span)  # type: ignore[no-any-return]
+        if data == "t_list" or data == "t_map":
+            # A list or map written inside another nests as deep as a plain spec's at most: deeper
+            # is no value (evaluate refuses it), and `fmt` lays each level out on lines of its own.
+            if self.lists >= MAX_NESTING:
+                raise SpecSyntaxError(f"lists and maps nested more than {MAX_NESTING} deep",
+                                      Span(self.path, span.line, span.column, span.line, span.column + 1, self.file),
+                                      "flatten the value")
+            self.lists += 1
+            try:
+                if data == "t_list":
+                    return mk.list_expr(tuple([self.expr(c, depth) for c in children]), span)
+                return mk.MapExpr(tuple([self.map_item(c, depth) for c in children]), span)  # type: ignore[no-any-return]
+            finally:
+                self.lists -= 1
         if data == "list_for":
             names, iterable, item_ = children
             return mk.ListFor(self.loop_names(names), self.expr(iterable, depth),  # type: ignore[no-any-return]
@@ -360,7 +393,7 @@ class TreeBuilder:
             raise SpecSyntaxError(f"{message} (inside a string's {{...}})", moved, error.hint) from None
         make = mk.blueprint(tree)
         if make is None:  # an expression no blueprint makes: the builder makes it (or says what is wrong)
-            return TreeBuilder(self.file, base).expr(tree)
+            return TreeBuilder(self.file, base, mk.MAX_INTERPOLATION_DEPTH).expr(tree)
         if len(mk.BLUEPRINTS) >= mk.MOST_KEPT:
             mk.BLUEPRINTS.clear()
         mk.BLUEPRINTS[shape] = make

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from graphdsl.errors import SourceFile, Span, TextSpan
 from graphdsl.lang import grammar, syntax
+from graphdsl.lang.builder import MAX_NESTING
 from graphdsl.lang import template_make as mk
 from graphdsl.lang import template_syntax as ts
 from graphdsl.lang.driver import Driver
@@ -22,6 +23,7 @@ from graphdsl.lang.template_builder import TreeBuilder
 from graphdsl.lang.units import UNIT
 
 _new = object.__new__
+_NESTING = ("t_list", "t_map")  # the rules of the lists and maps that nest at most MAX_NESTING deep
 
 # A long template read by the driver is built by the builders below, rule by rule as the driver
 # reduces them, without lark's tree: each makes the node TreeBuilder makes of that rule's tree. A
@@ -138,8 +140,8 @@ class _Direct:
         for part in parts:
             if type(part) is not tuple and part.height > height:
                 height = part.height
-        if height >= mk.MAX_EXPRESSION_DEPTH:
-            raise GiveUp  # the tree builder says where
+        if height >= mk.MAX_EXPRESSION_DEPTH or (height >= MAX_NESTING and rule in _NESTING):
+            raise GiveUp  # the tree builder says where (a list this high may nest lists too deep)
         return self.made(value, span, rule, height + 1)
 
     def whole(self, children: list[Any]) -> TextSpan:
@@ -179,7 +181,8 @@ class _Direct:
     def rule_t_copy(self, children: list[Any]) -> _Made:
         span = self.whole(children)
         namespace, source, entries = _kept(children)
-        return self.made(mk.Copy(namespace.value, source.value, entries.value, span), span, "t_copy")
+        return self.made(mk.Copy(namespace.value, source.value, entries.value, span), span, "t_copy",
+                         entries.height)
 
     def rule_t_let(self, children: list[Any]) -> _Made:
         span = self.whole(children)
@@ -191,11 +194,14 @@ class _Direct:
         kind, path, *body = _kept(children)
         entries = body[0].value if body else ()
         return self.made(mk.Export(self.ident(kind), self.string(path), entries, bool(body), span),
-                         span, "t_export")
+                         span, "t_export", body[0].height if body else 0)
 
     def body(self, children: list[Any], rule: str) -> _Made:
+        # { entry* }; its height: the `for` and `if` bodies nested in it, on the longest way down
         span = self.whole(children)
-        return self.made(tuple([c.value for c in children[1:-1]]), span, rule)  # { entry* }
+        entries = children[1:-1]
+        height = max([c.height for c in entries], default=0)
+        return self.made(tuple([c.value for c in entries]), span, rule, height)
 
     def rule_statements(self, children: list[Any]) -> _Made:
         return self.body(children, "statements")
@@ -272,11 +278,17 @@ class _Direct:
         path = mk.String(mk.decode(text[1:-1]), self.span(start, start + len(text)))
         return self.made(mk.Include(path, span), span, "include")
 
+    def nested(self, height: int) -> int:
+        """The height of a ``for`` or ``if`` whose bodies are ``height`` high."""
+        if height >= mk.MAX_STATEMENT_DEPTH:
+            raise GiveUp  # the tree builder says where
+        return height + 1
+
     def loop(self, children: list[Any], rule: str) -> _Made:
         span = self.whole(children)
         names, iterable, body = _kept(children)
         return self.made(mk.For(tuple([self.ident(n) for n in names.value]), self.expr(iterable), body.value,
-                              span), span, rule)
+                              span), span, rule, self.nested(body.height))
 
     def rule_statement_for(self, children: list[Any]) -> _Made:
         return self.loop(children, "statement_for")
@@ -295,13 +307,15 @@ class _Direct:
         span = self.whole(children)
         condition, then, *otherwise = _kept(children)
         rest: tuple[ts.Node, ...] = ()
+        height = then.height
         if otherwise:
             branch = otherwise[0]
             rest = (branch.value,) if branch.rule.endswith("_if") else branch.value
+            height = max(height, branch.height)
         node: ts.If = mk.If(self.expr(condition), then.value, rest, span)
         then_span = self.span(then.start, then.end)
         object.__setattr__(node, "then_end", (then_span.end_line, then_span.end_column))  # not a field
-        return self.made(node, span, rule)
+        return self.made(node, span, rule, self.nested(height))
 
     def rule_statement_if(self, children: list[Any]) -> _Made:
         return self.choice(children, "statement_if")

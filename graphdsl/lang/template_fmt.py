@@ -182,10 +182,9 @@ class _TemplatePrinter(_Printer):
         otherwise = self.body(node.otherwise, node.else_comments, inner, lambda e, a: render(e, a, inner))
         return [*lines, _Line(indent, "} else {"), *otherwise, _Line(indent, "}")]
 
-    def quiet(self, node: syntax.Node) -> bool:
-        if isinstance(node, ts.If) and node.else_comments:
-            return False
-        return super().quiet(node)
+    @staticmethod
+    def loud(node: syntax.Node) -> bool:
+        return bool(node.comments.end or (isinstance(node, ts.If) and node.else_comments))
 
     def braced(self, header: list[_Line], node: syntax.Node, entries: Sequence[syntax.Node], indent: int,
                render: _Render) -> list[_Line]:
@@ -214,50 +213,58 @@ class _TemplatePrinter(_Printer):
 
     def expr(self, node: syntax.Node, at_least: int = 0) -> str:
         """An expression on one line, in parentheses when it binds looser than ``at_least``."""
-        text, binds = self._expr(node)
-        return f"({text})" if binds < at_least else text
-
-    def _expr(self, node: syntax.Node) -> tuple[str, int]:
+        # One frame per level of the expression (no generator, no helper): a template's
+        # expressions nest 256 deep, which must stay clear of Python's recursion limit.
+        expr = self.expr
+        binds = _ATOM
         if isinstance(node, ex.Binary):
             binds = _BINARY[node.op]
-            right = binds + 1
             left = _COMPARISON + 1 if binds == _COMPARISON else binds  # comparisons do not chain
-            right = max(right, left)
-            return f"{self.expr(node.left, left)} {node.op} {self.expr(node.right, right)}", binds
-        if isinstance(node, ex.Unary):
+            right = max(binds + 1, left)
+            text = f"{expr(node.left, left)} {node.op} {expr(node.right, right)}"
+        elif isinstance(node, ex.Unary):
             if node.op == "not":
-                return f"not {self.expr(node.operand, 3)}", 3
-            operand = self.expr(node.operand, 7)
-            # `- 1` is minus one; `-1` would be the literal.
-            return ("- " if operand[:1].isdigit() or operand[:1] == "." else "-") + operand, 7
-        if isinstance(node, ex.Conditional):
-            return (f"{self.expr(node.condition, 1)} ? {self.expr(node.then, 1)} : "
-                    f"{self.expr(node.otherwise)}", 0)
-        if isinstance(node, ex.Index):
-            return f"{self.expr(node.target, 8)}[{self.expr(node.index)}]", 8
-        if isinstance(node, ex.Attribute):
-            target = self.expr(node.target, 8)
+                text, binds = f"not {expr(node.operand, 3)}", 3
+            else:
+                operand = expr(node.operand, 7)
+                # `- 1` is minus one; `-1` would be the literal.
+                text, binds = ("- " if operand[:1].isdigit() or operand[:1] == "." else "-") + operand, 7
+        elif isinstance(node, ex.Conditional):
+            text = f"{expr(node.condition, 1)} ? {expr(node.then, 1)} : {expr(node.otherwise)}"
+            binds = 0
+        elif isinstance(node, ex.Index):
+            text, binds = f"{expr(node.target, 8)}[{expr(node.index)}]", 8
+        elif isinstance(node, ex.Attribute):
+            target = expr(node.target, 8)
             if isinstance(node.target, ex.Literal) and not isinstance(node.target.value, str):
                 target = f"({target})"  # `1.x` would be read as the number `1.` then `x`
-            return f"{target}.{node.name}", 8
-        if isinstance(node, ex.Call):
-            return f"{node.function}({', '.join(self.expr(a) for a in node.args)})", _ATOM
-        if isinstance(node, ex.Variable):
-            return node.name, _ATOM
-        if isinstance(node, ex.ListExpr):
-            return "[" + ", ".join(self.expr(i) for i in node.items) + "]", _ATOM
-        if isinstance(node, ex.MapExpr):
-            if not node.items:
-                return "{}", _ATOM
-            items = ", ".join(f"{_spelled(i.key)}: {self.expr(i.value)}" for i in node.items)
-            return "{ " + items + " }", _ATOM
-        if isinstance(node, ex.ListFor):
-            return (f"[for {', '.join(node.names)} in {self.expr(node.iterable, _COMPARISON + 1)}: "
-                    f"{self.expr(node.item)}]", _ATOM)
-        if isinstance(node, ex.MapFor):
-            return (f"{{ for {', '.join(node.names)} in {self.expr(node.iterable, _COMPARISON + 1)}: "
-                    f"{self.expr(node.key, 1)} => {self.expr(node.value)} }}", _ATOM)
-        return _literal(node), _ATOM
+            text, binds = f"{target}.{node.name}", 8
+        elif isinstance(node, ex.Call):
+            args = []
+            for arg in node.args:
+                args.append(expr(arg))
+            text = f"{node.function}({', '.join(args)})"
+        elif isinstance(node, ex.Variable):
+            text = node.name
+        elif isinstance(node, ex.ListExpr):
+            items = []
+            for item in node.items:
+                items.append(expr(item))
+            text = "[" + ", ".join(items) + "]"
+        elif isinstance(node, ex.MapExpr):
+            entries = []
+            for entry in node.items:
+                entries.append(f"{_spelled(entry.key)}: {expr(entry.value)}")
+            text = "{ " + ", ".join(entries) + " }" if entries else "{}"
+        elif isinstance(node, ex.ListFor):
+            text = (f"[for {', '.join(node.names)} in {expr(node.iterable, _COMPARISON + 1)}: "
+                    f"{expr(node.item)}]")
+        elif isinstance(node, ex.MapFor):
+            text = (f"{{ for {', '.join(node.names)} in {expr(node.iterable, _COMPARISON + 1)}: "
+                    f"{expr(node.key, 1)} => {expr(node.value)} }}")
+        else:
+            text = _literal(node)
+        return f"({text})" if binds < at_least else text
 
     # Heads ------------------------------------------------------------------------------------
 

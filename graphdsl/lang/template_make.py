@@ -26,6 +26,12 @@ from graphdsl.lang.contextual import PositionedToken, PositionedTree
 # Expressions nest at most this deep (a chain of 256 '+' is 256 deep): the stages that walk them
 # recurse, and must stay clear of Python's recursion limit.
 MAX_EXPRESSION_DEPTH = 256
+# An expression inside a string's {...} nests at most this deep: it stands inside an expression,
+# and the stages walk the two as one.
+MAX_INTERPOLATION_DEPTH = 32
+# Bodies of `for` and `if` nest at most this deep (an `else if` is one level more): the stages
+# that walk statements recurse a few frames per level, and the expressions inside add theirs.
+MAX_STATEMENT_DEPTH = 50
 _TREE, _TOKEN = PositionedTree, PositionedToken  # what the fast parses make (exact types)
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
@@ -246,7 +252,7 @@ def _compile(item: Any, depth: int) -> MakeExpr:
     start, end = offsets(item)
     if isinstance(item, Token):
         return _compile_token(item.type, start, end)
-    if depth >= MAX_EXPRESSION_DEPTH:
+    if depth >= MAX_INTERPOLATION_DEPTH:  # a blueprint makes an interpolation's expression
         raise _NoBlueprint  # the builder raises the error
     data, children, depth = item.data, item.children, depth + 1
     if data == "interpolation":
@@ -355,5 +361,3 @@ def _fixed(make: Callable[..., ts.Expr], op: str | None, parts: list[MakeExpr], 
     left, right = parts
     return lambda text, file, base: make(op, left(text, file, base), right(text, file, base),
                                          text_span(file, base + start, base + end))
-
-

@@ -44,6 +44,14 @@ def check_types(program: Program) -> None:
         scope = _Scope(params)
         checker.body(unit.template.statements, scope)
         todo.extend(u for u in unit.includes.values() if isinstance(u, Unit))
+    for declared in program.params:
+        # The values check the rest of a param (its default and constraints) as the template loads;
+        # a check's message is made only when the check fails.
+        for entry in declared.entries:
+            if isinstance(entry, ts.Check):
+                kind = checker.expr(entry.message, _Scope(params))
+                if kind not in ("string", ANY):
+                    _fail(f"a check's message is a string, not {words(kind)}", entry.message.span)
     for block, _ in program.blocks.values():
         scope = _Scope(params)
         for param in block.params:
@@ -205,7 +213,11 @@ class _Checker:
             return ANY
         wanted = {"list": "int", "map": "string", "name": "string"}.get(target[0] if isinstance(target, tuple) else target)
         if wanted is None:
-            _fail(f"cannot index {words(target)}", node.span, "a list, a map or a namespace can be indexed")
+            # A word a variable binds is that variable, even where a namespace of that name exists.
+            hint = (f"'{node.target.name}' is a variable; for the namespace of that name write "
+                    f"name(\"{node.target.name}\")[...]" if isinstance(node.target, ex.Variable)
+                    and target in ("string", "int", "float") else "a list, a map or a namespace can be indexed")
+            _fail(f"cannot index {words(target)}", node.span, hint)
         if index not in (wanted, ANY):
             what = "an element of a namespace" if target == "name" else words(target)
             _fail(f"{what} is {'named' if target == 'name' else 'indexed'} by {words(wanted)}, not {words(index)}",
@@ -300,7 +312,8 @@ def _fits(kind: Type, wanted: str) -> bool:
 
 
 def _accepted(wanted: str) -> str:
-    return {"number": "a number", "sized": "a list, a map or a string"}.get(wanted, words(wanted))
+    return {"number": "a number", "sized": "a list, a map or a string", "list": "a list",
+            "map": "a map"}.get(wanted, words(wanted))
 
 
 # function -> (result type, the types of its first arguments; "any" for what it converts)
