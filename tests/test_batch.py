@@ -71,6 +71,20 @@ def test_a_batch_of_more_than_max_members_is_refused_before_any_is_listed() -> N
     assert len(sweep_points(["a=0..99", "b=0..99"])) == 10_000
 
 
+def test_ranges_of_large_numbers_are_listed_exactly_or_refused() -> None:
+    with pytest.raises(GraphDslError, match=r"about 10\^999999999 members"):
+        sweep_points(["seed=0..1e999999999"])  # beyond a decimal's default exponent: not an Overflow
+    # Summed in decimals of 28 digits, 1e28 + 1 stayed 1e28: the range never reached its end.
+    assert [p for _, p in sweep_points(["seed=1e28..1e28"])] == [{"seed": 10**28}]
+    big = 10**29
+    assert [p["seed"] for _, p in sweep_points([f"seed={big}..{big + 2}"])] == [big, big + 1, big + 2]
+    with pytest.raises(GraphDslError, match=r"a range takes numbers up to 1e308 in size"):
+        sweep_points(["seed=1e400..1e400"])
+    with pytest.raises(GraphDslError, match="none but 0 smaller than 1e-308"):
+        sweep_points(["x=0..1e-999999..1e-999999"])
+    assert [p["x"] for _, p in sweep_points(["x=0..0.3..0.1"])] == [0.0, 0.1, 0.2, 0.3]
+
+
 def test_bad_parameter_files_are_named(tmp_path: Path) -> None:
     (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
     with pytest.raises(GraphDslError, match="list.yaml:1:1: error: a params file maps parameter names to values"):
