@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -195,6 +196,34 @@ def test_fitness_that_is_not_a_number_is_an_error_naming_it_and_nan_scores_worst
         evaluation = Evaluation({"x": XS}, XS)
         assert score(evaluation, graph, session, {"x": x}, y) == -np.inf
         assert score(evaluation, graph, session, {"x": x}, x) == 0.0
+
+
+@pytest.mark.parametrize("returned, message", [
+    ("1.5", "returned '1.5', not a number"),  # text that reads as a number is still text
+    (True, "returned True, not a number"),
+    (np.bool_(True), "returned np.True_, not a number"),
+    (np.array([1.0, 2.0]), r"returned array\(\[1\., 2\.\]\), not a number"),
+    (10**400, "a number too large for a float"),
+], ids=["text", "bool", "numpy bool", "array", "huge int"])
+def test_fitness_of_the_wrong_type_is_an_error_naming_it(returned: object, message: str) -> None:
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf1.placeholder(tf.float32, [None], name="x")
+    with tf1.Session(graph=graph) as session:
+        with pytest.raises(GraphDslError, match=message):
+            # The wrong type is the test.
+            score(lambda *args: returned, graph, session, {"x": x}, x)  # type: ignore[arg-type,return-value]
+        for good in (2, 2.0, np.float32(2.0), np.int64(2), np.array(2.0)):
+            assert score(lambda *args: good, graph, session, {"x": x}, x) == 2.0  # type: ignore[arg-type,return-value]
+
+
+def test_a_fitness_function_calling_sys_exit_fails_its_individual_not_the_run(tmp_path: Path) -> None:
+    def leaves(graph, session, inputs, output):
+        sys.exit(0)  # ended the run with status 0, as if it had succeeded, and wrote no table
+
+    parents = [Parent("graphdef", "models/p1.pbtxt", {"x": "x:0"}, "y:0")]
+    with pytest.raises(GraphDslError, match=r"the first: error: the fitness function called sys.exit\(0\)"):
+        evolve(parents, leaves, tmp_path, Settings(population=2, generations=1), base_dir=SPECS)
 
 
 # -- evolve ----------------------------------------------------------------------------------------
