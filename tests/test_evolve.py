@@ -22,7 +22,7 @@ from graphdsl.evolve.config import load_config
 from graphdsl.evolve.crossovers import crossover
 from graphdsl.evolve.fitness import Evaluation, score
 from graphdsl.evolve.individual import Loaded, load
-from graphdsl.evolve.mutations import FRESH, Library, mutate
+from graphdsl.evolve.mutations import FRESH, Library, mutate, random_expression
 from graphdsl.evolve.population import Parent, Settings, evolve
 from graphdsl.tf.cache import SourceCache
 
@@ -158,6 +158,26 @@ def test_mutation_grafts_a_fresh_random_piece_written_as_data(tmp_path: Path) ->
         assert 'graphdef("fresh.pbtxt")' in text and (tmp_path / FRESH).is_file()
         got = built_output(child.write(tmp_path), tmp_path)
         assert got.shape == XS.shape and np.all(np.isfinite(got))
+
+
+def test_a_fresh_piece_draws_no_more_functions_than_a_child_may_hold() -> None:
+    # Binary functions double an expression with each level: at depth 40 one draw made millions
+    # of ops (a run of 3 individuals grew past 1 GB) before max_size refused the child.
+    with SourceCache() as cache:
+        p2 = parent(cache, "p2")
+        assert p2.output is not None
+        for seed in range(4):
+            graph, _, _ = random_expression(random.Random(seed), p2.output, p2.inputs, ("add", "mul"), 12,
+                                            max_size=10)
+            assert sum(op.type in ("AddV2", "Add", "Mul") for op in graph.get_operations()) <= 10
+
+
+def test_settings_that_bound_nothing_are_refused() -> None:
+    for settings, message in ((Settings(max_size=0), "max_size must be at least 1, not 0"),
+                              (Settings(depth=-1), "depth must be between 0 and 100, not -1"),
+                              (Settings(depth=5000), "depth must be between 0 and 100, not 5000")):
+        with pytest.raises(GraphDslError, match=message):
+            settings.check()
 
 
 def test_mutation_from_the_library_takes_a_piece_of_the_same_type(tmp_path: Path) -> None:

@@ -96,12 +96,18 @@ class Settings:
         if self.crossover_rate + self.mutation_rate > 1:
             raise GraphDslError("crossover_rate and mutation_rate add up to more than 1",
                                 hint="the rest of the children are carried over; give rates that sum to 1 or less")
-        from graphdsl.evolve.mutations import FUNCTIONS
+        from graphdsl.evolve.mutations import FUNCTIONS, MAX_DEPTH
 
         unknown = sorted(set(self.functions) - set(FUNCTIONS))
         if unknown:
             raise GraphDslError(f"unknown function '{unknown[0]}' for fresh pieces",
                                 hint=f"use some of: {', '.join(FUNCTIONS)}")
+        if self.max_size < 1:
+            raise GraphDslError(f"max_size must be at least 1, not {self.max_size}",
+                                hint="max_size bounds the ops of a child")
+        if not 0 <= self.depth <= MAX_DEPTH:
+            raise GraphDslError(f"depth must be between 0 and {MAX_DEPTH}, not {self.depth}",
+                                hint="depth bounds the levels of a fresh random expression")
         if not 0 <= self.elite <= self.population:
             raise GraphDslError(f"elite must be between 0 and the population size, not {self.elite}")
 
