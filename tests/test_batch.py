@@ -171,6 +171,66 @@ def test_local_workers_build_every_member_and_a_failure_stops_none(tmp_path: Pat
     assert "model/saved_model.pb" in summary["linear,seed=0"]["outputs"]
 
 
+BUILDER = """\
+import os
+import time
+
+import tensorflow as tf
+
+
+def build(how: str = "", delay: float = 0.0):
+    time.sleep(delay)
+    if how == "exit":
+        os._exit(3)  # as a crash in TensorFlow or the out-of-memory killer ends a worker
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None], name="x")
+        tf.identity(x * 2.0, name="y")
+    return graph
+"""
+
+
+def builder_spec(folder: Path) -> Path:
+    (folder / "b.py").write_text(BUILDER)
+    spec = folder / "b.gcomp"
+    spec.write_text('graphdsl 1\nsource b = python("b.py:build", how = "", delay = 0.0)\n'
+                    'copy B from b { take = "y" }\nlet y = B["y:0"]\nexport graphdef "y.pb" { outputs = [y] }\n')
+    return spec
+
+
+def test_a_worker_that_dies_fails_its_member_and_no_other(tmp_path: Path) -> None:
+    # The dying worker broke the process pool, and every member not yet built failed with it.
+    spec = builder_spec(tmp_path)
+    batch = [Member(key, spec, {"b.how": how}) for key, how in
+             (("a", ""), ("dies", "exit"), ("b", ""), ("c", ""), ("d", ""))]
+    result = run_batch(batch, tmp_path / "out", jobs=1)
+    assert [r.status for r in result.results] == ["ok", "failed", "ok", "ok", "ok"]
+    assert result.failed[0].error is not None and "the worker process building it stopped" in result.failed[0].error
+    for key in "abcd":
+        assert (tmp_path / "out" / key / "y.pb").is_file()
+    summary = json.loads((tmp_path / "out" / SUMMARY).read_text())["members"]
+    assert [summary[k]["status"] for k in ("a", "dies", "b", "c", "d")] == ["ok", "failed", "ok", "ok", "ok"]
+
+
+def test_members_built_after_ctrl_c_are_recorded(tmp_path: Path) -> None:
+    # Ctrl-C stops the batch starting members; those being built are waited for, and recorded
+    # (they were built, but batch.json called them pending, and --resume built them again).
+    spec = builder_spec(tmp_path)
+    batch = [Member(f"m{i}", spec, {"b.delay": 1.0}) for i in range(6)]
+    told: list[int] = []
+
+    def interrupt(result, done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(batch, tmp_path / "out", jobs=2, on_result=interrupt, on_interrupt=told.append)
+    summary = json.loads((tmp_path / "out" / SUMMARY).read_text())["members"]
+    for key, record in summary.items():
+        built = (tmp_path / "out" / key / "y.pb").is_file()
+        assert record["status"] == ("ok" if built else "pending"), key
+    assert told and sum(r["status"] == "ok" for r in summary.values()) < len(batch)
+
+
 def test_resume_skips_complete_members_and_rebuilds_the_rest(tmp_path: Path) -> None:
     batch = [Member(f"seed={s}", SPECS / "linear.gcomp", {"linear.seed": s}) for s in range(3)]
     first = run_batch(batch, tmp_path, jobs=0)
@@ -183,6 +243,9 @@ def test_resume_skips_complete_members_and_rebuilds_the_rest(tmp_path: Path) -> 
     summary = json.loads((tmp_path / SUMMARY).read_text())["members"]
     assert list(summary) == ["seed=0", "seed=1", "seed=2", "seed=3"]
     assert all(record["status"] == "ok" for record in summary.values())
+    counted: list[tuple[str, int]] = []
+    run_batch(batch, tmp_path, jobs=0, resume=True, on_result=lambda r, done, total: counted.append((r.key, done)))
+    assert counted == [("seed=0", 1), ("seed=1", 2), ("seed=2", 3)]  # each member skipped counts one
     changed = run_batch([Member("seed=0", SPECS / "linear.gcomp", {"linear.seed": 7})], tmp_path, jobs=0,
                         resume=True)
     assert changed.results[0].status == "ok"  # other parameters under the same key: built again
