@@ -100,12 +100,8 @@ def read_provenance(artifact: str | Path) -> tuple[Path, str]:
     file (or its name without ``.meta``), a frozen GraphDef, or a build's output directory (the
     export :func:`~graphdsl.assemble.manifest.export_to_read` picks). Raises :class:`ArtifactError` when the artifact carries none."""
     path = export_to_read(Path(artifact))
-    if path.is_dir():
+    if path.is_dir():  # a SavedModel (export_to_read refuses any other directory)
         found = path / SAVEDMODEL_DIR / SAVEDMODEL_FILE
-        if not (path / "saved_model.pb").is_file():
-            raise ArtifactError(f"{path}: neither a SavedModel nor a build's output directory",
-                                hint="give a SavedModel directory, a .meta file, a frozen .pb or "
-                                "the directory 'graphdsl build -o' wrote")
         if not found.is_file():
             raise _not_built(path, f"no {SAVEDMODEL_DIR / SAVEDMODEL_FILE} in it")
         return found, _record_text(found)
