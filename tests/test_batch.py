@@ -85,6 +85,20 @@ def test_ranges_of_large_numbers_are_listed_exactly_or_refused() -> None:
     assert [p["x"] for _, p in sweep_points(["x=0..0.3..0.1"])] == [0.0, 0.1, 0.2, 0.3]
 
 
+def test_keys_name_a_folder_of_their_own_under_outroot(tmp_path: Path) -> None:
+    # A parameter file '..yaml' (stem '.') was built into OUTROOT itself, '...yaml' into its parent.
+    for name in ("..yaml", "...yaml", "batch.json.yaml"):
+        (tmp_path / name).write_text("seed: 1\n")
+    assert sorted(m.key for m in members("s.gcomp", [tmp_path])) == ["_", "__", "batch_json"]
+    for key in (".", "..", "a/b", "", SUMMARY):
+        with pytest.raises(GraphDslError, match="does not name a folder of its own under OUTROOT"):
+            run_batch([Member(key, SPECS / "linear.gcomp")], tmp_path / "out", jobs=0)
+    with pytest.raises(GraphDslError, match="two members have the key 'a'"):
+        run_batch([Member("a", SPECS / "linear.gcomp"), Member("a", SPECS / "crossover.gcomp")], tmp_path / "out",
+                  jobs=0)
+    assert not (tmp_path / "out").exists()
+
+
 def test_bad_parameter_files_are_named(tmp_path: Path) -> None:
     (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
     with pytest.raises(GraphDslError, match="list.yaml:1:1: error: a params file maps parameter names to values"):
@@ -246,6 +260,11 @@ def test_resume_skips_complete_members_and_rebuilds_the_rest(tmp_path: Path) -> 
     counted: list[tuple[str, int]] = []
     run_batch(batch, tmp_path, jobs=0, resume=True, on_result=lambda r, done, total: counted.append((r.key, done)))
     assert counted == [("seed=0", 1), ("seed=1", 2), ("seed=2", 3)]  # each member skipped counts one
+    # a summary edited out of shape: those members are built again, not a traceback
+    summary["seed=1"], summary["seed=2"]["outputs"] = 3, ["linear.meta"]
+    (tmp_path / SUMMARY).write_text(json.dumps({"format": 1, "members": summary}))
+    edited = run_batch(batch, tmp_path, jobs=0, resume=True)
+    assert [r.status for r in edited.results] == ["skipped", "ok", "ok"]
     changed = run_batch([Member("seed=0", SPECS / "linear.gcomp", {"linear.seed": 7})], tmp_path, jobs=0,
                         resume=True)
     assert changed.results[0].status == "ok"  # other parameters under the same key: built again

@@ -132,8 +132,10 @@ def hash_outputs(outdir: Path) -> dict[str, str]:
 
 
 def outputs_intact(outdir: Path, hashes: dict[str, str]) -> bool:
-    """Whether ``outdir`` still holds exactly the files ``hashes`` lists, unchanged."""
-    if not hashes:
+    """Whether ``outdir`` still holds exactly the files ``hashes`` lists, unchanged (False when
+    ``hashes`` is not a map of relative paths to hashes: a summary edited by hand)."""
+    if not hashes or not isinstance(hashes, dict) \
+            or not all(isinstance(name, str) and isinstance(digest, str) for name, digest in hashes.items()):
         return False
     try:
         return all(_sha256(outdir / name) == digest for name, digest in hashes.items())

@@ -33,6 +33,7 @@ from graphdsl.errors import GraphDslError
 from graphdsl.lang.params import Given, Origin, ParamValues, normalize
 
 PARAM_SUFFIXES = (".yaml", ".yml")
+SUMMARY = "batch.json"  # OUTROOT's record of the members (graphdsl.batch.runner)
 _KEY_CHARS = re.compile(r"[^A-Za-z0-9_.=,+-]")
 
 
@@ -198,5 +199,7 @@ def _dotted(name: str) -> bool:
 
 
 def _key_text(text: str) -> str:
-    """``text`` as it can stand in a folder name: other characters become ``_``."""
-    return _KEY_CHARS.sub("_", text) or "_"
+    """``text`` as it can stand in a folder name of its own under OUTROOT: other characters become
+    ``_``, and so do the dots of ``.``, ``..`` and ``batch.json`` (OUTROOT, its parent, the summary)."""
+    key = _KEY_CHARS.sub("_", text) or "_"
+    return key.replace(".", "_") if key in (".", "..", SUMMARY) else key

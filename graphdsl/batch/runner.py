@@ -27,11 +27,10 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from graphdsl.assemble.files import write_atomically
 from graphdsl.batch.member import STOPPED, outputs_intact
-from graphdsl.batch.roster import Member
+from graphdsl.batch.roster import SUMMARY, Member
 from graphdsl.errors import GraphDslError
 from graphdsl.tools import progress
 
-SUMMARY = "batch.json"
 FORMAT = 1
 
 
@@ -85,6 +84,7 @@ def run_batch(members: Sequence[Member], outroot: str | Path, *, jobs: int | Non
     stops them at once: a build stopped so leaves the member's folder as it was). Then the
     KeyboardInterrupt goes on.
     """
+    _check_keys(members)
     outroot = Path(outroot)
     outroot.mkdir(parents=True, exist_ok=True)
     summary = _Summary(outroot, members, resume)
@@ -130,6 +130,19 @@ def run_batch(members: Sequence[Member], outroot: str | Path, *, jobs: int | Non
                 pool.abort()
     order = {m.key: i for i, m in enumerate(members)}
     return BatchResult(outroot, sorted(done, key=lambda r: order[r.key]))
+
+
+def _check_keys(members: Sequence[Member]) -> None:
+    """Each key names a folder of its own under OUTROOT: one name, none twice, not the summary's."""
+    seen: set[str] = set()
+    for member in members:
+        key = member.key
+        if not key or key in (".", "..", SUMMARY) or "/" in key or os.sep in key or "\0" in key:
+            raise GraphDslError(f"member key {key!r} does not name a folder of its own under OUTROOT",
+                                hint=f"give a key that is one folder name, not '.', '..' or '{SUMMARY}'")
+        if key in seen:
+            raise GraphDslError(f"two members have the key '{key}'", hint="give each member a key of its own")
+        seen.add(key)
 
 
 def _run_local(members: list[Member], outroot: Path, jobs: int,
@@ -316,7 +329,7 @@ class _Summary:
         self.complete: dict[str, dict[str, Any]] = {}
         for member in members:
             old = previous.get(member.key)
-            if (old is not None and old.get("status") == "ok" and old.get("spec") == str(member.spec)
+            if (isinstance(old, dict) and old.get("status") == "ok" and old.get("spec") == str(member.spec)
                     and old.get("params") == _jsonable(member.params)
                     and outputs_intact(outroot / member.key, old.get("outputs") or {})):
                 self.records[member.key] = old
