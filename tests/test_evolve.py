@@ -351,6 +351,7 @@ def test_cli_evolves_with_an_evaluation_and_prints_each_generation(tmp_path: Pat
     ("source: graphdef, path: p2", "source: graphdf, path: p2", "unknown source kind 'graphdf'", "3:14"),
     ("generations: 1", "generations: many", "'generations' must be an integer, not 'many'", "8:14"),
     ("target: [0.16", "targit: [0.16", "unknown setting 'targit'", "6:3"),
+    ("population: 6", "? [population]\n: 6", "a setting's name must be a word, not a list or a mapping", "7:3"),
 ])
 def test_bad_settings_are_reported_at_their_line(tmp_path: Path, capsys, original: str, broken: str,
                                                   message: str, where: str) -> None:
