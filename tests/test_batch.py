@@ -99,6 +99,15 @@ def test_keys_name_a_folder_of_their_own_under_outroot(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+def test_an_outroot_that_cannot_be_a_folder_is_named_as_the_output(tmp_path: Path, capsys) -> None:
+    # The command line's handler of unreadable files said "cannot read OUTROOT", with exit 66.
+    (tmp_path / "taken").write_text("a file\n")
+    for outroot in ("taken", "taken/sub"):
+        code = main(["batch", str(SPECS / "linear.gcomp"), "-o", str(tmp_path / outroot), "-j", "0"])
+        assert code == EXIT_FAILURE
+        assert capsys.readouterr().err.startswith(f"error: {tmp_path / outroot}: cannot be the batch's folder: ")
+
+
 def test_bad_parameter_files_are_named(tmp_path: Path) -> None:
     (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
     with pytest.raises(GraphDslError, match="list.yaml:1:1: error: a params file maps parameter names to values"):

@@ -346,6 +346,16 @@ def test_cli_evolves_with_an_evaluation_and_prints_each_generation(tmp_path: Pat
     assert "not empty, and not the folder of an earlier run" in capsys.readouterr().err
 
 
+def test_an_outdir_that_cannot_be_a_folder_is_named_as_the_output(tmp_path: Path, capsys) -> None:
+    for name in ("p1", "p2"):
+        shutil.copy(SPECS / "models" / f"{name}.pbtxt", tmp_path)
+    (tmp_path / "evolve.yaml").write_text(EVALUATE)
+    (tmp_path / "taken").write_text("a file\n")
+    for outdir, message in (("taken", "is a file, not a folder"), ("taken/sub", "cannot be made a folder: ")):
+        assert main(["evolve", str(tmp_path / "evolve.yaml"), "-o", str(tmp_path / outdir)]) == EXIT_FAILURE
+        assert capsys.readouterr().err.startswith(f"error: {tmp_path / outdir}: {message}")  # was "cannot read"
+
+
 @pytest.mark.parametrize("original, broken, message, where", [
     ("population: 6", "populaton: 6", "unknown setting 'populaton'", "7:1"),
     ("source: graphdef, path: p2", "source: graphdf, path: p2", "unknown source kind 'graphdf'", "3:14"),

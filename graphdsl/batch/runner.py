@@ -86,7 +86,11 @@ def run_batch(members: Sequence[Member], outroot: str | Path, *, jobs: int | Non
     """
     _check_keys(members)
     outroot = Path(outroot)
-    outroot.mkdir(parents=True, exist_ok=True)
+    try:
+        outroot.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # a file there, or above it
+        raise GraphDslError(f"{outroot}: cannot be the batch's folder: {e.strerror or e}",
+                            hint="give -o a folder, new or one an earlier batch wrote") from None
     summary = _Summary(outroot, members, resume)
     todo = [m for m in members if m.key not in summary.complete]
     done: list[MemberResult] = []

@@ -341,6 +341,8 @@ class _Run:
 
 def _clear(outdir: Path) -> None:
     """Makes ``outdir`` ready for a run: new, empty, or the folder of an earlier run (whose files go)."""
+    if outdir.exists() and not outdir.is_dir():
+        raise GraphDslError(f"{outdir}: is a file, not a folder", hint="give a new or empty folder")
     if outdir.exists() and any(outdir.iterdir()):
         if not (outdir / TABLE).is_file():
             raise GraphDslError(f"{outdir}: not empty, and not the folder of an earlier run (no {TABLE})",
@@ -350,7 +352,11 @@ def _clear(outdir: Path) -> None:
                 shutil.rmtree(item)
             elif item.name in (TABLE, TIMINGS, PLOT):
                 item.unlink()
-    outdir.mkdir(parents=True, exist_ok=True)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # a file above it
+        raise GraphDslError(f"{outdir}: cannot be made a folder: {e.strerror or e}",
+                            hint="give a new or empty folder") from None
 
 
 def _write_table(outdir: Path, table: list[GenerationStats]) -> None:
