@@ -310,6 +310,17 @@ def test_cli_batch_prints_a_line_per_member_and_fails_when_one_does(tmp_path: Pa
 # -- Dask ------------------------------------------------------------------------------------------
 
 
+def test_files_from_a_dask_worker_that_cannot_be_written_fail_their_member_only(tmp_path: Path) -> None:
+    # An OSError putting them in place (a full disk, a file where a folder goes) ended the batch.
+    from graphdsl.batch.distributed import _put_in_place
+
+    report = {"status": "ok", "seconds": 1.0, "outputs": {"a": "0" * 64, "a/b": "1" * 64}, "error": None}
+    placed = _put_in_place(report, {"a": b"a file", "a/b": b"under the file"}, tmp_path / "member")
+    assert placed["status"] == "failed" and placed["outputs"] == {}
+    assert placed["error"].startswith(f"error: {tmp_path / 'member'}: the files the worker built cannot be written here:")
+    assert not (tmp_path / "member" / "a").exists()  # all or nothing
+
+
 def test_the_same_batch_runs_on_a_dask_cluster(tmp_path: Path) -> None:
     distributed = pytest.importorskip("dask.distributed")
     bad = bad_spec(tmp_path)
