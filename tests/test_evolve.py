@@ -346,6 +346,22 @@ def test_cli_evolves_with_an_evaluation_and_prints_each_generation(tmp_path: Pat
     assert "not empty, and not the folder of an earlier run" in capsys.readouterr().err
 
 
+def test_a_run_stopped_in_its_first_generation_leaves_a_folder_the_next_run_takes(tmp_path: Path) -> None:
+    # Ctrl-C before generation 0 was done left g000/ and no generations.csv: the next run into it
+    # was refused as "not the folder of an earlier run".
+    stopped = tmp_path / "g000" / "i000"
+    stopped.mkdir(parents=True)
+    (stopped / "child.gcomp").write_text("graphdsl 1\n")
+    parents = [Parent("graphdef", "models/p1.pbtxt", {"x": "x:0"}, "y:0")]
+    result = evolve(parents, Evaluation({"x": XS}, XS), tmp_path, Settings(population=1, generations=0), base_dir=SPECS)
+    assert result.best.fitness > -np.inf and (tmp_path / "generations.csv").is_file()
+    assert (stopped / "child.gcomp").read_text() != "graphdsl 1\n"
+    (tmp_path / "notes.txt").write_text("someone else's\n")
+    (tmp_path / "generations.csv").unlink()
+    with pytest.raises(GraphDslError, match="not empty, and not the folder of an earlier run"):
+        evolve(parents, Evaluation({"x": XS}, XS), tmp_path, Settings(population=1, generations=0), base_dir=SPECS)
+
+
 def test_an_outdir_that_cannot_be_a_folder_is_named_as_the_output(tmp_path: Path, capsys) -> None:
     for name in ("p1", "p2"):
         shutil.copy(SPECS / "models" / f"{name}.pbtxt", tmp_path)

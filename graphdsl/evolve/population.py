@@ -344,19 +344,28 @@ def _clear(outdir: Path) -> None:
     if outdir.exists() and not outdir.is_dir():
         raise GraphDslError(f"{outdir}: is a file, not a folder", hint="give a new or empty folder")
     if outdir.exists() and any(outdir.iterdir()):
-        if not (outdir / TABLE).is_file():
+        items = list(outdir.iterdir())
+        # A run stopped in its first generation has written no table yet, only its generations' folders.
+        if not (outdir / TABLE).is_file() and not all(_ran(item) for item in items):
             raise GraphDslError(f"{outdir}: not empty, and not the folder of an earlier run (no {TABLE})",
                                 hint="give a new or empty folder")
-        for item in outdir.iterdir():
-            if item.is_dir() and (item.name == BEST or (item.name[:1] == "g" and item.name[1:].isdigit())):
+        for item in filter(_ran, items):
+            if item.is_dir():
                 shutil.rmtree(item)
-            elif item.name in (TABLE, TIMINGS, PLOT):
+            else:
                 item.unlink()
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as e:  # a file above it
         raise GraphDslError(f"{outdir}: cannot be made a folder: {e.strerror or e}",
                             hint="give a new or empty folder") from None
+
+
+def _ran(item: Path) -> bool:
+    """Whether ``item`` is something a run writes into its OUTDIR."""
+    if item.is_dir():
+        return item.name == BEST or (item.name[:1] == "g" and item.name[1:].isdigit())
+    return item.name in (TABLE, TIMINGS, PLOT)
 
 
 def _write_table(outdir: Path, table: list[GenerationStats]) -> None:
