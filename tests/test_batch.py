@@ -71,6 +71,43 @@ def test_a_batch_of_more_than_max_members_is_refused_before_any_is_listed() -> N
     assert len(sweep_points(["a=0..99", "b=0..99"])) == 10_000
 
 
+def test_ranges_of_large_numbers_are_listed_exactly_or_refused() -> None:
+    with pytest.raises(GraphDslError, match=r"about 10\^999999999 members"):
+        sweep_points(["seed=0..1e999999999"])  # beyond a decimal's default exponent: not an Overflow
+    # Summed in decimals of 28 digits, 1e28 + 1 stayed 1e28: the range never reached its end.
+    assert [p for _, p in sweep_points(["seed=1e28..1e28"])] == [{"seed": 10**28}]
+    big = 10**29
+    assert [p["seed"] for _, p in sweep_points([f"seed={big}..{big + 2}"])] == [big, big + 1, big + 2]
+    with pytest.raises(GraphDslError, match=r"a range takes numbers up to 1e308 in size"):
+        sweep_points(["seed=1e400..1e400"])
+    with pytest.raises(GraphDslError, match="none but 0 smaller than 1e-308"):
+        sweep_points(["x=0..1e-999999..1e-999999"])
+    assert [p["x"] for _, p in sweep_points(["x=0..0.3..0.1"])] == [0.0, 0.1, 0.2, 0.3]
+
+
+def test_keys_name_a_folder_of_their_own_under_outroot(tmp_path: Path) -> None:
+    # A parameter file '..yaml' (stem '.') was built into OUTROOT itself, '...yaml' into its parent.
+    for name in ("..yaml", "...yaml", "batch.json.yaml"):
+        (tmp_path / name).write_text("seed: 1\n")
+    assert sorted(m.key for m in members("s.gcomp", [tmp_path])) == ["_", "__", "batch_json"]
+    for key in (".", "..", "a/b", "", SUMMARY):
+        with pytest.raises(GraphDslError, match="does not name a folder of its own under OUTROOT"):
+            run_batch([Member(key, SPECS / "linear.gcomp")], tmp_path / "out", jobs=0)
+    with pytest.raises(GraphDslError, match="two members have the key 'a'"):
+        run_batch([Member("a", SPECS / "linear.gcomp"), Member("a", SPECS / "crossover.gcomp")], tmp_path / "out",
+                  jobs=0)
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_outroot_that_cannot_be_a_folder_is_named_as_the_output(tmp_path: Path, capsys) -> None:
+    # The command line's handler of unreadable files said "cannot read OUTROOT", with exit 66.
+    (tmp_path / "taken").write_text("a file\n")
+    for outroot in ("taken", "taken/sub"):
+        code = main(["batch", str(SPECS / "linear.gcomp"), "-o", str(tmp_path / outroot), "-j", "0"])
+        assert code == EXIT_FAILURE
+        assert capsys.readouterr().err.startswith(f"error: {tmp_path / outroot}: cannot be the batch's folder: ")
+
+
 def test_bad_parameter_files_are_named(tmp_path: Path) -> None:
     (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
     with pytest.raises(GraphDslError, match="list.yaml:1:1: error: a params file maps parameter names to values"):
@@ -157,6 +194,66 @@ def test_local_workers_build_every_member_and_a_failure_stops_none(tmp_path: Pat
     assert "model/saved_model.pb" in summary["linear,seed=0"]["outputs"]
 
 
+BUILDER = """\
+import os
+import time
+
+import tensorflow as tf
+
+
+def build(how: str = "", delay: float = 0.0):
+    time.sleep(delay)
+    if how == "exit":
+        os._exit(3)  # as a crash in TensorFlow or the out-of-memory killer ends a worker
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None], name="x")
+        tf.identity(x * 2.0, name="y")
+    return graph
+"""
+
+
+def builder_spec(folder: Path) -> Path:
+    (folder / "b.py").write_text(BUILDER)
+    spec = folder / "b.gcomp"
+    spec.write_text('graphdsl 1\nsource b = python("b.py:build", how = "", delay = 0.0)\n'
+                    'copy B from b { take = "y" }\nlet y = B["y:0"]\nexport graphdef "y.pb" { outputs = [y] }\n')
+    return spec
+
+
+def test_a_worker_that_dies_fails_its_member_and_no_other(tmp_path: Path) -> None:
+    # The dying worker broke the process pool, and every member not yet built failed with it.
+    spec = builder_spec(tmp_path)
+    batch = [Member(key, spec, {"b.how": how}) for key, how in
+             (("a", ""), ("dies", "exit"), ("b", ""), ("c", ""), ("d", ""))]
+    result = run_batch(batch, tmp_path / "out", jobs=1)
+    assert [r.status for r in result.results] == ["ok", "failed", "ok", "ok", "ok"]
+    assert result.failed[0].error is not None and "the worker process building it stopped" in result.failed[0].error
+    for key in "abcd":
+        assert (tmp_path / "out" / key / "y.pb").is_file()
+    summary = json.loads((tmp_path / "out" / SUMMARY).read_text())["members"]
+    assert [summary[k]["status"] for k in ("a", "dies", "b", "c", "d")] == ["ok", "failed", "ok", "ok", "ok"]
+
+
+def test_members_built_after_ctrl_c_are_recorded(tmp_path: Path) -> None:
+    # Ctrl-C stops the batch starting members; those being built are waited for, and recorded
+    # (they were built, but batch.json called them pending, and --resume built them again).
+    spec = builder_spec(tmp_path)
+    batch = [Member(f"m{i}", spec, {"b.delay": 1.0}) for i in range(6)]
+    told: list[int] = []
+
+    def interrupt(result, done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(batch, tmp_path / "out", jobs=2, on_result=interrupt, on_interrupt=told.append)
+    summary = json.loads((tmp_path / "out" / SUMMARY).read_text())["members"]
+    for key, record in summary.items():
+        built = (tmp_path / "out" / key / "y.pb").is_file()
+        assert record["status"] == ("ok" if built else "pending"), key
+    assert told and sum(r["status"] == "ok" for r in summary.values()) < len(batch)
+
+
 def test_resume_skips_complete_members_and_rebuilds_the_rest(tmp_path: Path) -> None:
     batch = [Member(f"seed={s}", SPECS / "linear.gcomp", {"linear.seed": s}) for s in range(3)]
     first = run_batch(batch, tmp_path, jobs=0)
@@ -169,6 +266,14 @@ def test_resume_skips_complete_members_and_rebuilds_the_rest(tmp_path: Path) -> 
     summary = json.loads((tmp_path / SUMMARY).read_text())["members"]
     assert list(summary) == ["seed=0", "seed=1", "seed=2", "seed=3"]
     assert all(record["status"] == "ok" for record in summary.values())
+    counted: list[tuple[str, int]] = []
+    run_batch(batch, tmp_path, jobs=0, resume=True, on_result=lambda r, done, total: counted.append((r.key, done)))
+    assert counted == [("seed=0", 1), ("seed=1", 2), ("seed=2", 3)]  # each member skipped counts one
+    # a summary edited out of shape: those members are built again, not a traceback
+    summary["seed=1"], summary["seed=2"]["outputs"] = 3, ["linear.meta"]
+    (tmp_path / SUMMARY).write_text(json.dumps({"format": 1, "members": summary}))
+    edited = run_batch(batch, tmp_path, jobs=0, resume=True)
+    assert [r.status for r in edited.results] == ["skipped", "ok", "ok"]
     changed = run_batch([Member("seed=0", SPECS / "linear.gcomp", {"linear.seed": 7})], tmp_path, jobs=0,
                         resume=True)
     assert changed.results[0].status == "ok"  # other parameters under the same key: built again
@@ -203,6 +308,17 @@ def test_cli_batch_prints_a_line_per_member_and_fails_when_one_does(tmp_path: Pa
 
 
 # -- Dask ------------------------------------------------------------------------------------------
+
+
+def test_files_from_a_dask_worker_that_cannot_be_written_fail_their_member_only(tmp_path: Path) -> None:
+    # An OSError putting them in place (a full disk, a file where a folder goes) ended the batch.
+    from graphdsl.batch.distributed import _put_in_place
+
+    report = {"status": "ok", "seconds": 1.0, "outputs": {"a": "0" * 64, "a/b": "1" * 64}, "error": None}
+    placed = _put_in_place(report, {"a": b"a file", "a/b": b"under the file"}, tmp_path / "member")
+    assert placed["status"] == "failed" and placed["outputs"] == {}
+    assert placed["error"].startswith(f"error: {tmp_path / 'member'}: the files the worker built cannot be written here:")
+    assert not (tmp_path / "member" / "a").exists()  # all or nothing
 
 
 def test_the_same_batch_runs_on_a_dask_cluster(tmp_path: Path) -> None:

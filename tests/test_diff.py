@@ -125,6 +125,26 @@ def test_trouble_exits_with_2(tmp_path: Path, capsys) -> None:
     assert f"{tmp_path / 'junk.meta'}: not a MetaGraphDef" in err[0]
 
 
+def test_a_directory_that_is_no_model_and_a_build_missing_its_export_are_named(tmp_path: Path, capsys) -> None:
+    # diff said "DIR/saved_model.pb: cannot read it: No such file or directory" for any folder,
+    # and "OUT/model: no such file or directory" for a build whose export was removed.
+    a = _spec(tmp_path, "a")
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "readme.txt").write_text("not a model\n")
+    for argv, code in ((["diff", a, str(folder)], 2), (["explain", str(folder)], 1)):
+        assert main(argv) == code
+        assert capsys.readouterr().err.startswith(f"error: {folder}: neither a SavedModel nor a build's output directory")
+    assert main(["build", a, "-o", str(tmp_path / "out")]) == 0
+    (tmp_path / "out" / "model" / "saved_model.pb").unlink()
+    capsys.readouterr()
+    for argv, code in ((["diff", a, str(tmp_path / "out")], 2), (["explain", str(tmp_path / "out")], 1)):
+        assert main(argv) == code
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {tmp_path / 'out'}: the build's savedmodel export 'model' is missing")
+        assert "help: build the spec into it again" in err
+
+
 def test_a_spec_that_cannot_be_read_is_trouble_with_a_hint(tmp_path: Path, capsys, monkeypatch) -> None:
     # Made up: the tests may run as root, who reads any file.
     from graphdsl.lang import load

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from graphdsl.evolve.config import load_config
 from graphdsl.evolve.crossovers import crossover
 from graphdsl.evolve.fitness import Evaluation, score
 from graphdsl.evolve.individual import Loaded, load
-from graphdsl.evolve.mutations import FRESH, Library, mutate
+from graphdsl.evolve.mutations import FRESH, Library, mutate, random_expression
 from graphdsl.evolve.population import Parent, Settings, evolve
 from graphdsl.tf.cache import SourceCache
 
@@ -159,6 +160,26 @@ def test_mutation_grafts_a_fresh_random_piece_written_as_data(tmp_path: Path) ->
         assert got.shape == XS.shape and np.all(np.isfinite(got))
 
 
+def test_a_fresh_piece_draws_no_more_functions_than_a_child_may_hold() -> None:
+    # Binary functions double an expression with each level: at depth 40 one draw made millions
+    # of ops (a run of 3 individuals grew past 1 GB) before max_size refused the child.
+    with SourceCache() as cache:
+        p2 = parent(cache, "p2")
+        assert p2.output is not None
+        for seed in range(4):
+            graph, _, _ = random_expression(random.Random(seed), p2.output, p2.inputs, ("add", "mul"), 12,
+                                            max_size=10)
+            assert sum(op.type in ("AddV2", "Add", "Mul") for op in graph.get_operations()) <= 10
+
+
+def test_settings_that_bound_nothing_are_refused() -> None:
+    for settings, message in ((Settings(max_size=0), "max_size must be at least 1, not 0"),
+                              (Settings(depth=-1), "depth must be between 0 and 100, not -1"),
+                              (Settings(depth=5000), "depth must be between 0 and 100, not 5000")):
+        with pytest.raises(GraphDslError, match=message):
+            settings.check()
+
+
 def test_mutation_from_the_library_takes_a_piece_of_the_same_type(tmp_path: Path) -> None:
     with SourceCache() as cache:
         p2, p1 = parent(cache, "p2"), parent(cache, "p1")
@@ -195,6 +216,34 @@ def test_fitness_that_is_not_a_number_is_an_error_naming_it_and_nan_scores_worst
         evaluation = Evaluation({"x": XS}, XS)
         assert score(evaluation, graph, session, {"x": x}, y) == -np.inf
         assert score(evaluation, graph, session, {"x": x}, x) == 0.0
+
+
+@pytest.mark.parametrize("returned, message", [
+    ("1.5", "returned '1.5', not a number"),  # text that reads as a number is still text
+    (True, "returned True, not a number"),
+    (np.bool_(True), "returned np.True_, not a number"),
+    (np.array([1.0, 2.0]), r"returned array\(\[1\., 2\.\]\), not a number"),
+    (10**400, "a number too large for a float"),
+], ids=["text", "bool", "numpy bool", "array", "huge int"])
+def test_fitness_of_the_wrong_type_is_an_error_naming_it(returned: object, message: str) -> None:
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf1.placeholder(tf.float32, [None], name="x")
+    with tf1.Session(graph=graph) as session:
+        with pytest.raises(GraphDslError, match=message):
+            # The wrong type is the test.
+            score(lambda *args: returned, graph, session, {"x": x}, x)  # type: ignore[arg-type,return-value]
+        for good in (2, 2.0, np.float32(2.0), np.int64(2), np.array(2.0)):
+            assert score(lambda *args: good, graph, session, {"x": x}, x) == 2.0  # type: ignore[arg-type,return-value]
+
+
+def test_a_fitness_function_calling_sys_exit_fails_its_individual_not_the_run(tmp_path: Path) -> None:
+    def leaves(graph, session, inputs, output):
+        sys.exit(0)  # ended the run with status 0, as if it had succeeded, and wrote no table
+
+    parents = [Parent("graphdef", "models/p1.pbtxt", {"x": "x:0"}, "y:0")]
+    with pytest.raises(GraphDslError, match=r"the first: error: the fitness function called sys.exit\(0\)"):
+        evolve(parents, leaves, tmp_path, Settings(population=2, generations=1), base_dir=SPECS)
 
 
 # -- evolve ----------------------------------------------------------------------------------------
@@ -297,11 +346,38 @@ def test_cli_evolves_with_an_evaluation_and_prints_each_generation(tmp_path: Pat
     assert "not empty, and not the folder of an earlier run" in capsys.readouterr().err
 
 
+def test_a_run_stopped_in_its_first_generation_leaves_a_folder_the_next_run_takes(tmp_path: Path) -> None:
+    # Ctrl-C before generation 0 was done left g000/ and no generations.csv: the next run into it
+    # was refused as "not the folder of an earlier run".
+    stopped = tmp_path / "g000" / "i000"
+    stopped.mkdir(parents=True)
+    (stopped / "child.gcomp").write_text("graphdsl 1\n")
+    parents = [Parent("graphdef", "models/p1.pbtxt", {"x": "x:0"}, "y:0")]
+    result = evolve(parents, Evaluation({"x": XS}, XS), tmp_path, Settings(population=1, generations=0), base_dir=SPECS)
+    assert result.best.fitness > -np.inf and (tmp_path / "generations.csv").is_file()
+    assert (stopped / "child.gcomp").read_text() != "graphdsl 1\n"
+    (tmp_path / "notes.txt").write_text("someone else's\n")
+    (tmp_path / "generations.csv").unlink()
+    with pytest.raises(GraphDslError, match="not empty, and not the folder of an earlier run"):
+        evolve(parents, Evaluation({"x": XS}, XS), tmp_path, Settings(population=1, generations=0), base_dir=SPECS)
+
+
+def test_an_outdir_that_cannot_be_a_folder_is_named_as_the_output(tmp_path: Path, capsys) -> None:
+    for name in ("p1", "p2"):
+        shutil.copy(SPECS / "models" / f"{name}.pbtxt", tmp_path)
+    (tmp_path / "evolve.yaml").write_text(EVALUATE)
+    (tmp_path / "taken").write_text("a file\n")
+    for outdir, message in (("taken", "is a file, not a folder"), ("taken/sub", "cannot be made a folder: ")):
+        assert main(["evolve", str(tmp_path / "evolve.yaml"), "-o", str(tmp_path / outdir)]) == EXIT_FAILURE
+        assert capsys.readouterr().err.startswith(f"error: {tmp_path / outdir}: {message}")  # was "cannot read"
+
+
 @pytest.mark.parametrize("original, broken, message, where", [
     ("population: 6", "populaton: 6", "unknown setting 'populaton'", "7:1"),
     ("source: graphdef, path: p2", "source: graphdf, path: p2", "unknown source kind 'graphdf'", "3:14"),
     ("generations: 1", "generations: many", "'generations' must be an integer, not 'many'", "8:14"),
     ("target: [0.16", "targit: [0.16", "unknown setting 'targit'", "6:3"),
+    ("population: 6", "? [population]\n: 6", "a setting's name must be a word, not a list or a mapping", "7:3"),
 ])
 def test_bad_settings_are_reported_at_their_line(tmp_path: Path, capsys, original: str, broken: str,
                                                   message: str, where: str) -> None:

@@ -153,6 +153,35 @@ def test_locked_build_without_a_lock_says_how_to_make_one(specs: Path, capsys) -
     assert "linear.gcomp.lock: not a graphdsl lock" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("edit, message", [
+    (lambda lock: lock["sources"]["linear"].update(files=["builders/linear.py"]),
+     "'sources.linear.files' is not a map of file names to sha256 hashes"),
+    (lambda lock: lock.update(params=[1]), "'params' is not a map of parameters to values"),
+    (lambda lock: lock.update(includes="lib.gcomp"), "'includes' is not a map of file names"),
+    (lambda lock: lock["exports"].update(model=5), "'exports.model' is not a map"),
+    (lambda lock: lock["exports"]["model"].update(files=7), "'exports.model.files' is not a map"),
+    (lambda lock: lock["sources"]["linear"]["files"].update({"builders/linear.py": [1, 2]}),
+     "'sources.linear.files' holds 'builders/linear.py', not a file name with its sha256 hash"),
+], ids=["files a list", "params a list", "includes text", "export a number", "files a number", "hash a list"])
+def test_a_lock_edited_out_of_shape_is_named_not_a_traceback(specs: Path, capsys, edit, message: str) -> None:
+    # A hand edit or a merge gone wrong: each raised AttributeError or TypeError.
+    lock = _lock("linear.gcomp", capsys)
+    edit(lock)
+    Path("linear.gcomp.lock").write_text(yaml.safe_dump(lock))
+    assert main(["build", "--locked", "linear.gcomp", "-o", "out"]) == 1
+    err = capsys.readouterr().err
+    assert f"error: linear.gcomp.lock: not a graphdsl lock: {message}" in err and "Traceback" not in err
+    assert not Path("out").exists()
+
+
+def test_a_lock_file_has_the_permissions_of_any_file_written(specs: Path, capsys) -> None:
+    from graphdsl.assemble.files import umask
+
+    _lock("linear.gcomp", capsys)
+    assert Path("linear.gcomp.lock").stat().st_mode & 0o777 == 0o666 & ~umask()  # was 0600, mkstemp's
+    assert [p.name for p in Path(".").iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
 def test_hashing_streams_large_files_to_the_same_digest(tmp_path: Path) -> None:
     big = tmp_path / "big.bin"
     big.write_bytes(bytes(range(256)) * (5 * 4096 + 7))  # over 5 MiB, not a multiple of a chunk

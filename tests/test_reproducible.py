@@ -367,3 +367,29 @@ def test_explain_writes_nothing_when_an_included_file_would_be_overwritten(specs
     err = capsys.readouterr().err
     assert "elsewhere/lib/blocks.gcomp: exists and holds something else; not overwritten" in err
     assert sorted(p.name for p in Path("elsewhere").rglob("*")) == ["blocks.gcomp", "lib"]
+
+
+def test_explain_writes_back_no_included_file_outside_the_record(specs: Path, capsys, tmp_path: Path) -> None:
+    # A record changed after the build named an absolute path: explain --spec-out wrote the
+    # included file's text there, wherever it was.
+    from graphdsl.cli import main
+
+    assert main(["build", "ensemble.gcomp", "--param", "members=1", "-o", "out"]) == 0
+    record = Path("out/model/assets.extra/graphdsl/provenance.yaml")
+    target = tmp_path / "elsewhere.gcomp"
+    record.write_text(record.read_text().replace("\n  lib/blocks.gcomp: |", f"\n  {target}: |", 1))
+    capsys.readouterr()
+    assert main(["explain", "out", "--spec-out", "again.gcomp"]) == 1
+    err = capsys.readouterr().err
+    assert f"names an included file '{target}', not a path relative to the spec" in err
+    assert not target.exists() and not Path("again.gcomp").exists()
+
+
+def test_explain_says_where_the_spec_cannot_be_written(specs: Path, capsys) -> None:
+    from graphdsl.cli import main
+
+    assert main(["build", "transfer.gcomp", "-o", "out"]) == 0
+    Path("taken").write_text("a file, where a folder is needed\n")
+    capsys.readouterr()
+    assert main(["explain", "out", "--spec-out", "taken/again.gcomp"]) == 1  # was 66, "cannot read taken"
+    assert "error: taken/again.gcomp: cannot be written: " in capsys.readouterr().err

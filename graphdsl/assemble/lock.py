@@ -26,6 +26,7 @@ from typing import Any, Iterable
 import yaml
 
 from graphdsl import yaml_input
+from graphdsl.assemble.files import write_atomically
 from graphdsl.assemble.template_lock import include_problems, locked_params_arguments, param_problems, \
     template_inputs
 from graphdsl.errors import LockError, SourceError
@@ -204,11 +205,8 @@ def write_lock(spec: str | os.PathLike | syntax.Spec) -> Path:
     if not isinstance(spec, syntax.Spec):
         spec = load_spec(Path(spec))
     path = lock_path(spec.path)
-    text = dump(make_lock(spec))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    # whole or not at all, with the permissions of any file written (mkstemp's own are 0600)
+    write_atomically(path, dump(make_lock(spec)).encode("utf-8"))
     return path
 
 
@@ -226,7 +224,34 @@ def read_lock(path: Path) -> dict[str, Any]:
             or not isinstance(lock.get("exports"), dict):
         raise LockError(f"{path}: not a graphdsl lock (no 'sources' and 'exports' maps)",
                         hint=f"write it again with 'graphdsl lock {_spec_of(path)}'")
+    problem = _shape_problem(lock)
+    if problem is not None:
+        raise LockError(f"{path}: not a graphdsl lock: {problem}",
+                        hint=f"write it again with 'graphdsl lock {_spec_of(path)}'")
     return lock
+
+
+def _shape_problem(lock: dict[str, Any]) -> str | None:
+    """What in a lock (a mapping with ``sources`` and ``exports``) is not as ``graphdsl lock``
+    writes it, or None: the maps the checks walk, and the hashes they compare, as text."""
+    def hashes(value: Any, where: str) -> str | None:
+        if not isinstance(value, dict):
+            return f"'{where}' is not a map of file names to sha256 hashes"
+        bad = next((name for name, digest in value.items()
+                    if not isinstance(name, str) or not isinstance(digest, str)), None)
+        return None if bad is None else f"'{where}' holds {bad!r}, not a file name with its sha256 hash"
+
+    if lock.get("params") is not None and not isinstance(lock["params"], dict):
+        return "'params' is not a map of parameters to values"
+    if lock.get("includes") is not None and (problem := hashes(lock["includes"], "includes")):
+        return problem
+    for section in ("sources", "exports"):
+        for name, entry in lock[section].items():
+            if not isinstance(entry, dict):
+                return f"'{section}.{name}' is not a map"
+            if entry.get("files") is not None and (problem := hashes(entry["files"], f"{section}.{name}.files")):
+                return problem
+    return None
 
 
 def _spec_of(lock: Path) -> str:

@@ -109,15 +109,24 @@ def export_to_read(path: Path) -> Path:
 
     That is its first savedmodel export (it keeps the signatures), else its first metagraph, else its
     first graphdef: the schema's order. ``graphdsl diff`` and ``graphdsl explain`` read a whole build so.
+    Any other directory, and a build whose export is gone, is an :class:`ArtifactError`.
     """
-    if not path.is_dir() or not is_build_output(path) or (path / "saved_model.pb").is_file():
+    if not path.is_dir() or (path / "saved_model.pb").is_file():
         return path
+    if not is_build_output(path):
+        raise ArtifactError(f"{path}: neither a SavedModel nor a build's output directory",
+                            hint="give a SavedModel directory, a .meta file, a frozen .pb or .pbtxt, or the "
+                            "directory 'graphdsl build -o' wrote")
     manifest = read_manifest(path)
     exports = manifest.exports if manifest is not None else ()
     for kind in schema.EXPORT_KINDS:
         for export in exports:
             if export.kind == kind:
-                return path / schema.export_file(kind, export.path)
+                found = path / schema.export_file(kind, export.path)
+                if not (found / "saved_model.pb" if found.is_dir() else found).is_file():
+                    raise ArtifactError(f"{path}: the build's {kind} export '{export.path}' is missing ({found})",
+                                        hint="build the spec into it again")
+                return found
     raise ArtifactError(f"{path}: the build has no export", hint="build the spec into it again")
 
 

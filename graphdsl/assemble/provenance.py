@@ -100,12 +100,8 @@ def read_provenance(artifact: str | Path) -> tuple[Path, str]:
     file (or its name without ``.meta``), a frozen GraphDef, or a build's output directory (the
     export :func:`~graphdsl.assemble.manifest.export_to_read` picks). Raises :class:`ArtifactError` when the artifact carries none."""
     path = export_to_read(Path(artifact))
-    if path.is_dir():
+    if path.is_dir():  # a SavedModel (export_to_read refuses any other directory)
         found = path / SAVEDMODEL_DIR / SAVEDMODEL_FILE
-        if not (path / "saved_model.pb").is_file():
-            raise ArtifactError(f"{path}: neither a SavedModel nor a build's output directory",
-                                hint="give a SavedModel directory, a .meta file, a frozen .pb or "
-                                "the directory 'graphdsl build -o' wrote")
         if not found.is_file():
             raise _not_built(path, f"no {SAVEDMODEL_DIR / SAVEDMODEL_FILE} in it")
         return found, _record_text(found)
@@ -167,8 +163,15 @@ def _read(provenance_text: str, where: Path) -> dict[str, Any]:
         raise ArtifactError(f"{where}: the provenance record holds no spec")
     texts, params = data.get("include_texts") or {}, data.get("params") or {}
     if not isinstance(texts, dict) or not all(isinstance(t, str) for t in texts.values()) \
-            or not isinstance(params, dict):
+            or not isinstance(params, dict) or not all(isinstance(name, str) for name in params):
         raise ArtifactError(f"{where}: the provenance record's include_texts or params are not maps")
+    for path in texts:
+        # as include_path writes it: relative to the spec, '..' where an include is above it
+        parts = str(path).split("/")
+        if not isinstance(path, str) or path.startswith("/") or "\\" in path or ":" in parts[0] \
+                or any(part in ("", ".") for part in parts) or parts[-1] == "..":
+            raise ArtifactError(f"{where}: the provenance record names an included file {path!r}, not a path "
+                                "relative to the spec", hint="the artifact was changed after it was built: build it again")
     return data
 
 
@@ -191,15 +194,27 @@ def write_back(provenance_text: str, where: Path, spec_out: Path) -> dict[Path, 
             f"# the parameters of the build; build {spec_out.name} with --params {params_path(spec_out).name}\n"
             + yaml.safe_dump(data["params"], sort_keys=False, default_flow_style=False, allow_unicode=True))
     for path, text in files.items():
-        if path.exists() and (not path.is_file() or path.read_text(encoding="utf-8") != text):
+        if path.exists() and not _holds(path, text):
             raise ArtifactError(f"{path}: exists and holds something else; not overwritten",
                                 hint="choose another file name, or remove it first")
     written = {path: not path.exists() for path in files}
     for path, text in files.items():
         if written[path]:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+            except OSError as e:
+                raise ArtifactError(f"{path}: cannot be written: {e.strerror or e}",
+                                    hint="choose a path in a folder you can write to") from None
     return written
+
+
+def _holds(path: Path, text: str) -> bool:
+    """Whether the file at ``path`` holds ``text`` (False for a directory, or bytes that are not UTF-8)."""
+    try:
+        return path.is_file() and path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def recorded_spec(provenance_text: str, where: Path) -> syntax.Spec:

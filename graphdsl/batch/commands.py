@@ -48,7 +48,8 @@ def _run_batch(args: argparse.Namespace) -> int:
     found = members(args.spec, args.params, args.sweep)
     with Reporter(len(found)) as reporter:
         result = run_batch(found, args.out, jobs=args.jobs, resume=args.resume, scheduler=args.scheduler,
-                           builder_timeout=args.builder_timeout, on_result=reporter)
+                           builder_timeout=args.builder_timeout, on_result=reporter,
+                           on_interrupt=reporter.interrupted)
     skipped = sum(1 for r in result.results if r.status == "skipped")
     built = sum(1 for r in result.results if r.status == "ok")
     print(f"{len(result.results)} members: {built} built, {skipped} already built, {len(result.failed)} failed; "

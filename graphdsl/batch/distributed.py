@@ -87,4 +87,9 @@ def _put_in_place(report: dict[str, Any], files: dict[str, bytes], outdir: Path)
                 path.write_bytes(data)
     except GraphDslError as error:
         return {**report, "status": "failed", "outputs": {}, "error": error.render()}
+    except OSError as error:  # OUTROOT's disk, not the member: the member failed, the others go on
+        where = f" ({error.filename})" if error.filename else ""
+        failure = GraphDslError(f"{outdir}: the files the worker built cannot be written here: "
+                                f"{error.strerror or error}{where}", hint="check the folder and its disk, then --resume")
+        return {**report, "status": "failed", "outputs": {}, "error": failure.render()}
     return report

@@ -132,8 +132,10 @@ def hash_outputs(outdir: Path) -> dict[str, str]:
 
 
 def outputs_intact(outdir: Path, hashes: dict[str, str]) -> bool:
-    """Whether ``outdir`` still holds exactly the files ``hashes`` lists, unchanged."""
-    if not hashes:
+    """Whether ``outdir`` still holds exactly the files ``hashes`` lists, unchanged (False when
+    ``hashes`` is not a map of relative paths to hashes: a summary edited by hand)."""
+    if not hashes or not isinstance(hashes, dict) \
+            or not all(isinstance(name, str) and isinstance(digest, str) for name, digest in hashes.items()):
         return False
     try:
         return all(_sha256(outdir / name) == digest for name, digest in hashes.items())
@@ -157,10 +159,30 @@ def _ignore_interrupts() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def start_worker() -> None:
-    """A local worker's start: ignore Ctrl-C, import TensorFlow once, make the source cache."""
+_said: Any = None  # a local worker's pipe, where it says which member it starts
+_stop_flag: str | None = None  # a file whose existence tells a local worker to start no member
+STOPPED = "stopped"  # the status of a member a worker did not start, as the batch was stopping
+
+
+def start_worker(said: Any = None, stop_flag: str | None = None) -> None:
+    """A local worker's start: ignore Ctrl-C, import TensorFlow once, make the source cache.
+    ``said``: the writing end of a pipe where :func:`run_started` sends each member's key as it
+    starts; ``stop_flag``: a file that, once it exists, stops it starting members."""
+    global _said, _stop_flag
     _ignore_interrupts()
+    _said, _stop_flag = said, stop_flag
     _start()
+
+
+def run_started(key: str, spec: str, params: dict[str, Any] | ParamValues, outdir: str,
+                builder_timeout: float | None = None) -> dict[str, Any]:
+    """:func:`run_member`, in a local worker that first says it starts member ``key`` (if its
+    process then dies, the batch knows which member it was building)."""
+    if _stop_flag is not None and os.path.exists(_stop_flag):
+        return {"status": STOPPED, "seconds": 0.0, "outputs": {}, "error": None}
+    if _said is not None:
+        _said.send(key)
+    return run_member(spec, params, outdir, builder_timeout)
 
 
 def _start() -> None:

@@ -21,7 +21,8 @@ import itertools
 import math
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MIN_EMIN, Decimal, InvalidOperation, localcontext
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -32,12 +33,16 @@ from graphdsl.errors import GraphDslError
 from graphdsl.lang.params import Given, Origin, ParamValues, normalize
 
 PARAM_SUFFIXES = (".yaml", ".yml")
+SUMMARY = "batch.json"  # OUTROOT's record of the members (graphdsl.batch.runner)
 _KEY_CHARS = re.compile(r"[^A-Za-z0-9_.=,+-]")
 
 
 # A batch has at most this many members: more is a mistake in a sweep (1..100000000, or sweeps
 # crossed into billions), and listing them would not end, let alone building them.
 MAX_MEMBERS = 100_000
+# The largest power of ten a range's numbers may have, in size: a float's (a parameter's value is an
+# integer of 64 bits or a float).
+_MAX_EXPONENT = 308
 
 
 @dataclass(frozen=True)
@@ -120,11 +125,18 @@ def _values(sweep: str, text: str) -> list[tuple[str, Any]]:
         if increment <= 0 or stop < start:
             raise GraphDslError(f"--sweep '{sweep}': the range is empty",
                                 hint="give START <= STOP and a positive STEP")
-        _bounded(int((stop - start) / increment) + 1, f"--sweep '{sweep}'")
-        values, current = [], start
-        while current <= stop:
-            values.append(int(current) if whole else float(current))
-            current += increment
+        with localcontext() as context:  # any exponent, so that the count is a number, never an Overflow
+            context.Emax, context.Emin = MAX_EMAX, MIN_EMIN
+            _bounded((stop - start) / increment + 1, f"--sweep '{sweep}'")
+        if any(d and abs(d.adjusted()) > _MAX_EXPONENT for d in (start, stop, *step)):
+            raise GraphDslError(f"--sweep '{sweep}': a range takes numbers up to 1e{_MAX_EXPONENT} in size, "
+                                f"and none but 0 smaller than 1e-{_MAX_EXPONENT}",
+                                hint="a parameter's value is an integer of 64 bits or a float")
+        # Exact arithmetic: a decimal sum rounds to 28 digits, and 1e30 + 1 would stay 1e30 for ever.
+        first, each = Fraction(start), Fraction(increment)
+        count = int((Fraction(stop) - first) // each) + 1
+        exact = (first + i * each for i in range(count))
+        values = [int(v) if whole else float(v) for v in exact]
         return [(str(v), v) for v in values]
     items = [item.strip() for item in text.split(",")]
     if not all(items):
@@ -132,9 +144,12 @@ def _values(sweep: str, text: str) -> list[tuple[str, Any]]:
     return [(item, _scalar(item)) for item in items]
 
 
-def _bounded(count: int, what: str) -> None:
+def _bounded(count: int | Decimal, what: str) -> None:
     if count > MAX_MEMBERS:
-        shown = f"{count:,}" if count < 10**15 else f"about 10^{int(math.log10(count))}"
+        if count >= 10**15:
+            shown = f"about 10^{count.adjusted() if isinstance(count, Decimal) else int(math.log10(count))}"
+        else:
+            shown = f"{int(count):,}"
         raise GraphDslError(f"{what}: {shown} members, more than {MAX_MEMBERS:,}",
                             hint="sweep fewer values (a range's STEP takes every STEP-th), or split the batch")
 
@@ -184,5 +199,7 @@ def _dotted(name: str) -> bool:
 
 
 def _key_text(text: str) -> str:
-    """``text`` as it can stand in a folder name: other characters become ``_``."""
-    return _KEY_CHARS.sub("_", text) or "_"
+    """``text`` as it can stand in a folder name of its own under OUTROOT: other characters become
+    ``_``, and so do the dots of ``.``, ``..`` and ``batch.json`` (OUTROOT, its parent, the summary)."""
+    key = _KEY_CHARS.sub("_", text) or "_"
+    return key.replace(".", "_") if key in (".", "..", SUMMARY) else key

@@ -123,6 +123,9 @@ class _Reader:
             raise self.at(node, "expected a mapping", f"give {{{', '.join(known[:3])}, ...}}")
         entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                raise self.at(key, "a setting's name must be a word, not a list or a mapping",
+                              f"use one of: {', '.join(known)}")
             name = key.value
             if name not in known:
                 raise self.at(key, f"unknown setting '{name}'",
@@ -190,6 +193,9 @@ class _Reader:
         feed_node = entries["feed"][1]
         if not isinstance(feed_node, yaml.MappingNode):
             raise self.at(feed_node, "feed must map input keys to values", "write {x: [0.0, 1.0]}")
+        for key, _ in feed_node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                raise self.at(key, "a feed's key must be an input key, not a list or a mapping", "write {x: [0.0, 1.0]}")
         feed = {key.value: self.array(value) for key, value in feed_node.value}
         return Evaluation(feed, self.array(entries["target"][1]))
 

@@ -12,6 +12,7 @@ A score that is not a finite number (an individual dividing by zero) counts as `
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Union
@@ -19,7 +20,7 @@ from typing import Any, Callable, Union
 import numpy as np
 import tensorflow as tf
 
-from graphdsl.errors import GraphDslError, SourceError
+from graphdsl.errors import GraphDslError, SourceError, clipped
 from graphdsl.lang import schema
 from graphdsl.tf.messages import reason
 from graphdsl.tf.sources import _import_file  # the builders' import: by path, no __pycache__
@@ -79,9 +80,32 @@ def score(fitness: Fitness, graph: tf.Graph, session: Any, inputs: dict[str, tf.
     except Exception as e:  # the user's hook: say which one failed and how
         raise GraphDslError(f"the fitness function raised {type(e).__name__}: {e}",
                             hint="fix the fitness function") from e
+    except SystemExit as e:  # a hook's exit must not end the run (exit 0 would fake success)
+        called = "sys.exit()" if e.code is None else f"sys.exit({e.code!r})"
+        raise GraphDslError(f"the fitness function called {called}",
+                            hint="return a float: higher is better; to fail, raise an exception that says why") from None
+    return number(value)
+
+
+def number(value: Any) -> float:
+    """A fitness function's result as a float: a real number (Python's or NumPy's, or a NumPy array
+    of one), ``-inf`` when not finite. Text, a boolean or anything else is a GraphDslError."""
+    real = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        real = True
+    if not real:
+        raise GraphDslError(f"the fitness function returned {_shown(value)}, not a number",
+                            hint="return a float: higher is better")
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise GraphDslError(f"the fitness function returned {value!r}, not a number",
+        result = float(value)
+    except OverflowError:
+        raise GraphDslError(f"the fitness function returned {_shown(value)}, a number too large for a float",
                             hint="return a float: higher is better") from None
-    return number if math.isfinite(number) else -math.inf
+    return result if math.isfinite(result) else -math.inf
+
+
+def _shown(value: Any) -> str:
+    try:
+        return clipped(repr(value), 80)
+    except ValueError:  # an integer of more digits than Python prints
+        return f"an {type(value).__name__} of about 10^{int(math.log10(abs(value)))}"

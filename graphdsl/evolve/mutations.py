@@ -31,6 +31,11 @@ FUNCTIONS: dict[str, tuple[int, Callable[..., tf.Tensor]]] = {
     "square": (1, tf.square), "neg": (1, tf.negative),
 }
 
+# The most functions one fresh expression holds, whatever max_size says, and the deepest one drawn
+# (by recursion, one level of Python's stack each).
+MAX_FRESH_FUNCTIONS = 10_000
+MAX_DEPTH = 100
+
 
 @dataclass
 class Library:
@@ -70,7 +75,7 @@ def mutate(individual: Loaded, library: Library, rng: random.Random, directory: 
     None when no cut point has a compatible piece within ``max_size``.
     """
     if rng.random() < library.fresh_rate:
-        fresh = _fresh_piece(individual, library, rng, directory)
+        fresh = _fresh_piece(individual, library, rng, directory, max_size)
         if fresh is not None:
             child = graft(individual, rng, lambda slot: [p for p in fresh if genome.compatible(slot, p[1])],
                           max_size=max_size, notes=notes)
@@ -82,15 +87,16 @@ def mutate(individual: Loaded, library: Library, rng: random.Random, directory: 
                  max_size=max_size, notes=notes)
 
 
-def _fresh_piece(individual: Loaded, library: Library, rng: random.Random,
-                 directory: Path) -> list[tuple[Loaded, tf.Tensor]] | None:
+def _fresh_piece(individual: Loaded, library: Library, rng: random.Random, directory: Path,
+                 max_size: int | None = None) -> list[tuple[Loaded, tf.Tensor]] | None:
     """A fresh random expression for one of the individual's float cut points, written to FRESH."""
     assert individual.output is not None
     slots = [t for t in genome.cut_points(individual.output, individual.inputs.values()) if t.dtype.is_floating]
     if not slots:
         return None
     slot = slots[rng.randrange(len(slots))]
-    graph, inputs, out = random_expression(rng, slot, individual.inputs, library.functions, library.depth)
+    graph, inputs, out = random_expression(rng, slot, individual.inputs, library.functions, library.depth,
+                                           max_size)
     directory.mkdir(parents=True, exist_ok=True)
     tf.io.write_graph(graph.as_graph_def(), str(directory), FRESH, as_text=True)
     ref = SourceRef.of("graphdef", (directory / FRESH).resolve())
@@ -98,19 +104,24 @@ def _fresh_piece(individual: Loaded, library: Library, rng: random.Random,
 
 
 def random_expression(rng: random.Random, slot: tf.Tensor, inputs: dict[str, tf.Tensor],
-                      functions: tuple[str, ...], depth: int) -> tuple[tf.Graph, dict[str, tf.Tensor], tf.Tensor]:
+                      functions: tuple[str, ...], depth: int,
+                      max_size: int | None = None) -> tuple[tf.Graph, dict[str, tf.Tensor], tf.Tensor]:
     """A random expression that may stand at ``slot``: a graph, its input placeholders (by key), its output.
 
     Leaves are inputs (of the slot's dtype, where their shapes fit) and constants of the slot's
     dtype; a slot no input fits (a scalar) gets constants only. Tries a few draws for one whose
-    shape fits, and falls back to a constant or an input.
+    shape fits, and falls back to a constant or an input. At most ``max_size`` functions are drawn
+    (default: :data:`MAX_FRESH_FUNCTIONS`); past them every draw is a leaf, so that a deep ``depth``
+    of binary functions, which doubles the expression with each level, stays within what a child
+    may hold.
     """
+    budget = MAX_FRESH_FUNCTIONS if max_size is None else min(max_size, MAX_FRESH_FUNCTIONS)
     fitting = sorted(k for k, t in inputs.items() if t.dtype.base_dtype == slot.dtype.base_dtype)
     for _ in range(8):
         graph = tf.Graph()
         with graph.as_default():
             placeholders = _placeholders(inputs)
-            expression = _draw(rng, slot.dtype, inputs, fitting, placeholders, functions, depth)
+            expression = _draw(rng, slot.dtype, inputs, fitting, placeholders, functions, depth, [budget])
             out = tf.identity(expression, name="out")
         if genome.compatible(slot, out):
             return graph, placeholders, out
@@ -123,11 +134,13 @@ def random_expression(rng: random.Random, slot: tf.Tensor, inputs: dict[str, tf.
 
 
 def _draw(rng: random.Random, dtype: tf.DType, inputs: dict[str, tf.Tensor], fitting: list[str],
-          placeholders: dict[str, tf.Tensor], functions: tuple[str, ...], depth: int) -> tf.Tensor:
-    if depth <= 0 or not functions or rng.random() < 0.3:
+          placeholders: dict[str, tf.Tensor], functions: tuple[str, ...], depth: int, left: list[int]) -> tf.Tensor:
+    # ``left``: how many functions this expression may still draw (the check draws no number)
+    if depth <= 0 or not functions or left[0] <= 0 or rng.random() < 0.3:
         return _leaf(rng, dtype, inputs, fitting, placeholders)
+    left[0] -= 1
     arity, op = FUNCTIONS[functions[rng.randrange(len(functions))]]
-    args = [_draw(rng, dtype, inputs, fitting, placeholders, functions, depth - 1) for _ in range(arity)]
+    args = [_draw(rng, dtype, inputs, fitting, placeholders, functions, depth - 1, left) for _ in range(arity)]
     return op(*args)
 
 

@@ -96,12 +96,18 @@ class Settings:
         if self.crossover_rate + self.mutation_rate > 1:
             raise GraphDslError("crossover_rate and mutation_rate add up to more than 1",
                                 hint="the rest of the children are carried over; give rates that sum to 1 or less")
-        from graphdsl.evolve.mutations import FUNCTIONS
+        from graphdsl.evolve.mutations import FUNCTIONS, MAX_DEPTH
 
         unknown = sorted(set(self.functions) - set(FUNCTIONS))
         if unknown:
             raise GraphDslError(f"unknown function '{unknown[0]}' for fresh pieces",
                                 hint=f"use some of: {', '.join(FUNCTIONS)}")
+        if self.max_size < 1:
+            raise GraphDslError(f"max_size must be at least 1, not {self.max_size}",
+                                hint="max_size bounds the ops of a child")
+        if not 0 <= self.depth <= MAX_DEPTH:
+            raise GraphDslError(f"depth must be between 0 and {MAX_DEPTH}, not {self.depth}",
+                                hint="depth bounds the levels of a fresh random expression")
         if not 0 <= self.elite <= self.population:
             raise GraphDslError(f"elite must be between 0 and the population size, not {self.elite}")
 
@@ -335,16 +341,31 @@ class _Run:
 
 def _clear(outdir: Path) -> None:
     """Makes ``outdir`` ready for a run: new, empty, or the folder of an earlier run (whose files go)."""
+    if outdir.exists() and not outdir.is_dir():
+        raise GraphDslError(f"{outdir}: is a file, not a folder", hint="give a new or empty folder")
     if outdir.exists() and any(outdir.iterdir()):
-        if not (outdir / TABLE).is_file():
+        items = list(outdir.iterdir())
+        # A run stopped in its first generation has written no table yet, only its generations' folders.
+        if not (outdir / TABLE).is_file() and not all(_ran(item) for item in items):
             raise GraphDslError(f"{outdir}: not empty, and not the folder of an earlier run (no {TABLE})",
                                 hint="give a new or empty folder")
-        for item in outdir.iterdir():
-            if item.is_dir() and (item.name == BEST or (item.name[:1] == "g" and item.name[1:].isdigit())):
+        for item in filter(_ran, items):
+            if item.is_dir():
                 shutil.rmtree(item)
-            elif item.name in (TABLE, TIMINGS, PLOT):
+            else:
                 item.unlink()
-    outdir.mkdir(parents=True, exist_ok=True)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # a file above it
+        raise GraphDslError(f"{outdir}: cannot be made a folder: {e.strerror or e}",
+                            hint="give a new or empty folder") from None
+
+
+def _ran(item: Path) -> bool:
+    """Whether ``item`` is something a run writes into its OUTDIR."""
+    if item.is_dir():
+        return item.name == BEST or (item.name[:1] == "g" and item.name[1:].isdigit())
+    return item.name in (TABLE, TIMINGS, PLOT)
 
 
 def _write_table(outdir: Path, table: list[GenerationStats]) -> None:
