@@ -378,10 +378,26 @@ def test_an_outdir_that_cannot_be_a_folder_is_named_as_the_output(tmp_path: Path
     ("generations: 1", "generations: many", "'generations' must be an integer, not 'many'", "8:14"),
     ("target: [0.16", "targit: [0.16", "unknown setting 'targit'", "6:3"),
     ("population: 6", "? [population]\n: 6", "a setting's name must be a word, not a list or a mapping", "7:3"),
+    ("population: 6", "population: 6  # \0", "not YAML: it holds the character U+0000", "7:18"),
 ])
 def test_bad_settings_are_reported_at_their_line(tmp_path: Path, capsys, original: str, broken: str,
                                                   message: str, where: str) -> None:
-    (tmp_path / "evolve.yaml").write_text(EVALUATE.replace(original, broken, 1))
+    (tmp_path / "evolve.yaml").write_text(EVALUATE.replace(original, broken, 1), encoding="utf-8")
+    assert main(["evolve", str(tmp_path / "evolve.yaml"), "-o", str(tmp_path / "out")]) == EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert f"evolve.yaml:{where}: error: {message}" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("broken, message, where", [
+    ("generations: [1", "not YAML: expected ',' or ']', but got '<stream end>'", "9:1"),
+    ("generations: many", "'generations' must be an integer, not 'many'", "8:14"),
+])
+def test_places_in_settings_are_the_files_lines_after_a_yaml_line_break(tmp_path: Path, capsys, broken: str,
+                                                                          message: str, where: str) -> None:
+    """YAML ends a line at U+2028 too (here inside a string of line 2), where the file and an editor
+    do not: places come from offsets into the text."""
+    text = EVALUATE.replace('x: "x:0"', 'x: "x\u2028:0"', 1).replace("generations: 1", broken, 1)
+    (tmp_path / "evolve.yaml").write_text(text, encoding="utf-8")
     assert main(["evolve", str(tmp_path / "evolve.yaml"), "-o", str(tmp_path / "out")]) == EXIT_FAILURE
     err = capsys.readouterr().err
     assert f"evolve.yaml:{where}: error: {message}" in err and "Traceback" not in err

@@ -59,6 +59,11 @@ def load_config(path: str | Path) -> EvolveConfig:
     reader = _Reader(path, text)
     try:
         root = yaml_input.compose(text)
+    except yaml.reader.ReaderError as e:  # a character YAML does not take; its text names no file
+        at = _Offset(e.position)
+        code = e.character if isinstance(e.character, int) else ord(e.character[:1] or "\0")
+        raise reader.error(f"not YAML: it holds the character U+{code:04X}, which YAML does not allow", at, at,
+                           f'remove it, or write it as an escape in a quoted string: "\\u{code:04x}"') from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise reader.error(f"not YAML: {getattr(e, 'problem', e)}", mark, mark,
@@ -95,6 +100,13 @@ def load_config(path: str | Path) -> EvolveConfig:
     return EvolveConfig(path, parents, library, fitness, Settings(**settings))
 
 
+@dataclasses.dataclass(frozen=True)
+class _Offset:
+    """A place in the settings file's text, as a YAML mark gives it."""
+
+    index: int
+
+
 class _Reader:
     def __init__(self, path: Path, text: str) -> None:
         self.path, self.file = path, SourceFile(str(path), text)
@@ -102,8 +114,12 @@ class _Reader:
     def error(self, message: str, start: Any, end: Any, hint: str | None = None) -> GraphDslError:
         if start is None:
             return GraphDslError(f"{self.path}: {message}", hint=hint)
+        # By the marks' offsets: their lines and columns are YAML's, which also ends a line at U+0085,
+        # U+2028 and U+2029, where the file (and an editor) does not.
         end = end or start
-        span = Span(str(self.path), start.line + 1, start.column + 1, end.line + 1, end.column + 1, self.file)
+        (line, column), (end_line, end_column) = self.file.position(start.index), self.file.position(end.index)
+        span = Span(str(self.path), line, column, end_line, max(end_column, column + 1) if end_line == line
+                    else end_column, self.file)
         return GraphDslError(message, span=span, hint=hint)
 
     def at(self, node: yaml.Node, message: str, hint: str | None = None) -> GraphDslError:
