@@ -76,7 +76,6 @@ class Loader(yaml.SafeLoader):
             raise ConstructorError(None, None, f"values nested more than {MAX_DEPTH} deep",
                                    node.start_mark) from None
 
-
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         # PyYAML keeps the last of two equal keys without a word: a map that says a thing twice
         # is a mistake, told at the second key.
@@ -86,9 +85,10 @@ class Loader(yaml.SafeLoader):
             for key_node, _ in node.value:
                 key = self.construct_object(key_node, deep=True)
                 if key in first:
+                    # The line as the text counts lines (a mark's also ends one at U+2028, say).
+                    line = self.buffer.count("\n", 0, first[key].start_mark.index) + 1
                     raise ConstructorError(None, None, f"the key {clipped(repr(key), 40)} is given twice in this "
-                                           f"map (first at line {first[key].start_mark.line + 1})",
-                                           key_node.start_mark)
+                                           f"map (first at line {line})", key_node.start_mark)
                 first[key] = key_node
         return mapping
 

@@ -32,6 +32,8 @@ HOSTILE = [
     ("{a: 1, b: 2, a: 3}", "the key 'a' is given twice in this map (first at line 1)"),
     ("m:\n  k: 1\n  1: 2\n  '1': 3\n  k: 4\n", "the key 'k' is given twice in this map (first at line 2)"),
     ("[{x: 1}, {y: 1, y: 1}]", "the key 'y' is given twice in this map"),
+    # YAML also ends a line at U+2028; the file, and the line the message names, do not
+    ("a: \"x\u2028y\"\nm:\n  k: 1\n  k: 2\n", "the key 'k' is given twice in this map (first at line 3)"),
 ]
 
 
