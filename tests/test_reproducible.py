@@ -367,3 +367,28 @@ def test_explain_writes_nothing_when_an_included_file_would_be_overwritten(specs
     err = capsys.readouterr().err
     assert "elsewhere/lib/blocks.gcomp: exists and holds something else; not overwritten" in err
     assert sorted(p.name for p in Path("elsewhere").rglob("*")) == ["blocks.gcomp", "lib"]
+
+
+@pytest.mark.parametrize("path", ["{outside}/planted.gcomp", "lib/../../planted.gcomp", "lib/\0x"])
+def test_a_changed_record_cannot_make_explain_or_diff_write_outside_the_spec(specs: Path, capsys,
+                                                                           path: str) -> None:
+    """A record's included files are written relative to the spec: a record changed to name an
+    absolute path (or one that is not in normal form) is refused, and nothing is written; diff,
+    which writes nothing, reads such an artifact as one without a record."""
+    import yaml
+
+    from graphdsl.cli import main
+
+    outside = specs.parent / "outside"
+    outside.mkdir()
+    assert main(["build", "crossover.gcomp", "-o", "out"]) == 0
+    sidecar = Path("out/child.pb.graphdsl.yaml")
+    record = yaml.safe_load(sidecar.read_text())
+    record["include_texts"] = {path.format(outside=outside): "graphdsl 1\n"}
+    sidecar.write_text(yaml.safe_dump(record))
+    capsys.readouterr()
+    assert main(["explain", "out/child.pb", "--spec-out", "elsewhere/again.gcomp"]) == 1
+    assert "not a path relative to the spec; nothing was written" in capsys.readouterr().err
+    assert main(["diff", "out/child.pb", "crossover.gcomp"]) in (0, 1)
+    assert not Path("elsewhere").exists() and not list(outside.iterdir())
+    assert not (specs.parent / "planted.gcomp").exists()

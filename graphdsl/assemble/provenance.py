@@ -18,6 +18,7 @@ the same sources, builds the same bytes.
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -169,7 +170,21 @@ def _read(provenance_text: str, where: Path) -> dict[str, Any]:
     if not isinstance(texts, dict) or not all(isinstance(t, str) for t in texts.values()) \
             or not isinstance(params, dict):
         raise ArtifactError(f"{where}: the provenance record's include_texts or params are not maps")
+    for path in texts:
+        if not _relative_path(path):
+            raise ArtifactError(f"{where}: the provenance record's include_texts names {path!r}, not a "
+                                "path relative to the spec; nothing was written",
+                                hint="the artifact was changed after it was built: build it again")
     return data
+
+
+def _relative_path(path: object) -> bool:
+    """Whether ``path`` is a path a build records for an included file: relative to the spec, in
+    ``/`` form and normalized (``..`` only at its start), so that written relative to a spec it
+    lands where the record says, and never at an absolute path."""
+    return (isinstance(path, str) and path not in ("", ".", "..") and "\0" not in path
+            and not path.startswith("/") and posixpath.normpath(path) == path
+            and not posixpath.basename(path) == "..")
 
 
 def params_path(spec_out: Path) -> Path:
