@@ -18,7 +18,8 @@ from typing import Callable, NoReturn, Sequence
 
 from graphdsl.lang import schema
 from graphdsl.lang.syntax import Spec
-from graphdsl.errors import GraphDslError, GraphDslWarning, ParamError, SpecError, SpecSyntaxError, unreadable
+from graphdsl.errors import (
+    GraphDslError, GraphDslWarning, ParamError, SpecError, SpecSyntaxError, unreadable, unwritable)
 from graphdsl.tf.quiet import import_tensorflow
 from graphdsl.tools import jsonout
 
@@ -164,9 +165,28 @@ def _run_expand(args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(text)
     else:
-        Path(args.out).write_text(text, encoding="utf-8")
+        out = Path(args.out)
+        read = [Path(args.spec), *(Path(f.path) for f in expansion.spec.template.includes)] \
+            if expansion.spec.template is not None else [Path(args.spec)]
+        for path in read:
+            if _same_file(out, path):
+                what = "the spec being expanded" if path == read[0] else "a file the spec includes"
+                return usage_error(args, "expand", f"-o {out} is {what}: the expansion would replace it; "
+                                   "write it to another file")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise unwritable(error, out) from None
         print(f"wrote {args.out}")
     return EXIT_OK
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one existing file (through links, or spelled differently)."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
 
 
 def add_common(parser: argparse.ArgumentParser, *, spec: bool = False, builder_timeout: bool = False,

@@ -392,3 +392,18 @@ def test_a_changed_record_cannot_make_explain_or_diff_write_outside_the_spec(spe
     assert main(["diff", "out/child.pb", "crossover.gcomp"]) in (0, 1)
     assert not Path("elsewhere").exists() and not list(outside.iterdir())
     assert not (specs.parent / "planted.gcomp").exists()
+
+
+def test_explain_says_which_file_it_cannot_write_back_and_why(specs: Path, capsys) -> None:
+    from graphdsl.cli import main
+
+    assert main(["build", "linear.gcomp", "-o", "out"]) == 0
+    Path("binary.gcomp").write_bytes(b"\x9c\xff not text")
+    capsys.readouterr()
+    assert main(["explain", "out", "--spec-out", "binary.gcomp"]) == 1  # an existing file, not text
+    assert "binary.gcomp: exists and holds something else; not overwritten" in capsys.readouterr().err
+    assert Path("binary.gcomp").read_bytes() == b"\x9c\xff not text"
+    assert main(["explain", "out", "--spec-out", "linear.gcomp/again.gcomp"]) == 1
+    err = capsys.readouterr().err
+    assert "error: cannot write linear.gcomp/again.gcomp: Not a directory\n" in err
+    assert "help: check the path: a part of it before the last is a file, not a directory" in err

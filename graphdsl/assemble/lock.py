@@ -28,7 +28,9 @@ import yaml
 from graphdsl import yaml_input
 from graphdsl.assemble.template_lock import include_problems, locked_params_arguments, param_problems, \
     template_inputs
-from graphdsl.errors import LockError, SourceError
+from graphdsl.assemble.files import write_atomically
+from graphdsl.assemble.manifest import yaml_problem
+from graphdsl.errors import LockError, SourceError, unwritable
 from graphdsl.lang import schema, syntax
 
 LOCK_SUFFIX = ".lock"
@@ -205,10 +207,10 @@ def write_lock(spec: str | os.PathLike | syntax.Spec) -> Path:
         spec = load_spec(Path(spec))
     path = lock_path(spec.path)
     text = dump(make_lock(spec))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    try:
+        write_atomically(path, text.encode("utf-8"))
+    except OSError as error:
+        raise unwritable(error, path) from None
     return path
 
 
@@ -219,9 +221,15 @@ def read_lock(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise LockError(f"{path}: no lock file",
                         hint=f"write it with 'graphdsl lock {_spec_of(path)}'") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise LockError(f"{path}: cannot read the lock: {e}",
-                        hint="write it again with 'graphdsl lock'") from None
+    except OSError as e:
+        raise LockError(f"{path}: cannot read the lock: {e.strerror or e}",
+                        hint=f"write it again with 'graphdsl lock {_spec_of(path)}'") from None
+    except UnicodeDecodeError as e:
+        raise LockError(f"{path}: cannot read the lock: it is not UTF-8 text (byte {e.start})",
+                        hint=f"write it again with 'graphdsl lock {_spec_of(path)}'") from None
+    except yaml.YAMLError as e:
+        raise LockError(f"{path}: cannot read the lock: {yaml_problem(e)}",
+                        hint=f"write it again with 'graphdsl lock {_spec_of(path)}'") from None
     if not isinstance(lock, dict) or not isinstance(lock.get("sources"), dict) \
             or not isinstance(lock.get("exports"), dict):
         raise LockError(f"{path}: not a graphdsl lock (no 'sources' and 'exports' maps)",

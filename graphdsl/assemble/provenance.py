@@ -30,8 +30,8 @@ from graphdsl import yaml_input
 from graphdsl.assemble.canonical import serialize
 from graphdsl.assemble.lock import lock_inputs
 from graphdsl.assemble.template_lock import include_texts
-from graphdsl.assemble.manifest import export_to_read
-from graphdsl.errors import ArtifactError
+from graphdsl.assemble.manifest import export_to_read, yaml_problem
+from graphdsl.errors import ArtifactError, unwritable
 from graphdsl.lang import schema, syntax
 
 SAVEDMODEL_DIR = Path("assets.extra") / "graphdsl"
@@ -163,7 +163,8 @@ def _read(provenance_text: str, where: Path) -> dict[str, Any]:
     try:
         data = yaml_input.load(provenance_text)
     except yaml.YAMLError as e:
-        raise ArtifactError(f"{where}: the provenance record is not YAML ({e})") from None
+        raise ArtifactError(f"{where}: the provenance record is {yaml_problem(e)}",
+                            hint="the artifact was changed after it was built: build it again") from None
     if not isinstance(data, dict) or not isinstance(data.get("spec"), str):
         raise ArtifactError(f"{where}: the provenance record holds no spec")
     texts, params = data.get("include_texts") or {}, data.get("params") or {}
@@ -206,15 +207,26 @@ def write_back(provenance_text: str, where: Path, spec_out: Path) -> dict[Path, 
             f"# the parameters of the build; build {spec_out.name} with --params {params_path(spec_out).name}\n"
             + yaml.safe_dump(data["params"], sort_keys=False, default_flow_style=False, allow_unicode=True))
     for path, text in files.items():
-        if path.exists() and (not path.is_file() or path.read_text(encoding="utf-8") != text):
+        if path.exists() and not _holds(path, text):
             raise ArtifactError(f"{path}: exists and holds something else; not overwritten",
                                 hint="choose another file name, or remove it first")
     written = {path: not path.exists() for path in files}
     for path, text in files.items():
         if written[path]:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+            except OSError as error:
+                raise unwritable(error, path) from None
     return written
+
+
+def _holds(path: Path, text: str) -> bool:
+    """Whether the file ``path`` holds ``text`` (False for what is not such a file, or unreadable)."""
+    try:
+        return path.is_file() and path.read_bytes() == text.encode("utf-8")
+    except OSError:
+        return False
 
 
 def recorded_spec(provenance_text: str, where: Path) -> syntax.Spec:
