@@ -19,7 +19,8 @@ import tensorflow as tf
 from google.protobuf import message, text_format
 
 from graphdsl.assemble.export import export_metagraph, export_savedmodel
-from graphdsl.assemble.manifest import BUILD_MANIFEST, BuildManifest, ExportEntry, read_manifest, write_manifest
+from graphdsl.assemble.manifest import (
+    BUILD_MANIFEST, BuildManifest, ExportEntry, read_manifest, read_outputs, write_manifest)
 from graphdsl.assemble.outdir import OutputDir, settle, state
 from graphdsl.assemble.resolve import Resolver
 from graphdsl.errors import RunError, did_you_mean
@@ -260,9 +261,16 @@ def _export_again(graph: tf.Graph, session: tf.compat.v1.Session, source: Path, 
     if chosen.kind == "graphdef":
         raise RunError(f"{source / chosen.path}: a frozen GraphDef holds no variables to save",
                        hint="run the build's savedmodel or metagraph export (--export NAME)")
-    if os.path.realpath(outdir) == os.path.realpath(source):
+    real = Path(os.path.realpath(outdir))
+    if real == Path(os.path.realpath(source)):
         raise RunError(f"{outdir}: is the output directory being run; the trained graph goes into "
                        "a new one", hint="give --save-variables another directory")
+    for item in {chosen.path, *read_outputs(source)}:  # what the build wrote, the export run first
+        built = Path(os.path.realpath(source / item))
+        if real == built or built in real.parents:
+            raise RunError(f"{outdir}: is inside {source / item}, which the build wrote; the trained graph "
+                           "goes into a new output directory, never among a build's outputs",
+                           hint="give --save-variables a directory outside them")
     name = chosen.path
     with OutputDir(outdir) as out:
         if chosen.kind == "savedmodel":

@@ -254,3 +254,21 @@ def test_a_build_never_replaces_or_removes_its_own_sources(tmp_path: Path, monke
         build("second.gcomp", "out")
     assert Path("out/head.pb").read_bytes() == before
     build("second.gcomp", "elsewhere")  # into another directory: fine
+
+
+@pytest.mark.parametrize("outdir", ["models/encoder", "models/encoder/variables", "models/encoder/new"])
+def test_a_build_never_writes_into_the_directory_of_a_savedmodel_source(tmp_path: Path, monkeypatch,
+                                                                       outdir: str) -> None:
+    """Every file under a SavedModel's directory is the source (its lock hashes them all)."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(REPO / "specs" / "models" / "encoder", "models/encoder")
+    before = sorted(str(p) for p in Path("models").rglob("*"))
+    Path("enc.gcomp").write_text('graphdsl 1\nsource enc = savedmodel("models/encoder")\n'
+                                 'copy E from enc { take = "@features" variables = value }\n'
+                                 'export graphdef "enc.pb" { outputs = [E["@features"]] }\n')
+    with pytest.raises(BuildError, match=r"the output directory .* is inside the directory of source 'enc' "
+                                         r"\(models/encoder\): the build would add its files to the source") as info:
+        build("enc.gcomp", outdir)
+    assert info.value.span is not None and (info.value.span.line, info.value.span.column) == (2, 25)
+    assert sorted(str(p) for p in Path("models").rglob("*")) == before
+    build("enc.gcomp", "out")  # beside it: fine

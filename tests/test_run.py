@@ -278,6 +278,22 @@ def test_what_cannot_be_saved_says_why(built: Path, tmp_path: Path) -> None:
         runnable.close()
 
 
+@pytest.mark.parametrize("export", ["model", "graph"])
+def test_trained_variables_are_never_written_among_the_outputs_of_the_build_run(built: Path, export: str) -> None:
+    """Inside the SavedModel being run, or inside another export of its build, a new output
+    directory would add files to what the build wrote."""
+    before = sorted(p.relative_to(built / "out") for p in (built / "out").rglob("*"))
+    runnable = open_runnable(built / "out", export=export)
+    try:
+        for inside in ("model", "model/variables/trained"):
+            with pytest.raises(RunError, match=f"is inside {re.escape(str(built / 'out' / 'model'))}, which "
+                                               "the build wrote"):
+                runnable.save_variables(built / "out" / inside)
+    finally:
+        runnable.close()
+    assert sorted(p.relative_to(built / "out") for p in (built / "out").rglob("*")) == before
+
+
 def test_an_unknown_name_lists_each_known_name_once(tmp_path: Path, capsys) -> None:
     # towers.gcomp's alias x is also its signature's input key x.
     out = tmp_path / "towers"
