@@ -209,7 +209,7 @@ def add_common(parser: argparse.ArgumentParser, *, spec: bool = False, builder_t
                             help="a template parameter's value, a YAML literal (wins over --params)")
         parser.add_argument("--params", action="append", default=[], metavar="FILE.yaml",
                             help="a YAML file of parameter values (several: later ones win)")
-        parser.add_argument("--max-statements", type=int, default=DEFAULT_MAX_STATEMENTS, metavar="N",
+        parser.add_argument("--max-statements", type=_at_least_one, default=DEFAULT_MAX_STATEMENTS, metavar="N",
                             help=f"stop a template that makes more than N statements or loop iterations "
                             f"(default {DEFAULT_MAX_STATEMENTS})")
     if output_format:
@@ -270,6 +270,17 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> None:
     )
     add_common(parser, spec=True, builder_timeout=True, params=True, output_format=True)
     parser.set_defaults(run=_run_plan)
+
+
+def _at_least_one(text: str) -> int:
+    """A count given on the command line: a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 
 
 def _seconds(text: str) -> float:
@@ -355,7 +366,7 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
                         help="an input: NAME=YAML, NAME=@FILE.npy, NAME=@FILE.npz, or @FILE.npz for "
                         "every array of the archive, by key")
     parser.add_argument("--fetch", action="append", required=True, metavar="NAME", help="what to compute")
-    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+    parser.add_argument("--repeat", type=_at_least_one, default=1, metavar="N",
                         help="run the fetches N times and print the last results (to train)")
     parser.add_argument("--signature", default=None, help="the SavedModel signature whose keys are "
                         f"names (default: {schema.DEFAULT_SIGNATURE}, else the first)")
@@ -401,7 +412,9 @@ def _run_run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         else:
             feeds[name] = read_array(name, value[1:]) if value.startswith("@") else value
-    tags = args.tags.split(",") if args.tags else None
+    tags = tags_of(args.tags)
+    if tags == []:
+        return usage_error(args, "run", f"--tags takes TAG,... (names separated by commas), got '{args.tags}'")
     runnable = open_runnable(args.target, signature=args.signature, export=args.export, tags=tags,
                              builder_timeout=args.builder_timeout, params=params,
                              max_statements=args.max_statements)
@@ -418,6 +431,11 @@ def _run_run(args: argparse.Namespace) -> int:
     finally:
         runnable.close()
     return EXIT_OK
+
+
+def tags_of(text: str | None) -> list[str] | None:
+    """The tags of ``--tags TAG,...`` (blanks around and empty names dropped); None when not given."""
+    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
 
 
 def _add_inspect(subparsers: argparse._SubParsersAction) -> None:

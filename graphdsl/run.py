@@ -23,7 +23,7 @@ from graphdsl.assemble.manifest import (
     BUILD_MANIFEST, BuildManifest, ExportEntry, read_manifest, read_outputs, write_manifest)
 from graphdsl.assemble.outdir import OutputDir, settle, state
 from graphdsl.assemble.resolve import Resolver
-from graphdsl.errors import RunError, did_you_mean
+from graphdsl.errors import RunError, SourceError, did_you_mean
 from graphdsl.lang import schema
 from graphdsl.tf.messages import reason
 from graphdsl.tools.outdir import check_export_name, select_exports
@@ -197,6 +197,13 @@ def _open_export(path: Path, signature: str | None, export: str | None, tags: li
     chosen = exports[0]  # the first export of the spec
     if tags is not None:
         chosen = ExportEntry(chosen.kind, chosen.path, tuple(tags))
+    if chosen.kind == "savedmodel":  # tags it lacks: say which it has, not "rebuild it"
+        from graphdsl.tools.outdir import read_savedmodel
+
+        try:
+            read_savedmodel(path / chosen.path, list(chosen.tags or schema.DEFAULT_TAGS))
+        except SourceError as e:
+            raise RunError(e.message, hint=e.hint) from None
     graph = tf.Graph()
     session = tf1.Session(graph=graph)
     names = Resolver(graph, error=RunError)

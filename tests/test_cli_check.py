@@ -140,6 +140,17 @@ def test_usage_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> No
     assert "usage: graphdsl" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["check", "expand", "plan", "build", "lock"])
+@pytest.mark.parametrize("value, told", [("0", "must be 1 or more, not 0"), ("-5", "must be 1 or more, not -5"),
+                                         ("many", "not a whole number: 'many'")])
+def test_a_statement_bound_below_one_is_a_usage_error(command: str, value: str, told: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A template could make no statement at all under it: "makes more than -5 statements"."""
+    out = ["-o", "unused"] if command == "build" else []
+    assert main([command, "specs/towers.gcomp", *out, "--max-statements", value]) == EXIT_USAGE
+    assert f"argument --max-statements: {told}" in capsys.readouterr().err
+
+
 def test_help_exits_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == EXIT_OK
     assert "check" in capsys.readouterr().out

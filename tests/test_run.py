@@ -300,3 +300,23 @@ def test_an_unknown_name_lists_each_known_name_once(tmp_path: Path, capsys) -> N
     assert main(["build", str(REPO / "specs" / "towers.gcomp"), "--param", "layers=1", "-o", str(out)]) == EXIT_OK
     code, _, err = run(capsys, str(out), "--fetch", "zzzzzz")
     assert code == EXIT_FAILURE and "help: known names: layer0/out, top, x, y\n" in err
+
+
+@pytest.mark.parametrize("argv, told", [
+    (["--repeat", "0"], "argument --repeat: must be 1 or more, not 0"),
+    (["--repeat", "-3"], "argument --repeat: must be 1 or more, not -3"),
+    (["--tags", ","], "--tags takes TAG,... (names separated by commas), got ','"),
+])
+def test_run_refuses_option_values_that_run_nothing_or_load_nothing(built: Path, capsys, argv: list[str],
+                                                                     told: str) -> None:
+    assert main(["run", str(built / "out"), "--fetch", "W", *argv]) == EXIT_USAGE
+    captured = capsys.readouterr()
+    assert told in captured.err and captured.out == ""
+
+
+def test_run_with_tags_the_savedmodel_lacks_names_those_it_has(built: Path, capsys) -> None:
+    assert main(["run", str(built / "out"), "--fetch", "W", "--tags", "serve,gpu"]) == EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert "/model: the SavedModel has no MetaGraph tagged ['gpu', 'serve']" in err
+    assert "help: give --tags one of: serve" in err
+    assert main(["run", str(built / "out"), "--fetch", "W", "--tags", " serve "]) == EXIT_OK

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from graphdsl.cli import EXIT_OK, add_common, params_of, usage_error
+from graphdsl.cli import EXIT_OK, add_common, params_of, tags_of, usage_error
 from graphdsl.errors import GraphDslError
 from graphdsl.lang import schema
 from graphdsl.tf.quiet import import_tensorflow
@@ -59,7 +59,9 @@ def _run_inspect(args: argparse.Namespace) -> int:
     from graphdsl.tools.inspect import inspect
     from graphdsl.tools.inspect_text import render
 
-    tags = args.tags.split(",") if args.tags else None
+    tags = tags_of(args.tags)
+    if tags == []:
+        return usage_error(args, "inspect", f"--tags takes TAG,... (names separated by commas), got '{args.tags}'")
     result = inspect(args.source, checkpoint=args.checkpoint, tags=tags, args=builder_args,
                      export=args.export, depth=args.depth, match=args.match, op=args.op)
     if jsonout.wants_json(args):
