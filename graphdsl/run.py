@@ -17,13 +17,14 @@ from typing import Any, Callable, Mapping, Sequence
 
 import tensorflow as tf
 from google.protobuf import message, text_format
+from tensorflow.core.protobuf import saved_model_pb2
 
 from graphdsl.assemble.export import export_metagraph, export_savedmodel
 from graphdsl.assemble.manifest import (
     BUILD_MANIFEST, BuildManifest, ExportEntry, read_manifest, read_outputs, write_manifest)
 from graphdsl.assemble.outdir import OutputDir, settle, state
 from graphdsl.assemble.resolve import Resolver
-from graphdsl.errors import RunError, SourceError, did_you_mean
+from graphdsl.errors import RunError, did_you_mean
 from graphdsl.lang import schema
 from graphdsl.tf.messages import reason
 from graphdsl.tools.outdir import check_export_name, select_exports
@@ -197,13 +198,6 @@ def _open_export(path: Path, signature: str | None, export: str | None, tags: li
     chosen = exports[0]  # the first export of the spec
     if tags is not None:
         chosen = ExportEntry(chosen.kind, chosen.path, tuple(tags))
-    if chosen.kind == "savedmodel":  # tags it lacks: say which it has, not "rebuild it"
-        from graphdsl.tools.outdir import read_savedmodel
-
-        try:
-            read_savedmodel(path / chosen.path, list(chosen.tags or schema.DEFAULT_TAGS))
-        except SourceError as e:
-            raise RunError(e.message, hint=e.hint) from None
     graph = tf.Graph()
     session = tf1.Session(graph=graph)
     names = Resolver(graph, error=RunError)
@@ -211,6 +205,11 @@ def _open_export(path: Path, signature: str | None, export: str | None, tags: li
         signatures = _load_export(graph, session, path / chosen.path, chosen)
     except _LOAD_ERRORS as e:
         session.close()
+        wanted = sorted(chosen.tags or schema.DEFAULT_TAGS)
+        found = _tag_sets(path / chosen.path) if chosen.kind == "savedmodel" else []
+        if found and wanted not in found:  # say which it has, not "rebuild it"
+            raise RunError(f"{path / chosen.path}: the SavedModel has no MetaGraph tagged {wanted}",
+                           hint=f"give --tags one of: {', '.join(','.join(t) for t in found)}") from None
         raise RunError(f"{path / chosen.path}: cannot load this {chosen.kind} export: "
                        f"{reason(e)}", hint="rebuild it with 'graphdsl build'") from None
     if signatures:
@@ -231,6 +230,16 @@ def _open_export(path: Path, signature: str | None, export: str | None, tags: li
         return _export_again(graph, session, path, chosen, signatures, manifest, outdir)
 
     return Runnable(names, session, writer=write)
+
+
+def _tag_sets(directory: Path) -> list[list[str]]:
+    """The tag sets of the SavedModel ``directory``'s MetaGraphs, each sorted; [] when it cannot be read."""
+    saved = saved_model_pb2.SavedModel()
+    try:
+        saved.ParseFromString((directory / "saved_model.pb").read_bytes())
+    except Exception:  # noqa: BLE001 - unreadable or not a SavedModel: loading it said why
+        return []
+    return [sorted(meta.meta_info_def.tags) for meta in saved.meta_graphs]
 
 
 Signatures = dict[str, tuple[dict[str, str], dict[str, str]]]  # name -> (inputs, outputs): key -> tensor
