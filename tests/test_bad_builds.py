@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -197,6 +199,42 @@ def test_a_builder_exiting_does_not_end_graphdsl(tmp_path: Path, capsys) -> None
     assert main(["plan", str(builder_spec(tmp_path, "exits"))]) == EXIT_FAILURE
     err = capsys.readouterr().err
     assert "pieces.py:exits: the builder called sys.exit(0)" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("function, told", [
+    ("process_exit", "the builder called os._exit(0)"),
+    ("base_exception", "the builder raised GeneratorExit\n"),
+])
+def test_a_builder_ending_the_process_or_raising_a_base_exception_fails_the_build(
+        tmp_path: Path, capsys, function: str, told: str) -> None:
+    """os._exit(0) ended graphdsl with exit 0 and no output; a GeneratorExit printed a traceback."""
+    assert main(["build", str(builder_spec(tmp_path, function)), "-o", str(tmp_path / "out")]) == EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert f"pieces.py:{function}: {told}" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_builder_leaves_graphdsl_its_streams_and_directory(tmp_path: Path) -> None:
+    """A builder's forked child still exits; a closed stdout, a replaced stderr and a removed
+    working directory are put back, so graphdsl reports and finds the sources after it."""
+    (tmp_path / "two.gcomp").write_text(
+        f'graphdsl 1\nsource f = python("{BUILDERS}/pieces.py:forks")\n'
+        f'source u = python("{BUILDERS}/pieces.py:unsettling")\nsource h = python("pieces.py:head")\n'
+        'copy F from f { take = "x" }\ncopy U from u { take = "x" }\ncopy H from h { take = "logits" }\n'
+        'copy M from h { take = "missing" }\n')
+    shutil.copy(Path(BUILDERS) / "pieces.py", tmp_path / "pieces.py")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}  # this checkout's graphdsl
+    done = subprocess.run([sys.executable, "-m", "graphdsl", "plan", "two.gcomp"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == EXIT_FAILURE, done.stderr[-3000:]
+    assert "two.gcomp:8:24: error: source 'h' has no op 'missing'" in done.stderr  # on stderr, found by name
+    assert "Traceback" not in done.stderr
+    (tmp_path / "two.gcomp").write_text((tmp_path / "two.gcomp").read_text().replace(
+        'copy M from h { take = "missing" }\n', ""))
+    done = subprocess.run([sys.executable, "-m", "graphdsl", "plan", "two.gcomp"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == EXIT_OK, done.stderr[-3000:]
+    assert "H          h       python" in done.stdout
 
 
 def test_a_builder_interrupted_ends_graphdsl_as_an_interrupt(tmp_path: Path, capsys) -> None:
