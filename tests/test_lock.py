@@ -254,3 +254,20 @@ def test_a_changed_source_of_an_included_file_is_drawn_there(specs: Path, capsys
     assert "source 'mlp': file 'models/mlp_a.ckpt.index' changed" in err
     assert "included from towers.gcomp:7:1" in err
     assert "lock the new ones with 'graphdsl lock towers.gcomp' and the parameters to build with" in err
+
+
+@pytest.mark.parametrize("edit, told", [
+    (lambda lock: lock["sources"]["linear"].update(files=5), "the files of source 'linear' are not a map"),
+    (lambda lock: lock["sources"]["linear"].update(files=["linear.py"]), "the files of source 'linear' are not a map"),
+    (lambda lock: lock["exports"]["model"].update(files="x"), "the files of export 'model' are not a map"),
+    (lambda lock: lock.update(params=[1]), "'params' is not a map"),
+    (lambda lock: lock.update(includes="lib"), "'includes' is not a map"),
+])
+def test_a_hand_edited_lock_of_the_wrong_shape_is_named_not_a_traceback(specs: Path, capsys, edit, told: str) -> None:
+    lock = _lock("linear.gcomp", capsys)
+    edit(lock)
+    Path("linear.gcomp.lock").write_text(yaml.safe_dump(lock))
+    assert main(["build", "--locked", "linear.gcomp", "-o", "out"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: linear.gcomp.lock: not a graphdsl lock ({told}")
+    assert "help: write it again with 'graphdsl lock linear.gcomp'" in err and not Path("out").exists()

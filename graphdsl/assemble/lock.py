@@ -234,7 +234,24 @@ def read_lock(path: Path) -> dict[str, Any]:
             or not isinstance(lock.get("exports"), dict):
         raise LockError(f"{path}: not a graphdsl lock (no 'sources' and 'exports' maps)",
                         hint=f"write it again with 'graphdsl lock {_spec_of(path)}'")
+    problem = _shape_problem(lock)
+    if problem is not None:
+        raise LockError(f"{path}: not a graphdsl lock ({problem})",
+                        hint=f"write it again with 'graphdsl lock {_spec_of(path)}'")
     return lock
+
+
+def _shape_problem(lock: dict[str, Any]) -> str | None:
+    """What in ``lock`` is not of the shape :func:`make_lock` writes, where the checks read it; None
+    when nothing (a changed hash or option is a difference the checks report, not a problem here)."""
+    for key in ("params", "includes"):
+        if lock.get(key) is not None and not isinstance(lock[key], dict):
+            return f"'{key}' is not a map"
+    for section in ("sources", "exports"):
+        for name, entry in lock[section].items():
+            if isinstance(entry, dict) and entry.get("files") is not None and not isinstance(entry["files"], dict):
+                return f"the files of {section[:-1]} '{name}' are not a map of paths to hashes"
+    return None
 
 
 def _spec_of(lock: Path) -> str:
