@@ -279,6 +279,13 @@ class _Journal:
                               f"makes ({journal.staging!r}, {journal.backup!r}); a crashed build cannot be "
                               "finished from it", hint="check that the items of the output directory are "
                               "whole, then remove the file")
+        # what it moves aside is removed with the backup: only a build's items, never a file of the user's
+        owned = {*read_outputs(real), *journal.new}
+        mine = [n for n in journal.aside if n not in owned and not os.path.lexists(real.parent / journal.backup / n)]
+        if mine:
+            raise ExportError(f"{path}: would move aside {', '.join(map(repr, mine))}, which no build wrote; a "
+                              "crashed build cannot be finished from it", hint="check that the items of the "
+                              "output directory are whole, then remove the file")
         return journal
 
     def complete(self, real: Path) -> bool:
