@@ -423,6 +423,12 @@ def _run_run(args: argparse.Namespace) -> int:
     tags = tags_of(args.tags)
     if tags == []:
         return usage_error(args, "run", f"--tags takes TAG,... (names separated by commas), got '{args.tags}'")
+    from graphdsl.run import build_item_holding
+
+    built = build_item_holding(Path(args.target), args.save) if args.save and Path(args.target).is_dir() else None
+    if built is not None:
+        return usage_error(args, "run", f"--save {args.save} is inside {built}, which the build wrote; save "
+                           "the values outside the build's outputs")
     runnable = open_runnable(args.target, signature=args.signature, export=args.export, tags=tags,
                              builder_timeout=args.builder_timeout, params=params,
                              max_statements=args.max_statements)

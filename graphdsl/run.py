@@ -281,12 +281,11 @@ def _export_again(graph: tf.Graph, session: tf.compat.v1.Session, source: Path, 
     if real == Path(os.path.realpath(source)):
         raise RunError(f"{outdir}: is the output directory being run; the trained graph goes into "
                        "a new one", hint="give --save-variables another directory")
-    for item in {chosen.path, *read_outputs(source)}:  # what the build wrote, the export run first
-        built = Path(os.path.realpath(source / item))
-        if real == built or built in real.parents:
-            raise RunError(f"{outdir}: is inside {source / item}, which the build wrote; the trained graph "
-                           "goes into a new output directory, never among a build's outputs",
-                           hint="give --save-variables a directory outside them")
+    built = build_item_holding(source, outdir, first=chosen.path)
+    if built is not None:
+        raise RunError(f"{outdir}: is inside {built}, which the build wrote; the trained graph "
+                       "goes into a new output directory, never among a build's outputs",
+                       hint="give --save-variables a directory outside them")
     name = chosen.path
     with OutputDir(outdir) as out:
         if chosen.kind == "savedmodel":
@@ -304,6 +303,17 @@ def _export_again(graph: tf.Graph, session: tf.compat.v1.Session, source: Path, 
         write_manifest(out.path(BUILD_MANIFEST), BuildManifest(
             spec_sha256=kept.spec_sha256, namespaces=kept.namespaces, exports=(chosen,), aliases=kept.aliases))
     return [outdir / name]
+
+
+def build_item_holding(outdir: Path, path: str | os.PathLike[str], first: str | None = None) -> Path | None:
+    """The item a build wrote into ``outdir`` that ``path`` is (or is inside), or None; ``first``
+    is an item to count whatever ``outdir``'s list of outputs says (the export being run)."""
+    real = Path(os.path.realpath(path))
+    for item in [*([first] if first else []), *read_outputs(outdir)]:
+        built = Path(os.path.realpath(outdir / item))
+        if real == built or built in real.parents:
+            return outdir / item
+    return None
 
 
 def _guess_exports(path: Path) -> list[ExportEntry]:

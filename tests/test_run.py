@@ -320,3 +320,12 @@ def test_run_with_tags_the_savedmodel_lacks_names_those_it_has(built: Path, caps
     assert "/model: the SavedModel has no MetaGraph tagged ['gpu', 'serve']" in err
     assert "help: give --tags one of: serve" in err
     assert main(["run", str(built / "out"), "--fetch", "W", "--tags", " serve "]) == EXIT_OK
+
+
+@pytest.mark.parametrize("inside", ["model", "model/values.npz", "graph.meta"])
+def test_fetched_values_are_never_saved_among_the_outputs_of_the_build_run(built: Path, capsys, inside: str) -> None:
+    """--save DIR wrote NAME.npy into the SavedModel a build wrote, when DIR was that SavedModel."""
+    before = sorted(p.relative_to(built / "out") for p in (built / "out").rglob("*"))
+    assert main(["run", str(built / "out"), "--fetch", "W", "--save", str(built / "out" / inside)]) == EXIT_USAGE
+    assert "which the build wrote; save the values outside the build's outputs" in capsys.readouterr().err
+    assert sorted(p.relative_to(built / "out") for p in (built / "out").rglob("*")) == before
