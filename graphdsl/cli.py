@@ -18,7 +18,8 @@ from typing import Callable, NoReturn, Sequence
 
 from graphdsl.lang import schema
 from graphdsl.lang.syntax import Spec
-from graphdsl.errors import GraphDslError, GraphDslWarning, ParamError, SpecError, SpecSyntaxError, unreadable
+from graphdsl.errors import (
+    GraphDslError, GraphDslWarning, ParamError, SpecError, SpecSyntaxError, unreadable, unwritable)
 from graphdsl.tf.quiet import import_tensorflow
 from graphdsl.tools import jsonout
 
@@ -148,7 +149,7 @@ def _add_expand(subparsers: argparse._SubParsersAction) -> None:
         "relative to SPEC's directory. It checks and builds to what SPEC builds.",
     )
     add_common(parser, spec=True, params=True)
-    parser.add_argument("-o", "--out", metavar="FILE", help="write the spec to FILE instead of printing it")
+    parser.add_argument("-o", "--out", type=path_argument, metavar="FILE", help="write the spec to FILE instead of printing it")
     parser.set_defaults(run=_run_expand)
 
 
@@ -164,9 +165,28 @@ def _run_expand(args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(text)
     else:
-        Path(args.out).write_text(text, encoding="utf-8")
+        out = Path(args.out)
+        read = [Path(args.spec), *(Path(f.path) for f in expansion.spec.template.includes)] \
+            if expansion.spec.template is not None else [Path(args.spec)]
+        for path in read:
+            if _same_file(out, path):
+                what = "the spec being expanded" if path == read[0] else "a file the spec includes"
+                return usage_error(args, "expand", f"-o {out} is {what}: the expansion would replace it; "
+                                   "write it to another file")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise unwritable(error, out) from None
         print(f"wrote {args.out}")
     return EXIT_OK
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one existing file (through links, or spelled differently)."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
 
 
 def add_common(parser: argparse.ArgumentParser, *, spec: bool = False, builder_timeout: bool = False,
@@ -178,7 +198,7 @@ def add_common(parser: argparse.ArgumentParser, *, spec: bool = False, builder_t
     :func:`params_of`); ``output_format``: --format text|json.
     """
     if spec:
-        parser.add_argument("spec", metavar="SPEC", help=f"the {schema.SPEC_SUFFIX} file")
+        parser.add_argument("spec", type=path_argument, metavar="SPEC", help=f"the {schema.SPEC_SUFFIX} file")
     if builder_timeout:
         parser.add_argument("--builder-timeout", type=_seconds, default=None, metavar="SECONDS",
                             help="how long each Python builder may take (default: 600; 0: no limit)")
@@ -187,9 +207,9 @@ def add_common(parser: argparse.ArgumentParser, *, spec: bool = False, builder_t
 
         parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                             help="a template parameter's value, a YAML literal (wins over --params)")
-        parser.add_argument("--params", action="append", default=[], metavar="FILE.yaml",
+        parser.add_argument("--params", action="append", default=[], type=path_argument, metavar="FILE.yaml",
                             help="a YAML file of parameter values (several: later ones win)")
-        parser.add_argument("--max-statements", type=int, default=DEFAULT_MAX_STATEMENTS, metavar="N",
+        parser.add_argument("--max-statements", type=_at_least_one, default=DEFAULT_MAX_STATEMENTS, metavar="N",
                             help=f"stop a template that makes more than N statements or loop iterations "
                             f"(default {DEFAULT_MAX_STATEMENTS})")
     if output_format:
@@ -252,6 +272,25 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=_run_plan)
 
 
+def path_argument(text: str) -> str:
+    """A file or directory named on the command line: never empty (an unset variable in ``-o "$OUT"``
+    would otherwise name the working directory, or save nothing without a word)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path: name a file or directory")
+    return text
+
+
+def _at_least_one(text: str) -> int:
+    """A count given on the command line: a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def _seconds(text: str) -> float:
     try:
         seconds = float(text)
@@ -290,7 +329,7 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
         "fails, OUTDIR is left as it was.",
     )
     add_common(parser, spec=True)
-    parser.add_argument("-o", "--out", metavar="OUTDIR", required=True, help="output directory")
+    parser.add_argument("-o", "--out", type=path_argument, metavar="OUTDIR", required=True, help="output directory")
     parser.add_argument("--locked", action="store_true",
                         help="refuse to build unless the sources match SPEC.lock; then check the "
                         "exports against it")
@@ -330,12 +369,12 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
         "(specs) or a tensor, op or variable name; VALUE is a YAML literal such as [[1.0, 2.0]], "
         "or @FILE.npy (or @FILE.npz) to read it from a file.",
     )
-    parser.add_argument("target", metavar="OUTDIR_OR_SPEC", help="a build's output directory or a .gcomp file")
+    parser.add_argument("target", type=path_argument, metavar="OUTDIR_OR_SPEC", help="a build's output directory or a .gcomp file")
     parser.add_argument("--feed", action="append", default=[], metavar="NAME=VALUE",
                         help="an input: NAME=YAML, NAME=@FILE.npy, NAME=@FILE.npz, or @FILE.npz for "
                         "every array of the archive, by key")
     parser.add_argument("--fetch", action="append", required=True, metavar="NAME", help="what to compute")
-    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+    parser.add_argument("--repeat", type=_at_least_one, default=1, metavar="N",
                         help="run the fetches N times and print the last results (to train)")
     parser.add_argument("--signature", default=None, help="the SavedModel signature whose keys are "
                         f"names (default: {schema.DEFAULT_SIGNATURE}, else the first)")
@@ -346,9 +385,9 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--precision", type=_precision, default=6, metavar="DIGITS|full",
                         help="digits printed after the point (default 6); full prints every digit "
                         "and every element")
-    parser.add_argument("--save", metavar="DIR|FILE.npz", help="also write the fetched values: one "
+    parser.add_argument("--save", type=path_argument, metavar="DIR|FILE.npz", help="also write the fetched values: one "
                         "NAME.npy per fetch into DIR, or one archive keyed by fetch name")
-    parser.add_argument("--save-variables", metavar="DIR", help="after the runs, write the graph with "
+    parser.add_argument("--save-variables", type=path_argument, metavar="DIR", help="after the runs, write the graph with "
                         "the values its variables hold (trained) into DIR, as a new output directory")
     add_common(parser, builder_timeout=True, params=True)
     parser.set_defaults(run=_run_run)
@@ -381,7 +420,15 @@ def _run_run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         else:
             feeds[name] = read_array(name, value[1:]) if value.startswith("@") else value
-    tags = args.tags.split(",") if args.tags else None
+    tags = tags_of(args.tags)
+    if tags == []:
+        return usage_error(args, "run", f"--tags takes TAG,... (names separated by commas), got '{args.tags}'")
+    from graphdsl.run import build_item_holding
+
+    built = build_item_holding(Path(args.target), args.save) if args.save and Path(args.target).is_dir() else None
+    if built is not None:
+        return usage_error(args, "run", f"--save {args.save} is inside {built}, which the build wrote; save "
+                           "the values outside the build's outputs")
     runnable = open_runnable(args.target, signature=args.signature, export=args.export, tags=tags,
                              builder_timeout=args.builder_timeout, params=params,
                              max_statements=args.max_statements)
@@ -398,6 +445,11 @@ def _run_run(args: argparse.Namespace) -> int:
     finally:
         runnable.close()
     return EXIT_OK
+
+
+def tags_of(text: str | None) -> list[str] | None:
+    """The tags of ``--tags TAG,...`` (blanks around and empty names dropped); None when not given."""
+    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
 
 
 def _add_inspect(subparsers: argparse._SubParsersAction) -> None:
@@ -462,9 +514,9 @@ def _add_explain(subparsers: argparse._SubParsersAction) -> None:
         description="Print the provenance record a build put into ARTIFACT: the graphdsl and "
         "TensorFlow versions, the parameters, the sources by content and the spec's text.",
     )
-    parser.add_argument("artifact", metavar="ARTIFACT", help="a SavedModel directory, a .meta "
+    parser.add_argument("artifact", type=path_argument, metavar="ARTIFACT", help="a SavedModel directory, a .meta "
                         "file, a frozen .pb or .pbtxt, or a build's output directory")
-    parser.add_argument("--spec-out", metavar="FILE", help="also write the spec it was built "
+    parser.add_argument("--spec-out", type=path_argument, metavar="FILE", help="also write the spec it was built "
                         "from to FILE, a template's included files in their places relative to "
                         "FILE and its parameters to FILE's name with .params.yaml (next to the same "
                         "sources, built with those parameters, it builds the same bytes)")
@@ -500,8 +552,8 @@ def _add_diff(subparsers: argparse._SubParsersAction) -> None:
         "a SavedModel, a .meta or a frozen GraphDef): namespaces, ops, variables, functions and "
         "signatures added, removed or changed. Exit 0 when equal, 1 when different, 2 on trouble.",
     )
-    parser.add_argument("a", metavar="A", help="a .gcomp spec or an artifact")
-    parser.add_argument("b", metavar="B", help="a .gcomp spec or an artifact")
+    parser.add_argument("a", type=path_argument, metavar="A", help="a .gcomp spec or an artifact")
+    parser.add_argument("b", type=path_argument, metavar="B", help="a .gcomp spec or an artifact")
     parser.add_argument("--json", action="store_true", help="print the differences as JSON")
     add_common(parser, params=True)
     for side in ("a", "b"):

@@ -15,6 +15,7 @@ This module imports nothing heavy: the parser and checker use it without TensorF
 from __future__ import annotations
 
 import errno
+import os
 import re
 import unicodedata
 from bisect import bisect_right
@@ -476,6 +477,30 @@ def unreadable(error: OSError) -> GraphDslError:
     else:
         hint = _UNREADABLE_HINTS.get(error.errno) if error.errno is not None else None
     return GraphDslError(f"cannot read {name}: {reason}", hint=hint, subject=str(name))
+
+
+# What to do about a file that cannot be written, by the reason (errno) it cannot.
+_UNWRITABLE_HINTS = {
+    errno.ENOENT: "check the path: its directory does not exist",
+    errno.ENOTDIR: "check the path: a part of it before the last is a file, not a directory",
+    errno.EEXIST: "check the path: a part of it before the last is a file, not a directory",
+    errno.ENAMETOOLONG: "check the path: it is longer than the system allows",
+    errno.ELOOP: "check the path: its symbolic links lead round in a circle",
+    errno.EISDIR: "name a file, not a directory",
+    errno.EACCES: "check the permissions: you need to be allowed to write there",
+    errno.EPERM: "check the permissions: you need to be allowed to write there",
+    errno.EROFS: "the file system is read-only: write somewhere else",
+    errno.ENOSPC: "free some space on the disk, or write somewhere else",
+}
+
+
+def unwritable(error: OSError, path: str | os.PathLike[str]) -> GraphDslError:
+    """The error to show for a file a user named that cannot be written (``error``, raised while
+    writing ``path``): ``cannot write PATH: REASON``, with a hint suited to the reason."""
+    # mkdir of a path whose part is a file says "File exists": of that part, not of PATH
+    reason = os.strerror(errno.ENOTDIR) if error.errno == errno.EEXIST else error.strerror or str(error)
+    hint = _UNWRITABLE_HINTS.get(error.errno) if error.errno is not None else None
+    return GraphDslError(f"cannot write {os.fspath(path)}: {reason}", hint=hint, subject=os.fspath(path))
 
 
 def clipped(text: str, size: int) -> str:

@@ -17,9 +17,11 @@ from typing import Any, Callable, Mapping, Sequence
 
 import tensorflow as tf
 from google.protobuf import message, text_format
+from tensorflow.core.protobuf import saved_model_pb2
 
 from graphdsl.assemble.export import export_metagraph, export_savedmodel
-from graphdsl.assemble.manifest import BUILD_MANIFEST, BuildManifest, ExportEntry, read_manifest, write_manifest
+from graphdsl.assemble.manifest import (
+    BUILD_MANIFEST, BuildManifest, ExportEntry, read_manifest, read_outputs, write_manifest)
 from graphdsl.assemble.outdir import OutputDir, settle, state
 from graphdsl.assemble.resolve import Resolver
 from graphdsl.errors import RunError, did_you_mean
@@ -203,6 +205,11 @@ def _open_export(path: Path, signature: str | None, export: str | None, tags: li
         signatures = _load_export(graph, session, path / chosen.path, chosen)
     except _LOAD_ERRORS as e:
         session.close()
+        wanted = sorted(chosen.tags or schema.DEFAULT_TAGS)
+        found = _tag_sets(path / chosen.path) if chosen.kind == "savedmodel" else []
+        if found and wanted not in found:  # say which it has, not "rebuild it"
+            raise RunError(f"{path / chosen.path}: the SavedModel has no MetaGraph tagged {wanted}",
+                           hint=f"give --tags one of: {', '.join(','.join(t) for t in found)}") from None
         raise RunError(f"{path / chosen.path}: cannot load this {chosen.kind} export: "
                        f"{reason(e)}", hint="rebuild it with 'graphdsl build'") from None
     if signatures:
@@ -223,6 +230,16 @@ def _open_export(path: Path, signature: str | None, export: str | None, tags: li
         return _export_again(graph, session, path, chosen, signatures, manifest, outdir)
 
     return Runnable(names, session, writer=write)
+
+
+def _tag_sets(directory: Path) -> list[list[str]]:
+    """The tag sets of the SavedModel ``directory``'s MetaGraphs, each sorted; [] when it cannot be read."""
+    saved = saved_model_pb2.SavedModel()
+    try:
+        saved.ParseFromString((directory / "saved_model.pb").read_bytes())
+    except Exception:  # noqa: BLE001 - unreadable or not a SavedModel: loading it said why
+        return []
+    return [sorted(meta.meta_info_def.tags) for meta in saved.meta_graphs]
 
 
 Signatures = dict[str, tuple[dict[str, str], dict[str, str]]]  # name -> (inputs, outputs): key -> tensor
@@ -260,9 +277,15 @@ def _export_again(graph: tf.Graph, session: tf.compat.v1.Session, source: Path, 
     if chosen.kind == "graphdef":
         raise RunError(f"{source / chosen.path}: a frozen GraphDef holds no variables to save",
                        hint="run the build's savedmodel or metagraph export (--export NAME)")
-    if os.path.realpath(outdir) == os.path.realpath(source):
+    real = Path(os.path.realpath(outdir))
+    if real == Path(os.path.realpath(source)):
         raise RunError(f"{outdir}: is the output directory being run; the trained graph goes into "
                        "a new one", hint="give --save-variables another directory")
+    built = build_item_holding(source, outdir, first=chosen.path)
+    if built is not None:
+        raise RunError(f"{outdir}: is inside {built}, which the build wrote; the trained graph "
+                       "goes into a new output directory, never among a build's outputs",
+                       hint="give --save-variables a directory outside them")
     name = chosen.path
     with OutputDir(outdir) as out:
         if chosen.kind == "savedmodel":
@@ -280,6 +303,17 @@ def _export_again(graph: tf.Graph, session: tf.compat.v1.Session, source: Path, 
         write_manifest(out.path(BUILD_MANIFEST), BuildManifest(
             spec_sha256=kept.spec_sha256, namespaces=kept.namespaces, exports=(chosen,), aliases=kept.aliases))
     return [outdir / name]
+
+
+def build_item_holding(outdir: Path, path: str | os.PathLike[str], first: str | None = None) -> Path | None:
+    """The item a build wrote into ``outdir`` that ``path`` is (or is inside), or None; ``first``
+    is an item to count whatever ``outdir``'s list of outputs says (the export being run)."""
+    real = Path(os.path.realpath(path))
+    for item in [*([first] if first else []), *read_outputs(outdir)]:
+        built = Path(os.path.realpath(outdir / item))
+        if real == built or built in real.parents:
+            return outdir / item
+    return None
 
 
 def _guess_exports(path: Path) -> list[ExportEntry]:

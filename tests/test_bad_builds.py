@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -199,6 +201,52 @@ def test_a_builder_exiting_does_not_end_graphdsl(tmp_path: Path, capsys) -> None
     assert "pieces.py:exits: the builder called sys.exit(0)" in err and "Traceback" not in err
 
 
+def test_a_builder_ending_the_process_fails_the_build(tmp_path: Path) -> None:
+    """os._exit(0) in a builder ended graphdsl with exit 0 and no output: a fake success. (In a
+    process of its own: were it to come back, it would end the test run as well.)"""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}  # this checkout's graphdsl
+    done = subprocess.run([sys.executable, "-m", "graphdsl", "build", str(builder_spec(tmp_path, "process_exit")),
+                           "-o", str(tmp_path / "out")], env=env, capture_output=True, text=True)
+    assert done.returncode == EXIT_FAILURE, done.stderr[-3000:]
+    assert "pieces.py:process_exit: the builder called os._exit(0)" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_builder_raising_a_base_exception_fails_the_build(tmp_path: Path, capsys) -> None:
+    """A GeneratorExit (no Exception, no SystemExit) printed a traceback."""
+    try:
+        code = main(["build", str(builder_spec(tmp_path, "base_exception")), "-o", str(tmp_path / "out")])
+    except BaseException as escaped:  # noqa: BLE001 - what would have ended the process
+        pytest.fail(f"the builder's {escaped!r} left graphdsl")
+    assert code == EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert "pieces.py:base_exception: the builder raised GeneratorExit\n" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_builder_leaves_graphdsl_its_streams_and_directory(tmp_path: Path) -> None:
+    """A builder's forked child still exits; a closed stdout, a replaced stderr and a removed
+    working directory are put back, so graphdsl reports and finds the sources after it."""
+    (tmp_path / "two.gcomp").write_text(
+        f'graphdsl 1\nsource f = python("{BUILDERS}/pieces.py:forks")\n'
+        f'source u = python("{BUILDERS}/pieces.py:unsettling")\nsource h = python("pieces.py:head")\n'
+        'copy F from f { take = "x" }\ncopy U from u { take = "x" }\ncopy H from h { take = "logits" }\n'
+        'copy M from h { take = "missing" }\n')
+    shutil.copy(Path(BUILDERS) / "pieces.py", tmp_path / "pieces.py")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}  # this checkout's graphdsl
+    done = subprocess.run([sys.executable, "-m", "graphdsl", "plan", "two.gcomp"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == EXIT_FAILURE, done.stderr[-3000:]
+    assert "two.gcomp:8:24: error: source 'h' has no op 'missing'" in done.stderr  # on stderr, found by name
+    assert "Traceback" not in done.stderr
+    (tmp_path / "two.gcomp").write_text((tmp_path / "two.gcomp").read_text().replace(
+        'copy M from h { take = "missing" }\n', ""))
+    done = subprocess.run([sys.executable, "-m", "graphdsl", "plan", "two.gcomp"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == EXIT_OK, done.stderr[-3000:]
+    assert "H          h       python" in done.stdout
+
+
 def test_a_builder_interrupted_ends_graphdsl_as_an_interrupt(tmp_path: Path, capsys) -> None:
     assert main(["build", str(builder_spec(tmp_path, "interrupted")), "-o", str(tmp_path / "out")]) \
         == EXIT_INTERRUPTED
@@ -254,3 +302,21 @@ def test_a_build_never_replaces_or_removes_its_own_sources(tmp_path: Path, monke
         build("second.gcomp", "out")
     assert Path("out/head.pb").read_bytes() == before
     build("second.gcomp", "elsewhere")  # into another directory: fine
+
+
+@pytest.mark.parametrize("outdir", ["models/encoder", "models/encoder/variables", "models/encoder/new"])
+def test_a_build_never_writes_into_the_directory_of_a_savedmodel_source(tmp_path: Path, monkeypatch,
+                                                                       outdir: str) -> None:
+    """Every file under a SavedModel's directory is the source (its lock hashes them all)."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(REPO / "specs" / "models" / "encoder", "models/encoder")
+    before = sorted(str(p) for p in Path("models").rglob("*"))
+    Path("enc.gcomp").write_text('graphdsl 1\nsource enc = savedmodel("models/encoder")\n'
+                                 'copy E from enc { take = "@features" variables = value }\n'
+                                 'export graphdef "enc.pb" { outputs = [E["@features"]] }\n')
+    with pytest.raises(BuildError, match=r"the output directory .* is inside the directory of source 'enc' "
+                                         r"\(models/encoder\): the build would add its files to the source") as info:
+        build("enc.gcomp", outdir)
+    assert info.value.span is not None and (info.value.span.line, info.value.span.column) == (2, 25)
+    assert sorted(str(p) for p in Path("models").rglob("*")) == before
+    build("enc.gcomp", "out")  # beside it: fine

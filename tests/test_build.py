@@ -159,8 +159,12 @@ def test_run_loads_a_savedmodel_with_the_tags_it_was_built_with(spec_file: Path,
         open_runnable(out, export="modle")
     assert "did you mean 'model'" in str(info.value)
     (out / BUILD_MANIFEST).unlink()  # as a SavedModel not built by graphdsl: tags must be given
-    with pytest.raises(RunError, match="cannot load this savedmodel export"):
+    with pytest.raises(RunError, match=r"the SavedModel has no MetaGraph tagged \['serve'\]") as info:
         open_runnable(out, export="model")
+    assert info.value.hint == "give --tags one of: train"
+    with pytest.raises(RunError, match=r"the SavedModel has no MetaGraph tagged \['serve', 'train'\]") as info:
+        open_runnable(out, export="model", tags=["train", "serve"])
+    assert info.value.hint == "give --tags one of: train"
     runnable = open_runnable(out, export="model", tags=["train"])
     try:
         np.testing.assert_allclose(runnable.run({"x": "[[1.0, 0.0]]"}, ["logits"])[0], [[6.5]])

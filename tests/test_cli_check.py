@@ -140,6 +140,37 @@ def test_usage_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> No
     assert "usage: graphdsl" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["check", "expand", "plan", "build", "lock"])
+@pytest.mark.parametrize("value, told", [("0", "must be 1 or more, not 0"), ("-5", "must be 1 or more, not -5"),
+                                         ("many", "not a whole number: 'many'")])
+def test_a_statement_bound_below_one_is_a_usage_error(command: str, value: str, told: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A template could make no statement at all under it: "makes more than -5 statements"."""
+    out = ["-o", "unused"] if command == "build" else []
+    assert main([command, "specs/towers.gcomp", *out, "--max-statements", value]) == EXIT_USAGE
+    assert f"argument --max-statements: {told}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["fmt", ""], ["fmt", "messy.gcomp", ""], ["build", "messy.gcomp", "-o", ""], ["expand", "messy.gcomp", "-o", ""],
+    ["run", "out", "--fetch", "y", "--save", ""], ["run", "out", "--fetch", "y", "--save-variables", ""],
+    ["run", "", "--fetch", "y"], ["check", ""], ["plan", "messy.gcomp", "--params", ""], ["explain", ""],
+    ["explain", "out", "--spec-out", ""], ["diff", "", "messy.gcomp"], ["graph", "messy.gcomp", "-o", ""],
+    ["graph", "messy.gcomp", "--tensorboard", ""], ["inspect", ""], ["inspect", "g.meta", "--checkpoint", ""],
+    ["lock", ""],
+])
+def test_an_empty_path_is_a_usage_error(argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty path (an unset variable in "$OUT") named the working directory: fmt rewrote every
+    spec under it, build wrote its exports there, and --save saved nothing without a word."""
+    monkeypatch.chdir(tmp_path)
+    Path("messy.gcomp").write_text("graphdsl 1\nsource s=graphdef(\"s.pb\")\ncopy S from s {take=\"y\"}\n")
+    assert main(argv) == EXIT_USAGE
+    assert "an empty path: name a file or directory" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["messy.gcomp"]
+    assert Path("messy.gcomp").read_text().startswith("graphdsl 1\nsource s=graphdef(")
+
+
 def test_help_exits_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == EXIT_OK
     assert "check" in capsys.readouterr().out

@@ -194,6 +194,23 @@ def test_bad_outputs_and_command_lines(capsys, tmp_path: Path) -> None:
     assert not (tmp_path / "x.dot").exists()
 
 
+def test_a_picture_gets_the_usual_permissions_under_any_name_that_fits(capsys, tmp_path: Path) -> None:
+    """It was written 0600 (a temporary file's mode), and a temporary name made from a name of 250
+    bytes was too long to create."""
+    mask = os.umask(0o027)
+    try:
+        out = tmp_path / ("a" * 250 + ".dot")
+        assert main(["graph", "specs/crossover.gcomp", "-o", str(out)]) == EXIT_OK
+    finally:
+        os.umask(mask)
+    assert out.read_text().startswith("digraph")
+    assert out.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]
+    assert main(["graph", "specs/crossover.gcomp", "-o", str(out / "x.dot")]) == EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert f"error: cannot write {out / 'x.dot'}: Not a directory\n" in err
+
+
 def test_tensorboard_reads_the_composed_graph_back(capsys, tmp_path: Path) -> None:
     logdir = tmp_path / "logs"
     assert main(["graph", "specs/linear.gcomp", "--tensorboard", str(logdir)]) == EXIT_OK

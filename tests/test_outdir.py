@@ -200,6 +200,45 @@ def test_a_journal_whose_staged_items_are_gone_is_undone(built: Path) -> None:
     assert sorted(os.listdir(out.parent)) == ["out"]
 
 
+@pytest.mark.parametrize("staging, backup", [("sources", "data"), (".out.graphdsl-new-abcdefgh", "data"),
+                                             (".other.graphdsl-new-abcdefgh", ".other.graphdsl-old-abcdefgh")])
+def test_a_journal_naming_other_directories_beside_the_outdir_removes_none(tmp_path: Path, staging: str,
+                                                                            backup: str) -> None:
+    """Finishing a journal removes its staging and backup directories: a changed journal named
+    directories beside OUTDIR (its sources, say), and the next command on OUTDIR deleted them."""
+    import json
+
+    out = tmp_path / "out"
+    write_build(out, OLD)
+    for name in (staging, backup):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "kept.txt").write_text("mine")
+    (out / JOURNAL).write_text(json.dumps({"staging": staging, "backup": backup, "aside": [], "new": []}))
+    with pytest.raises(ExportError, match="names directories beside the output directory that no build of it "
+                                          "makes") as info:
+        settle(out)
+    assert "remove the file" in (info.value.hint or "")
+    for name in (staging, backup):
+        assert (tmp_path / name / "kept.txt").read_text() == "mine"
+    assert contents(out) == {**OLD, JOURNAL: (out / JOURNAL).read_bytes()}
+
+
+def test_a_journal_never_moves_aside_a_file_no_build_wrote(tmp_path: Path) -> None:
+    """What a journal moves aside is removed with the backup: a changed journal listing a file of the
+    user's in OUTDIR had it deleted by the next command."""
+    import json
+
+    out = tmp_path / "out"
+    write_build(out, OLD)
+    (out / "mine.txt").write_text("mine")
+    (tmp_path / ".out.graphdsl-new-abcdefgh").mkdir()
+    (out / JOURNAL).write_text(json.dumps({"staging": ".out.graphdsl-new-abcdefgh",
+                                           "backup": ".out.graphdsl-old-abcdefgh", "aside": ["mine.txt"], "new": []}))
+    with pytest.raises(ExportError, match="would move aside 'mine.txt', which no build wrote"):
+        settle(out)
+    assert (out / "mine.txt").read_text() == "mine" and read_outputs(out) != []
+
+
 def test_a_failed_first_build_leaves_no_outdir(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         with OutputDir(tmp_path / "new") as out:

@@ -381,7 +381,7 @@ def test_explain_writes_back_no_included_file_outside_the_record(specs: Path, ca
     capsys.readouterr()
     assert main(["explain", "out", "--spec-out", "again.gcomp"]) == 1
     err = capsys.readouterr().err
-    assert f"names an included file '{target}', not a path relative to the spec" in err
+    assert f"include_texts names '{target}', not a path relative to the spec; nothing was written" in err
     assert not target.exists() and not Path("again.gcomp").exists()
 
 
@@ -392,4 +392,44 @@ def test_explain_says_where_the_spec_cannot_be_written(specs: Path, capsys) -> N
     Path("taken").write_text("a file, where a folder is needed\n")
     capsys.readouterr()
     assert main(["explain", "out", "--spec-out", "taken/again.gcomp"]) == 1  # was 66, "cannot read taken"
-    assert "error: taken/again.gcomp: cannot be written: " in capsys.readouterr().err
+    assert "error: cannot write taken/again.gcomp: Not a directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("path", ["{outside}/planted.gcomp", "lib/../../planted.gcomp", "lib/\0x"])
+def test_a_changed_record_cannot_make_explain_or_diff_write_outside_the_spec(specs: Path, capsys,
+                                                                           path: str) -> None:
+    """A record's included files are written relative to the spec: a record changed to name an
+    absolute path (or one that is not in normal form) is refused, and nothing is written; diff,
+    which writes nothing, reads such an artifact as one without a record."""
+    import yaml
+
+    from graphdsl.cli import main
+
+    outside = specs.parent / "outside"
+    outside.mkdir()
+    assert main(["build", "crossover.gcomp", "-o", "out"]) == 0
+    sidecar = Path("out/child.pb.graphdsl.yaml")
+    record = yaml.safe_load(sidecar.read_text())
+    record["include_texts"] = {path.format(outside=outside): "graphdsl 1\n"}
+    sidecar.write_text(yaml.safe_dump(record))
+    capsys.readouterr()
+    assert main(["explain", "out/child.pb", "--spec-out", "elsewhere/again.gcomp"]) == 1
+    assert "not a path relative to the spec; nothing was written" in capsys.readouterr().err
+    assert main(["diff", "out/child.pb", "crossover.gcomp"]) in (0, 1)
+    assert not Path("elsewhere").exists() and not list(outside.iterdir())
+    assert not (specs.parent / "planted.gcomp").exists()
+
+
+def test_explain_says_which_file_it_cannot_write_back_and_why(specs: Path, capsys) -> None:
+    from graphdsl.cli import main
+
+    assert main(["build", "linear.gcomp", "-o", "out"]) == 0
+    Path("binary.gcomp").write_bytes(b"\x9c\xff not text")
+    capsys.readouterr()
+    assert main(["explain", "out", "--spec-out", "binary.gcomp"]) == 1  # an existing file, not text
+    assert "binary.gcomp: exists and holds something else; not overwritten" in capsys.readouterr().err
+    assert Path("binary.gcomp").read_bytes() == b"\x9c\xff not text"
+    assert main(["explain", "out", "--spec-out", "linear.gcomp/again.gcomp"]) == 1
+    err = capsys.readouterr().err
+    assert "error: cannot write linear.gcomp/again.gcomp: Not a directory\n" in err
+    assert "help: check the path: a part of it before the last is a file, not a directory" in err

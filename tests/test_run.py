@@ -278,9 +278,54 @@ def test_what_cannot_be_saved_says_why(built: Path, tmp_path: Path) -> None:
         runnable.close()
 
 
+@pytest.mark.parametrize("export", ["model", "graph"])
+def test_trained_variables_are_never_written_among_the_outputs_of_the_build_run(built: Path, export: str) -> None:
+    """Inside the SavedModel being run, or inside another export of its build, a new output
+    directory would add files to what the build wrote."""
+    before = sorted(p.relative_to(built / "out") for p in (built / "out").rglob("*"))
+    runnable = open_runnable(built / "out", export=export)
+    try:
+        for inside in ("model", "model/variables/trained"):
+            with pytest.raises(RunError, match=f"is inside {re.escape(str(built / 'out' / 'model'))}, which "
+                                               "the build wrote"):
+                runnable.save_variables(built / "out" / inside)
+    finally:
+        runnable.close()
+    assert sorted(p.relative_to(built / "out") for p in (built / "out").rglob("*")) == before
+
+
 def test_an_unknown_name_lists_each_known_name_once(tmp_path: Path, capsys) -> None:
     # towers.gcomp's alias x is also its signature's input key x.
     out = tmp_path / "towers"
     assert main(["build", str(REPO / "specs" / "towers.gcomp"), "--param", "layers=1", "-o", str(out)]) == EXIT_OK
     code, _, err = run(capsys, str(out), "--fetch", "zzzzzz")
     assert code == EXIT_FAILURE and "help: known names: layer0/out, top, x, y\n" in err
+
+
+@pytest.mark.parametrize("argv, told", [
+    (["--repeat", "0"], "argument --repeat: must be 1 or more, not 0"),
+    (["--repeat", "-3"], "argument --repeat: must be 1 or more, not -3"),
+    (["--tags", ","], "--tags takes TAG,... (names separated by commas), got ','"),
+])
+def test_run_refuses_option_values_that_run_nothing_or_load_nothing(built: Path, capsys, argv: list[str],
+                                                                     told: str) -> None:
+    assert main(["run", str(built / "out"), "--fetch", "W", *argv]) == EXIT_USAGE
+    captured = capsys.readouterr()
+    assert told in captured.err and captured.out == ""
+
+
+def test_run_with_tags_the_savedmodel_lacks_names_those_it_has(built: Path, capsys) -> None:
+    assert main(["run", str(built / "out"), "--fetch", "W", "--tags", "serve,gpu"]) == EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert "/model: the SavedModel has no MetaGraph tagged ['gpu', 'serve']" in err
+    assert "help: give --tags one of: serve" in err
+    assert main(["run", str(built / "out"), "--fetch", "W", "--tags", " serve "]) == EXIT_OK
+
+
+@pytest.mark.parametrize("inside", ["model", "model/values.npz", "graph.meta"])
+def test_fetched_values_are_never_saved_among_the_outputs_of_the_build_run(built: Path, capsys, inside: str) -> None:
+    """--save DIR wrote NAME.npy into the SavedModel a build wrote, when DIR was that SavedModel."""
+    before = sorted(p.relative_to(built / "out") for p in (built / "out").rglob("*"))
+    assert main(["run", str(built / "out"), "--fetch", "W", "--save", str(built / "out" / inside)]) == EXIT_USAGE
+    assert "which the build wrote; save the values outside the build's outputs" in capsys.readouterr().err
+    assert sorted(p.relative_to(built / "out") for p in (built / "out").rglob("*")) == before

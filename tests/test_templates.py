@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Callable
 
 import pytest
 
-from graphdsl.cli import EXIT_OK, main
+from graphdsl.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main
 from graphdsl.errors import GraphDslError, ParamError, SpecError, SpecSyntaxError
 from graphdsl.lang.expand import load
 from graphdsl.lang.load import load_spec, load_spec_text
@@ -203,6 +204,36 @@ def test_expand_writes_a_plain_spec_that_builds_from_beside_the_template(tmp_pat
     assert [s.path.value for s in spec.sources] == ["models/mlp_a.meta", "models/encoder",
                                                     "builders/mean.py:build"]
     assert load_spec(out) and main(["check", str(out)]) == EXIT_OK
+
+
+@pytest.mark.parametrize("out", ["specs/towers.gcomp", "specs/lib/../lib/blocks.gcomp"])
+def test_expand_refuses_to_write_over_the_template_or_a_file_it_includes(tmp_path: Path, capsys, out: str,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(REPO / "specs", tmp_path / "specs", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.chdir(tmp_path)
+    before = {p: p.read_bytes() for p in Path("specs").rglob("*.gcomp")}
+    assert main(["expand", "specs/towers.gcomp", "-o", out]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"graphdsl expand: error: -o {out} is " in err and "the expansion would replace it" in err
+    assert {p: p.read_bytes() for p in Path("specs").rglob("*.gcomp")} == before
+
+
+@pytest.mark.parametrize("out, reason, hint", [
+    ("nowhere/x.gcomp", "No such file or directory", "its directory does not exist"),
+    ("specs/linear.gcomp/x.gcomp", "Not a directory", "a part of it before the last is a file"),
+    ("specs", "Is a directory", "name a file, not a directory"),
+    ("/dev/full", "No space left on device", "free some space"),
+])
+def test_expand_says_which_file_it_cannot_write_and_why(tmp_path: Path, capsys, out: str, reason: str, hint: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    if out == "/dev/full" and not Path(out).exists():
+        pytest.skip("no /dev/full here")
+    (tmp_path / "specs").mkdir()
+    shutil.copy(REPO / "specs" / "linear.gcomp", tmp_path / "specs")
+    monkeypatch.chdir(tmp_path)
+    assert main(["expand", "specs/linear.gcomp", "-o", out]) == EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot write {out}: {reason}\n") and hint in err
 
 
 def test_check_and_expand_of_a_template_import_no_tensorflow() -> None:

@@ -29,7 +29,8 @@ from graphdsl import yaml_input
 from graphdsl.assemble.files import write_atomically
 from graphdsl.assemble.template_lock import include_problems, locked_params_arguments, param_problems, \
     template_inputs
-from graphdsl.errors import LockError, SourceError
+from graphdsl.assemble.manifest import yaml_problem
+from graphdsl.errors import LockError, SourceError, unwritable
 from graphdsl.lang import schema, syntax
 
 LOCK_SUFFIX = ".lock"
@@ -205,8 +206,11 @@ def write_lock(spec: str | os.PathLike | syntax.Spec) -> Path:
     if not isinstance(spec, syntax.Spec):
         spec = load_spec(Path(spec))
     path = lock_path(spec.path)
-    # whole or not at all, with the permissions of any file written (mkstemp's own are 0600)
-    write_atomically(path, dump(make_lock(spec)).encode("utf-8"))
+    text = dump(make_lock(spec))
+    try:
+        write_atomically(path, text.encode("utf-8"))
+    except OSError as error:
+        raise unwritable(error, path) from None
     return path
 
 
@@ -217,9 +221,15 @@ def read_lock(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise LockError(f"{path}: no lock file",
                         hint=f"write it with 'graphdsl lock {_spec_of(path)}'") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise LockError(f"{path}: cannot read the lock: {e}",
-                        hint="write it again with 'graphdsl lock'") from None
+    except OSError as e:
+        raise LockError(f"{path}: cannot read the lock: {e.strerror or e}",
+                        hint=f"write it again with 'graphdsl lock {_spec_of(path)}'") from None
+    except UnicodeDecodeError as e:
+        raise LockError(f"{path}: cannot read the lock: it is not UTF-8 text (byte {e.start})",
+                        hint=f"write it again with 'graphdsl lock {_spec_of(path)}'") from None
+    except yaml.YAMLError as e:
+        raise LockError(f"{path}: cannot read the lock: {yaml_problem(e)}",
+                        hint=f"write it again with 'graphdsl lock {_spec_of(path)}'") from None
     if not isinstance(lock, dict) or not isinstance(lock.get("sources"), dict) \
             or not isinstance(lock.get("exports"), dict):
         raise LockError(f"{path}: not a graphdsl lock (no 'sources' and 'exports' maps)",

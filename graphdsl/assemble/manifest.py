@@ -144,11 +144,17 @@ def read_manifest(outdir: Path) -> BuildManifest | None:
     except (OSError, UnicodeDecodeError) as e:
         raise _corrupt(path, f"cannot be read ({getattr(e, 'strerror', None) or e})") from None
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise _corrupt(path, f"{where}not valid YAML ({problem})") from None
+        raise _corrupt(path, yaml_problem(e)) from None
     return _manifest(path, data)
+
+
+def yaml_problem(error: Exception) -> str:
+    """What a ``yaml.YAMLError`` says in one line, where it is: ``line L, column C: not valid YAML
+    (PROBLEM)`` (PyYAML's own text runs over several lines and names no file)."""
+    mark = getattr(error, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    return f"{where}not valid YAML ({problem})"
 
 
 def _manifest(path: Path, data: Any) -> BuildManifest:

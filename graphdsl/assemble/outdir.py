@@ -273,6 +273,19 @@ class _Journal:
         if not all(isinstance(n, str) and is_plain_name(n) for n in names):
             raise ExportError(f"{path}: names items outside the output directory",
                               hint="remove the file and rebuild")
+        # finishing removes both directories: only ones a build of this OUTDIR makes, never a sibling
+        if not (_scratch(real, "new").fullmatch(journal.staging) and _scratch(real, "old").fullmatch(journal.backup)):
+            raise ExportError(f"{path}: names directories beside the output directory that no build of it "
+                              f"makes ({journal.staging!r}, {journal.backup!r}); a crashed build cannot be "
+                              "finished from it", hint="check that the items of the output directory are "
+                              "whole, then remove the file")
+        # what it moves aside is removed with the backup: only a build's items, never a file of the user's
+        owned = {*read_outputs(real), *journal.new}
+        mine = [n for n in journal.aside if n not in owned and not os.path.lexists(real.parent / journal.backup / n)]
+        if mine:
+            raise ExportError(f"{path}: would move aside {', '.join(map(repr, mine))}, which no build wrote; a "
+                              "crashed build cannot be finished from it", hint="check that the items of the "
+                              "output directory are whole, then remove the file")
         return journal
 
     def complete(self, real: Path) -> bool:
@@ -327,7 +340,7 @@ def _finish(real: Path, staging: Path, backup: Path) -> None:
 
 def _leftovers(real: Path) -> list[Path]:
     """Staging and backup directories of crashed builds beside OUTDIR, temporary files in it."""
-    pattern = re.compile(rf"\.{re.escape(real.name)}\.graphdsl-(?:new|old)-[a-z0-9_]{{8}}")
+    pattern = _scratch(real, "(?:new|old)")
     found = []
     try:
         found += [real.parent / n for n in os.listdir(real.parent) if pattern.fullmatch(n)]
@@ -335,6 +348,12 @@ def _leftovers(real: Path) -> list[Path]:
     except OSError:
         pass
     return found
+
+
+def _scratch(real: Path, kind: str) -> re.Pattern[str]:
+    """The names of the staging (``kind`` "new") or backup ("old") directories builds of ``real``
+    make beside it (``tempfile.mkdtemp``'s 8 characters after the prefix)."""
+    return re.compile(rf"\.{re.escape(real.name)}\.graphdsl-{kind}-[a-z0-9_]{{8}}")
 
 
 def _real(target: Path) -> Path:

@@ -18,6 +18,7 @@ the same sources, builds the same bytes.
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,8 @@ from graphdsl import yaml_input
 from graphdsl.assemble.canonical import serialize
 from graphdsl.assemble.lock import lock_inputs
 from graphdsl.assemble.template_lock import include_texts
-from graphdsl.assemble.manifest import export_to_read
-from graphdsl.errors import ArtifactError
+from graphdsl.assemble.manifest import export_to_read, yaml_problem
+from graphdsl.errors import ArtifactError, unwritable
 from graphdsl.lang import schema, syntax
 
 SAVEDMODEL_DIR = Path("assets.extra") / "graphdsl"
@@ -158,7 +159,8 @@ def _read(provenance_text: str, where: Path) -> dict[str, Any]:
     try:
         data = yaml_input.load(provenance_text)
     except yaml.YAMLError as e:
-        raise ArtifactError(f"{where}: the provenance record is not YAML ({e})") from None
+        raise ArtifactError(f"{where}: the provenance record is {yaml_problem(e)}",
+                            hint="the artifact was changed after it was built: build it again") from None
     if not isinstance(data, dict) or not isinstance(data.get("spec"), str):
         raise ArtifactError(f"{where}: the provenance record holds no spec")
     texts, params = data.get("include_texts") or {}, data.get("params") or {}
@@ -166,13 +168,20 @@ def _read(provenance_text: str, where: Path) -> dict[str, Any]:
             or not isinstance(params, dict) or not all(isinstance(name, str) for name in params):
         raise ArtifactError(f"{where}: the provenance record's include_texts or params are not maps")
     for path in texts:
-        # as include_path writes it: relative to the spec, '..' where an include is above it
-        parts = str(path).split("/")
-        if not isinstance(path, str) or path.startswith("/") or "\\" in path or ":" in parts[0] \
-                or any(part in ("", ".") for part in parts) or parts[-1] == "..":
-            raise ArtifactError(f"{where}: the provenance record names an included file {path!r}, not a path "
-                                "relative to the spec", hint="the artifact was changed after it was built: build it again")
+        if not _relative_path(path):
+            raise ArtifactError(f"{where}: the provenance record's include_texts names {path!r}, not a "
+                                "path relative to the spec; nothing was written",
+                                hint="the artifact was changed after it was built: build it again")
     return data
+
+
+def _relative_path(path: object) -> bool:
+    """Whether ``path`` is a path a build records for an included file: relative to the spec, in
+    ``/`` form and normalized (``..`` only at its start), so that written relative to a spec it
+    lands where the record says, and never at an absolute path."""
+    return (isinstance(path, str) and path not in ("", ".", "..") and "\0" not in path
+            and not path.startswith("/") and posixpath.normpath(path) == path
+            and not posixpath.basename(path) == "..")
 
 
 def params_path(spec_out: Path) -> Path:
@@ -203,17 +212,16 @@ def write_back(provenance_text: str, where: Path, spec_out: Path) -> dict[Path, 
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text, encoding="utf-8")
-            except OSError as e:
-                raise ArtifactError(f"{path}: cannot be written: {e.strerror or e}",
-                                    hint="choose a path in a folder you can write to") from None
+            except OSError as error:
+                raise unwritable(error, path) from None
     return written
 
 
 def _holds(path: Path, text: str) -> bool:
-    """Whether the file at ``path`` holds ``text`` (False for a directory, or bytes that are not UTF-8)."""
+    """Whether the file ``path`` holds ``text`` (False for what is not such a file, or unreadable)."""
     try:
-        return path.is_file() and path.read_text(encoding="utf-8") == text
-    except (OSError, UnicodeDecodeError):
+        return path.is_file() and path.read_bytes() == text.encode("utf-8")
+    except OSError:
         return False
 
 

@@ -121,7 +121,8 @@ def _save(composition: "Composition", outdir: str | os.PathLike) -> list[Path]:
 
 
 def _check_sources_kept(composition: "Composition", outdir: Path) -> None:
-    """Refuses a build that would replace or remove a file one of its sources was read from.
+    """Refuses a build that would replace or remove a file one of its sources was read from, or
+    write into the directory of a source (a SavedModel's).
 
     A build replaces the items its exports name and removes those the previous build into
     ``outdir`` wrote and this one does not; when ``outdir`` also holds sources (builds chained
@@ -130,6 +131,15 @@ def _check_sources_kept(composition: "Composition", outdir: Path) -> None:
     spec = composition.spec
     real = Path(os.path.realpath(outdir))
     sources = {name: Path(os.path.realpath(source.path)) for name, source in composition.sources.items()}
+    for name, source in sources.items():
+        # a directory source (a SavedModel) is every file under it: a build inside would add to it
+        if source.is_dir() and (real == source or source in real.parents):
+            statement = spec.source(name)
+            raise BuildError(f"the output directory {outdir} is inside the directory of source "
+                             f"'{name}' ({statement.path.value if statement is not None else source}): "
+                             "the build would add its files to the source",
+                             span=statement.path.span if statement is not None else None,
+                             hint="build into a directory outside the source", source=spec.text)
     owned = {item: export for export in spec.exports for item in items_of(export.kind.name, export.path.value)}
     for item in [*owned, *(n for n in read_outputs(real) if n not in owned)]:
         path = real / item

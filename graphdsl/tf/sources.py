@@ -523,7 +523,7 @@ def _import_file(file: Path) -> Any:
             spec.loader.exec_module(module)
         except Exception as e:
             raise SourceError(
-                f"{file}: importing the file failed: {type(e).__name__}: {e}",
+                f"{file}: importing the file failed: {_raised(e)}",
                 hint="fix the error in the builder file",
             ) from e
         except SystemExit as e:
@@ -531,6 +531,11 @@ def _import_file(file: Path) -> Any:
                               hint=_EXIT_HINT) from None
         except KeyboardInterrupt:
             raise KeyboardInterrupt(f"while importing the builder file {file}") from None
+        except _BuilderTimeout:
+            raise
+        except BaseException as e:  # GeneratorExit, a BaseException of the builder's own, ...
+            raise SourceError(f"{file}: importing the file failed: {_raised(e)}",
+                              hint="fix the error in the builder file") from None
         finally:
             del sys.modules[name]
     return module
@@ -543,20 +548,38 @@ def _call_builder(where: str, file: Path, function: Callable[..., Any], options:
             return function(**options)
         except Exception as e:
             raise SourceError(
-                f"{where}: the builder raised {type(e).__name__}: {e}",
+                f"{where}: the builder raised {_raised(e)}",
                 hint="fix the builder, or the options the spec passes to it",
             ) from e
         except SystemExit as e:  # a builder's exit must not end graphdsl (exit 0 would fake success)
             raise SourceError(f"{where}: the builder called {_exit_call(e)}", hint=_EXIT_HINT) from None
         except KeyboardInterrupt:
             raise KeyboardInterrupt(f"while running the builder {where}") from None
+        except _BuilderTimeout:
+            raise
+        except BaseException as e:  # GeneratorExit, a BaseException of the builder's own, ...
+            raise SourceError(
+                f"{where}: the builder raised {_raised(e)}",
+                hint="fix the builder, or the options the spec passes to it",
+            ) from None
+
+
+def _raised(error: BaseException) -> str:
+    """``TYPE: MESSAGE`` of an exception a builder raised; ``TYPE`` alone when it has no message."""
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 _EXIT_HINT = "a builder returns its graph; to fail, it raises an exception that says why"
 
 
 def _exit_call(exit_: SystemExit) -> str:
+    if isinstance(exit_, _ProcessExit):
+        return f"os._exit({exit_.code!r})"
     return "sys.exit()" if exit_.code is None else f"sys.exit({exit_.code!r})"
+
+
+class _ProcessExit(SystemExit):
+    """What ``os._exit`` raises in graphdsl's process while a builder runs (see :class:`_imported_from`)."""
 
 
 # setitimer refuses a time it cannot hold (about 292 years in nanoseconds, less with a 32-bit
@@ -624,8 +647,12 @@ def _graph_and_session(where: str, result: Any) -> tuple[tf.Graph, tf.compat.v1.
 
 
 class _imported_from:
-    """For a ``with`` block: a directory first on ``sys.path``, no bytecode written, and the working
-    directory put back afterwards (a builder that changes it must not move the sources after it)."""
+    """For a ``with`` block: a directory first on ``sys.path``, no bytecode written, and what the
+    builder's code may change of graphdsl's process put back afterwards: the working directory (a
+    builder that changes it, or removes it, must not move the sources after it), ``sys.stdout`` and
+    ``sys.stderr`` (replaced or closed, graphdsl could not report), and ``os._exit``, which raises
+    :class:`_ProcessExit` in this process meanwhile (ending it there would fake a success; a
+    process the builder forked still exits with it)."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = str(directory.resolve())
@@ -633,17 +660,50 @@ class _imported_from:
     def __enter__(self) -> None:
         self.saved_flag = sys.dont_write_bytecode
         self.saved_cwd = os.getcwd()
+        self.saved_streams = sys.stdout, sys.stderr
+        self.saved_exit = os._exit
         sys.dont_write_bytecode = True
         sys.path.insert(0, self.directory)
+        os._exit = _exit_in(os.getpid(), self.saved_exit)  # type: ignore[assignment]
 
     def __exit__(self, *exc: object) -> None:
+        os._exit = self.saved_exit
         sys.dont_write_bytecode = self.saved_flag
-        if os.getcwd() != self.saved_cwd:
+        try:
+            moved = os.getcwd() != self.saved_cwd
+        except OSError:  # the builder removed the directory it moved to
+            moved = True
+        if moved:
             os.chdir(self.saved_cwd)
+        sys.stdout, sys.stderr = (_open_again(stream) for stream in self.saved_streams)
         try:
             sys.path.remove(self.directory)
         except ValueError:  # the builder removed it itself
             pass
+
+
+def _exit_in(pid: int, exit_: Callable[[int], Any]) -> Callable[[int], Any]:
+    """``os._exit`` that raises :class:`_ProcessExit` in process ``pid`` and exits anywhere else."""
+    def guarded(code: int) -> Any:
+        if os.getpid() != pid:
+            exit_(code)
+        raise _ProcessExit(code)
+
+    return guarded
+
+
+def _open_again(stream: Any) -> Any:
+    """``stream`` (sys.stdout or sys.stderr), or a new one on its file descriptor if it was closed."""
+    if stream is None or not getattr(stream, "closed", False):
+        return stream
+    fd = {"<stdout>": 1, "<stderr>": 2}.get(getattr(stream, "name", ""))
+    if fd is None:
+        return stream
+    try:
+        return open(fd, "w", encoding=getattr(stream, "encoding", None), errors=getattr(stream, "errors", None),
+                    closefd=False, buffering=1)
+    except (OSError, ValueError):
+        return stream
 
 
 # -- shared helpers --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from graphdsl.cli import EXIT_OK, add_common, params_of, usage_error
+from graphdsl.cli import EXIT_OK, add_common, params_of, path_argument, tags_of, usage_error
 from graphdsl.errors import GraphDslError
 from graphdsl.lang import schema
 from graphdsl.tf.quiet import import_tensorflow
@@ -27,8 +27,8 @@ def add_inspect(subparsers: argparse._SubParsersAction) -> None:
         '(with the "@KEY" to write in a spec), placeholders, variables (with the copy modes they '
         "allow) and ops grouped by name scope; with --op, one element and what copying it brings.",
     )
-    parser.add_argument("source", metavar="SOURCE", help="a graph file, SavedModel, FILE.py:FUNCTION or OUTDIR")
-    parser.add_argument("--checkpoint", metavar="PREFIX", help="a .meta file's checkpoint (its values)")
+    parser.add_argument("source", type=path_argument, metavar="SOURCE", help="a graph file, SavedModel, FILE.py:FUNCTION or OUTDIR")
+    parser.add_argument("--checkpoint", type=path_argument, metavar="PREFIX", help="a .meta file's checkpoint (its values)")
     parser.add_argument("--tags", metavar="TAG,...", help="the SavedModel MetaGraph to read "
                         f"(default: its only one, else {schema.DEFAULT_TAG})")
     parser.add_argument("--arg", action="append", default=[], metavar="KEY=YAML",
@@ -59,7 +59,9 @@ def _run_inspect(args: argparse.Namespace) -> int:
     from graphdsl.tools.inspect import inspect
     from graphdsl.tools.inspect_text import render
 
-    tags = args.tags.split(",") if args.tags else None
+    tags = tags_of(args.tags)
+    if tags == []:
+        return usage_error(args, "inspect", f"--tags takes TAG,... (names separated by commas), got '{args.tags}'")
     result = inspect(args.source, checkpoint=args.checkpoint, tags=tags, args=builder_args,
                      export=args.export, depth=args.depth, match=args.match, op=args.op)
     if jsonout.wants_json(args):
@@ -79,12 +81,12 @@ def add_graph(subparsers: argparse._SubParsersAction) -> None:
         "exports' signatures as the inputs and outputs. FILE ends in .dot (no dependency), .svg or "
         ".png (Graphviz's dot); --tensorboard writes the graph for TensorBoard's graph dashboard.",
     )
-    parser.add_argument("target", metavar="SPEC_OR_OUTDIR", help="a .gcomp file or a build's output directory")
-    parser.add_argument("-o", "--out", metavar="FILE", help="the picture: FILE.dot, FILE.svg or FILE.png")
+    parser.add_argument("target", type=path_argument, metavar="SPEC_OR_OUTDIR", help="a .gcomp file or a build's output directory")
+    parser.add_argument("-o", "--out", type=path_argument, metavar="FILE", help="the picture: FILE.dot, FILE.svg or FILE.png")
     parser.add_argument("--depth", type=int, default=1, metavar="N",
                         help="name scope levels shown inside a namespace (0: one box per namespace; default 1)")
     parser.add_argument("--export", metavar="NAME", help="which export of an OUTDIR (default: the first)")
-    parser.add_argument("--tensorboard", metavar="LOGDIR", help="also write a TensorBoard event file of the graph")
+    parser.add_argument("--tensorboard", type=path_argument, metavar="LOGDIR", help="also write a TensorBoard event file of the graph")
     add_common(parser, params=True)
     parser.set_defaults(run=_run_graph)
 

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from graphdsl.cli import EXIT_FAILURE, EXIT_NO_INPUT, EXIT_OK, EXIT_SPEC_ERROR, EXIT_USAGE
+from graphdsl.cli import EXIT_FAILURE, EXIT_NO_INPUT, EXIT_OK, EXIT_SPEC_ERROR, EXIT_USAGE, path_argument
 from graphdsl.errors import GraphDslError, SpecSyntaxError, unreadable
 from graphdsl.lang import fmt, schema
 from graphdsl.lang.parser import decode, read_file
@@ -39,7 +39,7 @@ def add_fmt(subparsers: argparse._SubParsersAction) -> None:
         "what a spec says. Exit 0 when done, 1 when --check finds a spec to reformat, 2 when a spec "
         "does not parse (it is left untouched), 66 when one cannot be read.",
     )
-    parser.add_argument("specs", nargs="*", metavar="SPEC", help="a .gcomp file or a directory")
+    parser.add_argument("specs", nargs="*", type=path_argument, metavar="SPEC", help="a .gcomp file or a directory")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; print a diff and exit 1 when a spec is not formatted")
     parser.add_argument("--diff", action="store_true", help="write nothing; print what would change")

@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from tensorflow.core.framework import graph_pb2, node_def_pb2
 
-from graphdsl.errors import GraphDslError
+from graphdsl.assemble.files import write_atomically
+from graphdsl.errors import GraphDslError, unwritable
 
 FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png"}
 LARGE_CONSTANT = 256  # bytes: bigger constants are elided from a TensorBoard graph
@@ -72,18 +72,10 @@ def _first_line(stderr: bytes | str | None) -> str:
 def _write_whole(path: Path, data: bytes) -> None:
     if path.is_dir():
         raise GraphDslError(f"{path}: is a directory", hint="name a file to write")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(data)
-            os.replace(staging, path)
-        except BaseException:
-            os.unlink(staging)
-            raise
+    try:  # as a build's outputs are written: whole, with the usual permissions, under a short temporary name
+        write_atomically(path, data)
     except OSError as e:
-        raise GraphDslError(f"{path}: cannot be written: {e.strerror or e}", hint="check the path") from None
+        raise unwritable(e, path) from None
 
 
 # -- TensorBoard -----------------------------------------------------------------------------------

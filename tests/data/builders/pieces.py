@@ -58,6 +58,47 @@ def interrupted():
     raise KeyboardInterrupt
 
 
+def process_exit(code=0):
+    """A builder that ends the process at once, as a forked child would."""
+    import os
+
+    os._exit(code)
+
+
+def base_exception():
+    raise GeneratorExit
+
+
+def forks():
+    """A builder whose forked child leaves through os._exit (the child must still exit)."""
+    import os
+
+    pid = os.fork()
+    if pid == 0:
+        os._exit(7)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 7
+    tf.constant(1.0, name="x")
+    return tf1.get_default_graph()
+
+
+def unsettling():
+    """A builder that closes stdout, replaces stderr and removes the working directory it moved to."""
+    import io
+    import os
+    import shutil
+    import sys
+    import tempfile
+
+    sys.stdout.close()
+    sys.stderr = io.StringIO()
+    gone = tempfile.mkdtemp()
+    os.chdir(gone)
+    shutil.rmtree(gone)
+    tf.constant(1.0, name="x")
+    return tf1.get_default_graph()
+
+
 def forever(step=0.05):
     """A builder that never returns."""
     import time
