@@ -157,7 +157,8 @@ def test_a_statement_bound_below_one_is_a_usage_error(command: str, value: str, 
     ["run", "", "--fetch", "y"], ["check", ""], ["plan", "messy.gcomp", "--params", ""], ["explain", ""],
     ["explain", "out", "--spec-out", ""], ["diff", "", "messy.gcomp"], ["graph", "messy.gcomp", "-o", ""],
     ["graph", "messy.gcomp", "--tensorboard", ""], ["inspect", ""], ["inspect", "g.meta", "--checkpoint", ""],
-    ["lock", ""],
+    ["lock", ""], ["batch", "messy.gcomp", "-o", ""], ["batch", "messy.gcomp", "-o", "out", "--params", ""],
+    ["evolve", "", "-o", "out"], ["evolve", "settings.yaml", "-o", ""],
 ])
 def test_an_empty_path_is_a_usage_error(argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                         capsys: pytest.CaptureFixture[str]) -> None:

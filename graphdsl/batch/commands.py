@@ -11,7 +11,7 @@ EXIT_FAILURE = 1
 
 def add_batch(subparsers: argparse._SubParsersAction) -> None:
     """Registers ``graphdsl batch``."""
-    from graphdsl.cli import add_common  # already imported: the command line is what calls this
+    from graphdsl.cli import add_common, path_argument  # already imported: the command line calls this
 
     parser = subparsers.add_parser(
         "batch",
@@ -24,8 +24,9 @@ def add_batch(subparsers: argparse._SubParsersAction) -> None:
         "finishes. Exit code 0 when every member was built, 1 otherwise.",
     )
     add_common(parser, spec=True, builder_timeout=True)
-    parser.add_argument("-o", "--out", metavar="OUTROOT", required=True, help="where each member's folder goes")
-    parser.add_argument("--params", nargs="+", default=[], metavar="FILE_OR_DIR",
+    parser.add_argument("-o", "--out", type=path_argument, metavar="OUTROOT", required=True,
+                        help="where each member's folder goes")
+    parser.add_argument("--params", nargs="+", type=path_argument, default=[], metavar="FILE_OR_DIR",
                         help="parameter files (.yaml), or folders of them")
     parser.add_argument("--sweep", action="append", default=[], metavar="NAME=VALUES",
                         help="values of one parameter: V1,V2,... or START..STOP[..STEP]; repeat to cross")

@@ -25,8 +25,10 @@ def add_evolve(subparsers: argparse._SubParsersAction) -> None:
         "diversity), each generation's population.csv, the best individual in OUTDIR/best and a plot "
         "OUTDIR/fitness.png. The same seed gives the same run.",
     )
-    parser.add_argument("settings", metavar="SETTINGS", help="the evolve settings file (.yaml)")
-    parser.add_argument("-o", "--out", metavar="OUTDIR", required=True,
+    from graphdsl.cli import path_argument  # already imported: the command line calls this
+
+    parser.add_argument("settings", type=path_argument, metavar="SETTINGS", help="the evolve settings file (.yaml)")
+    parser.add_argument("-o", "--out", type=path_argument, metavar="OUTDIR", required=True,
                         help="where the generations go (new, empty, or an earlier run's)")
     for name, kind in _OVERRIDES.items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None,
