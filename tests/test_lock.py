@@ -156,6 +156,10 @@ def test_locked_build_without_a_lock_says_how_to_make_one(specs: Path, capsys) -
     err = capsys.readouterr().err
     assert "linear.gcomp.lock: cannot read the lock: line 2, column 1: not valid YAML (expected the node content" in err
     assert "help: write it again with 'graphdsl lock linear.gcomp'" in err and "<unicode string>" not in err
+    # YAML also ends a line at U+2028 (a parameter's string may hold one); the file does not
+    Path("linear.gcomp.lock").write_text('params: {note: "a\u2028b"}\nsources: [1,\n', encoding="utf-8")
+    assert main(["build", "--locked", "linear.gcomp", "-o", "out"]) == 1
+    assert "cannot read the lock: line 3, column 1: not valid YAML" in capsys.readouterr().err
     Path("linear.gcomp.lock").write_bytes(b"sources: \xff\n")
     assert main(["build", "--locked", "linear.gcomp", "-o", "out"]) == 1
     assert "linear.gcomp.lock: cannot read the lock: it is not UTF-8 text (byte 9)" in capsys.readouterr().err

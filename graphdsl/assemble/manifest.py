@@ -152,7 +152,15 @@ def yaml_problem(error: Exception) -> str:
     """What a ``yaml.YAMLError`` says in one line, where it is: ``line L, column C: not valid YAML
     (PROBLEM)`` (PyYAML's own text runs over several lines and names no file)."""
     mark = getattr(error, "problem_mark", None)
-    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    where = ""
+    if mark is not None:
+        line, column = mark.line + 1, mark.column + 1
+        if isinstance(mark.buffer, str):  # as the file counts lines: YAML also ends one at U+2028
+            line = mark.buffer.count("\n", 0, mark.index) + 1
+            column = mark.index - mark.buffer.rfind("\n", 0, mark.index)
+        where = f"line {line}, column {column}: "
+    elif isinstance(getattr(error, "position", None), int) and isinstance(getattr(error, "name", None), str):
+        where = f"character {error.position + 1}: "  # a character YAML refuses (a ReaderError)
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]
     return f"{where}not valid YAML ({problem})"
 
