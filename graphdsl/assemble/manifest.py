@@ -159,8 +159,8 @@ def yaml_problem(error: Exception) -> str:
             line = mark.buffer.count("\n", 0, mark.index) + 1
             column = mark.index - mark.buffer.rfind("\n", 0, mark.index)
         where = f"line {line}, column {column}: "
-    elif isinstance(getattr(error, "position", None), int) and isinstance(getattr(error, "name", None), str):
-        where = f"character {error.position + 1}: "  # a character YAML refuses (a ReaderError)
+    elif isinstance(position := getattr(error, "position", None), int):  # a character YAML refuses
+        where = f"character {position + 1}: "
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]
     return f"{where}not valid YAML ({problem})"
 
