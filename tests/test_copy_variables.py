@@ -220,3 +220,28 @@ def test_an_adam_training_op_brings_its_slot_variables_and_trains_the_copy():
         for _ in range(50):
             s.run(train1, feed)
         assert s.run(loss1, feed) < before / 100
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_variable_initialized_from_another_copies_in_init_mode(kind):
+    """TensorFlow assigns such an initial value through a guard (a cond on whether the other is
+    initialized); the VariableDef, and the copy's ``initial_value``, name the value as given."""
+    graph = tf.Graph()
+    was_v2 = tf1.control_flow_v2_enabled()
+    tf1.disable_control_flow_v2()  # the guard reads a ref variable, which a v2 cond cannot
+    try:
+        with graph.as_default():
+            first = tf1.Variable(np.arange(3, dtype=np.float32), name="first", use_resource=False)
+            second = tf1.Variable(first.initialized_value() * 2.0, name="second", use_resource=KINDS[kind])
+            y = tf.identity(second.read_value() + 1.0, name="y")
+    finally:
+        if was_v2:
+            tf1.enable_control_flow_v2()
+    target = tf.Graph()
+    y1 = copy_to_graph(y, target, namespace="N")
+    second1 = get_copied(second, target, namespace="N")
+    with tf1.Session(graph=target) as s, target.as_default():
+        s.run(tf1.global_variables_initializer())
+        np.testing.assert_array_equal(s.run(y1), [1.0, 3.0, 5.0])
+        assert second1.initial_value.name == "N/mul:0"
+        np.testing.assert_array_equal(s.run(second1.initial_value), [0.0, 2.0, 4.0])

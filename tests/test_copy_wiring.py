@@ -106,3 +106,20 @@ def test_names_are_accepted_for_replacements_and_stop_at():
     with pytest.raises(CopyError, match="no tensor 'hiden:0'") as info:
         copy_to_graph(logits, tf.Graph(), namespace="Head", stop_at=["hiden"])
     assert "did you mean 'hidden'" in str(info.value)
+
+
+def test_a_tensor_stopped_at_among_the_copied_elements_is_its_placeholder(copy_path):
+    graph, features, hidden, logits = _head()
+    target = tf.Graph()
+    alone = copy_to_graph(hidden, target, namespace="Alone", stop_at=[hidden])
+    assert alone.op.type == "Placeholder" and alone.shape.as_list() == [None, 2]
+    assert get_copied(hidden, target, namespace="Alone") is alone
+    assert [op.name for op in target.get_operations()] == ["Alone/hidden"]
+    stand_in, logits1 = copy_to_graph([hidden, logits], target, namespace="Both", stop_at=[hidden])
+    assert stand_in is get_copied(hidden, target, namespace="Both")
+    with tf1.Session(graph=target) as s:
+        feeds = {stand_in: [[1.0, 1.0]], get_copied(features, target, namespace="Both"): [[0.0, 0.0]]}
+        np.testing.assert_allclose(s.run(logits1, feeds), [[3.5]])
+    count = len(target.get_operations())
+    assert copy_to_graph(hidden, target, namespace="Both", stop_at=[hidden]) is stand_in
+    assert len(target.get_operations()) == count

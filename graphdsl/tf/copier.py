@@ -261,6 +261,8 @@ class Copier:
     def walk(self, roots: Iterable[str]) -> Walk:
         """Finds every source op the roots need that the target does not hold a copy of yet.
 
+        ``roots`` are op names, and the names of ``stop_at`` tensors (see :meth:`roots_of`).
+
         Each input of each needed op is looked at once, here: the walk also collects the inputs
         that the import maps to elements already in the target. This loop runs once per input of
         the whole copy, so it keeps its lookups local.
@@ -286,7 +288,10 @@ class Copier:
         # input is only followed, which is most of the time of a big copy. The stack then holds
         # inputs as NodeDefs name them ("x", "x:1", "^x"), made op names when popped.
         meets = bool(copied or overridden or replacements or stop_at or stopped_ops or replaced_ops)
-        stack = [r for r in reversed(list(roots)) if r not in copied]
+        roots = list(roots)
+        if stop_at:  # a root where the walk stops (see roots_of): its placeholder is its copy
+            walk.stopped.update((r, None) for r in roots if r in stop_at and r not in overridden)
+        stack = [r for r in reversed(roots) if r not in copied and r not in stop_at]
         push, pop, get = stack.append, stack.pop, nodes.get
         unreached: dict | None = None  # made once the walk has reached more than `many` ops
         many, later = int(len(nodes) * CHANGE_OVER), list[str]()  # later: reached after the change
@@ -403,9 +408,15 @@ class Copier:
 
     def roots_of(self, elements: Iterable[Any]) -> list[str]:
         """The op names to copy for ``elements`` (source Operations, Tensors, Variables): a
-        tensor this copy replaces or stops at needs no copy."""
-        return [e.name if isinstance(e, tf.Operation) else e.op.name for e in elements
-                if not (isinstance(e, tf.Tensor) and (e.name in self.replacements or e.name in self.stop_at))]
+        tensor this copy replaces needs no copy; a tensor it stops at is named as a tensor, for
+        the walk to stop there (its copy is the placeholder put in its place)."""
+        roots = []
+        for e in elements:
+            if isinstance(e, tf.Tensor) and e.name in self.stop_at:
+                roots.append(e.name)
+            elif not (isinstance(e, tf.Tensor) and e.name in self.replacements):
+                roots.append(e.name if isinstance(e, tf.Operation) else e.op.name)
+        return roots
 
     def copy_of(self, element: Any) -> Any:
         """The copy of ``element`` once the copy is done (a replaced tensor: its replacement);

@@ -107,6 +107,11 @@ class VariableCopies:
         roots = [_op(vdef.snapshot_name)] if vdef.snapshot_name else []
         if mode == schema.INIT_MODE:
             roots.append(_op(vdef.initializer_name))
+            # The initializer need not read the initial value: an initial value that reads another
+            # variable is assigned through a guard TensorFlow adds, while the VariableDef (and the
+            # copy's ``initial_value``) names the value as given.
+            if vdef.initial_value_name:
+                roots.append(_op(vdef.initial_value_name))
         return roots
 
     def replaced_initializers(self, walk: "Walk") -> set[str]:
