@@ -409,17 +409,21 @@ def _run_run(args: argparse.Namespace) -> int:
     from graphdsl.run import open_runnable
     from graphdsl.values import format_result, read_array, read_arrays, save_values
 
-    feeds = {}
+    feeds: dict = {}
     for item in args.feed:
         name, sep, value = item.partition("=")
         if item.startswith("@"):
-            feeds.update(read_arrays(item[1:]))
+            given = read_arrays(item[1:])
         elif not sep or not name:
             print(f"graphdsl run: error: --feed takes NAME=VALUE, NAME=@FILE or @FILE.npz, got '{item}'",
                   file=sys.stderr)
             return EXIT_USAGE
         else:
-            feeds[name] = read_array(name, value[1:]) if value.startswith("@") else value
+            given = {name: read_array(name, value[1:]) if value.startswith("@") else value}
+        twice = next((name for name in given if name in feeds), None)
+        if twice is not None:  # the last would win without a word
+            return usage_error(args, "run", f"--feed gives '{twice}' twice (the second in '{item}'): feed each once")
+        feeds.update(given)
     tags = tags_of(args.tags)
     if tags == []:
         return usage_error(args, "run", f"--tags takes TAG,... (names separated by commas), got '{args.tags}'")

@@ -135,6 +135,17 @@ def test_a_feed_without_a_name_or_file_is_a_usage_error(built: Path, capsys) -> 
     assert code == EXIT_USAGE and "NAME=VALUE, NAME=@FILE or @FILE.npz" in err
 
 
+def test_a_tensor_fed_twice_is_a_usage_error(built: Path, tmp_path: Path, capsys) -> None:
+    # The last value given was fed without a word.
+    code, _, err = run(capsys, str(built / "out"), "--feed", "images=[[1, 0]]", "--feed", "images=[[0, 1]]",
+                       "--fetch", "scores")
+    assert code == EXIT_USAGE and "--feed gives 'images' twice (the second in 'images=[[0, 1]]')" in err
+    np.savez(tmp_path / "batch.npz", images=np.ones((1, 2), np.float32))
+    code, _, err = run(capsys, str(built / "out"), "--feed", "images=[[1, 0]]", "--feed", f"@{tmp_path / 'batch.npz'}",
+                       "--fetch", "scores")
+    assert code == EXIT_USAGE and "--feed gives 'images' twice" in err
+
+
 # -- results to files ------------------------------------------------------------------------------------
 
 
