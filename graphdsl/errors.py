@@ -268,15 +268,16 @@ class GraphDslError(Exception):
         Characters a terminal would act on (escape sequences, other control characters) are
         shown escaped, so that a spec cannot write to the terminal through an error message.
         """
+        message = _printable(_shortened(self.message))
         if self.span is None:
-            lines = [f"{self.kind}: {_printable(self.message)}"]
+            lines = [f"{self.kind}: {message}"]
         else:
-            lines = [f"{self.span}: {self.kind}: {_printable(self.message)}"]
+            lines = [f"{self.span}: {self.kind}: {message}"]
             lines.extend(_draw_caret(self.span, self._line(self.span)))
             lines.extend(f"  {note}" for note in self.span.notes())
             lines.extend(_included_from(self.span))
         if self.hint:
-            lines.append(f"  help: {_printable(self.hint)}")
+            lines.append(f"  help: {_printable(_shortened(self.hint))}")
         return "\n".join(lines)
 
     def _line(self, span: Span) -> str | None:
@@ -337,6 +338,18 @@ _QUOTED = re.compile(r"'([^']+)'")
 _SHOWN = 100
 # Control characters are drawn as their Unicode "control picture" (form feed as U+240C ...).
 _PICTURES = {code: chr(0x2400 + code) for code in range(0x20)} | {0x7F: "\u2421"}
+
+
+# A message or hint longer than this is shown with its middle left out: it quotes what the input
+# gave (a name of a million characters, say), and its two ends say what is wrong and what to do.
+LONGEST_MESSAGE = 1000
+
+
+def _shortened(text: str) -> str:
+    if len(text) <= LONGEST_MESSAGE:
+        return text
+    head, tail = LONGEST_MESSAGE * 2 // 3, LONGEST_MESSAGE // 4
+    return f"{text[:head]} ... ({len(text) - head - tail:,} characters left out) ... {text[-tail:]}"
 
 
 def _printable(text: str) -> str:

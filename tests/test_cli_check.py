@@ -172,6 +172,18 @@ def test_an_empty_path_is_a_usage_error(argv: list[str], tmp_path: Path, monkeyp
     assert Path("messy.gcomp").read_text().startswith("graphdsl 1\nsource s=graphdef(")
 
 
+def test_an_error_quoting_a_huge_name_prints_its_two_ends(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The message quoted a name of a million characters whole: a line of a megabyte."""
+    spec = tmp_path / "long.gcomp"
+    spec.write_text('graphdsl 1\nsource m = graphdef("m.pb")\ncopy A from m { take = "y" }\n'
+                    f'let z = {"N" * 1_000_000}["y:0"]\n')
+    assert main(["check", str(spec)]) == EXIT_SPEC_ERROR
+    err = capsys.readouterr().err
+    first = err.splitlines()[0]
+    assert first.startswith(f"{spec}:4:9: error: unknown namespace 'NNN") and first.endswith("NNN'")
+    assert "characters left out" in first and len(err) < 3000
+
+
 def test_help_exits_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == EXIT_OK
     assert "check" in capsys.readouterr().out
