@@ -529,9 +529,10 @@ def _add_explain(subparsers: argparse._SubParsersAction) -> None:
 
 def _run_explain(args: argparse.Namespace) -> int:
     import_tensorflow()
-    from graphdsl.assemble.provenance import params_path, read_provenance, write_back
+    from graphdsl.assemble.provenance import check_record, params_path, read_provenance, write_back
 
     where, text = read_provenance(args.artifact)
+    check_record(text, where)
     print(f"# the provenance of {args.artifact}, from {where}")
     print(text, end="")
     if args.spec_out:

@@ -420,6 +420,21 @@ def test_a_changed_record_cannot_make_explain_or_diff_write_outside_the_spec(spe
     assert not (specs.parent / "planted.gcomp").exists()
 
 
+def test_explain_refuses_a_record_changed_out_of_shape_rather_than_print_it(specs: Path, capsys) -> None:
+    # It printed whatever the file held, with exit 0, as if it told how the artifact was made.
+    from graphdsl.cli import main
+
+    assert main(["build", "linear.gcomp", "-o", "out"]) == 0
+    record = Path("out/model/assets.extra/graphdsl/provenance.yaml")
+    for damaged, told in (("spec: [1,\n", "the provenance record, line 2, column 1: not valid YAML"),
+                          ("- a list\n", "the provenance record holds no spec")):
+        record.write_text(damaged)
+        capsys.readouterr()
+        assert main(["explain", "out"]) == 1
+        out, err = capsys.readouterr()
+        assert out == "" and f"error: {record}: {told}" in err
+
+
 def test_explain_says_which_file_it_cannot_write_back_and_why(specs: Path, capsys) -> None:
     from graphdsl.cli import main
 

@@ -155,11 +155,18 @@ def spec_text(provenance_text: str, where: Path) -> str:
     return _read(provenance_text, where)["spec"]
 
 
+def check_record(provenance_text: str, where: Path) -> None:
+    """Raises :class:`ArtifactError` unless the record at ``where`` is one a build writes: YAML
+    with the spec's text, and its included files and parameters as maps (a changed record is not
+    shown as if it told how the artifact was made)."""
+    _read(provenance_text, where)
+
+
 def _read(provenance_text: str, where: Path) -> dict[str, Any]:
     try:
         data = yaml_input.load(provenance_text)
     except yaml.YAMLError as e:
-        raise ArtifactError(f"{where}: the provenance record is {yaml_problem(e)}",
+        raise ArtifactError(f"{where}: the provenance record, {yaml_problem(e)}",
                             hint="the artifact was changed after it was built: build it again") from None
     if not isinstance(data, dict) or not isinstance(data.get("spec"), str):
         raise ArtifactError(f"{where}: the provenance record holds no spec")
