@@ -80,9 +80,13 @@ def feed_value(name: str, feed: Feed, tensor: Any) -> np.ndarray:
             raise RunError(f"{where}: not a value ({getattr(e, 'problem', e)})",
                            hint="write a number or a nested list, like [[1.0, 2.0]]") from None
     try:
-        array = np.asarray(value, dtype=tensor.dtype.as_numpy_dtype)
+        with np.errstate(over="ignore"):  # a value out of range is told below
+            array = np.asarray(value, dtype=tensor.dtype.as_numpy_dtype)
     except (TypeError, ValueError, OverflowError) as e:
         raise RunError(f"{where}: not a {tensor.dtype.name} value ({e})") from None
+    if array.dtype.kind == "f" and not np.isfinite(array).all() and _overflows(value, array):
+        raise RunError(f"{where}: values too large for '{tensor.name}' ({tensor.dtype.name}, at most "
+                       f"{np.finfo(array.dtype).max:.4g})", hint="feed values within the dtype's range")
     original = np.asarray(value)
     if original.dtype.kind == "f" and array.dtype.kind in "iub" and not np.array_equal(original, array):
         raise RunError(f"{where}: fractional values do not fit '{tensor.name}' ({tensor.dtype.name})",
@@ -91,6 +95,16 @@ def feed_value(name: str, feed: Feed, tensor: Any) -> np.ndarray:
         raise RunError(f"{where}: shape {list(array.shape)} does not fit '{tensor.name}' "
                        f"(shape {tensor.shape})", hint="give a value of the tensor's shape")
     return array
+
+
+def _overflows(value: Any, array: np.ndarray) -> bool:
+    """Whether a finite number of ``value`` became infinite in ``array`` (a float dtype too narrow
+    for it: 1e39 in a float32), where an infinity given stays one."""
+    try:
+        wide = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return bool((np.isfinite(wide) & ~np.isfinite(array)).any())
 
 
 # -- writing and printing -----------------------------------------------------------------------------

@@ -111,6 +111,9 @@ def test_feeds_from_npz_archives_by_key(built: Path, tmp_path: Path, capsys) -> 
     ("@one.npy", r"feeding by key takes a .npz archive"),
     ("images=@ints3.npy", r"shape \[3\] does not fit"),
     ("images=@fractions.npy", r"fractional values do not fit .* \(int32\)"),
+    # a float32 input took them as inf without a word
+    ("images=@huge.npy", r"values too large for 'Enc/x:0' \(float32, at most 3.403e\+38\)"),
+    ("images=[[1e39, 0]]", r"--feed images=\[\[1e39, 0\]\]: values too large for 'Enc/x:0' \(float32"),
 ])
 def test_bad_feed_files_say_what_is_wrong(built: Path, tmp_path: Path, capsys, feed: str, message: str) -> None:
     (tmp_path / "text.npy").write_text("1, 2, 3")
@@ -119,6 +122,7 @@ def test_bad_feed_files_say_what_is_wrong(built: Path, tmp_path: Path, capsys, f
     np.save(tmp_path / "one.npy", np.zeros((1, 2), np.float32))
     np.save(tmp_path / "ints3.npy", np.arange(3))
     np.save(tmp_path / "fractions.npy", np.array([[0.5, 1.0]]))
+    np.save(tmp_path / "huge.npy", np.array([[1e39, 1.0]]))
     spec = tmp_path / "ints.gcomp"
     spec.write_text(SPEC if "fractions" not in feed else
                     f'graphdsl 1\nsource h = python("{BUILDERS}/pieces.py:head")\n'
