@@ -29,11 +29,12 @@ def umask() -> int:
     return mask
 
 
-def write_atomically(path: Path, data: bytes, durable: bool = False) -> None:
+def write_atomically(path: Path, data: bytes, durable: bool = False, mode: int | None = None) -> None:
     """Writes ``data`` to ``path`` through a temporary file renamed over it.
 
     Readers see the old content or the new, never a part. With ``durable`` the data and the
-    rename are flushed to disk before returning (for bookkeeping a crash must find intact).
+    rename are flushed to disk before returning (for bookkeeping a crash must find intact). The
+    file gets the permission bits ``mode``, by default those of any file written.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=_TEMPORARY, dir=path.parent)
@@ -43,7 +44,7 @@ def write_atomically(path: Path, data: bytes, durable: bool = False) -> None:
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes 0600
+        os.chmod(tmp, 0o666 & ~umask() if mode is None else mode)  # mkstemp makes 0600
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

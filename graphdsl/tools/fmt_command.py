@@ -23,8 +23,6 @@ from graphdsl.lang.parser import decode, read_file
 EXIT_UNFORMATTED = EXIT_FAILURE  # --check found a spec to reformat
 STDIN = "<stdin>"
 SUFFIX = schema.SPEC_SUFFIX
-# A short, fixed prefix: a name derived from the spec's own could exceed the file system's limit.
-_TEMPORARY = ".graphdsl-fmt-"
 
 
 def add_fmt(subparsers: argparse._SubParsersAction) -> None:
@@ -204,19 +202,7 @@ def write_atomically(path: Path, data: bytes) -> None:
 
     The new file keeps the old one's permission bits.
     """
-    import tempfile  # here: every command registers fmt (tempfile imports shutil and random)
+    from graphdsl.assemble import files  # here: every command registers fmt, and files imports tempfile
 
     target = Path(os.path.realpath(path))
-    mode = stat.S_IMODE(target.stat().st_mode)
-    fd, tmp = tempfile.mkstemp(prefix=_TEMPORARY, dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    files.write_atomically(target, data, durable=True, mode=stat.S_IMODE(target.stat().st_mode))
