@@ -93,6 +93,21 @@ class Loader(yaml.SafeLoader):
         return mapping
 
 
+def refused_character(error: yaml.reader.ReaderError) -> str:
+    """What a ``ReaderError`` says, without its "<unicode string>" and offset: which character."""
+    return f"it holds the character U+{_code(error):04X}, which YAML does not allow"
+
+
+def escape_hint(error: yaml.reader.ReaderError) -> str:
+    """How to write the character a ``ReaderError`` refused."""
+    return f'remove it, or write it as an escape in a quoted string: "\\u{_code(error):04x}"'
+
+
+def _code(error: yaml.reader.ReaderError) -> int:
+    character: Any = error.character
+    return character if isinstance(character, int) else ord(character[:1] or "\0")
+
+
 def load(text: str, loader: type[Loader] = Loader) -> Any:
     """The value of YAML ``text`` (as ``yaml.safe_load``); ``yaml.YAMLError`` for any mistake."""
     return yaml.load(text, Loader=loader)

@@ -61,9 +61,8 @@ def load_config(path: str | Path) -> EvolveConfig:
         root = yaml_input.compose(text)
     except yaml.reader.ReaderError as e:  # a character YAML does not take; its text names no file
         at = _Offset(e.position)
-        code = e.character if isinstance(e.character, int) else ord(e.character[:1] or "\0")
-        raise reader.error(f"not YAML: it holds the character U+{code:04X}, which YAML does not allow", at, at,
-                           f'remove it, or write it as an escape in a quoted string: "\\u{code:04x}"') from None
+        raise reader.error(f"not YAML: {yaml_input.refused_character(e)}", at, at,
+                           yaml_input.escape_hint(e)) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise reader.error(f"not YAML: {getattr(e, 'problem', e)}", mark, mark,

@@ -237,18 +237,17 @@ def _node_kind(node: Any) -> str:
 def _yaml_problem(error: Exception) -> str:
     import yaml
 
+    from graphdsl import yaml_input
+
     if isinstance(error, yaml.reader.ReaderError):  # its text names "<unicode string>" and an offset
-        return f"it holds the character U+{_character(error):04X}, which YAML does not allow"
+        return yaml_input.refused_character(error)
     return str(getattr(error, "problem", None) or error).strip()
 
 
-def _character(error: Any) -> int:
-    character = error.character
-    return character if isinstance(character, int) else ord(character[:1] or "\0")
-
-
 def _escape_hint(error: Any) -> str:
-    return f'remove it, or write it as an escape in a quoted string: "\\u{_character(error):04x}"'
+    from graphdsl import yaml_input
+
+    return yaml_input.escape_hint(error)
 
 
 # ---------------------------------------------------------------------------------------------
