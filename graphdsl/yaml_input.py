@@ -85,12 +85,19 @@ class Loader(yaml.SafeLoader):
             for key_node, _ in node.value:
                 key = self.construct_object(key_node, deep=True)
                 if key in first:
-                    # The line as the text counts lines (a mark's also ends one at U+2028, say).
-                    line = self.buffer.count("\n", 0, first[key].start_mark.index) + 1
+                    line, _ = place(first[key].start_mark)
                     raise ConstructorError(None, None, f"the key {clipped(repr(key), 40)} is given twice in this "
                                            f"map (first at line {line})", key_node.start_mark)
                 first[key] = key_node
         return mapping
+
+
+def place(mark: Any) -> tuple[int, int]:
+    """The 1-based line and column of a YAML mark as the text counts lines: the mark's own also
+    ends one at U+0085, U+2028 and U+2029."""
+    if not isinstance(mark.buffer, str):  # a mark of a stream read in parts
+        return mark.line + 1, mark.column + 1
+    return mark.buffer.count("\n", 0, mark.index) + 1, mark.index - mark.buffer.rfind("\n", 0, mark.index)
 
 
 def refused_character(error: yaml.reader.ReaderError) -> str:

@@ -151,13 +151,12 @@ def read_manifest(outdir: Path) -> BuildManifest | None:
 def yaml_problem(error: Exception) -> str:
     """What a ``yaml.YAMLError`` says in one line, where it is: ``line L, column C: not valid YAML
     (PROBLEM)`` (PyYAML's own text runs over several lines and names no file)."""
+    from graphdsl import yaml_input
+
     mark = getattr(error, "problem_mark", None)
     where = ""
     if mark is not None:
-        line, column = mark.line + 1, mark.column + 1
-        if isinstance(mark.buffer, str):  # as the file counts lines: YAML also ends one at U+2028
-            line = mark.buffer.count("\n", 0, mark.index) + 1
-            column = mark.index - mark.buffer.rfind("\n", 0, mark.index)
+        line, column = yaml_input.place(mark)
         where = f"line {line}, column {column}: "
     elif isinstance(position := getattr(error, "position", None), int):  # a character YAML refuses
         where = f"character {position + 1}: "
